@@ -1,0 +1,128 @@
+//! The run-record schema: one JSON object per line in `records.jsonl` (design.md §6).
+//!
+//! Records hold only simulated quantities, so two runs of one scenario and seed write identical
+//! files. Wall-clock figures live in `summary.json` alone.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of this schema, written in the `meta` record; bump it on incompatible changes.
+pub const RECORD_SCHEMA_VERSION: u32 = 1;
+
+/// One line of `records.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// First line: what ran.
+    Meta(Meta),
+    /// An operation (resolve, register, ...) completed.
+    Op(OpRecord),
+    /// A periodic sample of the whole world.
+    Sample(Sample),
+    /// A period worth shading in plots: a fault, a churn wave, an attack.
+    Phase(Phase),
+    /// An invariant was violated.
+    Violation(Violation),
+    /// Last line: how the run ended.
+    End(End),
+}
+
+/// What ran: scenario, seed, versions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Record schema version.
+    pub schema: u32,
+    /// Scenario name.
+    pub scenario: String,
+    /// Run seed.
+    pub seed: u64,
+    /// Simulated duration in microseconds.
+    pub duration_us: u64,
+    /// peerlab version.
+    pub version: String,
+}
+
+/// One completed operation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpRecord {
+    /// Completion time (simulated microseconds).
+    pub t_us: u64,
+    /// Operation kind: `resolve`, `register`, ...
+    pub kind: String,
+    /// Node that ran it.
+    pub node: u32,
+    /// `ok`, or the failure cause (`not_found`, `timeout`, `wrong_endpoint`, `stale_endpoint`, ...).
+    pub outcome: String,
+    /// Whether the operation's target was alive when asked (resolves); false ones are counted apart.
+    pub target_online: bool,
+    /// Time from start to completion, microseconds.
+    pub latency_us: u64,
+    /// Useful hops (resolves), when meaningful.
+    pub hops: Option<u32>,
+    /// Messages the operation sent.
+    pub messages: u32,
+}
+
+/// A periodic sample.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Sample time (simulated microseconds).
+    pub t_us: u64,
+    /// Peers alive.
+    pub live_peers: u64,
+    /// Events processed so far.
+    pub events: u64,
+    /// Messages sent so far, by message type (cumulative).
+    pub messages: BTreeMap<String, u64>,
+    /// Bytes sent so far, by message type (cumulative).
+    pub bytes: BTreeMap<String, u64>,
+    /// Mean cache entries per level over live peers (index = level).
+    pub cache_levels: Vec<f64>,
+    /// Fraction of publishers whose leaf sets equal the oracle's true neighbours.
+    pub leafset_correct: f64,
+    /// Operations that succeeded since the previous sample, by kind.
+    pub ops_ok: BTreeMap<String, u64>,
+    /// Operations that failed since the previous sample, by kind (targets alive when asked).
+    pub ops_failed: BTreeMap<String, u64>,
+}
+
+/// A shaded period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// `fault`, `churn` or `attack`.
+    pub kind: String,
+    /// Human label, e.g. `partition 40%/60%`.
+    pub label: String,
+    /// Start (simulated microseconds).
+    pub start_us: u64,
+    /// End (simulated microseconds); the run's end if it never ends.
+    pub end_us: u64,
+}
+
+/// An invariant violation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Violation {
+    /// Run seed.
+    pub seed: u64,
+    /// Simulated time (microseconds).
+    pub t_us: u64,
+    /// Index of the event being processed.
+    pub event_index: u64,
+    /// Node involved.
+    pub node: u32,
+    /// Invariant name, e.g. `forged_cpa_accepted`.
+    pub invariant: String,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// How the run ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct End {
+    /// Final simulated time (microseconds).
+    pub t_us: u64,
+    /// Events processed.
+    pub events: u64,
+    /// Fingerprint of every processed event (hex).
+    pub fingerprint: String,
+}
