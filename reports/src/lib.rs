@@ -1,6 +1,33 @@
 //! Run records, aggregation and rendering (design.md §2: reports only read files, so a report can be
 //! re-rendered without re-running).
+//!
+//! The simulator feeds an [`Aggregator`] live and writes `summary.json` from [`Aggregator::summary`];
+//! [`render_run`] turns a run directory into `report.html` plus CSVs, [`render_compare`] overlays
+//! several runs, [`render_sweep`] summarises `--seeds` and `--sweep` runs (mean and 95% confidence
+//! interval, "figure vs parameter" plots; [`mean_ci95`] and [`metric_vs_param_chart`] are the pieces).
 
+mod aggregate;
+mod csv;
+mod error;
+mod figures;
+mod html;
+mod plot;
+mod read;
 mod record;
+mod render;
+mod series;
+mod stats;
+mod sweep;
+mod table;
 
+pub use aggregate::{Aggregator, CheckResult, OpSummary, Percentiles, RunInfo, Summary};
+pub use error::ReportError;
+pub use html::escape as html_escape;
+pub use plot::{bar_chart, line_chart, metric_vs_param_chart, Band, Bars, Line, LineChart, ParamPoint};
+pub use read::{read_records, RecordReader};
 pub use record::{End, Meta, OpRecord, Phase, Record, Sample, Violation, RECORD_SCHEMA_VERSION};
+pub use render::{render_compare, render_run};
+pub use series::{RunData, Series};
+pub use stats::{across_runs, headline_figures, higher_is_better, mean_ci95, t975, MeanCi};
+pub use sweep::{render_sweep, SweepPoint};
+pub use table::{fmt_bytes, fmt_num, fmt_pct, group_digits};

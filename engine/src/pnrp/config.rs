@@ -1,5 +1,7 @@
 //! Every PNRP constant and implementation choice, with its spec default (pnrp.md §5, §4.16).
-//! OWNER: PNRP node helper (extend freely; keep `deny_unknown_fields` and `default`).
+//!
+//! A scenario's `[pnrp]` table deserializes into [`PnrpConfig`]; every field has the spec's default,
+//! and every [CHOICE]/[AMBIG] of pnrp.md §4.16 is a field so that a run can log which variant ran.
 
 use crate::Duration;
 use serde::{Deserialize, Serialize};
@@ -9,12 +11,292 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct PnrpConfig {
+    // ---- timers (§5.1) ----
     /// Maintenance timer period (§4.11, §5.1: 15 s).
     pub maintenance_period: Duration,
+    /// Maintenance period while the cache is small (§4.11 [WIN]: 10 s while the cache has ≤ 2 entries).
+    pub maintenance_period_small_cache: Duration,
+    /// Cache size at or below which the short maintenance period applies (§4.11 [WIN]: 2).
+    pub small_cache_maintenance_entries: usize,
+    /// Retransmission timer of a Pending List entry (§4.14, §5.1: 1 s).
+    pub retransmit_interval: Duration,
+    /// RetryCount of a Pending List entry: transmissions before failure (§4.14, §5.1: 2).
+    pub retry_count: u8,
+    /// Publisher-side sync conversation timer (§4.3, §5.1: 15 s, restarted by a repeated SOLICIT).
+    pub conversation_timeout: Duration,
+    /// CPA validity: Not After = signing time + this (§1.4, §5.1: 12 h … 7 days).
+    pub cpa_lifetime: Duration,
+    /// Deadline of resolves the node starts itself: registration, maintenance, split tests (§4.6 [CHOICE]).
+    pub internal_resolve_timeout: Duration,
+    /// Re-run the registration resolve of every ID this often (§4.9 [CHOICE] re-announce); `None` = never.
+    pub reannounce_period: Option<Duration>,
+    /// Optional cache-entry TTL (§2.2 [CHOICE]: the spec defines none); `None` = entries never age out.
+    pub cache_max_age: Option<Duration>,
+
+    // ---- sizes and limits (§5.2) ----
+    /// Leaf-set members per side of each registered ID (§2.3, §5.2: 5).
+    pub leaf_set_side: usize,
+    /// Entries per cache level (§2.2 [WIN]/[DOC]: 20).
+    pub cache_level_capacity: usize,
+    /// Number of cache levels; deeper entries are clamped to the last (§2.2 [CHOICE]).
+    pub cache_levels_max: usize,
+    /// A resolve stops when TotalUsefulHops exceeds this (§4.6 step 6, §5.2: 22).
+    pub max_useful_hops: u32,
+    /// A resolve stops when SuspiciousCount exceeds this (§4.6 step 6, §5.2: 6).
+    pub max_suspicious: u32,
+    /// A next hop is asked at most this many times (§4.6 step 13, §5.2: 3).
+    pub hop_use_count_max: u8,
+    /// Small-cache threshold: below it LOOKUPs carry the A flag and non-closer hops are kept (§4.6, §5.2: 8).
+    pub small_cache_entries: usize,
+    /// Longest Flagged Path in a LOOKUP (§3.8, §5.2: 22).
+    pub flagged_path_max: usize,
+    /// Longest Already Flooded List (§3.5, §5.2: 22).
+    pub already_flooded_max: usize,
+    /// IDs offered per ADVERTISE (§4.3, §5.2: 5).
+    pub advertise_ids: usize,
+    /// Most IDs honoured from one REQUEST (bound, §4.3 [CHOICE]).
+    pub request_ids_max: usize,
+    /// Bootstrap endpoints contacted in one LocalOOB round (§4.2 [WIN]: 10 most-recently-used nodes).
+    pub local_oob_max: usize,
+    /// Publisher-side conversation table size; when full SOLICITs get an empty ADVERTISE (§4.3, §6.1).
+    pub conversation_table_max: usize,
+    /// Pending Route Entry Add List size; further candidates are ignored (§4.4 step 3).
+    pub pending_adds_max: usize,
+    /// Outstanding Resolves Table size; further resolves fail at once (§4.6 step 1).
+    pub ort_max: usize,
+    /// Reassembly contexts kept at once (§4.13 [CHOICE]).
+    pub reassembly_contexts_max: usize,
+    /// Total bytes buffered by all reassembly contexts (§4.13 [CHOICE]).
+    pub reassembly_bytes_max: usize,
+    /// Pending List size; beyond it, new requests are not sent (bound everything, design.md §7).
+    pub pending_max: usize,
+
+    // ---- resolve choices (§4.6, §4.16) ----
+    /// Open point 1: an AUTHORITY without route entry marks the responder exhausted (`true`, recommended)
+    /// instead of pushing it back to be re-asked (`false`, the literal spec).
+    pub exhaust_hop_without_route_entry: bool,
+    /// Open point 2: a LOOKUP timeout skips the hop (always) and evicts it from the cache (`true`).
+    pub evict_on_lookup_timeout: bool,
+    /// Open point 3: a final INQUIRE timeout pops BestMatchStack first (`true`) rather than retrying it.
+    pub pop_best_on_inquire_timeout: bool,
+    /// Open point 5: InitialBestMatch also becomes CurrentBestMatch so it rides in LOOKUPs (`true`).
+    pub initial_best_match_is_current: bool,
+    /// Open point 8: a cache of exactly `small_cache_entries` counts as large (pops non-improving hops).
+    pub small_cache_boundary_is_large: bool,
+    /// App resolves start with CurrentBestMatch = our nearest registered ID (PickBestMatchFromLocalIds,
+    /// §4.6 step 4), so resolving our own name succeeds locally.
+    pub app_resolve_picks_local_ids: bool,
+    /// §4.6 step 3 [CHOICE]: a resolve with an empty cache fails at once and triggers rediscovery.
+    pub rediscover_on_empty_resolve: bool,
+    /// §4.6.3/§6.1 [CHOICE]: answers must come from the endpoint the request went to.
+    pub require_answer_from_request_endpoint: bool,
+    /// Weights of the 3 closest candidates when answering a LOOKUP (§4.7 step 5 [CHOICE]: 3:2:1).
+    pub lookup_answer_weights: [u32; 3],
+    /// Answer LOOKUPs with B (busy) while the Pending List holds more than this (§4.7 step 7 [CHOICE]).
+    pub busy_pending_threshold: Option<usize>,
+    /// Open point 14: every node with a cache answers SOLICIT/LOOKUP, not only publishers.
+    pub resolvers_answer: bool,
+
+    // ---- admission, flooding, revocation (§4.4, §4.5, §4.10, §6.2) ----
+    /// §4.4 step 2 [CHOICE]: skip candidates already cached with the same endpoints or already pending.
+    pub skip_known_route_entries: bool,
+    /// [CHOICE] leaf-set admission INQUIREs (A set) carry a fresh nonce. Default `false`: they carry none,
+    /// so the publisher answers with its once-signed zero-nonce CPA and the verifier hits the signature
+    /// cache — one signature per registration instead of one per INQUIRE, which is what makes 10^4+
+    /// peers affordable. Return-routability still binds the address (the INQUIRE goes to it), and
+    /// resolve-final INQUIREs always carry a fresh nonce.
+    pub inquire_nonce_for_leaf_set: bool,
+    /// §4.5 step 3 [INFO]/[CHOICE]: the flooder adds its own endpoint to the Already Flooded List.
+    pub flood_list_includes_self: bool,
+    /// §4.5 step 2 [CHOICE]: the flood target on our own side of X must lie beyond us, so that
+    /// waves always move outward (see `admit.rs`); `false` = the literal nearest-above/below rule.
+    pub flood_outward_only: bool,
+    /// Open point 7: a node admitting X into a leaf set sends its own entry to X (not to the flood sender).
+    pub flood_own_entry_to_new_member: bool,
+    /// Open point 6: sync FLOODs are sent with D set (no ACK); D-clear FLOODs are always ACKed.
+    pub sync_flood_dont_ack: bool,
+    /// Open point 13: forward revoke FLOODs along the leaf sets (§4.6.1 [INFO]).
+    pub forward_revokes: bool,
+    /// §6.2 [CHOICE]: a revoke only removes an entry whose admitted key (when known) equals the revoking key.
+    pub revoke_requires_admitted_key: bool,
+    /// When a leaf-set member goes, submit the next cached entries on that side for admission (§2.3
+    /// [CHOICE]: keeps leaf sets full after crashes without waiting for floods).
+    pub refill_leaf_set_from_cache: bool,
+
+    // ---- maintenance, split detection (§4.11, §4.12) ----
+    /// §4.11 [WIN]: cache-balancing resolves (UPPER_BITS into the largest gap of a level).
+    pub cache_balancing: bool,
+    /// A level's gap is "too large" when it exceeds this many times the level's mean spacing (§4.11 [CHOICE]).
+    pub balancing_gap_factor: u32,
+    /// §4.12: run split detection at all.
+    pub split_detection: bool,
+    /// Ksplit: per tick a publisher tests with probability min(1, Ksplit / estimated nodes) (§4.12 [CHOICE]).
+    pub split_k: f64,
+    /// Per-ID cloud-size estimates at or above this are ignored (§4.12, §5.2: 2^32).
+    pub split_estimate_max: f64,
+    /// §4.12 repair [CHOICE]: after a detected split, re-run each registration walk through the other part.
+    pub split_repair_reregister: bool,
 }
 
 impl Default for PnrpConfig {
     fn default() -> Self {
-        PnrpConfig { maintenance_period: Duration::from_secs(15) }
+        PnrpConfig {
+            maintenance_period: Duration::from_secs(15),
+            maintenance_period_small_cache: Duration::from_secs(10),
+            small_cache_maintenance_entries: 2,
+            retransmit_interval: Duration::from_secs(1),
+            retry_count: 2,
+            conversation_timeout: Duration::from_secs(15),
+            cpa_lifetime: Duration::from_secs(24 * 3600),
+            internal_resolve_timeout: Duration::from_secs(60),
+            reannounce_period: Some(Duration::from_secs(6 * 3600)),
+            cache_max_age: None,
+            leaf_set_side: 5,
+            cache_level_capacity: 20,
+            cache_levels_max: 24,
+            max_useful_hops: 22,
+            max_suspicious: 6,
+            hop_use_count_max: 3,
+            small_cache_entries: 8,
+            flagged_path_max: 22,
+            already_flooded_max: 22,
+            advertise_ids: 5,
+            request_ids_max: 32,
+            local_oob_max: 10,
+            conversation_table_max: 64,
+            pending_adds_max: 256,
+            ort_max: 1024,
+            reassembly_contexts_max: 64,
+            reassembly_bytes_max: 256 * 1024,
+            pending_max: 8192,
+            exhaust_hop_without_route_entry: true,
+            evict_on_lookup_timeout: true,
+            pop_best_on_inquire_timeout: true,
+            initial_best_match_is_current: true,
+            small_cache_boundary_is_large: true,
+            app_resolve_picks_local_ids: true,
+            rediscover_on_empty_resolve: true,
+            require_answer_from_request_endpoint: true,
+            lookup_answer_weights: [3, 2, 1],
+            busy_pending_threshold: None,
+            resolvers_answer: true,
+            skip_known_route_entries: true,
+            inquire_nonce_for_leaf_set: false,
+            flood_list_includes_self: true,
+            flood_outward_only: true,
+            flood_own_entry_to_new_member: true,
+            sync_flood_dont_ack: true,
+            forward_revokes: true,
+            revoke_requires_admitted_key: true,
+            refill_leaf_set_from_cache: true,
+            cache_balancing: true,
+            balancing_gap_factor: 4,
+            split_detection: true,
+            split_k: 1.0,
+            split_estimate_max: 4_294_967_296.0,
+            split_repair_reregister: true,
+        }
+    }
+}
+
+impl PnrpConfig {
+    /// Rejects impossible values (zero periods, empty limits, protocol maxima exceeded).
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("maintenance_period", self.maintenance_period),
+            ("maintenance_period_small_cache", self.maintenance_period_small_cache),
+            ("retransmit_interval", self.retransmit_interval),
+            ("conversation_timeout", self.conversation_timeout),
+            ("cpa_lifetime", self.cpa_lifetime),
+            ("internal_resolve_timeout", self.internal_resolve_timeout),
+        ];
+        for (name, d) in positive {
+            if d == Duration::ZERO {
+                return Err(format!("pnrp.{name} must be longer than zero"));
+            }
+        }
+        if let Some(d) = self.reannounce_period {
+            if d == Duration::ZERO {
+                return Err("pnrp.reannounce_period must be longer than zero".into());
+            }
+        }
+        if self.cache_max_age == Some(Duration::ZERO) {
+            return Err("pnrp.cache_max_age must be longer than zero".into());
+        }
+        let nonzero = [
+            ("retry_count", self.retry_count as usize),
+            ("leaf_set_side", self.leaf_set_side),
+            ("cache_level_capacity", self.cache_level_capacity),
+            ("cache_levels_max", self.cache_levels_max),
+            ("hop_use_count_max", self.hop_use_count_max as usize),
+            ("flagged_path_max", self.flagged_path_max),
+            ("advertise_ids", self.advertise_ids),
+            ("request_ids_max", self.request_ids_max),
+            ("conversation_table_max", self.conversation_table_max),
+            ("pending_adds_max", self.pending_adds_max),
+            ("ort_max", self.ort_max),
+            ("reassembly_contexts_max", self.reassembly_contexts_max),
+            ("pending_max", self.pending_max),
+            ("balancing_gap_factor", self.balancing_gap_factor as usize),
+        ];
+        for (name, v) in nonzero {
+            if v == 0 {
+                return Err(format!("pnrp.{name} must be at least 1"));
+            }
+        }
+        // §3.5/§3.8: the wire arrays hold at most 22 endpoints.
+        if self.flagged_path_max > 22 || self.already_flooded_max > 22 {
+            return Err("pnrp.flagged_path_max and pnrp.already_flooded_max are at most 22 (§3.5, §3.8)".into());
+        }
+        if self.cache_levels_max > 77 {
+            return Err("pnrp.cache_levels_max is at most 77 (log10 of 2^256)".into());
+        }
+        if self.cache_level_capacity < 2 * self.leaf_set_side {
+            return Err("pnrp.cache_level_capacity must hold a whole leaf set (2 × leaf_set_side)".into());
+        }
+        if self.reassembly_bytes_max < super::message::AUTHORITY_BUFFER_MAX {
+            return Err(format!(
+                "pnrp.reassembly_bytes_max must hold one largest AUTHORITY_BUFFER ({} bytes)",
+                super::message::AUTHORITY_BUFFER_MAX
+            ));
+        }
+        if self.lookup_answer_weights.iter().all(|w| *w == 0) {
+            return Err("pnrp.lookup_answer_weights must not all be zero".into());
+        }
+        if !(self.split_k.is_finite() && self.split_k >= 0.0) {
+            return Err("pnrp.split_k must be a finite number ≥ 0".into());
+        }
+        if !(self.split_estimate_max.is_finite() && self.split_estimate_max > 1.0) {
+            return Err("pnrp.split_estimate_max must be a finite number > 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_spec_values_and_valid() {
+        let c = PnrpConfig::default();
+        assert_eq!(c.maintenance_period, Duration::from_secs(15));
+        assert_eq!(c.retry_count, 2);
+        assert_eq!(c.max_useful_hops, 22);
+        assert_eq!(c.max_suspicious, 6);
+        assert_eq!(c.leaf_set_side, 5);
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn impossible_values_are_rejected() {
+        let c = PnrpConfig { retry_count: 0, ..PnrpConfig::default() };
+        assert!(c.validate().unwrap_err().contains("retry_count"));
+        let c = PnrpConfig { flagged_path_max: 23, ..PnrpConfig::default() };
+        assert!(c.validate().is_err());
+        let c = PnrpConfig { maintenance_period: Duration::ZERO, ..PnrpConfig::default() };
+        assert!(c.validate().is_err());
+        let c = PnrpConfig { split_k: f64::NAN, ..PnrpConfig::default() };
+        assert!(c.validate().is_err());
     }
 }

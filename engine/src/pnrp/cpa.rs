@@ -1,10 +1,40 @@
-//! Certified Peer Addresses (pnrp.md §1.4, §3.10.3, §6.3). OWNER: codec/crypto helper.
+//! Certified Peer Addresses (pnrp.md §1.4, §3.10.3, §6.3): building, signing and validating.
+//! The byte layout lives in `wire::cpa_codec`.
 
 use super::id::PnrpId;
+use super::message::RouteEntry;
+use super::name::{classifier_hash, p2p_id, PeerName};
+use super::wire::{cpa_encoded_len, encode_cpa, CPA_SIGNATURE_FIELD_LEN};
 use crate::crypto::{Identity, PublicKey};
 use crate::{Endpoint, Instant};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv6Addr;
+
+/// Most bytes in a friendly name (pnrp.md §3.10.3).
+pub const FRIENDLY_NAME_MAX: usize = 78;
+/// Most PNRP service addresses in a CPA.
+pub const SERVICE_ADDRESSES_MAX: usize = 4;
+/// Most application endpoints in a CPA payload.
+pub const APP_ENDPOINTS_MAX: usize = 10;
+
+/// FILETIME of simulated `Instant::ZERO`: 2026-01-01T00:00:00Z in 100-ns ticks since 1601-01-01 [CHOICE].
+/// (134,774 days 1601→1970 plus 20,454 days 1970→2026 = 13,411,699,200 s.)
+pub const FILETIME_EPOCH_TICKS: u64 = 134_116_992_000_000_000;
+
+/// Simulated time as FILETIME: epoch + 10 ticks per microsecond, saturating at `u64::MAX`.
+pub fn instant_to_filetime(t: Instant) -> u64 {
+    FILETIME_EPOCH_TICKS.saturating_add(t.as_micros().saturating_mul(10))
+}
+
+/// The `Instant` a FILETIME denotes, if exactly representable: not before the epoch and a whole number of
+/// microseconds. `u64::MAX` maps to `Instant::MAX` (the saturated "never").
+pub fn filetime_to_instant(ft: u64) -> Option<Instant> {
+    if ft == u64::MAX {
+        return Some(Instant::MAX);
+    }
+    let ticks = ft.checked_sub(FILETIME_EPOCH_TICKS)?;
+    ticks.is_multiple_of(10).then(|| Instant::from_micros(ticks / 10))
+}
 
 /// An application endpoint in the CPA payload (IPV6_APP_ENDPOINT, pnrp.md §3.10.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,13 +76,373 @@ pub struct Cpa {
     pub signature: Vec<u8>,
 }
 
-impl Cpa {
-    /// The PNRP ID this CPA certifies, recomputed from authority, classifier hash and service location.
-    pub fn pnrp_id(&self) -> PnrpId {
-        todo!("codec helper")
+/// Why a CPA failed validation (pnrp.md §6.3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CpaError {
+    /// Rule 1: syntax or ranges of §3.10.3.
+    #[error("CPA syntax: {0}")]
+    BadSyntax(&'static str),
+    /// Rule 2: a secured name's BinaryAuthority is not SHA-1 of the CPA's key.
+    #[error("BinaryAuthority is not the hash of the CPA key")]
+    AuthorityMismatch,
+    /// Rule 4: now is after Not After.
+    #[error("CPA expired")]
+    Expired,
+    /// Rule 5: the nonce is not the one the INQUIRE sent.
+    #[error("CPA nonce differs from the INQUIRE nonce")]
+    NonceMismatch,
+    /// Rule 7: the signature does not verify under the CPA key.
+    #[error("CPA signature does not verify")]
+    BadSignature,
+}
+
+impl CpaError {
+    /// A short stable name for rejection counters.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CpaError::BadSyntax(_) => "bad_syntax",
+            CpaError::AuthorityMismatch => "authority_mismatch",
+            CpaError::Expired => "expired",
+            CpaError::NonceMismatch => "nonce_mismatch",
+            CpaError::BadSignature => "bad_signature",
+        }
     }
-    /// Signs `self` (whose `signature` is ignored) with `identity`, filling in key and signature.
-    pub fn sign(self, _identity: &Identity) -> Cpa {
-        todo!("codec helper")
+}
+
+impl Cpa {
+    /// An unsigned CPA for `name` (authority present only when secured, classifier hash always), carrying
+    /// `identity`'s key; fill optional fields (friendly name, app endpoints, X) then call `sign`.
+    pub fn unsigned(
+        name: &PeerName,
+        identity: &Identity,
+        service_location: u128,
+        service_addresses: Vec<Endpoint>,
+        not_after: Instant,
+        nonce: [u8; 16],
+    ) -> Cpa {
+        Cpa {
+            revoke: false,
+            not_after,
+            service_location,
+            nonce,
+            // pnrp.md §3.10.3: BinaryAuthority is never present for unsecured names.
+            authority: name.is_secured().then_some(name.authority),
+            classifier_hash: Some(name.classifier_hash()),
+            friendly_name: None,
+            has_extended_payload: false,
+            service_addresses,
+            app_endpoints: Vec::new(),
+            public_key: identity.public_key().clone(),
+            signature: Vec::new(),
+        }
+    }
+
+    /// An unsigned revoke CPA (R set, zero nonce; pnrp.md §4.10) for the registration `name`/`service_location`.
+    pub fn unsigned_revoke(
+        name: &PeerName,
+        identity: &Identity,
+        service_location: u128,
+        service_addresses: Vec<Endpoint>,
+        not_after: Instant,
+    ) -> Cpa {
+        Cpa {
+            revoke: true,
+            ..Cpa::unsigned(
+                name,
+                identity,
+                service_location,
+                service_addresses,
+                not_after,
+                [0; 16],
+            )
+        }
+    }
+
+    /// Signs `self` (whose `signature` is ignored) with `identity`, filling in key and signature: the signature
+    /// covers every encoded byte before the SIGNATURE structure, CPA Length included (pnrp.md §6.4).
+    pub fn sign(mut self, identity: &Identity) -> Cpa {
+        self.public_key = identity.public_key().clone();
+        self.signature.clear();
+        let mut bytes = Vec::with_capacity(self.encoded_len());
+        encode_cpa(&self, &mut bytes);
+        self.signature = identity.sign(&bytes[..bytes.len() - CPA_SIGNATURE_FIELD_LEN]);
+        self
+    }
+
+    /// Bytes of the Encoded CPA (pnrp.md §3.10.3), computed without allocating.
+    pub fn encoded_len(&self) -> usize {
+        cpa_encoded_len(self)
+    }
+
+    /// The PNRP ID this CPA certifies, recomputed from BinaryAuthority (zeros if absent), ClassifierHash
+    /// (SHA-1 of the empty classifier if absent, pnrp.md §6.3 rule 6 [INFER]) and ServiceLocation.
+    pub fn pnrp_id(&self) -> PnrpId {
+        let authority = self.authority.unwrap_or([0; 20]);
+        let ch = self.classifier_hash.unwrap_or_else(|| classifier_hash(""));
+        PnrpId::new(p2p_id(&authority, &ch), self.service_location)
+    }
+
+    /// True when this CPA backs `entry`: same recomputed PNRP ID (pnrp.md §6.3 rule 6), and the entry's
+    /// addresses and port are exactly the CPA's service addresses (§6.2 leaf-set admission).
+    pub fn matches_route_entry(&self, entry: &RouteEntry) -> bool {
+        self.pnrp_id() == entry.id
+            && self.service_addresses.len() == entry.addrs.len()
+            && self
+                .service_addresses
+                .iter()
+                .all(|ep| ep.port == entry.port && entry.addrs.contains(&ep.addr))
+            && entry
+                .addrs
+                .iter()
+                .all(|a| self.service_addresses.iter().any(|ep| ep.addr == *a))
+    }
+
+    /// Rule 1 of pnrp.md §6.3 on the typed fields: the §3.10.3 flag rules, counts and lengths.
+    pub fn check_syntax(&self) -> Result<(), CpaError> {
+        let bad = |what| Err(CpaError::BadSyntax(what));
+        if self.authority.is_none() && self.classifier_hash.is_none() {
+            return bad("neither A nor C set");
+        }
+        if self.authority == Some([0; 20]) {
+            return bad("zero BinaryAuthority present");
+        }
+        if let Some((n, _)) = &self.friendly_name {
+            if n.is_empty() || n.len() > FRIENDLY_NAME_MAX {
+                return bad("friendly name length out of 1..78");
+            }
+        }
+        if self.service_addresses.len() > SERVICE_ADDRESSES_MAX {
+            return bad("more than 4 service addresses");
+        }
+        if self.service_addresses.is_empty() && !self.revoke {
+            return bad("no service address");
+        }
+        if self.service_addresses.iter().any(|ep| ep.port <= 1024) {
+            return bad("service port not above 1024");
+        }
+        if self.app_endpoints.len() > APP_ENDPOINTS_MAX {
+            return bad("more than 10 application endpoints");
+        }
+        if self.revoke && self.nonce != [0; 16] {
+            return bad("revoke CPA with a non-zero nonce");
+        }
+        if self.public_key.bytes.len() != self.public_key.scheme.key_len() {
+            return bad("public key length");
+        }
+        if self.signature.len() != self.public_key.scheme.signature_len() {
+            return bad("signature length");
+        }
+        if filetime_to_instant(instant_to_filetime(self.not_after)) != Some(self.not_after) {
+            return bad("Not After not representable as FILETIME");
+        }
+        Ok(())
+    }
+
+    /// Validates rules 1, 2, 4, 5 and 7 of pnrp.md §6.3 (syntax, authority = SHA-1 of the key for secured
+    /// names, not expired, nonce, signature). Rule 6 and the address comparison are the caller's, through
+    /// `matches_route_entry`. Rule 3 (extended payload) and delegation chains (§6.5) are not supported:
+    /// a secured CPA must be signed by the key its authority hashes.
+    pub fn validate(&self, now: Instant, expected_nonce: &[u8; 16]) -> Result<(), CpaError> {
+        self.check_syntax()?;
+        if let Some(a) = self.authority {
+            if a != self.public_key.authority() {
+                return Err(CpaError::AuthorityMismatch);
+            }
+        }
+        if now > self.not_after {
+            return Err(CpaError::Expired);
+        }
+        if &self.nonce != expected_nonce {
+            return Err(CpaError::NonceMismatch);
+        }
+        let mut bytes = Vec::with_capacity(self.encoded_len());
+        encode_cpa(self, &mut bytes);
+        let signed = &bytes[..bytes.len() - CPA_SIGNATURE_FIELD_LEN];
+        if !self.public_key.verify(signed, &self.signature) {
+            return Err(CpaError::BadSignature);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Scheme;
+    use crate::pnrp::wire::decode_cpa;
+    use crate::Duration;
+    use std::sync::Arc;
+
+    fn ep(last: u16, port: u16) -> Endpoint {
+        Endpoint::new(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last), port)
+    }
+
+    fn signed(scheme: Scheme, secured: bool) -> (Cpa, Arc<Identity>) {
+        let id = Identity::generate(scheme, [42; 32]);
+        let name = if secured {
+            PeerName::secured(id.authority(), "alice").unwrap()
+        } else {
+            PeerName::unsecured("printer").unwrap()
+        };
+        let not_after = Instant::ZERO + Duration::from_mins(12 * 60);
+        let mut cpa = Cpa::unsigned(
+            &name,
+            &id,
+            0xfeed_0000_0000_0001,
+            vec![ep(1, 3540), ep(2, 3540)],
+            not_after,
+            [9; 16],
+        );
+        cpa.friendly_name = Some((b"Alice's box".to_vec(), true));
+        cpa.app_endpoints = vec![AppEndpoint {
+            addr: ep(3, 80).addr,
+            port: 80,
+            protocol: 6,
+        }];
+        (cpa.sign(&id), id)
+    }
+
+    fn now() -> Instant {
+        Instant::ZERO + Duration::from_secs(60)
+    }
+
+    #[test]
+    fn filetime_mapping_is_exact() {
+        assert_eq!(instant_to_filetime(Instant::ZERO), FILETIME_EPOCH_TICKS);
+        let t = Instant::from_micros(123_456_789);
+        assert_eq!(instant_to_filetime(t), FILETIME_EPOCH_TICKS + 1_234_567_890);
+        assert_eq!(filetime_to_instant(instant_to_filetime(t)), Some(t));
+        assert_eq!(filetime_to_instant(FILETIME_EPOCH_TICKS - 10), None);
+        assert_eq!(filetime_to_instant(FILETIME_EPOCH_TICKS + 3), None);
+        assert_eq!(
+            filetime_to_instant(instant_to_filetime(Instant::MAX)),
+            Some(Instant::MAX)
+        );
+    }
+
+    #[test]
+    fn sign_encode_decode_validate_for_both_schemes() {
+        for scheme in Scheme::ALL {
+            for secured in [false, true] {
+                let (cpa, id) = signed(scheme, secured);
+                assert_eq!(cpa.public_key, *id.public_key());
+                cpa.validate(now(), &[9; 16]).unwrap();
+                let mut bytes = Vec::new();
+                encode_cpa(&cpa, &mut bytes);
+                assert_eq!(bytes.len(), cpa.encoded_len());
+                let back = decode_cpa(&bytes).unwrap();
+                assert_eq!(back, cpa);
+                back.validate(now(), &[9; 16]).unwrap();
+                let name = if secured { "alice" } else { "printer" };
+                assert_eq!(
+                    back.pnrp_id().p2p_id(),
+                    PeerName {
+                        authority: cpa.authority.unwrap_or([0; 20]),
+                        classifier: name.into()
+                    }
+                    .p2p_id()
+                );
+                assert_eq!(back.pnrp_id().service_location(), 0xfeed_0000_0000_0001);
+            }
+        }
+    }
+
+    #[test]
+    fn tampering_any_signed_byte_fails() {
+        for scheme in Scheme::ALL {
+            let (cpa, _) = signed(scheme, true);
+            let mut bytes = Vec::new();
+            encode_cpa(&cpa, &mut bytes);
+            for i in 0..bytes.len() {
+                for flip in [0x01u8, 0x80] {
+                    let mut t = bytes.clone();
+                    t[i] ^= flip;
+                    let ok = decode_cpa(&t).is_ok_and(|c| c.validate(now(), &[9; 16]).is_ok());
+                    assert!(
+                        !ok,
+                        "{scheme:?}: flipping bit {flip:#x} of byte {i} went unnoticed"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn secured_cpa_with_foreign_key_fails() {
+        let (cpa, _) = signed(Scheme::Ed25519, true);
+        let mallory = Identity::generate(Scheme::Ed25519, [7; 32]);
+        // Mallory re-signs Alice's secured CPA with her own key: signature fine, authority is not hers.
+        let forged = cpa.clone().sign(&mallory);
+        assert_eq!(forged.validate(now(), &[9; 16]), Err(CpaError::AuthorityMismatch));
+        assert_eq!(CpaError::AuthorityMismatch.reason(), "authority_mismatch");
+        // Unsecured names prove nothing: the same forgery validates.
+        let (open, _) = signed(Scheme::Ed25519, false);
+        assert_eq!(open.sign(&mallory).validate(now(), &[9; 16]), Ok(()));
+    }
+
+    #[test]
+    fn wrong_nonce_expiry_and_bad_signature_fail() {
+        let (cpa, _) = signed(Scheme::Rsa1024Sha1, false);
+        assert_eq!(cpa.validate(now(), &[8; 16]), Err(CpaError::NonceMismatch));
+        assert_eq!(cpa.validate(cpa.not_after, &[9; 16]), Ok(()));
+        let late = cpa.not_after + Duration::from_micros(1);
+        assert_eq!(
+            cpa.validate(late, &[9; 16]).map_err(|e| e.reason()),
+            Err("expired")
+        );
+        let mut moved = cpa.clone();
+        moved.service_addresses[0].port = 4000;
+        assert_eq!(moved.validate(now(), &[9; 16]), Err(CpaError::BadSignature));
+        let mut short = cpa;
+        short.signature.pop();
+        assert!(matches!(
+            short.validate(now(), &[9; 16]),
+            Err(CpaError::BadSyntax(_))
+        ));
+    }
+
+    #[test]
+    fn revoke_cpas_carry_a_zero_nonce() {
+        let id = Identity::generate(Scheme::Ed25519, [42; 32]);
+        let name = PeerName::unsecured("x").unwrap();
+        let r =
+            Cpa::unsigned_revoke(&name, &id, 5, vec![], Instant::ZERO + Duration::from_secs(100)).sign(&id);
+        assert!(r.revoke);
+        r.validate(now(), &[0; 16]).unwrap();
+        let mut bad = r.clone();
+        bad.nonce = [1; 16];
+        assert!(matches!(
+            bad.sign(&id).validate(now(), &[1; 16]),
+            Err(CpaError::BadSyntax(_))
+        ));
+    }
+
+    #[test]
+    fn route_entry_matching_needs_id_addresses_and_port() {
+        let (cpa, _) = signed(Scheme::Ed25519, true);
+        let entry = RouteEntry {
+            id: cpa.pnrp_id(),
+            port: 3540,
+            addrs: Arc::from(vec![ep(2, 0).addr, ep(1, 0).addr]),
+        };
+        assert!(cpa.matches_route_entry(&entry));
+        assert!(!cpa.matches_route_entry(&RouteEntry {
+            port: 3541,
+            ..entry.clone()
+        }));
+        assert!(!cpa.matches_route_entry(&RouteEntry {
+            id: entry.id.wrapping_add_u64(1),
+            ..entry.clone()
+        }));
+        assert!(!cpa.matches_route_entry(&RouteEntry {
+            addrs: Arc::from(vec![ep(1, 0).addr]),
+            ..entry.clone()
+        }));
+        let mut no_c = cpa.clone();
+        no_c.classifier_hash = None;
+        assert_eq!(
+            no_c.pnrp_id().p2p_id(),
+            p2p_id(&cpa.authority.unwrap(), &classifier_hash(""))
+        );
     }
 }

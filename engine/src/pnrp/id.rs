@@ -119,7 +119,7 @@ impl Distance {
     }
 
     /// `self` shifted right by `k` bits.
-    pub fn shr(self, k: u32) -> Distance {
+    pub fn shifted_right(self, k: u32) -> Distance {
         match k {
             0 => self,
             1..=127 => Distance { hi: self.hi >> k, lo: (self.lo >> k) | (self.hi << (128 - k)) },

@@ -6,9 +6,34 @@ pub mod cpa;
 pub mod id;
 pub mod message;
 pub mod name;
+pub mod wire;
+
+// The node state machine (PNRP node helper).
+mod admit;
+mod answer;
+mod api;
+pub mod cache;
+mod flood;
+pub mod leafset;
+mod maintenance;
+mod node;
+mod pending;
+mod reassembly;
+mod receive;
+mod register;
+mod resolve;
+pub mod stats;
+mod sync;
+#[cfg(test)]
+mod testnet;
 
 pub use config::PnrpConfig;
-pub use cpa::{AppEndpoint, Cpa};
+pub use cpa::{AppEndpoint, Cpa, CpaError};
 pub use id::{Distance, PnrpId};
 pub use message::*;
 pub use name::{NameError, PeerName};
+
+pub use api::{Command, Event, ResolveError, ResolveStats, Resolved};
+pub use leafset::LeafSetView;
+pub use node::PnrpNode;
+pub use stats::PnrpStats;

@@ -1,0 +1,280 @@
+//! Admitting route entries (pnrp.md §4.4 return-routability, §6.2), leaf-set insertion and
+//! flooding (§4.5), and removing entries from cache and leaf sets.
+
+use super::cache::Insert;
+use super::id::PnrpId;
+use super::leafset::Side;
+use super::message::{AuthorityBuffer, Flood, Inquire, InquireFlags, Message, RouteEntry};
+use super::node::{Origin, PendingAdd, PnrpNode};
+use super::pending::Purpose;
+use crate::crypto::PublicKey;
+use crate::{Endpoint, Instant};
+use rand::Rng;
+
+/// Cache entries examined when choosing a flood target or refilling a leaf set (bound).
+const NEIGHBOUR_SCAN_MAX: usize = 32;
+
+impl PnrpNode {
+    /// True when `entry` would enter one of our leaf sets (new there, or with changed endpoints).
+    fn needs_cpa(&self, entry: &RouteEntry) -> bool {
+        self.regs.values().any(|r| {
+            r.leaf.falls_within(entry.id) && r.leaf.members(r.leaf.side_of(entry.id)).iter().all(|m| m != entry)
+        })
+    }
+
+    /// §4.4: start admitting `entry` with a return-routability INQUIRE (A + C when it would enter a
+    /// leaf set: NeedCpa).
+    pub(super) fn submit_route_entry(&mut self, now: Instant, entry: RouteEntry, origin: Origin) {
+        // Step 1 (§6.1: ports must be above 1024).
+        if !super::receive::route_entry_ok(&entry) {
+            self.stats.drop("bad_route_entry");
+            return;
+        }
+        // Never our own IDs, nor anything claiming our own endpoint, nor the placeholder ID 0.
+        if entry.id == PnrpId::ZERO || self.is_local_id(&entry.id) || entry.has_endpoint(&self.local) {
+            return;
+        }
+        let need_cpa = self.needs_cpa(&entry);
+        if self.cfg.skip_known_route_entries {
+            // Step 2 [CHOICE].
+            if self.adds.contains_key(&entry.id) {
+                return;
+            }
+            if !need_cpa && self.cache.get(&entry.id).is_some_and(|c| c.route == entry) {
+                return;
+            }
+        } else if let Some(old) = self.adds.remove(&entry.id) {
+            self.pending.remove(old.msg_id);
+        }
+        // Step 3.
+        if self.adds.len() >= self.cfg.pending_adds_max {
+            self.stats.drop("pending_adds_full");
+            return;
+        }
+        // Step 4. [CHOICE] inquire_nonce_for_leaf_set: see PnrpConfig.
+        let nonce: [u8; 16] = if need_cpa && self.cfg.inquire_nonce_for_leaf_set { self.rng.gen() } else { [0; 16] };
+        let msg_id = self.msg_id();
+        let inquire = Inquire {
+            message_id: msg_id,
+            flags: InquireFlags { cpa: need_cpa, extended_payload: false, cert_chain: need_cpa },
+            validate_id: entry.id,
+            nonce: (nonce != [0; 16]).then_some(nonce),
+        };
+        let to = entry.endpoint();
+        let id = entry.id;
+        if self.send_request(now, to, Message::Inquire(inquire), Purpose::AdmitInquire { id }).is_some() {
+            self.stats.admission_inquires += 1;
+            self.adds.insert(id, PendingAdd { entry, need_cpa, nonce, msg_id, origin });
+        }
+    }
+
+    /// §4.4 step 5: the answer to a return-routability INQUIRE.
+    pub(super) fn on_admit_answer(&mut self, now: Instant, id: PnrpId, msg_id: u32, buf: AuthorityBuffer) {
+        match self.adds.get(&id) {
+            Some(a) if a.msg_id == msg_id => {}
+            _ => return,
+        }
+        let Some(add) = self.adds.remove(&id) else { return };
+        if buf.flags.not_registered {
+            // The node at that address no longer claims the ID: forget any cached copy too.
+            if self.cache.contains(&id) {
+                self.drop_entry(now, id, "n_flag");
+            }
+            return;
+        }
+        if !add.need_cpa {
+            self.store_entry(now, add.entry, None, &add.origin, false);
+            return;
+        }
+        let verdict = match &buf.cpa {
+            None => Err("missing_cpa"),
+            Some(cpa) => match cpa.validate(now, &add.nonce) {
+                Err(e) => Err(e.reason()),
+                Ok(()) if cpa.revoke => Err("revoked"),
+                Ok(()) if cpa.pnrp_id() != add.entry.id => Err("id_mismatch"),
+                Ok(()) if !cpa.matches_route_entry(&add.entry) => Err("route_entry_mismatch"),
+                Ok(()) => Ok(cpa.public_key.clone()),
+            },
+        };
+        match verdict {
+            Ok(key) => self.store_entry(now, add.entry, Some(key), &add.origin, true),
+            Err(reason) => self.stats.cpa_reject(reason),
+        }
+    }
+
+    /// Stores a reachable entry in the cache and, when `validated`, in every leaf set it falls into,
+    /// then floods it (§4.5).
+    fn store_entry(&mut self, now: Instant, entry: RouteEntry, key: Option<PublicKey>, origin: &Origin, validated: bool) {
+        if self.is_local_id(&entry.id) {
+            return;
+        }
+        let entering: Vec<PnrpId> = if validated {
+            self.regs.values().filter(|r| r.leaf.falls_within(entry.id)).map(|r| r.id).collect()
+        } else {
+            Vec::new()
+        };
+        let newly: Vec<PnrpId> =
+            entering.iter().copied().filter(|l| self.regs.get(l).is_some_and(|r| !r.leaf.contains(entry.id))).collect();
+        match self.cache.insert(entry.clone(), key, now, !newly.is_empty(), &mut self.rng) {
+            Insert::Added { evicted } => {
+                self.stats.cache_admissions += 1;
+                if self.cache.len() == 1 {
+                    self.announce_deferred(now);
+                }
+                if evicted.is_some() {
+                    self.stats.evict("displaced");
+                }
+            }
+            Insert::Replaced => {}
+            Insert::Rejected => {
+                self.stats.evict("level_full");
+                return;
+            }
+        }
+        for _ in 1..newly.len() {
+            self.cache.pin(&entry.id);
+        }
+        for l in &entering {
+            let Some(reg) = self.regs.get_mut(l) else { continue };
+            // §4.5 step 1: a full side evicts its farthest member, which is then only a cache entry.
+            if let Some(out) = reg.leaf.insert(entry.clone()) {
+                if self.cache.unpin(&out.id, &mut self.rng).is_some() {
+                    self.stats.evict("displaced");
+                }
+            }
+        }
+        if newly.is_empty() {
+            return;
+        }
+        self.stats.leaf_set_admissions += 1;
+        let nearest = newly.iter().copied().min_by_key(|l| (entry.id.distance(*l), *l)).unwrap_or(entry.id);
+        self.flood_new_member(now, &entry, origin, nearest);
+        // §4.5 step 5, open point 7: send X our entry so it learns about us — unless X itself flooded
+        // or looked us up ([CHOICE]: a SOLICIT's or AUTHORITY's sender does not necessarily know us).
+        if self.cfg.flood_own_entry_to_new_member && !origin.knows_us {
+            for l in newly {
+                let Some(route) = self.regs.get(&l).map(|r| r.route.clone()) else { continue };
+                let flood = Flood {
+                    message_id: self.msg_id(),
+                    dont_ack: false,
+                    validate_id: entry.id,
+                    revoke_cpa: None,
+                    route_entry: Some(route),
+                    already_flooded: vec![self.local],
+                };
+                self.send_request(now, entry.endpoint(), Message::Flood(flood), Purpose::Flood { validate: entry.id });
+            }
+        }
+    }
+
+    /// §4.5 steps 2–4: FLOOD X to the nearest cached IDs above and below X not already flooded.
+    ///
+    /// `us` is our registered ID nearest X. With `flood_outward_only` ([CHOICE]), the target on our
+    /// own side of X must lie beyond us: nodes between X and us are nearer X and learn it earlier in
+    /// the wave. In a single-chain wave the Already Flooded List already excludes them, so this only
+    /// matters when X reaches a node through several copies at once (e.g. X's own §4.5 step-5
+    /// FLOODs, whose list holds just X): without it such copies re-flood X's nearest neighbours,
+    /// which ignore the duplicate, and the wave dies before the far edges of X's leaf set.
+    fn flood_new_member(&mut self, now: Instant, x: &RouteEntry, origin: &Origin, us: PnrpId) {
+        let afl = &origin.already_flooded;
+        let outward = self.cfg.flood_outward_only;
+        let our_side_above = x.id.is_above(us);
+        let our_distance = x.id.distance(us);
+        // Skip nodes that saw this flood already, and X itself (by address: X may hold several IDs).
+        let keep = |r: &RouteEntry| {
+            let inside = outward && x.id.is_above(r.id) == our_side_above && x.id.distance(r.id) < our_distance;
+            !inside
+                && !afl.iter().any(|ep| r.has_endpoint(ep))
+                && !x.addrs.iter().any(|a| r.port == x.port && r.addrs.contains(a))
+        };
+        let above = self.cache.next_above(x.id, NEIGHBOUR_SCAN_MAX, keep).cloned();
+        let below = self.cache.next_below(x.id, NEIGHBOUR_SCAN_MAX, keep).cloned();
+        let mut targets: Vec<RouteEntry> = above.into_iter().collect();
+        if let Some(b) = below.filter(|b| !targets.iter().any(|t| t.id == b.id)) {
+            targets.push(b);
+        }
+        if targets.is_empty() {
+            return;
+        }
+        // Step 3: received list + both targets (+ ourselves, [CHOICE]); cap by dropping the oldest.
+        let mut list: Vec<Endpoint> = afl.clone();
+        let mut add = |ep: Endpoint| {
+            if !list.contains(&ep) {
+                list.push(ep);
+            }
+        };
+        for t in &targets {
+            add(t.endpoint());
+        }
+        if self.cfg.flood_list_includes_self {
+            add(self.local);
+        }
+        let max = self.cfg.already_flooded_max;
+        if list.len() > max {
+            list.drain(..list.len() - max);
+        }
+        for t in targets {
+            let flood = Flood {
+                message_id: self.msg_id(),
+                dont_ack: false,
+                validate_id: t.id,
+                revoke_cpa: None,
+                route_entry: Some(x.clone()),
+                already_flooded: list.clone(),
+            };
+            self.send_request(now, t.endpoint(), Message::Flood(flood), Purpose::Flood { validate: t.id });
+        }
+    }
+
+    /// Removes `id` from the cache and every leaf set (N flags, timeouts, revokes, §2.2 lifetime),
+    /// then refills the leaf sets it left.
+    pub(super) fn drop_entry(&mut self, now: Instant, id: PnrpId, cause: &'static str) -> Vec<(PnrpId, Side)> {
+        if self.cache.remove(&id).is_some() {
+            self.stats.evict(cause);
+        }
+        let mut left = Vec::new();
+        for reg in self.regs.values_mut() {
+            let side = reg.leaf.side_of(id);
+            if reg.leaf.remove(id) {
+                left.push((reg.id, side));
+            }
+        }
+        if self.cfg.refill_leaf_set_from_cache {
+            for (l, side) in &left {
+                self.refill_leaf_side(now, *l, *side);
+            }
+        }
+        left
+    }
+
+    /// §2.3 [CHOICE]: offer the next cached entries on `side` of `l` for (CPA-checked) admission.
+    pub(super) fn refill_leaf_side(&mut self, now: Instant, l: PnrpId, side: Side) {
+        let Some(reg) = self.regs.get(&l) else { return };
+        let missing = self.cfg.leaf_set_side.saturating_sub(reg.leaf.members(side).len());
+        if missing == 0 {
+            return;
+        }
+        let mut picks = Vec::new();
+        let mut cursor = l;
+        for _ in 0..NEIGHBOUR_SCAN_MAX {
+            let next = match side {
+                Side::Above => self.cache.next_above(cursor, 1, |_| true),
+                Side::Below => self.cache.next_below(cursor, 1, |_| true),
+            };
+            let Some(r) = next else { break };
+            if r.id == l || reg.leaf.side_of(r.id) != side || picks.iter().any(|p: &RouteEntry| p.id == r.id) {
+                break;
+            }
+            cursor = r.id;
+            if !reg.leaf.contains(r.id) && !self.adds.contains_key(&r.id) {
+                picks.push(r.clone());
+                if picks.len() >= missing {
+                    break;
+                }
+            }
+        }
+        for r in picks {
+            self.submit_route_entry(now, r, Origin::default());
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Answering LOOKUPs (pnrp.md §4.7) and INQUIREs (§4.8), building CPAs (§2.4, §4.8) and sending
+//! AUTHORITY_BUFFERs as fragments (§4.13).
+
+use super::cpa::Cpa;
+use super::id::PnrpId;
+use super::message::{AuthorityBuffer, AuthorityFlags, Inquire, Lookup, Message, RouteEntry};
+use super::node::{Origin, PnrpNode};
+use super::wire;
+use crate::{Endpoint, Instant};
+use rand::Rng;
+use std::sync::Arc;
+
+/// Cache entries examined when looking for LOOKUP answer candidates (bound on per-message work).
+const LOOKUP_SCAN_MAX: usize = 64;
+
+impl PnrpNode {
+    /// Encodes `buf`, cuts it into ≤ 1,188-byte fragments and sends them to `to` (§4.13).
+    pub(super) fn send_authority(&mut self, to: Endpoint, acked_id: u32, buf: &AuthorityBuffer) {
+        let bytes = wire::encode_authority_buffer(buf);
+        let id = self.msg_id();
+        for frag in wire::fragment_authority(id, acked_id, &bytes) {
+            self.send(to, Message::Authority(frag));
+        }
+    }
+
+    /// §4.7: every node answers a LOOKUP with the closest entry it knows, never referring back into
+    /// the Flagged Path.
+    pub(super) fn on_lookup(&mut self, now: Instant, from: Endpoint, l: Lookup) {
+        if !self.cfg.resolvers_answer && self.regs.is_empty() {
+            self.stats.drop("not_publisher");
+            return;
+        }
+        // Step 2: this is how hops learn about new registrations.
+        if let Some(best) = l.best_match.clone() {
+            self.submit_route_entry(now, best, Origin { source: Some(from), already_flooded: Vec::new(), knows_us: true });
+        }
+        let target = l.target;
+        let validate = l.validate_id;
+        // Step 3.
+        let validate_not_local = validate != PnrpId::ZERO && !self.is_local_id(&validate);
+        let in_path = |r: &RouteEntry| l.flagged_path.iter().any(|ep| r.has_endpoint(ep));
+        // Step 4.
+        let mut local_match: Option<RouteEntry> = None;
+        if !l.flagged_path.contains(&self.local) {
+            local_match = self
+                .regs
+                .values()
+                .map(|r| &r.route)
+                .min_by_key(|r| (target.distance(r.id), r.id))
+                .filter(|r| validate_not_local || target.closer(r.id, validate))
+                .cloned();
+        }
+        // Step 5: up to 3 candidates closer than the Validate ID (unless A), none in the path.
+        let mut candidates: Vec<RouteEntry> = Vec::with_capacity(3);
+        for e in self.cache.walk_closest(target).take(LOOKUP_SCAN_MAX) {
+            if !l.accept_any && !target.closer(e.route.id, validate) {
+                break; // sorted by distance: nothing further is closer either
+            }
+            if !in_path(&e.route) {
+                candidates.push(e.route.clone());
+                if candidates.len() == 3 {
+                    break;
+                }
+            }
+        }
+        let remote = self.weighted_pick(candidates.len()).map(|i| candidates.swap_remove(i));
+        // Step 6.
+        let suspicious = remote.is_none() && self.regs.values().any(|r| r.leaf.spans(target));
+        // Step 7.
+        let route_entry = match (local_match, remote) {
+            (Some(a), Some(b)) => Some(if target.closer(b.id, a.id) { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        let busy = self.cfg.busy_pending_threshold.is_some_and(|t| self.pending.len() > t);
+        let buf = AuthorityBuffer {
+            flags: AuthorityFlags { leaf_set: suspicious, busy, not_registered: validate_not_local },
+            cert_chain: None,
+            classifier: None,
+            extended_payload: None,
+            route_entry,
+            cpa: None,
+        };
+        self.send_authority(from, l.message_id, &buf);
+    }
+
+    /// §4.7 step 5 [CHOICE]: the index of a random choice among `n` ranked candidates, biased
+    /// towards the closest (weights 3:2:1 by rank).
+    fn weighted_pick(&mut self, n: usize) -> Option<usize> {
+        if n == 0 {
+            return None;
+        }
+        let weights = &self.cfg.lookup_answer_weights[..n.min(3)];
+        let total: u32 = weights.iter().sum();
+        if total == 0 {
+            return Some(0);
+        }
+        let mut x = self.rng.gen_range(0..total);
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return Some(i);
+            }
+            x -= w;
+        }
+        Some(0)
+    }
+
+    /// §4.8: N unless the Validate ID is ours; else our route entry, the classifier and, with A, a CPA
+    /// carrying the INQUIRE's nonce.
+    pub(super) fn on_inquire(&mut self, now: Instant, from: Endpoint, i: Inquire) {
+        let Some(reg) = self.regs.get(&i.validate_id) else {
+            let buf = AuthorityBuffer {
+                flags: AuthorityFlags { not_registered: true, ..AuthorityFlags::default() },
+                cert_chain: None,
+                classifier: None,
+                extended_payload: None,
+                route_entry: None,
+                cpa: None,
+            };
+            return self.send_authority(from, i.message_id, &buf);
+        };
+        let route = reg.route.clone();
+        let classifier = reg.name.classifier.clone();
+        let nonce = i.nonce.unwrap_or([0; 16]);
+        let cpa = if !i.flags.cpa {
+            None
+        } else if nonce == [0; 16] {
+            self.zero_nonce_cpa(now, i.validate_id)
+        } else {
+            self.build_cpa(now, i.validate_id, nonce)
+        };
+        let buf = AuthorityBuffer {
+            flags: AuthorityFlags::default(),
+            // C: no delegation chains are supported (§1.2 [CHOICE]); X: no extended payloads.
+            cert_chain: None,
+            classifier: Some(classifier),
+            extended_payload: None,
+            route_entry: Some(route),
+            cpa,
+        };
+        self.send_authority(from, i.message_id, &buf);
+    }
+
+    /// A freshly signed CPA for registered `id` carrying `nonce` (§4.8 step 3, §6.4).
+    pub(super) fn build_cpa(&self, now: Instant, id: PnrpId, nonce: [u8; 16]) -> Option<Arc<Cpa>> {
+        let reg = self.regs.get(&id)?;
+        let mut cpa = Cpa::unsigned(
+            &reg.name,
+            &reg.identity,
+            id.service_location(),
+            vec![self.local],
+            now + self.cfg.cpa_lifetime,
+            nonce,
+        );
+        cpa.app_endpoints = reg.app_endpoints.clone();
+        Some(Arc::new(cpa.sign(&reg.identity)))
+    }
+
+    /// The zero-nonce CPA of `id`, signed once and reused until half its lifetime has passed (§2.4).
+    pub(super) fn zero_nonce_cpa(&mut self, now: Instant, id: PnrpId) -> Option<Arc<Cpa>> {
+        let half = self.cfg.cpa_lifetime.as_micros() / 2;
+        let fresh = self.regs.get(&id)?.cpa_zero.as_ref().and_then(|(cpa, signed)| {
+            (now.saturating_since(*signed).as_micros() < half).then(|| cpa.clone())
+        });
+        if let Some(c) = fresh {
+            return Some(c);
+        }
+        let cpa = self.build_cpa(now, id, [0; 16])?;
+        if let Some(reg) = self.regs.get_mut(&id) {
+            reg.cpa_zero = Some((cpa.clone(), now));
+        }
+        Some(cpa)
+    }
+
+    /// A signed revoke CPA for registered `id` (§4.10 step 1: R set, zero nonce, no payload, no addresses).
+    pub(super) fn build_revoke(&self, now: Instant, id: PnrpId) -> Option<Arc<Cpa>> {
+        let reg = self.regs.get(&id)?;
+        let cpa = Cpa::unsigned_revoke(&reg.name, &reg.identity, id.service_location(), Vec::new(), now + self.cfg.cpa_lifetime);
+        Some(Arc::new(cpa.sign(&reg.identity)))
+    }
+}

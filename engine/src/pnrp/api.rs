@@ -1,0 +1,158 @@
+//! Commands the application gives a PNRP node and the events it reports back (design.md §3).
+
+use super::cpa::{AppEndpoint, Cpa};
+use super::id::PnrpId;
+use super::message::{ReasonCode, ResolveCriteria};
+use super::name::PeerName;
+use crate::crypto::Identity;
+use crate::{Duration, Endpoint, RequestId};
+use std::sync::Arc;
+
+/// What an application can ask a PNRP node to do.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Register `name` (§4.9): the ID is P2P ID || our /64 prefix || a random suffix.
+    Register {
+        /// The peer name; a secured name's authority must be `identity.authority()`.
+        name: PeerName,
+        /// The key pair that signs this registration's CPAs.
+        identity: Arc<Identity>,
+        /// Application endpoints carried in the CPA payload (≤ 10).
+        app_endpoints: Vec<AppEndpoint>,
+    },
+    /// Unregister a locally registered ID (§4.10): revoke floods and leaf-set repair.
+    Unregister {
+        /// The registered PNRP ID.
+        id: PnrpId,
+    },
+    /// Resolve a peer name (§4.6): target = P2P ID || our /64 prefix || 0x8000000000000000.
+    Resolve {
+        /// The name.
+        name: PeerName,
+        /// Matching rule (§3.8); `AnyPeerName` finds any instance.
+        criteria: ResolveCriteria,
+        /// Caller deadline (§4.6 [CHOICE] per-resolve deadline).
+        timeout: Duration,
+    },
+    /// Resolve a raw PNRP ID (§4.6).
+    ResolveId {
+        /// The target ID.
+        target: PnrpId,
+        /// Matching rule (§3.8).
+        criteria: ResolveCriteria,
+        /// Bits to match for `UpperBits`.
+        precision: u16,
+        /// Informational reason code carried in LOOKUPs.
+        reason: ReasonCode,
+        /// Caller deadline.
+        timeout: Duration,
+    },
+    /// Our address changed (§4.15): re-announce every registered ID with the new endpoint.
+    ChangeAddress {
+        /// The new local endpoint.
+        local: Endpoint,
+    },
+    /// Unregister everything (revoke floods) and stop maintenance (§4.10 leaving a cloud).
+    Leave,
+}
+
+/// What a PNRP node reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The registration walk of `id` ended (§4.9; it never "finds" ID+1, open point 4).
+    Registered {
+        /// The Register command.
+        request: RequestId,
+        /// The new PNRP ID.
+        id: PnrpId,
+        /// Cost of the registration walk.
+        stats: ResolveStats,
+    },
+    /// A Register command was refused (bad name/identity pair, no local endpoint).
+    RegisterFailed {
+        /// The Register command.
+        request: RequestId,
+        /// Why.
+        reason: &'static str,
+    },
+    /// `id` was unregistered (Unregister or Leave).
+    Unregistered {
+        /// The Unregister or Leave command.
+        request: RequestId,
+        /// The ID.
+        id: PnrpId,
+    },
+    /// A Resolve/ResolveId command ended.
+    Resolved {
+        /// The command.
+        request: RequestId,
+        /// The validated answer or why there is none.
+        result: Result<Resolved, ResolveError>,
+        /// Cost of the resolve.
+        stats: ResolveStats,
+    },
+    /// A split test found a split (§4.12).
+    SplitDetected {
+        /// True when we appear to be in the smaller part.
+        smaller_side: bool,
+    },
+}
+
+/// A validated resolve result (§4.6 step 20).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolved {
+    /// The registration found.
+    pub id: PnrpId,
+    /// Its PNRP service endpoints (from the CPA).
+    pub endpoints: Vec<Endpoint>,
+    /// Its application endpoints (from the CPA payload).
+    pub app_endpoints: Vec<AppEndpoint>,
+    /// The validated CPA.
+    pub cpa: Arc<Cpa>,
+}
+
+/// Cost of one resolve (pnrp.md §8).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResolveStats {
+    /// LOOKUPs that got an AUTHORITY back (TotalUsefulHops).
+    pub useful_hops: u32,
+    /// LOOKUPs sent, first transmissions only.
+    pub lookups_sent: u32,
+    /// Datagrams the resolve sent, retransmissions and the final INQUIRE included.
+    pub messages_sent: u32,
+    /// Answers with the L flag (SuspiciousCount).
+    pub suspicious: u32,
+    /// Simulated time from start to end.
+    pub elapsed: Duration,
+}
+
+/// Why a resolve produced no result.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// The walk ended without a sufficiently close registration.
+    #[error("no registration matches {target}; closest seen {closest:?}")]
+    NotFound {
+        /// The target ID.
+        target: PnrpId,
+        /// The closest ID the walk saw.
+        closest: Option<PnrpId>,
+    },
+    /// The caller's deadline passed.
+    #[error("the resolve timed out")]
+    Timeout,
+    /// Every candidate's CPA failed validation (§6.3).
+    #[error("CPA rejected: {reason}")]
+    CpaInvalid {
+        /// The last rejection reason.
+        reason: &'static str,
+    },
+    /// The cache holds no entry to start from (§4.6 step 3 [CHOICE]).
+    #[error("the cache is empty")]
+    EmptyCache,
+    /// The Outstanding Resolves Table is full (§4.6 step 1).
+    #[error("too many outstanding resolves")]
+    Busy,
+    /// The node left the cloud.
+    #[error("the cloud is closed")]
+    Closed,
+}

@@ -1,0 +1,83 @@
+//! Receiving FLOODs (pnrp.md §4.6.1): ACK unless D, route entries into admission, revoke CPAs
+//! validated, applied and forwarded along the leaf sets (§4.6.1 [INFO], open point 13).
+
+use super::cpa::Cpa;
+use super::id::PnrpId;
+use super::leafset::Side;
+use super::message::{Ack, Flood, Message};
+use super::node::{Origin, PnrpNode};
+use super::pending::Purpose;
+use crate::{Endpoint, Instant};
+use std::sync::Arc;
+
+impl PnrpNode {
+    /// §4.6.1 steps 1–4.
+    pub(super) fn on_flood(&mut self, now: Instant, from: Endpoint, f: Flood) {
+        if !f.dont_ack {
+            // Step 2: N when the sender believes we hold an ID we do not.
+            let n = f.validate_id != PnrpId::ZERO && !self.is_local_id(&f.validate_id);
+            let ack = Ack { message_id: self.msg_id(), acked_id: f.message_id, not_registered: n.then_some(true) };
+            self.send(from, Message::Ack(ack));
+        }
+        if let Some(cpa) = &f.revoke_cpa {
+            self.on_revoke(now, from, cpa.clone());
+        }
+        if let Some(entry) = f.route_entry {
+            // §4.5 step 5: X told us itself (it picked us, so it knows us) unless a third party forwarded X.
+            let knows_us = entry.has_endpoint(&from);
+            let origin = Origin { source: Some(from), already_flooded: f.already_flooded, knows_us };
+            self.submit_route_entry(now, entry, origin);
+        }
+    }
+
+    /// §4.6.1 step 4 + §6.2: a valid revoke CPA removes its ID from cache and leaf sets; nodes that
+    /// had it in a leaf set forward the revoke to their next leaf-set neighbour on the far side.
+    fn on_revoke(&mut self, now: Instant, from: Endpoint, cpa: Arc<Cpa>) {
+        if !cpa.revoke {
+            self.stats.cpa_reject("not_revoke");
+            return;
+        }
+        if let Err(e) = cpa.validate(now, &[0; 16]) {
+            self.stats.cpa_reject(e.reason());
+            return;
+        }
+        let id = cpa.pnrp_id();
+        if self.is_local_id(&id) {
+            return;
+        }
+        let in_leaf = self.regs.values().any(|r| r.leaf.contains(id));
+        let Some(entry) = self.cache.get(&id) else {
+            return; // neither cached nor in a leaf set: the revoke stops here
+        };
+        // §6.2 [CHOICE]: only the key we admitted may revoke (unsecured names are otherwise open to anyone).
+        if self.cfg.revoke_requires_admitted_key && entry.key.as_ref().is_some_and(|k| *k != cpa.public_key) {
+            self.stats.cpa_reject("revoke_key_mismatch");
+            return;
+        }
+        self.stats.revokes_accepted += 1;
+        let left = self.drop_entry(now, id, "revoke");
+        if !(self.cfg.forward_revokes && in_leaf) {
+            return;
+        }
+        for (l, side) in left {
+            let Some(reg) = self.regs.get(&l) else { continue };
+            let far = match side {
+                Side::Above => Side::Below,
+                Side::Below => Side::Above,
+            };
+            let Some(next) = reg.leaf.members(far).first().cloned() else { continue };
+            if next.has_endpoint(&from) {
+                continue;
+            }
+            let flood = Flood {
+                message_id: self.msg_id(),
+                dont_ack: false,
+                validate_id: next.id,
+                revoke_cpa: Some(cpa.clone()),
+                route_entry: None,
+                already_flooded: vec![self.local],
+            };
+            self.send_request(now, next.endpoint(), Message::Flood(flood), Purpose::Flood { validate: next.id });
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The maintenance timer (pnrp.md §4.11): rediscovery, optional cache TTL, re-announcements,
+//! cache balancing, and cloud-split detection with its size estimate and analysis (§4.12).
+
+use super::api::Event;
+use super::id::{Distance, PnrpId};
+use super::message::{ReasonCode, ResolveCriteria, RouteEntry};
+use super::node::PnrpNode;
+use super::resolve::{ResolveKind, ResolveSpec};
+use crate::{Duration, Instant};
+use rand::Rng;
+
+/// Least time between two cache-balancing resolves of one node (§4.11 [CHOICE]: keeps the
+/// maintenance traffic of a 20,000-node cloud small).
+const BALANCING_INTERVAL: Duration = Duration::from_secs(300);
+
+impl PnrpNode {
+    /// §4.11: one maintenance tick; reschedules itself (10 s while the cache is small, else 15 s).
+    pub(super) fn maintenance_tick(&mut self, now: Instant) {
+        if self.left {
+            self.maintenance_at = None;
+            return;
+        }
+        if !self.opened {
+            // §4.2: discovery runs once when the cloud opens.
+            self.opened = true;
+            self.discover(now);
+        } else if self.cache.is_empty() {
+            // Resolver part: we know no other cloud member; publisher part: re-sync.
+            self.discover(now);
+        }
+        self.announce_deferred(now);
+        if let Some(age) = self.cfg.cache_max_age {
+            let cutoff = Instant::from_micros(now.as_micros().saturating_sub(age.as_micros()));
+            for id in self.cache.older_than(cutoff) {
+                self.drop_entry(now, id, "age");
+            }
+        }
+        if let Some(period) = self.cfg.reannounce_period {
+            let due: Vec<PnrpId> =
+                self.regs.values().filter(|r| now.saturating_since(r.last_announce) >= period).map(|r| r.id).collect();
+            for id in due {
+                self.announce(now, id, None, None);
+            }
+        }
+        if self.cfg.cache_balancing && self.maintenance_resolve.is_none() && !self.cache.is_empty() {
+            let due = self.last_balancing.map_or(true, |t| now.saturating_since(t) >= BALANCING_INTERVAL);
+            if due {
+                self.balance_cache(now);
+            }
+        }
+        if self.cfg.split_detection && !self.regs.is_empty() {
+            if let Some(est) = self.estimated_cloud_size() {
+                let p = (self.cfg.split_k / est).min(1.0);
+                if self.rng.gen::<f64>() < p {
+                    let k = self.rng.gen_range(0..self.regs.len());
+                    if let Some(local) = self.regs.keys().nth(k).copied() {
+                        self.split_test(now, local, false);
+                    }
+                }
+            }
+        }
+        let period = if self.cache.len() <= self.cfg.small_cache_maintenance_entries {
+            self.cfg.maintenance_period_small_cache
+        } else {
+            self.cfg.maintenance_period
+        };
+        self.maintenance_at = Some(now + period);
+    }
+
+    /// §4.11 [WIN]: find the largest gap in one random level and side; if it exceeds
+    /// `balancing_gap_factor` × the level's mean spacing, resolve its middle with UPPER_BITS.
+    fn balance_cache(&mut self, now: Instant) {
+        let sizes = self.cache.level_sizes();
+        // The deepest populated level is sparse by nature (the cloud ends there): balance above it.
+        let levels = sizes.len().saturating_sub(1).max(1);
+        let level = self.rng.gen_range(0..levels);
+        let above = self.rng.gen::<bool>();
+        let centre = self.cache.centre();
+        let outer = self.level_bound(level);
+        let inner = self.level_bound(level + 1);
+        let (from, to) = if above {
+            (centre.wrapping_add(inner), centre.wrapping_add(outer))
+        } else {
+            (centre.wrapping_add(neg(outer)), centre.wrapping_add(neg(inner)))
+        };
+        let mut points = vec![from];
+        points.extend(self.cache.arc(from, to));
+        points.push(to);
+        let (mut gap_start, mut gap) = (from, Distance::ZERO);
+        for w in points.windows(2) {
+            let g = w[1].wrapping_sub(w[0]);
+            if g > gap {
+                (gap_start, gap) = (w[0], g);
+            }
+        }
+        let width = to.wrapping_sub(from);
+        let per_side = (self.cache.capacity() / 2).max(1) as u64;
+        let allowed = div_small(width, per_side).to_f64() * self.cfg.balancing_gap_factor as f64;
+        if gap.to_f64() <= allowed {
+            return;
+        }
+        let target = gap_start.wrapping_add(gap.shifted_right(1));
+        // A prefix block of 2^(256−p) ≤ gap/2 around the middle lies inside the gap.
+        let precision = (258u32.saturating_sub(gap.bits())).clamp(1, 256) as u16;
+        let spec = ResolveSpec {
+            kind: ResolveKind::Maintenance,
+            target,
+            criteria: ResolveCriteria::UpperBits,
+            precision,
+            reason: ReasonCode::CacheMaintenance,
+            pick_local: false,
+            initial_best: None,
+            initial_next: None,
+            timeout: self.cfg.internal_resolve_timeout,
+        };
+        self.last_balancing = Some(now);
+        if let Ok(key) = self.start_resolve(now, spec) {
+            self.stats.maintenance_resolves += 1;
+            if self.ort.contains_key(&key) {
+                self.maintenance_resolve = Some(key);
+            }
+        }
+    }
+
+    /// Distance bound of `level`: 2^255 for level 0, else ⌊(2^256 − 1) / 10^level⌋.
+    fn level_bound(&self, level: usize) -> Distance {
+        if level == 0 {
+            return Distance { hi: 1 << 127, lo: 0 };
+        }
+        let mut d = Distance { hi: u128::MAX, lo: u128::MAX };
+        for _ in 0..level {
+            d = div_small(d, 10);
+        }
+        d
+    }
+
+    /// §4.12: the estimated number of nodes in the cloud from the gaps around our registered IDs.
+    pub fn estimated_cloud_size(&self) -> Option<f64> {
+        if self.regs.is_empty() {
+            return None;
+        }
+        let two_pow_257 = 2f64.powi(128) * 2f64.powi(128) * 2.0;
+        let estimates: Vec<f64> = self
+            .regs
+            .values()
+            .filter_map(|r| r.leaf.nearest_pair())
+            .map(|(a, b)| b.wrapping_sub(a).to_f64())
+            .filter(|gap| *gap > 0.0)
+            .map(|gap| two_pow_257 / gap)
+            .filter(|e| *e < self.cfg.split_estimate_max)
+            .collect();
+        if estimates.is_empty() {
+            return None;
+        }
+        let ids = estimates.iter().sum::<f64>() / estimates.len() as f64;
+        Some(ids / self.regs.len() as f64)
+    }
+
+    /// §4.12 test: resolve (local ID)+1 starting at a seed (InitialNextHop with PNRP ID 0).
+    pub(super) fn split_test(&mut self, now: Instant, local: PnrpId, followup: bool) {
+        let seeds = self.other_seeds();
+        if seeds.is_empty() {
+            return;
+        }
+        let seed = seeds[self.discovery.split_seed_index % seeds.len()];
+        self.discovery.split_seed_index = self.discovery.split_seed_index.wrapping_add(1);
+        let known = self.cache.closest(local.wrapping_add_u64(1)).map(|r| r.id);
+        let spec = ResolveSpec {
+            kind: ResolveKind::Split { local, followup, known },
+            target: local.wrapping_add_u64(1),
+            criteria: ResolveCriteria::Exact,
+            precision: 0,
+            reason: ReasonCode::SplitDetection,
+            pick_local: false,
+            initial_best: None,
+            initial_next: Some(RouteEntry::single(PnrpId::ZERO, seed)),
+            timeout: self.cfg.internal_resolve_timeout,
+        };
+        if self.start_resolve(now, spec).is_ok() {
+            self.stats.split_tests_run += 1;
+        }
+    }
+
+    /// §4.12 analysis of the final INQUIRE's route entry `best` for the test of `local`.
+    ///
+    /// "Our cache" means the cache as it was when the test started (`known` = its entry closest to
+    /// the target, `started` = the start time): the walk itself admits every hop it meets (§4.6
+    /// step 11), which would otherwise turn every split into case 1 by the time the answer arrives.
+    pub(super) fn split_analysis(
+        &mut self,
+        now: Instant,
+        local: PnrpId,
+        best: RouteEntry,
+        followup: bool,
+        known: Option<PnrpId>,
+        started: Instant,
+    ) {
+        let target = local.wrapping_add_u64(1);
+        let knows_closer = known.is_some_and(|k| k != best.id && target.closer(k, best.id));
+        let cached_before = self.cache.get(&best.id).is_some_and(|e| e.added < started);
+        let (split, smaller) = if cached_before || known == Some(best.id) || self.is_local_id(&best.id) {
+            // Cases 1 and 2.
+            (knows_closer, false)
+        } else {
+            // Case 3 ([AMBIG] our reading): smaller part when the walk found something closer than we know.
+            (true, !knows_closer)
+        };
+        if !split {
+            return;
+        }
+        self.stats.splits_detected += 1;
+        self.events.push_back(Event::SplitDetected { smaller_side: smaller });
+        if self.cfg.split_repair_reregister {
+            // Repair by walking (no special message): announce every ID through the other part.
+            let ids: Vec<PnrpId> = self.regs.keys().copied().collect();
+            for id in ids {
+                self.announce(now, id, None, Some(best.clone()));
+            }
+        }
+        if smaller && !followup {
+            let others: Vec<PnrpId> = self.regs.keys().copied().filter(|id| *id != local).collect();
+            for id in others {
+                self.split_test(now, id, true);
+            }
+        }
+    }
+}
+
+/// `2^256 − d` (the counter-clockwise offset of the same length).
+fn neg(d: Distance) -> Distance {
+    PnrpId::ZERO.wrapping_sub(PnrpId::ZERO.wrapping_add(d))
+}
+
+/// `⌊d / k⌋` for a small divisor.
+fn div_small(d: Distance, k: u64) -> Distance {
+    let k = k.max(1) as u128;
+    let (q_hi, r_hi) = (d.hi / k, d.hi % k);
+    let mid = (r_hi << 64) | (d.lo >> 64);
+    let (q_mid, r_mid) = (mid / k, mid % k);
+    let low = (r_mid << 64) | (d.lo & u64::MAX as u128);
+    Distance { hi: q_hi, lo: (q_mid << 64) | (low / k) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_division_and_negation_are_exact() {
+        let d = Distance { hi: 100, lo: 7 };
+        let q = div_small(d, 10);
+        assert_eq!(q.hi, 10);
+        let back = PnrpId::ZERO.wrapping_add(q);
+        assert_eq!(back.hi, 10);
+        assert_eq!(neg(Distance { hi: 0, lo: 1 }), Distance { hi: u128::MAX, lo: u128::MAX });
+        assert_eq!(div_small(Distance { hi: 0, lo: 100 }, 7), Distance { hi: 0, lo: 14 });
+    }
+}

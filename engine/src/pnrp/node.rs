@@ -1,0 +1,372 @@
+//! The PNRP node: state of one peer in the Global_ cloud (pnrp.md §2.1) and the `Node` seam.
+//!
+//! The behaviour is split over sibling modules, each an `impl PnrpNode` block: `receive` (§4.1),
+//! `resolve` (§4.6), `answer` (§4.7, §4.8), `admit` (§4.4, §4.5), `flood` (§4.6.1, §4.10),
+//! `sync` (§4.2, §4.3), `register` (§4.9, §4.10, §4.15), `maintenance` (§4.11, §4.12).
+
+use super::api::{Command, Event};
+use super::cache::RouteCache;
+use super::config::PnrpConfig;
+use super::cpa::{AppEndpoint, Cpa};
+use super::id::PnrpId;
+use super::leafset::{LeafSet, LeafSetView};
+use super::message::{Message, RouteEntry};
+use super::name::PeerName;
+use super::pending::{PendingEntry, PendingList, Purpose};
+use super::reassembly::Reassembly;
+use super::resolve::ResolveState;
+use super::stats::PnrpStats;
+use super::sync::{Conversation, Discovery};
+use crate::crypto::Identity;
+use crate::{Endpoint, Instant, Node, NodeRng, RequestId, Transmit};
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+/// One locally registered ID (pnrp.md §2.4).
+#[derive(Clone, Debug)]
+pub(super) struct LocalReg {
+    pub(super) id: PnrpId,
+    pub(super) name: PeerName,
+    pub(super) identity: Arc<Identity>,
+    pub(super) app_endpoints: Vec<AppEndpoint>,
+    pub(super) leaf: LeafSet,
+    pub(super) route: RouteEntry,
+    /// The zero-nonce CPA, signed once and reused (§2.4), with its signing time.
+    pub(super) cpa_zero: Option<(Arc<Cpa>, Instant)>,
+    pub(super) last_announce: Instant,
+    /// The registration walk found an empty cache: walk as soon as the cache has an entry (§4.9).
+    pub(super) announce_pending: bool,
+}
+
+/// A route entry awaiting its return-routability INQUIRE (§2.1 PendingRouteEntryAddList).
+#[derive(Clone, Debug)]
+pub(super) struct PendingAdd {
+    pub(super) entry: RouteEntry,
+    pub(super) need_cpa: bool,
+    pub(super) nonce: [u8; 16],
+    pub(super) msg_id: u32,
+    pub(super) origin: Origin,
+}
+
+/// Where a route entry came from: the datagram's source, for FLOODs its Already Flooded List, and
+/// whether the entry's node already knows our entry (then §4.5 step 5 sends it nothing).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Origin {
+    pub(super) source: Option<Endpoint>,
+    pub(super) already_flooded: Vec<Endpoint>,
+    pub(super) knows_us: bool,
+}
+
+/// A PNRP node in one cloud: cache, leaf sets, pending requests, resolves, conversations, timers.
+pub struct PnrpNode {
+    pub(super) cfg: Arc<PnrpConfig>,
+    pub(super) local: Endpoint,
+    pub(super) seeds: Vec<Endpoint>,
+    pub(super) rng: NodeRng,
+    pub(super) next_msg_id: u32,
+    pub(super) next_request: u64,
+    pub(super) next_resolve: u64,
+    pub(super) virtual_centre: PnrpId,
+    pub(super) cache: RouteCache,
+    pub(super) regs: BTreeMap<PnrpId, LocalReg>,
+    pub(super) pending: PendingList,
+    pub(super) adds: BTreeMap<PnrpId, PendingAdd>,
+    pub(super) ort: BTreeMap<u64, ResolveState>,
+    pub(super) resolve_deadlines: BTreeSet<(Instant, u64)>,
+    pub(super) conversations: BTreeMap<(Endpoint, [u8; 20]), Conversation>,
+    pub(super) conversation_timers: BTreeSet<(Instant, Endpoint, [u8; 20])>,
+    pub(super) reassembly: Reassembly,
+    pub(super) discovery: Discovery,
+    pub(super) opened: bool,
+    pub(super) left: bool,
+    pub(super) maintenance_at: Option<Instant>,
+    pub(super) last_balancing: Option<Instant>,
+    pub(super) maintenance_resolve: Option<u64>,
+    pub(super) transmits: VecDeque<Transmit<Message>>,
+    pub(super) events: VecDeque<Event>,
+    pub(super) stats: PnrpStats,
+}
+
+impl PnrpNode {
+    /// Opens the Global_ cloud at `local` and starts discovery through `seeds` (§4.2 SeedServer/LocalOOB).
+    ///
+    /// Discovery runs at the first `handle_timeout`, which `poll_timeout` asks for at `now`, so the
+    /// driver's drain rule picks up the first SOLICITs.
+    pub fn new(config: Arc<PnrpConfig>, local: Endpoint, seeds: Vec<Endpoint>, rng_seed: [u8; 32], now: Instant) -> Self {
+        let mut rng = NodeRng::from_seed(rng_seed);
+        // §3.1 [CHOICE]: Message IDs from a per-node counter starting at a seeded random value.
+        let next_msg_id = rng.gen::<u32>();
+        // §2.2 [CHOICE]: a node without registrations centres its cache on a random virtual ID.
+        let virtual_centre = PnrpId::new(rng.gen(), rng.gen());
+        let cache = RouteCache::new(virtual_centre, config.cache_level_capacity, config.cache_levels_max);
+        let reassembly = Reassembly::new(config.reassembly_contexts_max, config.reassembly_bytes_max);
+        PnrpNode {
+            cfg: config,
+            local,
+            seeds,
+            rng,
+            next_msg_id,
+            next_request: 1,
+            next_resolve: 1,
+            virtual_centre,
+            cache,
+            regs: BTreeMap::new(),
+            pending: PendingList::default(),
+            adds: BTreeMap::new(),
+            ort: BTreeMap::new(),
+            resolve_deadlines: BTreeSet::new(),
+            conversations: BTreeMap::new(),
+            conversation_timers: BTreeSet::new(),
+            reassembly,
+            discovery: Discovery::default(),
+            opened: false,
+            left: false,
+            maintenance_at: Some(now),
+            last_balancing: None,
+            maintenance_resolve: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: PnrpStats::default(),
+        }
+    }
+
+    /// The endpoint this node listens on.
+    pub fn local_endpoint(&self) -> Endpoint {
+        self.local
+    }
+
+    /// The locally registered PNRP IDs.
+    pub fn registered_ids(&self) -> impl Iterator<Item = PnrpId> + '_ {
+        self.regs.keys().copied()
+    }
+
+    /// The leaf set of a registered ID, nearest first.
+    pub fn leaf_set(&self, id: PnrpId) -> Option<LeafSetView> {
+        self.regs.get(&id).map(|r| r.leaf.view())
+    }
+
+    /// Entries per cache level, up to the deepest non-empty level.
+    pub fn cache_level_sizes(&self) -> Vec<usize> {
+        self.cache.level_sizes()
+    }
+
+    /// Number of cached route entries.
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Every cached ID (for invariant checks).
+    pub fn cache_ids(&self) -> impl Iterator<Item = PnrpId> + '_ {
+        self.cache.ids()
+    }
+
+    /// The cached route entry for `id`, if any.
+    pub fn cached_route(&self, id: PnrpId) -> Option<&RouteEntry> {
+        self.cache.get(&id).map(|e| &e.route)
+    }
+
+    /// The node's counters.
+    pub fn stats(&self) -> &PnrpStats {
+        &self.stats
+    }
+
+    /// The configuration the node runs with.
+    pub fn config(&self) -> &PnrpConfig {
+        &self.cfg
+    }
+
+    /// Outstanding resolves, pending requests and pending cache adds (for bound checks).
+    pub fn table_sizes(&self) -> (usize, usize, usize) {
+        (self.ort.len(), self.pending.len(), self.adds.len())
+    }
+
+    /// Open reassembly contexts and the bytes they buffer (for bound checks).
+    pub fn reassembly_usage(&self) -> (usize, usize) {
+        (self.reassembly.len(), self.reassembly.bytes())
+    }
+
+    /// True when nothing is outstanding: no pending request, no resolve, no pending cache add.
+    pub fn is_idle(&self) -> bool {
+        self.pending.is_empty() && self.ort.is_empty() && self.adds.is_empty()
+    }
+
+    /// True after `Leave`.
+    pub fn has_left(&self) -> bool {
+        self.left
+    }
+
+    /// A fresh Message ID (§3.1 [CHOICE]: a wrapping per-node counter).
+    pub(super) fn msg_id(&mut self) -> u32 {
+        let id = self.next_msg_id;
+        self.next_msg_id = self.next_msg_id.wrapping_add(1);
+        id
+    }
+
+    /// Queues a datagram and counts it.
+    pub(super) fn send(&mut self, to: Endpoint, msg: Message) {
+        self.stats.sent(msg.kind(), msg.encoded_len());
+        self.transmits.push_back(Transmit { to, msg });
+    }
+
+    /// Sends a request tracked by the Pending List (§4.14); `None` when the list is full.
+    pub(super) fn send_request(&mut self, now: Instant, to: Endpoint, msg: Message, purpose: Purpose) -> Option<u32> {
+        if self.pending.len() >= self.cfg.pending_max {
+            self.stats.drop("pending_full");
+            return None;
+        }
+        let id = msg.message_id();
+        let entry = PendingEntry {
+            msg: msg.clone(),
+            to,
+            retries_left: self.cfg.retry_count,
+            deadline: now + self.cfg.retransmit_interval,
+            purpose,
+        };
+        self.pending.insert(id, entry);
+        self.send(to, msg);
+        Some(id)
+    }
+
+    /// A fresh RequestId.
+    pub(super) fn request_id(&mut self) -> RequestId {
+        let r = RequestId(self.next_request);
+        self.next_request += 1;
+        r
+    }
+
+    /// True when `id` is one of our registered IDs.
+    pub(super) fn is_local_id(&self, id: &PnrpId) -> bool {
+        self.regs.contains_key(id)
+    }
+
+    /// The cache centre we should have: the first registered ID, or the virtual centre (§2.2).
+    pub(super) fn wanted_centre(&self) -> PnrpId {
+        self.regs.keys().next().copied().unwrap_or(self.virtual_centre)
+    }
+
+    /// Re-centres the cache when the registrations changed.
+    pub(super) fn recentre(&mut self) {
+        let c = self.wanted_centre();
+        for _ in self.cache.recentre(c, &mut self.rng) {
+            self.stats.evict("recentre");
+        }
+    }
+
+    /// Runs every timer due at `now` (pending retransmissions, resolve deadlines, conversations, maintenance).
+    fn run_timers(&mut self, now: Instant) {
+        while let Some(id) = self.pending.due(now) {
+            self.retransmit_or_fail(now, id);
+        }
+        while let Some(&(t, key)) = self.resolve_deadlines.first() {
+            if t > now {
+                break;
+            }
+            self.resolve_deadlines.remove(&(t, key));
+            self.resolve_deadline(now, key);
+        }
+        while let Some(&(t, ep, h)) = self.conversation_timers.first() {
+            if t > now {
+                break;
+            }
+            self.conversation_timers.remove(&(t, ep, h));
+            self.conversations.remove(&(ep, h));
+        }
+        if self.maintenance_at.is_some_and(|t| t <= now) {
+            self.maintenance_tick(now);
+        }
+    }
+
+    /// §4.14: resend while RetryCount allows, else drop the entry and run its failure action.
+    fn retransmit_or_fail(&mut self, now: Instant, id: u32) {
+        let Some(e) = self.pending.get(id) else { return };
+        if e.retries_left > 1 {
+            let deadline = now + self.cfg.retransmit_interval;
+            if let Some(e) = self.pending.reschedule(id, deadline) {
+                let (to, msg, kind) = (e.to, e.msg.clone(), e.msg.kind());
+                let resolve = match e.purpose {
+                    Purpose::Lookup { resolve } | Purpose::ResolveInquire { resolve, .. } => Some(resolve),
+                    _ => None,
+                };
+                self.stats.retransmissions[kind.index()] += 1;
+                if let Some(st) = resolve.and_then(|k| self.ort.get_mut(&k)) {
+                    st.messages_sent += 1;
+                }
+                self.send(to, msg);
+            }
+            return;
+        }
+        if let Some(e) = self.pending.remove(id) {
+            self.stats.timeouts[e.msg.kind().index()] += 1;
+            self.request_failed(now, id, e);
+        }
+    }
+
+    /// Type-specific failure actions (§4.14).
+    fn request_failed(&mut self, now: Instant, id: u32, e: PendingEntry) {
+        match e.purpose {
+            Purpose::Lookup { resolve } => {
+                self.reassembly.purge_acked(id);
+                self.lookup_timeout(now, resolve);
+            }
+            Purpose::ResolveInquire { resolve, .. } => {
+                self.reassembly.purge_acked(id);
+                self.final_inquire_timeout(now, resolve);
+            }
+            Purpose::AdmitInquire { id: cand } => {
+                self.reassembly.purge_acked(id);
+                if self.adds.get(&cand).is_some_and(|a| a.msg_id == id) {
+                    self.adds.remove(&cand);
+                }
+            }
+            // §4.14: a failed SOLICIT releases the conversation (ours lives in the pending entry).
+            Purpose::Solicit { .. } | Purpose::Request => {}
+            // §4.14: an unanswered D-clear FLOOD evicts its destination.
+            Purpose::Flood { validate } => {
+                if validate != PnrpId::ZERO {
+                    self.drop_entry(now, validate, "flood_timeout");
+                }
+            }
+        }
+    }
+}
+
+impl Node for PnrpNode {
+    type Message = Message;
+    type Command = Command;
+    type Event = Event;
+
+    fn handle_message(&mut self, now: Instant, from: Endpoint, msg: Message) {
+        self.receive(now, from, msg);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.run_timers(now);
+    }
+
+    fn handle_command(&mut self, now: Instant, cmd: Command) -> RequestId {
+        let request = self.request_id();
+        self.command(now, request, cmd);
+        request
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit<Message>> {
+        self.transmits.pop_front()
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.pending.next_deadline(),
+            self.resolve_deadlines.first().map(|(t, _)| *t),
+            self.conversation_timers.first().map(|(t, _, _)| *t),
+            self.maintenance_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}

@@ -1,0 +1,242 @@
+//! Commands: register (pnrp.md §4.9), unregister and leave (§4.10), resolve (§4.6 app entry
+//! point), address change (§4.15).
+
+use super::api::{Command, Event, ResolveError, ResolveStats};
+use super::id::PnrpId;
+use super::leafset::{LeafSet, Side};
+use super::message::{Flood, Message, ReasonCode, ResolveCriteria, RouteEntry};
+use super::node::{LocalReg, PnrpNode};
+use super::pending::Purpose;
+use super::resolve::{ResolveKind, ResolveSpec};
+use crate::{Endpoint, Instant, RequestId};
+use rand::Rng;
+
+/// Most application endpoints in a CPA payload (§3.10.3: ≤ 10).
+const APP_ENDPOINTS_MAX: usize = 10;
+
+/// The /64 prefix of an endpoint's address (§1.3 SLupper).
+pub(super) fn prefix_of(ep: &Endpoint) -> u64 {
+    (u128::from(ep.addr) >> 64) as u64
+}
+
+impl PnrpNode {
+    /// Dispatches an application command.
+    pub(super) fn command(&mut self, now: Instant, request: RequestId, cmd: Command) {
+        match cmd {
+            Command::Register { name, identity, app_endpoints } => {
+                if name.is_secured() && name.authority != identity.authority() {
+                    let reason = "authority_is_not_the_identity_key";
+                    return self.events.push_back(Event::RegisterFailed { request, reason });
+                }
+                if app_endpoints.len() > APP_ENDPOINTS_MAX {
+                    let reason = "too_many_app_endpoints";
+                    return self.events.push_back(Event::RegisterFailed { request, reason });
+                }
+                self.register(now, request, name, identity, app_endpoints);
+            }
+            Command::Unregister { id } => {
+                self.unregister(now, id);
+                self.events.push_back(Event::Unregistered { request, id });
+            }
+            Command::Resolve { name, criteria, timeout } => {
+                // §4.6 app entry point: P2P ID || our prefix || 0x8000000000000000.
+                let lo = ((prefix_of(&self.local) as u128) << 64) | 0x8000_0000_0000_0000;
+                let target = PnrpId::new(name.p2p_id(), lo);
+                self.app_resolve(now, request, target, criteria, 0, ReasonCode::AppRequest, timeout);
+            }
+            Command::ResolveId { target, criteria, precision, reason, timeout } => {
+                self.app_resolve(now, request, target, criteria, precision, reason, timeout);
+            }
+            Command::ChangeAddress { local } => self.change_address(now, local),
+            Command::Leave => {
+                let ids: Vec<PnrpId> = self.regs.keys().copied().collect();
+                for id in ids {
+                    self.unregister(now, id);
+                    self.events.push_back(Event::Unregistered { request, id });
+                }
+                self.end_all_resolves(now, ResolveError::Closed);
+                self.left = true;
+                self.maintenance_at = None;
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn app_resolve(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        target: PnrpId,
+        criteria: ResolveCriteria,
+        precision: u16,
+        reason: ReasonCode,
+        timeout: crate::Duration,
+    ) {
+        let spec = ResolveSpec {
+            kind: ResolveKind::App { request },
+            target,
+            criteria,
+            precision,
+            reason,
+            pick_local: self.cfg.app_resolve_picks_local_ids,
+            initial_best: None,
+            initial_next: None,
+            timeout,
+        };
+        if let Err(e) = self.start_resolve(now, spec) {
+            self.stats.resolves_failed += 1;
+            let stats = ResolveStats::default();
+            self.events.push_back(Event::Resolved { request, result: Err(e), stats });
+        }
+    }
+
+    /// §4.9 steps 2–4.
+    fn register(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        name: super::name::PeerName,
+        identity: std::sync::Arc<crate::crypto::Identity>,
+        app_endpoints: Vec<super::cpa::AppEndpoint>,
+    ) {
+        self.left = false;
+        if self.maintenance_at.is_none() {
+            self.maintenance_at = Some(now);
+        }
+        let suffix: u64 = self.rng.gen();
+        let lo = ((prefix_of(&self.local) as u128) << 64) | suffix as u128;
+        let id = PnrpId::new(name.p2p_id(), lo);
+        let route = RouteEntry::single(id, self.local);
+        // The cache never holds our own IDs.
+        self.cache.remove(&id);
+        self.adds.remove(&id);
+        let reg = LocalReg {
+            id,
+            name,
+            identity,
+            app_endpoints,
+            leaf: LeafSet::new(id, self.cfg.leaf_set_side),
+            route,
+            cpa_zero: None,
+            last_announce: now,
+            announce_pending: false,
+        };
+        self.regs.insert(id, reg);
+        self.recentre();
+        // Cached neighbours of the new ID are candidates for its leaf set (CPA-checked).
+        self.refill_leaf_side(now, id, Side::Above);
+        self.refill_leaf_side(now, id, Side::Below);
+        self.announce(now, id, Some(request), None);
+    }
+
+    /// Runs the registration walks deferred by an empty cache.
+    pub(super) fn announce_deferred(&mut self, now: Instant) {
+        if self.cache.is_empty() {
+            return;
+        }
+        let due: Vec<PnrpId> = self.regs.values().filter(|r| r.announce_pending).map(|r| r.id).collect();
+        for id in due {
+            if let Some(reg) = self.regs.get_mut(&id) {
+                reg.announce_pending = false;
+            }
+            self.announce(now, id, None, None);
+        }
+    }
+
+    /// §4.9 step 4: resolve ID + 1 with our own entry as InitialBestMatch.
+    pub(super) fn announce(&mut self, now: Instant, id: PnrpId, request: Option<RequestId>, first: Option<RouteEntry>) {
+        let Some(route) = self.regs.get(&id).map(|r| r.route.clone()) else { return };
+        if let Some(reg) = self.regs.get_mut(&id) {
+            reg.last_announce = now;
+        }
+        let spec = ResolveSpec {
+            kind: ResolveKind::Registration { request, id },
+            target: id.wrapping_add_u64(1),
+            criteria: ResolveCriteria::Exact,
+            precision: 0,
+            reason: ReasonCode::Registration,
+            pick_local: false,
+            initial_best: Some(route),
+            initial_next: first,
+            timeout: self.cfg.internal_resolve_timeout,
+        };
+        if self.start_resolve(now, spec).is_err() {
+            // An empty cache (first node of the cloud, or not yet synchronized) leaves nothing to walk:
+            // the registration is local for now and walks once the cache holds an entry.
+            if let Some(reg) = self.regs.get_mut(&id) {
+                reg.announce_pending = true;
+            }
+            self.stats.registrations_done += 1;
+            if let Some(request) = request {
+                self.events.push_back(Event::Registered { request, id, stats: ResolveStats::default() });
+            }
+        }
+    }
+
+    /// §4.10: revoke CPA to S1/P1, leaf-set repair floods to P5/S5, then forget the ID.
+    pub(super) fn unregister(&mut self, now: Instant, id: PnrpId) {
+        let Some(revoke) = self.build_revoke(now, id) else { return };
+        let Some(reg) = self.regs.remove(&id) else { return };
+        let above = reg.leaf.members(Side::Above);
+        let below = reg.leaf.members(Side::Below);
+        let (s1, p1) = (above.first().cloned(), below.first().cloned());
+        let (s5, p5) = (above.last().cloned(), below.last().cloned());
+        let mut floods: Vec<(RouteEntry, Flood)> = Vec::new();
+        for n in [&s1, &p1].into_iter().flatten() {
+            let f = Flood {
+                message_id: 0,
+                dont_ack: false,
+                validate_id: n.id,
+                revoke_cpa: Some(revoke.clone()),
+                route_entry: None,
+                already_flooded: vec![self.local],
+            };
+            floods.push((n.clone(), f));
+        }
+        // Step 3: the edges of the former leaf set learn about each other.
+        for (entry, to) in [(&s1, &p5), (&p1, &s5)] {
+            if let (Some(entry), Some(to)) = (entry, to) {
+                if entry.id != to.id {
+                    let f = Flood {
+                        message_id: 0,
+                        dont_ack: false,
+                        validate_id: to.id,
+                        revoke_cpa: None,
+                        route_entry: Some(entry.clone()),
+                        already_flooded: vec![self.local],
+                    };
+                    floods.push((to.clone(), f));
+                }
+            }
+        }
+        for (to, mut f) in floods {
+            f.message_id = self.msg_id();
+            let validate = f.validate_id;
+            self.send_request(now, to.endpoint(), Message::Flood(f), Purpose::Flood { validate });
+        }
+        for m in reg.leaf.all() {
+            if self.cache.unpin(&m.id, &mut self.rng).is_some() {
+                self.stats.evict("displaced");
+            }
+        }
+        self.recentre();
+    }
+
+    /// §4.15: adopt the new endpoint and re-announce every registered ID with it.
+    fn change_address(&mut self, now: Instant, local: Endpoint) {
+        if local == self.local {
+            return;
+        }
+        self.local = local;
+        let ids: Vec<PnrpId> = self.regs.keys().copied().collect();
+        for id in &ids {
+            if let Some(reg) = self.regs.get_mut(id) {
+                reg.route = RouteEntry::single(*id, local);
+                reg.cpa_zero = None;
+            }
+        }
+        for id in ids {
+            self.announce(now, id, None, None);
+        }
+    }
+}

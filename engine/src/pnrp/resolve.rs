@@ -1,0 +1,516 @@
+//! Iterative resolution (pnrp.md §4.6): the Outstanding Resolves Table, NextHopStack,
+//! BestMatchStack, the walk (steps 5–18) and the final INQUIRE (steps 19–21).
+
+use super::api::{Event, ResolveError, ResolveStats, Resolved};
+use super::cpa::Cpa;
+use super::id::PnrpId;
+use super::message::{
+    AuthorityBuffer, Inquire, InquireFlags, Lookup, Message, ReasonCode, ResolveCriteria, RouteEntry,
+};
+use super::node::{Origin, PnrpNode};
+use super::pending::Purpose;
+use crate::{Duration, Endpoint, Instant, RequestId};
+use rand::Rng;
+use std::sync::Arc;
+
+/// Most entries kept on BestMatchStack (bound; the walk is capped at 22 useful hops anyway).
+const BEST_STACK_MAX: usize = 32;
+/// Most entries kept on NextHopStack (bound; each AUTHORITY pushes at most two).
+const NEXT_HOPS_MAX: usize = 64;
+
+/// Who started a resolve and what its end does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum ResolveKind {
+    /// An application resolve (Resolve/ResolveId command).
+    App { request: RequestId },
+    /// A registration walk for `id` (§4.9 step 4); `request` is set for the Register command.
+    Registration { request: Option<RequestId>, id: PnrpId },
+    /// A cache-maintenance resolve (§4.11).
+    Maintenance,
+    /// A split test for local ID `local` (§4.12); `followup` tests do not spawn more tests;
+    /// `known` is the cached entry closest to the target when the test started.
+    Split { local: PnrpId, followup: bool, known: Option<PnrpId> },
+}
+
+/// What a resolve waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    Idle,
+    Lookup { msg: u32 },
+    Inquire { msg: u32 },
+}
+
+/// A NextHopStack element (§2.5).
+#[derive(Clone, Debug)]
+pub(super) struct Hop {
+    pub(super) entry: RouteEntry,
+    pub(super) use_count: u8,
+}
+
+/// One Outstanding Resolves Table entry (§2.5).
+#[derive(Clone, Debug)]
+pub(super) struct ResolveState {
+    pub(super) kind: ResolveKind,
+    pub(super) target: PnrpId,
+    pub(super) criteria: ResolveCriteria,
+    pub(super) precision: u16,
+    pub(super) reason: ReasonCode,
+    pub(super) path: Vec<Endpoint>,
+    pub(super) next_hops: Vec<Hop>,
+    pub(super) best_stack: Vec<RouteEntry>,
+    pub(super) best: Option<RouteEntry>,
+    pub(super) current: Option<Hop>,
+    pub(super) suspicious: u32,
+    pub(super) useful_hops: u32,
+    pub(super) lookups_sent: u32,
+    pub(super) messages_sent: u32,
+    pub(super) phase: Phase,
+    pub(super) started: Instant,
+    pub(super) deadline: Instant,
+    pub(super) cpa_error: Option<&'static str>,
+}
+
+/// Inputs of a resolve (§4.6 "Inputs").
+pub(super) struct ResolveSpec {
+    pub(super) kind: ResolveKind,
+    pub(super) target: PnrpId,
+    pub(super) criteria: ResolveCriteria,
+    pub(super) precision: u16,
+    pub(super) reason: ReasonCode,
+    pub(super) pick_local: bool,
+    pub(super) initial_best: Option<RouteEntry>,
+    pub(super) initial_next: Option<RouteEntry>,
+    pub(super) timeout: Duration,
+}
+
+/// True when the top `bits` bits of `a` and `b` agree.
+pub(super) fn upper_bits_match(a: PnrpId, b: PnrpId, bits: u16) -> bool {
+    let (h, l) = (a.hi ^ b.hi, a.lo ^ b.lo);
+    let same = if h != 0 { h.leading_zeros() } else { 128 + l.leading_zeros() };
+    same >= bits.min(256) as u32
+}
+
+/// §4.6 step 5 with the §3.8 table: is `best` a match? NEAREST criteria only decide once exhausted.
+pub(super) fn sufficiently_close(st: &ResolveState, best: PnrpId, exhausted: bool) -> bool {
+    match st.criteria {
+        ResolveCriteria::Exact => best == st.target,
+        ResolveCriteria::AnyPeerName => best.hi == st.target.hi,
+        // [INFER] the closest instance must still be an instance of the name.
+        ResolveCriteria::NearestPeerName | ResolveCriteria::Nearest64PeerName => exhausted && best.hi == st.target.hi,
+        ResolveCriteria::UpperBits => upper_bits_match(best, st.target, st.precision),
+    }
+}
+
+impl ResolveState {
+    fn stats(&self, now: Instant) -> ResolveStats {
+        ResolveStats {
+            useful_hops: self.useful_hops,
+            lookups_sent: self.lookups_sent,
+            messages_sent: self.messages_sent,
+            suspicious: self.suspicious,
+            elapsed: now.saturating_since(self.started),
+        }
+    }
+}
+
+impl PnrpNode {
+    /// §4.6 steps 1–4, then the walk. Returns the ORT key.
+    pub(super) fn start_resolve(&mut self, now: Instant, spec: ResolveSpec) -> Result<u64, ResolveError> {
+        let app = matches!(spec.kind, ResolveKind::App { .. });
+        if app {
+            self.stats.resolves_started += 1;
+        }
+        if self.left {
+            return Err(ResolveError::Closed);
+        }
+        if self.ort.len() >= self.cfg.ort_max {
+            return Err(ResolveError::Busy);
+        }
+        let first = spec.initial_next.clone().or_else(|| self.cache.closest(spec.target).cloned());
+        let Some(first) = first else {
+            // §4.6 step 3 [CHOICE]: fail at once and look for the cloud again.
+            if self.cfg.rediscover_on_empty_resolve {
+                self.discover(now);
+            }
+            return Err(ResolveError::EmptyCache);
+        };
+        let mut st = ResolveState {
+            kind: spec.kind,
+            target: spec.target,
+            criteria: spec.criteria,
+            precision: spec.precision,
+            reason: spec.reason,
+            path: vec![self.local],
+            next_hops: vec![Hop { entry: first, use_count: 0 }],
+            best_stack: Vec::new(),
+            best: None,
+            current: None,
+            suspicious: 0,
+            useful_hops: 0,
+            lookups_sent: 0,
+            messages_sent: 0,
+            phase: Phase::Idle,
+            started: now,
+            deadline: now + spec.timeout,
+            cpa_error: None,
+        };
+        if let Some(b) = spec.initial_best {
+            // §4.6 step 4, open point 5: also the CurrentBestMatch so it rides in the LOOKUPs.
+            if self.cfg.initial_best_match_is_current {
+                st.best = Some(b.clone());
+            }
+            st.best_stack.push(b);
+        } else if spec.pick_local {
+            let t = spec.target;
+            st.best = self.regs.values().map(|r| &r.route).min_by_key(|r| (t.distance(r.id), r.id)).cloned();
+        }
+        let key = self.next_resolve;
+        self.next_resolve += 1;
+        self.resolve_deadlines.insert((st.deadline, key));
+        self.ort.insert(key, st);
+        self.advance(now, key);
+        Ok(key)
+    }
+
+    /// §4.6 steps 5–8: finish if the best match suffices, else ask the next hop.
+    pub(super) fn advance(&mut self, now: Instant, key: u64) {
+        let small_cache = self.cache.len() < self.cfg.small_cache_entries;
+        let Some(st) = self.ort.get_mut(&key) else { return };
+        st.phase = Phase::Idle;
+        // Step 5.
+        if st.best.as_ref().is_some_and(|b| sufficiently_close(st, b.id, false)) {
+            return self.finish(now, key);
+        }
+        // Step 6.
+        let hop = st.next_hops.pop();
+        let exhausted =
+            st.suspicious > self.cfg.max_suspicious || st.useful_hops > self.cfg.max_useful_hops;
+        let Some(mut hop) = hop.filter(|_| !exhausted) else {
+            return self.walk_exhausted(now, key);
+        };
+        // Steps 7–8.
+        let path = if st.path.len() <= self.cfg.flagged_path_max {
+            st.path.clone()
+        } else {
+            // [CHOICE] keep the resolver's own endpoint and the most recent hops.
+            let keep = self.cfg.flagged_path_max - 1;
+            std::iter::once(st.path[0]).chain(st.path[st.path.len() - keep..].iter().copied()).collect()
+        };
+        let lookup = Lookup {
+            message_id: 0,
+            accept_any: small_cache,
+            precision: st.precision,
+            criteria: st.criteria,
+            reason: st.reason,
+            target: st.target,
+            validate_id: hop.entry.id,
+            best_match: st.best.clone(),
+            flagged_path: path,
+        };
+        hop.use_count += 1;
+        let to = hop.entry.endpoint();
+        st.current = Some(hop);
+        st.lookups_sent += 1;
+        st.messages_sent += 1;
+        let msg_id = self.msg_id();
+        let msg = Message::Lookup(Lookup { message_id: msg_id, ..lookup });
+        match self.send_request(now, to, msg, Purpose::Lookup { resolve: key }) {
+            Some(id) => {
+                if let Some(st) = self.ort.get_mut(&key) {
+                    st.phase = Phase::Lookup { msg: id };
+                }
+            }
+            None => self.end_resolve(now, key, Err(ResolveError::Busy)),
+        }
+    }
+
+    /// Step 6 with nothing left to ask: finish with the best match, or end without a result.
+    fn walk_exhausted(&mut self, now: Instant, key: u64) {
+        let Some(st) = self.ort.get(&key) else { return };
+        let best = st.best.as_ref().map(|b| b.id);
+        match (&st.kind, best) {
+            // Open point 4: registration walks end silently; their work is the side effects.
+            (ResolveKind::Registration { .. }, _) => self.end_resolve(now, key, Err(ResolveError::NotFound {
+                target: st.target,
+                closest: best,
+            })),
+            // Open point 4: split tests always INQUIRE the final best match.
+            (ResolveKind::Split { .. }, Some(_)) => self.finish(now, key),
+            (_, Some(b)) if sufficiently_close(st, b, true) => self.finish(now, key),
+            _ => {
+                let err = match st.cpa_error {
+                    Some(reason) => ResolveError::CpaInvalid { reason },
+                    None => ResolveError::NotFound { target: st.target, closest: best },
+                };
+                self.end_resolve(now, key, Err(err))
+            }
+        }
+    }
+
+    /// §4.6 step 19: INQUIRE the best match for its CPA (with a fresh nonce, [CHOICE]).
+    fn finish(&mut self, now: Instant, key: u64) {
+        let Some(st) = self.ort.get(&key) else { return };
+        let Some(best) = st.best.clone() else { return self.walk_exhausted(now, key) };
+        if let Some(reg) = self.regs.get(&best.id) {
+            // PickBestMatchFromLocalIds found our own registration: answer from our own CPA.
+            let id = reg.id;
+            let target = st.target;
+            let result = match self.zero_nonce_cpa(now, id) {
+                Some(cpa) => Ok(resolved(id, cpa)),
+                None => Err(ResolveError::NotFound { target, closest: Some(id) }),
+            };
+            return self.end_resolve(now, key, result);
+        }
+        let nonce: [u8; 16] = self.rng.gen();
+        let msg_id = self.msg_id();
+        let inquire = Inquire {
+            message_id: msg_id,
+            flags: InquireFlags { cpa: true, extended_payload: true, cert_chain: true },
+            validate_id: best.id,
+            nonce: Some(nonce),
+        };
+        let sent = self.send_request(now, best.endpoint(), Message::Inquire(inquire), Purpose::ResolveInquire {
+            resolve: key,
+            nonce,
+        });
+        match (sent, self.ort.get_mut(&key)) {
+            (Some(id), Some(st)) => {
+                st.messages_sent += 1;
+                st.phase = Phase::Inquire { msg: id };
+            }
+            _ => self.end_resolve(now, key, Err(ResolveError::Busy)),
+        }
+    }
+
+    /// §4.6 steps 9–18: an AUTHORITY answered our LOOKUP that went to `sent_to`.
+    pub(super) fn on_lookup_answer(&mut self, now: Instant, key: u64, sent_to: Endpoint, buf: AuthorityBuffer) {
+        let small = if self.cfg.small_cache_boundary_is_large {
+            self.cache.len() < self.cfg.small_cache_entries
+        } else {
+            self.cache.len() <= self.cfg.small_cache_entries
+        };
+        let (exhaust_bare, use_max) = (self.cfg.exhaust_hop_without_route_entry, self.cfg.hop_use_count_max);
+        let local = self.local;
+        let Some(st) = self.ort.get_mut(&key) else { return };
+        let Some(hop) = st.current.take() else { return };
+        if buf.flags.busy {
+            // [CHOICE] B: like a timed-out hop, without eviction.
+            return self.advance(now, key);
+        }
+        st.path.push(sent_to); // step 9
+        st.useful_hops += 1;
+        if buf.flags.leaf_set {
+            st.suspicious += 1; // step 10
+        }
+        let responder = hop.entry.id;
+        // The split test's seed hop has the placeholder ID 0: never cached, never a best match.
+        let mut cur = (responder != PnrpId::ZERO).then_some(hop);
+        let mut admit = None;
+        let mut evict = None;
+        if let Some(c) = &cur {
+            if buf.flags.not_registered {
+                evict = Some(c.entry.id); // step 11, N set
+                cur = None;
+            } else {
+                admit = Some(c.entry.clone()); // step 11, N clear
+            }
+        }
+        if let Some(c) = &cur {
+            // Step 12.
+            if st.best.as_ref().map_or(true, |b| st.target.closer(c.entry.id, b.id)) {
+                if let Some(old) = st.best.replace(c.entry.clone()) {
+                    st.best_stack.push(old);
+                    if st.best_stack.len() > BEST_STACK_MAX {
+                        st.best_stack.remove(0);
+                    }
+                }
+            }
+        }
+        if cur.as_ref().is_some_and(|c| c.use_count >= use_max) {
+            cur = None; // step 13
+        }
+        let new = buf.route_entry; // step 14
+        let mut pushed_back = false;
+        if let Some(c) = cur {
+            // Step 15; open point 1: without a route entry the responder is exhausted.
+            if new.is_some() || !exhaust_bare {
+                st.next_hops.push(c);
+                pushed_back = true;
+            }
+        }
+        if let Some(n) = new {
+            // Step 16: loop prevention (the path's last element is the node that just answered).
+            let visited = st.path[..st.path.len() - 1].iter().any(|ep| n.has_endpoint(ep));
+            let usable = super::receive::route_entry_ok(&n) && !n.has_endpoint(&local) && n.id != PnrpId::ZERO;
+            if !visited && usable {
+                // Step 17.
+                if st.target.closer(n.id, responder) {
+                    st.next_hops.push(Hop { entry: n, use_count: 0 });
+                } else if small {
+                    st.next_hops.push(Hop { entry: n, use_count: 0 });
+                } else if pushed_back {
+                    st.next_hops.pop();
+                }
+            }
+        }
+        if st.next_hops.len() > NEXT_HOPS_MAX {
+            st.next_hops.remove(0);
+        }
+        if let Some(id) = evict {
+            self.drop_entry(now, id, "n_flag");
+        }
+        if let Some(e) = admit {
+            let source = Some(sent_to);
+            self.submit_route_entry(now, e, Origin { source, already_flooded: Vec::new(), knows_us: false });
+        }
+        self.advance(now, key); // step 18
+    }
+
+    /// Open point 2: a LOOKUP that timed out skips the hop (and, by default, evicts it).
+    pub(super) fn lookup_timeout(&mut self, now: Instant, key: u64) {
+        let Some(st) = self.ort.get_mut(&key) else { return };
+        let hop = st.current.take();
+        if let Some(h) = hop.filter(|h| h.entry.id != PnrpId::ZERO && self.cfg.evict_on_lookup_timeout) {
+            self.drop_entry(now, h.entry.id, "lookup_timeout");
+        }
+        self.advance(now, key);
+    }
+
+    /// Open point 3: a final INQUIRE that timed out pops BestMatchStack first, then walks on.
+    pub(super) fn final_inquire_timeout(&mut self, now: Instant, key: u64) {
+        let pop = self.cfg.pop_best_on_inquire_timeout;
+        let Some(st) = self.ort.get_mut(&key) else { return };
+        if pop {
+            st.best = st.best_stack.pop();
+        }
+        if matches!(st.kind, ResolveKind::Split { .. }) {
+            return self.end_resolve(now, key, Err(ResolveError::Timeout));
+        }
+        self.advance(now, key);
+    }
+
+    /// §4.6 steps 20–21: check the CPA of the final INQUIRE's answer.
+    pub(super) fn on_final_inquire_answer(&mut self, now: Instant, key: u64, nonce: [u8; 16], buf: AuthorityBuffer) {
+        let Some(st) = self.ort.get(&key) else { return };
+        let Some(best) = st.best.clone() else { return };
+        if let ResolveKind::Split { local, followup, known } = st.kind {
+            // §4.12: the analysis runs on the route entry of this answer.
+            let found = buf.route_entry.clone().filter(|r| r.id != PnrpId::ZERO).unwrap_or(best);
+            let started = st.started;
+            self.end_resolve(now, key, Err(ResolveError::NotFound { target: st.target, closest: Some(found.id) }));
+            return self.split_analysis(now, local, found, followup, known, started);
+        }
+        match check_cpa(&buf, &best, now, &nonce) {
+            Ok(cpa) => {
+                let id = best.id;
+                self.end_resolve(now, key, Ok(resolved(id, cpa)));
+            }
+            Err(reason) => {
+                // Step 20: discard, fall back to the previous best match.
+                self.stats.cpa_reject(reason);
+                let Some(st) = self.ort.get_mut(&key) else { return };
+                st.cpa_error = Some(reason);
+                st.best = st.best_stack.pop();
+                if st.best.is_none() {
+                    return self.end_resolve(now, key, Err(ResolveError::CpaInvalid { reason }));
+                }
+                self.advance(now, key);
+            }
+        }
+    }
+
+    /// The caller's deadline passed (§4.6 [CHOICE]).
+    pub(super) fn resolve_deadline(&mut self, now: Instant, key: u64) {
+        self.end_resolve(now, key, Err(ResolveError::Timeout));
+    }
+
+    /// Deletes the ORT entry, cancels its outstanding message and reports the result.
+    pub(super) fn end_resolve(&mut self, now: Instant, key: u64, result: Result<Resolved, ResolveError>) {
+        let Some(st) = self.ort.remove(&key) else { return };
+        self.resolve_deadlines.remove(&(st.deadline, key));
+        if let Phase::Lookup { msg } | Phase::Inquire { msg } = st.phase {
+            self.pending.remove(msg);
+            self.reassembly.purge_acked(msg);
+        }
+        let stats = st.stats(now);
+        match st.kind {
+            ResolveKind::App { request } => {
+                if result.is_ok() {
+                    self.stats.resolves_ok += 1;
+                } else {
+                    self.stats.resolves_failed += 1;
+                }
+                self.events.push_back(Event::Resolved { request, result, stats })
+            }
+            ResolveKind::Registration { request, id } => {
+                self.stats.registrations_done += 1;
+                if let Some(request) = request {
+                    self.events.push_back(Event::Registered { request, id, stats });
+                }
+            }
+            ResolveKind::Maintenance => {
+                if self.maintenance_resolve == Some(key) {
+                    self.maintenance_resolve = None;
+                }
+            }
+            ResolveKind::Split { .. } => {}
+        }
+    }
+
+    /// Ends every outstanding resolve with `err` (used when leaving).
+    pub(super) fn end_all_resolves(&mut self, now: Instant, err: ResolveError) {
+        let keys: Vec<u64> = self.ort.keys().copied().collect();
+        for k in keys {
+            self.end_resolve(now, k, Err(err.clone()));
+        }
+    }
+}
+
+/// The result delivered to the application from a validated CPA.
+fn resolved(id: PnrpId, cpa: Arc<Cpa>) -> Resolved {
+    Resolved { id, endpoints: cpa.service_addresses.clone(), app_endpoints: cpa.app_endpoints.clone(), cpa }
+}
+
+/// §6.3 for a resolve answer: N clear, a CPA present and valid for our nonce, its recomputed ID the
+/// best match's, and its service addresses those of the buffer's route entry.
+pub(super) fn check_cpa(
+    buf: &AuthorityBuffer,
+    best: &RouteEntry,
+    now: Instant,
+    nonce: &[u8; 16],
+) -> Result<Arc<Cpa>, &'static str> {
+    if buf.flags.not_registered {
+        // [INFER] N set → like a failed CPA.
+        return Err("not_registered");
+    }
+    let cpa = buf.cpa.clone().ok_or("missing_cpa")?;
+    cpa.validate(now, nonce).map_err(|e| e.reason())?;
+    if cpa.revoke {
+        return Err("revoked");
+    }
+    if cpa.pnrp_id() != best.id {
+        return Err("id_mismatch");
+    }
+    let entry = buf.route_entry.as_ref().unwrap_or(best);
+    if entry.id != best.id || !cpa.matches_route_entry(entry) {
+        return Err("route_entry_mismatch");
+    }
+    Ok(cpa)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upper_bits_compare_the_prefix_only() {
+        let a = PnrpId::new(0xF0 << 120, 0);
+        let b = PnrpId::new(0xF8 << 120, 0);
+        assert!(upper_bits_match(a, b, 4));
+        assert!(!upper_bits_match(a, b, 5));
+        assert!(upper_bits_match(a, a, 256));
+        assert!(upper_bits_match(PnrpId::new(1, 5), PnrpId::new(1, 4), 255));
+        assert!(!upper_bits_match(PnrpId::new(1, 5), PnrpId::new(1, 4), 256));
+        assert!(upper_bits_match(a, PnrpId::ZERO, 0));
+    }
+}

@@ -1,0 +1,111 @@
+//! Per-node PNRP counters (pnrp.md §8): messages and bytes per type, retransmissions, drops by reason,
+//! CPA rejections, cache evictions by cause, resolves and split tests.
+
+use super::message::MessageType;
+use std::collections::BTreeMap;
+
+/// Counters of one PNRP node. Reasons are short static strings such as `"unmatched_answer"`.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct PnrpStats {
+    /// Datagrams sent, indexed by `MessageType::index()` (AUTHORITY counts fragments).
+    pub sent_msgs: [u64; 8],
+    /// Encoded bytes sent, indexed by `MessageType::index()`.
+    pub sent_bytes: [u64; 8],
+    /// Datagrams received, indexed by `MessageType::index()`.
+    pub received_msgs: [u64; 8],
+    /// Encoded bytes received, indexed by `MessageType::index()`.
+    pub received_bytes: [u64; 8],
+    /// Retransmissions from the Pending List (§4.14), indexed by `MessageType::index()`.
+    pub retransmissions: [u64; 8],
+    /// Pending List failures (retries exhausted), indexed by `MessageType::index()`.
+    pub timeouts: [u64; 8],
+    /// Received datagrams dropped, by reason.
+    pub drops: BTreeMap<&'static str, u64>,
+    /// CPAs rejected by validation (§6.3), by reason.
+    pub cpa_rejected: BTreeMap<&'static str, u64>,
+    /// Cache evictions, by cause (`"n_flag"`, `"timeout"`, `"revoke"`, `"displaced"`, `"age"`, ...).
+    pub evictions: BTreeMap<&'static str, u64>,
+    /// Route entries admitted into the cache (§4.4).
+    pub cache_admissions: u64,
+    /// Route entries admitted into a leaf set (§4.5).
+    pub leaf_set_admissions: u64,
+    /// Return-routability INQUIREs started (§4.4).
+    pub admission_inquires: u64,
+    /// Sync conversations started as the joining side (§4.3).
+    pub syncs_started: u64,
+    /// Discovery rounds run (§4.2).
+    pub discoveries: u64,
+    /// Resolves started, of any reason.
+    pub resolves_started: u64,
+    /// Resolves that ended with a validated CPA.
+    pub resolves_ok: u64,
+    /// Resolves that ended without a result (not found, CPA invalid, timeout, empty cache).
+    pub resolves_failed: u64,
+    /// Registration walks that ended (§4.9).
+    pub registrations_done: u64,
+    /// Cache-maintenance (balancing) resolves started (§4.11).
+    pub maintenance_resolves: u64,
+    /// Split tests run (§4.12).
+    pub split_tests_run: u64,
+    /// Split tests that found a split (§4.12).
+    pub splits_detected: u64,
+    /// Revoke CPAs accepted (§4.6.1).
+    pub revokes_accepted: u64,
+    /// AUTHORITY_BUFFERs reassembled from more than one fragment (§4.13).
+    pub reassembled_buffers: u64,
+}
+
+impl PnrpStats {
+    /// Counts one dropped datagram under `reason`.
+    pub fn drop(&mut self, reason: &'static str) {
+        *self.drops.entry(reason).or_default() += 1;
+    }
+    /// Counts one rejected CPA under `reason`.
+    pub fn cpa_reject(&mut self, reason: &'static str) {
+        *self.cpa_rejected.entry(reason).or_default() += 1;
+    }
+    /// Counts one cache eviction under `cause`.
+    pub fn evict(&mut self, cause: &'static str) {
+        *self.evictions.entry(cause).or_default() += 1;
+    }
+    /// Counts one sent datagram of `kind` and `bytes` bytes.
+    pub fn sent(&mut self, kind: MessageType, bytes: usize) {
+        self.sent_msgs[kind.index()] += 1;
+        self.sent_bytes[kind.index()] += bytes as u64;
+    }
+    /// Counts one received datagram of `kind` and `bytes` bytes.
+    pub fn received(&mut self, kind: MessageType, bytes: usize) {
+        self.received_msgs[kind.index()] += 1;
+        self.received_bytes[kind.index()] += bytes as u64;
+    }
+    /// Total datagrams sent.
+    pub fn total_sent(&self) -> u64 {
+        self.sent_msgs.iter().sum()
+    }
+    /// Total drops of any reason.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_add_up_by_type_and_reason() {
+        let mut s = PnrpStats::default();
+        s.sent(MessageType::Lookup, 126);
+        s.sent(MessageType::Lookup, 130);
+        s.drop("bad");
+        s.drop("bad");
+        s.evict("n_flag");
+        assert_eq!(s.sent_msgs[MessageType::Lookup.index()], 2);
+        assert_eq!(s.sent_bytes[MessageType::Lookup.index()], 256);
+        assert_eq!(s.total_sent(), 2);
+        assert_eq!(s.drops["bad"], 2);
+        assert_eq!(s.total_drops(), 2);
+        assert_eq!(s.evictions["n_flag"], 1);
+    }
+}

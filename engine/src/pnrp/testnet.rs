@@ -1,0 +1,214 @@
+//! An in-crate test driver (quinn's `Pair` style): a handful of `PnrpNode`s, a queue of in-flight
+//! datagrams with a fixed delay, run deterministically to their next deadlines. Every datagram is
+//! round-tripped through the wire codec, so the typed and the byte paths must agree.
+
+use super::api::{Command, Event, ResolveError, Resolved};
+use super::config::PnrpConfig;
+use super::id::PnrpId;
+use super::message::{Message, ResolveCriteria};
+use super::name::PeerName;
+use super::node::PnrpNode;
+use super::wire;
+use crate::crypto::{Identity, Scheme};
+use crate::{derive_seed, Duration, Endpoint, Instant, Node, RequestId};
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+use std::sync::Arc;
+
+/// A hook that may rewrite (or drop, by returning false) a datagram `from → to` before delivery.
+pub(super) type Tamper = Box<dyn FnMut(Endpoint, Endpoint, &mut Message) -> bool>;
+
+/// The test network.
+pub(super) struct TestNet {
+    pub(super) nodes: Vec<PnrpNode>,
+    pub(super) alive: Vec<bool>,
+    pub(super) identities: Vec<Arc<Identity>>,
+    pub(super) names: Vec<PeerName>,
+    pub(super) now: Instant,
+    pub(super) events: Vec<(usize, Event)>,
+    pub(super) tamper: Option<Tamper>,
+    /// When set, every delivered datagram is logged as (time, from, to, message).
+    pub(super) trace: Option<Vec<(Instant, usize, usize, Message)>>,
+    queue: BTreeMap<(Instant, u64), (Endpoint, Endpoint, Message)>,
+    seq: u64,
+    delay: Duration,
+    by_endpoint: BTreeMap<Endpoint, usize>,
+}
+
+/// The endpoint of node `i`: its own /64 (so registrations get distinct SLupper prefixes).
+pub(super) fn endpoint(i: usize) -> Endpoint {
+    let addr = Ipv6Addr::new(0x2001, 0xdb8, 0, i as u16, 0, 0, 0, 1);
+    Endpoint::new(addr, 3540)
+}
+
+impl TestNet {
+    /// `n` nodes, node 0 the seed of everyone, with `scheme` identities and secured names.
+    pub(super) fn new(n: usize, cfg: PnrpConfig, scheme: Scheme, seed: u64) -> Self {
+        Self::with_seeds(n, cfg, scheme, seed, |i| if i == 0 { Vec::new() } else { vec![endpoint(0)] })
+    }
+
+    /// `n` nodes whose seed lists come from `seeds_of(index)`.
+    pub(super) fn with_seeds(
+        n: usize,
+        cfg: PnrpConfig,
+        scheme: Scheme,
+        seed: u64,
+        seeds_of: impl Fn(usize) -> Vec<Endpoint>,
+    ) -> Self {
+        let cfg = Arc::new(cfg);
+        let mut nodes = Vec::new();
+        let mut identities = Vec::new();
+        let mut names = Vec::new();
+        let mut by_endpoint = BTreeMap::new();
+        for i in 0..n {
+            let ep = endpoint(i);
+            let seeds = seeds_of(i);
+            nodes.push(PnrpNode::new(cfg.clone(), ep, seeds, derive_seed(seed, "node", i as u64), Instant::ZERO));
+            let id = Identity::generate(scheme, derive_seed(seed, "identity", i as u64));
+            names.push(PeerName::secured(id.authority(), &format!("node{i}")).expect("valid classifier"));
+            identities.push(id);
+            by_endpoint.insert(ep, i);
+        }
+        TestNet {
+            alive: vec![true; n],
+            nodes,
+            identities,
+            names,
+            now: Instant::ZERO,
+            events: Vec::new(),
+            tamper: None,
+            trace: None,
+            queue: BTreeMap::new(),
+            seq: 0,
+            delay: Duration::from_millis(10),
+            by_endpoint,
+        }
+    }
+
+    /// Drains node `i` (the drain rule): datagrams into the queue, events into `events`.
+    fn drain(&mut self, i: usize) {
+        let from = self.nodes[i].local_endpoint();
+        while let Some(t) = self.nodes[i].poll_transmit() {
+            // Wire round trip: what we simulate is exactly what the codec carries.
+            let mut bytes = Vec::new();
+            wire::encode(&t.msg, &mut bytes);
+            assert_eq!(bytes.len(), t.msg.encoded_len(), "encoded_len of {:?}", t.msg.kind());
+            let back = wire::decode(&bytes).expect("own datagrams decode");
+            assert_eq!(back, t.msg, "codec round trip");
+            self.seq += 1;
+            self.queue.insert((self.now + self.delay, self.seq), (from, t.to, back));
+        }
+        while let Some(e) = self.nodes[i].poll_event() {
+            self.events.push((i, e));
+        }
+    }
+
+    /// Gives node `i` a command and drains it.
+    pub(super) fn command(&mut self, i: usize, cmd: Command) -> RequestId {
+        let r = self.nodes[i].handle_command(self.now, cmd);
+        self.drain(i);
+        r
+    }
+
+    /// Registers node `i`'s name.
+    pub(super) fn register(&mut self, i: usize) -> RequestId {
+        let cmd = Command::Register {
+            name: self.names[i].clone(),
+            identity: self.identities[i].clone(),
+            app_endpoints: Vec::new(),
+        };
+        self.command(i, cmd)
+    }
+
+    /// Node `i` resolves node `j`'s name (any instance).
+    pub(super) fn resolve(&mut self, i: usize, j: usize) -> RequestId {
+        let name = self.names[j].clone();
+        self.command(i, Command::Resolve { name, criteria: ResolveCriteria::AnyPeerName, timeout: Duration::from_secs(30) })
+    }
+
+    /// The next instant anything happens.
+    fn next_time(&self) -> Option<Instant> {
+        let q = self.queue.keys().next().map(|(t, _)| *t);
+        let timers = self.nodes.iter().zip(&self.alive).filter(|(_, a)| **a).filter_map(|(n, _)| n.poll_timeout());
+        q.into_iter().chain(timers).min()
+    }
+
+    /// Runs everything due up to and including `until`.
+    pub(super) fn run_until(&mut self, until: Instant) {
+        while let Some(t) = self.next_time().filter(|t| *t <= until) {
+            self.now = self.now.max(t);
+            while let Some((&(at, seq), _)) = self.queue.iter().next() {
+                if at > self.now {
+                    break;
+                }
+                let Some((from, to, mut msg)) = self.queue.remove(&(at, seq)) else { break };
+                let Some(&j) = self.by_endpoint.get(&to) else { continue };
+                if !self.alive[j] || self.nodes[j].local_endpoint() != to {
+                    continue;
+                }
+                if let Some(tamper) = self.tamper.as_mut() {
+                    if !tamper(from, to, &mut msg) {
+                        continue;
+                    }
+                }
+                if let Some(tr) = self.trace.as_mut() {
+                    let i = self.by_endpoint.get(&from).copied().unwrap_or(usize::MAX);
+                    tr.push((self.now, i, j, msg.clone()));
+                }
+                self.nodes[j].handle_message(self.now, from, msg);
+                self.drain(j);
+            }
+            for i in 0..self.nodes.len() {
+                if self.alive[i] && self.nodes[i].poll_timeout().is_some_and(|d| d <= self.now) {
+                    self.nodes[i].handle_timeout(self.now);
+                    self.drain(i);
+                }
+            }
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Runs for `d` more simulated time.
+    pub(super) fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    /// The registered ID of node `i` (its first).
+    pub(super) fn id_of(&self, i: usize) -> PnrpId {
+        self.nodes[i].registered_ids().next().expect("node registered")
+    }
+
+    /// The result of request `r` of node `i`, if it completed.
+    pub(super) fn resolve_result(&self, i: usize, r: RequestId) -> Option<&Result<Resolved, ResolveError>> {
+        self.events.iter().find_map(|(n, e)| match e {
+            Event::Resolved { request, result, .. } if *n == i && *request == r => Some(result),
+            _ => None,
+        })
+    }
+
+    /// Registers every node, one every 300 ms after the first 2 s, and lets the cloud settle for `settle`.
+    pub(super) fn register_all(&mut self, settle: Duration) {
+        self.run_for(Duration::from_secs(2));
+        for i in 0..self.nodes.len() {
+            self.register(i);
+            self.run_for(Duration::from_millis(300));
+        }
+        self.run_for(settle);
+    }
+
+    /// The true 5+5 nearest registered IDs around `id` among `all` (nearest first).
+    pub(super) fn true_leaf_set(id: PnrpId, all: &[PnrpId], side: usize) -> (Vec<PnrpId>, Vec<PnrpId>) {
+        let mut above: Vec<PnrpId> = all.iter().copied().filter(|x| *x != id && id.is_above(*x)).collect();
+        let mut below: Vec<PnrpId> = all.iter().copied().filter(|x| *x != id && !id.is_above(*x)).collect();
+        above.sort_by_key(|x| (id.distance(*x), *x));
+        below.sort_by_key(|x| (id.distance(*x), *x));
+        above.truncate(side);
+        below.truncate(side);
+        (below, above)
+    }
+}
+
+#[cfg(test)]
+#[path = "testnet_tests.rs"]
+mod tests;

@@ -1,0 +1,302 @@
+//! Whole-protocol tests on the in-crate test network.
+
+use super::*;
+use crate::pnrp::message::{Authority, AuthorityBuffer};
+
+fn cfg() -> PnrpConfig {
+    PnrpConfig::default()
+}
+
+fn settled(n: usize, seed: u64) -> TestNet {
+    let mut net = TestNet::new(n, cfg(), Scheme::Ed25519, seed);
+    net.register_all(Duration::from_secs(90));
+    net
+}
+
+fn all_ids(net: &TestNet) -> Vec<PnrpId> {
+    (0..net.nodes.len()).filter(|i| net.alive[*i]).flat_map(|i| net.nodes[i].registered_ids()).collect()
+}
+
+fn check_node_invariants(net: &TestNet) {
+    for n in &net.nodes {
+        let own: Vec<PnrpId> = n.registered_ids().collect();
+        for id in n.cache_ids() {
+            assert!(!own.contains(&id), "a cache holds its node's own ID");
+        }
+        for l in &own {
+            let v = n.leaf_set(*l).unwrap();
+            assert!(v.below.len() <= 5 && v.above.len() <= 5);
+            for m in v.below.iter().chain(&v.above) {
+                assert!(n.cache_ids().any(|c| c == *m), "leaf-set member missing from the cache");
+            }
+        }
+        for (level, size) in n.cache_level_sizes().iter().enumerate() {
+            assert!(*size <= n.config().cache_level_capacity, "level {level} holds {size}");
+        }
+        let (ort, pending, adds) = n.table_sizes();
+        assert!(ort <= n.config().ort_max && pending <= n.config().pending_max && adds <= n.config().pending_adds_max);
+    }
+}
+
+#[test]
+fn everyone_registers_and_resolves_everyone_else() {
+    let mut net = settled(20, 1);
+    check_node_invariants(&net);
+    let mut requests = Vec::new();
+    for i in 0..20 {
+        for j in 0..20 {
+            if i != j {
+                requests.push((i, j, net.resolve(i, j)));
+            }
+        }
+        net.run_for(Duration::from_millis(50));
+    }
+    net.run_for(Duration::from_secs(40));
+    let mut hops = Vec::new();
+    for (i, j, r) in requests {
+        let result = net.resolve_result(i, r).unwrap_or_else(|| panic!("{i} → {j} never completed"));
+        let ok = result.as_ref().unwrap_or_else(|e| panic!("{i} → {j}: {e}"));
+        assert_eq!(ok.id, net.id_of(j));
+        assert_eq!(ok.endpoints, vec![endpoint(j)]);
+        assert_eq!(ok.cpa.pnrp_id(), net.id_of(j));
+    }
+    for (_, e) in &net.events {
+        if let Event::Resolved { stats, .. } = e {
+            hops.push(stats.useful_hops);
+        }
+    }
+    // log10(20) ≈ 1.3: a handful of hops, far below the 22-hop cap.
+    let max = *hops.iter().max().unwrap();
+    let mean = hops.iter().sum::<u32>() as f64 / hops.len() as f64;
+    assert!(max <= 8 && mean <= 4.0, "hops: max {max}, mean {mean}");
+    check_node_invariants(&net);
+}
+
+#[test]
+fn leaf_sets_converge_to_the_true_nearest_five_and_five() {
+    let net = settled(20, 2);
+    let all = all_ids(&net);
+    let mut wrong = Vec::new();
+    for (i, n) in net.nodes.iter().enumerate() {
+        let id = net.id_of(i);
+        let (below, above) = TestNet::true_leaf_set(id, &all, 5);
+        let v = n.leaf_set(id).unwrap();
+        if v.below != below || v.above != above {
+            wrong.push(i);
+        }
+    }
+    assert!(wrong.is_empty(), "wrong leaf sets at nodes {wrong:?}");
+    let est = net.nodes[3].estimated_cloud_size().expect("both leaf-set sides known");
+    assert!(est > 3.0 && est < 150.0, "cloud-size estimate {est} for 20 nodes");
+}
+
+#[test]
+fn unregister_revokes_and_later_resolves_fail() {
+    let mut net = settled(20, 3);
+    let k = 7;
+    let gone = net.id_of(k);
+    let had_it: Vec<usize> = (0..20)
+        .filter(|i| *i != k)
+        .filter(|i| {
+            let v = net.nodes[*i].leaf_set(net.id_of(*i)).unwrap();
+            v.below.contains(&gone) || v.above.contains(&gone)
+        })
+        .collect();
+    assert!(!had_it.is_empty());
+    net.command(k, Command::Unregister { id: gone });
+    net.run_for(Duration::from_secs(10));
+    for i in &had_it {
+        assert!(!net.nodes[*i].cache_ids().any(|c| c == gone), "node {i} still caches the revoked ID");
+        let v = net.nodes[*i].leaf_set(net.id_of(*i)).unwrap();
+        assert!(!v.below.contains(&gone) && !v.above.contains(&gone));
+    }
+    assert!(net.nodes.iter().map(|n| n.stats().revokes_accepted).sum::<u64>() >= had_it.len() as u64);
+    let r = net.resolve(2, k);
+    net.run_for(Duration::from_secs(40));
+    match net.resolve_result(2, r) {
+        Some(Err(ResolveError::NotFound { .. })) => {}
+        other => panic!("resolve of an unregistered name gave {other:?}"),
+    }
+}
+
+#[test]
+fn crashed_nodes_are_evicted_after_timeouts() {
+    let mut net = settled(20, 4);
+    let k = 11;
+    let dead = net.id_of(k);
+    net.alive[k] = false;
+    let resolvers = [1usize, 5, 9, 14, 18];
+    let reqs: Vec<(usize, RequestId)> = resolvers.iter().map(|&i| (i, net.resolve(i, k))).collect();
+    net.run_for(Duration::from_secs(40));
+    for (i, r) in reqs {
+        match net.resolve_result(i, r) {
+            Some(Err(_)) => {}
+            other => panic!("resolve of a crashed node gave {other:?}"),
+        }
+        assert!(!net.nodes[i].cache_ids().any(|c| c == dead), "resolver {i} still caches the crashed node");
+    }
+    let timeouts: u64 = net.nodes.iter().map(|n| n.stats().evictions.get("lookup_timeout").copied().unwrap_or(0)).sum();
+    assert!(timeouts > 0);
+    // The rest of the cloud still resolves.
+    let r = net.resolve(1, 2);
+    net.run_for(Duration::from_secs(40));
+    assert!(matches!(net.resolve_result(1, r), Some(Ok(_))));
+}
+
+#[test]
+fn forged_cpa_in_an_answer_is_rejected() {
+    let mut net = settled(12, 5);
+    let victim = endpoint(4);
+    let resolver = endpoint(9);
+    // Rewrite every CPA that node 4 sends to node 9: point it at an attacker's address, keeping
+    // the original signature (now invalid).
+    net.tamper = Some(Box::new(move |from, to, msg| {
+        if from != victim || to != resolver {
+            return true;
+        }
+        let Message::Authority(a) = msg else { return true };
+        let Ok(mut buf): Result<AuthorityBuffer, _> = wire::decode_authority_buffer(&a.fragment) else {
+            return true;
+        };
+        let Some(cpa) = buf.cpa.as_mut() else { return true };
+        let mut forged = (**cpa).clone();
+        forged.service_addresses = vec![Endpoint::new(Ipv6Addr::new(0x2001, 0xdb8, 0xbad, 0, 0, 0, 0, 1), 4444)];
+        *cpa = Arc::new(forged);
+        let bytes = wire::encode_authority_buffer(&buf);
+        let frags: Vec<Authority> = wire::fragment_authority(a.message_id, a.acked_id, &bytes);
+        *a = frags.into_iter().next().expect("one fragment");
+        true
+    }));
+    let r = net.resolve(9, 4);
+    net.run_for(Duration::from_secs(40));
+    match net.resolve_result(9, r) {
+        Some(Err(ResolveError::CpaInvalid { reason })) => assert_eq!(*reason, "bad_signature"),
+        other => panic!("forged CPA gave {other:?}"),
+    }
+    assert!(net.nodes[9].stats().cpa_rejected.get("bad_signature").copied().unwrap_or(0) >= 1);
+    // Other names still resolve for node 9.
+    let r = net.resolve(9, 3);
+    net.run_for(Duration::from_secs(40));
+    assert!(matches!(net.resolve_result(9, r), Some(Ok(_))));
+}
+
+#[test]
+fn runs_are_deterministic() {
+    let run = || {
+        let mut net = settled(8, 6);
+        let r = net.resolve(1, 6);
+        net.run_for(Duration::from_secs(20));
+        let stats: Vec<_> = net.nodes.iter().map(|n| n.stats().clone()).collect();
+        (net.events.len(), format!("{:?}", net.resolve_result(1, r)), stats)
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn rsa_identities_work_end_to_end() {
+    let mut net = TestNet::new(5, cfg(), Scheme::Rsa1024Sha1, 7);
+    net.register_all(Duration::from_secs(60));
+    let r = net.resolve(0, 3);
+    net.run_for(Duration::from_secs(30));
+    let ok = net.resolve_result(0, r).and_then(|r| r.as_ref().ok()).expect("RSA resolve succeeds");
+    assert_eq!(ok.id, net.id_of(3));
+}
+
+#[test]
+fn resolving_an_unknown_name_fails_not_found_and_own_name_locally() {
+    let mut net = settled(8, 8);
+    let stranger = PeerName::unsecured("nobody").unwrap();
+    let r = net.command(2, Command::Resolve {
+        name: stranger,
+        criteria: ResolveCriteria::AnyPeerName,
+        timeout: Duration::from_secs(30),
+    });
+    net.run_for(Duration::from_secs(40));
+    assert!(matches!(net.resolve_result(2, r), Some(Err(ResolveError::NotFound { .. }))));
+    let r = net.resolve(2, 2);
+    net.run_for(Duration::from_secs(5));
+    let ok = net.resolve_result(2, r).and_then(|r| r.as_ref().ok()).expect("own name resolves");
+    assert_eq!(ok.id, net.id_of(2));
+}
+
+#[test]
+fn privileged_source_ports_and_unmatched_answers_are_dropped() {
+    let mut net = settled(4, 9);
+    let bogus = Message::Ack(crate::pnrp::message::Ack { message_id: 1, acked_id: 0xdead, not_registered: None });
+    let now = net.now;
+    net.nodes[1].handle_message(now, Endpoint::new(Ipv6Addr::LOCALHOST, 80), bogus.clone());
+    net.nodes[1].handle_message(now, endpoint(2), bogus);
+    let drops = &net.nodes[1].stats().drops;
+    assert_eq!(drops.get("source_port"), Some(&1));
+    assert!(drops.get("unmatched_answer").copied().unwrap_or(0) >= 1);
+}
+
+#[test]
+fn leave_unregisters_everything_and_stops_maintenance() {
+    let mut net = settled(6, 10);
+    let id = net.id_of(3);
+    let r = net.command(3, Command::Leave);
+    assert!(net.events.iter().any(|(n, e)| *n == 3 && *e == Event::Unregistered { request: r, id }));
+    net.run_for(Duration::from_secs(10));
+    assert!(net.nodes[3].has_left());
+    assert_eq!(net.nodes[3].registered_ids().count(), 0);
+    assert_eq!(net.nodes[3].poll_timeout(), None);
+}
+
+/// Nodes whose leaf set differs from the true 5+5 nearest registered IDs.
+fn wrong_leaf_sets(net: &TestNet) -> Vec<usize> {
+    let all = all_ids(net);
+    (0..net.nodes.len())
+        .filter(|i| net.alive[*i])
+        .filter(|&i| {
+            let id = net.id_of(i);
+            let (below, above) = TestNet::true_leaf_set(id, &all, 5);
+            let v = net.nodes[i].leaf_set(id).unwrap();
+            v.below != below || v.above != above
+        })
+        .collect()
+}
+
+#[test]
+fn leaf_sets_converge_across_sizes_and_seeds() {
+    for (n, seed) in [(30usize, 13u64), (40, 17), (100, 16)] {
+        let mut net = TestNet::new(n, cfg(), Scheme::Ed25519, seed);
+        net.register_all(Duration::from_secs(90));
+        assert_eq!(wrong_leaf_sets(&net), Vec::<usize>::new(), "n {n} seed {seed}");
+        check_node_invariants(&net);
+        let splits: u64 = net.nodes.iter().map(|n| n.stats().splits_detected).sum();
+        assert_eq!(splits, 0, "no false split detections in a healthy cloud");
+    }
+}
+
+#[test]
+fn a_split_cloud_is_detected_and_repaired() {
+    // Two clouds, seeded by nodes 0 and 10, kept apart for a minute; the second half also knows
+    // seed 0, so its split tests walk from the first cloud towards its own IDs.
+    let n = 20;
+    let mut net = TestNet::with_seeds(n, cfg(), Scheme::Ed25519, 21, |i| match i {
+        0 | 10 => Vec::new(),
+        1..=9 => vec![endpoint(0)],
+        _ => vec![endpoint(10), endpoint(0)],
+    });
+    let side = |ep: Endpoint| if ep.addr.segments()[3] < 10 { 0 } else { 1 };
+    let healed = std::rc::Rc::new(std::cell::Cell::new(false));
+    let h = healed.clone();
+    net.tamper = Some(Box::new(move |from, to, _| h.get() || side(from) == side(to)));
+    net.register_all(Duration::from_secs(60));
+    assert!(!wrong_leaf_sets(&net).is_empty(), "two separate clouds have wrong global leaf sets");
+    healed.set(true);
+    net.run_for(Duration::from_secs(900));
+    let detected = net.events.iter().filter(|(_, e)| matches!(e, Event::SplitDetected { .. })).count();
+    assert!(detected > 0, "the split was never detected");
+    let all = all_ids(&net);
+    for i in wrong_leaf_sets(&net) {
+        let id = net.id_of(i);
+        let (below, above) = TestNet::true_leaf_set(id, &all, 5);
+        let v = net.nodes[i].leaf_set(id).unwrap();
+        let idx = |x: &PnrpId| all.iter().position(|a| a == x).unwrap();
+        eprintln!("node {i} have {:?}|{:?} true {:?}|{:?}", v.below.iter().map(idx).collect::<Vec<_>>(), v.above.iter().map(idx).collect::<Vec<_>>(), below.iter().map(idx).collect::<Vec<_>>(), above.iter().map(idx).collect::<Vec<_>>());
+        eprintln!("   cache {:?} stats split {} {}", net.nodes[i].cache_ids().map(|x| idx(&x)).collect::<Vec<_>>(), net.nodes[i].stats().split_tests_run, net.nodes[i].stats().splits_detected);
+    }
+    assert_eq!(wrong_leaf_sets(&net), Vec::<usize>::new(), "leaf sets re-merged after the split");
+}

@@ -1,0 +1,427 @@
+//! Live aggregation of run records into `summary.json` figures, in bounded memory.
+//!
+//! The simulator feeds every record to an [`Aggregator`] as the run goes (and `peerlab report`
+//! feeds it again from `records.jsonl`); it keeps one HDR histogram per operation kind for latency
+//! and one for hops, plus counters, so memory does not grow with the number of operations.
+
+use crate::record::{OpRecord, Record};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Highest latency the histograms resolve (one hour, in microseconds); longer ones saturate.
+const LATENCY_MAX_US: u64 = 3_600_000_000;
+/// Highest hop count the histograms resolve; PNRP resolves stay far below it.
+const HOPS_MAX: u64 = 4_096;
+/// Significant decimal digits kept by the histograms (relative error 0.1%).
+const SIGFIG: u8 = 3;
+
+/// Run-level figures the records do not hold (wall time, memory), supplied by the simulator.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunInfo {
+    /// Scenario name.
+    pub scenario: String,
+    /// Run seed.
+    pub seed: u64,
+    /// Fingerprint of every processed event, hex.
+    pub fingerprint: String,
+    /// Simulated duration, seconds.
+    pub sim_duration_s: f64,
+    /// Wall-clock duration, seconds.
+    pub wall_s: f64,
+    /// Events processed.
+    pub events: u64,
+    /// Peak resident memory, bytes.
+    pub peak_rss_bytes: u64,
+    /// Most peers alive at once.
+    pub peers_max: u64,
+    /// Protocol headline figures with dotted names (`pnrp.messages_per_resolve`).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// Four percentiles of a distribution; all zero when nothing was recorded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// Figures of one operation kind in `summary.json` (`operations.<kind>`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpSummary {
+    /// Operations that completed (succeeded, failed or asked of an offline target).
+    pub started: u64,
+    /// Succeeded with the target online.
+    pub succeeded: u64,
+    /// Failed with the target online.
+    pub failed: u64,
+    /// `succeeded / (succeeded + failed)`; 1 when no operation counted (nothing failed).
+    pub success_ratio: f64,
+    /// Operations whose target was offline when asked; not in `succeeded`/`failed`.
+    pub target_offline: u64,
+    /// Of `target_offline`, those that still reported success (for example from a stale cache).
+    #[serde(default)]
+    pub target_offline_ok: u64,
+    /// Of `target_offline`, those that failed (the expected outcome).
+    #[serde(default)]
+    pub target_offline_failed: u64,
+    /// Failures with the target online, by cause (`timeout`, `not_found`, ...).
+    #[serde(default)]
+    pub failures: BTreeMap<String, u64>,
+    /// Latency of successful operations (target online), milliseconds.
+    pub latency_ms: Percentiles,
+    /// Hops of successful operations that report hops; absent for kinds without hops.
+    #[serde(default)]
+    pub hops: Option<Percentiles>,
+}
+
+/// One `[checks]` verdict, filled by the simulator.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// Check name, e.g. `max_failed_ratio`.
+    pub name: String,
+    /// Whether the run passed it.
+    pub passed: bool,
+    /// What was measured against what was allowed.
+    pub detail: String,
+}
+
+/// The contents of `summary.json` (issue 2, point 10).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Run seed.
+    pub seed: u64,
+    /// Fingerprint, hex.
+    pub fingerprint: String,
+    /// Simulated duration, seconds.
+    pub sim_duration_s: f64,
+    /// Wall-clock duration, seconds.
+    pub wall_s: f64,
+    /// Events processed.
+    pub events: u64,
+    /// `events / wall_s`.
+    pub events_per_sec: f64,
+    /// Peak resident memory, bytes.
+    pub peak_rss_bytes: u64,
+    /// Most peers alive at once.
+    pub peers_max: u64,
+    /// Invariant violations recorded.
+    pub violations: u64,
+    /// Per operation kind.
+    pub operations: BTreeMap<String, OpSummary>,
+    /// Protocol headline figures, dotted names.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// `[checks]` verdicts.
+    #[serde(default)]
+    pub checks: Vec<CheckResult>,
+}
+
+/// Counters and histograms of one operation kind.
+#[derive(Clone, Debug)]
+pub(crate) struct OpAgg {
+    pub(crate) started: u64,
+    pub(crate) succeeded: u64,
+    pub(crate) failed: u64,
+    pub(crate) offline_ok: u64,
+    pub(crate) offline_failed: u64,
+    pub(crate) failures: BTreeMap<String, u64>,
+    /// Latency of successes, microseconds.
+    pub(crate) latency_us: Histogram<u64>,
+    /// Hops of successes that report them.
+    pub(crate) hops: Histogram<u64>,
+}
+
+impl OpAgg {
+    fn new() -> Self {
+        OpAgg {
+            started: 0,
+            succeeded: 0,
+            failed: 0,
+            offline_ok: 0,
+            offline_failed: 0,
+            failures: BTreeMap::new(),
+            latency_us: Histogram::new_with_bounds(1, LATENCY_MAX_US, SIGFIG)
+                .expect("constant bounds are valid"),
+            hops: Histogram::new_with_bounds(1, HOPS_MAX, SIGFIG).expect("constant bounds are valid"),
+        }
+    }
+
+    fn push(&mut self, op: &OpRecord) {
+        self.started += 1;
+        let ok = op.outcome == "ok";
+        if !op.target_online {
+            // Ops on an offline target measure churn, not the protocol: counted apart.
+            if ok {
+                self.offline_ok += 1;
+            } else {
+                self.offline_failed += 1;
+            }
+            return;
+        }
+        if !ok {
+            self.failed += 1;
+            *self.failures.entry(op.outcome.clone()).or_insert(0) += 1;
+            return;
+        }
+        self.succeeded += 1;
+        self.latency_us.saturating_record(op.latency_us);
+        if let Some(hops) = op.hops {
+            self.hops.saturating_record(u64::from(hops));
+        }
+    }
+
+    fn summary(&self) -> OpSummary {
+        let counted = self.succeeded + self.failed;
+        OpSummary {
+            started: self.started,
+            succeeded: self.succeeded,
+            failed: self.failed,
+            success_ratio: if counted == 0 {
+                1.0
+            } else {
+                self.succeeded as f64 / counted as f64
+            },
+            target_offline: self.offline_ok + self.offline_failed,
+            target_offline_ok: self.offline_ok,
+            target_offline_failed: self.offline_failed,
+            failures: self.failures.clone(),
+            latency_ms: percentiles(&self.latency_us, 1e-3),
+            hops: (!self.hops.is_empty()).then(|| percentiles(&self.hops, 1.0)),
+        }
+    }
+}
+
+/// Percentiles of `hist`, each value multiplied by `scale`.
+fn percentiles(hist: &Histogram<u64>, scale: f64) -> Percentiles {
+    if hist.is_empty() {
+        return Percentiles::default();
+    }
+    let at = |q: f64| hist.value_at_quantile(q) as f64 * scale;
+    Percentiles {
+        p50: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+        max: hist.max() as f64 * scale,
+    }
+}
+
+/// Folds run records into summary figures in bounded memory.
+#[derive(Clone, Debug, Default)]
+pub struct Aggregator {
+    pub(crate) ops: BTreeMap<String, OpAgg>,
+    violations: u64,
+    live_peers_max: u64,
+}
+
+impl Aggregator {
+    /// An empty aggregator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds one record in; fed live during the run and again when re-reading `records.jsonl`.
+    pub fn push(&mut self, record: &Record) {
+        match record {
+            Record::Op(op) => match self.ops.get_mut(&op.kind) {
+                Some(agg) => agg.push(op),
+                None => {
+                    let mut agg = OpAgg::new();
+                    agg.push(op);
+                    self.ops.insert(op.kind.clone(), agg);
+                }
+            },
+            Record::Violation(_) => self.violations += 1,
+            Record::Sample(s) => self.live_peers_max = self.live_peers_max.max(s.live_peers),
+            Record::Meta(_) | Record::Phase(_) | Record::End(_) => {}
+        }
+    }
+
+    /// Violations seen so far.
+    pub fn violations(&self) -> u64 {
+        self.violations
+    }
+
+    /// Most live peers in any sample so far (a fallback when the simulator did not track it).
+    pub fn live_peers_max(&self) -> u64 {
+        self.live_peers_max
+    }
+
+    /// The `summary.json` contents: these aggregates plus the run figures in `run`; `checks` is
+    /// left empty for the caller to fill.
+    pub fn summary(&self, run: &RunInfo) -> Summary {
+        Summary {
+            scenario: run.scenario.clone(),
+            seed: run.seed,
+            fingerprint: run.fingerprint.clone(),
+            sim_duration_s: run.sim_duration_s,
+            wall_s: run.wall_s,
+            events: run.events,
+            events_per_sec: if run.wall_s > 0.0 {
+                run.events as f64 / run.wall_s
+            } else {
+                0.0
+            },
+            peak_rss_bytes: run.peak_rss_bytes,
+            peers_max: run.peers_max,
+            violations: self.violations,
+            operations: self.ops.iter().map(|(k, a)| (k.clone(), a.summary())).collect(),
+            metrics: run.metrics.clone(),
+            checks: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Sample, Violation};
+
+    fn op(kind: &str, outcome: &str, online: bool, latency_us: u64, hops: Option<u32>) -> Record {
+        Record::Op(OpRecord {
+            t_us: 0,
+            kind: kind.into(),
+            node: 1,
+            outcome: outcome.into(),
+            target_online: online,
+            latency_us,
+            hops,
+            messages: 3,
+        })
+    }
+
+    /// Nearest-rank percentile of sorted `v` (what HDR approximates within its precision).
+    fn nearest_rank(v: &[u64], q: f64) -> u64 {
+        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        v[rank - 1]
+    }
+
+    fn close(got: f64, want: f64) -> bool {
+        (got - want).abs() <= want.abs() * 2e-3 + 1e-9
+    }
+
+    #[test]
+    fn percentiles_match_brute_force() {
+        // A deterministic, skewed spread of latencies (LCG; no RNG needed for a fixed table).
+        let mut x: u64 = 12345;
+        let mut lat = Vec::new();
+        let mut agg = Aggregator::new();
+        for i in 0..20_000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let l = 1_000 + (x >> 33) % 50_000 + if i % 97 == 0 { 2_000_000 } else { 0 };
+            lat.push(l);
+            agg.push(&op("resolve", "ok", true, l, Some((l % 7) as u32)));
+        }
+        lat.sort_unstable();
+        let s = agg.summary(&RunInfo::default());
+        let r = &s.operations["resolve"];
+        for (got, q) in [
+            (r.latency_ms.p50, 0.5),
+            (r.latency_ms.p90, 0.9),
+            (r.latency_ms.p99, 0.99),
+        ] {
+            let want = nearest_rank(&lat, q) as f64 / 1000.0;
+            assert!(close(got, want), "q{q}: hdr {got} vs exact {want}");
+        }
+        assert!(close(r.latency_ms.max, *lat.last().unwrap() as f64 / 1000.0));
+        let mut hops: Vec<u64> = lat.iter().map(|l| l % 7).collect();
+        hops.sort_unstable();
+        let h = r.hops.unwrap();
+        assert_eq!(h.p50, nearest_rank(&hops, 0.5) as f64);
+        assert_eq!(h.p99, nearest_rank(&hops, 0.99) as f64);
+        assert_eq!(h.max, 6.0);
+    }
+
+    #[test]
+    fn offline_targets_are_counted_apart() {
+        let mut agg = Aggregator::new();
+        agg.push(&op("resolve", "ok", true, 10_000, Some(2)));
+        agg.push(&op("resolve", "timeout", true, 900_000, None));
+        agg.push(&op("resolve", "not_found", true, 5_000, None));
+        agg.push(&op("resolve", "not_found", false, 7_000, None));
+        agg.push(&op("resolve", "ok", false, 7_000, Some(9)));
+        agg.push(&op("register", "ok", true, 3_000, None));
+        let s = agg.summary(&RunInfo::default());
+        let r = &s.operations["resolve"];
+        assert_eq!((r.started, r.succeeded, r.failed), (5, 1, 2));
+        assert_eq!(
+            (r.target_offline, r.target_offline_ok, r.target_offline_failed),
+            (2, 1, 1)
+        );
+        assert!((r.success_ratio - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(r.failures.get("timeout"), Some(&1));
+        assert_eq!(r.failures.get("not_found"), Some(&1));
+        // Only the online success shapes latency and hops.
+        assert!(close(r.latency_ms.max, 10.0));
+        assert_eq!(r.hops.unwrap().max, 2.0);
+        assert_eq!(s.operations["register"].hops, None);
+    }
+
+    #[test]
+    fn summary_carries_run_info_and_counts_violations() {
+        let mut agg = Aggregator::new();
+        agg.push(&Record::Violation(Violation {
+            seed: 3,
+            t_us: 1,
+            event_index: 2,
+            node: 4,
+            invariant: "x".into(),
+            detail: "y".into(),
+        }));
+        agg.push(&Record::Sample(Sample {
+            live_peers: 40,
+            ..Sample::default()
+        }));
+        let run = RunInfo {
+            scenario: "s".into(),
+            seed: 3,
+            fingerprint: "00ff".into(),
+            wall_s: 2.0,
+            events: 1000,
+            ..RunInfo::default()
+        };
+        let s = agg.summary(&run);
+        assert_eq!(s.violations, 1);
+        assert_eq!(s.events_per_sec, 500.0);
+        assert_eq!(agg.live_peers_max(), 40);
+        let json = serde_json::to_value(&s).unwrap();
+        for key in [
+            "scenario",
+            "seed",
+            "fingerprint",
+            "sim_duration_s",
+            "wall_s",
+            "events",
+            "events_per_sec",
+            "peak_rss_bytes",
+            "peers_max",
+            "violations",
+            "operations",
+            "metrics",
+            "checks",
+        ] {
+            assert!(json.get(key).is_some(), "summary.json lacks {key}");
+        }
+        let back: Summary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn no_ops_means_vacuous_success_and_zero_percentiles() {
+        let mut agg = Aggregator::new();
+        agg.push(&op("resolve", "timeout", false, 1, None));
+        let r = &agg.summary(&RunInfo::default()).operations["resolve"];
+        assert_eq!(r.success_ratio, 1.0);
+        assert_eq!(r.latency_ms, Percentiles::default());
+    }
+}

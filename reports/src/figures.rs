@@ -1,0 +1,438 @@
+//! The report's plots, built from one run or overlaid from several (compare).
+//!
+//! Each builder returns a [`Figure`]: a titled SVG, or a note saying why there is nothing to draw
+//! (a run without leaf-set checks, an operation kind without hops), so no empty chart is shown.
+
+use crate::aggregate::Summary;
+use crate::error::ReportError;
+use crate::plot::{bar_chart, line_chart, Band, Bars, Line, LineChart};
+use crate::series::{rates, success_ratios, sum_series, RunData};
+use hdrhistogram::Histogram;
+
+/// Message types drawn individually; the rest are summed into `other`.
+const TOP_TYPES: usize = 8;
+/// Quantile steps of a drawn CDF.
+const CDF_STEPS: u32 = 400;
+
+/// One run as the page shows it.
+pub struct RunView {
+    /// Legend label (`scenario seed 7`, or the directory name when that is ambiguous).
+    pub label: String,
+    /// Everything streamed from `records.jsonl`.
+    pub data: RunData,
+    /// `summary.json` (or one recomputed from the records).
+    pub summary: Summary,
+}
+
+/// A plot on the page.
+pub struct Figure {
+    /// Title (also the SVG caption).
+    pub title: String,
+    /// The SVG, or `None` when there is no data.
+    pub svg: Option<String>,
+    /// A sentence under the plot (what it shows, or why it is empty).
+    pub note: String,
+}
+
+impl Figure {
+    fn new(title: &str, svg: Option<String>, note: &str) -> Self {
+        Figure {
+            title: title.to_string(),
+            svg,
+            note: note.to_string(),
+        }
+    }
+}
+
+fn line_figure(chart: LineChart, note: &str, empty: &str) -> Result<Figure, ReportError> {
+    if chart.has_data() {
+        let svg = line_chart(&chart)?;
+        Ok(Figure::new(&chart.title, Some(svg), note))
+    } else {
+        Ok(Figure::new(&chart.title, None, empty))
+    }
+}
+
+/// Names a line of `run` for `what`: just `what` for one run, the run label when overlaying.
+fn name(runs: &[RunView], run: &RunView, what: &str) -> String {
+    match (runs.len(), what.is_empty()) {
+        (1, _) => what.to_string(),
+        (_, true) => run.label.clone(),
+        _ => format!("{} · {what}", run.label),
+    }
+}
+
+/// Names the only line of `run`: `what` for one run, the run label alone when overlaying.
+fn one_per_run(runs: &[RunView], run: &RunView, what: &str) -> String {
+    if runs.len() == 1 {
+        what.to_string()
+    } else {
+        run.label.clone()
+    }
+}
+
+/// `(t, cumulative)` with a zero origin prepended, so the first interval starts at t = 0.
+pub fn with_origin(t: &[f64], c: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    if t.first().is_some_and(|&t0| t0 > 0.0) {
+        (
+            std::iter::once(0.0).chain(t.iter().copied()).collect(),
+            std::iter::once(0.0).chain(c.iter().copied()).collect(),
+        )
+    } else {
+        (t.to_vec(), c.to_vec())
+    }
+}
+
+/// Shaded phases of every run (deduplicated, since compared runs usually share a scenario).
+fn bands(runs: &[RunView]) -> Vec<Band> {
+    let mut out: Vec<Band> = Vec::new();
+    for r in runs {
+        for p in &r.data.phases {
+            let b = Band {
+                kind: p.kind.clone(),
+                start: p.start_us as f64 / 1e6,
+                end: p.end_us as f64 / 1e6,
+            };
+            if !out
+                .iter()
+                .any(|o| o.kind == b.kind && o.start == b.start && o.end == b.end)
+            {
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+/// `0` to the latest end of the runs, so time plots span the whole run (phases included).
+fn time_range(runs: &[RunView]) -> Option<(f64, f64)> {
+    let end = runs.iter().map(|r| r.data.end_s()).fold(0.0f64, f64::max);
+    (end > 0.0).then_some((0.0, end))
+}
+
+/// CDF points `(value * scale, fraction)` of `hist`, sampled at [`CDF_STEPS`] quantiles plus the tail.
+pub fn cdf_points(hist: &Histogram<u64>, scale: f64) -> Vec<(f64, f64)> {
+    if hist.is_empty() {
+        return Vec::new();
+    }
+    let tail = [0.995, 0.999, 0.9999];
+    let mut qs: Vec<f64> = (0..=CDF_STEPS)
+        .map(|i| f64::from(i) / f64::from(CDF_STEPS))
+        .collect();
+    qs.extend(tail);
+    qs.sort_by(f64::total_cmp);
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(qs.len());
+    for q in qs {
+        let v = hist.value_at_quantile(q) as f64 * scale;
+        // One point per distinct value keeps the SVG small; keep the highest fraction reaching it.
+        match out.last_mut() {
+            Some(last) if last.0 == v => last.1 = q,
+            _ => out.push((v, q)),
+        }
+    }
+    out
+}
+
+/// Operation latency CDF, one line per kind (one run) or per run and kind (compare).
+pub fn latency_cdf(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let mut lines = Vec::new();
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    for r in runs {
+        for (kind, agg) in &r.data.agg.ops {
+            let points = cdf_points(&agg.latency_us, 1e-3);
+            if points.is_empty() {
+                continue;
+            }
+            lo = lo.min(agg.latency_us.value_at_quantile(0.01).max(1) as f64 * 1e-3);
+            hi = hi.max(agg.latency_us.max() as f64 * 1e-3);
+            lines.push(Line {
+                name: name(runs, r, kind),
+                points,
+            });
+        }
+    }
+    // A long tail (timeouts) squeezes a linear axis: switch to log when it spans two decades.
+    let x_log = hi > 100.0 * lo;
+    let chart = LineChart {
+        title: "Operation latency CDF".into(),
+        x_desc: if x_log {
+            "latency (ms, log scale)".into()
+        } else {
+            "latency (ms)".into()
+        },
+        y_desc: "fraction of successful operations".into(),
+        lines,
+        y_range: Some((0.0, 1.02)),
+        x_log,
+        ..LineChart::default()
+    };
+    line_figure(
+        chart,
+        "Successful operations with the target online.",
+        "No successful operation recorded.",
+    )
+}
+
+/// Hops histogram: the fraction of successful operations per hop count.
+pub fn hops_histogram(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let mut bars = Vec::new();
+    for r in runs {
+        for (kind, agg) in &r.data.agg.ops {
+            let total = agg.hops.len();
+            if total == 0 {
+                continue;
+            }
+            let values = agg
+                .hops
+                .iter_recorded()
+                .map(|v| {
+                    (
+                        v.value_iterated_to() as i64,
+                        v.count_at_value() as f64 / total as f64,
+                    )
+                })
+                .collect();
+            bars.push(Bars {
+                name: name(runs, r, kind),
+                values,
+            });
+        }
+    }
+    let title = "Hops per successful operation";
+    if bars.is_empty() {
+        return Ok(Figure::new(title, None, "No operation reported hops."));
+    }
+    let svg = bar_chart(title, "hops", "fraction of operations", &bars)?;
+    Ok(Figure::new(
+        title,
+        Some(svg),
+        "Useful hops of successful operations with the target online.",
+    ))
+}
+
+/// Success ratio per sample interval, with phases shaded.
+pub fn success_over_time(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let mut lines = Vec::new();
+    for r in runs {
+        let s = &r.data.series;
+        let mut push = |label: &str, ok: &[f64], failed: &[f64]| {
+            let (t, ok) = with_origin(&s.t_s, ok);
+            let (_, failed) = with_origin(&s.t_s, failed);
+            let points = success_ratios(&t, &ok, &failed);
+            lines.push(Line {
+                name: name(runs, r, label),
+                points,
+            });
+        };
+        let kinds: Vec<&String> = s.ops_ok.keys().chain(s.ops_failed.keys()).collect();
+        let mut kinds: Vec<&String> = kinds
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // With several runs, one line per run (all kinds) keeps the plot readable.
+        if runs.len() > 1 && kinds.len() > 1 {
+            kinds.clear();
+        }
+        if kinds.is_empty() {
+            let ok = sum_series(s.ops_ok.values(), s.t_s.len());
+            let failed = sum_series(s.ops_failed.values(), s.t_s.len());
+            push(if runs.len() > 1 { "" } else { "all" }, &ok, &failed);
+        } else {
+            let zeros = vec![0.0; s.t_s.len()];
+            for k in kinds {
+                let ok = s.ops_ok.get(k).unwrap_or(&zeros);
+                let failed = s.ops_failed.get(k).unwrap_or(&zeros);
+                push(if runs.len() > 1 { "" } else { k }, ok, failed);
+            }
+        }
+    }
+    let chart = LineChart {
+        title: "Success ratio over time".into(),
+        x_desc: "simulated time (s)".into(),
+        y_desc: "success ratio per interval".into(),
+        lines,
+        bands: bands(runs),
+        x_range: time_range(runs),
+        y_range: Some((0.0, 1.05)),
+        ..LineChart::default()
+    };
+    line_figure(
+        chart,
+        "Succeeded / (succeeded + failed) per sample interval, targets online; shaded: fault, churn and attack periods.",
+        "No operation completed during sampling.",
+    )
+}
+
+/// Live peers over time.
+pub fn live_peers(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let lines = runs
+        .iter()
+        .map(|r| {
+            let s = &r.data.series;
+            Line {
+                name: one_per_run(runs, r, "live peers"),
+                points: s.t_s.iter().copied().zip(s.live_peers.iter().copied()).collect(),
+            }
+        })
+        .collect();
+    let chart = LineChart {
+        title: "Live peers".into(),
+        x_desc: "simulated time (s)".into(),
+        y_desc: "peers alive".into(),
+        lines,
+        bands: bands(runs),
+        x_range: time_range(runs),
+        ..LineChart::default()
+    };
+    line_figure(chart, "Peers alive at each sample.", "No sample recorded.")
+}
+
+/// Per-second traffic by message type (one run) or in total (compare).
+pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
+    let (title, unit) = if bytes {
+        ("Bytes per second by message type", "bytes/s")
+    } else {
+        ("Messages per second by message type", "messages/s")
+    };
+    let mut lines = Vec::new();
+    for r in runs {
+        let s = &r.data.series;
+        let map = if bytes { &s.bytes } else { &s.messages };
+        let rate = |c: &[f64]| {
+            let (t, c) = with_origin(&s.t_s, c);
+            rates(&t, &c)
+        };
+        if runs.len() > 1 {
+            lines.push(Line {
+                name: one_per_run(runs, r, "total"),
+                points: rate(&sum_series(map.values(), s.t_s.len())),
+            });
+            continue;
+        }
+        let mut by_total: Vec<(&String, &Vec<f64>)> = map.iter().collect();
+        by_total.sort_by(|a, b| {
+            b.1.last()
+                .unwrap_or(&0.0)
+                .total_cmp(a.1.last().unwrap_or(&0.0))
+                .then(a.0.cmp(b.0))
+        });
+        let rest = by_total.split_off(by_total.len().min(TOP_TYPES));
+        for (ty, c) in by_total {
+            lines.push(Line {
+                name: ty.clone(),
+                points: rate(c),
+            });
+        }
+        if !rest.is_empty() {
+            let other = sum_series(rest.iter().map(|(_, c)| *c), s.t_s.len());
+            lines.push(Line {
+                name: format!("other ({} types)", rest.len()),
+                points: rate(&other),
+            });
+        }
+    }
+    let title = if runs.len() > 1 {
+        title.replace(" by message type", " (all types)")
+    } else {
+        title.to_string()
+    };
+    let chart = LineChart {
+        title,
+        x_desc: "simulated time (s)".into(),
+        y_desc: unit.into(),
+        lines,
+        bands: bands(runs),
+        x_range: time_range(runs),
+        ..LineChart::default()
+    };
+    line_figure(
+        chart,
+        "Rates over each sample interval, from cumulative counts.",
+        "No message counted.",
+    )
+}
+
+/// Mean cache entries per level: time average and last sample (one run) or averages (compare).
+pub fn cache_levels(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let title = "Cache occupancy by level";
+    let to_bars = |v: &[f64]| {
+        v.iter()
+            .enumerate()
+            .map(|(i, x)| (i as i64, *x))
+            .collect::<Vec<_>>()
+    };
+    let mut bars = Vec::new();
+    for r in runs {
+        if r.data.cache_samples == 0 || r.data.cache_sum.is_empty() {
+            continue;
+        }
+        bars.push(Bars {
+            name: one_per_run(runs, r, "time average"),
+            values: to_bars(&r.data.cache_mean()),
+        });
+        if runs.len() == 1 {
+            bars.push(Bars {
+                name: "last sample".into(),
+                values: to_bars(&r.data.cache_last),
+            });
+        }
+    }
+    if bars.is_empty() {
+        return Ok(Figure::new(title, None, "No cache occupancy sampled."));
+    }
+    let svg = bar_chart(title, "cache level", "mean entries per live peer", &bars)?;
+    Ok(Figure::new(
+        title,
+        Some(svg),
+        "Mean entries per cache level over live peers.",
+    ))
+}
+
+/// Fraction of publishers whose leaf sets match the oracle, over time.
+pub fn leafset_correctness(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let lines = runs
+        .iter()
+        .map(|r| {
+            let s = &r.data.series;
+            Line {
+                name: one_per_run(runs, r, "correct leaf sets"),
+                points: s
+                    .t_s
+                    .iter()
+                    .copied()
+                    .zip(s.leafset_correct.iter().copied())
+                    .collect(),
+            }
+        })
+        .collect();
+    let chart = LineChart {
+        title: "Leaf-set correctness".into(),
+        x_desc: "simulated time (s)".into(),
+        y_desc: "fraction of publishers correct".into(),
+        lines,
+        bands: bands(runs),
+        x_range: time_range(runs),
+        y_range: Some((0.0, 1.05)),
+        ..LineChart::default()
+    };
+    line_figure(
+        chart,
+        "Publishers whose leaf sets equal the oracle's true neighbours.",
+        "No sample recorded.",
+    )
+}
+
+/// Every figure of the report, in page order.
+pub fn all_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
+    Ok(vec![
+        latency_cdf(runs)?,
+        hops_histogram(runs)?,
+        success_over_time(runs)?,
+        live_peers(runs)?,
+        traffic(runs, false)?,
+        traffic(runs, true)?,
+        cache_levels(runs)?,
+        leafset_correctness(runs)?,
+    ])
+}

@@ -1,0 +1,515 @@
+//! The report pages: `report.html` for one run, and the compare page for several.
+
+use crate::aggregate::{RunInfo, Summary};
+use crate::error::ReportError;
+use crate::figures::{all_figures, Figure, RunView};
+use crate::html::{badge, escape, Page, Table};
+use crate::read::RecordReader;
+use crate::series::{RunData, MAX_LISTED_VIOLATIONS};
+use crate::stats::{headline_figures, higher_is_better};
+use crate::table::{fmt_bytes, fmt_num, fmt_pct, group_digits};
+use crate::RECORD_SCHEMA_VERSION;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A run directory read from disk.
+struct LoadedRun {
+    view: RunView,
+    config: Option<serde_json::Value>,
+}
+
+fn read_json(path: &Path) -> Result<Option<serde_json::Value>, ReportError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| ReportError::BadJson {
+                path: path.to_path_buf(),
+                source,
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ReportError::io(path, e)),
+    }
+}
+
+/// Streams `records.jsonl` and reads `summary.json` and `config.json` of `dir`.
+///
+/// `records.jsonl` is required; a missing `summary.json` is recomputed from the records (without
+/// wall time or memory), a missing `config.json` is reported as such on the page.
+fn load_run(dir: &Path) -> Result<LoadedRun, ReportError> {
+    let mut data = RunData::new();
+    for record in RecordReader::open(&dir.join("records.jsonl"))? {
+        data.push(&record?);
+    }
+    data.finish();
+    let summary_path = dir.join("summary.json");
+    let summary = match read_json(&summary_path)? {
+        Some(v) => serde_json::from_value::<Summary>(v).map_err(|source| ReportError::BadJson {
+            path: summary_path,
+            source,
+        })?,
+        None => {
+            let info = RunInfo {
+                scenario: data.meta.as_ref().map(|m| m.scenario.clone()).unwrap_or_default(),
+                seed: data.meta.as_ref().map_or(0, |m| m.seed),
+                fingerprint: data
+                    .end
+                    .as_ref()
+                    .map(|e| e.fingerprint.clone())
+                    .unwrap_or_default(),
+                sim_duration_s: data.end_s(),
+                events: data.end.as_ref().map_or(0, |e| e.events),
+                peers_max: data.agg.live_peers_max(),
+                ..RunInfo::default()
+            };
+            data.agg.summary(&info)
+        }
+    };
+    let config = read_json(&dir.join("config.json"))?;
+    let label = format!("{} seed {}", summary.scenario, summary.seed);
+    Ok(LoadedRun {
+        view: RunView { label, data, summary },
+        config,
+    })
+}
+
+/// The command that reproduces a run: config.json's `replay` when the simulator wrote one (it knows
+/// the `--set` overrides), else `peerlab run <source_path or scenario> --seed <seed>`.
+fn replay_command(config: Option<&serde_json::Value>, summary: &Summary) -> String {
+    let key = |k: &str| {
+        config
+            .and_then(|c| c.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    if let Some(cmd) = key("replay").filter(|c| !c.trim().is_empty()) {
+        return cmd;
+    }
+    let file = key("source_path").unwrap_or_else(|| summary.scenario.clone());
+    format!("peerlab run {} --seed {}", shell_word(&file), summary.seed)
+}
+
+/// `replay` for a violation seen under `seed` (the run's seed in practice; substituted if not).
+fn violation_replay(replay: &str, run_seed: u64, seed: u64) -> String {
+    if seed == run_seed {
+        return replay.to_string();
+    }
+    replay.replace(&format!("--seed {run_seed}"), &format!("--seed {seed}"))
+}
+
+/// Quotes a path for a POSIX shell when it holds anything but safe characters.
+fn shell_word(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:+,@".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), ReportError> {
+    std::fs::write(path, text).map_err(|e| ReportError::io(path, e))
+}
+
+/// Renders `run_dir/report.html` and its CSVs from `config.json`, `records.jsonl` and
+/// `summary.json`; returns the HTML path. Memory stays bounded: records are streamed.
+pub fn render_run(run_dir: &Path) -> Result<PathBuf, ReportError> {
+    let run = load_run(run_dir)?;
+    let figures = all_figures(std::slice::from_ref(&run.view))?;
+    crate::csv::write_all(&run.view, run_dir)?;
+    let html = run_page(&run, &figures);
+    let path = run_dir.join("report.html");
+    write_file(&path, &html)?;
+    Ok(path)
+}
+
+fn run_page(run: &LoadedRun, figures: &[Figure]) -> String {
+    let s = &run.view.summary;
+    let data = &run.view.data;
+    let config = run.config.as_ref();
+    let mut p = Page::new();
+    p.text("h1", &format!("{} · seed {}", s.scenario, s.seed));
+    if let Some(desc) = config.and_then(|c| c.get("description")).and_then(|d| d.as_str()) {
+        p.raw(&format!("<p class=\"desc\">{}</p>", escape(desc)));
+    }
+    let peerlab_version = data
+        .meta
+        .as_ref()
+        .map_or("unknown".to_string(), |m| m.version.clone());
+    p.facts(&[
+        ("fingerprint", s.fingerprint.clone()),
+        ("simulated", format!("{:.1} s", s.sim_duration_s)),
+        ("wall time", format!("{:.2} s", s.wall_s)),
+        (
+            "events",
+            format!(
+                "{} ({} /s)",
+                group_digits(s.events),
+                group_digits(s.events_per_sec.round() as u64)
+            ),
+        ),
+        ("peers max", group_digits(s.peers_max)),
+        ("peak memory", fmt_bytes(s.peak_rss_bytes)),
+        ("violations", group_digits(s.violations)),
+        (
+            "versions",
+            format!(
+                "peerlab {peerlab_version} · reports {} · records v{}",
+                env!("CARGO_PKG_VERSION"),
+                data.meta.as_ref().map_or(RECORD_SCHEMA_VERSION, |m| m.schema)
+            ),
+        ),
+    ]);
+    let replay = replay_command(config, s);
+    p.raw(&format!(
+        "<p>Reproduce: <code class=\"cmd\">{}</code></p>",
+        escape(&replay)
+    ));
+    checks_section(&mut p, s);
+    operations_section(&mut p, s);
+    metrics_section(&mut p, s);
+    violations_section(&mut p, run, &replay);
+    figures_section(&mut p, figures);
+    phases_section(&mut p, data);
+    p.heading("config", "Configuration (expanded)");
+    match config {
+        Some(c) => {
+            let pretty = serde_json::to_string_pretty(c).unwrap_or_else(|_| c.to_string());
+            p.raw(&format!("<pre class=\"config\">{}</pre>", escape(&pretty)));
+        }
+        None => {
+            p.raw("<p class=\"note\">config.json was not found in the run directory.</p>");
+        }
+    }
+    p.raw(
+        "<footer>CSV beside this page: <a href=\"timeseries.csv\">timeseries.csv</a> · \
+         <a href=\"latency_cdf.csv\">latency_cdf.csv</a> · <a href=\"hops.csv\">hops.csv</a> · \
+         <a href=\"ops.csv\">ops.csv</a></footer>",
+    );
+    p.finish(&format!("peerlab · {} · seed {}", s.scenario, s.seed))
+}
+
+fn checks_section(p: &mut Page, s: &Summary) {
+    p.heading("checks", "Checks");
+    if s.checks.is_empty() {
+        p.raw("<p class=\"note\">The scenario declares no checks.</p>");
+        return;
+    }
+    let mut t = Table::new(&["result", "check", "detail"], 3);
+    for c in &s.checks {
+        t.rows.push(vec![
+            badge(c.passed).to_string(),
+            escape(&c.name),
+            escape(&c.detail),
+        ]);
+    }
+    p.table(&t);
+}
+
+fn operations_section(p: &mut Page, s: &Summary) {
+    p.heading("operations", "Operations");
+    if s.operations.is_empty() {
+        p.raw("<p class=\"note\">No operation completed.</p>");
+        return;
+    }
+    let header = [
+        "operation",
+        "started",
+        "succeeded",
+        "failed",
+        "success",
+        "offline target (ok / failed)",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "hops p50 / p90 / p99 / max",
+    ];
+    let mut t = Table::new(&header, 1);
+    for (kind, o) in &s.operations {
+        let hops = o.hops.map_or("–".to_string(), |h| {
+            format!("{} / {} / {} / {}", h.p50, h.p90, h.p99, h.max)
+        });
+        t.rows.push(vec![
+            format!("<b>{}</b>", escape(kind)),
+            group_digits(o.started),
+            group_digits(o.succeeded),
+            group_digits(o.failed),
+            fmt_pct(o.success_ratio),
+            format!(
+                "{} ({} / {})",
+                group_digits(o.target_offline),
+                group_digits(o.target_offline_ok),
+                group_digits(o.target_offline_failed)
+            ),
+            fmt_num(o.latency_ms.p50),
+            fmt_num(o.latency_ms.p90),
+            fmt_num(o.latency_ms.p99),
+            fmt_num(o.latency_ms.max),
+            hops,
+        ]);
+    }
+    p.table(&t);
+    p.raw(
+        "<p class=\"note\">Success ratio, latency and hops count operations whose target was online; \
+         operations on an offline target are counted apart.</p>",
+    );
+    failures_table(p, s);
+}
+
+/// Failure causes of operations with the target online, with their share of the kind's failures.
+fn failures_table(p: &mut Page, s: &Summary) {
+    let mut t = Table::new(&["operation", "failure cause", "count", "share of failures"], 2);
+    for (kind, o) in &s.operations {
+        for (cause, n) in &o.failures {
+            let share = *n as f64 / o.failed.max(1) as f64;
+            t.rows.push(vec![
+                escape(kind),
+                escape(cause),
+                group_digits(*n),
+                fmt_pct(share),
+            ]);
+        }
+    }
+    if !t.rows.is_empty() {
+        p.table(&t);
+    }
+}
+
+fn metrics_section(p: &mut Page, s: &Summary) {
+    if s.metrics.is_empty() {
+        return;
+    }
+    p.heading("metrics", "Protocol metrics");
+    let mut t = Table::new(&["metric", "value"], 1);
+    for (k, v) in &s.metrics {
+        t.rows.push(vec![escape(k), fmt_num(*v)]);
+    }
+    p.table(&t);
+}
+
+fn violations_section(p: &mut Page, run: &LoadedRun, replay: &str) {
+    let s = &run.view.summary;
+    let listed = &run.view.data.violations;
+    p.heading(
+        "violations",
+        &format!(
+            "Violations ({})",
+            group_digits(s.violations.max(listed.len() as u64))
+        ),
+    );
+    if listed.is_empty() {
+        p.raw(&format!("<p>{} No invariant was violated.</p>", badge(true)));
+        return;
+    }
+    let mut t = Table::new(&["time (s)", "event", "node", "invariant", "detail", "replay"], 0);
+    t.numeric = vec![true, true, true, false, false, false];
+    for v in listed {
+        let cmd = violation_replay(replay, s.seed, v.seed);
+        t.rows.push(vec![
+            format!("{:.3}", v.t_us as f64 / 1e6),
+            group_digits(v.event_index),
+            v.node.to_string(),
+            format!("<b>{}</b>", escape(&v.invariant)),
+            escape(&v.detail),
+            format!("<code>{}</code>", escape(&cmd)),
+        ]);
+    }
+    p.table(&t);
+    if s.violations > listed.len() as u64 {
+        p.raw(&format!(
+            "<p class=\"note\">Showing the first {MAX_LISTED_VIOLATIONS} of {} violations.</p>",
+            group_digits(s.violations)
+        ));
+    }
+}
+
+fn figures_section(p: &mut Page, figures: &[Figure]) {
+    p.heading("plots", "Plots");
+    p.raw("<div class=\"grid\">");
+    for f in figures {
+        match &f.svg {
+            Some(svg) => {
+                p.raw(&format!(
+                    "<figure>{svg}<figcaption>{}</figcaption></figure>",
+                    escape(&f.note)
+                ));
+            }
+            None => {
+                p.raw(&format!(
+                    "<figure class=\"nodata\"><div><b>{}</b><br>{}</div></figure>",
+                    escape(&f.title),
+                    escape(&f.note)
+                ));
+            }
+        }
+    }
+    p.raw("</div>");
+}
+
+fn phases_section(p: &mut Page, data: &RunData) {
+    if data.phases.is_empty() {
+        return;
+    }
+    p.heading("phases", "Phases");
+    let mut t = Table::new(&["kind", "label", "start (s)", "end (s)"], 2);
+    for ph in &data.phases {
+        t.rows.push(vec![
+            escape(&ph.kind),
+            escape(&ph.label),
+            format!("{:.1}", ph.start_us as f64 / 1e6),
+            format!("{:.1}", ph.end_us as f64 / 1e6),
+        ]);
+    }
+    p.table(&t);
+}
+
+/// Renders one page comparing `run_dirs` (the first is the baseline) into `out_dir/compare.html`:
+/// the runs overlaid on the same plots and a table of headline deltas marked better or worse.
+pub fn render_compare(run_dirs: &[PathBuf], out_dir: &Path) -> Result<PathBuf, ReportError> {
+    if run_dirs.is_empty() {
+        return Err(ReportError::Empty(
+            "compare needs at least one run directory".into(),
+        ));
+    }
+    let mut runs = Vec::with_capacity(run_dirs.len());
+    for dir in run_dirs {
+        runs.push(load_run(dir)?);
+    }
+    // Labels must tell runs apart; fall back to directory paths when scenario and seed repeat.
+    let labels: BTreeSet<&String> = runs.iter().map(|r| &r.view.label).collect();
+    if labels.len() < runs.len() {
+        for (r, dir) in runs.iter_mut().zip(run_dirs) {
+            r.view.label = dir.display().to_string();
+        }
+    }
+    let views: Vec<RunView> = runs.into_iter().map(|r| r.view).collect();
+    let figures = all_figures(&views)?;
+    let mut p = Page::new();
+    p.text("h1", "peerlab · run comparison");
+    let mut t = Table::new(&["run", "scenario", "seed", "fingerprint", "directory"], 5);
+    for (v, dir) in views.iter().zip(run_dirs) {
+        t.rows.push(vec![
+            format!("<b>{}</b>", escape(&v.label)),
+            escape(&v.summary.scenario),
+            v.summary.seed.to_string(),
+            format!("<code>{}</code>", escape(&v.summary.fingerprint)),
+            format!("<code>{}</code>", escape(&dir.display().to_string())),
+        ]);
+    }
+    p.table(&t);
+    p.heading("deltas", "Headline deltas");
+    p.raw(&format!(
+        "<p class=\"note\">Against the baseline <b>{}</b>.</p>",
+        escape(&views[0].label)
+    ));
+    p.table(&delta_table(&views));
+    figures_section(&mut p, &figures);
+    std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
+    let path = out_dir.join("compare.html");
+    write_file(&path, &p.finish("peerlab · run comparison"))?;
+    Ok(path)
+}
+
+/// One verdict of a delta.
+fn verdict(name: &str, base: f64, value: f64) -> (&'static str, &'static str) {
+    if value == base || (value - base).abs() <= 1e-12 * base.abs().max(1.0) {
+        return ("same", "same");
+    }
+    match higher_is_better(name) {
+        Some(up) if up == (value > base) => ("better", "better"),
+        Some(_) => ("worse", "worse"),
+        None => ("neutral", "changed"),
+    }
+}
+
+/// Rows: every headline figure; columns: the baseline, then each run with its delta and verdict.
+fn delta_table(views: &[RunView]) -> Table {
+    let figures: Vec<_> = views.iter().map(|v| headline_figures(&v.summary)).collect();
+    let names: BTreeSet<&String> = figures.iter().flat_map(|f| f.keys()).collect();
+    let mut header = vec!["figure".to_string(), views[0].label.clone()];
+    for v in &views[1..] {
+        header.push(v.label.clone());
+        header.push("Δ".into());
+        header.push("verdict".into());
+    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = Table::new(&header, 1);
+    for (i, h) in header.iter().enumerate() {
+        t.numeric[i] = i > 0 && *h != "verdict";
+    }
+    for name in names {
+        let base = figures[0].get(name).copied();
+        let mut row = vec![escape(name), base.map_or("–".into(), fmt_num)];
+        for f in &figures[1..] {
+            let value = f.get(name).copied();
+            row.push(value.map_or("–".into(), fmt_num));
+            match (base, value) {
+                (Some(b), Some(v)) => {
+                    let pct = if b != 0.0 {
+                        format!(" ({:+.1}%)", (v - b) / b.abs() * 100.0)
+                    } else {
+                        String::new()
+                    };
+                    let (class, word) = verdict(name, b, v);
+                    row.push(format!("{}{pct}", fmt_delta(v - b)));
+                    row.push(format!("<span class=\"{class}\">{word}</span>"));
+                }
+                _ => {
+                    row.push("–".into());
+                    row.push("<span class=\"neutral\">n/a</span>".into());
+                }
+            }
+        }
+        t.rows.push(row);
+    }
+    t
+}
+
+fn fmt_delta(d: f64) -> String {
+    if d > 0.0 {
+        format!("+{}", fmt_num(d))
+    } else {
+        fmt_num(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_uses_source_path_and_quotes_it() {
+        let s = Summary {
+            scenario: "quick".into(),
+            seed: 9,
+            ..Summary::default()
+        };
+        assert_eq!(replay_command(None, &s), "peerlab run quick --seed 9");
+        let c = serde_json::json!({"source_path": "scenarios/pnrp/quick start.toml"});
+        assert_eq!(
+            replay_command(Some(&c), &s),
+            "peerlab run 'scenarios/pnrp/quick start.toml' --seed 9"
+        );
+        let c = serde_json::json!({"source_path": "scenarios/quickstart.toml"});
+        assert_eq!(
+            replay_command(Some(&c), &s),
+            "peerlab run scenarios/quickstart.toml --seed 9"
+        );
+        let cmd = "cargo run --release -- run a.toml --seed 9 --set 'loss=1%'";
+        let c = serde_json::json!({"source_path": "a.toml", "replay": cmd});
+        assert_eq!(replay_command(Some(&c), &s), cmd);
+        assert_eq!(violation_replay(cmd, 9, 9), cmd);
+        assert_eq!(
+            violation_replay(cmd, 9, 4),
+            "cargo run --release -- run a.toml --seed 4 --set 'loss=1%'"
+        );
+    }
+
+    #[test]
+    fn verdicts_follow_the_figure_direction() {
+        assert_eq!(verdict("resolve.success_ratio", 0.9, 0.95).1, "better");
+        assert_eq!(verdict("resolve.latency_ms.p99", 100.0, 120.0).1, "worse");
+        assert_eq!(verdict("resolve.latency_ms.p99", 100.0, 100.0).1, "same");
+        assert_eq!(verdict("peers_max", 10.0, 12.0).1, "changed");
+    }
+}

@@ -1,0 +1,62 @@
+//! The `peerlab` command line (issue 2 point 9): `run`, `check`, `report`, `compare`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// peerlab: the Windows peer-to-peer stack, simulated deterministically.
+#[derive(Debug, Parser)]
+#[command(name = "peerlab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and write its records, summary and report.
+    Run(RunArgs),
+    /// Validate scenario files without running them.
+    Check {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Re-render a run directory's report from its records.
+    Report {
+        /// A run directory (holding records.jsonl and summary.json).
+        run_dir: PathBuf,
+    },
+    /// Overlay several runs in one report with a table of deltas.
+    Compare {
+        /// Run directories (at least two).
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        /// Where to write the comparison (default: runs/compare).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `peerlab run` options.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub file: PathBuf,
+    /// Run seed (overrides the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a scenario value, e.g. `--set network.loss=1%` or `--set peers.0.count=500`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Output directory for this run (default: runs/<scenario>/<seed>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print only the final summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Run twice and compare fingerprints; name the first diverging event when they differ.
+    #[arg(long)]
+    pub check_determinism: bool,
+}

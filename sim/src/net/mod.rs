@@ -1,0 +1,356 @@
+//! The network model: sans-IO, over node indices (design.md §4 "Network model", issue 2 point 4).
+//!
+//! [`NetModel::send`] answers, at send time, when a message will be delivered or why it is
+//! dropped; the event loop schedules the delivery. Like str0m's netem and TigerBeetle's packet
+//! simulator it owns no clock and no sockets: time comes in as `now`, randomness from ChaCha8
+//! streams derived from the seed (stream 0: per-message draws in call order; one stream per node for
+//! its internet coordinates). Per-node state lives in `Vec`s indexed by node.
+//!
+//! A message passes these stages, in order, and the first that fails names the drop reason:
+//! 1. sender or receiver down (or not a known node) → [`DropReason::Down`];
+//! 2. `bytes + header_bytes > mtu` → [`DropReason::Mtu`];
+//! 3. partition between them → [`DropReason::Partition`];
+//! 4. sender's uplink queue over its limit → [`DropReason::QueueFull`];
+//! 5. loss (base model, then active loss windows) → [`DropReason::Loss`]; a lost message has used
+//!    the sender's uplink, as on a real wire;
+//! 6. latency: base + both nodes' extra + active latency windows, then jitter;
+//! 7. receiver's downlink queue over its limit → [`DropReason::QueueFull`].
+//!
+//! A node sending to itself is delivered at `now` (loopback) after stages 1 and 2.
+//! Crashed-while-in-flight and address changes are the event loop's concern: it checks the
+//! receiver at delivery time.
+
+mod bandwidth;
+mod latency;
+mod loss;
+mod partition;
+
+pub use bandwidth::{Bandwidth, MAX_INTERVALS};
+pub use latency::{Jitter, LatencyModel, DEFAULT_TAIL};
+pub use loss::{GilbertScope, LossModel, PPM};
+pub use partition::{Window, WindowEffect};
+
+use bandwidth::Links;
+use latency::Latency;
+use loss::Loss;
+use partition::{Partition, Windows};
+use peerlab_engine::{Duration, Instant, NodeRng};
+use rand::SeedableRng;
+
+/// IPv6 (40) + UDP (8) header bytes added to every datagram for MTU and bandwidth.
+pub const IPV6_UDP_HEADER_BYTES: u32 = 48;
+
+/// A network's configuration (the lead maps scenario values onto it).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct NetConfig {
+    /// One-way latency model.
+    pub latency: LatencyModel,
+    /// Jitter on each message's latency.
+    pub jitter: Jitter,
+    /// Loss model.
+    pub loss: LossModel,
+    /// Default access-link rates of every node (0 = unlimited).
+    pub bandwidth: Bandwidth,
+    /// Bytes one link may hold (in service plus waiting) before it drops (0 = unlimited); an idle
+    /// link always accepts one message, however large.
+    pub queue_limit_bytes: u64,
+    /// Largest datagram, headers included (`None` = unlimited).
+    pub mtu_bytes: Option<u32>,
+    /// Header bytes added to each message's length on the wire.
+    pub header_bytes: u32,
+}
+
+impl Default for NetConfig {
+    /// 50 ms constant latency, no jitter or loss, unlimited bandwidth, no MTU, IPv6/UDP headers.
+    fn default() -> Self {
+        NetConfig {
+            latency: LatencyModel::Constant(Duration::from_millis(50)),
+            jitter: Jitter::None,
+            loss: LossModel::None,
+            bandwidth: Bandwidth::default(),
+            queue_limit_bytes: 0,
+            mtu_bytes: None,
+            header_bytes: IPV6_UDP_HEADER_BYTES,
+        }
+    }
+}
+
+impl NetConfig {
+    /// A default configuration with the given latency model.
+    pub fn with_latency(latency: LatencyModel) -> Self {
+        NetConfig {
+            latency,
+            ..NetConfig::default()
+        }
+    }
+}
+
+/// Why a configuration was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetConfigError {
+    /// A latency model's parameters are impossible.
+    #[error("latency: {0}")]
+    Latency(String),
+    /// A ratio above 100% (1,000,000 ppm).
+    #[error("a loss ratio exceeds 100%")]
+    LossOver100,
+    /// An MTU that cannot even carry the headers.
+    #[error("mtu {mtu} is not larger than the {header} header bytes")]
+    MtuTooSmall {
+        /// The MTU.
+        mtu: u32,
+        /// The header size.
+        header: u32,
+    },
+}
+
+/// Why a message was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// Lost on the wire (loss model or a loss window).
+    Loss,
+    /// Sender and receiver are on opposite sides of a partition.
+    Partition,
+    /// The sender's uplink or the receiver's downlink queue was full.
+    QueueFull,
+    /// The datagram exceeds the MTU.
+    Mtu,
+    /// Sender or receiver is down (crashed, or not a node of this network).
+    Down,
+}
+
+impl DropReason {
+    /// Every reason, in `NetStats::dropped` index order.
+    pub const ALL: [DropReason; 5] = [
+        DropReason::Loss,
+        DropReason::Partition,
+        DropReason::QueueFull,
+        DropReason::Mtu,
+        DropReason::Down,
+    ];
+
+    /// A short lowercase name for records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::Partition => "partition",
+            DropReason::QueueFull => "queue_full",
+            DropReason::Mtu => "mtu",
+            DropReason::Down => "down",
+        }
+    }
+}
+
+/// The fate of one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Delivered to the receiver at this instant.
+    At(Instant),
+    /// Dropped.
+    Dropped(DropReason),
+}
+
+/// Message counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NetStats {
+    /// Messages handed to `send`.
+    pub sent: u64,
+    /// Messages given a delivery time.
+    pub delivered: u64,
+    /// Wire bytes (headers included) of delivered messages.
+    pub delivered_bytes: u64,
+    /// Drops per reason, indexed as [`DropReason::ALL`].
+    pub dropped: [u64; 5],
+}
+
+impl NetStats {
+    /// Drops for one reason.
+    pub fn dropped(&self, r: DropReason) -> u64 {
+        self.dropped[r as usize]
+    }
+}
+
+/// The network between `n` nodes.
+pub struct NetModel {
+    cfg: NetConfig,
+    rng: NodeRng,
+    latency: Latency,
+    extra_us: Vec<u64>,
+    loss: Loss,
+    links: Links,
+    down: Vec<bool>,
+    partition: Partition,
+    windows: Windows,
+    stats: NetStats,
+}
+
+impl NetModel {
+    /// A network of `n_nodes` nodes, all up, no partition.
+    pub fn new(cfg: NetConfig, n_nodes: u32, seed: [u8; 32]) -> Result<Self, NetConfigError> {
+        if !cfg.loss.is_valid() {
+            return Err(NetConfigError::LossOver100);
+        }
+        if let Some(mtu) = cfg.mtu_bytes.filter(|m| *m <= cfg.header_bytes) {
+            return Err(NetConfigError::MtuTooSmall {
+                mtu,
+                header: cfg.header_bytes,
+            });
+        }
+        let mut rng = NodeRng::from_seed(seed);
+        rng.set_stream(0);
+        Ok(NetModel {
+            latency: Latency::new(&cfg.latency, n_nodes, seed)?,
+            extra_us: vec![0; n_nodes as usize],
+            loss: Loss::new(cfg.loss, n_nodes),
+            links: Links::new(cfg.bandwidth, cfg.queue_limit_bytes, n_nodes),
+            down: vec![false; n_nodes as usize],
+            partition: Partition::default(),
+            windows: Windows::default(),
+            stats: NetStats::default(),
+            rng,
+            cfg,
+        })
+    }
+
+    /// Number of nodes.
+    pub fn n_nodes(&self) -> u32 {
+        self.down.len() as u32
+    }
+
+    /// Grows the network to `n` nodes (no-op if it has as many); existing nodes keep their state.
+    /// Fails for a latency matrix that does not assign a group to the new nodes.
+    pub fn ensure_nodes(&mut self, n: u32) -> Result<(), NetConfigError> {
+        if n <= self.n_nodes() {
+            return Ok(());
+        }
+        self.latency.ensure_nodes(n)?;
+        self.loss.ensure_nodes(n);
+        self.links.ensure_nodes(n);
+        self.extra_us.resize(n as usize, 0);
+        self.down.resize(n as usize, false);
+        Ok(())
+    }
+
+    /// The configuration this network was built from.
+    pub fn config(&self) -> &NetConfig {
+        &self.cfg
+    }
+
+    /// Message counters so far.
+    pub fn stats(&self) -> &NetStats {
+        &self.stats
+    }
+
+    /// Approximate heap bytes of the model's state (per-node vectors dominate), for memory reports.
+    pub fn heap_bytes(&self) -> usize {
+        self.latency.heap_bytes()
+            + self.loss.heap_bytes()
+            + self.links.heap_bytes()
+            + self.extra_us.capacity() * 8
+            + self.down.capacity()
+    }
+
+    /// Adds `extra` to the latency of every message from or to `node` (a slow last mile).
+    pub fn set_node_latency_extra(&mut self, node: u32, extra: Duration) {
+        if let Some(x) = self.extra_us.get_mut(node as usize) {
+            *x = extra.as_micros();
+        }
+    }
+
+    /// Overrides `node`'s access-link rates.
+    pub fn set_node_bandwidth(&mut self, node: u32, b: Bandwidth) {
+        if node < self.n_nodes() {
+            self.links.set_rates(node, b);
+        }
+    }
+
+    /// Marks `node` crashed (`true`) or back up (`false`); a down node sends and receives nothing.
+    pub fn set_down(&mut self, node: u32, down: bool) {
+        if let Some(d) = self.down.get_mut(node as usize) {
+            *d = down;
+        }
+    }
+
+    /// Whether `node` is down (unknown nodes count as down).
+    pub fn is_down(&self, node: u32) -> bool {
+        self.down.get(node as usize).copied().unwrap_or(true)
+    }
+
+    /// Partitions the network: `assign[node]` is its group (nodes past the end: group 0). With
+    /// `one_way = Some((a, b))` only messages from group `a` to group `b` are cut; otherwise all
+    /// messages between different groups. Replaces any current partition.
+    pub fn partition(&mut self, assign: Vec<u16>, one_way: Option<(u16, u16)>) {
+        self.partition.set(assign, one_way);
+    }
+
+    /// Removes the partition.
+    pub fn heal(&mut self) {
+        self.partition.heal();
+    }
+
+    /// Adds a window of extra loss or latency.
+    pub fn add_window(&mut self, w: Window) {
+        self.windows.add(w);
+    }
+
+    /// Decides the fate of a `bytes`-long message from `from` to `to` sent at `now` (module docs).
+    /// Calls must come in non-decreasing `now`.
+    pub fn send(&mut self, now: Instant, from: u32, to: u32, bytes: u32) -> Delivery {
+        self.stats.sent += 1;
+        let d = self.route(now, from, to, bytes);
+        match d {
+            Delivery::At(_) => {
+                self.stats.delivered += 1;
+                self.stats.delivered_bytes += bytes as u64 + self.cfg.header_bytes as u64;
+            }
+            Delivery::Dropped(r) => self.stats.dropped[r as usize] += 1,
+        }
+        d
+    }
+
+    fn route(&mut self, now: Instant, from: u32, to: u32, bytes: u32) -> Delivery {
+        use Delivery::{At, Dropped};
+        if self.is_down(from) || self.is_down(to) {
+            return Dropped(DropReason::Down);
+        }
+        let wire = bytes as u64 + self.cfg.header_bytes as u64;
+        if self.cfg.mtu_bytes.is_some_and(|mtu| wire > mtu as u64) {
+            return Dropped(DropReason::Mtu);
+        }
+        if from == to {
+            return At(now);
+        }
+        if self.partition.blocks(from, to) {
+            return Dropped(DropReason::Partition);
+        }
+        let now_ns = now.as_micros().saturating_mul(1_000);
+        let Ok(sent_ns) = self.links.uplink(from, now_ns, wire) else {
+            return Dropped(DropReason::QueueFull);
+        };
+        let mut lost = self.loss.lost(from, to, &mut self.rng);
+        let mut lat_us = self.latency.base_us(from, to, &mut self.rng)
+            + self.extra_us[from as usize]
+            + self.extra_us[to as usize];
+        if !self.windows.is_empty() {
+            self.windows.prune(now);
+            let (w_lost, w_extra) = self.windows.apply(now, from, to, &mut self.rng);
+            lost |= w_lost;
+            lat_us = lat_us.saturating_add(w_extra);
+        }
+        if lost {
+            return Dropped(DropReason::Loss);
+        }
+        let lat_us = latency::jittered_us(self.cfg.jitter, lat_us, &mut self.rng);
+        let reach_ns = sent_ns.saturating_add(lat_us.saturating_mul(1_000));
+        match self.links.downlink(to, now_ns, reach_ns, wire) {
+            // Round up: a message is never delivered before its last bit could arrive.
+            Ok(done_ns) => At(Instant::from_micros(done_ns.div_ceil(1_000))),
+            Err(_) => Dropped(DropReason::QueueFull),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

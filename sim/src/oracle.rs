@@ -1,0 +1,172 @@
+//! The simulator's ground truth (design.md §4): who registered which name under which PNRP ID, and
+//! who is alive. Checkers and metrics compare what nodes believe against it.
+
+use peerlab_engine::pnrp::{PeerName, PnrpId};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Leaf-set size per side (pnrp.md §2.3).
+pub const LEAF_SIDE: usize = 5;
+
+/// One name some honest peer owns.
+#[derive(Clone, Debug)]
+pub struct NameInfo {
+    /// The peer name.
+    pub name: PeerName,
+    /// Index of the owning peer.
+    pub owner: u32,
+    /// The PNRP ID of the current registration, once the registration completed.
+    pub id: Option<PnrpId>,
+}
+
+/// Ground truth about names and registrations.
+#[derive(Debug, Default)]
+pub struct Oracle {
+    names: Vec<NameInfo>,
+    /// Completed, current registrations of honest peers: ID → name index.
+    registered: BTreeMap<PnrpId, u32>,
+    /// Name indices currently registered, kept sorted (stable popularity order, O(1) indexing).
+    registered_names: Vec<u32>,
+    /// Every ID that was ever registered and later withdrawn (for "stale endpoint" verdicts).
+    retired: BTreeSet<PnrpId>,
+}
+
+impl Oracle {
+    /// Records a new name owned by `owner`; returns its index.
+    pub fn add_name(&mut self, name: PeerName, owner: u32) -> u32 {
+        self.names.push(NameInfo {
+            name,
+            owner,
+            id: None,
+        });
+        (self.names.len() - 1) as u32
+    }
+
+    /// The name with index `idx`.
+    pub fn name(&self, idx: u32) -> &NameInfo {
+        &self.names[idx as usize]
+    }
+
+    /// How many names exist (registered or not).
+    pub fn name_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The registration of name `idx` completed under `id`.
+    pub fn registered(&mut self, idx: u32, id: PnrpId) {
+        if let Some(old) = self.names[idx as usize].id.replace(id) {
+            self.registered.remove(&old);
+            self.retired.insert(old);
+        }
+        self.registered.insert(id, idx);
+        if let Err(pos) = self.registered_names.binary_search(&idx) {
+            self.registered_names.insert(pos, idx);
+        }
+    }
+
+    /// Name `idx` is no longer registered (unregistered, or its owner left or crashed).
+    pub fn withdrawn(&mut self, idx: u32) {
+        if let Some(old) = self.names[idx as usize].id.take() {
+            self.registered.remove(&old);
+            self.retired.insert(old);
+        }
+        if let Ok(pos) = self.registered_names.binary_search(&idx) {
+            self.registered_names.remove(pos);
+        }
+    }
+
+    /// True when name `idx` is currently registered.
+    pub fn is_registered(&self, idx: u32) -> bool {
+        self.registered_names.binary_search(&idx).is_ok()
+    }
+
+    /// How many names are currently registered.
+    pub fn registered_count(&self) -> usize {
+        self.registered_names.len()
+    }
+
+    /// The `k`-th currently registered name in stable order.
+    pub fn nth_registered(&self, k: usize) -> Option<u32> {
+        self.registered_names.get(k).copied()
+    }
+
+    /// The name index registered under `id`, if it is current.
+    pub fn owner_of_id(&self, id: &PnrpId) -> Option<u32> {
+        self.registered.get(id).copied()
+    }
+
+    /// True when `id` was registered once and has been withdrawn since.
+    pub fn is_retired(&self, id: &PnrpId) -> bool {
+        self.retired.contains(id)
+    }
+
+    /// The true leaf set of `id`: the nearest current registrations below and above, nearest first
+    /// (pnrp.md §2.3), wrapping round the ring.
+    pub fn true_leaf_set(&self, id: PnrpId) -> (Vec<PnrpId>, Vec<PnrpId>) {
+        let others = self
+            .registered
+            .len()
+            .saturating_sub(usize::from(self.registered.contains_key(&id)));
+        let per_side = LEAF_SIDE.min(others);
+        // Walk counter-clockwise for the lower side, clockwise for the upper side; the half-ring
+        // rule of pnrp.md §1.3 decides which side an ID is on.
+        let below: Vec<PnrpId> = self
+            .registered
+            .range(..id)
+            .rev()
+            .chain(self.registered.range(id..).rev())
+            .map(|(k, _)| *k)
+            .filter(|k| *k != id && !id.is_above(*k))
+            .take(per_side)
+            .collect();
+        let above: Vec<PnrpId> = self
+            .registered
+            .range(id..)
+            .chain(self.registered.range(..id))
+            .map(|(k, _)| *k)
+            .filter(|k| *k != id && id.is_above(*k))
+            .take(per_side)
+            .collect();
+        (below, above)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oracle_with(ids: &[u128]) -> Oracle {
+        let mut o = Oracle::default();
+        for (i, v) in ids.iter().enumerate() {
+            let idx = o.add_name(PeerName::unsecured(&format!("n{i}")).unwrap(), i as u32);
+            o.registered(idx, PnrpId::new(0, *v));
+        }
+        o
+    }
+
+    #[test]
+    fn leaf_sets_are_the_nearest_on_each_side() {
+        let o = oracle_with(&(1..=20).map(|v| v * 10).collect::<Vec<_>>());
+        let (below, above) = o.true_leaf_set(PnrpId::new(0, 100));
+        assert_eq!(below, [90, 80, 70, 60, 50].map(|v| PnrpId::new(0, v)));
+        assert_eq!(above, [110, 120, 130, 140, 150].map(|v| PnrpId::new(0, v)));
+    }
+
+    #[test]
+    fn leaf_sets_wrap_round_the_ring() {
+        let o = oracle_with(&[10, 20, 30, 40, 50, 60, 70]);
+        let (below, above) = o.true_leaf_set(PnrpId::new(0, 20));
+        assert_eq!(below[0], PnrpId::new(0, 10));
+        assert_eq!(above[0], PnrpId::new(0, 30));
+        // Seven IDs: each side may hold at most the six others, split by ring position.
+        assert!(below.len() <= 5 && above.len() <= 5);
+    }
+
+    #[test]
+    fn withdrawn_ids_are_retired() {
+        let mut o = oracle_with(&[5, 6]);
+        o.withdrawn(0);
+        assert!(o.is_retired(&PnrpId::new(0, 5)));
+        assert_eq!(o.registered_count(), 1);
+        assert_eq!(o.nth_registered(0), Some(1));
+    }
+}

@@ -1,0 +1,219 @@
+//! A scenario with every value made concrete for one seed: what the world runs (design.md §1,
+//! "RunConfig"). Built by `expand` from a validated scenario; written to `config.json`.
+
+use crate::churn::SessionLength;
+use crate::net::NetConfig;
+use crate::popularity::Popularity;
+use peerlab_engine::crypto::Scheme;
+use peerlab_engine::pnrp::PnrpConfig;
+use peerlab_engine::{Duration, Instant};
+use std::sync::Arc;
+
+/// Everything a run needs, concrete.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Scenario name.
+    pub name: String,
+    /// Run seed.
+    pub seed: u64,
+    /// Simulated time to run.
+    pub duration: Duration,
+    /// Network model parameters.
+    pub net: NetConfig,
+    /// PNRP constants and knobs.
+    pub pnrp: Arc<PnrpConfig>,
+    /// Signature scheme of every identity.
+    pub scheme: Scheme,
+    /// Round-trip every message through the wire codec.
+    pub wire_bytes: bool,
+    /// How many seed servers (the first peers of the seed group).
+    pub seed_servers: u32,
+    /// Peer groups, in file order.
+    pub groups: Vec<GroupPlan>,
+    /// Operation generators.
+    pub workloads: Vec<WorkloadPlan>,
+    /// Faults.
+    pub faults: Vec<FaultPlan>,
+    /// Attacker groups.
+    pub attackers: Vec<AttackerPlan>,
+    /// Pass/fail rules.
+    pub checks: ChecksPlan,
+    /// Period of world samples.
+    pub sample_every: Duration,
+}
+
+/// One group of peers.
+#[derive(Clone, Debug)]
+pub struct GroupPlan {
+    /// Group name.
+    pub name: String,
+    /// Join time of each member, in member order.
+    pub joins: Vec<Instant>,
+    /// Session length model; `None` = stays until the end.
+    pub session: Option<SessionLength>,
+    /// Leave gracefully (unregister, revoke) rather than crash.
+    pub graceful_leave: bool,
+    /// Come back with the same identity after this long.
+    pub rejoin_after: Option<Duration>,
+    /// Secured names per member.
+    pub secured_names: u32,
+    /// Unsecured names per member.
+    pub unsecured_names: u32,
+    /// Fraction (parts per million) of members that never register (resolve-only nodes).
+    pub resolve_only_ppm: u32,
+    /// This group hosts the seed servers.
+    pub seed_group: bool,
+}
+
+/// Operation kinds a workload generates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OpKind {
+    /// Resolve a registered name.
+    Resolve,
+    /// Register one more name.
+    Register,
+    /// Unregister one name.
+    Unregister,
+}
+
+impl OpKind {
+    /// The name used in records and summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Resolve => "resolve",
+            OpKind::Register => "register",
+            OpKind::Unregister => "unregister",
+        }
+    }
+}
+
+/// One operation generator.
+#[derive(Clone, Debug)]
+pub struct WorkloadPlan {
+    /// What it does.
+    pub kind: OpKind,
+    /// Source groups (indices into `Plan::groups`).
+    pub from: Vec<usize>,
+    /// First operation not before.
+    pub start: Instant,
+    /// No operation after.
+    pub stop: Instant,
+    /// Mean operations per second across the source groups (Poisson arrivals).
+    pub rate_per_s: f64,
+    /// How targets are chosen.
+    pub popularity: Popularity,
+    /// Also target names whose owner is gone (counted apart).
+    pub include_offline: bool,
+    /// Per-operation deadline.
+    pub timeout: Duration,
+}
+
+/// A fault and its time window.
+#[derive(Clone, Debug)]
+pub struct FaultPlan {
+    /// What happens.
+    pub kind: FaultKind,
+    /// When it starts.
+    pub at: Instant,
+    /// When it heals (partitions, loss and latency windows); `None` = never.
+    pub until: Option<Instant>,
+    /// Label for reports.
+    pub label: String,
+}
+
+/// Fault kinds.
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// Split peers into sides: each entry is the side of every peer index (filled at run time for
+    /// fractions); `one_way` blocks only side 0 → side 1.
+    Partition {
+        /// Either explicit groups per side, or fractions (ppm) per side.
+        sides: PartitionSides,
+        /// Only traffic from side 0 to side 1 is cut.
+        one_way: bool,
+    },
+    /// Crash peers (optionally restarting them).
+    Crash {
+        /// How many peers.
+        count: u32,
+        /// Restrict to these groups (empty = all).
+        groups: Vec<usize>,
+        /// Restart with the same identity after this long.
+        restart_after: Option<Duration>,
+    },
+    /// Give peers a new address.
+    AddressChange {
+        /// How many peers.
+        count: u32,
+        /// Restrict to these groups (empty = all).
+        groups: Vec<usize>,
+    },
+    /// Extra loss everywhere in the window (ppm).
+    Loss {
+        /// Added loss probability, parts per million.
+        loss_ppm: u32,
+    },
+    /// Extra latency everywhere in the window.
+    Latency {
+        /// Added one-way latency.
+        add: Duration,
+    },
+}
+
+/// How a partition's sides are defined.
+#[derive(Clone, Debug)]
+pub enum PartitionSides {
+    /// Fractions of all peers (ppm), assigned by a seeded shuffle.
+    Fractions(Vec<u32>),
+    /// Named groups per side.
+    Groups(Vec<Vec<usize>>),
+}
+
+/// Attacker behaviours (issue 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Behaviour {
+    /// Claims names it holds no key for.
+    ForgeCpa,
+    /// Answers LOOKUPs with invented entries near the target.
+    Poison,
+    /// Swallows traffic it should forward or answer.
+    Drop,
+    /// Re-sends stale or revoked CPAs.
+    Replay,
+}
+
+impl Behaviour {
+    /// The scenario spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Behaviour::ForgeCpa => "forge-cpa",
+            Behaviour::Poison => "poison",
+            Behaviour::Drop => "drop",
+            Behaviour::Replay => "replay",
+        }
+    }
+}
+
+/// A group of attackers.
+#[derive(Clone, Debug)]
+pub struct AttackerPlan {
+    /// How many.
+    pub count: u32,
+    /// What they do.
+    pub behaviour: Behaviour,
+    /// When they join.
+    pub start: Instant,
+}
+
+/// Pass/fail rules.
+#[derive(Clone, Debug)]
+pub struct ChecksPlan {
+    /// Most failed operations allowed, as parts per million of those whose target was alive.
+    pub max_failed_ppm: u32,
+    /// An invariant violation fails the run.
+    pub fail_on_violation: bool,
+    /// After a fault heals, resolution must be back within this long.
+    pub liveness_within: Duration,
+    /// Least leaf-set correctness at the end (ppm), if required.
+    pub min_leafset_correct_ppm: Option<u32>,
+}

@@ -1,0 +1,244 @@
+//! Running a scenario end to end: load and validate, expand for the seed, run the world, write
+//! `config.json`, `records.jsonl`, `summary.json` and `report.html`, print the summary.
+
+use crate::cli::RunArgs;
+use crate::progress::Progress;
+use crate::world::{Recorder, World};
+use crate::{expand, scenario, wall};
+use peerlab_reports::{RunInfo, Summary};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Exit code: the run passed its checks.
+pub const EXIT_PASSED: u8 = 0;
+/// Exit code: the run completed but failed its checks.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: bad input (scenario, flags) or an I/O error.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// What a finished run produced.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The summary written to `summary.json`.
+    pub summary: Summary,
+    /// Digest of the records written (for determinism checks).
+    pub records_digest: String,
+}
+
+/// `peerlab run`.
+pub fn run_command(args: &RunArgs) -> u8 {
+    let result = match run_once(args, args.out.clone(), args.quiet) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if args.check_determinism {
+        let second_dir = result.dir.join("determinism-check");
+        let again = match run_once(args, Some(second_dir), true) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        if again.summary.fingerprint != result.summary.fingerprint
+            || again.records_digest != result.records_digest
+        {
+            eprintln!(
+                "determinism check FAILED: fingerprints {} vs {}; records differ: {}",
+                result.summary.fingerprint,
+                again.summary.fingerprint,
+                again.records_digest != result.records_digest
+            );
+            return EXIT_FAILED;
+        }
+        println!(
+            "determinism check passed: both runs have fingerprint {}",
+            result.summary.fingerprint
+        );
+    }
+    if result.summary.checks.iter().all(|c| c.passed) {
+        EXIT_PASSED
+    } else {
+        EXIT_FAILED
+    }
+}
+
+/// Loads, runs and writes one scenario run; errors are printed and mapped to an exit code.
+pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<RunResult, u8> {
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}"));
+    }
+    let scenario = load_with_sets(&args.file, &sets).map_err(|e| {
+        eprintln!("{e}");
+        EXIT_BAD_INPUT
+    })?;
+    let plan = expand::plan(&scenario, &args.file).map_err(|e| {
+        eprintln!("{e}");
+        EXIT_BAD_INPUT
+    })?;
+    let dir = out.unwrap_or_else(|| {
+        PathBuf::from("runs")
+            .join(sanitize(&plan.name))
+            .join(plan.seed.to_string())
+    });
+    let io_err = |what: &str, e: std::io::Error| {
+        eprintln!("error: cannot write {what} in {}: {e}", dir.display());
+        EXIT_BAD_INPUT
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| io_err("the run directory", e))?;
+    let replay = replay_command(&args.file, plan.seed, &args.sets);
+    if !quiet {
+        println!(
+            "peerlab {} · scenario {} · seed {} · {} peers · {} simulated",
+            env!("CARGO_PKG_VERSION"),
+            plan.name,
+            plan.seed,
+            crate::world::total_peers(&plan),
+            plan.duration
+        );
+    }
+    let config = expand::config_json(&scenario, &plan, &args.file, &replay);
+    std::fs::write(dir.join("config.json"), config).map_err(|e| io_err("config.json", e))?;
+    let rec = Recorder::new(Some(&dir.join("records.jsonl"))).map_err(|e| io_err("records.jsonl", e))?;
+    let watch = wall::Stopwatch::start();
+    let plan = Arc::new(plan);
+    let mut progress = Progress::new(plan.duration, quiet);
+    let world = World::new(plan.clone(), rec).map_err(|e| {
+        eprintln!("{}: {e}", args.file.display());
+        EXIT_BAD_INPUT
+    })?;
+    let (outcome, mut rec) = world.run(&mut |t, events, live| progress.update(t, events, live));
+    progress.finish();
+    let wall_s = watch.secs();
+    rec.finish().map_err(|e| io_err("records.jsonl", e))?;
+    let info = RunInfo {
+        scenario: plan.name.clone(),
+        seed: plan.seed,
+        fingerprint: outcome.fingerprint.clone(),
+        sim_duration_s: plan.duration.as_secs_f64(),
+        wall_s,
+        events: outcome.events,
+        peak_rss_bytes: wall::peak_rss_bytes(),
+        peers_max: outcome.peers_max,
+        metrics: outcome.metrics.clone(),
+    };
+    let mut summary = rec.aggregator().summary(&info);
+    summary.checks = outcome
+        .checks
+        .iter()
+        .map(|c| peerlab_reports::CheckResult {
+            name: c.name.clone(),
+            passed: c.passed,
+            detail: c.detail.clone(),
+        })
+        .collect();
+    let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
+    std::fs::write(dir.join("summary.json"), json).map_err(|e| io_err("summary.json", e))?;
+    let report = peerlab_reports::render_run(&dir);
+    if !quiet || summary.checks.iter().any(|c| !c.passed) {
+        println!("{}", summary.to_table());
+    }
+    match &report {
+        Ok(path) => println!("report: {}", path.display()),
+        Err(e) => eprintln!("warning: report not rendered: {e}"),
+    }
+    let failed: Vec<_> = summary.checks.iter().filter(|c| !c.passed).collect();
+    if !failed.is_empty() {
+        for c in &failed {
+            eprintln!("check failed: {} — {}", c.name, c.detail);
+        }
+        eprintln!("replay: {replay}");
+    }
+    Ok(RunResult {
+        dir,
+        summary,
+        records_digest: rec.digest(),
+    })
+}
+
+/// Loads a scenario file with `--set` overrides.
+pub fn load_with_sets(file: &Path, sets: &[String]) -> Result<scenario::Scenario, String> {
+    scenario::load_with_overrides(file, sets).map_err(|e| e.to_string())
+}
+
+/// The one-line command that reproduces a run.
+pub fn replay_command(file: &Path, seed: u64, sets: &[String]) -> String {
+    let mut cmd = format!("cargo run --release -- run {} --seed {seed}", file.display());
+    for s in sets.iter().filter(|s| !s.starts_with("seed=")) {
+        cmd.push_str(&format!(" --set '{s}'"));
+    }
+    cmd
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `peerlab check`: validates every file; exit 2 when any is bad.
+pub fn check_command(files: &[PathBuf]) -> u8 {
+    let mut bad = false;
+    for f in files {
+        match load_with_sets(f, &[]).and_then(|s| expand::plan(&s, f).map(|_| ()).map_err(|e| e.to_string()))
+        {
+            Ok(()) => println!("{}: ok", f.display()),
+            Err(e) => {
+                eprintln!("{e}");
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_PASSED
+    }
+}
+
+/// `peerlab report`.
+pub fn report_command(dir: &Path) -> u8 {
+    match peerlab_reports::render_run(dir) {
+        Ok(path) => {
+            println!("report: {}", path.display());
+            EXIT_PASSED
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", dir.display());
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// `peerlab compare`.
+pub fn compare_command(runs: &[PathBuf], out: Option<&Path>) -> u8 {
+    let out = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("runs").join("compare"));
+    match peerlab_reports::render_compare(runs, &out) {
+        Ok(path) => {
+            println!("report: {}", path.display());
+            EXIT_PASSED
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// Runs a scenario given as text in memory, without writing files: for tests and benches.
+/// Returns the outcome and the digest of the records it would have written.
+pub fn simulate(text: &str, sets: &[String]) -> Result<(crate::world::Outcome, String), String> {
+    let scenario = scenario::parse_with_overrides(text, "<memory>", sets).map_err(|e| e.to_string())?;
+    let plan = expand::plan(&scenario, Path::new("<memory>")).map_err(|e| e.to_string())?;
+    let rec = Recorder::new(None).map_err(|e| e.to_string())?;
+    let (outcome, rec) = World::new(Arc::new(plan), rec)?.run(&mut |_, _, _| {});
+    Ok((outcome, rec.digest()))
+}

@@ -1,0 +1,516 @@
+//! Checks that need the whole scenario: impossible values, times out of order or past the end of
+//! the run, names that do not exist (issue 2 point 8).
+//!
+//! [CHOICE] A range passes only when every value it can take passes: `heal = "9m..13m"` with
+//! `at = "10m"` is rejected, since some seeds would heal before the fault.
+
+use super::error::Issue;
+use super::schema::{
+    Attackers, Fault, Join, Latency, LinkBandwidth, PartitionGroups, PeerGroup, Scenario, Session, Target,
+};
+use super::spans::KeyPath;
+use super::units::Ratio;
+use super::value::Value;
+use peerlab_engine::Duration;
+
+/// MTU bounds: IPv6's minimum MTU up to the largest UDP datagram.
+pub const MTU_MIN: u64 = 1280;
+/// Largest MTU.
+pub const MTU_MAX: u64 = 65_535;
+
+/// Every issue in `s`.
+pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
+    let mut v = Validator {
+        s,
+        issues: Vec::new(),
+    };
+    v.top();
+    v.network();
+    v.peers();
+    v.workloads();
+    v.faults();
+    v.attackers();
+    v.issues
+}
+
+struct Validator<'a> {
+    s: &'a Scenario,
+    issues: Vec<Issue>,
+}
+
+fn root() -> KeyPath {
+    KeyPath::root()
+}
+
+impl Validator<'_> {
+    fn push(&mut self, key: KeyPath, what: impl Into<String>, allowed: impl Into<String>) {
+        self.issues.push(Issue::new(key, what, allowed));
+    }
+
+    fn group_names(&self) -> String {
+        let names: Vec<String> = self.s.peers.iter().map(|g| format!("\"{}\"", g.name)).collect();
+        if names.is_empty() {
+            "(no [[peers]] groups are defined)".into()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// A group name must exist (`all` too when `allow_all`).
+    fn group_exists(&mut self, key: KeyPath, name: &str, allow_all: bool) {
+        if (allow_all && name == "all") || self.s.peers.iter().any(|g| g.name == name) {
+            return;
+        }
+        let all = if allow_all { "\"all\", " } else { "" };
+        let allowed = format!("{all}{}", self.group_names());
+        self.push(key, format!("there is no peer group \"{name}\""), allowed);
+    }
+
+    fn positive_duration(&mut self, key: KeyPath, v: &Value<Duration>) {
+        if v.lo() == Duration::ZERO {
+            self.push(
+                key,
+                format!("`{v}` must be longer than zero"),
+                "a duration above zero such as \"1s\"",
+            );
+        }
+    }
+
+    fn positive_number(&mut self, key: KeyPath, v: &Value<f64>, min_exclusive: f64) {
+        if v.lo() <= min_exclusive {
+            self.push(
+                key,
+                format!("`{v}` is too small"),
+                format!("a number above {min_exclusive}"),
+            );
+        }
+    }
+
+    fn positive_count(&mut self, key: KeyPath, v: &Value<u64>) {
+        if v.lo() == 0 {
+            self.push(key, format!("`{v}` is zero"), "a whole number of 1 or more");
+        }
+    }
+
+    /// A time at which something starts must fall inside the run.
+    fn within_run(&mut self, key: KeyPath, at: &Value<Duration>) {
+        if at.hi() >= self.s.duration {
+            let what = format!(
+                "`{at}` is not before the end of the run ({}), so it never happens",
+                self.s.duration
+            );
+            self.push(
+                key,
+                what,
+                format!("a time from 0 to less than {}", self.s.duration),
+            );
+        }
+    }
+
+    /// `later` must come after `earlier` for every value both can take.
+    fn ordered(
+        &mut self,
+        key: KeyPath,
+        later: &Value<Duration>,
+        earlier: &Value<Duration>,
+        earlier_key: &str,
+    ) {
+        if later.lo() <= earlier.hi() {
+            let what = format!("`{later}` is not after `{earlier_key}` (`{earlier}`)");
+            self.push(key, what, format!("a time later than {}", earlier.hi()));
+        }
+    }
+
+    fn top(&mut self) {
+        let s = self.s;
+        if s.duration == Duration::ZERO {
+            self.push(
+                root().key("duration"),
+                "the run lasts zero time",
+                "a duration above zero such as \"20m\"",
+            );
+        }
+        if s.name.trim().is_empty() || s.name.contains(['/', '\\']) {
+            self.push(
+                root().key("name"),
+                format!("\"{}\" cannot name a run directory", s.name),
+                "a non-empty name without slashes",
+            );
+        }
+        if s.output.sample_every == Duration::ZERO || s.output.sample_every > s.duration {
+            let what = format!(
+                "`{}` does not fit the run ({})",
+                s.output.sample_every, s.duration
+            );
+            self.push(
+                root().key("output").key("sample_every"),
+                what,
+                "a duration above zero and at most the run's duration",
+            );
+        }
+        if s.checks.liveness_within == Duration::ZERO {
+            self.push(
+                root().key("checks").key("liveness_within"),
+                "zero leaves no time to recover",
+                "a duration above zero such as \"2m\"",
+            );
+        }
+        let seeds = root().key("pnrp").key("seed_servers");
+        let total = s.total_peers_min();
+        self.positive_count(seeds.clone(), &s.pnrp.seed_servers);
+        let hosts: u64 = s
+            .peers
+            .iter()
+            .filter(|g| g.seed_server)
+            .map(|g| g.count.lo())
+            .sum();
+        let (limit, of) = if hosts > 0 {
+            (hosts, "peers in groups with seed_server = true")
+        } else {
+            (total, "peers")
+        };
+        if s.pnrp.seed_servers.hi() > limit {
+            let what = format!("{} seed servers but only {limit} {of}", s.pnrp.seed_servers);
+            self.push(seeds, what, format!("1 to {limit}"));
+        }
+    }
+
+    fn latency(&mut self, key: KeyPath, l: &Latency, in_group: bool) {
+        match l {
+            Latency::Constant { .. } => {}
+            Latency::Uniform { min, max } => {
+                if max.lo() < min.hi() {
+                    self.push(
+                        key.key("max"),
+                        format!("`{max}` is less than min (`{min}`)"),
+                        "max >= min",
+                    );
+                }
+            }
+            Latency::Internet { median, tail } => {
+                self.positive_duration(key.key("median"), median);
+                self.positive_number(key.key("tail"), tail, 0.0);
+            }
+            Latency::Matrix { file, groups } => {
+                if in_group {
+                    self.push(
+                        key.key("model"),
+                        "a group cannot have its own matrix",
+                        "\"constant\", \"uniform\", \"internet\"",
+                    );
+                }
+                if file.trim().is_empty() {
+                    self.push(
+                        key.key("file"),
+                        "the file name is empty",
+                        "a CSV path relative to the scenario file",
+                    );
+                }
+                if let Some(groups) = groups {
+                    self.matrix_groups(key.key("groups"), groups);
+                }
+            }
+        }
+    }
+
+    /// Each `[[peers]]` group must have exactly one row of the latency matrix.
+    fn matrix_groups(&mut self, key: KeyPath, groups: &[String]) {
+        for (i, g) in groups.iter().enumerate() {
+            self.group_exists(key.index(i), g, false);
+            if groups[..i].contains(g) {
+                self.push(key.index(i), format!("\"{g}\" has two rows"), "each group once");
+            }
+        }
+        for g in self.s.peers.iter().filter(|p| !groups.contains(&p.name)) {
+            let what = format!("group \"{}\" has no row in the matrix", g.name);
+            self.push(
+                key.clone(),
+                what,
+                format!("every group once: {}", self.group_names()),
+            );
+        }
+    }
+
+    fn bandwidth(&mut self, key: KeyPath, b: &LinkBandwidth) {
+        for (name, v) in [("up", &b.up), ("down", &b.down)] {
+            if v.is_some_and(|v| v.lo().bps() == 0) {
+                self.push(
+                    key.key(name),
+                    "zero bandwidth sends nothing",
+                    "a bandwidth above zero such as \"2Mbps\" (or leave it out: unlimited)",
+                );
+            }
+        }
+        let mtu = self.s.network.mtu.hi();
+        if b.queue.lo().bytes() < mtu {
+            let what = format!("a queue of `{}` cannot hold one {mtu}-byte datagram", b.queue);
+            self.push(key.key("queue"), what, format!("at least the MTU, {mtu}B"));
+        }
+    }
+
+    fn network(&mut self) {
+        let n = &self.s.network;
+        let key = root().key("network");
+        self.latency(key.key("latency"), &n.latency, false);
+        if n.mtu.lo() < MTU_MIN || n.mtu.hi() > MTU_MAX {
+            self.push(
+                key.key("mtu"),
+                format!("`{}` is out of range", n.mtu),
+                format!("{MTU_MIN} to {MTU_MAX}"),
+            );
+        }
+        if let Some(b) = &n.bandwidth {
+            self.bandwidth(key.key("bandwidth"), b);
+        }
+    }
+
+    fn join(&mut self, key: KeyPath, j: &Join) {
+        match j {
+            Join::AtStart => {}
+            Join::At { at } => self.within_run(key.key("at"), at),
+            Join::Ramp { over, start } => {
+                self.positive_duration(key.key("over"), over);
+                self.within_run(key.key("start"), start);
+            }
+            Join::Poisson { rate, start } => {
+                if rate.lo().is_zero() {
+                    self.push(
+                        key.key("rate"),
+                        format!("`{rate}` never brings anyone"),
+                        "a rate above zero such as \"5/s\"",
+                    );
+                }
+                self.within_run(key.key("start"), start);
+            }
+        }
+    }
+
+    fn peers(&mut self) {
+        if self.s.peers.is_empty() {
+            self.push(
+                root().key("peers"),
+                "there are no peers",
+                "at least one [[peers]] table with a name and a count",
+            );
+        }
+        for (i, g) in self.s.peers.iter().enumerate() {
+            self.group(root().key("peers").index(i), i, g);
+        }
+    }
+
+    fn group(&mut self, key: KeyPath, i: usize, g: &PeerGroup) {
+        if g.name.trim().is_empty() || g.name == "all" {
+            self.push(
+                key.key("name"),
+                format!("\"{}\" cannot name a group", g.name),
+                "a non-empty name other than \"all\"",
+            );
+        } else if self.s.peers[..i].iter().any(|o| o.name == g.name) {
+            self.push(
+                key.key("name"),
+                format!("\"{}\" names two groups", g.name),
+                "a name no other group has",
+            );
+        }
+        self.positive_count(key.key("count"), &g.count);
+        self.join(key.key("join"), &g.join);
+        let sk = key.key("session");
+        match &g.session {
+            None => {}
+            Some(Session::Exponential { mean }) => self.positive_duration(sk.key("mean"), mean),
+            Some(Session::Weibull { mean, shape }) | Some(Session::Pareto { mean, shape }) => {
+                self.positive_duration(sk.key("mean"), mean);
+                // A Pareto mean exists only for shape > 1.
+                let min = if matches!(g.session, Some(Session::Pareto { .. })) {
+                    1.0
+                } else {
+                    0.0
+                };
+                self.positive_number(sk.key("shape"), shape, min);
+            }
+            Some(Session::Fixed { length }) => self.positive_duration(sk.key("length"), length),
+            Some(Session::Trace { file }) if file.trim().is_empty() => {
+                self.push(
+                    sk.key("file"),
+                    "the file name is empty",
+                    "a path relative to the scenario file",
+                );
+            }
+            Some(Session::Trace { .. }) => {}
+        }
+        if g.cloud.trim().is_empty() {
+            self.push(
+                key.key("cloud"),
+                "the cloud name is empty",
+                "a cloud name such as \"Global_\"",
+            );
+        }
+        if let Some(b) = &g.bandwidth {
+            self.bandwidth(key.key("bandwidth"), b);
+        }
+        if let Some(l) = &g.latency {
+            self.latency(key.key("latency"), l, true);
+        }
+    }
+
+    fn workloads(&mut self) {
+        for (i, w) in self.s.workload.iter().enumerate() {
+            let key = root().key("workload").index(i);
+            self.group_exists(key.key("from"), &w.from, true);
+            self.within_run(key.key("start"), &w.start);
+            if let Some(stop) = &w.stop {
+                self.ordered(key.key("stop"), stop, &w.start, "start");
+            }
+            if w.rate.lo().is_zero() {
+                self.push(
+                    key.key("rate"),
+                    format!("`{}` starts no operation", w.rate),
+                    "a rate above zero such as \"50/s\"",
+                );
+            }
+            if let Target::Zipf { exponent } = &w.target {
+                self.positive_number(key.key("target").key("exponent"), exponent, 0.0);
+            }
+            self.positive_duration(key.key("timeout"), &w.timeout);
+        }
+    }
+
+    /// `count` xor `fraction`, each non-zero, and `group` (if any) existing.
+    fn how_many(
+        &mut self,
+        key: &KeyPath,
+        count: &Option<Value<u64>>,
+        fraction: &Option<Value<Ratio>>,
+        group: Option<&str>,
+    ) {
+        match (count, fraction) {
+            (Some(_), Some(_)) => self.push(
+                key.key("fraction"),
+                "both `count` and `fraction` are given",
+                "one of them",
+            ),
+            (None, None) => {
+                let i = Issue::new(
+                    key.key("count"),
+                    "neither `count` nor `fraction` is given",
+                    "count = 20, or fraction = \"10%\"",
+                );
+                self.issues.push(i.at(key.clone()));
+            }
+            (Some(c), None) => self.positive_count(key.key("count"), c),
+            (None, Some(f)) if f.lo() == Ratio::ZERO => self.push(
+                key.key("fraction"),
+                format!("`{f}` is zero"),
+                "a fraction above 0%",
+            ),
+            (None, Some(_)) => {}
+        }
+        if let Some(g) = group {
+            self.group_exists(key.key("group"), g, false);
+        }
+    }
+
+    fn faults(&mut self) {
+        for (i, f) in self.s.fault.iter().enumerate() {
+            let key = root().key("fault").index(i);
+            match f {
+                Fault::Partition { at, heal, groups, .. } => {
+                    self.within_run(key.key("at"), at);
+                    if let Some(heal) = heal {
+                        self.ordered(key.key("heal"), heal, at, "at");
+                    }
+                    self.sides(key.key("groups"), groups);
+                }
+                Fault::Crash {
+                    at,
+                    count,
+                    fraction,
+                    group,
+                    ..
+                }
+                | Fault::AddressChange {
+                    at,
+                    count,
+                    fraction,
+                    group,
+                } => {
+                    self.within_run(key.key("at"), at);
+                    self.how_many(&key, count, fraction, group.as_deref());
+                }
+                Fault::Loss { at, until, .. } => {
+                    self.within_run(key.key("at"), at);
+                    self.ordered(key.key("until"), until, at, "at");
+                }
+                Fault::Latency { at, until, add } => {
+                    self.within_run(key.key("at"), at);
+                    self.ordered(key.key("until"), until, at, "at");
+                    self.positive_duration(key.key("add"), add);
+                }
+            }
+        }
+    }
+
+    fn sides(&mut self, key: KeyPath, groups: &PartitionGroups) {
+        let n = match groups {
+            PartitionGroups::Fractions(f) => f.len(),
+            PartitionGroups::Named(n) => n.len(),
+        };
+        if n < 2 {
+            self.push(
+                key.clone(),
+                format!("{n} side(s) cannot make a partition"),
+                "two or more sides",
+            );
+        }
+        match groups {
+            PartitionGroups::Fractions(fracs) => {
+                let sum: u64 = fracs.iter().map(|f| f.ppm() as u64).sum();
+                if sum != Ratio::PPM as u64 || fracs.contains(&Ratio::ZERO) {
+                    let list: Vec<String> = fracs.iter().map(|f| f.to_string()).collect();
+                    let what = format!(
+                        "the sides [{}] sum to {}",
+                        list.join(", "),
+                        Ratio::from_ppm(sum.min(u32::MAX as u64) as u32)
+                    );
+                    self.push(
+                        key,
+                        what,
+                        "non-zero fractions summing to exactly 100%, such as [\"40%\", \"60%\"]",
+                    );
+                }
+            }
+            PartitionGroups::Named(sides) => {
+                let mut seen: Vec<&str> = Vec::new();
+                for (i, side) in sides.iter().enumerate() {
+                    for (j, name) in side.iter().enumerate() {
+                        self.group_exists(key.index(i).index(j), name, false);
+                        if seen.contains(&name.as_str()) {
+                            self.push(
+                                key.index(i).index(j),
+                                format!("\"{name}\" is on two sides"),
+                                "each group on one side at most",
+                            );
+                        }
+                        seen.push(name);
+                    }
+                }
+            }
+        }
+    }
+
+    fn attackers(&mut self) {
+        for (i, a) in self.s.attackers.iter().enumerate() {
+            let key = root().key("attackers").index(i);
+            let Attackers {
+                count,
+                fraction,
+                start,
+                join,
+                ..
+            } = a;
+            self.how_many(&key, count, fraction, None);
+            self.within_run(key.key("start"), start);
+            self.join(key.key("join"), join);
+        }
+    }
+}

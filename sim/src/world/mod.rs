@@ -1,0 +1,494 @@
+//! The simulated world: peers running real PNRP engines over the network model, driven by one
+//! deterministic discrete-event loop (design.md §4). Time jumps to the next event; ties break by
+//! insertion order, so a run is a pure function of its plan and seed.
+
+mod attack;
+mod checks;
+mod lifecycle;
+mod ops;
+mod recorder;
+mod sample;
+
+pub use lifecycle::total_peers;
+pub use recorder::Recorder;
+
+use crate::addr::{self, endpoint_of};
+use crate::fingerprint::Fingerprint;
+use crate::net::{Delivery, NetModel, Window, WindowEffect};
+use crate::oracle::Oracle;
+use crate::plan::FaultKind;
+use crate::plan::{Behaviour, OpKind, Plan};
+use crate::popularity::PopularitySampler;
+use crate::queue::EventQueue;
+use peerlab_engine::crypto::Identity;
+use peerlab_engine::pnrp::{self, Message, MessageType, PnrpNode};
+use peerlab_engine::{derive_seed, Endpoint, Instant, Node, NodeRng, RequestId};
+use peerlab_reports::{End, Meta, Phase, Record, Violation, RECORD_SCHEMA_VERSION};
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What a peer is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// An honest peer of group `group`.
+    Honest {
+        /// Index into `Plan::groups`.
+        group: usize,
+    },
+    /// An attacker.
+    Attacker(Behaviour),
+}
+
+/// An operation a peer started and the world waits on.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingOp {
+    kind: OpKind,
+    started: Instant,
+    /// Oracle name index of the target (resolve) or the name (register/unregister).
+    name: u32,
+    target_online: bool,
+}
+
+/// One simulated peer: its engine when online, and what survives a restart.
+pub(crate) struct Peer {
+    role: Role,
+    node: Option<Box<PnrpNode>>,
+    generation: u16,
+    incarnation: u32,
+    identity: Option<Arc<Identity>>,
+    names: Vec<u32>,
+    resolve_only: bool,
+    seed_server: bool,
+    timer_armed: Option<Instant>,
+    ops: BTreeMap<RequestId, PendingOp>,
+}
+
+impl Peer {
+    fn endpoint(&self, index: u32) -> Endpoint {
+        endpoint_of(index, self.generation)
+    }
+    fn online(&self) -> bool {
+        self.node.is_some()
+    }
+}
+
+/// Everything that can happen, in the event queue.
+#[derive(Debug)]
+pub(crate) enum Ev {
+    Deliver {
+        to: u32,
+        generation: u16,
+        from: Endpoint,
+        msg: Message,
+    },
+    Timer {
+        peer: u32,
+    },
+    Join {
+        peer: u32,
+    },
+    Leave {
+        peer: u32,
+        incarnation: u32,
+    },
+    Rejoin {
+        peer: u32,
+    },
+    Workload {
+        index: u16,
+    },
+    FaultStart {
+        index: u16,
+    },
+    FaultEnd {
+        index: u16,
+    },
+    Sample,
+    Stop,
+}
+
+impl Ev {
+    fn code(&self) -> u64 {
+        match self {
+            Ev::Deliver { .. } => 1,
+            Ev::Timer { .. } => 2,
+            Ev::Join { .. } => 3,
+            Ev::Leave { .. } => 4,
+            Ev::Rejoin { .. } => 5,
+            Ev::Workload { .. } => 6,
+            Ev::FaultStart { .. } => 7,
+            Ev::FaultEnd { .. } => 8,
+            Ev::Sample => 9,
+            Ev::Stop => 10,
+        }
+    }
+}
+
+/// Named random streams of the harness (each derived from the run seed and its name).
+pub(crate) struct Streams {
+    workload: NodeRng,
+    churn: NodeRng,
+    faults: NodeRng,
+    attack: NodeRng,
+}
+
+/// Traffic counters kept by the world (nodes come and go; these do not).
+#[derive(Default, Debug, Clone)]
+pub struct Traffic {
+    /// Messages sent, by message type index.
+    pub messages: [u64; 8],
+    /// Bytes sent, by message type index.
+    pub bytes: [u64; 8],
+    /// Datagrams the network or the harness dropped, by reason.
+    pub dropped: BTreeMap<&'static str, u64>,
+}
+
+/// How a finished run came out (the caller writes the summary).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Fingerprint of every processed event.
+    pub fingerprint: String,
+    /// Events processed.
+    pub events: u64,
+    /// Most peers alive at once.
+    pub peers_max: u64,
+    /// Protocol headline figures for `summary.json`.
+    pub metrics: BTreeMap<String, f64>,
+    /// Checks with verdicts.
+    pub checks: Vec<checks::CheckVerdict>,
+    /// Violations recorded.
+    pub violations: u64,
+}
+
+pub use checks::CheckVerdict;
+
+/// Called every few thousand events with (sim time, events, live peers); returns false to stop.
+pub type ProgressFn<'a> = &'a mut dyn FnMut(Instant, u64, u64);
+
+/// The world.
+pub struct World {
+    plan: Arc<Plan>,
+    now: Instant,
+    queue: EventQueue<Ev>,
+    net: NetModel,
+    peers: Vec<Peer>,
+    oracle: Oracle,
+    fp: Fingerprint,
+    events: u64,
+    rec: Recorder,
+    rng: Streams,
+    traffic: Traffic,
+    live: lifecycle::LiveSets,
+    peers_max: u64,
+    seeds: Vec<Endpoint>,
+    phases: Vec<Phase>,
+    metrics: sample::Metrics,
+    attack: attack::AttackState,
+    transmit_buf: Vec<peerlab_engine::Transmit<Message>>,
+    event_buf: Vec<pnrp::Event>,
+    wire_buf: Vec<u8>,
+    samplers: Vec<PopularitySampler>,
+}
+
+impl World {
+    /// Builds the world for `plan`, writing records through `rec`; fails on an unusable network model.
+    pub fn new(plan: Arc<Plan>, rec: Recorder) -> Result<Self, String> {
+        let seed = plan.seed;
+        let stream = |name: &str| NodeRng::from_seed(derive_seed(seed, name, 0));
+        let total = lifecycle::total_peers(&plan);
+        let mut net = NetModel::new(plan.net.clone(), total, derive_seed(seed, "network", 0))
+            .map_err(|e| format!("network model: {e}"))?;
+        for f in &plan.faults {
+            let effect = match f.kind {
+                FaultKind::Loss { loss_ppm } => WindowEffect::Loss { ppm: loss_ppm },
+                FaultKind::Latency { add } => WindowEffect::Latency { extra: add },
+                _ => continue,
+            };
+            let until = f.until.unwrap_or(Instant::MAX);
+            net.add_window(Window {
+                at: f.at,
+                until,
+                effect,
+                nodes: None,
+            });
+        }
+        let samplers = plan
+            .workloads
+            .iter()
+            .map(|w| PopularitySampler::new(w.popularity).map_err(|e| format!("workload target: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut w = World {
+            now: Instant::ZERO,
+            queue: EventQueue::new(),
+            net,
+            peers: Vec::with_capacity(total as usize),
+            oracle: Oracle::default(),
+            fp: Fingerprint::default(),
+            events: 0,
+            rec,
+            rng: Streams {
+                workload: stream("workload"),
+                churn: stream("churn"),
+                faults: stream("faults"),
+                attack: stream("attack"),
+            },
+            traffic: Traffic::default(),
+            live: lifecycle::LiveSets::default(),
+            peers_max: 0,
+            seeds: Vec::new(),
+            phases: Vec::new(),
+            metrics: sample::Metrics::default(),
+            attack: attack::AttackState::default(),
+            transmit_buf: Vec::new(),
+            event_buf: Vec::new(),
+            wire_buf: Vec::new(),
+            samplers,
+            plan,
+        };
+        w.rec.push(Record::Meta(Meta {
+            schema: RECORD_SCHEMA_VERSION,
+            scenario: w.plan.name.clone(),
+            seed,
+            duration_us: w.plan.duration.as_micros(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }));
+        w.populate();
+        w.schedule_initial();
+        Ok(w)
+    }
+
+    /// Runs to the end of the scenario (or until `progress` asks to stop).
+    pub fn run(mut self, progress: ProgressFn<'_>) -> (Outcome, Recorder) {
+        let end = Instant::ZERO + self.plan.duration;
+        while let Some((at, ev)) = self.queue.pop() {
+            self.now = at;
+            self.events += 1;
+            self.fold(&ev);
+            if matches!(ev, Ev::Stop) {
+                break;
+            }
+            self.dispatch(ev);
+            if self.events & 0x3fff == 0 {
+                progress(self.now, self.events, self.live.total());
+            }
+        }
+        self.now = self.now.max(end).min(end);
+        progress(self.now, self.events, self.live.total());
+        let outcome = self.finish();
+        (outcome, self.rec)
+    }
+
+    fn fold(&mut self, ev: &Ev) {
+        let (peer, extra) = match ev {
+            Ev::Deliver { to, msg, .. } => (
+                *to as u64,
+                ((msg.kind().code() as u64) << 32) | msg.message_id() as u64,
+            ),
+            Ev::Timer { peer } | Ev::Join { peer } | Ev::Rejoin { peer } => (*peer as u64, 0),
+            Ev::Leave { peer, incarnation } => (*peer as u64, *incarnation as u64),
+            Ev::Workload { index } | Ev::FaultStart { index } | Ev::FaultEnd { index } => (*index as u64, 0),
+            Ev::Sample | Ev::Stop => (0, 0),
+        };
+        self.fp
+            .mix_all(&[self.now.as_micros(), ev.code() | (peer << 8), extra]);
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::Deliver {
+                to,
+                generation,
+                from,
+                msg,
+            } => self.deliver(to, generation, from, msg),
+            Ev::Timer { peer } => self.timer(peer),
+            Ev::Join { peer } => self.join(peer),
+            Ev::Leave { peer, incarnation } => self.leave(peer, incarnation),
+            Ev::Rejoin { peer } => self.join(peer),
+            Ev::Workload { index } => self.workload_tick(index as usize),
+            Ev::FaultStart { index } => self.fault_start(index as usize),
+            Ev::FaultEnd { index } => self.fault_end(index as usize),
+            Ev::Sample => self.sample(),
+            Ev::Stop => {}
+        }
+    }
+
+    fn deliver(&mut self, to: u32, generation: u16, from: Endpoint, msg: Message) {
+        let peer = &self.peers[to as usize];
+        if !peer.online() {
+            *self.traffic.dropped.entry("host_down").or_default() += 1;
+            return;
+        }
+        if peer.generation != generation {
+            *self.traffic.dropped.entry("address_gone").or_default() += 1;
+            return;
+        }
+        if let Role::Attacker(b) = peer.role {
+            if self.intercept(to, b, from, &msg) {
+                return;
+            }
+        }
+        let now = self.now;
+        if let Some(node) = self.peers[to as usize].node.as_mut() {
+            node.handle_message(now, from, msg);
+        }
+        self.drain(to);
+    }
+
+    fn timer(&mut self, peer: u32) {
+        let now = self.now;
+        let p = &mut self.peers[peer as usize];
+        if p.timer_armed.is_some_and(|t| t <= now) {
+            p.timer_armed = None;
+        }
+        let Some(node) = p.node.as_mut() else { return };
+        if node.poll_timeout().is_some_and(|t| t <= now) {
+            node.handle_timeout(now);
+        }
+        self.drain(peer);
+    }
+
+    /// Gives `cmd` to peer `peer`'s engine and drains it; `None` when the peer is offline.
+    pub(crate) fn command(&mut self, peer: u32, cmd: pnrp::Command) -> Option<RequestId> {
+        let now = self.now;
+        let id = self.peers[peer as usize].node.as_mut()?.handle_command(now, cmd);
+        self.drain(peer);
+        Some(id)
+    }
+
+    /// The drain rule (design.md §3): after any input, take every transmit and event, then re-arm
+    /// the peer's timer.
+    fn drain(&mut self, peer: u32) {
+        let mut transmits = std::mem::take(&mut self.transmit_buf);
+        let mut events = std::mem::take(&mut self.event_buf);
+        loop {
+            let Some(node) = self.peers[peer as usize].node.as_mut() else {
+                break;
+            };
+            while let Some(t) = node.poll_transmit() {
+                transmits.push(t);
+            }
+            while let Some(e) = node.poll_event() {
+                events.push(e);
+            }
+            if transmits.is_empty() && events.is_empty() {
+                break;
+            }
+            for t in transmits.drain(..) {
+                self.transmit(peer, t.to, t.msg);
+            }
+            for e in events.drain(..) {
+                self.node_event(peer, e);
+            }
+        }
+        self.transmit_buf = transmits;
+        self.event_buf = events;
+        self.arm_timer(peer);
+    }
+
+    fn arm_timer(&mut self, peer: u32) {
+        let now = self.now;
+        let p = &mut self.peers[peer as usize];
+        let Some(node) = p.node.as_ref() else { return };
+        let Some(t) = node.poll_timeout() else { return };
+        let t = t.max(now);
+        if p.timer_armed.is_none_or(|armed| t < armed) {
+            p.timer_armed = Some(t);
+            self.queue.push(t, Ev::Timer { peer });
+        }
+    }
+
+    /// Sends one datagram from `from` through the network model.
+    pub(crate) fn transmit(&mut self, from: u32, to: Endpoint, msg: Message) {
+        let msg = if self.plan.wire_bytes {
+            self.round_trip(msg)
+        } else {
+            Some(msg)
+        };
+        let Some(msg) = msg else { return };
+        let bytes = msg.encoded_len();
+        let kind = msg.kind().index();
+        self.traffic.messages[kind] += 1;
+        self.traffic.bytes[kind] += bytes as u64;
+        let src = self.peers[from as usize].endpoint(from);
+        let Some((dst, generation)) = addr::peer_of(&to).filter(|(i, _)| (*i as usize) < self.peers.len())
+        else {
+            *self.traffic.dropped.entry("no_such_address").or_default() += 1;
+            return;
+        };
+        match self.net.send(self.now, from, dst, bytes as u32) {
+            Delivery::At(at) => self.queue.push(
+                at,
+                Ev::Deliver {
+                    to: dst,
+                    generation,
+                    from: src,
+                    msg,
+                },
+            ),
+            Delivery::Dropped(reason) => *self.traffic.dropped.entry(reason.as_str()).or_default() += 1,
+        }
+    }
+
+    /// Wire-bytes mode (issue 6): every datagram goes through the real codec and back.
+    fn round_trip(&mut self, msg: Message) -> Option<Message> {
+        self.wire_buf.clear();
+        pnrp::wire::encode(&msg, &mut self.wire_buf);
+        match pnrp::wire::decode(&self.wire_buf) {
+            Ok(back) => Some(back),
+            Err(e) => {
+                *self.traffic.dropped.entry("codec_error").or_default() += 1;
+                let detail = format!(
+                    "{} message failed to decode after encoding: {e}",
+                    msg.kind().name()
+                );
+                self.violation(u32::MAX, "codec_round_trip", detail);
+                None
+            }
+        }
+    }
+
+    /// Records an invariant violation.
+    pub(crate) fn violation(&mut self, node: u32, invariant: &str, detail: String) {
+        let v = Violation {
+            seed: self.plan.seed,
+            t_us: self.now.as_micros(),
+            event_index: self.events,
+            node,
+            invariant: invariant.to_string(),
+            detail,
+        };
+        self.rec.push(Record::Violation(v));
+    }
+
+    fn finish(&mut self) -> Outcome {
+        let end_us = self.now.as_micros();
+        for mut p in std::mem::take(&mut self.phases) {
+            p.end_us = p.end_us.min(end_us);
+            self.rec.push(Record::Phase(p));
+        }
+        self.sample_now();
+        let checks = self.evaluate_checks();
+        let metrics = self.headline_metrics();
+        let fingerprint = self.fp.hex();
+        self.rec.push(Record::End(End {
+            t_us: end_us,
+            events: self.events,
+            fingerprint: fingerprint.clone(),
+        }));
+        Outcome {
+            fingerprint,
+            events: self.events,
+            peers_max: self.peers_max,
+            metrics,
+            checks,
+            violations: self.rec.violations(),
+        }
+    }
+
+    /// Message type names in index order, for records.
+    pub(crate) fn type_names() -> impl Iterator<Item = &'static str> {
+        MessageType::ALL.iter().map(|t| t.name())
+    }
+}

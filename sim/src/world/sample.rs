@@ -1,0 +1,173 @@
+//! Periodic samples of the whole world, the oracle comparisons behind them (leaf-set correctness,
+//! cache occupancy) and the safety checks that run at each sample (cache bounds, no self entry).
+
+use super::{Ev, Role, World};
+use crate::plan::OpKind;
+use peerlab_engine::Instant;
+use peerlab_reports::{Record, Sample};
+use std::collections::BTreeMap;
+
+/// Counters the world keeps between samples and for the headline metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Per-kind successes since the last sample (targets alive when asked).
+    interval_ok: BTreeMap<&'static str, u64>,
+    /// Per-kind failures since the last sample (targets alive when asked).
+    interval_failed: BTreeMap<&'static str, u64>,
+    /// Resolve completions: (start time, success) for targets alive when asked, for liveness checks.
+    pub resolves: Vec<(Instant, bool)>,
+    /// Times when partitions healed.
+    pub heals: Vec<Instant>,
+    /// Times when some node reported a split.
+    pub split_detected: Vec<Instant>,
+    /// Secured names resolved to endpoints their key did not sign.
+    pub forged_accepted: u64,
+    /// Last leaf-set correctness figure.
+    pub leafset_correct: f64,
+    /// Sum and count of leaf-set correctness samples (for the mean).
+    pub leafset_sum: (f64, u64),
+    /// Mean cache entries per node at the last sample.
+    pub cache_mean: f64,
+    /// Mean cache occupancy per level at the last sample.
+    pub cache_levels: Vec<f64>,
+    /// (succeeded, failed) per operation kind over the whole run (targets alive when asked).
+    pub ops_total: BTreeMap<&'static str, (u64, u64)>,
+    /// Engine counters of engines that have gone offline.
+    pub engine: BTreeMap<String, f64>,
+}
+
+impl Metrics {
+    /// Notes a completed operation.
+    pub fn op_done(&mut self, kind: OpKind, started: Instant, ok: bool, target_online: bool) {
+        if !target_online {
+            return;
+        }
+        let bucket = if ok {
+            &mut self.interval_ok
+        } else {
+            &mut self.interval_failed
+        };
+        *bucket.entry(kind.name()).or_default() += 1;
+        let total = self.ops_total.entry(kind.name()).or_default();
+        if ok {
+            total.0 += 1;
+        } else {
+            total.1 += 1;
+        }
+        if kind == OpKind::Resolve {
+            self.resolves.push((started, ok));
+        }
+    }
+}
+
+impl World {
+    /// The periodic sample event.
+    pub(super) fn sample(&mut self) {
+        self.sample_now();
+        let next = self.now + self.plan.sample_every;
+        if next < Instant::ZERO + self.plan.duration {
+            self.queue.push(next, Ev::Sample);
+        }
+    }
+
+    /// Takes one sample now and records it.
+    pub(super) fn sample_now(&mut self) {
+        let mut levels: Vec<f64> = Vec::new();
+        let mut cache_total = 0usize;
+        let mut online = 0usize;
+        let mut publishers = 0u64;
+        let mut correct = 0u64;
+        let capacity = self.plan.pnrp.cache_level_capacity;
+        let mut violations = Vec::new();
+        for (i, p) in self.peers.iter().enumerate() {
+            let Some(node) = p.node.as_ref() else { continue };
+            online += 1;
+            let sizes = node.cache_level_sizes();
+            if levels.len() < sizes.len() {
+                levels.resize(sizes.len(), 0.0);
+            }
+            for (l, s) in sizes.iter().enumerate() {
+                levels[l] += *s as f64;
+                if *s > capacity + crate::oracle::LEAF_SIDE * 2 {
+                    violations.push((
+                        i as u32,
+                        "cache_level_bound",
+                        format!("level {l} holds {s} > {capacity}"),
+                    ));
+                }
+            }
+            cache_total += node.cache_len();
+            let own: Vec<_> = node.registered_ids().collect();
+            if own.iter().any(|id| node.cache_ids().any(|c| c == *id)) {
+                violations.push((
+                    i as u32,
+                    "cache_holds_self",
+                    "a locally registered ID is in the cache".into(),
+                ));
+            }
+            if matches!(p.role, Role::Honest { .. }) {
+                for id in own {
+                    if self.oracle.owner_of_id(&id).is_none() {
+                        continue; // registration still running
+                    }
+                    publishers += 1;
+                    let (below, above) = self.oracle.true_leaf_set(id);
+                    if let Some(view) = node.leaf_set(id) {
+                        if view.below == below && view.above == above {
+                            correct += 1;
+                        }
+                    }
+                }
+            }
+        }
+        for (node, inv, detail) in violations {
+            self.violation(node, inv, detail);
+        }
+        if online > 0 {
+            for l in &mut levels {
+                *l /= online as f64;
+            }
+        }
+        let leafset_correct = if publishers == 0 {
+            1.0
+        } else {
+            correct as f64 / publishers as f64
+        };
+        self.metrics.leafset_correct = leafset_correct;
+        self.metrics.leafset_sum.0 += leafset_correct;
+        self.metrics.leafset_sum.1 += 1;
+        self.metrics.cache_mean = if online == 0 {
+            0.0
+        } else {
+            cache_total as f64 / online as f64
+        };
+        self.metrics.cache_levels = levels.clone();
+        let names: Vec<&'static str> = World::type_names().collect();
+        let sample = Sample {
+            t_us: self.now.as_micros(),
+            live_peers: self.live.total(),
+            events: self.events,
+            messages: names
+                .iter()
+                .zip(self.traffic.messages)
+                .map(|(n, v)| (n.to_string(), v))
+                .collect(),
+            bytes: names
+                .iter()
+                .zip(self.traffic.bytes)
+                .map(|(n, v)| (n.to_string(), v))
+                .collect(),
+            cache_levels: levels,
+            leafset_correct,
+            ops_ok: std::mem::take(&mut self.metrics.interval_ok)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            ops_failed: std::mem::take(&mut self.metrics.interval_failed)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        };
+        self.rec.push(Record::Sample(sample));
+    }
+}
