@@ -164,23 +164,7 @@ fn session(model: &sc::Session, s: &Scenario, rng: &mut NodeRng) -> Result<Sessi
         sc::Session::Weibull { mean, shape } => SessionLength::weibull(mean.sample(rng), shape.sample(rng)),
         sc::Session::Pareto { mean, shape } => SessionLength::pareto(mean.sample(rng), shape.sample(rng)),
         sc::Session::Fixed { length } => Ok(SessionLength::fixed(length.sample(rng))),
-        sc::Session::Trace { file } => {
-            let path = s.base_dir.join(file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("session trace {}: {e}", path.display()))?;
-            let mut lengths = Vec::new();
-            for (i, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                let d: Duration = line
-                    .parse()
-                    .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-                lengths.push(d);
-            }
-            SessionLength::trace(lengths)
-        }
+        sc::Session::Trace { file } => SessionLength::trace(sc::read_trace(&s.resolve_path(file))?),
     };
     r.map_err(|e| e.to_string())
 }
@@ -372,29 +356,12 @@ fn matrix(
     attackers: u32,
     source: &Path,
 ) -> Result<LatencyModel, ExpandError> {
-    let path = s.base_dir.join(file);
+    let path = s.resolve_path(file);
     let e = |what: String| ExpandError {
         file: path.display().to_string(),
         what,
     };
-    let text =
-        std::fs::read_to_string(&path).map_err(|x| e(format!("cannot read the latency matrix: {x}")))?;
-    let mut table: Vec<Vec<Duration>> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let row: Result<Vec<Duration>, _> = line
-            .split(',')
-            .map(|c| {
-                c.trim()
-                    .parse::<f64>()
-                    .map(|ms| Duration::from_micros((ms * 1000.0).round().max(0.0) as u64))
-            })
-            .collect();
-        table.push(row.map_err(|_| e(format!("line {}: expected comma-separated milliseconds", i + 1)))?);
-    }
+    let table = sc::read_matrix(&path).map_err(e)?;
     let names: Vec<String> = match order {
         Some(o) => o.to_vec(),
         None => groups.iter().map(|g| g.name.clone()).collect(),

@@ -3,7 +3,7 @@
 use crate::wall::Stopwatch;
 use indicatif::{ProgressBar, ProgressStyle};
 use peerlab_engine::{Duration, Instant};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 /// Seconds between plain progress lines when stderr is not a terminal.
 const PLAIN_EVERY_S: f64 = 5.0;
@@ -53,7 +53,7 @@ impl Progress {
             bar.set_message(msg);
         } else if self.plain && wall - self.last_line_s >= PLAIN_EVERY_S {
             self.last_line_s = wall;
-            eprintln!("progress: {msg}");
+            let _ = writeln!(std::io::stderr(), "progress: {msg}");
         }
     }
 

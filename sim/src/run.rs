@@ -6,7 +6,18 @@ use crate::progress::Progress;
 use crate::world::{Recorder, World};
 use crate::{expand, scenario, wall};
 use peerlab_reports::{RunInfo, Summary};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// `println!` that ignores a closed stdout (e.g. `peerlab run ... | head`) instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{ let _ = writeln!(std::io::stdout(), $($t)*); }};
+}
+
+/// `eprintln!` that ignores a closed stderr.
+macro_rules! warn {
+    ($($t:tt)*) => {{ let _ = writeln!(std::io::stderr(), $($t)*); }};
+}
 use std::sync::Arc;
 
 /// Exit code: the run passed its checks.
@@ -42,7 +53,7 @@ pub fn run_command(args: &RunArgs) -> u8 {
         if again.summary.fingerprint != result.summary.fingerprint
             || again.records_digest != result.records_digest
         {
-            eprintln!(
+            warn!(
                 "determinism check FAILED: fingerprints {} vs {}; records differ: {}",
                 result.summary.fingerprint,
                 again.summary.fingerprint,
@@ -50,7 +61,7 @@ pub fn run_command(args: &RunArgs) -> u8 {
             );
             return EXIT_FAILED;
         }
-        println!(
+        say!(
             "determinism check passed: both runs have fingerprint {}",
             result.summary.fingerprint
         );
@@ -69,11 +80,11 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         sets.push(format!("seed={seed}"));
     }
     let scenario = load_with_sets(&args.file, &sets).map_err(|e| {
-        eprintln!("{e}");
+        warn!("{e}");
         EXIT_BAD_INPUT
     })?;
     let plan = expand::plan(&scenario, &args.file).map_err(|e| {
-        eprintln!("{e}");
+        warn!("{e}");
         EXIT_BAD_INPUT
     })?;
     let dir = out.unwrap_or_else(|| {
@@ -82,13 +93,13 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
             .join(plan.seed.to_string())
     });
     let io_err = |what: &str, e: std::io::Error| {
-        eprintln!("error: cannot write {what} in {}: {e}", dir.display());
+        warn!("error: cannot write {what} in {}: {e}", dir.display());
         EXIT_BAD_INPUT
     };
     std::fs::create_dir_all(&dir).map_err(|e| io_err("the run directory", e))?;
     let replay = replay_command(&args.file, plan.seed, &args.sets);
     if !quiet {
-        println!(
+        say!(
             "peerlab {} · scenario {} · seed {} · {} peers · {} simulated",
             env!("CARGO_PKG_VERSION"),
             plan.name,
@@ -104,7 +115,7 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
     let plan = Arc::new(plan);
     let mut progress = Progress::new(plan.duration, quiet);
     let world = World::new(plan.clone(), rec).map_err(|e| {
-        eprintln!("{}: {e}", args.file.display());
+        warn!("{}: {e}", args.file.display());
         EXIT_BAD_INPUT
     })?;
     let (outcome, mut rec) = world.run(&mut |t, events, live| progress.update(t, events, live));
@@ -136,18 +147,18 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
     std::fs::write(dir.join("summary.json"), json).map_err(|e| io_err("summary.json", e))?;
     let report = peerlab_reports::render_run(&dir);
     if !quiet || summary.checks.iter().any(|c| !c.passed) {
-        println!("{}", summary.to_table());
+        say!("{}", summary.to_table());
     }
     match &report {
-        Ok(path) => println!("report: {}", path.display()),
-        Err(e) => eprintln!("warning: report not rendered: {e}"),
+        Ok(path) => say!("report: {}", path.display()),
+        Err(e) => warn!("warning: report not rendered: {e}"),
     }
     let failed: Vec<_> = summary.checks.iter().filter(|c| !c.passed).collect();
     if !failed.is_empty() {
         for c in &failed {
-            eprintln!("check failed: {} — {}", c.name, c.detail);
+            warn!("check failed: {} — {}", c.name, c.detail);
         }
-        eprintln!("replay: {replay}");
+        warn!("replay: {replay}");
     }
     Ok(RunResult {
         dir,
@@ -188,9 +199,9 @@ pub fn check_command(files: &[PathBuf]) -> u8 {
     for f in files {
         match load_with_sets(f, &[]).and_then(|s| expand::plan(&s, f).map(|_| ()).map_err(|e| e.to_string()))
         {
-            Ok(()) => println!("{}: ok", f.display()),
+            Ok(()) => say!("{}: ok", f.display()),
             Err(e) => {
-                eprintln!("{e}");
+                warn!("{e}");
                 bad = true;
             }
         }
@@ -206,11 +217,11 @@ pub fn check_command(files: &[PathBuf]) -> u8 {
 pub fn report_command(dir: &Path) -> u8 {
     match peerlab_reports::render_run(dir) {
         Ok(path) => {
-            println!("report: {}", path.display());
+            say!("report: {}", path.display());
             EXIT_PASSED
         }
         Err(e) => {
-            eprintln!("error: {}: {e}", dir.display());
+            warn!("error: {}: {e}", dir.display());
             EXIT_BAD_INPUT
         }
     }
@@ -223,11 +234,11 @@ pub fn compare_command(runs: &[PathBuf], out: Option<&Path>) -> u8 {
         .unwrap_or_else(|| PathBuf::from("runs").join("compare"));
     match peerlab_reports::render_compare(runs, &out) {
         Ok(path) => {
-            println!("report: {}", path.display());
+            say!("report: {}", path.display());
             EXIT_PASSED
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            warn!("error: {e}");
             EXIT_BAD_INPUT
         }
     }

@@ -448,7 +448,7 @@ fn load_reads_files_and_checks_the_files_they_name() {
     );
     std::fs::write(dir.join("lat.csv"), "0,20\n20,0\n").expect("write");
     let set = "network.latency.groups=[\"laptops\", \"laptops\"]".to_string();
-    let err = load_with_overrides(&path, &[set.clone()])
+    let err = load_with_overrides(&path, std::slice::from_ref(&set))
         .unwrap_err()
         .to_string();
     assert!(

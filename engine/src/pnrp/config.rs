@@ -126,6 +126,11 @@ pub struct PnrpConfig {
     // ---- maintenance, split detection (§4.11, §4.12) ----
     /// §4.11 [WIN]: cache-balancing resolves (UPPER_BITS into the largest gap of a level).
     pub cache_balancing: bool,
+    /// Least time between two balancing resolves of one node (§4.11 [CHOICE]; bounds maintenance traffic).
+    pub balancing_interval: Duration,
+    /// Every other balancing resolve probes the largest gap of a leaf set instead of a cache level
+    /// (§4.11 [CHOICE]: finds neighbours that no flood reached, e.g. after a split heals).
+    pub leaf_set_probes: bool,
     /// A level's gap is "too large" when it exceeds this many times the level's mean spacing (§4.11 [CHOICE]).
     pub balancing_gap_factor: u32,
     /// §4.12: run split detection at all.
@@ -190,6 +195,8 @@ impl Default for PnrpConfig {
             revoke_requires_admitted_key: true,
             refill_leaf_set_from_cache: true,
             cache_balancing: true,
+            balancing_interval: Duration::from_secs(300),
+            leaf_set_probes: true,
             balancing_gap_factor: 4,
             split_detection: true,
             split_k: 1.0,
@@ -206,6 +213,7 @@ impl PnrpConfig {
             ("maintenance_period", self.maintenance_period),
             ("maintenance_period_small_cache", self.maintenance_period_small_cache),
             ("retransmit_interval", self.retransmit_interval),
+            ("balancing_interval", self.balancing_interval),
             ("conversation_timeout", self.conversation_timeout),
             ("cpa_lifetime", self.cpa_lifetime),
             ("internal_resolve_timeout", self.internal_resolve_timeout),

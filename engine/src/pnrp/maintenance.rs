@@ -3,15 +3,12 @@
 
 use super::api::Event;
 use super::id::{Distance, PnrpId};
+use super::leafset::Side;
 use super::message::{ReasonCode, ResolveCriteria, RouteEntry};
 use super::node::PnrpNode;
 use super::resolve::{ResolveKind, ResolveSpec};
-use crate::{Duration, Instant};
+use crate::Instant;
 use rand::Rng;
-
-/// Least time between two cache-balancing resolves of one node (§4.11 [CHOICE]: keeps the
-/// maintenance traffic of a 20,000-node cloud small).
-const BALANCING_INTERVAL: Duration = Duration::from_secs(300);
 
 impl PnrpNode {
     /// §4.11: one maintenance tick; reschedules itself (10 s while the cache is small, else 15 s).
@@ -43,9 +40,14 @@ impl PnrpNode {
             }
         }
         if self.cfg.cache_balancing && self.maintenance_resolve.is_none() && !self.cache.is_empty() {
-            let due = self.last_balancing.map_or(true, |t| now.saturating_since(t) >= BALANCING_INTERVAL);
+            let due = self.last_balancing.map_or(true, |t| now.saturating_since(t) >= self.cfg.balancing_interval);
             if due {
-                self.balance_cache(now);
+                self.balancing_round += 1;
+                if self.cfg.leaf_set_probes && self.balancing_round % 2 == 0 && !self.regs.is_empty() {
+                    self.probe_leaf_set(now);
+                } else {
+                    self.balance_cache(now);
+                }
             }
         }
         if self.cfg.split_detection && !self.regs.is_empty() {
@@ -100,6 +102,37 @@ impl PnrpNode {
             return;
         }
         let target = gap_start.wrapping_add(gap.shifted_right(1));
+        self.last_balancing = Some(now);
+        self.start_maintenance_resolve(now, target, gap);
+    }
+
+    /// §4.11 [CHOICE] leaf-set probe: resolve the middle of one gap between consecutive members
+    /// (the registered ID included) of our leaf sets, taking the gaps in turn. The walk admits every
+    /// hop it meets (§4.6 step 11), so a neighbour hiding in the gap enters the leaf set (CPA-checked).
+    fn probe_leaf_set(&mut self, now: Instant) {
+        let mut gaps: Vec<(PnrpId, Distance)> = Vec::new();
+        for reg in self.regs.values() {
+            for side in [Side::Above, Side::Below] {
+                let mut prev = reg.id;
+                for m in reg.leaf.members(side) {
+                    let (a, b) = if side == Side::Above { (prev, m.id) } else { (m.id, prev) };
+                    gaps.push((a, b.wrapping_sub(a)));
+                    prev = m.id;
+                }
+            }
+        }
+        if gaps.is_empty() {
+            return;
+        }
+        let (start, gap) = gaps[(self.balancing_round / 2) as usize % gaps.len()];
+        self.last_balancing = Some(now);
+        if gap.bits() > 2 {
+            self.start_maintenance_resolve(now, start.wrapping_add(gap.shifted_right(1)), gap);
+        }
+    }
+
+    /// Starts a CACHE_MAINTENANCE resolve of `target` with UPPER_BITS precision fitting inside `gap`.
+    fn start_maintenance_resolve(&mut self, now: Instant, target: PnrpId, gap: Distance) {
         // A prefix block of 2^(256−p) ≤ gap/2 around the middle lies inside the gap.
         let precision = (258u32.saturating_sub(gap.bits())).clamp(1, 256) as u16;
         let spec = ResolveSpec {
@@ -113,7 +146,6 @@ impl PnrpNode {
             initial_next: None,
             timeout: self.cfg.internal_resolve_timeout,
         };
-        self.last_balancing = Some(now);
         if let Ok(key) = self.start_resolve(now, spec) {
             self.stats.maintenance_resolves += 1;
             if self.ort.contains_key(&key) {
@@ -207,6 +239,10 @@ impl PnrpNode {
         };
         if !split {
             return;
+        }
+        if std::env::var("PNRP_DEBUG").is_ok() {
+            let kc = self.cache.closest(target).map(|r| r.id);
+            eprintln!("SPLIT local {local:?} best {:?} known {known:?} knows_closer {knows_closer} cached_before {cached_before} now_closest {kc:?} in_cache_now {} smaller {smaller}", best.id, self.cache.contains(&best.id));
         }
         self.stats.splits_detected += 1;
         self.events.push_back(Event::SplitDetected { smaller_side: smaller });

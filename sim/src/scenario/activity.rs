@@ -26,6 +26,7 @@ pub struct PeerGroup {
     #[serde(default)]
     pub session: Option<Session>,
     /// How a session ends (default crash).
+    // [CHOICE] crash by default: measured P2P departures are mostly silent.
     #[serde(default)]
     pub leave: Leave,
     /// Come back with the same identity after a delay.
@@ -41,6 +42,8 @@ pub struct PeerGroup {
     #[serde(default)]
     pub bandwidth: Option<LinkBandwidth>,
     /// This group's latency model, instead of `[network].latency`.
+    // [CHOICE] a message uses its sender's group model if set, else its receiver's, else the
+    // network's (documented in scenarios/README.md).
     #[serde(default)]
     pub latency: Option<Latency>,
     /// Seed servers are chosen from groups marked so (default false: from any group).
@@ -335,6 +338,7 @@ pub enum PartitionGroups {
     /// Fractions of all peers, summing to 100% (`["40%", "60%"]`).
     Fractions(Vec<Ratio>),
     /// Group names per side (`[["desktops"], ["laptops"]]` or `["desktops", "laptops"]`).
+    /// [CHOICE] Groups on no side keep reaching every side.
     Named(Vec<Vec<String>>),
 }
 
@@ -395,6 +399,7 @@ pub struct Attackers {
     /// What they do.
     pub behaviour: Behaviour,
     /// When they start misbehaving; before that they act honestly (default 0).
+    /// [CHOICE] `start` is separate from `join` so attackers can first earn a place in caches.
     #[serde(default)]
     pub start: Value<Duration>,
     /// When they arrive (default: at start).

@@ -133,9 +133,9 @@ mod tests {
         assert!(parse_matrix("0,1\n1\n")
             .unwrap_err()
             .contains("row 2 has 1 values"));
-        assert!(parse_matrix("0,x\n1,0\n2,2\n")
-            .unwrap_err()
-            .contains("line 2: `x`"));
+        let err = |text: &str| parse_matrix(text).unwrap_err();
+        assert!(err("0,x\n1,0\n").contains("line 1: `x`"));
+        assert!(err("0,1\n1,-2\n").contains("line 2: `-2`"));
         assert!(parse_matrix("a,b\n").is_err() && parse_matrix("").is_err());
     }
 

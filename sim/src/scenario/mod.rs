@@ -9,8 +9,6 @@ mod activity;
 mod decode;
 mod error;
 mod files;
-#[cfg(test)]
-mod it_tmp;
 mod overrides;
 mod rate;
 mod ratio;
@@ -18,6 +16,7 @@ mod schema;
 mod spans;
 mod units;
 mod validate;
+mod validate_faults;
 mod value;
 
 pub use error::{Diagnostic, Location, ScenarioError};

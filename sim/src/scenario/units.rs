@@ -85,6 +85,7 @@ fn number_and_unit(text: &str) -> (&str, &str) {
     (t[..at].trim(), t[at..].trim())
 }
 
+/// Greatest common divisor (0 when both are 0).
 pub(crate) fn gcd(mut a: u128, mut b: u128) -> u128 {
     while b != 0 {
         (a, b) = (b, a % b);

@@ -5,11 +5,8 @@
 //! `at = "10m"` is rejected, since some seeds would heal before the fault.
 
 use super::error::Issue;
-use super::schema::{
-    Attackers, Fault, Join, Latency, LinkBandwidth, PartitionGroups, PeerGroup, Scenario, Session, Target,
-};
+use super::schema::{Join, Latency, LinkBandwidth, PeerGroup, Scenario, Session, Target};
 use super::spans::KeyPath;
-use super::units::Ratio;
 use super::value::Value;
 use peerlab_engine::Duration;
 
@@ -33,21 +30,25 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
     v.issues
 }
 
-struct Validator<'a> {
-    s: &'a Scenario,
-    issues: Vec<Issue>,
+/// Walks a scenario and collects issues; `validate_faults.rs` holds its fault and attacker checks.
+pub(super) struct Validator<'a> {
+    /// The scenario under check.
+    pub(super) s: &'a Scenario,
+    /// What is wrong so far.
+    pub(super) issues: Vec<Issue>,
 }
 
-fn root() -> KeyPath {
+/// The document root (shorthand).
+pub(super) fn root() -> KeyPath {
     KeyPath::root()
 }
 
 impl Validator<'_> {
-    fn push(&mut self, key: KeyPath, what: impl Into<String>, allowed: impl Into<String>) {
+    pub(super) fn push(&mut self, key: KeyPath, what: impl Into<String>, allowed: impl Into<String>) {
         self.issues.push(Issue::new(key, what, allowed));
     }
 
-    fn group_names(&self) -> String {
+    pub(super) fn group_names(&self) -> String {
         let names: Vec<String> = self.s.peers.iter().map(|g| format!("\"{}\"", g.name)).collect();
         if names.is_empty() {
             "(no [[peers]] groups are defined)".into()
@@ -57,7 +58,7 @@ impl Validator<'_> {
     }
 
     /// A group name must exist (`all` too when `allow_all`).
-    fn group_exists(&mut self, key: KeyPath, name: &str, allow_all: bool) {
+    pub(super) fn group_exists(&mut self, key: KeyPath, name: &str, allow_all: bool) {
         if (allow_all && name == "all") || self.s.peers.iter().any(|g| g.name == name) {
             return;
         }
@@ -66,7 +67,7 @@ impl Validator<'_> {
         self.push(key, format!("there is no peer group \"{name}\""), allowed);
     }
 
-    fn positive_duration(&mut self, key: KeyPath, v: &Value<Duration>) {
+    pub(super) fn positive_duration(&mut self, key: KeyPath, v: &Value<Duration>) {
         if v.lo() == Duration::ZERO {
             self.push(
                 key,
@@ -76,7 +77,7 @@ impl Validator<'_> {
         }
     }
 
-    fn positive_number(&mut self, key: KeyPath, v: &Value<f64>, min_exclusive: f64) {
+    pub(super) fn positive_number(&mut self, key: KeyPath, v: &Value<f64>, min_exclusive: f64) {
         if v.lo() <= min_exclusive {
             self.push(
                 key,
@@ -86,14 +87,14 @@ impl Validator<'_> {
         }
     }
 
-    fn positive_count(&mut self, key: KeyPath, v: &Value<u64>) {
+    pub(super) fn positive_count(&mut self, key: KeyPath, v: &Value<u64>) {
         if v.lo() == 0 {
             self.push(key, format!("`{v}` is zero"), "a whole number of 1 or more");
         }
     }
 
     /// A time at which something starts must fall inside the run.
-    fn within_run(&mut self, key: KeyPath, at: &Value<Duration>) {
+    pub(super) fn within_run(&mut self, key: KeyPath, at: &Value<Duration>) {
         if at.hi() >= self.s.duration {
             let what = format!(
                 "`{at}` is not before the end of the run ({}), so it never happens",
@@ -108,7 +109,7 @@ impl Validator<'_> {
     }
 
     /// `later` must come after `earlier` for every value both can take.
-    fn ordered(
+    pub(super) fn ordered(
         &mut self,
         key: KeyPath,
         later: &Value<Duration>,
@@ -264,7 +265,7 @@ impl Validator<'_> {
         }
     }
 
-    fn join(&mut self, key: KeyPath, j: &Join) {
+    pub(super) fn join(&mut self, key: KeyPath, j: &Join) {
         match j {
             Join::AtStart => {}
             Join::At { at } => self.within_run(key.key("at"), at),
@@ -372,145 +373,6 @@ impl Validator<'_> {
                 self.positive_number(key.key("target").key("exponent"), exponent, 0.0);
             }
             self.positive_duration(key.key("timeout"), &w.timeout);
-        }
-    }
-
-    /// `count` xor `fraction`, each non-zero, and `group` (if any) existing.
-    fn how_many(
-        &mut self,
-        key: &KeyPath,
-        count: &Option<Value<u64>>,
-        fraction: &Option<Value<Ratio>>,
-        group: Option<&str>,
-    ) {
-        match (count, fraction) {
-            (Some(_), Some(_)) => self.push(
-                key.key("fraction"),
-                "both `count` and `fraction` are given",
-                "one of them",
-            ),
-            (None, None) => {
-                let i = Issue::new(
-                    key.key("count"),
-                    "neither `count` nor `fraction` is given",
-                    "count = 20, or fraction = \"10%\"",
-                );
-                self.issues.push(i.at(key.clone()));
-            }
-            (Some(c), None) => self.positive_count(key.key("count"), c),
-            (None, Some(f)) if f.lo() == Ratio::ZERO => self.push(
-                key.key("fraction"),
-                format!("`{f}` is zero"),
-                "a fraction above 0%",
-            ),
-            (None, Some(_)) => {}
-        }
-        if let Some(g) = group {
-            self.group_exists(key.key("group"), g, false);
-        }
-    }
-
-    fn faults(&mut self) {
-        for (i, f) in self.s.fault.iter().enumerate() {
-            let key = root().key("fault").index(i);
-            match f {
-                Fault::Partition { at, heal, groups, .. } => {
-                    self.within_run(key.key("at"), at);
-                    if let Some(heal) = heal {
-                        self.ordered(key.key("heal"), heal, at, "at");
-                    }
-                    self.sides(key.key("groups"), groups);
-                }
-                Fault::Crash {
-                    at,
-                    count,
-                    fraction,
-                    group,
-                    ..
-                }
-                | Fault::AddressChange {
-                    at,
-                    count,
-                    fraction,
-                    group,
-                } => {
-                    self.within_run(key.key("at"), at);
-                    self.how_many(&key, count, fraction, group.as_deref());
-                }
-                Fault::Loss { at, until, .. } => {
-                    self.within_run(key.key("at"), at);
-                    self.ordered(key.key("until"), until, at, "at");
-                }
-                Fault::Latency { at, until, add } => {
-                    self.within_run(key.key("at"), at);
-                    self.ordered(key.key("until"), until, at, "at");
-                    self.positive_duration(key.key("add"), add);
-                }
-            }
-        }
-    }
-
-    fn sides(&mut self, key: KeyPath, groups: &PartitionGroups) {
-        let n = match groups {
-            PartitionGroups::Fractions(f) => f.len(),
-            PartitionGroups::Named(n) => n.len(),
-        };
-        if n < 2 {
-            self.push(
-                key.clone(),
-                format!("{n} side(s) cannot make a partition"),
-                "two or more sides",
-            );
-        }
-        match groups {
-            PartitionGroups::Fractions(fracs) => {
-                let sum: u64 = fracs.iter().map(|f| f.ppm() as u64).sum();
-                if sum != Ratio::PPM as u64 || fracs.contains(&Ratio::ZERO) {
-                    let list: Vec<String> = fracs.iter().map(|f| f.to_string()).collect();
-                    let what = format!(
-                        "the sides [{}] sum to {}",
-                        list.join(", "),
-                        Ratio::from_ppm(sum.min(u32::MAX as u64) as u32)
-                    );
-                    self.push(
-                        key,
-                        what,
-                        "non-zero fractions summing to exactly 100%, such as [\"40%\", \"60%\"]",
-                    );
-                }
-            }
-            PartitionGroups::Named(sides) => {
-                let mut seen: Vec<&str> = Vec::new();
-                for (i, side) in sides.iter().enumerate() {
-                    for (j, name) in side.iter().enumerate() {
-                        self.group_exists(key.index(i).index(j), name, false);
-                        if seen.contains(&name.as_str()) {
-                            self.push(
-                                key.index(i).index(j),
-                                format!("\"{name}\" is on two sides"),
-                                "each group on one side at most",
-                            );
-                        }
-                        seen.push(name);
-                    }
-                }
-            }
-        }
-    }
-
-    fn attackers(&mut self) {
-        for (i, a) in self.s.attackers.iter().enumerate() {
-            let key = root().key("attackers").index(i);
-            let Attackers {
-                count,
-                fraction,
-                start,
-                join,
-                ..
-            } = a;
-            self.how_many(&key, count, fraction, None);
-            self.within_run(key.key("start"), start);
-            self.join(key.key("join"), join);
         }
     }
 }
