@@ -18,7 +18,11 @@ impl PnrpNode {
     /// True when `entry` would enter one of our leaf sets (new there, or with changed endpoints).
     fn needs_cpa(&self, entry: &RouteEntry) -> bool {
         self.regs.values().any(|r| {
-            r.leaf.falls_within(entry.id) && r.leaf.members(r.leaf.side_of(entry.id)).iter().all(|m| m != entry)
+            r.leaf.falls_within(entry.id)
+                && r.leaf
+                    .members(r.leaf.side_of(entry.id))
+                    .iter()
+                    .all(|m| m != entry)
         })
     }
 
@@ -52,19 +56,39 @@ impl PnrpNode {
             return;
         }
         // Step 4. [CHOICE] inquire_nonce_for_leaf_set: see PnrpConfig.
-        let nonce: [u8; 16] = if need_cpa && self.cfg.inquire_nonce_for_leaf_set { self.rng.gen() } else { [0; 16] };
+        let nonce: [u8; 16] = if need_cpa && self.cfg.inquire_nonce_for_leaf_set {
+            self.rng.gen()
+        } else {
+            [0; 16]
+        };
         let msg_id = self.msg_id();
         let inquire = Inquire {
             message_id: msg_id,
-            flags: InquireFlags { cpa: need_cpa, extended_payload: false, cert_chain: need_cpa },
+            flags: InquireFlags {
+                cpa: need_cpa,
+                extended_payload: false,
+                cert_chain: need_cpa,
+            },
             validate_id: entry.id,
             nonce: (nonce != [0; 16]).then_some(nonce),
         };
         let to = entry.endpoint();
         let id = entry.id;
-        if self.send_request(now, to, Message::Inquire(inquire), Purpose::AdmitInquire { id }).is_some() {
+        if self
+            .send_request(now, to, Message::Inquire(inquire), Purpose::AdmitInquire { id })
+            .is_some()
+        {
             self.stats.admission_inquires += 1;
-            self.adds.insert(id, PendingAdd { entry, need_cpa, nonce, msg_id, origin });
+            self.adds.insert(
+                id,
+                PendingAdd {
+                    entry,
+                    need_cpa,
+                    nonce,
+                    msg_id,
+                    origin,
+                },
+            );
         }
     }
 
@@ -104,18 +128,35 @@ impl PnrpNode {
 
     /// Stores a reachable entry in the cache and, when `validated`, in every leaf set it falls into,
     /// then floods it (§4.5).
-    fn store_entry(&mut self, now: Instant, entry: RouteEntry, key: Option<PublicKey>, origin: &Origin, validated: bool) {
+    fn store_entry(
+        &mut self,
+        now: Instant,
+        entry: RouteEntry,
+        key: Option<PublicKey>,
+        origin: &Origin,
+        validated: bool,
+    ) {
         if self.is_local_id(&entry.id) {
             return;
         }
         let entering: Vec<PnrpId> = if validated {
-            self.regs.values().filter(|r| r.leaf.falls_within(entry.id)).map(|r| r.id).collect()
+            self.regs
+                .values()
+                .filter(|r| r.leaf.falls_within(entry.id))
+                .map(|r| r.id)
+                .collect()
         } else {
             Vec::new()
         };
-        let newly: Vec<PnrpId> =
-            entering.iter().copied().filter(|l| self.regs.get(l).is_some_and(|r| !r.leaf.contains(entry.id))).collect();
-        match self.cache.insert(entry.clone(), key, now, !newly.is_empty(), &mut self.rng) {
+        let newly: Vec<PnrpId> = entering
+            .iter()
+            .copied()
+            .filter(|l| self.regs.get(l).is_some_and(|r| !r.leaf.contains(entry.id)))
+            .collect();
+        match self
+            .cache
+            .insert(entry.clone(), key, now, !newly.is_empty(), &mut self.rng)
+        {
             Insert::Added { evicted } => {
                 self.stats.cache_admissions += 1;
                 if self.cache.len() == 1 {
@@ -147,13 +188,19 @@ impl PnrpNode {
             return;
         }
         self.stats.leaf_set_admissions += 1;
-        let nearest = newly.iter().copied().min_by_key(|l| (entry.id.distance(*l), *l)).unwrap_or(entry.id);
+        let nearest = newly
+            .iter()
+            .copied()
+            .min_by_key(|l| (entry.id.distance(*l), *l))
+            .unwrap_or(entry.id);
         self.flood_new_member(now, &entry, origin, nearest);
         // §4.5 step 5, open point 7: send X our entry so it learns about us — unless X itself flooded
         // or looked us up ([CHOICE]: a SOLICIT's or AUTHORITY's sender does not necessarily know us).
         if self.cfg.flood_own_entry_to_new_member && !origin.knows_us {
             for l in newly {
-                let Some(route) = self.regs.get(&l).map(|r| r.route.clone()) else { continue };
+                let Some(route) = self.regs.get(&l).map(|r| r.route.clone()) else {
+                    continue;
+                };
                 let flood = Flood {
                     message_id: self.msg_id(),
                     dont_ack: false,
@@ -162,7 +209,12 @@ impl PnrpNode {
                     route_entry: Some(route),
                     already_flooded: vec![self.local],
                 };
-                self.send_request(now, entry.endpoint(), Message::Flood(flood), Purpose::Flood { validate: entry.id });
+                self.send_request(
+                    now,
+                    entry.endpoint(),
+                    Message::Flood(flood),
+                    Purpose::Flood { validate: entry.id },
+                );
             }
         }
     }
@@ -182,7 +234,8 @@ impl PnrpNode {
         let our_distance = x.id.distance(us);
         // Skip nodes that saw this flood already, and X itself (by address: X may hold several IDs).
         let keep = |r: &RouteEntry| {
-            let inside = outward && x.id.is_above(r.id) == our_side_above && x.id.distance(r.id) < our_distance;
+            let inside =
+                outward && x.id.is_above(r.id) == our_side_above && x.id.distance(r.id) < our_distance;
             !inside
                 && !afl.iter().any(|ep| r.has_endpoint(ep))
                 && !x.addrs.iter().any(|a| r.port == x.port && r.addrs.contains(a))
@@ -222,13 +275,23 @@ impl PnrpNode {
                 route_entry: Some(x.clone()),
                 already_flooded: list.clone(),
             };
-            self.send_request(now, t.endpoint(), Message::Flood(flood), Purpose::Flood { validate: t.id });
+            self.send_request(
+                now,
+                t.endpoint(),
+                Message::Flood(flood),
+                Purpose::Flood { validate: t.id },
+            );
         }
     }
 
     /// Removes `id` from the cache and every leaf set (N flags, timeouts, revokes, §2.2 lifetime),
     /// then refills the leaf sets it left.
-    pub(super) fn drop_entry(&mut self, now: Instant, id: PnrpId, cause: &'static str) -> Vec<(PnrpId, Side)> {
+    pub(super) fn drop_entry(
+        &mut self,
+        now: Instant,
+        id: PnrpId,
+        cause: &'static str,
+    ) -> Vec<(PnrpId, Side)> {
         if self.cache.remove(&id).is_some() {
             self.stats.evict(cause);
         }
@@ -250,7 +313,10 @@ impl PnrpNode {
     /// §2.3 [CHOICE]: offer the next cached entries on `side` of `l` for (CPA-checked) admission.
     pub(super) fn refill_leaf_side(&mut self, now: Instant, l: PnrpId, side: Side) {
         let Some(reg) = self.regs.get(&l) else { return };
-        let missing = self.cfg.leaf_set_side.saturating_sub(reg.leaf.members(side).len());
+        let missing = self
+            .cfg
+            .leaf_set_side
+            .saturating_sub(reg.leaf.members(side).len());
         if missing == 0 {
             return;
         }
@@ -262,7 +328,8 @@ impl PnrpNode {
                 Side::Below => self.cache.next_below(cursor, 1, |_| true),
             };
             let Some(r) = next else { break };
-            if r.id == l || reg.leaf.side_of(r.id) != side || picks.iter().any(|p: &RouteEntry| p.id == r.id) {
+            if r.id == l || reg.leaf.side_of(r.id) != side || picks.iter().any(|p: &RouteEntry| p.id == r.id)
+            {
                 break;
             }
             cursor = r.id;

@@ -32,7 +32,14 @@ impl PnrpNode {
         }
         // Step 2: this is how hops learn about new registrations.
         if let Some(best) = l.best_match.clone() {
-            self.submit_route_entry(now, best, Origin { source: Some(from), already_flooded: Vec::new(), knows_us: true });
+            self.submit_route_entry(
+                now,
+                best,
+                Origin {
+                    already_flooded: Vec::new(),
+                    knows_us: true,
+                },
+            );
         }
         let target = l.target;
         let validate = l.validate_id;
@@ -63,7 +70,9 @@ impl PnrpNode {
                 }
             }
         }
-        let remote = self.weighted_pick(candidates.len()).map(|i| candidates.swap_remove(i));
+        let remote = self
+            .weighted_pick(candidates.len())
+            .map(|i| candidates.swap_remove(i));
         // Step 6.
         let suspicious = remote.is_none() && self.regs.values().any(|r| r.leaf.spans(target));
         // Step 7.
@@ -71,9 +80,16 @@ impl PnrpNode {
             (Some(a), Some(b)) => Some(if target.closer(b.id, a.id) { b } else { a }),
             (a, b) => a.or(b),
         };
-        let busy = self.cfg.busy_pending_threshold.is_some_and(|t| self.pending.len() > t);
+        let busy = self
+            .cfg
+            .busy_pending_threshold
+            .is_some_and(|t| self.pending.len() > t);
         let buf = AuthorityBuffer {
-            flags: AuthorityFlags { leaf_set: suspicious, busy, not_registered: validate_not_local },
+            flags: AuthorityFlags {
+                leaf_set: suspicious,
+                busy,
+                not_registered: validate_not_local,
+            },
             cert_chain: None,
             classifier: None,
             extended_payload: None,
@@ -109,7 +125,10 @@ impl PnrpNode {
     pub(super) fn on_inquire(&mut self, now: Instant, from: Endpoint, i: Inquire) {
         let Some(reg) = self.regs.get(&i.validate_id) else {
             let buf = AuthorityBuffer {
-                flags: AuthorityFlags { not_registered: true, ..AuthorityFlags::default() },
+                flags: AuthorityFlags {
+                    not_registered: true,
+                    ..AuthorityFlags::default()
+                },
                 cert_chain: None,
                 classifier: None,
                 extended_payload: None,
@@ -174,7 +193,13 @@ impl PnrpNode {
     /// A signed revoke CPA for registered `id` (§4.10 step 1: R set, zero nonce, no payload, no addresses).
     pub(super) fn build_revoke(&self, now: Instant, id: PnrpId) -> Option<Arc<Cpa>> {
         let reg = self.regs.get(&id)?;
-        let cpa = Cpa::unsigned_revoke(&reg.name, &reg.identity, id.service_location(), Vec::new(), now + self.cfg.cpa_lifetime);
+        let cpa = Cpa::unsigned_revoke(
+            &reg.name,
+            &reg.identity,
+            id.service_location(),
+            Vec::new(),
+            now + self.cfg.cpa_lifetime,
+        );
         Some(Arc::new(cpa.sign(&reg.identity)))
     }
 }

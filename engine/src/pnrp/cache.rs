@@ -143,7 +143,11 @@ impl RouteCache {
 
     /// Entries per level, up to the deepest non-empty one.
     pub fn level_sizes(&self) -> Vec<usize> {
-        let deepest = self.levels.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+        let deepest = self
+            .levels
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map_or(0, |i| i + 1);
         self.levels[..deepest].iter().map(Vec::len).collect()
     }
 
@@ -193,8 +197,17 @@ impl RouteCache {
         }
         let slot = self.levels[level].len() as u32;
         self.levels[level].push(id);
-        self.entries
-            .insert(id, CacheEntry { route, key, added: now, level: level as u8, slot, pins: pin as u8 });
+        self.entries.insert(
+            id,
+            CacheEntry {
+                route,
+                key,
+                added: now,
+                level: level as u8,
+                slot,
+                pins: pin as u8,
+            },
+        );
         Insert::Added { evicted }
     }
 
@@ -280,9 +293,17 @@ impl RouteCache {
 
     /// Entries in increasing circular distance from `target` (ties: lower ID first), each once.
     pub fn walk_closest(&self, target: PnrpId) -> impl Iterator<Item = &CacheEntry> + '_ {
-        let mut up = self.entries.range(target..).chain(self.entries.range(..target)).peekable();
-        let mut down =
-            self.entries.range(..target).rev().chain(self.entries.range(target..).rev()).peekable();
+        let mut up = self
+            .entries
+            .range(target..)
+            .chain(self.entries.range(..target))
+            .peekable();
+        let mut down = self
+            .entries
+            .range(..target)
+            .rev()
+            .chain(self.entries.range(target..).rev())
+            .peekable();
         let mut left = self.entries.len();
         std::iter::from_fn(move || {
             if left == 0 {
@@ -301,10 +322,22 @@ impl RouteCache {
 
     /// The cached entry closest to `target`.
     pub fn closest(&self, target: PnrpId) -> Option<&RouteEntry> {
-        let up = self.entries.range(target..).next().or_else(|| self.entries.iter().next());
-        let down = self.entries.range(..target).next_back().or_else(|| self.entries.iter().next_back());
+        let up = self
+            .entries
+            .range(target..)
+            .next()
+            .or_else(|| self.entries.iter().next());
+        let down = self
+            .entries
+            .range(..target)
+            .next_back()
+            .or_else(|| self.entries.iter().next_back());
         match (up, down) {
-            (Some((a, ea)), Some((b, eb))) => Some(if target.closer(*b, *a) { &eb.route } else { &ea.route }),
+            (Some((a, ea)), Some((b, eb))) => Some(if target.closer(*b, *a) {
+                &eb.route
+            } else {
+                &ea.route
+            }),
             (Some((_, e)), None) | (None, Some((_, e))) => Some(&e.route),
             (None, None) => None,
         }
@@ -312,7 +345,12 @@ impl RouteCache {
 
     /// The first cached entry clockwise from `x` (exclusive) accepted by `keep`, looking at most
     /// `steps` entries.
-    pub fn next_above(&self, x: PnrpId, steps: usize, keep: impl Fn(&RouteEntry) -> bool) -> Option<&RouteEntry> {
+    pub fn next_above(
+        &self,
+        x: PnrpId,
+        steps: usize,
+        keep: impl Fn(&RouteEntry) -> bool,
+    ) -> Option<&RouteEntry> {
         use std::ops::Bound::{Excluded, Unbounded};
         self.entries
             .range((Excluded(x), Unbounded))
@@ -324,7 +362,12 @@ impl RouteCache {
 
     /// The first cached entry counter-clockwise from `x` (exclusive) accepted by `keep`, looking at
     /// most `steps` entries.
-    pub fn next_below(&self, x: PnrpId, steps: usize, keep: impl Fn(&RouteEntry) -> bool) -> Option<&RouteEntry> {
+    pub fn next_below(
+        &self,
+        x: PnrpId,
+        steps: usize,
+        keep: impl Fn(&RouteEntry) -> bool,
+    ) -> Option<&RouteEntry> {
         use std::ops::Bound::{Excluded, Unbounded};
         self.entries
             .range(..x)
@@ -339,7 +382,10 @@ impl RouteCache {
     pub fn arc(&self, from: PnrpId, to: PnrpId) -> Vec<PnrpId> {
         use std::ops::Bound::{Excluded, Included, Unbounded};
         if from < to {
-            self.entries.range((Excluded(from), Included(to))).map(|(k, _)| *k).collect()
+            self.entries
+                .range((Excluded(from), Included(to)))
+                .map(|(k, _)| *k)
+                .collect()
         } else {
             self.entries
                 .range((Excluded(from), Unbounded))
@@ -351,19 +397,33 @@ impl RouteCache {
 
     /// Unpinned entries admitted before `cutoff` (for the optional max age, §2.2 [CHOICE]).
     pub fn older_than(&self, cutoff: Instant) -> Vec<PnrpId> {
-        self.entries.values().filter(|e| e.pins == 0 && e.added < cutoff).map(|e| e.route.id).collect()
+        self.entries
+            .values()
+            .filter(|e| e.pins == 0 && e.added < cutoff)
+            .map(|e| e.route.id)
+            .collect()
     }
 
     /// Checks the internal invariants (level membership, slots, bounds); for tests and checkers.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut n = 0;
         for (lvl, ids) in self.levels.iter().enumerate() {
-            let pinned = ids.iter().filter(|id| self.entries.get(id).is_some_and(|e| e.pins > 0)).count();
+            let pinned = ids
+                .iter()
+                .filter(|id| self.entries.get(id).is_some_and(|e| e.pins > 0))
+                .count();
             if ids.len() > self.capacity.max(pinned) {
-                return Err(format!("level {lvl} holds {} > capacity {}", ids.len(), self.capacity));
+                return Err(format!(
+                    "level {lvl} holds {} > capacity {}",
+                    ids.len(),
+                    self.capacity
+                ));
             }
             for (slot, id) in ids.iter().enumerate() {
-                let e = self.entries.get(id).ok_or_else(|| format!("level {lvl} names missing {id:?}"))?;
+                let e = self
+                    .entries
+                    .get(id)
+                    .ok_or_else(|| format!("level {lvl} names missing {id:?}"))?;
                 if e.level as usize != lvl || e.slot as usize != slot || self.level_of(*id) != lvl {
                     return Err(format!("entry {id:?} misfiled"));
                 }
@@ -402,7 +462,13 @@ mod tests {
         // Exactly at a threshold counts as the deeper level: d ≤ 2^256/10 ⇒ level ≥ 1.
         let t1 = thresholds(3)[0];
         assert_eq!(c.level_of(PnrpId::ZERO.wrapping_add(t1)), 1);
-        assert_eq!(c.level_of(PnrpId::ZERO.wrapping_add(Distance { hi: t1.hi, lo: t1.lo + 1 })), 0);
+        assert_eq!(
+            c.level_of(PnrpId::ZERO.wrapping_add(Distance {
+                hi: t1.hi,
+                lo: t1.lo + 1
+            })),
+            0
+        );
     }
 
     #[test]
@@ -413,10 +479,21 @@ mod tests {
         for k in 0..4 {
             c.insert(route(far(k)), None, Instant::ZERO, true, &mut r);
         }
-        assert_eq!(c.insert(route(far(9)), None, Instant::ZERO, false, &mut r), Insert::Rejected);
+        assert_eq!(
+            c.insert(route(far(9)), None, Instant::ZERO, false, &mut r),
+            Insert::Rejected
+        );
         assert!(c.unpin(&far(0), &mut r).is_none());
-        assert_eq!(c.insert(route(far(9)), None, Instant::ZERO, false, &mut r), Insert::Added { evicted: Some(far(0)) });
-        assert_eq!(c.insert(route(far(9)), None, Instant::ZERO, false, &mut r), Insert::Replaced);
+        assert_eq!(
+            c.insert(route(far(9)), None, Instant::ZERO, false, &mut r),
+            Insert::Added {
+                evicted: Some(far(0))
+            }
+        );
+        assert_eq!(
+            c.insert(route(far(9)), None, Instant::ZERO, false, &mut r),
+            Insert::Replaced
+        );
         c.check_invariants().unwrap();
     }
 
@@ -427,10 +504,19 @@ mod tests {
         for k in [10u128, 20, 30] {
             c.insert(route(PnrpId::new(0, k)), None, Instant::ZERO, false, &mut r);
         }
-        assert_eq!(c.next_above(PnrpId::new(0, 30), 8, |_| true).unwrap().id, PnrpId::new(0, 10));
-        assert_eq!(c.next_below(PnrpId::new(0, 10), 8, |_| true).unwrap().id, PnrpId::new(0, 30));
+        assert_eq!(
+            c.next_above(PnrpId::new(0, 30), 8, |_| true).unwrap().id,
+            PnrpId::new(0, 10)
+        );
+        assert_eq!(
+            c.next_below(PnrpId::new(0, 10), 8, |_| true).unwrap().id,
+            PnrpId::new(0, 30)
+        );
         assert_eq!(c.closest(PnrpId::new(0, 16)).unwrap().id, PnrpId::new(0, 20));
-        assert_eq!(c.arc(PnrpId::new(0, 20), PnrpId::new(0, 10)), vec![PnrpId::new(0, 30), PnrpId::new(0, 10)]);
+        assert_eq!(
+            c.arc(PnrpId::new(0, 20), PnrpId::new(0, 10)),
+            vec![PnrpId::new(0, 30), PnrpId::new(0, 10)]
+        );
     }
 
     fn any_id() -> impl Strategy<Value = PnrpId> {

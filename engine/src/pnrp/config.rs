@@ -211,7 +211,10 @@ impl PnrpConfig {
     pub fn validate(&self) -> Result<(), String> {
         let positive = [
             ("maintenance_period", self.maintenance_period),
-            ("maintenance_period_small_cache", self.maintenance_period_small_cache),
+            (
+                "maintenance_period_small_cache",
+                self.maintenance_period_small_cache,
+            ),
             ("retransmit_interval", self.retransmit_interval),
             ("balancing_interval", self.balancing_interval),
             ("conversation_timeout", self.conversation_timeout),
@@ -254,7 +257,9 @@ impl PnrpConfig {
         }
         // §3.5/§3.8: the wire arrays hold at most 22 endpoints.
         if self.flagged_path_max > 22 || self.already_flooded_max > 22 {
-            return Err("pnrp.flagged_path_max and pnrp.already_flooded_max are at most 22 (§3.5, §3.8)".into());
+            return Err(
+                "pnrp.flagged_path_max and pnrp.already_flooded_max are at most 22 (§3.5, §3.8)".into(),
+            );
         }
         if self.cache_levels_max > 77 {
             return Err("pnrp.cache_levels_max is at most 77 (log10 of 2^256)".into());
@@ -298,13 +303,25 @@ mod tests {
 
     #[test]
     fn impossible_values_are_rejected() {
-        let c = PnrpConfig { retry_count: 0, ..PnrpConfig::default() };
+        let c = PnrpConfig {
+            retry_count: 0,
+            ..PnrpConfig::default()
+        };
         assert!(c.validate().unwrap_err().contains("retry_count"));
-        let c = PnrpConfig { flagged_path_max: 23, ..PnrpConfig::default() };
+        let c = PnrpConfig {
+            flagged_path_max: 23,
+            ..PnrpConfig::default()
+        };
         assert!(c.validate().is_err());
-        let c = PnrpConfig { maintenance_period: Duration::ZERO, ..PnrpConfig::default() };
+        let c = PnrpConfig {
+            maintenance_period: Duration::ZERO,
+            ..PnrpConfig::default()
+        };
         assert!(c.validate().is_err());
-        let c = PnrpConfig { split_k: f64::NAN, ..PnrpConfig::default() };
+        let c = PnrpConfig {
+            split_k: f64::NAN,
+            ..PnrpConfig::default()
+        };
         assert!(c.validate().is_err());
     }
 }

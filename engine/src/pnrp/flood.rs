@@ -16,7 +16,11 @@ impl PnrpNode {
         if !f.dont_ack {
             // Step 2: N when the sender believes we hold an ID we do not.
             let n = f.validate_id != PnrpId::ZERO && !self.is_local_id(&f.validate_id);
-            let ack = Ack { message_id: self.msg_id(), acked_id: f.message_id, not_registered: n.then_some(true) };
+            let ack = Ack {
+                message_id: self.msg_id(),
+                acked_id: f.message_id,
+                not_registered: n.then_some(true),
+            };
             self.send(from, Message::Ack(ack));
         }
         if let Some(cpa) = &f.revoke_cpa {
@@ -25,7 +29,10 @@ impl PnrpNode {
         if let Some(entry) = f.route_entry {
             // §4.5 step 5: X told us itself (it picked us, so it knows us) unless a third party forwarded X.
             let knows_us = entry.has_endpoint(&from);
-            let origin = Origin { source: Some(from), already_flooded: f.already_flooded, knows_us };
+            let origin = Origin {
+                already_flooded: f.already_flooded,
+                knows_us,
+            };
             self.submit_route_entry(now, entry, origin);
         }
     }
@@ -65,7 +72,9 @@ impl PnrpNode {
                 Side::Above => Side::Below,
                 Side::Below => Side::Above,
             };
-            let Some(next) = reg.leaf.members(far).first().cloned() else { continue };
+            let Some(next) = reg.leaf.members(far).first().cloned() else {
+                continue;
+            };
             if next.has_endpoint(&from) {
                 continue;
             }
@@ -77,7 +86,12 @@ impl PnrpNode {
                 route_entry: None,
                 already_flooded: vec![self.local],
             };
-            self.send_request(now, next.endpoint(), Message::Flood(flood), Purpose::Flood { validate: next.id });
+            self.send_request(
+                now,
+                next.endpoint(),
+                Message::Flood(flood),
+                Purpose::Flood { validate: next.id },
+            );
         }
     }
 }

@@ -33,7 +33,12 @@ pub enum Side {
 impl LeafSet {
     /// An empty leaf set of `centre` with `side` members per side.
     pub fn new(centre: PnrpId, side: usize) -> Self {
-        LeafSet { centre, side, below: Vec::new(), above: Vec::new() }
+        LeafSet {
+            centre,
+            side,
+            below: Vec::new(),
+            above: Vec::new(),
+        }
     }
 
     /// The registered ID it belongs to.
@@ -146,7 +151,9 @@ impl LeafSet {
             return true;
         }
         let l = self.list(self.side_of(t));
-        l.len() < self.side || l.last().is_some_and(|far| self.centre.distance(t) <= self.centre.distance(far.id))
+        l.len() < self.side
+            || l.last()
+                .is_some_and(|far| self.centre.distance(t) <= self.centre.distance(far.id))
     }
 
     /// The nearest member below and above, when both exist (for the size estimate, §4.12).

@@ -33,17 +33,24 @@ impl PnrpNode {
             }
         }
         if let Some(period) = self.cfg.reannounce_period {
-            let due: Vec<PnrpId> =
-                self.regs.values().filter(|r| now.saturating_since(r.last_announce) >= period).map(|r| r.id).collect();
+            let due: Vec<PnrpId> = self
+                .regs
+                .values()
+                .filter(|r| now.saturating_since(r.last_announce) >= period)
+                .map(|r| r.id)
+                .collect();
             for id in due {
                 self.announce(now, id, None, None);
             }
         }
         if self.cfg.cache_balancing && self.maintenance_resolve.is_none() && !self.cache.is_empty() {
-            let due = self.last_balancing.map_or(true, |t| now.saturating_since(t) >= self.cfg.balancing_interval);
+            let due = self
+                .last_balancing
+                .is_none_or(|t| now.saturating_since(t) >= self.cfg.balancing_interval);
             if due {
                 self.balancing_round += 1;
-                if self.cfg.leaf_set_probes && self.balancing_round % 2 == 0 && !self.regs.is_empty() {
+                if self.cfg.leaf_set_probes && self.balancing_round.is_multiple_of(2) && !self.regs.is_empty()
+                {
                     self.probe_leaf_set(now);
                 } else {
                     self.balance_cache(now);
@@ -115,7 +122,11 @@ impl PnrpNode {
             for side in [Side::Above, Side::Below] {
                 let mut prev = reg.id;
                 for m in reg.leaf.members(side) {
-                    let (a, b) = if side == Side::Above { (prev, m.id) } else { (m.id, prev) };
+                    let (a, b) = if side == Side::Above {
+                        (prev, m.id)
+                    } else {
+                        (m.id, prev)
+                    };
                     gaps.push((a, b.wrapping_sub(a)));
                     prev = m.id;
                 }
@@ -159,7 +170,10 @@ impl PnrpNode {
         if level == 0 {
             return Distance { hi: 1 << 127, lo: 0 };
         }
-        let mut d = Distance { hi: u128::MAX, lo: u128::MAX };
+        let mut d = Distance {
+            hi: u128::MAX,
+            lo: u128::MAX,
+        };
         for _ in 0..level {
             d = div_small(d, 10);
         }
@@ -198,7 +212,11 @@ impl PnrpNode {
         self.discovery.split_seed_index = self.discovery.split_seed_index.wrapping_add(1);
         let known = self.cache.closest(local.wrapping_add_u64(1)).map(|r| r.id);
         let spec = ResolveSpec {
-            kind: ResolveKind::Split { local, followup, known },
+            kind: ResolveKind::Split {
+                local,
+                followup,
+                known,
+            },
             target: local.wrapping_add_u64(1),
             criteria: ResolveCriteria::Exact,
             precision: 0,
@@ -240,12 +258,10 @@ impl PnrpNode {
         if !split {
             return;
         }
-        if std::env::var("PNRP_DEBUG").is_ok() {
-            let kc = self.cache.closest(target).map(|r| r.id);
-            eprintln!("SPLIT local {local:?} best {:?} known {known:?} knows_closer {knows_closer} cached_before {cached_before} now_closest {kc:?} in_cache_now {} smaller {smaller}", best.id, self.cache.contains(&best.id));
-        }
         self.stats.splits_detected += 1;
-        self.events.push_back(Event::SplitDetected { smaller_side: smaller });
+        self.events.push_back(Event::SplitDetected {
+            smaller_side: smaller,
+        });
         if self.cfg.split_repair_reregister {
             // Repair by walking (no special message): announce every ID through the other part.
             let ids: Vec<PnrpId> = self.regs.keys().copied().collect();
@@ -274,7 +290,10 @@ fn div_small(d: Distance, k: u64) -> Distance {
     let mid = (r_hi << 64) | (d.lo >> 64);
     let (q_mid, r_mid) = (mid / k, mid % k);
     let low = (r_mid << 64) | (d.lo & u64::MAX as u128);
-    Distance { hi: q_hi, lo: (q_mid << 64) | (low / k) }
+    Distance {
+        hi: q_hi,
+        lo: (q_mid << 64) | (low / k),
+    }
 }
 
 #[cfg(test)]
@@ -288,7 +307,16 @@ mod tests {
         assert_eq!(q.hi, 10);
         let back = PnrpId::ZERO.wrapping_add(q);
         assert_eq!(back.hi, 10);
-        assert_eq!(neg(Distance { hi: 0, lo: 1 }), Distance { hi: u128::MAX, lo: u128::MAX });
-        assert_eq!(div_small(Distance { hi: 0, lo: 100 }, 7), Distance { hi: 0, lo: 14 });
+        assert_eq!(
+            neg(Distance { hi: 0, lo: 1 }),
+            Distance {
+                hi: u128::MAX,
+                lo: u128::MAX
+            }
+        );
+        assert_eq!(
+            div_small(Distance { hi: 0, lo: 100 }, 7),
+            Distance { hi: 0, lo: 14 }
+        );
     }
 }

@@ -49,11 +49,10 @@ pub(super) struct PendingAdd {
     pub(super) origin: Origin,
 }
 
-/// Where a route entry came from: the datagram's source, for FLOODs its Already Flooded List, and
-/// whether the entry's node already knows our entry (then §4.5 step 5 sends it nothing).
+/// Where a route entry came from: for FLOODs its Already Flooded List, and whether the entry's
+/// node already knows our entry (then §4.5 step 5 sends it nothing).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Origin {
-    pub(super) source: Option<Endpoint>,
     pub(super) already_flooded: Vec<Endpoint>,
     pub(super) knows_us: bool,
 }
@@ -94,13 +93,23 @@ impl PnrpNode {
     ///
     /// Discovery runs at the first `handle_timeout`, which `poll_timeout` asks for at `now`, so the
     /// driver's drain rule picks up the first SOLICITs.
-    pub fn new(config: Arc<PnrpConfig>, local: Endpoint, seeds: Vec<Endpoint>, rng_seed: [u8; 32], now: Instant) -> Self {
+    pub fn new(
+        config: Arc<PnrpConfig>,
+        local: Endpoint,
+        seeds: Vec<Endpoint>,
+        rng_seed: [u8; 32],
+        now: Instant,
+    ) -> Self {
         let mut rng = NodeRng::from_seed(rng_seed);
         // §3.1 [CHOICE]: Message IDs from a per-node counter starting at a seeded random value.
         let next_msg_id = rng.gen::<u32>();
         // §2.2 [CHOICE]: a node without registrations centres its cache on a random virtual ID.
         let virtual_centre = PnrpId::new(rng.gen(), rng.gen());
-        let cache = RouteCache::new(virtual_centre, config.cache_level_capacity, config.cache_levels_max);
+        let cache = RouteCache::new(
+            virtual_centre,
+            config.cache_level_capacity,
+            config.cache_levels_max,
+        );
         let reassembly = Reassembly::new(config.reassembly_contexts_max, config.reassembly_bytes_max);
         PnrpNode {
             cfg: config,
@@ -212,7 +221,13 @@ impl PnrpNode {
     }
 
     /// Sends a request tracked by the Pending List (§4.14); `None` when the list is full.
-    pub(super) fn send_request(&mut self, now: Instant, to: Endpoint, msg: Message, purpose: Purpose) -> Option<u32> {
+    pub(super) fn send_request(
+        &mut self,
+        now: Instant,
+        to: Endpoint,
+        msg: Message,
+        purpose: Purpose,
+    ) -> Option<u32> {
         if self.pending.len() >= self.cfg.pending_max {
             self.stats.drop("pending_full");
             return None;

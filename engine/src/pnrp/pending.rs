@@ -124,7 +124,11 @@ mod tests {
 
     fn entry(at: u64) -> PendingEntry {
         PendingEntry {
-            msg: Message::Ack(Ack { message_id: 1, acked_id: 2, not_registered: None }),
+            msg: Message::Ack(Ack {
+                message_id: 1,
+                acked_id: 2,
+                not_registered: None,
+            }),
             to: Endpoint::new(Ipv6Addr::LOCALHOST, 4000),
             retries_left: 2,
             deadline: Instant::from_micros(at),
@@ -140,7 +144,9 @@ mod tests {
         assert_eq!(p.next_deadline(), Some(Instant::from_micros(100)));
         assert_eq!(p.due(Instant::from_micros(99)), None);
         assert_eq!(p.due(Instant::from_micros(100)), Some(6));
-        let e = p.reschedule(6, Instant::from_micros(100) + Duration::from_micros(500)).unwrap();
+        let e = p
+            .reschedule(6, Instant::from_micros(100) + Duration::from_micros(500))
+            .unwrap();
         assert_eq!(e.retries_left, 1);
         assert_eq!(p.due(Instant::from_micros(400)), Some(5));
         assert!(p.remove(5).is_some());

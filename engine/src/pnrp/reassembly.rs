@@ -37,7 +37,12 @@ pub struct Reassembly {
 impl Reassembly {
     /// An empty list holding at most `max_contexts` contexts and `max_bytes` bytes.
     pub fn new(max_contexts: usize, max_bytes: usize) -> Self {
-        Reassembly { contexts: BTreeMap::new(), bytes: 0, max_contexts, max_bytes }
+        Reassembly {
+            contexts: BTreeMap::new(),
+            bytes: 0,
+            max_contexts,
+            max_bytes,
+        }
     }
 
     /// Number of open contexts.
@@ -64,7 +69,7 @@ impl Reassembly {
         if size == 0 || size > AUTHORITY_BUFFER_MAX {
             return Fragment::Dropped("authority_size");
         }
-        if offset % AUTHORITY_FRAGMENT_MAX != 0 || offset + len > size {
+        if !offset.is_multiple_of(AUTHORITY_FRAGMENT_MAX) || offset + len > size {
             return Fragment::Dropped("authority_offset");
         }
         // Every fragment but the last is exactly 1,188 bytes (§3.7).
@@ -80,7 +85,13 @@ impl Reassembly {
                 return Fragment::Dropped("reassembly_full");
             }
             self.bytes += size;
-            let ctx = Context { acked_id: a.acked_id, size, buf: vec![0; size], got: 0, received: 0 };
+            let ctx = Context {
+                acked_id: a.acked_id,
+                size,
+                buf: vec![0; size],
+                got: 0,
+                received: 0,
+            };
             self.contexts.insert(key, ctx);
         }
         let Some(ctx) = self.contexts.get_mut(&key) else {
@@ -115,7 +126,12 @@ impl Reassembly {
 
     /// Deletes the contexts answering `acked_id` (its LOOKUP/INQUIRE timed out or finished, §4.13).
     pub fn purge_acked(&mut self, acked_id: u32) {
-        let keys: Vec<_> = self.contexts.iter().filter(|(_, c)| c.acked_id == acked_id).map(|(k, _)| *k).collect();
+        let keys: Vec<_> = self
+            .contexts
+            .iter()
+            .filter(|(_, c)| c.acked_id == acked_id)
+            .map(|(k, _)| *k)
+            .collect();
         for k in keys {
             self.discard(k);
         }
@@ -129,7 +145,13 @@ mod tests {
     use std::sync::Arc;
 
     fn frag(size: usize, offset: usize, bytes: &[u8]) -> Authority {
-        Authority { message_id: 9, acked_id: 4, size: size as u16, offset: offset as u16, fragment: Arc::from(bytes) }
+        Authority {
+            message_id: 9,
+            acked_id: 4,
+            size: size as u16,
+            offset: offset as u16,
+            fragment: Arc::from(bytes),
+        }
     }
 
     #[test]
@@ -139,8 +161,15 @@ mod tests {
         let mut r = Reassembly::new(4, 100_000);
         assert_eq!(r.add(ep, &frag(3000, 2376, &data[2376..])), Fragment::Partial);
         assert_eq!(r.add(ep, &frag(3000, 0, &data[..1188])), Fragment::Partial);
-        assert_eq!(r.add(ep, &frag(3000, 0, &data[..1188])), Fragment::Partial, "duplicates are harmless");
-        assert_eq!(r.add(ep, &frag(3000, 1188, &data[1188..2376])), Fragment::Complete(data.clone()));
+        assert_eq!(
+            r.add(ep, &frag(3000, 0, &data[..1188])),
+            Fragment::Partial,
+            "duplicates are harmless"
+        );
+        assert_eq!(
+            r.add(ep, &frag(3000, 1188, &data[1188..2376])),
+            Fragment::Complete(data.clone())
+        );
         assert!(r.is_empty());
         assert_eq!(r.bytes(), 0);
     }
@@ -149,14 +178,32 @@ mod tests {
     fn bad_fragments_are_dropped_and_bounds_hold() {
         let ep = Endpoint::new(Ipv6Addr::LOCALHOST, 5000);
         let mut r = Reassembly::new(1, 100_000);
-        assert_eq!(r.add(ep, &frag(100, 0, &[0; 100])), Fragment::Complete(vec![0; 100]));
-        assert_eq!(r.add(ep, &frag(3000, 5, &[0; 10])), Fragment::Dropped("authority_offset"));
-        assert_eq!(r.add(ep, &frag(3000, 0, &[0; 10])), Fragment::Dropped("authority_fragment_len"));
-        assert_eq!(r.add(ep, &frag(40_000, 0, &[0; 1188])), Fragment::Dropped("authority_size"));
+        assert_eq!(
+            r.add(ep, &frag(100, 0, &[0; 100])),
+            Fragment::Complete(vec![0; 100])
+        );
+        assert_eq!(
+            r.add(ep, &frag(3000, 5, &[0; 10])),
+            Fragment::Dropped("authority_offset")
+        );
+        assert_eq!(
+            r.add(ep, &frag(3000, 0, &[0; 10])),
+            Fragment::Dropped("authority_fragment_len")
+        );
+        assert_eq!(
+            r.add(ep, &frag(40_000, 0, &[0; 1188])),
+            Fragment::Dropped("authority_size")
+        );
         assert_eq!(r.add(ep, &frag(3000, 0, &[0; 1188])), Fragment::Partial);
         let other = Endpoint::new(Ipv6Addr::LOCALHOST, 5001);
-        assert_eq!(r.add(other, &frag(3000, 0, &[0; 1188])), Fragment::Dropped("reassembly_full"));
-        assert_eq!(r.add(ep, &frag(2500, 1188, &[0; 1188])), Fragment::Dropped("authority_size_mismatch"));
+        assert_eq!(
+            r.add(other, &frag(3000, 0, &[0; 1188])),
+            Fragment::Dropped("reassembly_full")
+        );
+        assert_eq!(
+            r.add(ep, &frag(2500, 1188, &[0; 1188])),
+            Fragment::Dropped("authority_size_mismatch")
+        );
         assert!(r.is_empty());
         assert_eq!(r.add(ep, &frag(3000, 0, &[0; 1188])), Fragment::Partial);
         r.purge_acked(4);

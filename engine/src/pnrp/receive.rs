@@ -24,7 +24,9 @@ fn syntax_error(msg: &Message) -> Option<&'static str> {
         Message::Flood(f) if bad_entry(&f.route_entry) => Some("bad_route_entry"),
         Message::Flood(f) if bad_list(&f.already_flooded) => Some("bad_endpoint_list"),
         Message::Lookup(l) if bad_entry(&l.best_match) => Some("bad_route_entry"),
-        Message::Lookup(l) if l.flagged_path.is_empty() || bad_list(&l.flagged_path) => Some("bad_endpoint_list"),
+        Message::Lookup(l) if l.flagged_path.is_empty() || bad_list(&l.flagged_path) => {
+            Some("bad_endpoint_list")
+        }
         _ => None,
     }
 }
@@ -42,7 +44,10 @@ impl PnrpNode {
             self.stats.drop(reason);
             return;
         }
-        let is_answer = matches!(msg, Message::Advertise(_) | Message::Ack(_) | Message::Authority(_));
+        let is_answer = matches!(
+            msg,
+            Message::Advertise(_) | Message::Ack(_) | Message::Authority(_)
+        );
         if self.left && !is_answer {
             self.stats.drop("closed");
             return;
@@ -85,7 +90,10 @@ impl PnrpNode {
     /// §4.13 + §4.6.3: reassemble, decode, then hand the buffer to its owner.
     fn on_authority(&mut self, now: Instant, from: Endpoint, a: Authority) {
         let ok = |p: &Purpose| {
-            matches!(p, Purpose::Lookup { .. } | Purpose::ResolveInquire { .. } | Purpose::AdmitInquire { .. })
+            matches!(
+                p,
+                Purpose::Lookup { .. } | Purpose::ResolveInquire { .. } | Purpose::AdmitInquire { .. }
+            )
         };
         if self.match_answer(a.acked_id, from, ok).is_none() {
             return;
@@ -109,10 +117,14 @@ impl PnrpNode {
                 return;
             }
         };
-        let Some(entry) = self.pending.remove(a.acked_id) else { return };
+        let Some(entry) = self.pending.remove(a.acked_id) else {
+            return;
+        };
         match entry.purpose {
             Purpose::Lookup { resolve } => self.on_lookup_answer(now, resolve, entry.to, buf),
-            Purpose::ResolveInquire { resolve, nonce } => self.on_final_inquire_answer(now, resolve, nonce, buf),
+            Purpose::ResolveInquire { resolve, nonce } => {
+                self.on_final_inquire_answer(now, resolve, nonce, buf)
+            }
             Purpose::AdmitInquire { id } => self.on_admit_answer(now, id, a.acked_id, buf),
             _ => {}
         }
@@ -124,7 +136,9 @@ impl PnrpNode {
         if self.match_answer(a.acked_id, from, ok).is_none() {
             return;
         }
-        let Some(entry) = self.pending.remove(a.acked_id) else { return };
+        let Some(entry) = self.pending.remove(a.acked_id) else {
+            return;
+        };
         if let (Purpose::Flood { validate }, Some(true)) = (entry.purpose, a.not_registered) {
             if validate != super::id::PnrpId::ZERO {
                 self.drop_entry(now, validate, "n_flag");
@@ -156,11 +170,20 @@ mod tests {
         };
         assert_eq!(syntax_error(&Message::Lookup(l.clone())), None);
         l.flagged_path.clear();
-        assert_eq!(syntax_error(&Message::Lookup(l.clone())), Some("bad_endpoint_list"));
+        assert_eq!(
+            syntax_error(&Message::Lookup(l.clone())),
+            Some("bad_endpoint_list")
+        );
         l.flagged_path = vec![ep; 23];
-        assert_eq!(syntax_error(&Message::Lookup(l.clone())), Some("bad_endpoint_list"));
+        assert_eq!(
+            syntax_error(&Message::Lookup(l.clone())),
+            Some("bad_endpoint_list")
+        );
         l.flagged_path = vec![ep];
-        l.best_match = Some(RouteEntry::single(PnrpId::ZERO, Endpoint::new(Ipv6Addr::LOCALHOST, 80)));
+        l.best_match = Some(RouteEntry::single(
+            PnrpId::ZERO,
+            Endpoint::new(Ipv6Addr::LOCALHOST, 80),
+        ));
         assert_eq!(syntax_error(&Message::Lookup(l)), Some("bad_route_entry"));
     }
 }

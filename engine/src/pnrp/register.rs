@@ -23,7 +23,11 @@ impl PnrpNode {
     /// Dispatches an application command.
     pub(super) fn command(&mut self, now: Instant, request: RequestId, cmd: Command) {
         match cmd {
-            Command::Register { name, identity, app_endpoints } => {
+            Command::Register {
+                name,
+                identity,
+                app_endpoints,
+            } => {
                 if name.is_secured() && name.authority != identity.authority() {
                     let reason = "authority_is_not_the_identity_key";
                     return self.events.push_back(Event::RegisterFailed { request, reason });
@@ -38,13 +42,23 @@ impl PnrpNode {
                 self.unregister(now, id);
                 self.events.push_back(Event::Unregistered { request, id });
             }
-            Command::Resolve { name, criteria, timeout } => {
+            Command::Resolve {
+                name,
+                criteria,
+                timeout,
+            } => {
                 // §4.6 app entry point: P2P ID || our prefix || 0x8000000000000000.
                 let lo = ((prefix_of(&self.local) as u128) << 64) | 0x8000_0000_0000_0000;
                 let target = PnrpId::new(name.p2p_id(), lo);
                 self.app_resolve(now, request, target, criteria, 0, ReasonCode::AppRequest, timeout);
             }
-            Command::ResolveId { target, criteria, precision, reason, timeout } => {
+            Command::ResolveId {
+                target,
+                criteria,
+                precision,
+                reason,
+                timeout,
+            } => {
                 self.app_resolve(now, request, target, criteria, precision, reason, timeout);
             }
             Command::ChangeAddress { local } => self.change_address(now, local),
@@ -86,7 +100,11 @@ impl PnrpNode {
         if let Err(e) = self.start_resolve(now, spec) {
             self.stats.resolves_failed += 1;
             let stats = ResolveStats::default();
-            self.events.push_back(Event::Resolved { request, result: Err(e), stats });
+            self.events.push_back(Event::Resolved {
+                request,
+                result: Err(e),
+                stats,
+            });
         }
     }
 
@@ -134,7 +152,12 @@ impl PnrpNode {
         if self.cache.is_empty() {
             return;
         }
-        let due: Vec<PnrpId> = self.regs.values().filter(|r| r.announce_pending).map(|r| r.id).collect();
+        let due: Vec<PnrpId> = self
+            .regs
+            .values()
+            .filter(|r| r.announce_pending)
+            .map(|r| r.id)
+            .collect();
         for id in due {
             if let Some(reg) = self.regs.get_mut(&id) {
                 reg.announce_pending = false;
@@ -144,8 +167,16 @@ impl PnrpNode {
     }
 
     /// §4.9 step 4: resolve ID + 1 with our own entry as InitialBestMatch.
-    pub(super) fn announce(&mut self, now: Instant, id: PnrpId, request: Option<RequestId>, first: Option<RouteEntry>) {
-        let Some(route) = self.regs.get(&id).map(|r| r.route.clone()) else { return };
+    pub(super) fn announce(
+        &mut self,
+        now: Instant,
+        id: PnrpId,
+        request: Option<RequestId>,
+        first: Option<RouteEntry>,
+    ) {
+        let Some(route) = self.regs.get(&id).map(|r| r.route.clone()) else {
+            return;
+        };
         if let Some(reg) = self.regs.get_mut(&id) {
             reg.last_announce = now;
         }
@@ -168,14 +199,20 @@ impl PnrpNode {
             }
             self.stats.registrations_done += 1;
             if let Some(request) = request {
-                self.events.push_back(Event::Registered { request, id, stats: ResolveStats::default() });
+                self.events.push_back(Event::Registered {
+                    request,
+                    id,
+                    stats: ResolveStats::default(),
+                });
             }
         }
     }
 
     /// §4.10: revoke CPA to S1/P1, leaf-set repair floods to P5/S5, then forget the ID.
     pub(super) fn unregister(&mut self, now: Instant, id: PnrpId) {
-        let Some(revoke) = self.build_revoke(now, id) else { return };
+        let Some(revoke) = self.build_revoke(now, id) else {
+            return;
+        };
         let Some(reg) = self.regs.remove(&id) else { return };
         let above = reg.leaf.members(Side::Above);
         let below = reg.leaf.members(Side::Below);

@@ -29,7 +29,11 @@ pub(super) enum ResolveKind {
     Maintenance,
     /// A split test for local ID `local` (§4.12); `followup` tests do not spawn more tests;
     /// `known` is the cached entry closest to the target when the test started.
-    Split { local: PnrpId, followup: bool, known: Option<PnrpId> },
+    Split {
+        local: PnrpId,
+        followup: bool,
+        known: Option<PnrpId>,
+    },
 }
 
 /// What a resolve waits for.
@@ -86,7 +90,11 @@ pub(super) struct ResolveSpec {
 /// True when the top `bits` bits of `a` and `b` agree.
 pub(super) fn upper_bits_match(a: PnrpId, b: PnrpId, bits: u16) -> bool {
     let (h, l) = (a.hi ^ b.hi, a.lo ^ b.lo);
-    let same = if h != 0 { h.leading_zeros() } else { 128 + l.leading_zeros() };
+    let same = if h != 0 {
+        h.leading_zeros()
+    } else {
+        128 + l.leading_zeros()
+    };
     same >= bits.min(256) as u32
 }
 
@@ -96,7 +104,9 @@ pub(super) fn sufficiently_close(st: &ResolveState, best: PnrpId, exhausted: boo
         ResolveCriteria::Exact => best == st.target,
         ResolveCriteria::AnyPeerName => best.hi == st.target.hi,
         // [INFER] the closest instance must still be an instance of the name.
-        ResolveCriteria::NearestPeerName | ResolveCriteria::Nearest64PeerName => exhausted && best.hi == st.target.hi,
+        ResolveCriteria::NearestPeerName | ResolveCriteria::Nearest64PeerName => {
+            exhausted && best.hi == st.target.hi
+        }
         ResolveCriteria::UpperBits => upper_bits_match(best, st.target, st.precision),
     }
 }
@@ -126,7 +136,10 @@ impl PnrpNode {
         if self.ort.len() >= self.cfg.ort_max {
             return Err(ResolveError::Busy);
         }
-        let first = spec.initial_next.clone().or_else(|| self.cache.closest(spec.target).cloned());
+        let first = spec
+            .initial_next
+            .clone()
+            .or_else(|| self.cache.closest(spec.target).cloned());
         let Some(first) = first else {
             // §4.6 step 3 [CHOICE]: fail at once and look for the cloud again.
             if self.cfg.rediscover_on_empty_resolve {
@@ -141,7 +154,10 @@ impl PnrpNode {
             precision: spec.precision,
             reason: spec.reason,
             path: vec![self.local],
-            next_hops: vec![Hop { entry: first, use_count: 0 }],
+            next_hops: vec![Hop {
+                entry: first,
+                use_count: 0,
+            }],
             best_stack: Vec::new(),
             best: None,
             current: None,
@@ -162,7 +178,12 @@ impl PnrpNode {
             st.best_stack.push(b);
         } else if spec.pick_local {
             let t = spec.target;
-            st.best = self.regs.values().map(|r| &r.route).min_by_key(|r| (t.distance(r.id), r.id)).cloned();
+            st.best = self
+                .regs
+                .values()
+                .map(|r| &r.route)
+                .min_by_key(|r| (t.distance(r.id), r.id))
+                .cloned();
         }
         let key = self.next_resolve;
         self.next_resolve += 1;
@@ -178,13 +199,16 @@ impl PnrpNode {
         let Some(st) = self.ort.get_mut(&key) else { return };
         st.phase = Phase::Idle;
         // Step 5.
-        if st.best.as_ref().is_some_and(|b| sufficiently_close(st, b.id, false)) {
+        if st
+            .best
+            .as_ref()
+            .is_some_and(|b| sufficiently_close(st, b.id, false))
+        {
             return self.finish(now, key);
         }
         // Step 6.
         let hop = st.next_hops.pop();
-        let exhausted =
-            st.suspicious > self.cfg.max_suspicious || st.useful_hops > self.cfg.max_useful_hops;
+        let exhausted = st.suspicious > self.cfg.max_suspicious || st.useful_hops > self.cfg.max_useful_hops;
         let Some(mut hop) = hop.filter(|_| !exhausted) else {
             return self.walk_exhausted(now, key);
         };
@@ -194,7 +218,9 @@ impl PnrpNode {
         } else {
             // [CHOICE] keep the resolver's own endpoint and the most recent hops.
             let keep = self.cfg.flagged_path_max - 1;
-            std::iter::once(st.path[0]).chain(st.path[st.path.len() - keep..].iter().copied()).collect()
+            std::iter::once(st.path[0])
+                .chain(st.path[st.path.len() - keep..].iter().copied())
+                .collect()
         };
         let lookup = Lookup {
             message_id: 0,
@@ -213,7 +239,10 @@ impl PnrpNode {
         st.lookups_sent += 1;
         st.messages_sent += 1;
         let msg_id = self.msg_id();
-        let msg = Message::Lookup(Lookup { message_id: msg_id, ..lookup });
+        let msg = Message::Lookup(Lookup {
+            message_id: msg_id,
+            ..lookup
+        });
         match self.send_request(now, to, msg, Purpose::Lookup { resolve: key }) {
             Some(id) => {
                 if let Some(st) = self.ort.get_mut(&key) {
@@ -230,17 +259,24 @@ impl PnrpNode {
         let best = st.best.as_ref().map(|b| b.id);
         match (&st.kind, best) {
             // Open point 4: registration walks end silently; their work is the side effects.
-            (ResolveKind::Registration { .. }, _) => self.end_resolve(now, key, Err(ResolveError::NotFound {
-                target: st.target,
-                closest: best,
-            })),
+            (ResolveKind::Registration { .. }, _) => self.end_resolve(
+                now,
+                key,
+                Err(ResolveError::NotFound {
+                    target: st.target,
+                    closest: best,
+                }),
+            ),
             // Open point 4: split tests always INQUIRE the final best match.
             (ResolveKind::Split { .. }, Some(_)) => self.finish(now, key),
             (_, Some(b)) if sufficiently_close(st, b, true) => self.finish(now, key),
             _ => {
                 let err = match st.cpa_error {
                     Some(reason) => ResolveError::CpaInvalid { reason },
-                    None => ResolveError::NotFound { target: st.target, closest: best },
+                    None => ResolveError::NotFound {
+                        target: st.target,
+                        closest: best,
+                    },
                 };
                 self.end_resolve(now, key, Err(err))
             }
@@ -250,14 +286,19 @@ impl PnrpNode {
     /// §4.6 step 19: INQUIRE the best match for its CPA (with a fresh nonce, [CHOICE]).
     fn finish(&mut self, now: Instant, key: u64) {
         let Some(st) = self.ort.get(&key) else { return };
-        let Some(best) = st.best.clone() else { return self.walk_exhausted(now, key) };
+        let Some(best) = st.best.clone() else {
+            return self.walk_exhausted(now, key);
+        };
         if let Some(reg) = self.regs.get(&best.id) {
             // PickBestMatchFromLocalIds found our own registration: answer from our own CPA.
             let id = reg.id;
             let target = st.target;
             let result = match self.zero_nonce_cpa(now, id) {
                 Some(cpa) => Ok(resolved(id, cpa)),
-                None => Err(ResolveError::NotFound { target, closest: Some(id) }),
+                None => Err(ResolveError::NotFound {
+                    target,
+                    closest: Some(id),
+                }),
             };
             return self.end_resolve(now, key, result);
         }
@@ -265,14 +306,20 @@ impl PnrpNode {
         let msg_id = self.msg_id();
         let inquire = Inquire {
             message_id: msg_id,
-            flags: InquireFlags { cpa: true, extended_payload: true, cert_chain: true },
+            flags: InquireFlags {
+                cpa: true,
+                extended_payload: true,
+                cert_chain: true,
+            },
             validate_id: best.id,
             nonce: Some(nonce),
         };
-        let sent = self.send_request(now, best.endpoint(), Message::Inquire(inquire), Purpose::ResolveInquire {
-            resolve: key,
-            nonce,
-        });
+        let sent = self.send_request(
+            now,
+            best.endpoint(),
+            Message::Inquire(inquire),
+            Purpose::ResolveInquire { resolve: key, nonce },
+        );
         match (sent, self.ort.get_mut(&key)) {
             (Some(id), Some(st)) => {
                 st.messages_sent += 1;
@@ -283,13 +330,22 @@ impl PnrpNode {
     }
 
     /// §4.6 steps 9–18: an AUTHORITY answered our LOOKUP that went to `sent_to`.
-    pub(super) fn on_lookup_answer(&mut self, now: Instant, key: u64, sent_to: Endpoint, buf: AuthorityBuffer) {
+    pub(super) fn on_lookup_answer(
+        &mut self,
+        now: Instant,
+        key: u64,
+        sent_to: Endpoint,
+        buf: AuthorityBuffer,
+    ) {
         let small = if self.cfg.small_cache_boundary_is_large {
             self.cache.len() < self.cfg.small_cache_entries
         } else {
             self.cache.len() <= self.cfg.small_cache_entries
         };
-        let (exhaust_bare, use_max) = (self.cfg.exhaust_hop_without_route_entry, self.cfg.hop_use_count_max);
+        let (exhaust_bare, use_max) = (
+            self.cfg.exhaust_hop_without_route_entry,
+            self.cfg.hop_use_count_max,
+        );
         let local = self.local;
         let Some(st) = self.ort.get_mut(&key) else { return };
         let Some(hop) = st.current.take() else { return };
@@ -317,7 +373,11 @@ impl PnrpNode {
         }
         if let Some(c) = &cur {
             // Step 12.
-            if st.best.as_ref().map_or(true, |b| st.target.closer(c.entry.id, b.id)) {
+            if st
+                .best
+                .as_ref()
+                .is_none_or(|b| st.target.closer(c.entry.id, b.id))
+            {
                 if let Some(old) = st.best.replace(c.entry.clone()) {
                     st.best_stack.push(old);
                     if st.best_stack.len() > BEST_STACK_MAX {
@@ -341,13 +401,15 @@ impl PnrpNode {
         if let Some(n) = new {
             // Step 16: loop prevention (the path's last element is the node that just answered).
             let visited = st.path[..st.path.len() - 1].iter().any(|ep| n.has_endpoint(ep));
-            let usable = super::receive::route_entry_ok(&n) && !n.has_endpoint(&local) && n.id != PnrpId::ZERO;
+            let usable =
+                super::receive::route_entry_ok(&n) && !n.has_endpoint(&local) && n.id != PnrpId::ZERO;
             if !visited && usable {
-                // Step 17.
-                if st.target.closer(n.id, responder) {
-                    st.next_hops.push(Hop { entry: n, use_count: 0 });
-                } else if small {
-                    st.next_hops.push(Hop { entry: n, use_count: 0 });
+                // Step 17: closer referrals are followed; others only while our cache is small.
+                if st.target.closer(n.id, responder) || small {
+                    st.next_hops.push(Hop {
+                        entry: n,
+                        use_count: 0,
+                    });
                 } else if pushed_back {
                     st.next_hops.pop();
                 }
@@ -360,8 +422,14 @@ impl PnrpNode {
             self.drop_entry(now, id, "n_flag");
         }
         if let Some(e) = admit {
-            let source = Some(sent_to);
-            self.submit_route_entry(now, e, Origin { source, already_flooded: Vec::new(), knows_us: false });
+            self.submit_route_entry(
+                now,
+                e,
+                Origin {
+                    already_flooded: Vec::new(),
+                    knows_us: false,
+                },
+            );
         }
         self.advance(now, key); // step 18
     }
@@ -390,14 +458,36 @@ impl PnrpNode {
     }
 
     /// §4.6 steps 20–21: check the CPA of the final INQUIRE's answer.
-    pub(super) fn on_final_inquire_answer(&mut self, now: Instant, key: u64, nonce: [u8; 16], buf: AuthorityBuffer) {
+    pub(super) fn on_final_inquire_answer(
+        &mut self,
+        now: Instant,
+        key: u64,
+        nonce: [u8; 16],
+        buf: AuthorityBuffer,
+    ) {
         let Some(st) = self.ort.get(&key) else { return };
         let Some(best) = st.best.clone() else { return };
-        if let ResolveKind::Split { local, followup, known } = st.kind {
+        if let ResolveKind::Split {
+            local,
+            followup,
+            known,
+        } = st.kind
+        {
             // §4.12: the analysis runs on the route entry of this answer.
-            let found = buf.route_entry.clone().filter(|r| r.id != PnrpId::ZERO).unwrap_or(best);
+            let found = buf
+                .route_entry
+                .clone()
+                .filter(|r| r.id != PnrpId::ZERO)
+                .unwrap_or(best);
             let started = st.started;
-            self.end_resolve(now, key, Err(ResolveError::NotFound { target: st.target, closest: Some(found.id) }));
+            self.end_resolve(
+                now,
+                key,
+                Err(ResolveError::NotFound {
+                    target: st.target,
+                    closest: Some(found.id),
+                }),
+            );
             return self.split_analysis(now, local, found, followup, known, started);
         }
         match check_cpa(&buf, &best, now, &nonce) {
@@ -440,7 +530,11 @@ impl PnrpNode {
                 } else {
                     self.stats.resolves_failed += 1;
                 }
-                self.events.push_back(Event::Resolved { request, result, stats })
+                self.events.push_back(Event::Resolved {
+                    request,
+                    result,
+                    stats,
+                })
             }
             ResolveKind::Registration { request, id } => {
                 self.stats.registrations_done += 1;
@@ -468,7 +562,12 @@ impl PnrpNode {
 
 /// The result delivered to the application from a validated CPA.
 fn resolved(id: PnrpId, cpa: Arc<Cpa>) -> Resolved {
-    Resolved { id, endpoints: cpa.service_addresses.clone(), app_endpoints: cpa.app_endpoints.clone(), cpa }
+    Resolved {
+        id,
+        endpoints: cpa.service_addresses.clone(),
+        app_endpoints: cpa.app_endpoints.clone(),
+        cpa,
+    }
 }
 
 /// §6.3 for a resolve answer: N clear, a CPA present and valid for our nonce, its recomputed ID the

@@ -44,9 +44,12 @@ pub(super) fn ring_fraction(n: u64) -> Distance {
     // Long division of the low half in two 64-bit steps keeps every intermediate below 2^128.
     let mid = (r_hi << 64) | (u128::MAX >> 64);
     let (q_mid, r_mid) = (mid / n, mid % n);
-    let low = (r_mid << 64) | (u128::MAX & u64::MAX as u128);
+    let low = (r_mid << 64) | (u64::MAX as u128);
     let q_low = low / n;
-    Distance { hi: q_hi, lo: (q_mid << 64) | q_low }
+    Distance {
+        hi: q_hi,
+        lo: (q_mid << 64) | q_low,
+    }
 }
 
 impl PnrpNode {
@@ -92,7 +95,10 @@ impl PnrpNode {
             route_entry: self.regs.values().next().map(|r| r.route.clone()),
             hashed_nonce: hash_nonce(&nonce),
         };
-        if self.send_request(now, to, Message::Solicit(solicit), Purpose::Solicit { nonce }).is_some() {
+        if self
+            .send_request(now, to, Message::Solicit(solicit), Purpose::Solicit { nonce })
+            .is_some()
+        {
             self.stats.syncs_started += 1;
         }
     }
@@ -113,10 +119,21 @@ impl PnrpNode {
             self.conversation_timers.insert((deadline, key.0, key.1));
         } else if self.conversations.len() >= self.cfg.conversation_table_max {
             // §6.1 flood protection: no state, an empty ADVERTISE.
-            let adv = Advertise { message_id: self.msg_id(), acked_id: s.message_id, ids: Vec::new(), hashed_nonce: s.hashed_nonce };
+            let adv = Advertise {
+                message_id: self.msg_id(),
+                acked_id: s.message_id,
+                ids: Vec::new(),
+                hashed_nonce: s.hashed_nonce,
+            };
             return self.send(from, Message::Advertise(adv));
         } else {
-            self.conversations.insert(key, Conversation { deadline, solicitor_id });
+            self.conversations.insert(
+                key,
+                Conversation {
+                    deadline,
+                    solicitor_id,
+                },
+            );
             self.conversation_timers.insert((deadline, key.0, key.1));
         }
         let ids = if s.solicit_type == Some(super::message::SolicitType::Local) {
@@ -124,10 +141,22 @@ impl PnrpNode {
         } else {
             self.spread_ids(self.cfg.advertise_ids)
         };
-        let adv = Advertise { message_id: self.msg_id(), acked_id: s.message_id, ids, hashed_nonce: s.hashed_nonce };
+        let adv = Advertise {
+            message_id: self.msg_id(),
+            acked_id: s.message_id,
+            ids,
+            hashed_nonce: s.hashed_nonce,
+        };
         self.send(from, Message::Advertise(adv));
         if let Some(entry) = s.route_entry {
-            self.submit_route_entry(now, entry, Origin { source: Some(from), already_flooded: Vec::new(), knows_us: false });
+            self.submit_route_entry(
+                now,
+                entry,
+                Origin {
+                    already_flooded: Vec::new(),
+                    knows_us: false,
+                },
+            );
         }
     }
 
@@ -153,8 +182,12 @@ impl PnrpNode {
 
     /// §4.3 joining side step 3.
     pub(super) fn on_advertise(&mut self, now: Instant, from: Endpoint, a: Advertise) {
-        let Some(e) = self.match_answer(a.acked_id, from, |p| matches!(p, Purpose::Solicit { .. })) else { return };
-        let Purpose::Solicit { nonce } = e.purpose else { return };
+        let Some(e) = self.match_answer(a.acked_id, from, |p| matches!(p, Purpose::Solicit { .. })) else {
+            return;
+        };
+        let Purpose::Solicit { nonce } = e.purpose else {
+            return;
+        };
         if hash_nonce(&nonce) != a.hashed_nonce {
             self.stats.drop("bad_hashed_nonce");
             return;
@@ -174,7 +207,11 @@ impl PnrpNode {
         if ids.is_empty() {
             return;
         }
-        let req = Request { message_id: self.msg_id(), nonce, ids };
+        let req = Request {
+            message_id: self.msg_id(),
+            nonce,
+            ids,
+        };
         self.send_request(now, from, Message::Request(req), Purpose::Request);
     }
 
@@ -187,7 +224,11 @@ impl PnrpNode {
             return;
         };
         self.conversation_timers.remove(&(conv.deadline, from, hashed));
-        let ack = Ack { message_id: self.msg_id(), acked_id: r.message_id, not_registered: None };
+        let ack = Ack {
+            message_id: self.msg_id(),
+            acked_id: r.message_id,
+            not_registered: None,
+        };
         self.send(from, Message::Ack(ack));
         let dont_ack = self.cfg.sync_flood_dont_ack;
         for id in r.ids.iter().take(self.cfg.request_ids_max) {
@@ -221,7 +262,13 @@ mod tests {
     #[test]
     fn ring_fraction_splits_the_ring_evenly() {
         let half = ring_fraction(2);
-        assert_eq!(half, Distance { hi: u128::MAX >> 1, lo: u128::MAX });
+        assert_eq!(
+            half,
+            Distance {
+                hi: u128::MAX >> 1,
+                lo: u128::MAX
+            }
+        );
         let fifth = ring_fraction(5);
         // 5 steps of a fifth come back to just below the start.
         let mut p = PnrpId::ZERO;
@@ -229,7 +276,13 @@ mod tests {
             p = p.wrapping_add(fifth);
         }
         assert!(PnrpId::ZERO.distance(p).bits() <= 3);
-        assert_eq!(ring_fraction(1), Distance { hi: u128::MAX, lo: u128::MAX });
+        assert_eq!(
+            ring_fraction(1),
+            Distance {
+                hi: u128::MAX,
+                lo: u128::MAX
+            }
+        );
     }
 
     #[test]

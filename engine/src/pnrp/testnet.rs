@@ -48,7 +48,13 @@ pub(super) fn endpoint(i: usize) -> Endpoint {
 impl TestNet {
     /// `n` nodes, node 0 the seed of everyone, with `scheme` identities and secured names.
     pub(super) fn new(n: usize, cfg: PnrpConfig, scheme: Scheme, seed: u64) -> Self {
-        Self::with_seeds(n, cfg, scheme, seed, |i| if i == 0 { Vec::new() } else { vec![endpoint(0)] })
+        Self::with_seeds(n, cfg, scheme, seed, |i| {
+            if i == 0 {
+                Vec::new()
+            } else {
+                vec![endpoint(0)]
+            }
+        })
     }
 
     /// `n` nodes whose seed lists come from `seeds_of(index)`.
@@ -67,7 +73,13 @@ impl TestNet {
         for i in 0..n {
             let ep = endpoint(i);
             let seeds = seeds_of(i);
-            nodes.push(PnrpNode::new(cfg.clone(), ep, seeds, derive_seed(seed, "node", i as u64), Instant::ZERO));
+            nodes.push(PnrpNode::new(
+                cfg.clone(),
+                ep,
+                seeds,
+                derive_seed(seed, "node", i as u64),
+                Instant::ZERO,
+            ));
             let id = Identity::generate(scheme, derive_seed(seed, "identity", i as u64));
             names.push(PeerName::secured(id.authority(), &format!("node{i}")).expect("valid classifier"));
             identities.push(id);
@@ -104,7 +116,12 @@ impl TestNet {
                 // Wire round trip: what we simulate is exactly what the codec carries.
                 let mut bytes = Vec::new();
                 wire::encode(&t.msg, &mut bytes);
-                assert_eq!(bytes.len(), t.msg.encoded_len(), "encoded_len of {:?}", t.msg.kind());
+                assert_eq!(
+                    bytes.len(),
+                    t.msg.encoded_len(),
+                    "encoded_len of {:?}",
+                    t.msg.kind()
+                );
                 let back = wire::decode(&bytes).expect("own datagrams decode");
                 assert_eq!(back, t.msg, "codec round trip");
                 back
@@ -112,7 +129,8 @@ impl TestNet {
                 t.msg
             };
             self.seq += 1;
-            self.queue.insert((self.now + self.delay, self.seq), (from, t.to, msg));
+            self.queue
+                .insert((self.now + self.delay, self.seq), (from, t.to, msg));
         }
         while let Some(e) = self.nodes[i].poll_event() {
             self.events.push((i, e));
@@ -147,7 +165,14 @@ impl TestNet {
     /// Node `i` resolves node `j`'s name (any instance).
     pub(super) fn resolve(&mut self, i: usize, j: usize) -> RequestId {
         let name = self.names[j].clone();
-        self.command(i, Command::Resolve { name, criteria: ResolveCriteria::AnyPeerName, timeout: Duration::from_secs(30) })
+        self.command(
+            i,
+            Command::Resolve {
+                name,
+                criteria: ResolveCriteria::AnyPeerName,
+                timeout: Duration::from_secs(30),
+            },
+        )
     }
 
     /// The next instant anything happens.
@@ -165,8 +190,12 @@ impl TestNet {
                 if at > self.now {
                     break;
                 }
-                let Some((from, to, mut msg)) = self.queue.remove(&(at, seq)) else { break };
-                let Some(&j) = self.by_endpoint.get(&to) else { continue };
+                let Some((from, to, mut msg)) = self.queue.remove(&(at, seq)) else {
+                    break;
+                };
+                let Some(&j) = self.by_endpoint.get(&to) else {
+                    continue;
+                };
                 if !self.alive[j] || self.nodes[j].local_endpoint() != to {
                     continue;
                 }
@@ -228,8 +257,16 @@ impl TestNet {
 
     /// The true 5+5 nearest registered IDs around `id` among `all` (nearest first).
     pub(super) fn true_leaf_set(id: PnrpId, all: &[PnrpId], side: usize) -> (Vec<PnrpId>, Vec<PnrpId>) {
-        let mut above: Vec<PnrpId> = all.iter().copied().filter(|x| *x != id && id.is_above(*x)).collect();
-        let mut below: Vec<PnrpId> = all.iter().copied().filter(|x| *x != id && !id.is_above(*x)).collect();
+        let mut above: Vec<PnrpId> = all
+            .iter()
+            .copied()
+            .filter(|x| *x != id && id.is_above(*x))
+            .collect();
+        let mut below: Vec<PnrpId> = all
+            .iter()
+            .copied()
+            .filter(|x| *x != id && !id.is_above(*x))
+            .collect();
         above.sort_by_key(|x| (id.distance(*x), *x));
         below.sort_by_key(|x| (id.distance(*x), *x));
         above.truncate(side);

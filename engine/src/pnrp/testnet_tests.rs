@@ -14,7 +14,10 @@ fn settled(n: usize, seed: u64) -> TestNet {
 }
 
 fn all_ids(net: &TestNet) -> Vec<PnrpId> {
-    (0..net.nodes.len()).filter(|i| net.alive[*i]).flat_map(|i| net.nodes[i].registered_ids()).collect()
+    (0..net.nodes.len())
+        .filter(|i| net.alive[*i])
+        .flat_map(|i| net.nodes[i].registered_ids())
+        .collect()
 }
 
 fn check_node_invariants(net: &TestNet) {
@@ -27,14 +30,24 @@ fn check_node_invariants(net: &TestNet) {
             let v = n.leaf_set(*l).unwrap();
             assert!(v.below.len() <= 5 && v.above.len() <= 5);
             for m in v.below.iter().chain(&v.above) {
-                assert!(n.cache_ids().any(|c| c == *m), "leaf-set member missing from the cache");
+                assert!(
+                    n.cache_ids().any(|c| c == *m),
+                    "leaf-set member missing from the cache"
+                );
             }
         }
         for (level, size) in n.cache_level_sizes().iter().enumerate() {
-            assert!(*size <= n.config().cache_level_capacity, "level {level} holds {size}");
+            assert!(
+                *size <= n.config().cache_level_capacity,
+                "level {level} holds {size}"
+            );
         }
         let (ort, pending, adds) = n.table_sizes();
-        assert!(ort <= n.config().ort_max && pending <= n.config().pending_max && adds <= n.config().pending_adds_max);
+        assert!(
+            ort <= n.config().ort_max
+                && pending <= n.config().pending_max
+                && adds <= n.config().pending_adds_max
+        );
     }
 }
 
@@ -54,7 +67,9 @@ fn everyone_registers_and_resolves_everyone_else() {
     net.run_for(Duration::from_secs(40));
     let mut hops = Vec::new();
     for (i, j, r) in requests {
-        let result = net.resolve_result(i, r).unwrap_or_else(|| panic!("{i} → {j} never completed"));
+        let result = net
+            .resolve_result(i, r)
+            .unwrap_or_else(|| panic!("{i} → {j} never completed"));
         let ok = result.as_ref().unwrap_or_else(|e| panic!("{i} → {j}: {e}"));
         assert_eq!(ok.id, net.id_of(j));
         assert_eq!(ok.endpoints, vec![endpoint(j)]);
@@ -86,7 +101,9 @@ fn leaf_sets_converge_to_the_true_nearest_five_and_five() {
         }
     }
     assert!(wrong.is_empty(), "wrong leaf sets at nodes {wrong:?}");
-    let est = net.nodes[3].estimated_cloud_size().expect("both leaf-set sides known");
+    let est = net.nodes[3]
+        .estimated_cloud_size()
+        .expect("both leaf-set sides known");
     assert!(est > 3.0 && est < 150.0, "cloud-size estimate {est} for 20 nodes");
 }
 
@@ -106,7 +123,10 @@ fn unregister_revokes_and_later_resolves_fail() {
     net.command(k, Command::Unregister { id: gone });
     net.run_for(Duration::from_secs(10));
     for i in &had_it {
-        assert!(!net.nodes[*i].cache_ids().any(|c| c == gone), "node {i} still caches the revoked ID");
+        assert!(
+            !net.nodes[*i].cache_ids().any(|c| c == gone),
+            "node {i} still caches the revoked ID"
+        );
         let v = net.nodes[*i].leaf_set(net.id_of(*i)).unwrap();
         assert!(!v.below.contains(&gone) && !v.above.contains(&gone));
     }
@@ -133,9 +153,16 @@ fn crashed_nodes_are_evicted_after_timeouts() {
             Some(Err(_)) => {}
             other => panic!("resolve of a crashed node gave {other:?}"),
         }
-        assert!(!net.nodes[i].cache_ids().any(|c| c == dead), "resolver {i} still caches the crashed node");
+        assert!(
+            !net.nodes[i].cache_ids().any(|c| c == dead),
+            "resolver {i} still caches the crashed node"
+        );
     }
-    let timeouts: u64 = net.nodes.iter().map(|n| n.stats().evictions.get("lookup_timeout").copied().unwrap_or(0)).sum();
+    let timeouts: u64 = net
+        .nodes
+        .iter()
+        .map(|n| n.stats().evictions.get("lookup_timeout").copied().unwrap_or(0))
+        .sum();
     assert!(timeouts > 0);
     // The rest of the cloud still resolves.
     let r = net.resolve(1, 2);
@@ -160,7 +187,10 @@ fn forged_cpa_in_an_answer_is_rejected() {
         };
         let Some(cpa) = buf.cpa.as_mut() else { return true };
         let mut forged = (**cpa).clone();
-        forged.service_addresses = vec![Endpoint::new(Ipv6Addr::new(0x2001, 0xdb8, 0xbad, 0, 0, 0, 0, 1), 4444)];
+        forged.service_addresses = vec![Endpoint::new(
+            Ipv6Addr::new(0x2001, 0xdb8, 0xbad, 0, 0, 0, 0, 1),
+            4444,
+        )];
         *cpa = Arc::new(forged);
         let bytes = wire::encode_authority_buffer(&buf);
         let frags: Vec<Authority> = wire::fragment_authority(a.message_id, a.acked_id, &bytes);
@@ -173,7 +203,15 @@ fn forged_cpa_in_an_answer_is_rejected() {
         Some(Err(ResolveError::CpaInvalid { reason })) => assert_eq!(*reason, "bad_signature"),
         other => panic!("forged CPA gave {other:?}"),
     }
-    assert!(net.nodes[9].stats().cpa_rejected.get("bad_signature").copied().unwrap_or(0) >= 1);
+    assert!(
+        net.nodes[9]
+            .stats()
+            .cpa_rejected
+            .get("bad_signature")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    );
     // Other names still resolve for node 9.
     let r = net.resolve(9, 3);
     net.run_for(Duration::from_secs(40));
@@ -198,7 +236,10 @@ fn rsa_identities_work_end_to_end() {
     net.register_all(Duration::from_secs(60));
     let r = net.resolve(0, 3);
     net.run_for(Duration::from_secs(30));
-    let ok = net.resolve_result(0, r).and_then(|r| r.as_ref().ok()).expect("RSA resolve succeeds");
+    let ok = net
+        .resolve_result(0, r)
+        .and_then(|r| r.as_ref().ok())
+        .expect("RSA resolve succeeds");
     assert_eq!(ok.id, net.id_of(3));
 }
 
@@ -206,23 +247,36 @@ fn rsa_identities_work_end_to_end() {
 fn resolving_an_unknown_name_fails_not_found_and_own_name_locally() {
     let mut net = settled(8, 8);
     let stranger = PeerName::unsecured("nobody").unwrap();
-    let r = net.command(2, Command::Resolve {
-        name: stranger,
-        criteria: ResolveCriteria::AnyPeerName,
-        timeout: Duration::from_secs(30),
-    });
+    let r = net.command(
+        2,
+        Command::Resolve {
+            name: stranger,
+            criteria: ResolveCriteria::AnyPeerName,
+            timeout: Duration::from_secs(30),
+        },
+    );
     net.run_for(Duration::from_secs(40));
-    assert!(matches!(net.resolve_result(2, r), Some(Err(ResolveError::NotFound { .. }))));
+    assert!(matches!(
+        net.resolve_result(2, r),
+        Some(Err(ResolveError::NotFound { .. }))
+    ));
     let r = net.resolve(2, 2);
     net.run_for(Duration::from_secs(5));
-    let ok = net.resolve_result(2, r).and_then(|r| r.as_ref().ok()).expect("own name resolves");
+    let ok = net
+        .resolve_result(2, r)
+        .and_then(|r| r.as_ref().ok())
+        .expect("own name resolves");
     assert_eq!(ok.id, net.id_of(2));
 }
 
 #[test]
 fn privileged_source_ports_and_unmatched_answers_are_dropped() {
     let mut net = settled(4, 9);
-    let bogus = Message::Ack(crate::pnrp::message::Ack { message_id: 1, acked_id: 0xdead, not_registered: None });
+    let bogus = Message::Ack(crate::pnrp::message::Ack {
+        message_id: 1,
+        acked_id: 0xdead,
+        not_registered: None,
+    });
     let now = net.now;
     net.nodes[1].handle_message(now, Endpoint::new(Ipv6Addr::LOCALHOST, 80), bogus.clone());
     net.nodes[1].handle_message(now, endpoint(2), bogus);
@@ -236,7 +290,10 @@ fn leave_unregisters_everything_and_stops_maintenance() {
     let mut net = settled(6, 10);
     let id = net.id_of(3);
     let r = net.command(3, Command::Leave);
-    assert!(net.events.iter().any(|(n, e)| *n == 3 && *e == Event::Unregistered { request: r, id }));
+    assert!(net
+        .events
+        .iter()
+        .any(|(n, e)| *n == 3 && *e == Event::Unregistered { request: r, id }));
     net.run_for(Duration::from_secs(10));
     assert!(net.nodes[3].has_left());
     assert_eq!(net.nodes[3].registered_ids().count(), 0);
@@ -277,7 +334,10 @@ fn a_split_cloud_is_detected_and_repaired() {
     // Frequent leaf-set probes finish the merge for pairs that no flood wave reaches (both already
     // knew every node between them) and for nodes that never run a split test (node 0 has no
     // other seed; the test rate is random).
-    let cfg = PnrpConfig { balancing_interval: Duration::from_secs(60), ..cfg() };
+    let cfg = PnrpConfig {
+        balancing_interval: Duration::from_secs(60),
+        ..cfg()
+    };
     let mut net = TestNet::with_seeds(n, cfg, Scheme::Ed25519, 21, |i| match i {
         0 | 10 => Vec::new(),
         1..=9 => vec![endpoint(0)],
@@ -289,23 +349,41 @@ fn a_split_cloud_is_detected_and_repaired() {
     net.tamper = Some(Box::new(move |from, to, _| h.get() || side(from) == side(to)));
     net.register_all(Duration::from_secs(60));
     let before = wrong_leaf_sets(&net).len();
-    assert!(before >= 10, "two separate clouds have wrong global leaf sets ({before})");
+    assert!(
+        before >= 10,
+        "two separate clouds have wrong global leaf sets ({before})"
+    );
     healed.set(true);
     net.run_for(Duration::from_secs(180));
-    let detected = net.events.iter().filter(|(_, e)| matches!(e, Event::SplitDetected { .. })).count();
+    let detected = net
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::SplitDetected { .. }))
+        .count();
     assert!(detected > 0, "the split was never detected");
     let after = wrong_leaf_sets(&net).len();
-    assert!(after * 3 <= before, "split repair re-merged most leaf sets: {before} wrong before, {after} after");
+    assert!(
+        after * 3 <= before,
+        "split repair re-merged most leaf sets: {before} wrong before, {after} after"
+    );
     net.run_for(Duration::from_secs(900));
-    assert_eq!(wrong_leaf_sets(&net), Vec::<usize>::new(), "leaf sets re-merged after the split");
+    assert_eq!(
+        wrong_leaf_sets(&net),
+        Vec::<usize>::new(),
+        "leaf sets re-merged after the split"
+    );
     let r = net.resolve(3, 17);
     net.run_for(Duration::from_secs(30));
-    assert!(matches!(net.resolve_result(3, r), Some(Ok(_))), "names resolve across the former split");
+    assert!(
+        matches!(net.resolve_result(3, r), Some(Ok(_))),
+        "names resolve across the former split"
+    );
 }
 
 /// A speed check, not run by default: `cargo test --release -p peerlab-engine speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
+#[allow(clippy::disallowed_methods)] // wall time is what this check measures; it decides nothing
 fn speed_two_thousand_nodes_for_an_hour() {
     let n = 2000;
     let wall = std::time::Instant::now();
@@ -328,7 +406,11 @@ fn speed_two_thousand_nodes_for_an_hour() {
         }
     }
     let disc1: u64 = net.nodes.iter().map(|n| n.stats().discoveries).sum();
-    eprintln!("steady hour by type {steady:?} discoveries {} empty caches at start {empty0} now at {}", disc1 - disc0, net.now);
+    eprintln!(
+        "steady hour by type {steady:?} discoveries {} empty caches at start {empty0} now at {}",
+        disc1 - disc0,
+        net.now
+    );
     let hour = wall.elapsed() - joined;
     let sent: u64 = net.nodes.iter().map(|n| n.stats().total_sent()).sum();
     let wrong = wrong_leaf_sets(&net).len();

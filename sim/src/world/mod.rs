@@ -163,6 +163,28 @@ pub struct Outcome {
 
 pub use checks::CheckVerdict;
 
+/// Watches the world from outside: message traces, pcap export, replay stops (issues 5 and 6).
+/// Observers see everything but change nothing, so a run is the same with or without them.
+pub trait Observer {
+    /// A datagram left peer `from` (endpoint `src`) for `to`, before the network model decides its fate.
+    fn on_transmit(
+        &mut self,
+        _now: Instant,
+        _event: u64,
+        _from: u32,
+        _src: Endpoint,
+        _to: Endpoint,
+        _msg: &Message,
+    ) {
+    }
+    /// A datagram is being handed to peer `to`'s engine.
+    fn on_deliver(&mut self, _now: Instant, _event: u64, _to: u32, _from: Endpoint, _msg: &Message) {}
+    /// Called after every event; returning false stops the run after this event.
+    fn after_event(&mut self, _now: Instant, _event: u64) -> bool {
+        true
+    }
+}
+
 /// Called every few thousand events with (sim time, events, live peers); returns false to stop.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(Instant, u64, u64);
 
@@ -189,6 +211,8 @@ pub struct World {
     event_buf: Vec<pnrp::Event>,
     wire_buf: Vec<u8>,
     samplers: Vec<PopularitySampler>,
+    observer: Option<Box<dyn Observer>>,
+    stopped_early: bool,
 }
 
 impl World {
@@ -244,6 +268,8 @@ impl World {
             event_buf: Vec::new(),
             wire_buf: Vec::new(),
             samplers,
+            observer: None,
+            stopped_early: false,
             plan,
         };
         w.rec.push(Record::Meta(Meta {
@@ -258,8 +284,49 @@ impl World {
         Ok(w)
     }
 
+    /// Installs an observer (one at a time).
+    pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
+        self.observer = Some(observer);
+    }
+
+    /// Takes the observer back (e.g. to read what it collected).
+    pub fn take_observer(&mut self) -> Option<Box<dyn Observer>> {
+        self.observer.take()
+    }
+
+    /// Peer `index`'s engine, when it is online (for state dumps).
+    pub fn node(&self, index: u32) -> Option<&PnrpNode> {
+        self.peers.get(index as usize)?.node.as_deref()
+    }
+
+    /// Peer `index`'s current endpoint.
+    pub fn endpoint(&self, index: u32) -> Option<Endpoint> {
+        self.peers.get(index as usize).map(|p| p.endpoint(index))
+    }
+
+    /// Number of peers (online or not), attackers included.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
     /// Runs to the end of the scenario (or until `progress` asks to stop).
     pub fn run(mut self, progress: ProgressFn<'_>) -> (Outcome, Recorder) {
+        let outcome = self.run_in_place(progress);
+        (outcome, self.rec)
+    }
+
+    /// Runs to the end (or until the observer stops it) and keeps the world for inspection.
+    pub fn run_in_place(&mut self, progress: ProgressFn<'_>) -> Outcome {
         let end = Instant::ZERO + self.plan.duration;
         while let Some((at, ev)) = self.queue.pop() {
             self.now = at;
@@ -269,14 +336,31 @@ impl World {
                 break;
             }
             self.dispatch(ev);
+            if let Some(obs) = self.observer.as_mut() {
+                if !obs.after_event(self.now, self.events) {
+                    self.stopped_early = true;
+                    break;
+                }
+            }
             if self.events & 0x3fff == 0 {
                 progress(self.now, self.events, self.live.total());
             }
         }
-        self.now = self.now.max(end).min(end);
+        if !self.stopped_early {
+            self.now = end;
+        }
         progress(self.now, self.events, self.live.total());
-        let outcome = self.finish();
-        (outcome, self.rec)
+        self.finish()
+    }
+
+    /// True when an observer stopped the run before its end.
+    pub fn stopped_early(&self) -> bool {
+        self.stopped_early
+    }
+
+    /// The record sink (flush it with `finish`).
+    pub fn recorder_mut(&mut self) -> &mut Recorder {
+        &mut self.rec
     }
 
     fn fold(&mut self, ev: &Ev) {
@@ -323,6 +407,9 @@ impl World {
         if peer.generation != generation {
             *self.traffic.dropped.entry("address_gone").or_default() += 1;
             return;
+        }
+        if let Some(obs) = self.observer.as_mut() {
+            obs.on_deliver(self.now, self.events, to, from, &msg);
         }
         if let Role::Attacker(b) = peer.role {
             if self.intercept(to, b, from, &msg) {
@@ -412,6 +499,9 @@ impl World {
         self.traffic.messages[kind] += 1;
         self.traffic.bytes[kind] += bytes as u64;
         let src = self.peers[from as usize].endpoint(from);
+        if let Some(obs) = self.observer.as_mut() {
+            obs.on_transmit(self.now, self.events, from, src, to, &msg);
+        }
         let Some((dst, generation)) = addr::peer_of(&to).filter(|(i, _)| (*i as usize) < self.peers.len())
         else {
             *self.traffic.dropped.entry("no_such_address").or_default() += 1;
