@@ -59,4 +59,10 @@ pub struct RunArgs {
     /// Run twice and compare fingerprints; name the first diverging event when they differ.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Run every seed of an inclusive range in parallel, e.g. `--seeds 1..20`; reports means with 95% CIs.
+    #[arg(long, value_name = "A..B")]
+    pub seeds: Option<crate::sweep::SeedRange>,
+    /// Vary one scenario value, e.g. `--sweep network.loss=0%,1%,5%`; draws figure-vs-parameter plots.
+    #[arg(long, value_name = "KEY=V1,V2,...")]
+    pub sweep: Option<crate::sweep::Sweep>,
 }

@@ -13,5 +13,6 @@ pub mod oracle;
 pub mod plan;
 pub mod progress;
 pub mod run;
+pub mod sweep;
 pub mod wall;
 pub mod world;

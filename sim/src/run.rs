@@ -40,6 +40,9 @@ pub struct RunResult {
 
 /// `peerlab run`.
 pub fn run_command(args: &RunArgs) -> u8 {
+    if args.seeds.is_some() || args.sweep.is_some() {
+        return crate::sweep::run_many(args, args.seeds, args.sweep.as_ref());
+    }
     let result = match run_once(args, args.out.clone(), args.quiet) {
         Ok(r) => r,
         Err(code) => return code,
@@ -150,7 +153,8 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         say!("{}", summary.to_table());
     }
     match &report {
-        Ok(path) => say!("report: {}", path.display()),
+        Ok(path) if !quiet => say!("report: {}", path.display()),
+        Ok(_) => {}
         Err(e) => warn!("warning: report not rendered: {e}"),
     }
     let failed: Vec<_> = summary.checks.iter().filter(|c| !c.passed).collect();

@@ -107,7 +107,12 @@ impl PnrpNode {
             return;
         }
         if !add.need_cpa {
+            let again = self.needs_cpa(&add.entry).then(|| add.entry.clone());
             self.store_entry(now, add.entry, None, &add.origin, false);
+            // A leaf set changed meanwhile and now has room for it: admit it again, CPA-checked.
+            if let Some(entry) = again {
+                self.submit_route_entry(now, entry, add.origin);
+            }
             return;
         }
         let verdict = match &buf.cpa {

@@ -22,6 +22,7 @@ mod reassembly;
 mod receive;
 mod register;
 mod resolve;
+mod walk;
 pub mod stats;
 mod sync;
 #[cfg(test)]

@@ -333,7 +333,13 @@ impl PnrpNode {
             Purpose::AdmitInquire { id: cand } => {
                 self.reassembly.purge_acked(id);
                 if self.adds.get(&cand).is_some_and(|a| a.msg_id == id) {
-                    self.adds.remove(&cand);
+                    // §4.4 step 6: drop the candidate. [CHOICE] a cached copy with the same
+                    // endpoint is just as unreachable: evict it too.
+                    if let Some(add) = self.adds.remove(&cand) {
+                        if self.cache.get(&cand).is_some_and(|c| c.route == add.entry) {
+                            self.drop_entry(now, cand, "inquire_timeout");
+                        }
+                    }
                 }
             }
             // §4.14: a failed SOLICIT releases the conversation (ours lives in the pending entry).

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
 use std::sync::Arc;
 
-/// A hook that may rewrite (or drop, by returning false) a datagram `from → to` before delivery.
-pub(super) type Tamper = Box<dyn FnMut(Endpoint, Endpoint, &mut Message) -> bool>;
+/// A hook that replaces a datagram `from → to` by the datagrams it returns (none = dropped), in order.
+pub(super) type Tamper = Box<dyn FnMut(Endpoint, Endpoint, Message) -> Vec<Message>>;
 
 /// The test network.
 pub(super) struct TestNet {
@@ -175,6 +175,14 @@ impl TestNet {
         )
     }
 
+    /// Moves node `i` to `ep` (§4.15): the network delivers to the new endpoint only.
+    pub(super) fn change_address(&mut self, i: usize, ep: Endpoint) {
+        let old = self.nodes[i].local_endpoint();
+        self.by_endpoint.remove(&old);
+        self.by_endpoint.insert(ep, i);
+        self.command(i, Command::ChangeAddress { local: ep });
+    }
+
     /// The next instant anything happens.
     fn next_time(&self) -> Option<Instant> {
         let q = self.queue.keys().next().map(|(t, _)| *t);
@@ -190,7 +198,7 @@ impl TestNet {
                 if at > self.now {
                     break;
                 }
-                let Some((from, to, mut msg)) = self.queue.remove(&(at, seq)) else {
+                let Some((from, to, msg)) = self.queue.remove(&(at, seq)) else {
                     break;
                 };
                 let Some(&j) = self.by_endpoint.get(&to) else {
@@ -199,17 +207,18 @@ impl TestNet {
                 if !self.alive[j] || self.nodes[j].local_endpoint() != to {
                     continue;
                 }
-                if let Some(tamper) = self.tamper.as_mut() {
-                    if !tamper(from, to, &mut msg) {
-                        continue;
+                let msgs = match self.tamper.as_mut() {
+                    Some(tamper) => tamper(from, to, msg),
+                    None => vec![msg],
+                };
+                for msg in msgs {
+                    if let Some(tr) = self.trace.as_mut() {
+                        let i = self.by_endpoint.get(&from).copied().unwrap_or(usize::MAX);
+                        tr.push((self.now, i, j, msg.clone()));
                     }
+                    self.nodes[j].handle_message(self.now, from, msg);
+                    self.drain(j);
                 }
-                if let Some(tr) = self.trace.as_mut() {
-                    let i = self.by_endpoint.get(&from).copied().unwrap_or(usize::MAX);
-                    tr.push((self.now, i, j, msg.clone()));
-                }
-                self.nodes[j].handle_message(self.now, from, msg);
-                self.drain(j);
             }
             while let Some(&(d, i)) = self.timers.first() {
                 if d > self.now {

@@ -1,0 +1,221 @@
+//! Answers and timeouts inside a resolve (pnrp.md §4.6 steps 9–21): the AUTHORITY to a LOOKUP
+//! (loop prevention, NextHopStack/BestMatchStack updates), skipped hops, and the CPA check of the
+//! final INQUIRE's answer.
+
+use super::api::ResolveError;
+use super::cpa::Cpa;
+use super::id::PnrpId;
+use super::message::{AuthorityBuffer, RouteEntry};
+use super::node::{Origin, PnrpNode};
+use super::resolve::{resolved, Hop, ResolveKind, BEST_STACK_MAX, NEXT_HOPS_MAX};
+use crate::{Endpoint, Instant};
+use std::sync::Arc;
+
+impl PnrpNode {
+    /// §4.6 steps 9–18: an AUTHORITY answered our LOOKUP that went to `sent_to`.
+    pub(super) fn on_lookup_answer(
+        &mut self,
+        now: Instant,
+        key: u64,
+        sent_to: Endpoint,
+        buf: AuthorityBuffer,
+    ) {
+        let small = if self.cfg.small_cache_boundary_is_large {
+            self.cache.len() < self.cfg.small_cache_entries
+        } else {
+            self.cache.len() <= self.cfg.small_cache_entries
+        };
+        let (exhaust_bare, use_max) = (
+            self.cfg.exhaust_hop_without_route_entry,
+            self.cfg.hop_use_count_max,
+        );
+        let local = self.local;
+        let Some(st) = self.ort.get_mut(&key) else { return };
+        let Some(hop) = st.current.take() else { return };
+        if buf.flags.busy {
+            // [CHOICE] B: like a timed-out hop, without eviction.
+            return self.advance(now, key);
+        }
+        st.path.push(sent_to); // step 9
+        st.useful_hops += 1;
+        if buf.flags.leaf_set {
+            st.suspicious += 1; // step 10
+        }
+        let responder = hop.entry.id;
+        // The split test's seed hop has the placeholder ID 0: never cached, never a best match.
+        let mut cur = (responder != PnrpId::ZERO).then_some(hop);
+        let mut admit = None;
+        let mut evict = None;
+        if let Some(c) = &cur {
+            if buf.flags.not_registered {
+                evict = Some(c.entry.id); // step 11, N set
+                cur = None;
+            } else {
+                admit = Some(c.entry.clone()); // step 11, N clear
+            }
+        }
+        if let Some(c) = &cur {
+            // Step 12.
+            if st
+                .best
+                .as_ref()
+                .is_none_or(|b| st.target.closer(c.entry.id, b.id))
+            {
+                if let Some(old) = st.best.replace(c.entry.clone()) {
+                    st.best_stack.push(old);
+                    if st.best_stack.len() > BEST_STACK_MAX {
+                        st.best_stack.remove(0);
+                    }
+                }
+            }
+        }
+        if cur.as_ref().is_some_and(|c| c.use_count >= use_max) {
+            cur = None; // step 13
+        }
+        let new = buf.route_entry; // step 14
+        let mut pushed_back = false;
+        if let Some(c) = cur {
+            // Step 15; open point 1: without a route entry the responder is exhausted.
+            if new.is_some() || !exhaust_bare {
+                st.next_hops.push(c);
+                pushed_back = true;
+            }
+        }
+        if let Some(n) = new {
+            // Step 16: loop prevention (the path's last element is the node that just answered).
+            let visited = st.path[..st.path.len() - 1].iter().any(|ep| n.has_endpoint(ep));
+            let usable =
+                super::receive::route_entry_ok(&n) && !n.has_endpoint(&local) && n.id != PnrpId::ZERO;
+            if !visited && usable {
+                // Step 17: closer referrals are followed; others only while our cache is small.
+                if st.target.closer(n.id, responder) || small {
+                    st.next_hops.push(Hop {
+                        entry: n,
+                        use_count: 0,
+                    });
+                } else if pushed_back {
+                    st.next_hops.pop();
+                }
+            }
+        }
+        if st.next_hops.len() > NEXT_HOPS_MAX {
+            st.next_hops.remove(0);
+        }
+        if let Some(id) = evict {
+            self.drop_entry(now, id, "n_flag");
+        }
+        if let Some(e) = admit {
+            self.submit_route_entry(
+                now,
+                e,
+                Origin {
+                    already_flooded: Vec::new(),
+                    knows_us: false,
+                },
+            );
+        }
+        self.advance(now, key); // step 18
+    }
+
+    /// Open point 2: a LOOKUP that timed out skips the hop (and, by default, evicts it).
+    pub(super) fn lookup_timeout(&mut self, now: Instant, key: u64) {
+        let Some(st) = self.ort.get_mut(&key) else { return };
+        let hop = st.current.take();
+        if let Some(h) = hop.filter(|h| h.entry.id != PnrpId::ZERO && self.cfg.evict_on_lookup_timeout) {
+            self.drop_entry(now, h.entry.id, "lookup_timeout");
+        }
+        self.advance(now, key);
+    }
+
+    /// Open point 3: a final INQUIRE that timed out pops BestMatchStack first, then walks on.
+    pub(super) fn final_inquire_timeout(&mut self, now: Instant, key: u64) {
+        let pop = self.cfg.pop_best_on_inquire_timeout;
+        let Some(st) = self.ort.get_mut(&key) else { return };
+        if pop {
+            st.best = st.best_stack.pop();
+        }
+        if matches!(st.kind, ResolveKind::Split { .. }) {
+            return self.end_resolve(now, key, Err(ResolveError::Timeout));
+        }
+        self.advance(now, key);
+    }
+
+    /// §4.6 steps 20–21: check the CPA of the final INQUIRE's answer.
+    pub(super) fn on_final_inquire_answer(
+        &mut self,
+        now: Instant,
+        key: u64,
+        nonce: [u8; 16],
+        buf: AuthorityBuffer,
+    ) {
+        let Some(st) = self.ort.get(&key) else { return };
+        let Some(best) = st.best.clone() else { return };
+        if let ResolveKind::Split {
+            local,
+            followup,
+            known,
+        } = st.kind
+        {
+            // §4.12: the analysis runs on the route entry of this answer.
+            let found = buf
+                .route_entry
+                .clone()
+                .filter(|r| r.id != PnrpId::ZERO)
+                .unwrap_or(best);
+            let started = st.started;
+            self.end_resolve(
+                now,
+                key,
+                Err(ResolveError::NotFound {
+                    target: st.target,
+                    closest: Some(found.id),
+                }),
+            );
+            return self.split_analysis(now, local, found, followup, known, started);
+        }
+        match check_cpa(&buf, &best, now, &nonce) {
+            Ok(cpa) => {
+                let id = best.id;
+                self.end_resolve(now, key, Ok(resolved(id, cpa)));
+            }
+            Err(reason) => {
+                // Step 20: discard, fall back to the previous best match.
+                self.stats.cpa_reject(reason);
+                let Some(st) = self.ort.get_mut(&key) else { return };
+                st.cpa_error = Some(reason);
+                st.best = st.best_stack.pop();
+                if st.best.is_none() {
+                    return self.end_resolve(now, key, Err(ResolveError::CpaInvalid { reason }));
+                }
+                self.advance(now, key);
+            }
+        }
+    }
+}
+
+/// §6.3 for a resolve answer: N clear, a CPA present and valid for our nonce, its recomputed ID the
+/// best match's, and its service addresses those of the buffer's route entry.
+pub(super) fn check_cpa(
+    buf: &AuthorityBuffer,
+    best: &RouteEntry,
+    now: Instant,
+    nonce: &[u8; 16],
+) -> Result<Arc<Cpa>, &'static str> {
+    if buf.flags.not_registered {
+        // [INFER] N set → like a failed CPA.
+        return Err("not_registered");
+    }
+    let cpa = buf.cpa.clone().ok_or("missing_cpa")?;
+    cpa.validate(now, nonce).map_err(|e| e.reason())?;
+    if cpa.revoke {
+        return Err("revoked");
+    }
+    if cpa.pnrp_id() != best.id {
+        return Err("id_mismatch");
+    }
+    let entry = buf.route_entry.as_ref().unwrap_or(best);
+    if entry.id != best.id || !cpa.matches_route_entry(entry) {
+        return Err("route_entry_mismatch");
+    }
+    Ok(cpa)
+}

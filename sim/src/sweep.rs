@@ -1,0 +1,240 @@
+//! Many runs of one scenario (issue 4): `--seeds A..B` repeats it over seeds in parallel and reports
+//! means with 95% confidence intervals; `--sweep key=v1,v2,...` varies one value and draws the
+//! "figure vs parameter" plot. Each run stays deterministic; only their scheduling is parallel.
+
+use crate::cli::RunArgs;
+use crate::run::{run_once, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
+use peerlab_engine::Duration;
+use peerlab_reports::{render_sweep, SweepPoint};
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// An inclusive seed range `A..B` (or a single seed `A`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedRange {
+    /// First seed.
+    pub first: u64,
+    /// Last seed (inclusive).
+    pub last: u64,
+}
+
+impl std::str::FromStr for SeedRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not a seed range; write `A..B` with A ≤ B (e.g. `1..20`) or one seed");
+        let (a, b) = match s.split_once("..") {
+            Some((a, b)) => (a, b.trim_start_matches('=')),
+            None => (s, s),
+        };
+        let first: u64 = a.trim().parse().map_err(|_| bad())?;
+        let last: u64 = b.trim().parse().map_err(|_| bad())?;
+        if first > last {
+            return Err(format!("seed range `{s}` is empty: {first} > {last}"));
+        }
+        Ok(SeedRange { first, last })
+    }
+}
+
+impl SeedRange {
+    /// The seeds in order.
+    pub fn seeds(&self) -> Vec<u64> {
+        (self.first..=self.last).collect()
+    }
+}
+
+/// A `--sweep key=v1,v2` specification.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    /// The scenario key, as for `--set`.
+    pub key: String,
+    /// The values, as written.
+    pub values: Vec<String>,
+}
+
+impl std::str::FromStr for Sweep {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (key, values) = s.split_once('=').ok_or_else(|| {
+            format!("`{s}` is not a sweep; write `key=v1,v2,...`, e.g. `network.loss=0%,1%,5%`")
+        })?;
+        let values: Vec<String> = values
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if key.trim().is_empty() || values.is_empty() {
+            return Err(format!("`{s}` names no key or no values; write `key=v1,v2,...`"));
+        }
+        Ok(Sweep {
+            key: key.trim().to_string(),
+            values,
+        })
+    }
+}
+
+/// Runs `args` over its seeds and sweep values; writes one report per run plus `sweep.html`.
+pub fn run_many(args: &RunArgs, seeds: Option<SeedRange>, sweep: Option<&Sweep>) -> u8 {
+    let seed_list = match seeds {
+        Some(r) => r.seeds(),
+        None => vec![args.seed.unwrap_or(u64::MAX)],
+    };
+    let values: Vec<Option<String>> = match sweep {
+        Some(s) => s.values.iter().cloned().map(Some).collect(),
+        None => vec![None],
+    };
+    let name = args
+        .file
+        .file_stem()
+        .map_or("scenario".into(), |s| s.to_string_lossy().to_string());
+    let base = args.out.clone().unwrap_or_else(|| {
+        let tag = match (sweep, seeds) {
+            (Some(s), _) => format!("sweep-{}", s.key.replace(['.', '[', ']'], "_")),
+            (None, Some(r)) => format!("seeds-{}..{}", r.first, r.last),
+            (None, None) => "runs".into(),
+        };
+        PathBuf::from("runs").join(name).join(tag)
+    });
+    let jobs: Vec<(usize, Option<String>, u64)> = values
+        .iter()
+        .enumerate()
+        .flat_map(|(i, v)| seed_list.iter().map(move |s| (i, v.clone(), *s)))
+        .collect();
+    // Validate every sweep value once up front, so a bad value is reported once, not once per seed.
+    for v in &values {
+        let mut sets = args.sets.clone();
+        if let (Some(s), Some(v)) = (sweep, v) {
+            sets.push(format!("{}={v}", s.key));
+        }
+        if let Err(e) = crate::run::load_with_sets(&args.file, &sets) {
+            warn(&e);
+            return EXIT_BAD_INPUT;
+        }
+    }
+    say(&format!(
+        "{} runs ({} values × {} seeds) into {}",
+        jobs.len(),
+        values.len(),
+        seed_list.len(),
+        base.display()
+    ));
+    let results: Vec<(usize, Result<crate::run::RunResult, u8>)> = jobs
+        .par_iter()
+        .map(|(i, value, seed)| {
+            let mut a = args.clone();
+            if *seed != u64::MAX {
+                a.seed = Some(*seed);
+            }
+            let mut dir = base.clone();
+            if let (Some(s), Some(v)) = (sweep, value) {
+                a.sets.push(format!("{}={v}", s.key));
+                dir = dir.join(sanitize(v));
+            }
+            dir = dir.join(seed.to_string());
+            (*i, run_once(&a, Some(dir), true))
+        })
+        .collect();
+    let mut points: Vec<SweepPoint> = values
+        .iter()
+        .map(|v| {
+            let label = v.clone().unwrap_or_else(|| "all seeds".into());
+            SweepPoint {
+                x: v.as_deref().and_then(numeric),
+                label,
+                summaries: Vec::new(),
+            }
+        })
+        .collect();
+    let mut any_failed = false;
+    for (i, r) in results {
+        match r {
+            Ok(run) => {
+                any_failed |= run.summary.checks.iter().any(|c| !c.passed);
+                points[i].summaries.push(run.summary);
+            }
+            Err(code) if code == EXIT_BAD_INPUT => return EXIT_BAD_INPUT,
+            Err(_) => any_failed = true,
+        }
+    }
+    let param = sweep.map_or("seed".to_string(), |s| s.key.clone());
+    match render_sweep(&param, &points, &base) {
+        Ok(path) => say(&format!("report: {}", path.display())),
+        Err(e) => warn(&format!("warning: sweep report not rendered: {e}")),
+    }
+    for p in &points {
+        let ok: Vec<f64> = p
+            .summaries
+            .iter()
+            .filter_map(|s| s.operations.get("resolve").map(|o| o.success_ratio * 100.0))
+            .collect();
+        if !ok.is_empty() {
+            let ci = peerlab_reports::mean_ci95(&ok);
+            say(&format!(
+                "{:>12}  resolve success {:.3}% ± {:.3}  ({} runs)",
+                p.label, ci.mean, ci.half_width, ci.n
+            ));
+        }
+    }
+    if any_failed {
+        EXIT_FAILED
+    } else {
+        EXIT_PASSED
+    }
+}
+
+/// A sweep value as a number for the x axis: plain numbers, percentages, durations (in seconds).
+fn numeric(v: &str) -> Option<f64> {
+    if let Ok(x) = v.parse::<f64>() {
+        return Some(x);
+    }
+    if let Some(p) = v.strip_suffix('%') {
+        return p.trim().parse::<f64>().ok();
+    }
+    v.parse::<Duration>().ok().map(|d| d.as_secs_f64())
+}
+
+fn sanitize(v: &str) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn say(s: &str) {
+    let _ = writeln!(std::io::stdout(), "{s}");
+}
+
+fn warn(s: &str) {
+    let _ = writeln!(std::io::stderr(), "{s}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_ranges_parse_and_reject_empty_ones() {
+        assert_eq!("1..20".parse::<SeedRange>().unwrap().seeds().len(), 20);
+        assert_eq!("7".parse::<SeedRange>().unwrap().seeds(), vec![7]);
+        assert_eq!("3..=4".parse::<SeedRange>().unwrap().seeds(), vec![3, 4]);
+        assert!("5..2".parse::<SeedRange>().unwrap_err().contains("empty"));
+        assert!("a..b".parse::<SeedRange>().is_err());
+    }
+
+    #[test]
+    fn sweeps_parse_values_and_numbers() {
+        let s: Sweep = "network.loss=0%,1%, 5%".parse().unwrap();
+        assert_eq!(s.key, "network.loss");
+        assert_eq!(s.values, vec!["0%", "1%", "5%"]);
+        assert!("network.loss".parse::<Sweep>().is_err());
+        assert!("x=".parse::<Sweep>().is_err());
+        assert_eq!(numeric("30m"), Some(1800.0));
+        assert_eq!(numeric("5%"), Some(5.0));
+        assert_eq!(numeric("weibull"), None);
+    }
+}
