@@ -164,7 +164,11 @@ impl PnrpNode {
         {
             Insert::Added { evicted } => {
                 self.stats.cache_admissions += 1;
-                if self.cache.len() == 1 {
+                // A deferred registration walk starts once the sync conversation has filled the
+                // cache with an ADVERTISE's worth of entries (the maintenance tick is the fallback).
+                if self.cache.len() >= self.cfg.advertise_ids
+                    && self.regs.values().any(|r| r.announce_pending)
+                {
                     self.announce_deferred(now);
                 }
                 if evicted.is_some() {

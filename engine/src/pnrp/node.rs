@@ -37,6 +37,8 @@ pub(super) struct LocalReg {
     pub(super) last_announce: Instant,
     /// The registration walk found an empty cache: walk as soon as the cache has an entry (§4.9).
     pub(super) announce_pending: bool,
+    /// The Register command whose `Registered` event waits for that deferred walk.
+    pub(super) pending_request: Option<RequestId>,
 }
 
 /// A route entry awaiting its return-routability INQUIRE (§2.1 PendingRouteEntryAddList).

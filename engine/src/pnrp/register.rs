@@ -138,6 +138,7 @@ impl PnrpNode {
             cpa_zero: None,
             last_announce: now,
             announce_pending: false,
+            pending_request: None,
         };
         self.regs.insert(id, reg);
         self.recentre();
@@ -159,10 +160,11 @@ impl PnrpNode {
             .map(|r| r.id)
             .collect();
         for id in due {
-            if let Some(reg) = self.regs.get_mut(&id) {
+            let request = self.regs.get_mut(&id).and_then(|reg| {
                 reg.announce_pending = false;
-            }
-            self.announce(now, id, None, None);
+                reg.pending_request.take()
+            });
+            self.announce(now, id, request, None);
         }
     }
 
@@ -192,10 +194,16 @@ impl PnrpNode {
             timeout: self.cfg.internal_resolve_timeout,
         };
         if self.start_resolve(now, spec).is_err() {
-            // An empty cache (first node of the cloud, or not yet synchronized) leaves nothing to walk:
-            // the registration is local for now and walks once the cache holds an entry.
+            // An empty cache (not yet synchronized, or the first node of the cloud) leaves nothing
+            // to walk: walk once the cache holds an entry. A node with seeds to sync from reports
+            // `Registered` when that walk ends; a node without (the cloud's first) reports it now.
+            let alone = self.other_seeds().is_empty();
             if let Some(reg) = self.regs.get_mut(&id) {
                 reg.announce_pending = true;
+                if !alone {
+                    reg.pending_request = request.or(reg.pending_request);
+                    return;
+                }
             }
             self.stats.registrations_done += 1;
             if let Some(request) = request {
@@ -214,6 +222,13 @@ impl PnrpNode {
             return;
         };
         let Some(reg) = self.regs.remove(&id) else { return };
+        if let Some(request) = reg.pending_request {
+            // The deferred registration walk never ran.
+            self.events.push_back(Event::RegisterFailed {
+                request,
+                reason: "unregistered_before_walk",
+            });
+        }
         let above = reg.leaf.members(Side::Above);
         let below = reg.leaf.members(Side::Below);
         let (s1, p1) = (above.first().cloned(), below.first().cloned());

@@ -55,6 +55,19 @@ fn check_node_invariants(net: &TestNet) {
 fn everyone_registers_and_resolves_everyone_else() {
     let mut net = settled(20, 1);
     check_node_invariants(&net);
+    for i in 0..20 {
+        let id = net.id_of(i);
+        let walked = net.events.iter().find_map(|(n, e)| match e {
+            Event::Registered { id: x, stats, .. } if *n == i && *x == id => Some(*stats),
+            _ => None,
+        });
+        let stats = walked.unwrap_or_else(|| panic!("node {i} never reported Registered"));
+        // Every node but the cloud's first walks through the cloud before reporting.
+        assert!(
+            i == 0 || stats.lookups_sent >= 1,
+            "node {i} registered without a walk"
+        );
+    }
     let mut requests = Vec::new();
     for i in 0..20 {
         for j in 0..20 {
