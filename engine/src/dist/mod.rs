@@ -1,0 +1,12 @@
+//! Peer Distribution (BranchCache) as sans-IO engines: content information (MS-PCCRC), discovery
+//! (MS-PCCRD), retrieval (MS-PCCRR) and the hosted cache (MS-PCHC). Section references (§n) point
+//! into `shared/spec/distribution.md`.
+
+pub mod content;
+pub mod hash;
+pub mod info_codec;
+pub mod wire;
+
+pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData};
+pub use hash::{Hash32, HashAlgo, SegmentId};
+pub use wire::DecodeError;
