@@ -3,8 +3,12 @@
 //! into `shared/spec/distribution.md`.
 
 pub mod content;
+pub mod crypt;
 pub mod hash;
 pub mod info_codec;
+pub mod pccrd;
+pub mod pccrr;
+pub mod pchc;
 pub mod wire;
 
 pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData};
