@@ -2,13 +2,17 @@
 //! (MS-PCCRD), retrieval (MS-PCCRR) and the hosted cache (MS-PCHC). Section references (§n) point
 //! into `shared/spec/distribution.md`.
 
+pub mod cache;
+pub mod config;
 pub mod content;
 pub mod crypt;
 pub mod hash;
 pub mod info_codec;
+pub mod message;
 pub mod pccrd;
 pub mod pccrr;
 pub mod pchc;
+pub mod serve;
 pub mod wire;
 
 pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData};
