@@ -134,9 +134,18 @@ impl SegmentCache {
             .get(id)
             .filter(|s| now.saturating_since(s.inserted) < self.max_age)
     }
-    /// Mutable access for discovery statistics.
-    pub fn get_mut(&mut self, id: &SegmentId) -> Option<&mut CachedSegment> {
-        self.segs.get_mut(id)
+    /// (ProbeMatches, full ones) seen when this node downloaded the segment (§4.4).
+    pub fn peek_stats(&self, id: &SegmentId) -> (u32, u32) {
+        self.segs
+            .get(id)
+            .map_or((0, 0), |s| (s.replies_seen, s.full_replies_seen))
+    }
+    /// Records the replies a download of the segment saw, for reply suppression (§4.4).
+    pub fn record_replies(&mut self, id: &SegmentId, replies: u32, full: u32) {
+        if let Some(s) = self.segs.get_mut(id) {
+            s.replies_seen = s.replies_seen.max(replies);
+            s.full_replies_seen = s.full_replies_seen.max(full);
+        }
     }
     /// A held unit, counting as an access (LRU, §9).
     pub fn unit(&mut self, id: &SegmentId, unit: u32, now: Instant) -> Option<UnitData> {

@@ -12,9 +12,16 @@ pub mod message;
 pub mod pccrd;
 pub mod pccrr;
 pub mod pchc;
+mod peer;
 pub mod serve;
+mod server;
+mod session;
 pub mod wire;
 
+pub use config::{DistConfig, Mode};
 pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData};
 pub use hash::{Hash32, HashAlgo, SegmentId};
+pub use message::{DistMessage, OriginMessage};
+pub use peer::{BranchPeer, FetchError, PeerCommand, PeerEvent, PeerStats};
+pub use server::{ContentServer, ServerCommand, ServerEvent, ServerStats};
 pub use wire::DecodeError;

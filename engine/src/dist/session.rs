@@ -1,0 +1,645 @@
+//! Discovery (PCCRD requester and responder) and segment retrieval sessions (PCCRR client) of the
+//! branch peer: the client download algorithm of distribution.md §6.
+
+use super::cache::{ListState, SegmentMeta};
+use super::config::Mode;
+use super::content::InfoVersion;
+use super::crypt;
+use super::hash::SegmentId;
+use super::message::DistMessage;
+use super::pccrd::{MatchEntry, Probe, ProbeMatch, ProbeVersion, MULTICAST};
+use super::pccrr::{ranges_of, BlockRange, PccrrBody, PccrrMessage, ProtoVersion, RANGES_MAX};
+use super::peer::{BranchPeer, Timer};
+use crate::{Duration, Endpoint, Instant, RequestId};
+use rand::Rng;
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+use std::sync::Arc;
+
+/// A segment session: (fetch, segment index).
+pub(crate) type SessKey = (RequestId, u32);
+/// An outstanding PCCRR exchange: at most one per (server, segment) (§6).
+pub(crate) type OutKey = (Endpoint, SegmentId);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutKind {
+    List,
+    Block(u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Outstanding {
+    pub key: SessKey,
+    pub kind: OutKind,
+    pub xid: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlockState {
+    Idle,
+    Downloading,
+    Downloaded,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SrvStatus {
+    Listing,
+    Free,
+    Busy,
+    Complete,
+}
+
+#[derive(Clone, Debug)]
+struct Srv {
+    addr: Endpoint,
+    ranges: Option<Vec<BlockRange>>,
+    status: SrvStatus,
+    list_failures: u32,
+}
+
+/// Per-segment download state (§6 "segment retrieval session").
+#[derive(Clone, Debug)]
+pub(crate) struct Session {
+    meta: Arc<SegmentMeta>,
+    blocks: BTreeMap<u32, BlockState>,
+    servers: Vec<Srv>,
+    simple: bool,
+    discovering: bool,
+    pub gen: u64,
+    replies: u32,
+    full: u32,
+}
+
+/// True when `a` and `b` share the first `bits` bits (the local-subnet check of §4.1).
+fn same_subnet(a: &Ipv6Addr, b: &Ipv6Addr, bits: u8) -> bool {
+    let (x, y) = (u128::from(*a), u128::from(*b));
+    let bits = bits.min(128) as u32;
+    bits == 0 || (x ^ y) >> (128 - bits) == 0
+}
+
+impl BranchPeer {
+    /// Session start (§6 steps 1–4).
+    pub(crate) fn start_session(&mut self, now: Instant, fid: RequestId, seg: u32) {
+        let Some(meta) = self
+            .fetches
+            .get(&fid)
+            .and_then(|f| f.metas.get(seg as usize).cloned())
+        else {
+            return;
+        };
+        self.cache.ensure(&meta, now);
+        let mut blocks = BTreeMap::new();
+        let mut cached = 0u64;
+        for u in 0..meta.desc.unit_count() {
+            match self.cache.unit(&meta.id, u, now) {
+                Some(d) => cached += d.len() as u64,
+                None => {
+                    blocks.insert(u, BlockState::Idle);
+                }
+            }
+        }
+        if let Some(f) = self.fetches.get_mut(&fid) {
+            f.from_cache += cached;
+            if cached > 0 {
+                f.first_byte.get_or_insert(now);
+            }
+        }
+        if blocks.is_empty() {
+            return self.segment_done(now, fid, seg);
+        }
+        self.stats.sessions += 1;
+        let first = *blocks.keys().next().unwrap_or(&0);
+        let simple = blocks.len() as u32 <= self.cfg.simple_download_max
+            && blocks.keys().enumerate().all(|(i, b)| *b == first + i as u32);
+        let key = (fid, seg);
+        let id = meta.id;
+        let algo_v2 = meta.desc.block_hashes.is_empty();
+        let s = Session {
+            meta,
+            blocks,
+            servers: Vec::new(),
+            simple,
+            discovering: false,
+            gen: 0,
+            replies: 0,
+            full: 0,
+        };
+        self.sessions.insert(key, s);
+        self.rearm_download(now, key);
+        match (self.cfg.mode, self.hosted) {
+            (Mode::Local, _) | (Mode::Hosted, None) => self.abort_session(now, key),
+            (Mode::Hosted, Some(hc)) => self.add_server(now, key, hc),
+            (Mode::Distributed, _) => match self.lists.state(&id, now) {
+                ListState::Negative => {
+                    self.stats.negative_hits += 1;
+                    self.abort_session(now, key);
+                }
+                ListState::Servers(list) => {
+                    for addr in list {
+                        self.add_server(now, key, addr);
+                    }
+                }
+                ListState::Probing => self.set_discovering(key),
+                ListState::Unknown => {
+                    while self
+                        .probe_times
+                        .front()
+                        .is_some_and(|t| now.saturating_since(*t) >= Duration::from_secs(1))
+                    {
+                        self.probe_times.pop_front();
+                    }
+                    if self.probe_times.len() >= self.cfg.probe_rate_max as usize {
+                        self.stats.rate_limited += 1;
+                        return self.abort_session(now, key);
+                    }
+                    self.probe_times.push_back(now);
+                    let until = now + self.cfg.probe_wait();
+                    self.lists.start_probe(id, now, until);
+                    let version = if algo_v2 { InfoVersion::V2 } else { InfoVersion::V1 };
+                    self.probe_queue.push((id, version));
+                    self.arm(until, Timer::ProbeEnd { segment: id });
+                    self.set_discovering(key);
+                }
+            },
+        }
+    }
+
+    fn set_discovering(&mut self, key: SessKey) {
+        if let Some(s) = self.sessions.get_mut(&key) {
+            s.discovering = true;
+        }
+    }
+
+    fn rearm_download(&mut self, now: Instant, key: SessKey) {
+        let gen = self.fresh_id();
+        if let Some(s) = self.sessions.get_mut(&key) {
+            s.gen = gen;
+        }
+        self.arm(now + self.cfg.download_timer, Timer::Download { key, gen });
+    }
+
+    /// Sends queued probes: one per segment for V1 (what Windows does), batched for V2 (§4.2).
+    pub(crate) fn flush_probes(&mut self, now: Instant) {
+        if self.probe_queue.is_empty() {
+            return;
+        }
+        let queue = std::mem::take(&mut self.probe_queue);
+        let batch = self.cfg.v2_probe_batch.clamp(1, super::pccrd::V2_PROBE_MAX);
+        let v1: Vec<Vec<SegmentId>> = queue
+            .iter()
+            .filter(|q| q.1 == InfoVersion::V1)
+            .map(|q| vec![q.0])
+            .collect();
+        let v2: Vec<SegmentId> = queue
+            .iter()
+            .filter(|q| q.1 == InfoVersion::V2)
+            .map(|q| q.0)
+            .collect();
+        let groups = v1
+            .into_iter()
+            .map(|g| (ProbeVersion::V1, g))
+            .chain(v2.chunks(batch).map(|c| (ProbeVersion::V2, c.to_vec())));
+        let expiry = now + self.cfg.probe_wait();
+        self.my_probes.retain(|_, (t, _)| *t > now);
+        for (version, segments) in groups {
+            let message_id: u128 = self.rng.gen();
+            self.message_number += 1;
+            self.my_probes.insert(message_id, (expiry, segments.clone()));
+            self.stats.probes_sent += 1;
+            self.send(
+                MULTICAST,
+                DistMessage::Probe(Arc::new(Probe {
+                    message_id,
+                    version,
+                    segments,
+                })),
+            );
+        }
+    }
+
+    /// Responder rules with backoff and reply suppression (§4.4).
+    pub(crate) fn on_probe(&mut self, now: Instant, from: Endpoint, probe: &Probe) {
+        if from == self.me || self.cfg.mode != Mode::Distributed || probe.segments.is_empty() {
+            return;
+        }
+        let mut entries = Vec::new();
+        let mut answer = false;
+        for seg in &probe.segments {
+            let held = self.cache.held(seg, now);
+            if let Some((count, complete)) = held {
+                let n = self.cfg.suppression_replies;
+                let (seen, full) = self.cache.peek_stats(seg);
+                answer |= if seen < n {
+                    true
+                } else if full >= n {
+                    false
+                } else {
+                    let (num, den) = self.cfg.suppression_ratio;
+                    self.rng.gen_range(0..den.max(1)) < num
+                };
+                entries.push(MatchEntry {
+                    segment: *seg,
+                    block_count: count,
+                    complete,
+                });
+            } else if probe.version == ProbeVersion::V2 {
+                entries.push(MatchEntry {
+                    segment: *seg,
+                    block_count: 0,
+                    complete: false,
+                });
+            }
+        }
+        if entries.iter().all(|e| e.block_count == 0) {
+            return;
+        }
+        if !answer {
+            self.stats.replies_suppressed += 1;
+            return;
+        }
+        self.message_number += 1;
+        let m = ProbeMatch {
+            message_id: self.rng.gen(),
+            relates_to: probe.message_id,
+            instance_id: self.instance_id,
+            message_number: self.message_number,
+            endpoint_uuid: self.endpoint_uuid,
+            version: probe.version,
+            xaddr: self.me,
+            entries,
+        };
+        let lo = self.cfg.backoff_min.as_micros();
+        let hi = self.cfg.app_max_delay.as_micros().max(lo);
+        let delay = Duration::from_micros(self.rng.gen_range(lo..=hi));
+        self.arm(
+            now + delay,
+            Timer::ProbeReply {
+                to: from,
+                msg: Arc::new(m),
+            },
+        );
+    }
+
+    /// Requester validation (§4.5): our probe, local subnet, a probed segment with blocks.
+    pub(crate) fn on_probe_match(&mut self, now: Instant, m: &ProbeMatch) {
+        let Some((_, probed)) = self.my_probes.get(&m.relates_to) else {
+            return self.stats.dropped += 1;
+        };
+        if m.xaddr == self.me || !same_subnet(&m.xaddr.addr, &self.me.addr, self.cfg.subnet_prefix_len) {
+            return self.stats.dropped += 1;
+        }
+        let probed = probed.clone();
+        self.stats.matches_received += 1;
+        for e in m
+            .entries
+            .iter()
+            .filter(|e| e.block_count > 0 && probed.contains(&e.segment))
+        {
+            self.lists.add(&e.segment, m.xaddr, now);
+            let keys: Vec<SessKey> = self
+                .sessions
+                .iter()
+                .filter(|(_, s)| s.meta.id == e.segment)
+                .map(|(k, _)| *k)
+                .collect();
+            for key in keys {
+                if let Some(s) = self.sessions.get_mut(&key) {
+                    s.replies += 1;
+                    s.full += (e.complete || e.block_count >= s.meta.desc.unit_count()) as u32;
+                }
+                self.add_server(now, key, m.xaddr);
+            }
+        }
+    }
+
+    /// The probe request timer fired: sessions that found nobody go to the origin (§6).
+    pub(crate) fn on_probe_end(&mut self, now: Instant, segment: SegmentId) {
+        self.lists.end_probe(&segment, now);
+        let keys: Vec<SessKey> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.meta.id == segment && s.discovering)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            let Some(s) = self.sessions.get_mut(&key) else {
+                continue;
+            };
+            s.discovering = false;
+            if s.servers.is_empty() {
+                self.abort_session(now, key);
+            }
+        }
+    }
+
+    /// Server discovered (§6): add it, then list its blocks or, for simple downloads, schedule.
+    fn add_server(&mut self, now: Instant, key: SessKey, addr: Endpoint) {
+        let excluded = self
+            .fetches
+            .get(&key.0)
+            .is_some_and(|f| f.excluded.contains(&addr));
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        if excluded || s.servers.iter().any(|x| x.addr == addr) || s.servers.len() >= self.cfg.responders_max
+        {
+            return;
+        }
+        if s.servers.is_empty() {
+            self.stats.sessions_with_peers += 1;
+        }
+        let simple = s.simple;
+        let status = if simple {
+            SrvStatus::Free
+        } else {
+            SrvStatus::Listing
+        };
+        s.servers.push(Srv {
+            addr,
+            ranges: None,
+            status,
+            list_failures: 0,
+        });
+        if simple {
+            self.schedule(now, key);
+        } else {
+            self.send_list(now, key, addr);
+        }
+    }
+
+    fn request(&mut self, now: Instant, key: SessKey, addr: Endpoint, kind: OutKind, body: PccrrBody) {
+        let Some(s) = self.sessions.get(&key) else { return };
+        let okey = (addr, s.meta.id);
+        let xid = self.fresh_id();
+        self.outstanding.insert(okey, Outstanding { key, kind, xid });
+        self.arm(now + self.cfg.request_timer, Timer::Request { key: okey, xid });
+        let msg = PccrrMessage {
+            version: ProtoVersion::V1_0,
+            crypto: self.cfg.crypto,
+            body,
+        };
+        self.send(addr, DistMessage::Pccrr(Arc::new(msg)));
+    }
+
+    fn send_list(&mut self, now: Instant, key: SessKey, addr: Endpoint) {
+        let Some(s) = self.sessions.get(&key) else { return };
+        let wanted = s
+            .blocks
+            .iter()
+            .filter(|(_, st)| **st != BlockState::Downloaded)
+            .map(|(b, _)| *b);
+        let mut ranges = ranges_of(wanted);
+        ranges.truncate(RANGES_MAX);
+        let body = PccrrBody::GetBlkList {
+            segment: s.meta.id,
+            ranges,
+        };
+        self.request(now, key, addr, OutKind::List, body);
+    }
+
+    /// The schedule pass (§6).
+    fn schedule(&mut self, now: Instant, key: SessKey) {
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        if s.blocks.values().all(|b| *b == BlockState::Downloaded) {
+            return self.finish_session(now, key);
+        }
+        let mut sends = Vec::new();
+        for i in 0..s.servers.len() {
+            if !s.blocks.values().any(|b| *b == BlockState::Idle) {
+                break;
+            }
+            let srv = &s.servers[i];
+            if srv.status != SrvStatus::Free || self.outstanding.contains_key(&(srv.addr, s.meta.id)) {
+                continue;
+            }
+            let pick = s
+                .blocks
+                .iter()
+                .find(|(b, st)| {
+                    **st == BlockState::Idle
+                        && srv
+                            .ranges
+                            .as_ref()
+                            .map_or(s.simple, |rs| rs.iter().any(|r| r.contains(**b)))
+                })
+                .map(|(b, _)| *b);
+            match pick {
+                Some(b) => {
+                    s.blocks.insert(b, BlockState::Downloading);
+                    s.servers[i].status = SrvStatus::Busy;
+                    sends.push((s.servers[i].addr, b));
+                }
+                None => s.servers[i].status = SrvStatus::Complete,
+            }
+        }
+        let id = s.meta.id;
+        let stuck = sends.is_empty()
+            && !s.discovering
+            && !s.blocks.values().any(|b| *b == BlockState::Downloading)
+            && s.servers.iter().all(|x| x.status == SrvStatus::Complete);
+        for (addr, b) in sends {
+            let body = PccrrBody::GetBlks {
+                segment: id,
+                range: BlockRange { index: b, count: 1 },
+            };
+            self.request(now, key, addr, OutKind::Block(b), body);
+        }
+        if stuck {
+            self.abort_session(now, key);
+        }
+    }
+
+    /// Removes a server from a session after a failure; a failed GETBLKS also drops it from the
+    /// segment's server list (§6).
+    fn drop_server(&mut self, key: SessKey, addr: Endpoint, from_list: bool) {
+        if let Some(s) = self.sessions.get_mut(&key) {
+            s.servers.retain(|x| x.addr != addr);
+            if from_list {
+                let id = s.meta.id;
+                self.lists.remove(&id, &addr);
+            }
+        }
+    }
+
+    fn exclude(&mut self, fid: RequestId, addr: Endpoint) {
+        if let Some(f) = self.fetches.get_mut(&fid) {
+            if f.excluded.insert(addr) {
+                self.stats.peers_excluded += 1;
+            }
+        }
+    }
+
+    /// Matches a PCCRR response to its outstanding request by (server, segment, block) (§5.5).
+    pub(crate) fn on_pccrr_response(&mut self, now: Instant, from: Endpoint, m: &PccrrMessage) {
+        let segment = match &m.body {
+            PccrrBody::BlkList { segment, .. } | PccrrBody::Blk { segment, .. } => *segment,
+            PccrrBody::NegoResp { .. } => {
+                // We only speak 1.0: a NEGO_RESP means no common major version; abort with it.
+                let Some((&okey, &o)) = self.outstanding.range((from, SegmentId::default())..).next() else {
+                    return self.stats.dropped += 1;
+                };
+                if okey.0 != from {
+                    return self.stats.dropped += 1;
+                }
+                self.outstanding.remove(&okey);
+                self.release_block(o);
+                self.drop_server(o.key, from, true);
+                return self.schedule(now, o.key);
+            }
+            _ => return self.stats.dropped += 1,
+        };
+        let Some(&o) = self.outstanding.get(&(from, segment)) else {
+            return self.stats.dropped += 1;
+        };
+        match (&m.body, o.kind) {
+            (PccrrBody::BlkList { ranges, .. }, OutKind::List) => {
+                self.outstanding.remove(&(from, segment));
+                if let Some(srv) = self
+                    .sessions
+                    .get_mut(&o.key)
+                    .and_then(|s| s.servers.iter_mut().find(|x| x.addr == from))
+                {
+                    srv.status = if ranges.is_empty() {
+                        SrvStatus::Complete
+                    } else {
+                        SrvStatus::Free
+                    };
+                    srv.ranges = Some(ranges.clone());
+                }
+                self.schedule(now, o.key);
+            }
+            (
+                PccrrBody::Blk {
+                    block_index,
+                    body,
+                    iv,
+                    ..
+                },
+                OutKind::Block(b),
+            ) if *block_index == b => {
+                self.outstanding.remove(&(from, segment));
+                let Some(meta) = self.sessions.get(&o.key).map(|s| s.meta.clone()) else {
+                    return;
+                };
+                let plain = body.as_ref().and_then(|body| {
+                    crypt::open(m.crypto, &meta.desc.kp, iv.as_ref(), body, meta.desc.unit_len(b))
+                });
+                match plain {
+                    None => {
+                        // Empty BLK ("don't have it" or busy): the block goes back to idle (§6).
+                        self.release_block(o);
+                        self.drop_server(o.key, from, true);
+                    }
+                    Some(data) if !self.cache.add(&meta, b, data.clone(), now) => {
+                        self.stats.corrupt_blocks += 1;
+                        if let Some(f) = self.fetches.get_mut(&o.key.0) {
+                            f.corrupt += 1;
+                        }
+                        self.release_block(o);
+                        self.drop_server(o.key, from, true);
+                        self.exclude(o.key.0, from);
+                    }
+                    Some(data) => {
+                        if let Some(f) = self.fetches.get_mut(&o.key.0) {
+                            f.from_peers += data.len() as u64;
+                            f.first_byte.get_or_insert(now);
+                        }
+                        if let Some(s) = self.sessions.get_mut(&o.key) {
+                            s.blocks.insert(b, BlockState::Downloaded);
+                            if let Some(srv) = s.servers.iter_mut().find(|x| x.addr == from) {
+                                srv.status = SrvStatus::Free;
+                            }
+                        }
+                        self.rearm_download(now, o.key);
+                    }
+                }
+                self.schedule(now, o.key);
+            }
+            _ => self.stats.dropped += 1,
+        }
+    }
+
+    fn release_block(&mut self, o: Outstanding) {
+        if let (OutKind::Block(b), Some(s)) = (o.kind, self.sessions.get_mut(&o.key)) {
+            if s.blocks.get(&b) == Some(&BlockState::Downloading) {
+                s.blocks.insert(b, BlockState::Idle);
+            }
+        }
+    }
+
+    /// Request timer expiry (§5.5): count it, exclude after `peer_timeouts_max`, retry lists.
+    pub(crate) fn on_request_timeout(&mut self, now: Instant, okey: OutKey, xid: u64) {
+        let Some(&o) = self.outstanding.get(&okey).filter(|o| o.xid == xid) else {
+            return;
+        };
+        self.outstanding.remove(&okey);
+        self.stats.request_timeouts += 1;
+        let addr = okey.0;
+        let limit = self.cfg.peer_timeouts_max.max(1);
+        let count = self.fetches.get_mut(&o.key.0).map_or(limit, |f| {
+            let c = f.timeouts.entry(addr).or_insert(0);
+            *c += 1;
+            *c
+        });
+        if count >= limit {
+            self.exclude(o.key.0, addr);
+        }
+        self.release_block(o);
+        match o.kind {
+            OutKind::Block(_) => self.drop_server(o.key, addr, true),
+            OutKind::List => {
+                let retry = self
+                    .sessions
+                    .get_mut(&o.key)
+                    .and_then(|s| s.servers.iter_mut().find(|x| x.addr == addr))
+                    .map(|srv| {
+                        srv.list_failures += 1;
+                        srv.list_failures < limit && count < limit
+                    });
+                match retry {
+                    Some(true) => return self.send_list(now, o.key, addr),
+                    _ => self.drop_server(o.key, addr, false),
+                }
+            }
+        }
+        self.schedule(now, o.key);
+    }
+
+    fn finish_session(&mut self, now: Instant, key: SessKey) {
+        let Some(s) = self.sessions.remove(&key) else {
+            return;
+        };
+        self.outstanding.retain(|_, o| o.key != key);
+        self.cache.record_replies(&s.meta.id, s.replies, s.full);
+        let missing: Vec<u32> = s
+            .blocks
+            .iter()
+            .filter(|(_, st)| **st != BlockState::Downloaded)
+            .map(|(b, _)| *b)
+            .collect();
+        self.to_origin(now, key.0, key.1, missing);
+    }
+
+    /// Ends a session early; whatever is not downloaded becomes missing data for the origin (§6).
+    pub(crate) fn abort_session(&mut self, now: Instant, key: SessKey) {
+        self.finish_session(now, key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnet_check() {
+        let a = std::net::Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped();
+        let b = std::net::Ipv4Addr::new(10, 1, 2, 200).to_ipv6_mapped();
+        let c = std::net::Ipv4Addr::new(10, 1, 3, 3).to_ipv6_mapped();
+        assert!(same_subnet(&a, &b, 120));
+        assert!(!same_subnet(&a, &c, 120));
+        assert!(same_subnet(&a, &c, 0));
+        assert!(same_subnet(&a, &a, 128));
+    }
+}
