@@ -7,6 +7,8 @@ pub mod config;
 pub mod content;
 pub mod crypt;
 pub mod hash;
+#[cfg(test)]
+mod harness;
 mod hosted;
 pub mod info_codec;
 pub mod message;
@@ -17,6 +19,8 @@ mod peer;
 pub mod serve;
 mod server;
 mod session;
+#[cfg(test)]
+mod tests;
 pub mod wire;
 
 pub use config::{DistConfig, Mode};
