@@ -115,17 +115,14 @@ impl SegmentCache {
     }
     /// Records a segment's meta (from content information) if it is not known yet.
     pub fn ensure(&mut self, meta: &Arc<SegmentMeta>, now: Instant) {
-        if !self.segs.contains_key(&meta.id) {
-            let seg = CachedSegment {
-                meta: meta.clone(),
-                units: BTreeMap::new(),
-                inserted: now,
-                replies_seen: 0,
-                full_replies_seen: 0,
-                lru_key: (now, 0),
-            };
-            self.segs.insert(meta.id, seg);
-        }
+        self.segs.entry(meta.id).or_insert_with(|| CachedSegment {
+            meta: meta.clone(),
+            units: BTreeMap::new(),
+            inserted: now,
+            replies_seen: 0,
+            full_replies_seen: 0,
+            lru_key: (now, 0),
+        });
         self.touch(&meta.id, now);
     }
     /// A segment, unless absent or past its age limit; does not count as an access.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 pub(crate) enum AnyNode {
-    Server(ContentServer),
+    Server(Box<ContentServer>),
     Peer(Box<BranchPeer>),
     Hosted(Box<HostedCache>),
 }
@@ -55,17 +55,25 @@ pub(crate) struct Net {
 }
 
 pub(crate) fn ep(i: usize) -> Endpoint {
-    Endpoint::new(Ipv4Addr::new(10, 0, 0, i as u8 + 1).to_ipv6_mapped(), 8000 + i as u16)
+    Endpoint::new(
+        Ipv4Addr::new(10, 0, 0, i as u8 + 1).to_ipv6_mapped(),
+        8000 + i as u16,
+    )
 }
 
 impl Net {
     /// Node 0 is the content server; nodes 1..=peers are branch peers; with `hosted`, one more.
     pub fn new(cfg: &DistConfig, peers: usize, hosted: bool, delay: Duration) -> Net {
-        let mut nodes = vec![AnyNode::Server(ContentServer::new(ep(0), cfg.clone()))];
+        let mut nodes = vec![AnyNode::Server(Box::new(ContentServer::new(ep(0), cfg.clone())))];
         let hc = hosted.then(|| ep(peers + 1));
         for i in 1..=peers {
             let rng = NodeRng::from_seed(crate::derive_seed(7, "node", i as u64));
-            nodes.push(AnyNode::Peer(Box::new(BranchPeer::new(ep(i), cfg.clone(), hc, rng))));
+            nodes.push(AnyNode::Peer(Box::new(BranchPeer::new(
+                ep(i),
+                cfg.clone(),
+                hc,
+                rng,
+            ))));
         }
         if let Some(h) = hc {
             let rng = NodeRng::from_seed(crate::derive_seed(7, "node", peers as u64 + 1));
@@ -114,9 +122,13 @@ impl Net {
             }
             let targets: Vec<usize> = if t.to == pccrd::MULTICAST {
                 self.traffic.probes += 1;
-                (0..self.nodes.len()).filter(|&j| j != i && matches!(self.nodes[j], AnyNode::Peer(_))).collect()
+                (0..self.nodes.len())
+                    .filter(|&j| j != i && matches!(self.nodes[j], AnyNode::Peer(_)))
+                    .collect()
             } else {
-                (0..self.nodes.len()).filter(|&j| self.nodes[j].endpoint() == t.to).collect()
+                (0..self.nodes.len())
+                    .filter(|&j| self.nodes[j].endpoint() == t.to)
+                    .collect()
             };
             let request = matches!(&t.msg, DistMessage::Pccrr(m) if !m.body.is_response());
             for j in targets {
@@ -124,7 +136,8 @@ impl Net {
                     continue;
                 }
                 self.seq += 1;
-                self.queue.insert((self.now + self.delay, self.seq), (j, from, t.msg.clone()));
+                self.queue
+                    .insert((self.now + self.delay, self.seq), (j, from, t.msg.clone()));
             }
         }
         match &mut self.nodes[i] {
@@ -144,7 +157,13 @@ impl Net {
 
     pub fn command_fetch(&mut self, i: usize, content: u64) -> RequestId {
         let now = self.now;
-        let r = self.peer(i).handle_command(now, PeerCommand::Fetch { content, server: ep(0) });
+        let r = self.peer(i).handle_command(
+            now,
+            PeerCommand::Fetch {
+                content,
+                server: ep(0),
+            },
+        );
         self.drain(i);
         r
     }
@@ -172,7 +191,9 @@ impl Net {
             }
             self.now = next;
             if next_msg == Some(next) {
-                let Some((_, (j, from, msg))) = self.queue.pop_first() else { break };
+                let Some((_, (j, from, msg))) = self.queue.pop_first() else {
+                    break;
+                };
                 match &mut self.nodes[j] {
                     AnyNode::Server(n) => n.handle_message(next, from, msg),
                     AnyNode::Peer(n) => n.handle_message(next, from, msg),
@@ -208,9 +229,13 @@ impl Net {
 /// (bytes_from_peers, bytes_from_server, corrupt_blocks, size) of a successful fetch.
 pub(crate) fn report(e: Option<&PeerEvent>) -> (u64, u64, u32, u64) {
     match e {
-        Some(PeerEvent::Fetched { bytes_from_peers, bytes_from_server, corrupt_blocks, size, .. }) => {
-            (*bytes_from_peers, *bytes_from_server, *corrupt_blocks, *size)
-        }
+        Some(PeerEvent::Fetched {
+            bytes_from_peers,
+            bytes_from_server,
+            corrupt_blocks,
+            size,
+            ..
+        }) => (*bytes_from_peers, *bytes_from_server, *corrupt_blocks, *size),
         other => panic!("fetch did not complete: {other:?}"),
     }
 }

@@ -193,7 +193,7 @@ fn decode_v2(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
             });
         }
         let len = r.u32_be("dwChunkDataLength")? as u64;
-        if len % V2_SEGMENT_DESC_LEN as u64 != 0 {
+        if !len.is_multiple_of(V2_SEGMENT_DESC_LEN as u64) {
             return Err(DecodeError::Invalid {
                 field: "dwChunkDataLength",
                 value: len,

@@ -6,9 +6,9 @@ pub mod cache;
 pub mod config;
 pub mod content;
 pub mod crypt;
-pub mod hash;
 #[cfg(test)]
 mod harness;
+pub mod hash;
 mod hosted;
 pub mod info_codec;
 pub mod message;

@@ -387,7 +387,11 @@ impl BranchPeer {
             let seg = f.next_seg;
             f.next_seg += 1;
             f.running.insert(seg);
-            self.start_session(now, fid, seg);
+            if self.start_session(now, fid, seg) {
+                if let Some(f) = self.fetches.get_mut(&fid) {
+                    f.running.remove(&seg);
+                }
+            }
         }
         let Some(f) = self.fetches.get(&fid) else { return };
         if f.running.is_empty() && f.next_seg as usize >= f.metas.len() {
@@ -404,7 +408,7 @@ impl BranchPeer {
     }
 
     /// Requests `missing` units of segment `seg` from the origin as Range GETs (§6 origin fallback).
-    pub(crate) fn to_origin(&mut self, now: Instant, fid: RequestId, seg: u32, missing: Vec<u32>) {
+    pub(crate) fn fetch_missing(&mut self, now: Instant, fid: RequestId, seg: u32, missing: Vec<u32>) {
         let Some(f) = self.fetches.get(&fid) else { return };
         let (server, content) = (f.server, f.content);
         let Some(meta) = f.metas.get(seg as usize).cloned() else {

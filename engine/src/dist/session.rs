@@ -78,14 +78,15 @@ fn same_subnet(a: &Ipv6Addr, b: &Ipv6Addr, bits: u8) -> bool {
 }
 
 impl BranchPeer {
-    /// Session start (§6 steps 1–4).
-    pub(crate) fn start_session(&mut self, now: Instant, fid: RequestId, seg: u32) {
+    /// Session start (§6 steps 1–4). Returns true when the local cache already held the whole
+    /// segment (no session needed), so the caller's loop moves on without recursion.
+    pub(crate) fn start_session(&mut self, now: Instant, fid: RequestId, seg: u32) -> bool {
         let Some(meta) = self
             .fetches
             .get(&fid)
             .and_then(|f| f.metas.get(seg as usize).cloned())
         else {
-            return;
+            return true;
         };
         self.cache.ensure(&meta, now);
         let mut blocks = BTreeMap::new();
@@ -105,7 +106,7 @@ impl BranchPeer {
             }
         }
         if blocks.is_empty() {
-            return self.segment_done(now, fid, seg);
+            return true;
         }
         self.stats.sessions += 1;
         let first = *blocks.keys().next().unwrap_or(&0);
@@ -138,6 +139,10 @@ impl BranchPeer {
                     for addr in list {
                         self.add_server(now, key, addr);
                     }
+                    // Every listed holder may be excluded for this download: then go to the origin.
+                    if self.sessions.get(&key).is_some_and(|s| s.servers.is_empty()) {
+                        self.abort_session(now, key);
+                    }
                 }
                 ListState::Probing => self.set_discovering(key),
                 ListState::Unknown => {
@@ -150,7 +155,8 @@ impl BranchPeer {
                     }
                     if self.probe_times.len() >= self.cfg.probe_rate_max as usize {
                         self.stats.rate_limited += 1;
-                        return self.abort_session(now, key);
+                        self.abort_session(now, key);
+                        return false;
                     }
                     self.probe_times.push_back(now);
                     let until = now + self.cfg.probe_wait();
@@ -162,6 +168,7 @@ impl BranchPeer {
                 }
             },
         }
+        false
     }
 
     fn set_discovering(&mut self, key: SessKey) {
@@ -619,7 +626,7 @@ impl BranchPeer {
             .filter(|(_, st)| **st != BlockState::Downloaded)
             .map(|(b, _)| *b)
             .collect();
-        self.to_origin(now, key.0, key.1, missing);
+        self.fetch_missing(now, key.0, key.1, missing);
     }
 
     /// Ends a session early; whatever is not downloaded becomes missing data for the origin (§6).

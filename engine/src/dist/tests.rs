@@ -5,7 +5,10 @@ use super::*;
 use crate::{Duration, Instant};
 
 fn cfg() -> DistConfig {
-    DistConfig { hash_on_publish: true, ..DistConfig::default() }
+    DistConfig {
+        hash_on_publish: true,
+        ..DistConfig::default()
+    }
 }
 
 fn at(ms: u64) -> Instant {
@@ -16,13 +19,20 @@ fn at(ms: u64) -> Instant {
 #[test]
 fn ten_peers_mostly_from_peers() {
     let mut net = Net::new(&cfg(), 10, false, Duration::from_millis(1));
-    let spec = ContentSpec { id: 42, size: 3_000_000 };
+    let spec = ContentSpec {
+        id: 42,
+        size: 3_000_000,
+    };
     net.publish(spec);
     net.run_until(at(100));
     let first = net.command_fetch(1, 42);
     net.run_until(at(2_000));
     let (p, s, c, size) = report(net.fetched(1, first));
-    assert_eq!((p, s, c, size), (0, spec.size, 0, spec.size), "the first client finds nobody");
+    assert_eq!(
+        (p, s, c, size),
+        (0, spec.size, 0, spec.size),
+        "the first client finds nobody"
+    );
     assert!(net.peer(1).stats.probes_sent >= 1);
     let mut reqs = Vec::new();
     for i in 2..=10 {
@@ -40,12 +50,20 @@ fn ten_peers_mostly_from_peers() {
         server += s;
         assert_eq!(net.peer(i).cache_bytes(), spec.size);
     }
-    assert!(peers >= 9 * spec.size - spec.size / 10, "from peers {peers}, from server {server}");
+    assert!(
+        peers >= 9 * spec.size - spec.size / 10,
+        "from peers {peers}, from server {server}"
+    );
     assert!(server * 20 < peers, "from peers {peers}, from server {server}");
     let uploads: u64 = (1..=10).map(|i| net.peer(i).serve_stats().bytes_served).sum();
     assert_eq!(uploads, peers);
     assert!(net.peer(1).serve_stats().bytes_served > 0);
-    let Some(PeerEvent::Fetched { time_to_first_byte, elapsed, .. }) = net.fetched(10, last).cloned() else {
+    let Some(PeerEvent::Fetched {
+        time_to_first_byte,
+        elapsed,
+        ..
+    }) = net.fetched(10, last).cloned()
+    else {
         panic!("peer 10 failed")
     };
     assert!(time_to_first_byte < elapsed && elapsed < Duration::from_secs(5));
@@ -55,7 +73,10 @@ fn ten_peers_mostly_from_peers() {
 #[test]
 fn corrupt_peer_is_detected_and_dropped() {
     let mut net = Net::new(&cfg(), 3, false, Duration::from_millis(1));
-    let spec = ContentSpec { id: 7, size: 1_500_000 };
+    let spec = ContentSpec {
+        id: 7,
+        size: 1_500_000,
+    };
     net.publish(spec);
     net.run_until(at(100));
     net.command_fetch(1, 7);
@@ -73,15 +94,26 @@ fn corrupt_peer_is_detected_and_dropped() {
     assert_eq!(s, 0, "the honest peer supplied the rest");
     assert_eq!(net.peer(3).stats.peers_excluded, 1);
     assert_eq!(net.peer(3).stats.corrupt_blocks, corrupt as u64);
-    assert_eq!(net.peer(2).serve_stats().corrupt_served, corrupt as u64, "one bad block per exclusion");
-    assert_eq!(net.peer(3).cache_bytes(), spec.size, "only verified data is cached");
+    assert_eq!(
+        net.peer(2).serve_stats().corrupt_served,
+        corrupt as u64,
+        "one bad block per exclusion"
+    );
+    assert_eq!(
+        net.peer(3).cache_bytes(),
+        spec.size,
+        "only verified data is cached"
+    );
 }
 
 /// A peer that answers probes but stalls on PCCRR costs timeouts, then the origin supplies the data.
 #[test]
 fn stalled_peer_times_out_and_origin_fills_in() {
     let mut net = Net::new(&cfg(), 2, false, Duration::from_millis(1));
-    let spec = ContentSpec { id: 8, size: 1_000_000 };
+    let spec = ContentSpec {
+        id: 8,
+        size: 1_000_000,
+    };
     net.publish(spec);
     net.run_until(at(100));
     net.command_fetch(1, 8);
@@ -97,32 +129,54 @@ fn stalled_peer_times_out_and_origin_fills_in() {
 /// Hashes are computed on the first request: it and those during hashing get the whole body.
 #[test]
 fn first_request_is_served_whole() {
-    let cfg = DistConfig { hash_rate_bytes_per_sec: 1_000_000, ..DistConfig::default() };
+    let cfg = DistConfig {
+        hash_rate_bytes_per_sec: 1_000_000,
+        ..DistConfig::default()
+    };
     let mut net = Net::new(&cfg, 2, false, Duration::from_millis(1));
     let spec = ContentSpec { id: 3, size: 500_000 };
     net.publish(spec);
     let r1 = net.command_fetch(1, 3);
     net.run_until(at(1_000));
-    assert!(matches!(net.fetched(1, r1), Some(PeerEvent::Fetched { whole_body: true, .. })));
+    assert!(matches!(
+        net.fetched(1, r1),
+        Some(PeerEvent::Fetched { whole_body: true, .. })
+    ));
     assert_eq!(net.peer(1).cache_bytes(), 0, "a plain body is not cached");
     let r2 = net.command_fetch(2, 3);
     net.run_until(at(3_000));
-    assert!(matches!(net.fetched(2, r2), Some(PeerEvent::Fetched { whole_body: false, info_bytes: 18..=400, .. })));
+    assert!(matches!(
+        net.fetched(2, r2),
+        Some(PeerEvent::Fetched {
+            whole_body: false,
+            info_bytes: 18..=400,
+            ..
+        })
+    ));
 }
 
 /// Hosted mode: the first client offers, the cache pulls, the second client fetches from it.
 #[test]
 fn hosted_cache_pulls_offers_and_serves() {
-    let cfg = DistConfig { mode: Mode::Hosted, ..cfg() };
+    let cfg = DistConfig {
+        mode: Mode::Hosted,
+        ..cfg()
+    };
     let mut net = Net::new(&cfg, 2, true, Duration::from_millis(1));
-    let spec = ContentSpec { id: 5, size: 2_000_000 };
+    let spec = ContentSpec {
+        id: 5,
+        size: 2_000_000,
+    };
     net.publish(spec);
     net.run_until(at(100));
     let r1 = net.command_fetch(1, 5);
     net.run_until(at(3_000));
     assert_eq!(report(net.fetched(1, r1)).1, spec.size);
     assert!(net.peer(1).stats.offers_interested >= 1);
-    assert!(net.hosted_events.iter().any(|e| matches!(e, HostedEvent::SegmentStored { units: 31, .. })));
+    assert!(net
+        .hosted_events
+        .iter()
+        .any(|e| matches!(e, HostedEvent::SegmentStored { units: 31, .. })));
     assert_eq!(net.peer(1).stats.probes_sent, 0, "no multicast in hosted mode");
     let r2 = net.command_fetch(2, 5);
     net.run_until(at(6_000));
@@ -133,9 +187,16 @@ fn hosted_cache_pulls_offers_and_serves() {
 /// V2 content: small content-defined segments, batched V2 probes, one fetch unit per segment.
 #[test]
 fn v2_content_from_peers_with_batched_probes() {
-    let cfg = DistConfig { info_version: InfoVersion::V2, parallel_sessions: 8, ..cfg() };
+    let cfg = DistConfig {
+        info_version: InfoVersion::V2,
+        parallel_sessions: 8,
+        ..cfg()
+    };
     let mut net = Net::new(&cfg, 3, false, Duration::from_millis(1));
-    let spec = ContentSpec { id: 11, size: 1_200_000 };
+    let spec = ContentSpec {
+        id: 11,
+        size: 1_200_000,
+    };
     net.publish(spec);
     net.run_until(at(100));
     let segments = net.server().info(11).expect("hashed").segments.len() as u64;
@@ -145,15 +206,25 @@ fn v2_content_from_peers_with_batched_probes() {
     net.run_until(at(10_000));
     let (p, s, c, size) = report(net.fetched(2, r));
     assert_eq!((p, s, c, size), (spec.size, 0, 0, spec.size));
-    assert!(net.peer(2).stats.probes_sent < segments, "{} probes for {segments} segments", net.peer(2).stats.probes_sent);
+    assert!(
+        net.peer(2).stats.probes_sent < segments,
+        "{} probes for {segments} segments",
+        net.peer(2).stats.probes_sent
+    );
 }
 
 /// Modeled data: a 100 MB file over ten peers runs on tokens, with the same accounting.
 #[test]
 fn modeled_hundred_megabytes() {
-    let cfg = DistConfig { data_mode: DataMode::Modeled, ..cfg() };
+    let cfg = DistConfig {
+        data_mode: DataMode::Modeled,
+        ..cfg()
+    };
     let mut net = Net::new(&cfg, 10, false, Duration::from_millis(1));
-    let spec = ContentSpec { id: 100, size: 100_000_000 };
+    let spec = ContentSpec {
+        id: 100,
+        size: 100_000_000,
+    };
     net.publish(spec);
     net.run_until(at(1_000));
     net.command_fetch(1, 100);
@@ -163,7 +234,15 @@ fn modeled_hundred_megabytes() {
         net.run_until(net.now + Duration::from_secs(1));
     }
     net.run_until(at(60_000));
-    let done: Vec<_> = net.peer_events.iter().filter(|(_, e)| matches!(e, PeerEvent::Fetched { .. })).collect();
+    let done: Vec<_> = net
+        .peer_events
+        .iter()
+        .filter(|(_, e)| matches!(e, PeerEvent::Fetched { .. }))
+        .collect();
     assert_eq!(done.len(), 10);
-    assert!(net.traffic.server_payload < 2 * spec.size, "server sent {}", net.traffic.server_payload);
+    assert!(
+        net.traffic.server_payload < 2 * spec.size,
+        "server sent {}",
+        net.traffic.server_payload
+    );
 }

@@ -127,7 +127,7 @@ pub(crate) fn base64_encode(data: &[u8]) -> String {
 /// Decodes standard base64; `None` when malformed.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let t = text.trim().as_bytes();
-    if t.len() % 4 != 0 {
+    if !t.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| -> Option<u32> {
