@@ -6,6 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod content;
 pub mod crypt;
+mod discovery;
 #[cfg(test)]
 mod harness;
 pub mod hash;
@@ -14,8 +15,10 @@ pub mod info_codec;
 pub mod message;
 pub mod pccrd;
 pub mod pccrr;
+mod pccrr_wire;
 pub mod pchc;
 mod peer;
+mod peer_api;
 pub mod serve;
 mod server;
 mod session;
@@ -28,6 +31,7 @@ pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion,
 pub use hash::{Hash32, HashAlgo, SegmentId};
 pub use hosted::{HostedCache, HostedCommand, HostedEvent, HostedStats};
 pub use message::{DistMessage, OriginMessage};
-pub use peer::{BranchPeer, FetchError, PeerCommand, PeerEvent, PeerStats};
+pub use peer::BranchPeer;
+pub use peer_api::{FetchError, PeerCommand, PeerEvent, PeerStats};
 pub use server::{ContentServer, ServerCommand, ServerEvent, ServerStats};
 pub use wire::DecodeError;
