@@ -13,6 +13,7 @@ pub mod hash;
 mod hosted;
 pub mod info_codec;
 pub mod message;
+mod offer;
 pub mod pccrd;
 pub mod pccrr;
 mod pccrr_wire;
