@@ -168,6 +168,13 @@ impl Net {
         r
     }
 
+    /// Delivers `msg` to node `i` now, as if from `from`, and drains it.
+    pub fn inject(&mut self, i: usize, from: Endpoint, msg: DistMessage) {
+        let now = self.now;
+        self.peer(i).handle_message(now, from, msg);
+        self.drain(i);
+    }
+
     pub fn publish(&mut self, spec: ContentSpec) {
         let now = self.now;
         self.server().handle_command(now, ServerCommand::Publish { spec });
