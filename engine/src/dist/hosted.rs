@@ -6,7 +6,7 @@ use super::config::DistConfig;
 use super::crypt;
 use super::hash::SegmentId;
 use super::message::DistMessage;
-use super::pccrr::{ranges_of, BlockRange, PccrrBody, PccrrMessage, ProtoVersion};
+use super::pccrr::{ranges_of, BlockRange, PccrrBody, PccrrMessage, ProtoVersion, RANGES_MAX};
 use super::pchc::{PchcBody, PchcMessage, ResponseCode};
 use super::serve::{Responder, ServeStats};
 use crate::{Endpoint, Instant, Node, NodeRng, RequestId, Transmit};
@@ -267,9 +267,11 @@ impl HostedCache {
         match &m.body {
             PccrrBody::BlkList { ranges, .. } if p.listing => {
                 p.listing = false;
+                let units = p.meta.desc.unit_count();
                 p.queue = ranges
                     .iter()
-                    .flat_map(|r| r.index..r.index.saturating_add(r.count))
+                    .take(RANGES_MAX)
+                    .flat_map(|r| r.index.min(units)..r.index.saturating_add(r.count).min(units))
                     .collect();
                 self.next_block(now, key);
             }

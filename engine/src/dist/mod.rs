@@ -1,6 +1,7 @@
 //! Peer Distribution (BranchCache) as sans-IO engines: content information (MS-PCCRC), discovery
 //! (MS-PCCRD), retrieval (MS-PCCRR) and the hosted cache (MS-PCHC). Section references (§n) point
 //! into `shared/spec/distribution.md`.
+#![warn(missing_docs)]
 
 pub mod cache;
 pub mod config;

@@ -52,7 +52,8 @@ pub(crate) struct Fetch {
     pub metas: Vec<Arc<SegmentMeta>>,
     pub next_seg: u32,
     pub running: BTreeSet<u32>,
-    pub origin_ranges: BTreeMap<u64, u32>,
+    pub get_tag: u64,
+    pub origin_ranges: BTreeMap<u64, (u32, u32, u32)>,
     pub from_peers: u64,
     pub from_server: u64,
     pub from_cache: u64,
@@ -194,7 +195,9 @@ impl BranchPeer {
             // One fetch per content at a time: a second one waits and then mostly hits the cache.
             return self.parked.push((request, content, server, started));
         }
+        let tag = self.fresh_id();
         let fetch = Fetch {
+            get_tag: tag,
             content,
             server,
             started,
@@ -214,7 +217,6 @@ impl BranchPeer {
             offered: BTreeMap::new(),
         };
         self.fetches.insert(request, fetch);
-        let tag = self.fresh_id();
         self.send_origin(now, request, server, OriginMessage::Get { tag, content }, tag);
     }
 
@@ -316,7 +318,7 @@ impl BranchPeer {
         for (first, count) in runs {
             let tag = self.fresh_id();
             if let Some(f) = self.fetches.get_mut(&fid) {
-                f.origin_ranges.insert(tag, seg);
+                f.origin_ranges.insert(tag, (seg, first, count));
             }
             self.stats.origin_ranges += 1;
             let msg = OriginMessage::GetRange {
@@ -345,6 +347,21 @@ impl BranchPeer {
             return;
         };
         let content = f.content;
+        let expected = match msg {
+            OriginMessage::Info { .. } | OriginMessage::Body { .. } => tag == f.get_tag && f.info.is_none(),
+            OriginMessage::Range {
+                segment,
+                first,
+                units,
+                ..
+            } => f.origin_ranges.get(&tag) == Some(&(*segment, *first, units.len() as u32)),
+            _ => true,
+        };
+        if !expected {
+            // Not the answer this tag waits for: drop it and keep waiting (the origin timer runs).
+            self.origin_tags.insert(tag, fid);
+            return self.stats.dropped += 1;
+        }
         match msg {
             OriginMessage::Info { info, .. } => {
                 let algo = info.algo();
@@ -373,7 +390,7 @@ impl BranchPeer {
                     return;
                 };
                 for (i, unit) in units.iter().enumerate() {
-                    let idx = first + i as u32;
+                    let idx = first.saturating_add(i as u32);
                     if !self.cache.add(&meta, idx, unit.clone(), now) {
                         return self.fail(now, fid, FetchError::OriginCorrupt { content });
                     }
@@ -386,7 +403,7 @@ impl BranchPeer {
                 let pending = self
                     .fetches
                     .get(&fid)
-                    .is_some_and(|f| f.origin_ranges.values().any(|s| s == segment));
+                    .is_some_and(|f| f.origin_ranges.values().any(|s| s.0 == *segment));
                 if !pending {
                     self.segment_done(now, fid, *segment);
                 }

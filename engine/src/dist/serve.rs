@@ -2,7 +2,7 @@
 
 use super::cache::SegmentCache;
 use super::crypt;
-use super::pccrr::{ranges_of, BlockBody, CryptoAlgo, PccrrBody, PccrrMessage, ProtoVersion};
+use super::pccrr::{ranges_of, BlockBody, CryptoAlgo, PccrrBody, PccrrMessage, ProtoVersion, RANGES_MAX};
 use crate::{Duration, Instant, NodeRng};
 use rand::RngCore;
 
@@ -116,11 +116,15 @@ impl Responder {
         let body = match &req.body {
             PccrrBody::GetBlkList { segment, ranges } => {
                 let held: Vec<u32> = match cache.peek(segment, now) {
-                    Some(s) if !busy => ranges
-                        .iter()
-                        .flat_map(|r| r.index..r.index.saturating_add(r.count))
-                        .filter(|b| s.units.contains_key(b))
-                        .collect(),
+                    Some(s) if !busy => {
+                        let units = s.meta.desc.unit_count();
+                        ranges
+                            .iter()
+                            .take(RANGES_MAX)
+                            .flat_map(|r| r.index.min(units)..r.index.saturating_add(r.count).min(units))
+                            .filter(|b| s.units.contains_key(b))
+                            .collect()
+                    }
                     _ => Vec::new(),
                 };
                 let mut held = held;

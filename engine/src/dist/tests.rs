@@ -250,7 +250,11 @@ fn modeled_hundred_megabytes() {
 /// Reply suppression (§4.4): a node that saw ≥ n full replies when it downloaded stays quiet.
 #[test]
 fn reply_suppression_holds_back_well_served_segments() {
-    let cfg = DistConfig { suppression_replies: 1, suppression_ratio: (0, 1), ..cfg() };
+    let cfg = DistConfig {
+        suppression_replies: 1,
+        suppression_ratio: (0, 1),
+        ..cfg()
+    };
     let mut net = Net::new(&cfg, 3, false, Duration::from_millis(1));
     let spec = ContentSpec { id: 9, size: 400_000 };
     net.publish(spec);
@@ -262,17 +266,32 @@ fn reply_suppression_holds_back_well_served_segments() {
     let r = net.command_fetch(3, 9);
     net.run_until(at(6_000));
     assert_eq!(report(net.fetched(3, r)).0, spec.size);
-    assert_eq!(net.peer(2).stats.replies_suppressed, 1, "peer 2 saw one full reply");
-    assert_eq!(net.peer(1).stats.replies_suppressed, 0, "peer 1 saw none: it always answers");
+    assert_eq!(
+        net.peer(2).stats.replies_suppressed,
+        1,
+        "peer 2 saw one full reply"
+    );
+    assert_eq!(
+        net.peer(1).stats.replies_suppressed,
+        0,
+        "peer 1 saw none: it always answers"
+    );
     assert_eq!(net.peer(3).stats.matches_received, 1);
 }
 
 /// The probe rate cap (§4.5): session starts beyond Fmax go straight to the origin.
 #[test]
 fn probe_rate_cap_sends_excess_sessions_to_the_origin() {
-    let cfg = DistConfig { probe_rate_max: 1, data_mode: DataMode::Modeled, ..cfg() };
+    let cfg = DistConfig {
+        probe_rate_max: 1,
+        data_mode: DataMode::Modeled,
+        ..cfg()
+    };
     let mut net = Net::new(&cfg, 1, false, Duration::from_millis(1));
-    let spec = ContentSpec { id: 12, size: 100_000_000 };
+    let spec = ContentSpec {
+        id: 12,
+        size: 100_000_000,
+    };
     net.publish(spec);
     net.run_until(at(1_000));
     let r = net.command_fetch(1, 12);
@@ -313,7 +332,13 @@ mod fuzz {
 
     fn arb_message(seg: Hash32) -> impl Strategy<Value = DistMessage> {
         let id = prop_oneof![Just(seg), any::<[u8; 32]>().prop_map(Hash32)];
-        let pccrr = (id.clone(), 0u32..600, proptest::collection::vec(any::<u8>(), 0..80), any::<bool>(), 0u8..8)
+        let pccrr = (
+            id.clone(),
+            0u32..600,
+            proptest::collection::vec(any::<u8>(), 0..80),
+            any::<bool>(),
+            0u8..8,
+        )
             .prop_map(|(segment, b, bytes, iv, kind)| {
                 let body = match kind {
                     0 => PccrrBody::Blk {
@@ -325,40 +350,85 @@ mod fuzz {
                     },
                     1 => PccrrBody::BlkList {
                         segment,
-                        ranges: vec![BlockRange { index: b % 512, count: 1 }],
+                        ranges: vec![BlockRange {
+                            index: b % 512,
+                            count: 1,
+                        }],
                         next_block_index: b,
                     },
-                    2 => PccrrBody::GetBlks { segment, range: BlockRange { index: b, count: 1 } },
-                    3 => PccrrBody::GetBlkList { segment, ranges: vec![BlockRange { index: b, count: 600 }] },
-                    4 => PccrrBody::NegoResp { min: ProtoVersion::V2_0, max: ProtoVersion::V2_0 },
-                    5 => PccrrBody::GetSegList { request_id: [0; 16], segments: vec![segment], blob: bytes },
+                    2 => PccrrBody::GetBlks {
+                        segment,
+                        range: BlockRange { index: b, count: 1 },
+                    },
+                    3 => PccrrBody::GetBlkList {
+                        segment,
+                        ranges: vec![BlockRange { index: b, count: 600 }],
+                    },
+                    4 => PccrrBody::NegoResp {
+                        min: ProtoVersion::V2_0,
+                        max: ProtoVersion::V2_0,
+                    },
+                    5 => PccrrBody::GetSegList {
+                        request_id: [0; 16],
+                        segments: vec![segment],
+                        blob: bytes,
+                    },
                     _ => PccrrBody::Blk {
                         segment,
                         block_index: b,
                         next_block_index: 0,
-                        body: Some(BlockBody::Modeled { wire_len: b, plain_len: b, token: segment }),
+                        body: Some(BlockBody::Modeled {
+                            wire_len: b,
+                            plain_len: b,
+                            token: segment,
+                        }),
                         iv: None,
                     },
                 };
-                let crypto = if iv { CryptoAlgo::Aes128 } else { CryptoAlgo::Aes256 };
-                DistMessage::Pccrr(Arc::new(PccrrMessage { version: ProtoVersion::V1_0, crypto, body }))
+                let crypto = if iv {
+                    CryptoAlgo::Aes128
+                } else {
+                    CryptoAlgo::Aes256
+                };
+                DistMessage::Pccrr(Arc::new(PccrrMessage {
+                    version: ProtoVersion::V1_0,
+                    crypto,
+                    body,
+                }))
             });
-        let matches = (id.clone(), any::<u128>(), 0u32..1_000, 0usize..4).prop_map(|(segment, relates_to, count, who)| {
-            DistMessage::ProbeMatch(Arc::new(ProbeMatch {
-                message_id: 1,
-                relates_to,
-                instance_id: 1,
-                message_number: 1,
-                endpoint_uuid: 1,
-                version: ProbeVersion::V1,
-                xaddr: ep(who),
-                entries: vec![MatchEntry { segment, block_count: count, complete: count % 2 == 0 }],
-            }))
-        });
-        let origin = (any::<u64>(), 0u32..3, 0u32..40, any::<bool>()).prop_map(|(tag, segment, first, empty)| {
-            let units = if empty { vec![] } else { vec![UnitData::Bytes(vec![0u8; 10].into())] };
-            DistMessage::Origin(Arc::new(OriginMessage::Range { tag: tag % 40, content: 1, segment, first, units }))
-        });
+        let matches = (id.clone(), any::<u128>(), 0u32..1_000, 0usize..4).prop_map(
+            |(segment, relates_to, count, who)| {
+                DistMessage::ProbeMatch(Arc::new(ProbeMatch {
+                    message_id: 1,
+                    relates_to,
+                    instance_id: 1,
+                    message_number: 1,
+                    endpoint_uuid: 1,
+                    version: ProbeVersion::V1,
+                    xaddr: ep(who),
+                    entries: vec![MatchEntry {
+                        segment,
+                        block_count: count,
+                        complete: count % 2 == 0,
+                    }],
+                }))
+            },
+        );
+        let origin =
+            (any::<u64>(), 0u32..3, 0u32..40, any::<bool>()).prop_map(|(tag, segment, first, empty)| {
+                let units = if empty {
+                    vec![]
+                } else {
+                    vec![UnitData::Bytes(vec![0u8; 10].into())]
+                };
+                DistMessage::Origin(Arc::new(OriginMessage::Range {
+                    tag: tag % 40,
+                    content: 1,
+                    segment,
+                    first,
+                    units,
+                }))
+            });
         prop_oneof![pccrr, matches, origin]
     }
 
