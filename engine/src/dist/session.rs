@@ -10,7 +10,7 @@ use super::message::DistMessage;
 use super::pccrr::{ranges_of, BlockRange, PccrrBody, PccrrMessage, ProtoVersion, RANGES_MAX};
 use super::peer::{BranchPeer, Timer};
 use crate::{Duration, Endpoint, Instant, RequestId};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// A segment session: (fetch, segment index).
@@ -29,13 +29,6 @@ pub(crate) struct Outstanding {
     pub key: SessKey,
     pub kind: OutKind,
     pub xid: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BlockState {
-    Idle,
-    Downloading,
-    Downloaded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +51,10 @@ struct Srv {
 #[derive(Clone, Debug)]
 pub(crate) struct Session {
     pub meta: Arc<SegmentMeta>,
-    blocks: BTreeMap<u32, BlockState>,
+    /// Wanted blocks nobody is fetching (§6 Idle).
+    idle: BTreeSet<u32>,
+    /// Wanted blocks with a GETBLKS outstanding (§6 Downloading).
+    downloading: BTreeSet<u32>,
     servers: Vec<Srv>,
     simple: bool,
     pub discovering: bool,
@@ -68,6 +64,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// Blocks not downloaded yet, ascending.
+    fn wanted(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut v: Vec<u32> = self.idle.iter().chain(self.downloading.iter()).copied().collect();
+        v.sort_unstable();
+        v.into_iter()
+    }
     /// True when no holder is known for this session.
     pub(crate) fn has_no_servers(&self) -> bool {
         self.servers.is_empty()
@@ -86,13 +88,13 @@ impl BranchPeer {
             return true;
         };
         self.cache.ensure(&meta, now);
-        let mut blocks = BTreeMap::new();
+        let mut blocks = BTreeSet::new();
         let mut cached = 0u64;
         for u in 0..meta.desc.unit_count() {
             match self.cache.unit(&meta.id, u, now) {
                 Some(d) => cached += d.len() as u64,
                 None => {
-                    blocks.insert(u, BlockState::Idle);
+                    blocks.insert(u);
                 }
             }
         }
@@ -106,15 +108,16 @@ impl BranchPeer {
             return true;
         }
         self.stats.sessions += 1;
-        let first = *blocks.keys().next().unwrap_or(&0);
+        let first = *blocks.first().unwrap_or(&0);
         let simple = blocks.len() as u32 <= self.cfg.simple_download_max
-            && blocks.keys().enumerate().all(|(i, b)| *b == first + i as u32);
+            && blocks.iter().enumerate().all(|(i, b)| *b == first + i as u32);
         let key = (fid, seg);
         let id = meta.id;
         let algo_v2 = meta.desc.block_hashes.is_empty();
         let s = Session {
             meta,
-            blocks,
+            idle: blocks,
+            downloading: BTreeSet::new(),
             servers: Vec::new(),
             simple,
             discovering: false,
@@ -233,12 +236,7 @@ impl BranchPeer {
 
     fn send_list(&mut self, now: Instant, key: SessKey, addr: Endpoint) {
         let Some(s) = self.sessions.get(&key) else { return };
-        let wanted = s
-            .blocks
-            .iter()
-            .filter(|(_, st)| **st != BlockState::Downloaded)
-            .map(|(b, _)| *b);
-        let mut ranges = ranges_of(wanted);
+        let mut ranges = ranges_of(s.wanted());
         ranges.truncate(RANGES_MAX);
         let body = PccrrBody::GetBlkList {
             segment: s.meta.id,
@@ -247,37 +245,34 @@ impl BranchPeer {
         self.request(now, key, addr, OutKind::List, body);
     }
 
-    /// The schedule pass (§6).
+    /// The schedule pass (§6). [CHOICE §6] A Complete server is reconsidered when blocks return
+    /// to idle, since a failed transfer elsewhere may free a block it holds.
     fn schedule(&mut self, now: Instant, key: SessKey) {
         let Some(s) = self.sessions.get_mut(&key) else {
             return;
         };
-        if s.blocks.values().all(|b| *b == BlockState::Downloaded) {
+        if s.idle.is_empty() && s.downloading.is_empty() {
             return self.finish_session(now, key);
         }
         let mut sends = Vec::new();
         for i in 0..s.servers.len() {
-            if !s.blocks.values().any(|b| *b == BlockState::Idle) {
+            if s.idle.is_empty() {
                 break;
             }
             let srv = &s.servers[i];
-            if srv.status != SrvStatus::Free || self.outstanding.contains_key(&(srv.addr, s.meta.id)) {
+            let candidate = matches!(srv.status, SrvStatus::Free | SrvStatus::Complete);
+            if !candidate || self.outstanding.contains_key(&(srv.addr, s.meta.id)) {
                 continue;
             }
-            let pick = s
-                .blocks
-                .iter()
-                .find(|(b, st)| {
-                    **st == BlockState::Idle
-                        && srv
-                            .ranges
-                            .as_ref()
-                            .map_or(s.simple, |rs| rs.iter().any(|r| r.contains(**b)))
-                })
-                .map(|(b, _)| *b);
+            let pick = match &srv.ranges {
+                None if s.simple => s.idle.first().copied(),
+                None => None,
+                Some(rs) => s.idle.iter().copied().find(|b| rs.iter().any(|r| r.contains(*b))),
+            };
             match pick {
                 Some(b) => {
-                    s.blocks.insert(b, BlockState::Downloading);
+                    s.idle.remove(&b);
+                    s.downloading.insert(b);
                     s.servers[i].status = SrvStatus::Busy;
                     sends.push((s.servers[i].addr, b));
                 }
@@ -287,7 +282,7 @@ impl BranchPeer {
         let id = s.meta.id;
         let stuck = sends.is_empty()
             && !s.discovering
-            && !s.blocks.values().any(|b| *b == BlockState::Downloading)
+            && s.downloading.is_empty()
             && s.servers.iter().all(|x| x.status == SrvStatus::Complete);
         for (addr, b) in sends {
             let body = PccrrBody::GetBlks {
@@ -397,7 +392,7 @@ impl BranchPeer {
                             f.first_byte.get_or_insert(now);
                         }
                         if let Some(s) = self.sessions.get_mut(&o.key) {
-                            s.blocks.insert(b, BlockState::Downloaded);
+                            s.downloading.remove(&b);
                             if let Some(srv) = s.servers.iter_mut().find(|x| x.addr == from) {
                                 srv.status = SrvStatus::Free;
                             }
@@ -413,8 +408,8 @@ impl BranchPeer {
 
     fn release_block(&mut self, o: Outstanding) {
         if let (OutKind::Block(b), Some(s)) = (o.kind, self.sessions.get_mut(&o.key)) {
-            if s.blocks.get(&b) == Some(&BlockState::Downloading) {
-                s.blocks.insert(b, BlockState::Idle);
+            if s.downloading.remove(&b) {
+                s.idle.insert(b);
             }
         }
     }
@@ -463,12 +458,7 @@ impl BranchPeer {
         };
         self.outstanding.retain(|_, o| o.key != key);
         self.cache.record_replies(&s.meta.id, s.replies, s.full);
-        let missing: Vec<u32> = s
-            .blocks
-            .iter()
-            .filter(|(_, st)| **st != BlockState::Downloaded)
-            .map(|(b, _)| *b)
-            .collect();
+        let missing: Vec<u32> = s.wanted().collect();
         self.fetch_missing(now, key.0, key.1, missing);
     }
 
