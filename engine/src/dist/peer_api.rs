@@ -100,6 +100,10 @@ pub struct PeerStats {
     pub sessions: u64,
     /// Sessions with at least one responder (peer hit, §12.5).
     pub sessions_with_peers: u64,
+    /// GETBLKLIST requests sent (none for simple downloads, §5.5).
+    pub block_lists_sent: u64,
+    /// GETBLKS requests sent (one block each, §5.5).
+    pub blocks_requested: u64,
     /// PCCRR request-timer expiries (§5.5).
     pub request_timeouts: u64,
     /// Servers excluded from a download after repeated timeouts or bad data (§5.5, §10).

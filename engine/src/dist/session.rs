@@ -236,6 +236,7 @@ impl BranchPeer {
 
     fn send_list(&mut self, now: Instant, key: SessKey, addr: Endpoint) {
         let Some(s) = self.sessions.get(&key) else { return };
+        self.stats.block_lists_sent += 1;
         let mut ranges = ranges_of(s.wanted());
         ranges.truncate(RANGES_MAX);
         let body = PccrrBody::GetBlkList {
@@ -285,6 +286,7 @@ impl BranchPeer {
             && s.downloading.is_empty()
             && s.servers.iter().all(|x| x.status == SrvStatus::Complete);
         for (addr, b) in sends {
+            self.stats.blocks_requested += 1;
             let body = PccrrBody::GetBlks {
                 segment: id,
                 range: BlockRange { index: b, count: 1 },
