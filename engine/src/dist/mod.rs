@@ -8,6 +8,7 @@ pub mod config;
 pub mod content;
 pub mod crypt;
 mod discovery;
+mod envelope;
 #[cfg(test)]
 mod harness;
 pub mod hash;

@@ -261,6 +261,10 @@ impl Probe {
 }
 
 impl ProbeMatch {
+    /// The `wsa:RelatesTo` of a ProbeMatch datagram, to find the probed IDs a V2 match refers to.
+    pub fn relates_to_of(xml: &str) -> Option<u128> {
+        element(xml, "RelatesTo").and_then(parse_uuid)
+    }
     /// The SOAP/XML datagram (§4.3).
     pub fn to_xml(&self) -> String {
         let (scopes, data) = match self.version {

@@ -161,6 +161,11 @@ impl BranchPeer {
     pub fn cache_bytes(&self) -> u64 {
         self.cache.bytes()
     }
+    /// The segment IDs of one of this peer's outstanding probes (the decode context of a V2
+    /// ProbeMatch, see [`DistMessage::decode`]).
+    pub fn probed_segments(&self, message_id: u128) -> Option<Vec<SegmentId>> {
+        self.my_probes.get(&message_id).map(|(_, ids)| ids.clone())
+    }
     /// Turns this peer into the corrupt-block attacker of §12.4 item 7 (it still answers probes).
     pub fn set_corrupt(&mut self, corrupt: bool) {
         self.responder.corrupt = corrupt;

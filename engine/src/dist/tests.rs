@@ -59,7 +59,11 @@ fn ten_peers_mostly_from_peers() {
     assert_eq!(uploads, peers);
     assert!(net.peer(1).serve_stats().bytes_served > 0);
     let st = net.peer(2).stats;
-    assert_eq!((st.block_lists_sent, st.blocks_requested), (1, 46), "46 blocks of 64 KiB, one list");
+    assert_eq!(
+        (st.block_lists_sent, st.blocks_requested),
+        (1, 46),
+        "46 blocks of 64 KiB, one list"
+    );
     let Some(PeerEvent::Fetched {
         time_to_first_byte,
         elapsed,
@@ -209,7 +213,10 @@ fn v2_content_from_peers_with_batched_probes() {
     let (p, s, c, size) = report(net.fetched(2, r));
     assert_eq!((p, s, c, size), (spec.size, 0, 0, spec.size));
     let st = net.peer(2).stats;
-    assert_eq!(st.block_lists_sent, 0, "one-unit V2 segments are simple downloads");
+    assert_eq!(
+        st.block_lists_sent, 0,
+        "one-unit V2 segments are simple downloads"
+    );
     assert_eq!(st.blocks_requested, segments);
     assert!(
         net.peer(2).stats.probes_sent < segments,
