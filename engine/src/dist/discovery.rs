@@ -80,6 +80,8 @@ impl BranchPeer {
                     let (num, den) = self.cfg.suppression_ratio;
                     self.rng.gen_range(0..den.max(1)) < num
                 };
+                // V1 matches carry only block counts (§4.3); "complete" is a V2 bit.
+                let complete = complete && probe.version == ProbeVersion::V2;
                 entries.push(MatchEntry {
                     segment: *seg,
                     block_count: count,

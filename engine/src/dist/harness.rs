@@ -52,6 +52,8 @@ pub(crate) struct Net {
     pub traffic: Traffic,
     /// Nodes that silently ignore PCCRR requests (a stalled serving peer).
     pub mute: Vec<usize>,
+    /// Round-trip every delivered message through the byte codec (the simulator's switch).
+    pub codec: bool,
 }
 
 pub(crate) fn ep(i: usize) -> Endpoint {
@@ -89,6 +91,7 @@ impl Net {
             hosted_events: Vec::new(),
             traffic: Traffic::default(),
             mute: Vec::new(),
+            codec: false,
         }
     }
 
@@ -168,6 +171,16 @@ impl Net {
         r
     }
 
+    fn round_trip(&self, j: usize, msg: DistMessage) -> DistMessage {
+        let bytes = msg.encode();
+        let decoded = DistMessage::decode(&bytes, |id| match &self.nodes[j] {
+            AnyNode::Peer(p) => p.probed_segments(id),
+            _ => None,
+        });
+        assert_eq!(decoded.as_ref(), Ok(&msg), "codec round trip");
+        decoded.unwrap_or(msg)
+    }
+
     /// Delivers `msg` to node `i` now, as if from `from`, and drains it.
     pub fn inject(&mut self, i: usize, from: Endpoint, msg: DistMessage) {
         let now = self.now;
@@ -201,6 +214,7 @@ impl Net {
                 let Some((_, (j, from, msg))) = self.queue.pop_first() else {
                     break;
                 };
+                let msg = if self.codec { self.round_trip(j, msg) } else { msg };
                 match &mut self.nodes[j] {
                     AnyNode::Server(n) => n.handle_message(next, from, msg),
                     AnyNode::Peer(n) => n.handle_message(next, from, msg),

@@ -56,7 +56,7 @@ pub struct MatchEntry {
     pub segment: SegmentId,
     /// V1: blocks held; V2: 1 for "some", the unit count for "all" (§4.3).
     pub block_count: u32,
-    /// True when the responder holds the whole segment.
+    /// V2 only: the responder holds the whole segment (V1 matches carry block counts only).
     pub complete: bool,
 }
 

@@ -169,6 +169,7 @@ fn hosted_cache_pulls_offers_and_serves() {
         ..cfg()
     };
     let mut net = Net::new(&cfg, 2, true, Duration::from_millis(1));
+    net.codec = true;
     let spec = ContentSpec {
         id: 5,
         size: 2_000_000,
@@ -199,6 +200,7 @@ fn v2_content_from_peers_with_batched_probes() {
         ..cfg()
     };
     let mut net = Net::new(&cfg, 3, false, Duration::from_millis(1));
+    net.codec = true;
     let spec = ContentSpec {
         id: 11,
         size: 1_200_000,
@@ -314,11 +316,13 @@ fn probe_rate_cap_sends_excess_sessions_to_the_origin() {
     assert_eq!((st.probes_sent, st.rate_limited, st.sessions), (1, 2, 3));
 }
 
-/// Same seed, same run: the event log is identical.
+/// Same seed, same run: the event log is identical, and identical again when every message is
+/// round-tripped through the byte codec (design.md §3's codec switch).
 #[test]
-fn runs_are_deterministic() {
-    let run = || {
+fn runs_are_deterministic_with_and_without_the_codec() {
+    let run = |codec: bool| {
         let mut net = Net::new(&cfg(), 5, false, Duration::from_millis(2));
+        net.codec = codec;
         net.publish(ContentSpec { id: 1, size: 700_000 });
         net.run_until(at(100));
         for i in 1..=5 {
@@ -329,9 +333,10 @@ fn runs_are_deterministic() {
         net.run_until(at(10_000));
         (format!("{:?}", net.peer_events), net.traffic.wire)
     };
-    let a = run();
+    let a = run(false);
     assert_eq!(a.0.matches("Fetched").count(), 5);
-    assert_eq!(a, run());
+    assert_eq!(a, run(false));
+    assert_eq!(a, run(true));
 }
 
 mod fuzz {
