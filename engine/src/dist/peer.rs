@@ -157,6 +157,10 @@ impl BranchPeer {
     pub fn serve_stats(&self) -> ServeStats {
         self.responder.stats
     }
+    /// Segments in the local cache and server lists held (cache occupancy metrics, §12.5).
+    pub fn cache_counts(&self) -> (usize, usize) {
+        (self.cache.len(), self.lists.len())
+    }
     /// Bytes of verified data in the local cache.
     pub fn cache_bytes(&self) -> u64 {
         self.cache.bytes()

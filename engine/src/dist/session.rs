@@ -386,6 +386,8 @@ impl BranchPeer {
                         }
                         self.release_block(o);
                         self.drop_server(o.key, from, true);
+                        // §10 item 6 [SIM] / §13: a peer that sent bad data is excluded for the
+                        // rest of this fetch, not only dropped from the segment's list.
                         self.exclude(o.key.0, from);
                     }
                     Some(data) => {
