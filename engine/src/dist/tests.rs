@@ -483,3 +483,62 @@ mod fuzz {
         }
     }
 }
+
+/// Offers go out at 20 % steps of a segment (§7.3 [W]) as origin ranges arrive.
+#[test]
+fn hosted_offers_at_twenty_percent_steps() {
+    let cfg = DistConfig {
+        mode: Mode::Hosted,
+        data_mode: DataMode::Modeled,
+        ..cfg()
+    };
+    let mut net = Net::new(&cfg, 2, true, Duration::from_millis(1));
+    let spec = ContentSpec {
+        id: 6,
+        size: 32 << 20,
+    };
+    net.publish(spec);
+    net.run_until(at(1_000));
+    net.command_fetch(1, 6);
+    net.run_until(at(10_000));
+    // Eight 4 MiB ranges of one 512-block segment: offers after ranges 2, 4, 5, 7 and 8.
+    assert_eq!(net.peer(1).stats.origin_ranges, 8);
+    assert_eq!(net.peer(1).stats.offers_sent, 5);
+    let r = net.command_fetch(2, 6);
+    net.run_until(at(20_000));
+    assert_eq!(
+        report(net.fetched(2, r)).0,
+        spec.size,
+        "all from the hosted cache"
+    );
+}
+
+/// A cache smaller than the content evicts least-recently-used segments and the fetch completes.
+#[test]
+fn small_cache_evicts_and_still_completes() {
+    let cfg = DistConfig {
+        info_version: InfoVersion::V2,
+        cache_size_max_bytes: 300_000,
+        ..cfg()
+    };
+    let mut net = Net::new(&cfg, 2, false, Duration::from_millis(1));
+    let spec = ContentSpec {
+        id: 13,
+        size: 1_200_000,
+    };
+    net.publish(spec);
+    net.run_until(at(100));
+    let r1 = net.command_fetch(1, 13);
+    net.run_until(at(5_000));
+    assert_eq!(report(net.fetched(1, r1)).1, spec.size);
+    let held = net.peer(1).cache_bytes();
+    assert!(held <= 300_000 && held > 0, "{held} bytes cached");
+    let r2 = net.command_fetch(2, 13);
+    net.run_until(at(30_000));
+    let (p, s, _, _) = report(net.fetched(2, r2));
+    assert_eq!(p + s, spec.size);
+    assert!(
+        p > 0 && p <= held,
+        "peer 1 can only serve what it kept: {p} of {held}"
+    );
+}
