@@ -402,4 +402,26 @@ mod tests {
         }
         assert_eq!(l.len(), 2);
     }
+
+    proptest::proptest! {
+        /// Whatever the order of adds and reads: byte count is exact and stays within the limit
+        /// (except for the one segment being filled), and only verified units are kept.
+        #[test]
+        fn cache_bounds_hold(ops in proptest::collection::vec((0usize..12, 0u64..50, proptest::bool::ANY), 1..80)) {
+            let (spec, m, info) = metas(3, 12 * 65_536);
+            let max = 3 * 65_536;
+            let mut c = SegmentCache::new(max, Duration::from_secs(20));
+            for (seg, t, corrupt) in ops {
+                let now = Instant::from_micros(t * 1_000_000);
+                let unit = unit_data(&spec, &info, DataMode::Modeled, seg, 0).expect("unit");
+                let unit = if corrupt { unit.corrupted() } else { unit };
+                proptest::prop_assert_eq!(c.add(&m[seg], 0, unit, now), !corrupt);
+                let held: u64 = c.segs.values().flat_map(|s| s.units.values()).map(|u| u.len() as u64).sum();
+                proptest::prop_assert_eq!(held, c.bytes());
+                proptest::prop_assert!(c.bytes() <= max);
+                proptest::prop_assert_eq!(c.lru.len(), c.segs.len());
+                c.sweep(now);
+            }
+        }
+    }
 }
