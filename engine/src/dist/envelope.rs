@@ -2,7 +2,7 @@
 //!
 //! One kind byte, then the protocol's own bytes: the SOAP/XML datagram for PCCRD (§4), the exact
 //! MS-PCCRR message (responses with their 4-byte TRANSPORT_RESPONSE_HEADER, §5.2) and MS-PCHC
-//! message (§7.2). The origin exchange stands for HTTP (§12.2 [SIM]) and gets a compact
+//! message (§7.2). The origin exchange stands for HTTP (§12.2 \[SIM\]) and gets a compact
 //! big-endian layout of its fields. Modeled blocks are encoded at their real size but decode as
 //! bytes, so only real-data messages round-trip exactly.
 

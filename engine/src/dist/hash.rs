@@ -1,7 +1,7 @@
 //! Hashes, segment identifiers and keys of MS-PCCRC (distribution.md §2.1).
 //!
 //! Only the two algorithms Windows retrieval accepts are supported: SHA-256 for content
-//! information V1 and SHA-512 truncated to 32 bytes for V2 (§2.1 [SIM]). Every derived value is
+//! information V1 and SHA-512 truncated to 32 bytes for V2 (§2.1 \[SIM\]). Every derived value is
 //! therefore 32 bytes long.
 
 use hmac::{Hmac, Mac};

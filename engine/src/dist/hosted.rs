@@ -13,7 +13,7 @@ use crate::{Endpoint, Instant, Node, NodeRng, RequestId, Transmit};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-/// Most pulls (one per offering client and segment) the hosted cache runs at once (§7.3 [SIM]).
+/// Most pulls (one per offering client and segment) the hosted cache runs at once (§7.3 \[SIM\]).
 pub const PULLS_MAX: usize = 256;
 
 /// What an operator asks the hosted cache to do.

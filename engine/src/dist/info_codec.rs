@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 /// V1 `Version` field: 0x0100 (§2.3).
 const V1_VERSION: u16 = 0x0100;
-/// V1 `dwHashAlgo` for SHA-256, the only one retrieval accepts (§2.1 [SIM]).
+/// V1 `dwHashAlgo` for SHA-256, the only one retrieval accepts (§2.1 \[SIM\]).
 const V1_ALGO_SHA256: u32 = 0x800C;
 /// V2 `bHashAlgo` for truncated SHA-512 (§2.4).
 const V2_ALGO: u8 = 0x04;
@@ -85,7 +85,7 @@ fn encode_v2(info: &ContentInfo, out: &mut Vec<u8>) {
 /// Decodes content information of either version, detected from the first two bytes (§2.3, §2.4).
 ///
 /// Rejects unknown versions and algorithms, counts that overrun the buffer, V1 block sizes other
-/// than 65,536, and V1 segments whose block list is not complete (§2.3 [?]: we only accept
+/// than 65,536, and V1 segments whose block list is not complete (§2.3 \[?\]: we only accept
 /// whole-segment block lists, which is what every origin here produces).
 pub fn decode(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
     match buf {

@@ -1,6 +1,6 @@
 //! The message every distribution node sends and receives, and the origin (PCCRTP) exchange.
 //!
-//! HTTP framing is abstracted (§12.2 [SIM]): each HTTP-carried message adds [`HTTP_OVERHEAD`]
+//! HTTP framing is abstracted (§12.2 \[SIM\]): each HTTP-carried message adds [`HTTP_OVERHEAD`]
 //! bytes of headers to its protocol bytes in [`DistMessage::wire_len`]. Discovery datagrams are
 //! UDP and carry no such overhead.
 
@@ -12,7 +12,7 @@ use super::pchc::PchcMessage;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Bytes of HTTP request or response headers per exchange leg (§12.2 [SIM]: ≈200–300).
+/// Bytes of HTTP request or response headers per exchange leg (§12.2 \[SIM\]: ≈200–300).
 pub const HTTP_OVERHEAD: usize = 250;
 
 /// The origin exchange of MS-PCCRTP (§3.1), abstracted to typed requests and responses.
@@ -36,7 +36,7 @@ pub enum OriginMessage {
         /// The content information.
         info: Arc<ContentInfo>,
     },
-    /// A plain 200 with the whole entity: hashes are not ready yet (§3.1 [W]).
+    /// A plain 200 with the whole entity: hashes are not ready yet (§3.1 \[W\]).
     Body {
         /// Copied from the request.
         tag: u64,

@@ -17,15 +17,15 @@
 //!
 //! Decisions on the digest's open points, each also commented where it is implemented:
 //! hashes SHA-256 (V1) and truncated SHA-512 (V2) only (§2.1); whole-segment block lists only
-//! (§2.3 [?]); gear-hash content-defined chunking for V2, 32/64/128 KiB (§2.4 [SIM]); AES key =
-//! first bytes of Kp, PKCS#7 (§5.6 [?]); server entries live 60 s, Dmax 16 (§4.5 [?]); one probe
-//! datagram per discovery, not repeated (§4.1 [?]: a lossy network model can still drop it, and
+//! (§2.3 \[?\]); gear-hash content-defined chunking for V2, 32/64/128 KiB (§2.4 \[SIM\]); AES key =
+//! first bytes of Kp, PKCS#7 (§5.6 \[?\]); server entries live 60 s, Dmax 16 (§4.5 \[?\]); one probe
+//! datagram per discovery, not repeated (§4.1 \[?\]: a lossy network model can still drop it, and
 //! the session then falls back to the origin); a peer whose block fails the hash is excluded for
-//! the rest of that fetch (§10 item 6 [SIM], §13); the download timer is re-armed on progress and
-//! sessions per fetch are bounded (§6 [CHOICE]); upload slots are held for size / upload rate
-//! (§5.4 [SIM]); hosted mode uses the V1 offer flow for both versions and GETBLKLIST/GETBLKS (V2
-//! segments are one unit, hence simple downloads) rather than GETSEGLIST (§7.2 [AMBIG], §6);
-//! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (§12.2 [SIM]).
+//! the rest of that fetch (§10 item 6 \[SIM\], §13); the download timer is re-armed on progress and
+//! sessions per fetch are bounded (§6 \[CHOICE\]); upload slots are held for size / upload rate
+//! (§5.4 \[SIM\]); hosted mode uses the V1 offer flow for both versions and GETBLKLIST/GETBLKS (V2
+//! segments are one unit, hence simple downloads) rather than GETSEGLIST (§7.2 \[AMBIG\], §6);
+//! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (§12.2 \[SIM\]).
 #![warn(missing_docs)]
 
 mod cache;

@@ -10,7 +10,7 @@ use crate::{Endpoint, Instant, RequestId};
 use std::sync::Arc;
 
 impl BranchPeer {
-    /// Offers a segment to the hosted cache at each `1/offer_steps` of its units held (§7.3 [W]).
+    /// Offers a segment to the hosted cache at each `1/offer_steps` of its units held (§7.3 \[W\]).
     pub(crate) fn maybe_offer(&mut self, now: Instant, fid: RequestId, seg: u32, meta: &Arc<SegmentMeta>) {
         let (Mode::Hosted, Some(hc)) = (self.cfg.mode, self.hosted) else {
             return;

@@ -88,7 +88,7 @@ impl CryptoAlgo {
             }
         })
     }
-    /// Ciphertext length for `plain` bytes: PKCS#7 pads to the next multiple of 16 (§5.6 [?]).
+    /// Ciphertext length for `plain` bytes: PKCS#7 pads to the next multiple of 16 (§5.6 \[?\]).
     pub const fn cipher_len(self, plain: u32) -> u32 {
         match self {
             CryptoAlgo::None => plain,
@@ -113,7 +113,7 @@ impl BlockRange {
     }
 }
 
-/// Normalises a set of block indexes into sorted, merged ranges (§5.2 [W]).
+/// Normalises a set of block indexes into sorted, merged ranges (§5.2 \[W\]).
 pub fn ranges_of(blocks: impl IntoIterator<Item = u32>) -> Vec<BlockRange> {
     let mut out: Vec<BlockRange> = Vec::new();
     for b in blocks {
@@ -125,7 +125,7 @@ pub fn ranges_of(blocks: impl IntoIterator<Item = u32>) -> Vec<BlockRange> {
     out
 }
 
-/// The Block field of MSG_BLK: ciphertext, or a modeled stand-in with the same size (§12.1 [SIM]).
+/// The Block field of MSG_BLK: ciphertext, or a modeled stand-in with the same size (§12.1 \[SIM\]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BlockBody {
     /// Ciphertext (or plaintext when CryptoAlgoId is 0) as on the wire.

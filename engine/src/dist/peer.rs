@@ -102,7 +102,7 @@ pub struct BranchPeer {
 }
 
 impl BranchPeer {
-    /// A peer at `me`; `hosted` is the hosted cache for [`Mode::Hosted`]; `rng` is its seeded stream.
+    /// A peer at `me`; `hosted` is the hosted cache for [`super::Mode::Hosted`]; `rng` is its seeded stream.
     pub fn new(me: Endpoint, cfg: DistConfig, hosted: Option<Endpoint>, mut rng: NodeRng) -> Self {
         use rand::RngCore;
         let cache = SegmentCache::new(cfg.cache_size_max_bytes, cfg.cache_age_max);

@@ -484,7 +484,7 @@ mod fuzz {
     }
 }
 
-/// Offers go out at 20 % steps of a segment (§7.3 [W]) as origin ranges arrive.
+/// Offers go out at 20 % steps of a segment (§7.3 \[W\]) as origin ranges arrive.
 #[test]
 fn hosted_offers_at_twenty_percent_steps() {
     let cfg = DistConfig {
