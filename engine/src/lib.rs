@@ -3,6 +3,7 @@
 //! opens a socket or spawns a task, so the same code runs in the simulator and over real UDP.
 
 pub mod crypto;
+pub mod dist;
 mod net;
 mod node;
 pub mod pnrp;

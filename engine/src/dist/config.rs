@@ -1,0 +1,177 @@
+//! Every Peer Distribution constant and \[CHOICE\]/\[AMBIG\] knob, with its digest default
+//! (distribution.md §11); a scenario's `[distribution]` table overrides any of them.
+
+use super::content::{DataMode, InfoVersion};
+use super::pccrr::CryptoAlgo;
+use crate::Duration;
+use serde::{Deserialize, Serialize};
+
+/// How a branch peer finds blocks (§1.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Multicast discovery on the subnet; every client caches and serves (§1.2).
+    #[default]
+    Distributed,
+    /// Ask the configured hosted cache and offer it new segments (§1.2, §7).
+    Hosted,
+    /// No peers: origin only, local cache still used (§1.2).
+    Local,
+}
+
+/// Protocol constants and knobs for every distribution role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct DistConfig {
+    /// Client mode (§1.2).
+    pub mode: Mode,
+    /// Content-information version the origin produces (§2.3, §2.4; V2 is Win8+).
+    pub info_version: InfoVersion,
+    /// Real bytes or hash tokens for block payloads (§12.1 \[SIM\]).
+    pub data_mode: DataMode,
+    /// Origin server passphrase, input of Ks (§2.1).
+    pub passphrase: String,
+    /// Block encryption algorithm (§5.6: Windows defaults to AES-128).
+    pub crypto: CryptoAlgo,
+    /// Origin hashing speed, which sets how long content information takes to appear (§3.1 \[SIM\]).
+    pub hash_rate_bytes_per_sec: u64,
+    /// Hash when content is published rather than on its first request (§3.1 \[W\]: Windows hashes on
+    /// first request, so the default is false).
+    pub hash_on_publish: bool,
+    /// Most ProbeMatch backoff: uniform in [`backoff_min`, this] (§4.4: APP_MAX_DELAY 65 ms).
+    pub app_max_delay: Duration,
+    /// Least ProbeMatch backoff (§4.4: 1 ms).
+    pub backoff_min: Duration,
+    /// Probe request timer; never below `app_max_delay` (§4.5: 200–500 ms, Win7 300 ms).
+    pub probe_timer: Duration,
+    /// Reply-suppression threshold n (§4.4 \[W\]: 10).
+    pub suppression_replies: u32,
+    /// Reply-suppression answer probability as a ratio numerator/denominator (§4.4 \[W\]: 0.33).
+    pub suppression_ratio: (u32, u32),
+    /// Servers per segment server list (§4.5: 16, LRU).
+    pub server_list_max: usize,
+    /// Server lists per node (§4.5: 256, LRU).
+    pub server_lists_max: usize,
+    /// Lifetime of an empty server list (negative discovery) (§4.5: 15 s).
+    pub negative_lifetime: Duration,
+    /// Lifetime of a server entry (§4.5 \[?\]: 60 s in Windows vs 15 s in the spec body; we take
+    /// Windows' 60 s).
+    pub server_entry_lifetime: Duration,
+    /// Discovery rate cap Fmax, probes per second (§4.5: 100).
+    pub probe_rate_max: u32,
+    /// Responders used per segment download, Dmax (§4.5 \[?\]: 16, the spec body's value).
+    pub responders_max: usize,
+    /// Segment IDs per V2 probe (§4.2: 1..255).
+    pub v2_probe_batch: usize,
+    /// PCCRR request timer (§5.5: 2 s).
+    pub request_timer: Duration,
+    /// Timeouts before a server is excluded from the current download (§5.5 \[W\]: 3).
+    pub peer_timeouts_max: u32,
+    /// Wanted-range size under which GETBLKLIST is skipped (§5.5 \[W\]: < 4 blocks, i.e. ≤ 3).
+    pub simple_download_max: u32,
+    /// PCCRR upload timer (§5.4: 15 s).
+    pub upload_timer: Duration,
+    /// Concurrent served requests on a peer (§5.4 \[W\]: 64).
+    pub uploads_max: usize,
+    /// Concurrent served requests on a hosted cache (§5.4 \[W\]: 1,024).
+    pub hosted_uploads_max: usize,
+    /// Upload rate used to estimate how long a served response holds its upload slot
+    /// (§5.4 \[SIM\]: the engine gets no "sent" signal, so a slot is held for size / rate, capped
+    /// at the upload timer).
+    pub upload_rate_bytes_per_sec: u64,
+    /// Segment download timer, re-armed on progress (§6 \[CHOICE\]: the API read timeout applies to
+    /// each sequential read, so a segment session aborts after this long without a new block).
+    pub download_timer: Duration,
+    /// Segment sessions a fetch runs at once (§6 \[CHOICE\]: sessions for different segments run
+    /// concurrently; we bound them).
+    pub parallel_sessions: usize,
+    /// Largest origin Range GET for missing data (§6 \[CHOICE\]: whole missing runs, capped).
+    pub origin_range_max_bytes: u64,
+    /// Origin request timer before a fetch fails (§3.1 \[SIM\]).
+    pub origin_timer: Duration,
+    /// Local cache size limit (§9 \[W\]: 5 % of the volume; \[SIM\] 10 GiB).
+    pub cache_size_max_bytes: u64,
+    /// Segment age limit (§9 \[W\]: 28 days).
+    pub cache_age_max: Duration,
+    /// Period of the cache age sweep (§9 \[SIM\]).
+    pub cache_sweep_period: Duration,
+    /// PCHC client request timer (§7.1: 5 s).
+    pub pchc_request_timer: Duration,
+    /// Offer points per segment: offer at every 1/steps of its blocks (§7.3 \[W\]: 20 % steps = 5).
+    pub offer_steps: u32,
+    /// IPv6 prefix length of the local subnet, for the XAddrs check (§4.1 \[SIM\]: 120 = an IPv4 /24
+    /// in IPv4-mapped form).
+    pub subnet_prefix_len: u8,
+    /// Outstanding fetches per node (bounded table, §10 \[SIM\]).
+    pub fetches_max: usize,
+}
+
+impl Default for DistConfig {
+    fn default() -> Self {
+        DistConfig {
+            mode: Mode::Distributed,
+            info_version: InfoVersion::V1,
+            data_mode: DataMode::Real,
+            passphrase: "peerlab-origin-secret".to_owned(),
+            crypto: CryptoAlgo::Aes128,
+            hash_rate_bytes_per_sec: 200_000_000,
+            hash_on_publish: false,
+            app_max_delay: Duration::from_millis(65),
+            backoff_min: Duration::from_millis(1),
+            probe_timer: Duration::from_millis(300),
+            suppression_replies: 10,
+            suppression_ratio: (33, 100),
+            server_list_max: 16,
+            server_lists_max: 256,
+            negative_lifetime: Duration::from_secs(15),
+            server_entry_lifetime: Duration::from_secs(60),
+            probe_rate_max: 100,
+            responders_max: 16,
+            v2_probe_batch: 255,
+            request_timer: Duration::from_secs(2),
+            peer_timeouts_max: 3,
+            simple_download_max: 3,
+            upload_timer: Duration::from_secs(15),
+            uploads_max: 64,
+            hosted_uploads_max: 1_024,
+            upload_rate_bytes_per_sec: 12_500_000,
+            download_timer: Duration::from_secs(5),
+            parallel_sessions: 4,
+            origin_range_max_bytes: 4 << 20,
+            origin_timer: Duration::from_secs(600),
+            cache_size_max_bytes: 10 << 30,
+            cache_age_max: Duration::from_secs(28 * 86_400),
+            cache_sweep_period: Duration::from_secs(3_600),
+            pchc_request_timer: Duration::from_secs(5),
+            offer_steps: 5,
+            subnet_prefix_len: 120,
+            fetches_max: 64,
+        }
+    }
+}
+
+impl DistConfig {
+    /// The effective probe timer: never below the responders' largest backoff (§4.5).
+    pub fn probe_wait(&self) -> Duration {
+        self.probe_timer.max(self.app_max_delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_digest_values() {
+        let c = DistConfig::default();
+        assert_eq!(c.app_max_delay, Duration::from_millis(65));
+        assert_eq!(
+            (c.server_list_max, c.server_lists_max, c.uploads_max),
+            (16, 256, 64)
+        );
+        let mut short = c.clone();
+        short.probe_timer = Duration::from_millis(10);
+        assert_eq!(short.probe_wait(), Duration::from_millis(65));
+    }
+}

@@ -1,0 +1,195 @@
+//! Discovery of the branch peer: the PCCRD requester (probes, matches, request timer) and
+//! responder (backoff, reply suppression) of distribution.md §4.4–§4.5.
+
+use super::config::Mode;
+use super::content::InfoVersion;
+use super::hash::SegmentId;
+use super::message::DistMessage;
+use super::pccrd::{MatchEntry, Probe, ProbeMatch, ProbeVersion, MULTICAST};
+use super::peer::{BranchPeer, Timer};
+use super::session::SessKey;
+use crate::{Duration, Endpoint, Instant};
+use rand::Rng;
+use std::net::Ipv6Addr;
+use std::sync::Arc;
+
+/// True when `a` and `b` share the first `bits` bits (the local-subnet check of §4.1).
+fn same_subnet(a: &Ipv6Addr, b: &Ipv6Addr, bits: u8) -> bool {
+    let (x, y) = (u128::from(*a), u128::from(*b));
+    let bits = bits.min(128) as u32;
+    bits == 0 || (x ^ y) >> (128 - bits) == 0
+}
+
+impl BranchPeer {
+    /// Sends queued probes: one per segment for V1 (what Windows does), batched for V2 (§4.2).
+    pub(crate) fn flush_probes(&mut self, now: Instant) {
+        if self.probe_queue.is_empty() {
+            return;
+        }
+        let queue = std::mem::take(&mut self.probe_queue);
+        let batch = self.cfg.v2_probe_batch.clamp(1, super::pccrd::V2_PROBE_MAX);
+        let v1: Vec<Vec<SegmentId>> = queue
+            .iter()
+            .filter(|q| q.1 == InfoVersion::V1)
+            .map(|q| vec![q.0])
+            .collect();
+        let v2: Vec<SegmentId> = queue
+            .iter()
+            .filter(|q| q.1 == InfoVersion::V2)
+            .map(|q| q.0)
+            .collect();
+        let groups = v1
+            .into_iter()
+            .map(|g| (ProbeVersion::V1, g))
+            .chain(v2.chunks(batch).map(|c| (ProbeVersion::V2, c.to_vec())));
+        let expiry = now + self.cfg.probe_wait();
+        self.my_probes.retain(|_, (t, _)| *t > now);
+        for (version, segments) in groups {
+            let message_id: u128 = self.rng.gen();
+            self.message_number += 1;
+            self.my_probes.insert(message_id, (expiry, segments.clone()));
+            self.stats.probes_sent += 1;
+            self.send(
+                MULTICAST,
+                DistMessage::Probe(Arc::new(Probe {
+                    message_id,
+                    version,
+                    segments,
+                })),
+            );
+        }
+    }
+
+    /// Responder rules with backoff and reply suppression (§4.4).
+    pub(crate) fn on_probe(&mut self, now: Instant, from: Endpoint, probe: &Probe) {
+        if from == self.me || self.cfg.mode != Mode::Distributed || probe.segments.is_empty() {
+            return;
+        }
+        let mut entries = Vec::new();
+        let mut answer = false;
+        for seg in &probe.segments {
+            let held = self.cache.held(seg, now);
+            if let Some((count, complete)) = held {
+                let n = self.cfg.suppression_replies;
+                let (seen, full) = self.cache.peek_stats(seg);
+                answer |= if seen < n {
+                    true
+                } else if full >= n {
+                    false
+                } else {
+                    let (num, den) = self.cfg.suppression_ratio;
+                    self.rng.gen_range(0..den.max(1)) < num
+                };
+                // V1 matches carry only block counts (§4.3); "complete" is a V2 bit.
+                let complete = complete && probe.version == ProbeVersion::V2;
+                entries.push(MatchEntry {
+                    segment: *seg,
+                    block_count: count,
+                    complete,
+                });
+            } else if probe.version == ProbeVersion::V2 {
+                entries.push(MatchEntry {
+                    segment: *seg,
+                    block_count: 0,
+                    complete: false,
+                });
+            }
+        }
+        if entries.iter().all(|e| e.block_count == 0) {
+            return;
+        }
+        if !answer {
+            self.stats.replies_suppressed += 1;
+            return;
+        }
+        self.message_number += 1;
+        let m = ProbeMatch {
+            message_id: self.rng.gen(),
+            relates_to: probe.message_id,
+            instance_id: self.instance_id,
+            message_number: self.message_number,
+            endpoint_uuid: self.endpoint_uuid,
+            version: probe.version,
+            xaddr: self.me,
+            entries,
+        };
+        let lo = self.cfg.backoff_min.as_micros();
+        let hi = self.cfg.app_max_delay.as_micros().max(lo);
+        let delay = Duration::from_micros(self.rng.gen_range(lo..=hi));
+        self.arm(
+            now + delay,
+            Timer::ProbeReply {
+                to: from,
+                msg: Arc::new(m),
+            },
+        );
+    }
+
+    /// Requester validation (§4.5): our probe, local subnet, a probed segment with blocks.
+    pub(crate) fn on_probe_match(&mut self, now: Instant, m: &ProbeMatch) {
+        let Some((_, probed)) = self.my_probes.get(&m.relates_to) else {
+            return self.stats.dropped += 1;
+        };
+        if m.xaddr == self.me || !same_subnet(&m.xaddr.addr, &self.me.addr, self.cfg.subnet_prefix_len) {
+            return self.stats.dropped += 1;
+        }
+        let probed = probed.clone();
+        self.stats.matches_received += 1;
+        for e in m
+            .entries
+            .iter()
+            .filter(|e| e.block_count > 0 && probed.contains(&e.segment))
+        {
+            self.lists.add(&e.segment, m.xaddr, now);
+            let keys: Vec<SessKey> = self
+                .sessions
+                .iter()
+                .filter(|(_, s)| s.meta.id == e.segment)
+                .map(|(k, _)| *k)
+                .collect();
+            for key in keys {
+                if let Some(s) = self.sessions.get_mut(&key) {
+                    s.replies += 1;
+                    s.full += (e.complete || e.block_count >= s.meta.desc.unit_count()) as u32;
+                }
+                self.add_server(now, key, m.xaddr);
+            }
+        }
+    }
+
+    /// The probe request timer fired: sessions that found nobody go to the origin (§6).
+    pub(crate) fn on_probe_end(&mut self, now: Instant, segment: SegmentId) {
+        self.lists.end_probe(&segment, now);
+        let keys: Vec<SessKey> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.meta.id == segment && s.discovering)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            let Some(s) = self.sessions.get_mut(&key) else {
+                continue;
+            };
+            s.discovering = false;
+            if s.has_no_servers() {
+                self.abort_session(now, key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnet_check() {
+        let a = std::net::Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped();
+        let b = std::net::Ipv4Addr::new(10, 1, 2, 200).to_ipv6_mapped();
+        let c = std::net::Ipv4Addr::new(10, 1, 3, 3).to_ipv6_mapped();
+        assert!(same_subnet(&a, &b, 120));
+        assert!(!same_subnet(&a, &c, 120));
+        assert!(same_subnet(&a, &c, 0));
+        assert!(same_subnet(&a, &a, 128));
+    }
+}

@@ -1,0 +1,262 @@
+//! In-crate test driver (quinn's `Pair`, design.md §7 habit 12): a content server, branch peers and
+//! an optional hosted cache on one subnet with a fixed one-way delay, run to the next deadline.
+
+use super::*;
+use crate::{Duration, Endpoint, Instant, Node, NodeRng, RequestId};
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+pub(crate) enum AnyNode {
+    Server(Box<ContentServer>),
+    Peer(Box<BranchPeer>),
+    Hosted(Box<HostedCache>),
+}
+
+impl AnyNode {
+    fn endpoint(&self) -> Endpoint {
+        match self {
+            AnyNode::Server(n) => n.endpoint(),
+            AnyNode::Peer(n) => n.endpoint(),
+            AnyNode::Hosted(n) => n.endpoint(),
+        }
+    }
+    fn timeout(&self) -> Option<Instant> {
+        match self {
+            AnyNode::Server(n) => n.poll_timeout(),
+            AnyNode::Peer(n) => n.poll_timeout(),
+            AnyNode::Hosted(n) => n.poll_timeout(),
+        }
+    }
+}
+
+/// Bytes carried, by (sender kind, receiver kind).
+#[derive(Default, Debug)]
+pub(crate) struct Traffic {
+    /// Content bytes the server sent.
+    pub server_payload: u64,
+    /// All bytes on the wire.
+    pub wire: u64,
+    /// Probe datagrams multicast.
+    pub probes: u64,
+}
+
+pub(crate) struct Net {
+    pub nodes: Vec<AnyNode>,
+    pub now: Instant,
+    delay: Duration,
+    queue: BTreeMap<(Instant, u64), (usize, Endpoint, DistMessage)>,
+    seq: u64,
+    pub peer_events: Vec<(usize, PeerEvent)>,
+    pub hosted_events: Vec<HostedEvent>,
+    pub traffic: Traffic,
+    /// Nodes that silently ignore PCCRR requests (a stalled serving peer).
+    pub mute: Vec<usize>,
+    /// Round-trip every delivered message through the byte codec (the simulator's switch).
+    pub codec: bool,
+}
+
+pub(crate) fn ep(i: usize) -> Endpoint {
+    Endpoint::new(
+        Ipv4Addr::new(10, 0, 0, i as u8 + 1).to_ipv6_mapped(),
+        8000 + i as u16,
+    )
+}
+
+impl Net {
+    /// Node 0 is the content server; nodes 1..=peers are branch peers; with `hosted`, one more.
+    pub fn new(cfg: &DistConfig, peers: usize, hosted: bool, delay: Duration) -> Net {
+        let mut nodes = vec![AnyNode::Server(Box::new(ContentServer::new(ep(0), cfg.clone())))];
+        let hc = hosted.then(|| ep(peers + 1));
+        for i in 1..=peers {
+            let rng = NodeRng::from_seed(crate::derive_seed(7, "node", i as u64));
+            nodes.push(AnyNode::Peer(Box::new(BranchPeer::new(
+                ep(i),
+                cfg.clone(),
+                hc,
+                rng,
+            ))));
+        }
+        if let Some(h) = hc {
+            let rng = NodeRng::from_seed(crate::derive_seed(7, "node", peers as u64 + 1));
+            nodes.push(AnyNode::Hosted(Box::new(HostedCache::new(h, cfg.clone(), rng))));
+        }
+        Net {
+            nodes,
+            now: Instant::ZERO,
+            delay,
+            queue: BTreeMap::new(),
+            seq: 0,
+            peer_events: Vec::new(),
+            hosted_events: Vec::new(),
+            traffic: Traffic::default(),
+            mute: Vec::new(),
+            codec: false,
+        }
+    }
+
+    pub fn peer(&mut self, i: usize) -> &mut BranchPeer {
+        match &mut self.nodes[i] {
+            AnyNode::Peer(p) => p,
+            _ => panic!("node {i} is not a peer"),
+        }
+    }
+
+    pub fn server(&mut self) -> &mut ContentServer {
+        match &mut self.nodes[0] {
+            AnyNode::Server(s) => s,
+            _ => panic!("node 0 is the server"),
+        }
+    }
+
+    /// Drains node `i`'s outputs (the drain rule).
+    fn drain(&mut self, i: usize) {
+        let from = self.nodes[i].endpoint();
+        loop {
+            let t = match &mut self.nodes[i] {
+                AnyNode::Server(n) => n.poll_transmit(),
+                AnyNode::Peer(n) => n.poll_transmit(),
+                AnyNode::Hosted(n) => n.poll_transmit(),
+            };
+            let Some(t) = t else { break };
+            self.traffic.wire += t.msg.wire_len() as u64;
+            if i == 0 {
+                self.traffic.server_payload += t.msg.payload_len() as u64;
+            }
+            let targets: Vec<usize> = if t.to == pccrd::MULTICAST {
+                self.traffic.probes += 1;
+                (0..self.nodes.len())
+                    .filter(|&j| j != i && matches!(self.nodes[j], AnyNode::Peer(_)))
+                    .collect()
+            } else {
+                (0..self.nodes.len())
+                    .filter(|&j| self.nodes[j].endpoint() == t.to)
+                    .collect()
+            };
+            let request = matches!(&t.msg, DistMessage::Pccrr(m) if !m.body.is_response());
+            for j in targets {
+                if request && self.mute.contains(&j) {
+                    continue;
+                }
+                self.seq += 1;
+                self.queue
+                    .insert((self.now + self.delay, self.seq), (j, from, t.msg.clone()));
+            }
+        }
+        match &mut self.nodes[i] {
+            AnyNode::Server(n) => while n.poll_event().is_some() {},
+            AnyNode::Peer(n) => {
+                while let Some(e) = n.poll_event() {
+                    self.peer_events.push((i, e));
+                }
+            }
+            AnyNode::Hosted(n) => {
+                while let Some(e) = n.poll_event() {
+                    self.hosted_events.push(e);
+                }
+            }
+        }
+    }
+
+    pub fn command_fetch(&mut self, i: usize, content: u64) -> RequestId {
+        let now = self.now;
+        let r = self.peer(i).handle_command(
+            now,
+            PeerCommand::Fetch {
+                content,
+                server: ep(0),
+            },
+        );
+        self.drain(i);
+        r
+    }
+
+    fn round_trip(&self, j: usize, msg: DistMessage) -> DistMessage {
+        let bytes = msg.encode();
+        let decoded = DistMessage::decode(&bytes, |id| match &self.nodes[j] {
+            AnyNode::Peer(p) => p.probed_segments(id),
+            _ => None,
+        });
+        assert_eq!(decoded.as_ref(), Ok(&msg), "codec round trip");
+        decoded.unwrap_or(msg)
+    }
+
+    /// Delivers `msg` to node `i` now, as if from `from`, and drains it.
+    pub fn inject(&mut self, i: usize, from: Endpoint, msg: DistMessage) {
+        let now = self.now;
+        self.peer(i).handle_message(now, from, msg);
+        self.drain(i);
+    }
+
+    pub fn publish(&mut self, spec: ContentSpec) {
+        let now = self.now;
+        self.server().handle_command(now, ServerCommand::Publish { spec });
+        self.drain(0);
+    }
+
+    /// Runs every event up to and including `end`; then `now = end`.
+    pub fn run_until(&mut self, end: Instant) {
+        loop {
+            let next_msg = self.queue.keys().next().map(|k| k.0);
+            let next_timer = self.nodes.iter().filter_map(|n| n.timeout()).min();
+            let next = match (next_msg, next_timer) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(x) => x,
+                    None => break,
+                },
+            };
+            if next > end {
+                break;
+            }
+            self.now = next;
+            if next_msg == Some(next) {
+                let Some((_, (j, from, msg))) = self.queue.pop_first() else {
+                    break;
+                };
+                let msg = if self.codec { self.round_trip(j, msg) } else { msg };
+                match &mut self.nodes[j] {
+                    AnyNode::Server(n) => n.handle_message(next, from, msg),
+                    AnyNode::Peer(n) => n.handle_message(next, from, msg),
+                    AnyNode::Hosted(n) => n.handle_message(next, from, msg),
+                }
+                self.drain(j);
+            } else {
+                for j in 0..self.nodes.len() {
+                    if self.nodes[j].timeout().is_some_and(|t| t <= next) {
+                        match &mut self.nodes[j] {
+                            AnyNode::Server(n) => n.handle_timeout(next),
+                            AnyNode::Peer(n) => n.handle_timeout(next),
+                            AnyNode::Hosted(n) => n.handle_timeout(next),
+                        }
+                        self.drain(j);
+                    }
+                }
+            }
+        }
+        self.now = self.now.max(end);
+    }
+
+    /// The completion event of `request` on node `i`.
+    pub fn fetched(&self, i: usize, request: RequestId) -> Option<&PeerEvent> {
+        self.peer_events.iter().find(|(n, e)| {
+            *n == i
+                && matches!(e, PeerEvent::Fetched { request: r, .. } | PeerEvent::FetchFailed { request: r, .. } if *r == request)
+        })
+        .map(|(_, e)| e)
+    }
+}
+
+/// (bytes_from_peers, bytes_from_server, corrupt_blocks, size) of a successful fetch.
+pub(crate) fn report(e: Option<&PeerEvent>) -> (u64, u64, u32, u64) {
+    match e {
+        Some(PeerEvent::Fetched {
+            bytes_from_peers,
+            bytes_from_server,
+            corrupt_blocks,
+            size,
+            ..
+        }) => (*bytes_from_peers, *bytes_from_server, *corrupt_blocks, *size),
+        other => panic!("fetch did not complete: {other:?}"),
+    }
+}

@@ -1,0 +1,319 @@
+//! Wire encoding of content information: V1 little-endian (§2.3), V2 big-endian (§2.4).
+
+use super::content::{ContentInfo, InfoVersion, SegmentDesc, V1_BLOCK_SIZE, V2_SEGMENT_MAX};
+use super::hash::Hash32;
+use super::wire::{bounded, DecodeError, Reader};
+use std::sync::Arc;
+
+/// V1 `Version` field: 0x0100 (§2.3).
+const V1_VERSION: u16 = 0x0100;
+/// V1 `dwHashAlgo` for SHA-256, the only one retrieval accepts (§2.1 \[SIM\]).
+const V1_ALGO_SHA256: u32 = 0x800C;
+/// V2 `bHashAlgo` for truncated SHA-512 (§2.4).
+const V2_ALGO: u8 = 0x04;
+/// V1 header bytes (§2.3).
+pub const V1_HEADER_LEN: usize = 18;
+/// V1 SegmentDescription bytes with 32-byte hashes (§2.3).
+pub const V1_SEGMENT_DESC_LEN: usize = 80;
+/// V2 header bytes (§2.4).
+pub const V2_HEADER_LEN: usize = 31;
+/// V2 SegmentDescription bytes (§2.4).
+pub const V2_SEGMENT_DESC_LEN: usize = 68;
+/// Largest block count of one V1 segment (32 MiB / 64 KiB).
+const V1_MAX_BLOCKS: u64 = 512;
+
+/// Encoded size of `info` without building it (§2.3: `18 + S·80 + 4·S + B·32`; §2.4: `31 + 5 + 68·S`).
+pub fn encoded_len(info: &ContentInfo) -> usize {
+    let s = info.segments.len();
+    match info.version {
+        InfoVersion::V1 => {
+            let blocks: usize = info.segments.iter().map(|x| x.block_hashes.len()).sum();
+            V1_HEADER_LEN + s * (V1_SEGMENT_DESC_LEN + 4) + blocks * 32
+        }
+        InfoVersion::V2 => V2_HEADER_LEN + if s == 0 { 0 } else { 5 + s * V2_SEGMENT_DESC_LEN },
+    }
+}
+
+/// Encodes content information in its version's layout.
+pub fn encode(info: &ContentInfo) -> Vec<u8> {
+    let mut out = Vec::with_capacity(encoded_len(info));
+    match info.version {
+        InfoVersion::V1 => encode_v1(info, &mut out),
+        InfoVersion::V2 => encode_v2(info, &mut out),
+    }
+    out
+}
+
+fn encode_v1(info: &ContentInfo, out: &mut Vec<u8>) {
+    out.extend_from_slice(&V1_VERSION.to_le_bytes());
+    out.extend_from_slice(&V1_ALGO_SHA256.to_le_bytes());
+    out.extend_from_slice(&info.offset_in_first_segment.to_le_bytes());
+    out.extend_from_slice(&(info.range_tail as u32).to_le_bytes());
+    out.extend_from_slice(&(info.segments.len() as u32).to_le_bytes());
+    for s in &info.segments {
+        out.extend_from_slice(&s.offset.to_le_bytes());
+        out.extend_from_slice(&s.len.to_le_bytes());
+        out.extend_from_slice(&s.block_size.to_le_bytes());
+        out.extend_from_slice(&s.hod.0);
+        out.extend_from_slice(&s.kp.0);
+    }
+    for s in &info.segments {
+        out.extend_from_slice(&(s.block_hashes.len() as u32).to_le_bytes());
+        s.block_hashes.iter().for_each(|h| out.extend_from_slice(&h.0));
+    }
+}
+
+fn encode_v2(info: &ContentInfo, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0x00, 0x02, V2_ALGO]);
+    out.extend_from_slice(&info.segments.first().map_or(0, |s| s.offset).to_be_bytes());
+    out.extend_from_slice(&info.first_segment_index.to_be_bytes());
+    out.extend_from_slice(&info.offset_in_first_segment.to_be_bytes());
+    out.extend_from_slice(&info.range_tail.to_be_bytes());
+    if info.segments.is_empty() {
+        return;
+    }
+    // §2.4 [SIM]: one chunk holding every segment.
+    out.push(0x00);
+    out.extend_from_slice(&((info.segments.len() * V2_SEGMENT_DESC_LEN) as u32).to_be_bytes());
+    for s in &info.segments {
+        out.extend_from_slice(&s.len.to_be_bytes());
+        out.extend_from_slice(&s.hod.0);
+        out.extend_from_slice(&s.kp.0);
+    }
+}
+
+/// Decodes content information of either version, detected from the first two bytes (§2.3, §2.4).
+///
+/// Rejects unknown versions and algorithms, counts that overrun the buffer, V1 block sizes other
+/// than 65,536, and V1 segments whose block list is not complete (§2.3 \[?\]: we only accept
+/// whole-segment block lists, which is what every origin here produces).
+pub fn decode(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
+    match buf {
+        [0x00, 0x01, ..] => decode_v1(buf),
+        [0x00, 0x02, ..] => decode_v2(buf),
+        [a, b, ..] => Err(DecodeError::Invalid {
+            field: "Version",
+            value: u16::from_be_bytes([*a, *b]) as u64,
+        }),
+        _ => Err(DecodeError::Truncated { field: "Version" }),
+    }
+}
+
+fn decode_v1(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
+    let mut r = Reader::new(buf);
+    r.u16_le("Version")?;
+    let algo = r.u32_le("dwHashAlgo")?;
+    if algo != V1_ALGO_SHA256 {
+        return Err(DecodeError::Invalid {
+            field: "dwHashAlgo",
+            value: algo as u64,
+        });
+    }
+    let offset_in_first_segment = r.u32_le("dwOffsetInFirstSegment")?;
+    let range_tail = r.u32_le("dwReadBytesInLastSegment")? as u64;
+    let c = r.u32_le("cSegments")? as u64;
+    let n = bounded("cSegments", c, (r.remaining() / (V1_SEGMENT_DESC_LEN + 4)) as u64)?;
+    let mut descs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let offset = r.u64_le("ullOffsetInContent")?;
+        let len = r.u32_le("cbSegment")?;
+        let block_size = r.u32_le("cbBlockSize")?;
+        if block_size != V1_BLOCK_SIZE {
+            return Err(DecodeError::Invalid {
+                field: "cbBlockSize",
+                value: block_size as u64,
+            });
+        }
+        if len == 0 || len as u64 > V1_MAX_BLOCKS * V1_BLOCK_SIZE as u64 {
+            return Err(DecodeError::Invalid {
+                field: "cbSegment",
+                value: len as u64,
+            });
+        }
+        let hod = Hash32(r.array("SegmentHashOfData")?);
+        let kp = Hash32(r.array("SegmentSecret")?);
+        descs.push((offset, len, hod, kp));
+    }
+    let mut segments = Vec::with_capacity(n);
+    for (offset, len, hod, kp) in descs {
+        let c = r.u32_le("cBlocks")? as u64;
+        let want = (len as u64).div_ceil(V1_BLOCK_SIZE as u64);
+        if c != want {
+            return Err(DecodeError::Invalid {
+                field: "cBlocks",
+                value: c,
+            });
+        }
+        let k = bounded("cBlocks", c, (r.remaining() / 32) as u64)?;
+        let mut hashes = Vec::with_capacity(k);
+        for _ in 0..k {
+            hashes.push(Hash32(r.array("BlockHash")?));
+        }
+        segments.push(SegmentDesc {
+            offset,
+            len,
+            block_size: V1_BLOCK_SIZE,
+            hod,
+            kp,
+            block_hashes: hashes.into(),
+        });
+    }
+    r.finish()?;
+    Ok(ContentInfo {
+        version: InfoVersion::V1,
+        first_segment_index: 0,
+        offset_in_first_segment,
+        range_tail,
+        segments,
+    })
+}
+
+fn decode_v2(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
+    let mut r = Reader::new(buf);
+    r.u16_be("Version")?;
+    let algo = r.u8("bHashAlgo")?;
+    if algo != V2_ALGO {
+        return Err(DecodeError::Invalid {
+            field: "bHashAlgo",
+            value: algo as u64,
+        });
+    }
+    let start = r.u64_be("ullStartInContent")?;
+    let first_segment_index = r.u64_be("ullIndexOfFirstSegment")?;
+    let offset_in_first_segment = r.u32_be("dwOffsetInFirstSegment")?;
+    let range_tail = r.u64_be("ullLengthOfRange")?;
+    let mut segments = Vec::new();
+    let mut offset = start;
+    while r.remaining() > 0 {
+        let kind = r.u8("bChunkType")?;
+        if kind != 0 {
+            return Err(DecodeError::Invalid {
+                field: "bChunkType",
+                value: kind as u64,
+            });
+        }
+        let len = r.u32_be("dwChunkDataLength")? as u64;
+        if !len.is_multiple_of(V2_SEGMENT_DESC_LEN as u64) {
+            return Err(DecodeError::Invalid {
+                field: "dwChunkDataLength",
+                value: len,
+            });
+        }
+        let n = bounded("dwChunkDataLength", len, r.remaining() as u64)? / V2_SEGMENT_DESC_LEN;
+        for _ in 0..n {
+            let cb = r.u32_be("cbSegment")?;
+            if cb == 0 || cb > V2_SEGMENT_MAX {
+                return Err(DecodeError::Invalid {
+                    field: "cbSegment",
+                    value: cb as u64,
+                });
+            }
+            let hod = Hash32(r.array("SegmentHashOfData")?);
+            let kp = Hash32(r.array("SegmentSecret")?);
+            segments.push(SegmentDesc {
+                offset,
+                len: cb,
+                block_size: cb,
+                hod,
+                kp,
+                block_hashes: Arc::from(Vec::new()),
+            });
+            offset = offset.saturating_add(cb as u64);
+        }
+    }
+    Ok(ContentInfo {
+        version: InfoVersion::V2,
+        first_segment_index,
+        offset_in_first_segment,
+        range_tail,
+        segments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::content::{compute_info, ContentSpec, DataMode};
+    use proptest::prelude::*;
+
+    #[test]
+    fn v1_sizes_match_the_spec() {
+        // §2.3: 166 B for 125 KB (one segment of two blocks), 64,354 B for 125 MiB.
+        let small = compute_info(
+            &ContentSpec { id: 1, size: 125_000 },
+            InfoVersion::V1,
+            DataMode::Modeled,
+            b"k",
+        );
+        assert_eq!(encoded_len(&small), 166);
+        let big = compute_info(
+            &ContentSpec {
+                id: 1,
+                size: 125 << 20,
+            },
+            InfoVersion::V1,
+            DataMode::Modeled,
+            b"k",
+        );
+        assert_eq!(encoded_len(&big), 64_354);
+        let bytes = encode(&big);
+        assert_eq!(bytes.len(), 64_354);
+        assert_eq!(&bytes[..6], &[0x00, 0x01, 0x0C, 0x80, 0x00, 0x00]);
+        assert_eq!(decode(&bytes), Ok(big));
+    }
+
+    #[test]
+    fn v2_round_trip_and_size() {
+        let info = compute_info(
+            &ContentSpec { id: 3, size: 700_000 },
+            InfoVersion::V2,
+            DataMode::Real,
+            b"k",
+        );
+        let bytes = encode(&info);
+        assert_eq!(bytes.len(), encoded_len(&info));
+        assert_eq!(bytes.len(), 31 + 5 + 68 * info.segments.len());
+        assert_eq!(&bytes[..3], &[0x00, 0x02, 0x04]);
+        assert_eq!(decode(&bytes), Ok(info));
+    }
+
+    #[test]
+    fn rejects_bad_headers() {
+        assert!(decode(&[]).is_err());
+        assert!(decode(&[0x00, 0x03, 0, 0]).is_err());
+        let mut v1 = encode(&compute_info(
+            &ContentSpec { id: 1, size: 10 },
+            InfoVersion::V1,
+            DataMode::Modeled,
+            b"k",
+        ));
+        v1[2] = 0x0D; // SHA-384
+        assert_eq!(
+            decode(&v1),
+            Err(DecodeError::Invalid {
+                field: "dwHashAlgo",
+                value: 0x800D
+            })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn decode_never_panics_on_mutations(size in 1u64..300_000, v2 in any::<bool>(), at in any::<usize>(), x in any::<u8>()) {
+            let version = if v2 { InfoVersion::V2 } else { InfoVersion::V1 };
+            let info = compute_info(&ContentSpec { id: 5, size }, version, DataMode::Modeled, b"k");
+            let mut bytes = encode(&info);
+            prop_assert_eq!(decode(&bytes), Ok(info));
+            let i = at % bytes.len();
+            bytes[i] ^= x;
+            let _ = decode(&bytes);
+            bytes.truncate(i);
+            let _ = decode(&bytes);
+        }
+    }
+}

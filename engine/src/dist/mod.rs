@@ -1,0 +1,66 @@
+//! Peer Distribution (BranchCache) as sans-IO engines: content information (MS-PCCRC), discovery
+//! (MS-PCCRD), retrieval (MS-PCCRR) and the hosted cache (MS-PCHC). Section references (§n) point
+//! into `shared/spec/distribution.md`.
+//!
+//! Three nodes implement [`crate::Node`] over [`DistMessage`]:
+//! - [`ContentServer`]: the origin. `Publish { spec }`; hashes on first request (or on publish)
+//!   at `hash_rate_bytes_per_sec`, serving plain bodies until the hashes are ready (§3.1); then
+//!   content information and missing-data ranges.
+//! - [`BranchPeer`]: client and serving peer. `Fetch { content, server }` ends in
+//!   [`PeerEvent::Fetched`] (bytes from peers / server / cache, time to first byte, elapsed,
+//!   corrupt blocks) or [`PeerEvent::FetchFailed`].
+//! - [`HostedCache`]: takes offers, pulls from the offering client, serves everyone.
+//!
+//! Multicast probes are sent to [`pccrd::MULTICAST`]; the driver delivers them to every peer on
+//! the sender's subnet. Every message knows its bytes on the wire ([`DistMessage::wire_len`], HTTP
+//! headers included) and frames to bytes ([`DistMessage::encode`] / [`DistMessage::decode`]).
+//!
+//! Decisions on the digest's open points, each also commented where it is implemented:
+//! hashes SHA-256 (V1) and truncated SHA-512 (V2) only (§2.1); whole-segment block lists only
+//! (§2.3 \[?\]); gear-hash content-defined chunking for V2, 32/64/128 KiB (§2.4 \[SIM\]); AES key =
+//! first bytes of Kp, PKCS#7 (§5.6 \[?\]); server entries live 60 s, Dmax 16 (§4.5 \[?\]); one probe
+//! datagram per discovery, not repeated (§4.1 \[?\]: a lossy network model can still drop it, and
+//! the session then falls back to the origin); a peer whose block fails the hash is excluded for
+//! the rest of that fetch (§10 item 6 \[SIM\], §13); the download timer is re-armed on progress and
+//! sessions per fetch are bounded (§6 \[CHOICE\]); upload slots are held for size / upload rate
+//! (§5.4 \[SIM\]); hosted mode uses the V1 offer flow for both versions and GETBLKLIST/GETBLKS (V2
+//! segments are one unit, hence simple downloads) rather than GETSEGLIST (§7.2 \[AMBIG\], §6);
+//! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (§12.2 \[SIM\]).
+#![warn(missing_docs)]
+
+mod cache;
+pub mod config;
+pub mod content;
+pub mod crypt;
+mod discovery;
+mod envelope;
+#[cfg(test)]
+mod harness;
+pub mod hash;
+mod hosted;
+pub mod info_codec;
+pub mod message;
+mod offer;
+pub mod pccrd;
+pub mod pccrr;
+mod pccrr_wire;
+pub mod pchc;
+mod peer;
+mod peer_api;
+mod serve;
+mod server;
+mod session;
+#[cfg(test)]
+mod tests;
+mod wire;
+
+pub use config::{DistConfig, Mode};
+pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData};
+pub use hash::{Hash32, HashAlgo, SegmentId};
+pub use hosted::{HostedCache, HostedCommand, HostedEvent, HostedStats};
+pub use message::{DistMessage, OriginMessage};
+pub use peer::BranchPeer;
+pub use peer_api::{FetchError, PeerCommand, PeerEvent, PeerStats};
+pub use serve::ServeStats;
+pub use server::{ContentServer, ServerCommand, ServerEvent, ServerStats};
+pub use wire::DecodeError;

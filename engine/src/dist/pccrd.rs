@@ -1,0 +1,496 @@
+//! MS-PCCRD discovery: WS-Discovery Probe and ProbeMatch as typed messages with their real SOAP/XML
+//! encoding (distribution.md §4). Decoding is a tolerant tag scanner (iPXE's approach, §12.2).
+
+use super::hash::{Hash32, SegmentId};
+use super::wire::{base64_decode, base64_encode, DecodeError};
+use crate::Endpoint;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+/// The IPv6 WS-Discovery multicast group and port a probe is sent to (§4.1: ff02::c, 3702).
+pub const MULTICAST: Endpoint = Endpoint::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xc), 3702);
+/// Most segment IDs in one V2 probe (§4.2: Count is u8, 1..255).
+pub const V2_PROBE_MAX: usize = 255;
+/// Most segment IDs this engine accepts in one V1 probe (bounded parsing, §10 item 3).
+pub const V1_PROBE_MAX: usize = 255;
+
+const ENVELOPE_OPEN: &str = r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:PeerDist="http://schemas.microsoft.com/p2p/2007/09/PeerDistributionDiscovery">"#;
+const ACTION_PROBE: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe";
+const ACTION_MATCHES: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches";
+const MATCH_V1: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/strcmp0";
+const MATCH_V2: &str = "http://schemas.microsoft.com/p2p/2010/05/PeerDistV2MatchingRule";
+
+/// Which PeerDist discovery flavour (§4.2 table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ProbeVersion {
+    /// `PeerDist:PeerDistData`, hex scopes (content information 1.0).
+    V1,
+    /// `PeerDist:PeerDistDataV2`, base64 binary scopes (content information 2.0).
+    V2,
+}
+
+impl ProbeVersion {
+    fn types(self) -> &'static str {
+        match self {
+            ProbeVersion::V1 => "PeerDist:PeerDistData",
+            ProbeVersion::V2 => "PeerDist:PeerDistDataV2",
+        }
+    }
+}
+
+/// A Probe: "who holds these segments?" (§4.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Probe {
+    /// `wsa:MessageID` UUID (fresh per probe, from the node's RNG).
+    pub message_id: u128,
+    /// Flavour.
+    pub version: ProbeVersion,
+    /// The probed segment IDs (V1 usually one; V2 up to 255).
+    pub segments: Vec<SegmentId>,
+}
+
+/// What a ProbeMatch says about one segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchEntry {
+    /// The segment.
+    pub segment: SegmentId,
+    /// V1: blocks held; V2: 1 for "some", the unit count for "all" (§4.3).
+    pub block_count: u32,
+    /// V2 only: the responder holds the whole segment (V1 matches carry block counts only).
+    pub complete: bool,
+}
+
+/// A ProbeMatch, unicast back to the prober (§4.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeMatch {
+    /// Fresh `wsa:MessageID`.
+    pub message_id: u128,
+    /// `wsa:RelatesTo`: the probe's MessageID.
+    pub relates_to: u128,
+    /// AppSequence InstanceId (changes on every service start).
+    pub instance_id: u32,
+    /// AppSequence MessageNumber (counts every WSD message the node sends).
+    pub message_number: u32,
+    /// `wsa:EndpointReference/wsa:Address` UUID.
+    pub endpoint_uuid: u128,
+    /// Flavour.
+    pub version: ProbeVersion,
+    /// `wsd:XAddrs`: the responder's PCCRR endpoint.
+    pub xaddr: Endpoint,
+    /// V1: the held segments with block counts. V2: one entry per probed ID, in probe order
+    /// (block_count 0 = not held).
+    pub entries: Vec<MatchEntry>,
+}
+
+fn uuid(u: u128) -> String {
+    let h = format!("{u:032x}");
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn parse_uuid(text: &str) -> Option<u128> {
+    let hex: String = text
+        .trim()
+        .strip_prefix("urn:uuid:")?
+        .chars()
+        .filter(|&c| c != '-')
+        .collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    u128::from_str_radix(&hex, 16).ok()
+}
+
+fn xaddr_text(ep: &Endpoint) -> String {
+    match ep.addr.to_ipv4_mapped() {
+        Some(v4) => format!("{v4}:{}", ep.port),
+        None => format!("[{}]:{}", ep.addr, ep.port),
+    }
+}
+
+fn parse_xaddr(text: &str) -> Option<Endpoint> {
+    let sa: SocketAddr = text.trim().parse().ok()?;
+    let addr = match sa.ip() {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    };
+    Some(Endpoint::new(addr, sa.port()))
+}
+
+/// Text of the first element whose local name is `name` (prefix ignored); tolerant scanner.
+fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let mut at = 0;
+    while let Some(i) = xml[at..].find('<') {
+        let start = at + i + 1;
+        let rest = &xml[start..];
+        let tag_end = rest.find('>')?;
+        let tag = &rest[..tag_end];
+        let qname = tag
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or("");
+        let local = qname.rsplit(':').next().unwrap_or("");
+        if local == name && !tag.starts_with('/') {
+            let body = &rest[tag_end + 1..];
+            let close = body.find("</")?;
+            return Some(&body[..close]);
+        }
+        at = start + tag_end;
+    }
+    None
+}
+
+/// Value of attribute `attr` on the first element named `name`.
+fn attribute<'a>(xml: &'a str, name: &str, attr: &str) -> Option<&'a str> {
+    let mut at = 0;
+    while let Some(i) = xml[at..].find('<') {
+        let start = at + i + 1;
+        let tag = &xml[start..start + xml[start..].find('>')?];
+        let qname = tag.split_whitespace().next().unwrap_or("");
+        if qname.rsplit(':').next() == Some(name) {
+            let key = format!("{attr}=\"");
+            let v = &tag[tag.find(&key)? + key.len()..];
+            return Some(&v[..v.find('"')?]);
+        }
+        at = start;
+    }
+    None
+}
+
+fn check_types(xml: &str) -> Result<ProbeVersion, DecodeError> {
+    match element(xml, "Types").map(str::trim) {
+        Some("PeerDist:PeerDistData") => Ok(ProbeVersion::V1),
+        Some("PeerDist:PeerDistDataV2") => Ok(ProbeVersion::V2),
+        Some(_) => Err(DecodeError::Invalid {
+            field: "Types",
+            value: 0,
+        }),
+        None => Err(DecodeError::Missing("Types")),
+    }
+}
+
+fn v1_scopes(text: &str) -> Result<Vec<SegmentId>, DecodeError> {
+    let ids: Option<Vec<_>> = text
+        .split_whitespace()
+        .take(V1_PROBE_MAX + 1)
+        .map(Hash32::from_hex)
+        .collect();
+    match ids {
+        Some(v) if !v.is_empty() && v.len() <= V1_PROBE_MAX => Ok(v),
+        _ => Err(DecodeError::Invalid {
+            field: "Scopes",
+            value: 0,
+        }),
+    }
+}
+
+impl Probe {
+    /// The SOAP/XML datagram (§4.2).
+    pub fn to_xml(&self) -> String {
+        let (scopes, rule) = match self.version {
+            ProbeVersion::V1 => (
+                self.segments
+                    .iter()
+                    .map(|s| s.to_hex_upper())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                MATCH_V1,
+            ),
+            ProbeVersion::V2 => {
+                let mut b = vec![0u8, 32, self.segments.len().min(V2_PROBE_MAX) as u8];
+                self.segments
+                    .iter()
+                    .take(V2_PROBE_MAX)
+                    .for_each(|s| b.extend_from_slice(&s.0));
+                (base64_encode(&b), MATCH_V2)
+            }
+        };
+        format!(
+            "{ENVELOPE_OPEN}<soap:Header><wsa:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To><wsa:Action>{ACTION_PROBE}</wsa:Action><wsa:MessageID>{}</wsa:MessageID></soap:Header><soap:Body><wsd:Probe><wsd:Types>{}</wsd:Types><wsd:Scopes MatchBy=\"{rule}\">{scopes}</wsd:Scopes></wsd:Probe></soap:Body></soap:Envelope>",
+            uuid(self.message_id),
+            self.version.types()
+        )
+    }
+    /// Datagram bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.to_xml().len()
+    }
+    /// Parses a probe datagram; malformed ones are errors (and get dropped silently, §4.4).
+    pub fn from_xml(xml: &str) -> Result<Probe, DecodeError> {
+        if element(xml, "Action").map(str::trim) != Some(ACTION_PROBE) {
+            return Err(DecodeError::Missing("Action Probe"));
+        }
+        let message_id = element(xml, "MessageID")
+            .and_then(parse_uuid)
+            .ok_or(DecodeError::Missing("MessageID"))?;
+        let version = check_types(xml)?;
+        let text = element(xml, "Scopes").ok_or(DecodeError::Missing("Scopes"))?;
+        let segments = match version {
+            ProbeVersion::V1 => v1_scopes(text)?,
+            ProbeVersion::V2 => {
+                let b = base64_decode(text).ok_or(DecodeError::Invalid {
+                    field: "Scopes",
+                    value: 0,
+                })?;
+                let (n, ids) = match b.as_slice() {
+                    [0, 32, n, rest @ ..] if *n > 0 && rest.len() == *n as usize * 32 => (*n as usize, rest),
+                    _ => {
+                        return Err(DecodeError::Invalid {
+                            field: "Scopes",
+                            value: b.len() as u64,
+                        })
+                    }
+                };
+                (0..n)
+                    .map(|i| Hash32(ids[i * 32..i * 32 + 32].try_into().unwrap_or([0; 32])))
+                    .collect()
+            }
+        };
+        Ok(Probe {
+            message_id,
+            version,
+            segments,
+        })
+    }
+}
+
+impl ProbeMatch {
+    /// The `wsa:RelatesTo` of a ProbeMatch datagram, to find the probed IDs a V2 match refers to.
+    pub fn relates_to_of(xml: &str) -> Option<u128> {
+        element(xml, "RelatesTo").and_then(parse_uuid)
+    }
+    /// The SOAP/XML datagram (§4.3).
+    pub fn to_xml(&self) -> String {
+        let (scopes, data) = match self.version {
+            ProbeVersion::V1 => {
+                let s: Vec<String> = self.entries.iter().map(|e| e.segment.to_hex_upper()).collect();
+                let c: String = self
+                    .entries
+                    .iter()
+                    .map(|e| format!("{:08X}", e.block_count))
+                    .collect();
+                (s.join(" "), format!("<PeerDist:PeerDistData><PeerDist:BlockCount>{c}</PeerDist:BlockCount></PeerDist:PeerDistData>"))
+            }
+            ProbeVersion::V2 => {
+                let mut bits = vec![0u8; self.entries.len().div_ceil(4)];
+                for (i, e) in self.entries.iter().enumerate() {
+                    let v = ((e.block_count > 0) as u8) << 1 | e.complete as u8;
+                    bits[i / 4] |= v << (6 - 2 * (i % 4));
+                }
+                // Extensible Blob v1 (§5.8) with no age entries: ages are not modelled.
+                let ages = base64_encode(&[0, 1, 3, 0]);
+                (base64_encode(&bits), format!("<PeerDist:PeerDistDataV2><PeerDist:SegmentAges>{ages}</PeerDist:SegmentAges></PeerDist:PeerDistDataV2>"))
+            }
+        };
+        format!(
+            "{ENVELOPE_OPEN}<soap:Header><wsa:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:To><wsa:Action>{ACTION_MATCHES}</wsa:Action><wsa:MessageID>{}</wsa:MessageID><wsa:RelatesTo>{}</wsa:RelatesTo><wsd:AppSequence InstanceId=\"{}\" MessageNumber=\"{}\"></wsd:AppSequence></soap:Header><soap:Body><wsd:ProbeMatches><wsd:ProbeMatch><wsa:EndpointReference><wsa:Address>{}</wsa:Address></wsa:EndpointReference><wsd:Types>{}</wsd:Types><wsd:Scopes>{scopes}</wsd:Scopes><wsd:XAddrs>{}</wsd:XAddrs><wsd:MetadataVersion>{}</wsd:MetadataVersion>{data}</wsd:ProbeMatch></wsd:ProbeMatches></soap:Body></soap:Envelope>",
+            uuid(self.message_id),
+            uuid(self.relates_to),
+            self.instance_id,
+            self.message_number,
+            uuid(self.endpoint_uuid),
+            self.version.types(),
+            xaddr_text(&self.xaddr),
+            if self.version == ProbeVersion::V1 { 1 } else { 2 },
+        )
+    }
+    /// Datagram bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.to_xml().len()
+    }
+    /// Parses a ProbeMatch. V2 entries need the probed IDs (`probed`, in probe order) to be named.
+    pub fn from_xml(xml: &str, probed: &[SegmentId]) -> Result<ProbeMatch, DecodeError> {
+        if element(xml, "Action").map(str::trim) != Some(ACTION_MATCHES) {
+            return Err(DecodeError::Missing("Action ProbeMatches"));
+        }
+        let id = |name: &'static str| {
+            element(xml, name)
+                .and_then(parse_uuid)
+                .ok_or(DecodeError::Missing(name))
+        };
+        let num = |attr: &'static str| {
+            attribute(xml, "AppSequence", attr)
+                .and_then(|v| v.parse().ok())
+                .ok_or(DecodeError::Missing(attr))
+        };
+        let version = check_types(xml)?;
+        let xaddr = element(xml, "XAddrs")
+            .and_then(parse_xaddr)
+            .ok_or(DecodeError::Missing("XAddrs"))?;
+        let scopes = element(xml, "Scopes").ok_or(DecodeError::Missing("Scopes"))?;
+        let entries = match version {
+            ProbeVersion::V1 => {
+                let ids = v1_scopes(scopes)?;
+                let counts = element(xml, "BlockCount")
+                    .ok_or(DecodeError::Missing("BlockCount"))?
+                    .trim();
+                if !counts.is_ascii() || counts.len() != 8 * ids.len() {
+                    return Err(DecodeError::Invalid {
+                        field: "BlockCount",
+                        value: counts.len() as u64,
+                    });
+                }
+                let mut out = Vec::with_capacity(ids.len());
+                for (i, segment) in ids.into_iter().enumerate() {
+                    let c = u32::from_str_radix(&counts[8 * i..8 * i + 8], 16).map_err(|_| {
+                        DecodeError::Invalid {
+                            field: "BlockCount",
+                            value: i as u64,
+                        }
+                    })?;
+                    out.push(MatchEntry {
+                        segment,
+                        block_count: c,
+                        complete: false,
+                    });
+                }
+                out
+            }
+            ProbeVersion::V2 => {
+                let bits = base64_decode(scopes).ok_or(DecodeError::Invalid {
+                    field: "Scopes",
+                    value: 0,
+                })?;
+                if bits.len() != probed.len().div_ceil(4) {
+                    return Err(DecodeError::Invalid {
+                        field: "Scopes",
+                        value: bits.len() as u64,
+                    });
+                }
+                probed
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let v = bits[i / 4] >> (6 - 2 * (i % 4)) & 3;
+                        MatchEntry {
+                            segment: *s,
+                            block_count: (v >> 1) as u32,
+                            complete: v & 1 == 1,
+                        }
+                    })
+                    .collect()
+            }
+        };
+        Ok(ProbeMatch {
+            message_id: id("MessageID")?,
+            relates_to: id("RelatesTo")?,
+            instance_id: num("InstanceId")?,
+            message_number: num("MessageNumber")?,
+            endpoint_uuid: element(xml, "Address")
+                .and_then(parse_uuid)
+                .ok_or(DecodeError::Missing("Address"))?,
+            version,
+            xaddr,
+            entries,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ep() -> Endpoint {
+        Endpoint::new(std::net::Ipv4Addr::new(157, 59, 141, 183).to_ipv6_mapped(), 54321)
+    }
+
+    #[test]
+    fn v1_probe_round_trip_and_size() {
+        let p = Probe {
+            message_id: 0x1234,
+            version: ProbeVersion::V1,
+            segments: vec![Hash32([0xab; 32])],
+        };
+        let xml = p.to_xml();
+        assert!(xml.contains(&"AB".repeat(32)));
+        assert!((700..=900).contains(&xml.len()), "{} bytes", xml.len()); // §4.1: ≈ 800 B
+        assert_eq!(Probe::from_xml(&xml), Ok(p));
+    }
+
+    #[test]
+    fn v1_match_round_trip_and_size() {
+        let m = ProbeMatch {
+            message_id: 7,
+            relates_to: 0x1234,
+            instance_id: 1_700_000_000,
+            message_number: 3,
+            endpoint_uuid: u128::MAX / 3,
+            version: ProbeVersion::V1,
+            xaddr: ep(),
+            entries: vec![MatchEntry {
+                segment: Hash32([1; 32]),
+                block_count: 42,
+                complete: false,
+            }],
+        };
+        let xml = m.to_xml();
+        assert!(xml.contains("<wsd:XAddrs>157.59.141.183:54321</wsd:XAddrs>"));
+        assert!(xml.contains("0000002A"));
+        assert!((1_000..=1_400).contains(&xml.len()), "{} bytes", xml.len()); // §4.1: ≈ 1.25 KB
+        assert_eq!(ProbeMatch::from_xml(&xml, &[]), Ok(m));
+    }
+
+    #[test]
+    fn v2_round_trip() {
+        let ids: Vec<_> = (0..5u8).map(|i| Hash32([i; 32])).collect();
+        let p = Probe {
+            message_id: 9,
+            version: ProbeVersion::V2,
+            segments: ids.clone(),
+        };
+        assert_eq!(Probe::from_xml(&p.to_xml()), Ok(p));
+        let entries = ids
+            .iter()
+            .enumerate()
+            .map(|(i, s)| MatchEntry {
+                segment: *s,
+                block_count: (i % 2) as u32,
+                complete: i == 1,
+            })
+            .collect();
+        let m = ProbeMatch {
+            message_id: 1,
+            relates_to: 9,
+            instance_id: 2,
+            message_number: 1,
+            endpoint_uuid: 5,
+            version: ProbeVersion::V2,
+            xaddr: Endpoint::new("2001:db8::1".parse().expect("literal"), 80),
+            entries,
+        };
+        assert_eq!(ProbeMatch::from_xml(&m.to_xml(), &ids), Ok(m));
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        let p = Probe {
+            message_id: 1,
+            version: ProbeVersion::V1,
+            segments: vec![Hash32([1; 32])],
+        };
+        let xml = p.to_xml().replace(&"01".repeat(32), "zz");
+        assert!(Probe::from_xml(&xml).is_err());
+        assert!(Probe::from_xml("<a><b>").is_err());
+        assert!(ProbeMatch::from_xml(&p.to_xml(), &[]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,300}", cut in any::<usize>()) {
+            let _ = Probe::from_xml(&s);
+            let _ = ProbeMatch::from_xml(&s, &[Hash32([0; 32])]);
+            let p = Probe { message_id: 1, version: ProbeVersion::V2, segments: vec![Hash32([1; 32])] }.to_xml();
+            let mut i = cut % p.len();
+            while !p.is_char_boundary(i) { i -= 1; }
+            let _ = Probe::from_xml(&p[..i]);
+            let _ = ProbeMatch::from_xml(&p[..i], &[]);
+        }
+    }
+}
