@@ -89,12 +89,38 @@ impl World {
         out
     }
 
+    /// (succeeded, failed) of `kind` for the `max_failed_ratio` check. Resolves started while a
+    /// partition was in force, or before it had `liveness_within` to heal, are left out: a cut
+    /// network is expected to fail them, and the liveness check judges the recovery instead.
     fn count_ops(&self, kind: OpKind) -> (u64, u64) {
         if kind == OpKind::Resolve {
-            let ok = self.metrics.resolves.iter().filter(|(_, ok)| *ok).count() as u64;
-            return (ok, self.metrics.resolves.len() as u64 - ok);
+            let windows = self.partition_windows();
+            let counted: Vec<bool> = self
+                .metrics
+                .resolves
+                .iter()
+                .filter(|(t, _)| !windows.iter().any(|(a, b)| t >= a && t < b))
+                .map(|(_, ok)| *ok)
+                .collect();
+            let ok = counted.iter().filter(|ok| **ok).count() as u64;
+            return (ok, counted.len() as u64 - ok);
         }
         self.metrics.ops_total.get(kind.name()).copied().unwrap_or((0, 0))
+    }
+
+    /// Partition windows, each extended by the liveness allowance after its heal.
+    fn partition_windows(&self) -> Vec<(peerlab_engine::Instant, peerlab_engine::Instant)> {
+        self.plan
+            .faults
+            .iter()
+            .filter(|f| matches!(f.kind, crate::plan::FaultKind::Partition { .. }))
+            .map(|f| {
+                let end = f.until.map_or(peerlab_engine::Instant::MAX, |u| {
+                    u + self.plan.checks.liveness_within
+                });
+                (f.at, end)
+            })
+            .collect()
     }
 
     /// Protocol headline figures (dotted names) for `summary.json`.
@@ -135,6 +161,23 @@ impl World {
             m.insert(format!("pnrp.cache_level_{l}"), *v);
         }
         m.insert("pnrp.forged_accepted".into(), self.metrics.forged_accepted as f64);
+        let windows = self.partition_windows();
+        if !windows.is_empty() {
+            let during: Vec<bool> = self
+                .metrics
+                .resolves
+                .iter()
+                .filter(|(t, _)| windows.iter().any(|(a, b)| t >= a && t < b))
+                .map(|(_, ok)| *ok)
+                .collect();
+            if !during.is_empty() {
+                let ok = during.iter().filter(|ok| **ok).count();
+                m.insert(
+                    "pnrp.resolve_success_during_partition".into(),
+                    ok as f64 / during.len() as f64,
+                );
+            }
+        }
         m.insert(
             "pnrp.split_detections".into(),
             self.metrics.split_detected.len() as f64,

@@ -191,7 +191,12 @@ impl World {
     }
 
     /// An operation whose engine went away (crash or leave) before it completed.
-    pub(super) fn op_aborted(&mut self, peer: u32, op: PendingOp) {
+    ///
+    /// The protocol did not fail here, the peer asking went away: the operation is recorded with
+    /// `target_online = false` so that it is counted apart from the success ratio, like one whose
+    /// target was offline.
+    pub(super) fn op_aborted(&mut self, peer: u32, mut op: PendingOp) {
+        op.target_online = false;
         self.record_op(peer, &op, "source_left", None, 0);
     }
 
