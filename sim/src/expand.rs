@@ -169,11 +169,14 @@ fn session(model: &sc::Session, s: &Scenario, rng: &mut NodeRng) -> Result<Sessi
     r.map_err(|e| e.to_string())
 }
 
+/// Maps group names to their indices, or says which name does not exist.
+type GroupLookup<'a> = dyn Fn(&[String]) -> Result<Vec<usize>, ExpandError> + 'a;
+
 fn fault(
     f: &sc::Fault,
     honest: u64,
     rng: &mut NodeRng,
-    groups_named: &dyn Fn(&[String]) -> Result<Vec<usize>, ExpandError>,
+    groups_named: &GroupLookup<'_>,
 ) -> Result<FaultPlan, ExpandError> {
     let count = |c: &Option<Value<u64>>, fr: &Option<Value<sc::Ratio>>, rng: &mut NodeRng| match (c, fr) {
         (Some(c), _) => c.sample(rng) as u32,

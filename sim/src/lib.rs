@@ -16,3 +16,4 @@ pub mod run;
 pub mod sweep;
 pub mod wall;
 pub mod world;
+pub mod live;

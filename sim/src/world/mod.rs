@@ -449,10 +449,7 @@ impl World {
     fn drain(&mut self, peer: u32) {
         let mut transmits = std::mem::take(&mut self.transmit_buf);
         let mut events = std::mem::take(&mut self.event_buf);
-        loop {
-            let Some(node) = self.peers[peer as usize].node.as_mut() else {
-                break;
-            };
+        while let Some(node) = self.peers[peer as usize].node.as_mut() {
             while let Some(t) = node.poll_transmit() {
                 transmits.push(t);
             }

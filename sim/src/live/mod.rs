@@ -1,0 +1,10 @@
+//! The engine on real sockets (issue 6, design.md §4 "Live drivers"): one [`driver::Driver`]
+//! over a [`socket::DatagramSocket`] implemented for tokio's and turmoil's UDP sockets;
+//! `peerlab node` (a real peer with a local control interface), `peerlab resolve|status --via`
+//! (its client), and `peerlab run --backend turmoil` (small scenarios through the same driver).
+
+pub mod driver;
+pub mod socket;
+
+pub use driver::{Clock, Driver, DriverHandle, DriverStats, Input, NodeStatus, Reply};
+pub use socket::{endpoint_of, socket_addr_of, DatagramSocket};
