@@ -1,0 +1,142 @@
+//! Scenario tests with oracle checks (issue 3): small PNRP clouds run through the whole simulator,
+//! judged by the oracle's verdicts rather than by the engine's own word.
+
+use peerlab_sim::run::simulate;
+use peerlab_sim::world::Outcome;
+
+fn run(text: &str, sets: &[&str]) -> Outcome {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    simulate(text, &sets).expect("the scenario runs").0
+}
+
+fn metric(o: &Outcome, key: &str) -> f64 {
+    *o.metrics.get(key).unwrap_or_else(|| panic!("metric {key} missing; have {:?}", o.metrics.keys()))
+}
+
+fn check_passed(o: &Outcome, name: &str) -> bool {
+    o.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}: {:?}", o.checks)).passed
+}
+
+const STABLE: &str = r#"
+name = "stable"
+seed = 3
+duration = "8m"
+[network]
+latency = { model = "internet", median = "50ms" }
+loss = "0.1%"
+[pnrp]
+seed_servers = 2
+crypto = "ed25519"
+[[peers]]
+name = "peers"
+count = 250
+join = { model = "ramp", over = "1m" }
+[[workload]]
+kind = "resolve"
+from = "peers"
+start = "4m"
+rate = "20/s"
+[checks]
+max_failed_ratio = "0.5%"
+"#;
+
+#[test]
+fn a_stable_cloud_resolves_everything_and_converges_its_leaf_sets() {
+    let o = run(STABLE, &[]);
+    assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
+    assert_eq!(o.violations, 0);
+    assert_eq!(metric(&o, "pnrp.forged_accepted"), 0.0);
+    assert!(metric(&o, "pnrp.leafset_correct") >= 0.95, "leaf sets {}", metric(&o, "pnrp.leafset_correct"));
+    // log10(250) < 3: a resolve needs a handful of LOOKUPs, not a walk of the ring.
+    assert!(metric(&o, "pnrp.lookups_per_resolve") < 8.0, "{}", metric(&o, "pnrp.lookups_per_resolve"));
+}
+
+#[test]
+fn the_rsa_scheme_runs_the_same_protocol() {
+    let o = run(STABLE, &["pnrp.crypto=rsa1024", "peers.0.count=60", "workload.0.rate=5/s"]);
+    assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
+}
+
+const PARTITION: &str = r#"
+name = "partition"
+seed = 5
+duration = "14m"
+[network]
+latency = { model = "internet", median = "50ms" }
+[pnrp]
+seed_servers = 3
+crypto = "ed25519"
+[[peers]]
+name = "peers"
+count = 200
+join = { model = "ramp", over = "1m" }
+[[workload]]
+kind = "resolve"
+from = "peers"
+start = "3m"
+rate = "10/s"
+[[fault]]
+kind = "partition"
+at = "5m"
+heal = "8m"
+groups = ["50%", "50%"]
+[checks]
+max_failed_ratio = "2%"
+liveness_within = "2m"
+"#;
+
+#[test]
+fn a_healed_partition_resolves_across_the_former_halves_again() {
+    let o = run(PARTITION, &[]);
+    assert!(metric(&o, "net.dropped.partition") > 0.0, "the partition must cut traffic");
+    assert!(metric(&o, "pnrp.resolve_success_during_partition") < 0.9, "cut resolves must fail during the split");
+    let liveness = o.checks.iter().find(|c| c.name.starts_with("liveness_after_heal")).expect("liveness check");
+    assert!(liveness.passed, "{:?}", o.checks);
+    assert_eq!(o.violations, 0);
+}
+
+const ATTACK: &str = r#"
+name = "attack"
+seed = 9
+duration = "9m"
+[network]
+latency = { model = "internet", median = "50ms" }
+[pnrp]
+seed_servers = 2
+crypto = "ed25519"
+[[peers]]
+name = "honest"
+count = 200
+join = { model = "ramp", over = "1m" }
+[[attackers]]
+count = 10
+behaviour = "forge-cpa"
+start = "2m"
+[[workload]]
+kind = "resolve"
+from = "honest"
+start = "4m"
+rate = "20/s"
+[checks]
+max_failed_ratio = "10%"
+"#;
+
+#[test]
+fn no_attacker_kind_gets_a_forged_resolution_accepted() {
+    for behaviour in ["forge-cpa", "poison", "drop", "replay"] {
+        let o = run(ATTACK, &[&format!("attackers.0.behaviour={behaviour}")]);
+        assert_eq!(metric(&o, "pnrp.forged_accepted"), 0.0, "{behaviour}");
+        assert_eq!(o.violations, 0, "{behaviour}: {:?}", o.checks);
+        assert!(check_passed(&o, "max_failed_ratio.resolve"), "{behaviour}: {:?}", o.checks);
+    }
+}
+
+#[test]
+fn forging_attackers_really_attack() {
+    let o = run(ATTACK, &[]);
+    let sent = metric(&o, "attack.bad_cpas_sent");
+    let rejected: f64 =
+        o.metrics.iter().filter(|(k, _)| k.starts_with("pnrp.engine.cpa_rejected.")).map(|(_, v)| *v).sum();
+    assert!(sent > 0.0, "forgers handed out no CPA");
+    assert!(rejected > 0.0, "honest engines rejected nothing");
+}
