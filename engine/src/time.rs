@@ -23,7 +23,9 @@ impl std::str::FromStr for Duration {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let t = text.trim();
         let err = || DurationError(text.to_owned());
-        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(err)?;
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(err)?;
         let (num, unit) = t.split_at(split);
         let unit_us: u64 = match unit.trim() {
             "us" | "µs" => 1,
@@ -71,7 +73,9 @@ impl<'de> Deserialize<'de> for Duration {
                 Ok(Duration(v))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
-                u64::try_from(v).map(Duration).map_err(|_| E::custom("a duration cannot be negative"))
+                u64::try_from(v)
+                    .map(Duration)
+                    .map_err(|_| E::custom("a duration cannot be negative"))
             }
         }
         d.deserialize_any(V)
@@ -193,7 +197,14 @@ impl fmt::Display for Duration {
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0 / 1_000_000;
-        write!(f, "{:02}:{:02}:{:02}.{:06}", s / 3600, (s / 60) % 60, s % 60, self.0 % 1_000_000)
+        write!(
+            f,
+            "{:02}:{:02}:{:02}.{:06}",
+            s / 3600,
+            (s / 60) % 60,
+            s % 60,
+            self.0 % 1_000_000
+        )
     }
 }
 
@@ -205,7 +216,10 @@ mod tests {
     fn arithmetic_saturates_instead_of_wrapping() {
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
         assert_eq!(Instant::from_micros(5) - Instant::from_micros(9), Duration::ZERO);
-        assert_eq!(Instant::ZERO + Duration::from_millis(3), Instant::from_micros(3_000));
+        assert_eq!(
+            Instant::ZERO + Duration::from_millis(3),
+            Instant::from_micros(3_000)
+        );
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run a real PNRP peer on a UDP socket, with a local control interface (issue 6).
+    Node(crate::live::node_cmd::NodeArgs),
+    /// Resolve a peer name through a running `peerlab node` and print the endpoints found.
+    Resolve(crate::live::client::ResolveArgs),
+    /// Show a running `peerlab node`'s cache, leaf sets and registrations.
+    Status(crate::live::client::StatusArgs),
 }
 
 /// `peerlab run` options.
@@ -65,4 +71,13 @@ pub struct RunArgs {
     /// Vary one scenario value, e.g. `--sweep network.loss=0%,1%,5%`; draws figure-vs-parameter plots.
     #[arg(long, value_name = "KEY=V1,V2,...")]
     pub sweep: Option<crate::sweep::Sweep>,
+    /// Engine backend: the deterministic event loop, or turmoil over the live UDP driver (≤ 50 peers).
+    #[arg(long, value_enum, default_value = "event-loop")]
+    pub backend: crate::live::turmoil_backend::Backend,
+    /// Write the simulated traffic to this pcap file (IPv6/UDP port 3540, simulated timestamps).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// Keep only datagrams sent by or to these peer indices in the pcap, e.g. `1,2,3`.
+    #[arg(long, value_name = "I,J,...", value_delimiter = ',', requires = "pcap")]
+    pub pcap_nodes: Vec<u32>,
 }

@@ -38,18 +38,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
     let mut groups = Vec::new();
     for g in &s.peers {
         let count = g.count.sample(&mut rng) as usize;
-        let arrivals = match &g.join {
-            sc::Join::AtStart => Arrivals::At(Instant::ZERO),
-            sc::Join::At { at } => Arrivals::At(Instant::ZERO + at.sample(&mut rng)),
-            sc::Join::Ramp { over, start } => Arrivals::Ramp {
-                start: Instant::ZERO + start.sample(&mut rng),
-                over: over.sample(&mut rng),
-            },
-            sc::Join::Poisson { rate, start } => Arrivals::Poisson {
-                start: Instant::ZERO + start.sample(&mut rng),
-                rate_per_sec: rate.sample(&mut rng).per_sec_f64(),
-            },
-        };
+        let arrivals = arrivals(&g.join, &mut rng);
         let joins = arrivals
             .join_times(count, &mut rng)
             .map_err(|e| err(format!("peers `{}`: {e}", g.name)))?;
@@ -131,6 +120,9 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
                 sc::Behaviour::Replay => Behaviour::Replay,
             },
             start: Instant::ZERO + a.start.sample(&mut rng),
+            joins: arrivals(&a.join, &mut rng)
+                .join_times(count as usize, &mut rng)
+                .map_err(|e| err(format!("attackers: {e}")))?,
         });
     }
     let attacker_total = attackers.iter().map(|a| a.count).sum();
@@ -156,6 +148,21 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         },
         sample_every: s.output.sample_every,
     })
+}
+
+fn arrivals(join: &sc::Join, rng: &mut NodeRng) -> Arrivals {
+    match join {
+        sc::Join::AtStart => Arrivals::At(Instant::ZERO),
+        sc::Join::At { at } => Arrivals::At(Instant::ZERO + at.sample(rng)),
+        sc::Join::Ramp { over, start } => Arrivals::Ramp {
+            start: Instant::ZERO + start.sample(rng),
+            over: over.sample(rng),
+        },
+        sc::Join::Poisson { rate, start } => Arrivals::Poisson {
+            start: Instant::ZERO + start.sample(rng),
+            rate_per_sec: rate.sample(rng).per_sec_f64(),
+        },
+    }
 }
 
 fn session(model: &sc::Session, s: &Scenario, rng: &mut NodeRng) -> Result<SessionLength, String> {

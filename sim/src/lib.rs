@@ -1,19 +1,20 @@
 //! peerlab's simulator: scenario files, the deterministic event loop, network and churn models,
 //! workloads, attackers, the oracle and its checkers, and the `peerlab` command line.
-pub mod churn;
-pub mod net;
-pub mod popularity;
-pub mod queue;
-pub mod scenario;
 pub mod addr;
+pub mod churn;
 pub mod cli;
 pub mod expand;
 pub mod fingerprint;
+pub mod live;
+pub mod net;
 pub mod oracle;
+pub mod pcap;
 pub mod plan;
+pub mod popularity;
 pub mod progress;
+pub mod queue;
 pub mod run;
+pub mod scenario;
 pub mod sweep;
 pub mod wall;
 pub mod world;
-pub mod live;

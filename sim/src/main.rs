@@ -12,6 +12,9 @@ fn main() -> ExitCode {
         Command::Check { files } => peerlab_sim::run::check_command(&files),
         Command::Report { run_dir } => peerlab_sim::run::report_command(&run_dir),
         Command::Compare { runs, out } => peerlab_sim::run::compare_command(&runs, out.as_deref()),
+        Command::Node(args) => peerlab_sim::live::node_cmd::node_command(&args),
+        Command::Resolve(args) => peerlab_sim::live::client::resolve_command(&args),
+        Command::Status(args) => peerlab_sim::live::client::status_command(&args),
     };
     ExitCode::from(code)
 }

@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Leaf-set size per side (pnrp.md §2.3).
 pub const LEAF_SIDE: usize = 5;
 
+/// Name index standing for a registration with no oracle name (see `register_foreign`).
+pub const FOREIGN: u32 = u32::MAX;
+
 /// One name some honest peer owns.
 #[derive(Clone, Debug)]
 pub struct NameInfo {
@@ -61,6 +64,12 @@ impl Oracle {
         if let Err(pos) = self.registered_names.binary_search(&idx) {
             self.registered_names.insert(pos, idx);
         }
+    }
+
+    /// A registration that is real but no workload target (an attacker's own name): it belongs in
+    /// the true leaf sets of its neighbours.
+    pub fn register_foreign(&mut self, id: PnrpId) {
+        self.registered.insert(id, FOREIGN);
     }
 
     /// Name `idx` is no longer registered (unregistered, or its owner left or crashed).

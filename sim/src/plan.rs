@@ -201,8 +201,10 @@ pub struct AttackerPlan {
     pub count: u32,
     /// What they do.
     pub behaviour: Behaviour,
-    /// When they join.
+    /// When they start misbehaving; before that they act as honest peers.
     pub start: Instant,
+    /// Join time of each attacker.
+    pub joins: Vec<Instant>,
 }
 
 /// Pass/fail rules.

@@ -10,11 +10,17 @@ fn run(text: &str, sets: &[&str]) -> Outcome {
 }
 
 fn metric(o: &Outcome, key: &str) -> f64 {
-    *o.metrics.get(key).unwrap_or_else(|| panic!("metric {key} missing; have {:?}", o.metrics.keys()))
+    *o.metrics
+        .get(key)
+        .unwrap_or_else(|| panic!("metric {key} missing; have {:?}", o.metrics.keys()))
 }
 
 fn check_passed(o: &Outcome, name: &str) -> bool {
-    o.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}: {:?}", o.checks)).passed
+    o.checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name}: {:?}", o.checks))
+        .passed
 }
 
 const STABLE: &str = r#"
@@ -46,14 +52,25 @@ fn a_stable_cloud_resolves_everything_and_converges_its_leaf_sets() {
     assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
     assert_eq!(o.violations, 0);
     assert_eq!(metric(&o, "pnrp.forged_accepted"), 0.0);
-    assert!(metric(&o, "pnrp.leafset_correct") >= 0.95, "leaf sets {}", metric(&o, "pnrp.leafset_correct"));
+    assert!(
+        metric(&o, "pnrp.leafset_correct") >= 0.95,
+        "leaf sets {}",
+        metric(&o, "pnrp.leafset_correct")
+    );
     // log10(250) < 3: a resolve needs a handful of LOOKUPs, not a walk of the ring.
-    assert!(metric(&o, "pnrp.lookups_per_resolve") < 8.0, "{}", metric(&o, "pnrp.lookups_per_resolve"));
+    assert!(
+        metric(&o, "pnrp.lookups_per_resolve") < 8.0,
+        "{}",
+        metric(&o, "pnrp.lookups_per_resolve")
+    );
 }
 
 #[test]
 fn the_rsa_scheme_runs_the_same_protocol() {
-    let o = run(STABLE, &["pnrp.crypto=rsa1024", "peers.0.count=60", "workload.0.rate=5/s"]);
+    let o = run(
+        STABLE,
+        &["pnrp.crypto=rsa1024", "peers.0.count=60", "workload.0.rate=5/s"],
+    );
     assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
 }
 
@@ -88,9 +105,19 @@ liveness_within = "2m"
 #[test]
 fn a_healed_partition_resolves_across_the_former_halves_again() {
     let o = run(PARTITION, &[]);
-    assert!(metric(&o, "net.dropped.partition") > 0.0, "the partition must cut traffic");
-    assert!(metric(&o, "pnrp.resolve_success_during_partition") < 0.9, "cut resolves must fail during the split");
-    let liveness = o.checks.iter().find(|c| c.name.starts_with("liveness_after_heal")).expect("liveness check");
+    assert!(
+        metric(&o, "net.dropped.partition") > 0.0,
+        "the partition must cut traffic"
+    );
+    assert!(
+        metric(&o, "pnrp.resolve_success_during_partition") < 0.9,
+        "cut resolves must fail during the split"
+    );
+    let liveness = o
+        .checks
+        .iter()
+        .find(|c| c.name.starts_with("liveness_after_heal"))
+        .expect("liveness check");
     assert!(liveness.passed, "{:?}", o.checks);
     assert_eq!(o.violations, 0);
 }
@@ -127,7 +154,11 @@ fn no_attacker_kind_gets_a_forged_resolution_accepted() {
         let o = run(ATTACK, &[&format!("attackers.0.behaviour={behaviour}")]);
         assert_eq!(metric(&o, "pnrp.forged_accepted"), 0.0, "{behaviour}");
         assert_eq!(o.violations, 0, "{behaviour}: {:?}", o.checks);
-        assert!(check_passed(&o, "max_failed_ratio.resolve"), "{behaviour}: {:?}", o.checks);
+        assert!(
+            check_passed(&o, "max_failed_ratio.resolve"),
+            "{behaviour}: {:?}",
+            o.checks
+        );
     }
 }
 
@@ -135,8 +166,12 @@ fn no_attacker_kind_gets_a_forged_resolution_accepted() {
 fn forging_attackers_really_attack() {
     let o = run(ATTACK, &[]);
     let sent = metric(&o, "attack.bad_cpas_sent");
-    let rejected: f64 =
-        o.metrics.iter().filter(|(k, _)| k.starts_with("pnrp.engine.cpa_rejected.")).map(|(_, v)| *v).sum();
+    let rejected: f64 = o
+        .metrics
+        .iter()
+        .filter(|(k, _)| k.starts_with("pnrp.engine.cpa_rejected."))
+        .map(|(_, v)| *v)
+        .sum();
     assert!(sent > 0.0, "forgers handed out no CPA");
     assert!(rejected > 0.0, "honest engines rejected nothing");
 }

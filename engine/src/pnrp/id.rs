@@ -30,7 +30,10 @@ impl PnrpId {
 
     /// An ID from its two 128-bit halves.
     pub const fn new(p2p: u128, service_location: u128) -> Self {
-        PnrpId { hi: p2p, lo: service_location }
+        PnrpId {
+            hi: p2p,
+            lo: service_location,
+        }
     }
 
     /// The ID from 32 big-endian bytes.
@@ -39,7 +42,10 @@ impl PnrpId {
         let mut lo = [0u8; 16];
         hi.copy_from_slice(&b[..16]);
         lo.copy_from_slice(&b[16..]);
-        PnrpId { hi: u128::from_be_bytes(hi), lo: u128::from_be_bytes(lo) }
+        PnrpId {
+            hi: u128::from_be_bytes(hi),
+            lo: u128::from_be_bytes(lo),
+        }
     }
 
     /// The ID as 32 big-endian bytes.
@@ -63,7 +69,10 @@ impl PnrpId {
     /// `self + k` modulo 2^256.
     pub fn wrapping_add_u64(self, k: u64) -> Self {
         let (lo, carry) = self.lo.overflowing_add(k as u128);
-        PnrpId { hi: self.hi.wrapping_add(carry as u128), lo }
+        PnrpId {
+            hi: self.hi.wrapping_add(carry as u128),
+            lo,
+        }
     }
 
     /// `self − other` modulo 2^256: the clockwise offset from `other` to `self`.
@@ -76,7 +85,10 @@ impl PnrpId {
     /// `self + d` modulo 2^256.
     pub fn wrapping_add(self, d: Distance) -> Self {
         let (lo, carry) = self.lo.overflowing_add(d.lo);
-        PnrpId { hi: self.hi.wrapping_add(d.hi).wrapping_add(carry as u128), lo }
+        PnrpId {
+            hi: self.hi.wrapping_add(d.hi).wrapping_add(carry as u128),
+            lo,
+        }
     }
 
     /// The circular distance `min((a−b), (b−a)) mod 2^256` (pnrp.md §1.3).
@@ -122,8 +134,14 @@ impl Distance {
     pub fn shifted_right(self, k: u32) -> Distance {
         match k {
             0 => self,
-            1..=127 => Distance { hi: self.hi >> k, lo: (self.lo >> k) | (self.hi << (128 - k)) },
-            128..=255 => Distance { hi: 0, lo: self.hi >> (k - 128) },
+            1..=127 => Distance {
+                hi: self.hi >> k,
+                lo: (self.lo >> k) | (self.hi << (128 - k)),
+            },
+            128..=255 => Distance {
+                hi: 0,
+                lo: self.hi >> (k - 128),
+            },
             _ => Distance::ZERO,
         }
     }

@@ -31,11 +31,18 @@ pub struct RouteEntry {
 impl RouteEntry {
     /// A route entry with a single address.
     pub fn single(id: PnrpId, ep: Endpoint) -> Self {
-        RouteEntry { id, port: ep.port, addrs: Arc::from(vec![ep.addr]) }
+        RouteEntry {
+            id,
+            port: ep.port,
+            addrs: Arc::from(vec![ep.addr]),
+        }
     }
     /// The endpoint messages to this entry go to (the first address: pnrp.md §4.4 [CHOICE]).
     pub fn endpoint(&self) -> Endpoint {
-        Endpoint::new(self.addrs.first().copied().unwrap_or(Ipv6Addr::UNSPECIFIED), self.port)
+        Endpoint::new(
+            self.addrs.first().copied().unwrap_or(Ipv6Addr::UNSPECIFIED),
+            self.port,
+        )
     }
     /// True when `ep` is one of this entry's endpoints.
     pub fn has_endpoint(&self, ep: &Endpoint) -> bool {

@@ -22,11 +22,11 @@ mod reassembly;
 mod receive;
 mod register;
 mod resolve;
-mod walk;
 pub mod stats;
 mod sync;
 #[cfg(test)]
 mod testnet;
+mod walk;
 
 pub use config::PnrpConfig;
 pub use cpa::{AppEndpoint, Cpa, CpaError};

@@ -34,31 +34,49 @@ impl PeerName {
     /// An unsecured name `0.classifier`.
     pub fn unsecured(classifier: &str) -> Result<Self, NameError> {
         check_classifier(classifier)?;
-        Ok(PeerName { authority: [0; 20], classifier: classifier.to_owned() })
+        Ok(PeerName {
+            authority: [0; 20],
+            classifier: classifier.to_owned(),
+        })
     }
 
     /// A secured name whose authority is `authority` (SHA-1 of the owner's public key).
     pub fn secured(authority: [u8; 20], classifier: &str) -> Result<Self, NameError> {
         check_classifier(classifier)?;
-        Ok(PeerName { authority, classifier: classifier.to_owned() })
+        Ok(PeerName {
+            authority,
+            classifier: classifier.to_owned(),
+        })
     }
 
     /// Parses the text form `authority.classifier` (pnrp.md §1.2 ABNF).
     pub fn parse(text: &str) -> Result<Self, NameError> {
-        let (auth, classifier) = text.split_once('.').ok_or_else(|| NameError::MissingDot(text.into()))?;
+        let (auth, classifier) = text
+            .split_once('.')
+            .ok_or_else(|| NameError::MissingDot(text.into()))?;
         check_classifier(classifier)?;
         if auth == "0" {
-            return Ok(PeerName { authority: [0; 20], classifier: classifier.into() });
+            return Ok(PeerName {
+                authority: [0; 20],
+                classifier: classifier.into(),
+            });
         }
         let bad = || NameError::BadAuthority(auth.into());
-        if auth.len() != 40 || !auth.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if auth.len() != 40
+            || !auth
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(bad());
         }
         let mut authority = [0u8; 20];
         for (i, byte) in authority.iter_mut().enumerate() {
             *byte = u8::from_str_radix(&auth[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
         }
-        Ok(PeerName { authority, classifier: classifier.into() })
+        Ok(PeerName {
+            authority,
+            classifier: classifier.into(),
+        })
     }
 
     /// True for a secured name (non-zero authority).
@@ -142,9 +160,15 @@ mod tests {
 
     #[test]
     fn malformed_names_are_rejected() {
-        assert!(matches!(PeerName::parse("printer"), Err(NameError::MissingDot(_))));
+        assert!(matches!(
+            PeerName::parse("printer"),
+            Err(NameError::MissingDot(_))
+        ));
         assert!(matches!(PeerName::parse("AB.x"), Err(NameError::BadAuthority(_))));
-        assert!(matches!(PeerName::parse(&format!("{}.x", "AB".repeat(20))), Err(NameError::BadAuthority(_))));
+        assert!(matches!(
+            PeerName::parse(&format!("{}.x", "AB".repeat(20))),
+            Err(NameError::BadAuthority(_))
+        ));
         assert!(PeerName::parse(&format!("0.{}", "x".repeat(150))).is_err());
         assert!(PeerName::parse(&format!("0.{}", "x".repeat(149))).is_ok());
     }

@@ -272,8 +272,22 @@ impl<S: DatagramSocket> Driver<S> {
             pnrp::Command::Register { name, .. } => Some(name.to_string()),
             _ => None,
         };
+        let before = label
+            .as_ref()
+            .map(|_| self.node.registered_ids().collect::<Vec<_>>());
         let request = self.node.handle_command(self.clock.now(), cmd);
         if let Some(label) = label {
+            // The ID exists as soon as the command is taken (§4.9), long before its registration
+            // walk ends; name it at once so `status` shows it meanwhile.
+            let before = before.unwrap_or_default();
+            let new_ids: Vec<PnrpId> = self
+                .node
+                .registered_ids()
+                .filter(|id| !before.contains(id))
+                .collect();
+            for id in new_ids {
+                self.names.insert(id, label.clone());
+            }
             self.register_names.insert(request, label);
         }
         if !matches!(reply, Reply::None) {
@@ -397,7 +411,11 @@ mod tests {
     async fn spawn_node(
         seeds: Vec<std::net::SocketAddr>,
         index: u8,
-    ) -> (DriverHandle, std::net::SocketAddr, tokio::task::JoinHandle<DriverStats>) {
+    ) -> (
+        DriverHandle,
+        std::net::SocketAddr,
+        tokio::task::JoinHandle<DriverStats>,
+    ) {
         let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = DatagramSocket::local_addr(&socket).unwrap();
         let clock = Clock::start(Instant::ZERO);
@@ -448,7 +466,10 @@ mod tests {
         a.shutdown().await.unwrap();
         b.shutdown().await.unwrap();
         let (sa, sb) = (a_task.await.unwrap(), b_task.await.unwrap());
-        assert!(sa.sent > 0 && sb.received > 0 && sa.decode_errors == 0, "{sa:?} {sb:?}");
+        assert!(
+            sa.sent > 0 && sb.received > 0 && sa.decode_errors == 0,
+            "{sa:?} {sb:?}"
+        );
         let _ = b_addr;
     }
 

@@ -3,7 +3,10 @@
 //! `peerlab node` (a real peer with a local control interface), `peerlab resolve|status --via`
 //! (its client), and `peerlab run --backend turmoil` (small scenarios through the same driver).
 
+pub mod client;
+pub mod control;
 pub mod driver;
+pub mod node_cmd;
 pub mod socket;
 
 pub use driver::{Clock, Driver, DriverHandle, DriverStats, Input, NodeStatus, Reply};

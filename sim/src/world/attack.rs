@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 /// Most CPAs a replaying attacker keeps.
 const REPLAY_STORE_MAX: usize = 256;
+/// Honest peers (besides the seeds) a forger announces each claim to.
+const ANNOUNCE_TO: usize = 8;
 /// Victim names a forging attacker claims.
 const FORGED_NAMES_PER_ATTACKER: usize = 4;
 
@@ -38,7 +40,34 @@ pub struct AttackState {
 
 impl World {
     /// An attacker came online: forgers claim victims' secured names with their own key.
-    pub(super) fn attacker_joined(&mut self, peer: u32, b: Behaviour) {
+    pub(super) fn attacker_joined(&mut self, peer: u32) {
+        // An attacker registers a name of its own, honestly signed, so that it enters caches and
+        // leaf sets and gets asked: a node nobody knows cannot poison, drop or replay anything.
+        if let Some(identity) = self.peers[peer as usize].identity.clone() {
+            if let Ok(name) = PeerName::secured(identity.authority(), &format!("attacker-{peer}")) {
+                self.command(
+                    peer,
+                    pnrp::Command::Register {
+                        name,
+                        identity,
+                        app_endpoints: Vec::new(),
+                    },
+                );
+            }
+        }
+        let start = self.attack_start_time(peer).max(self.now);
+        self.queue.push(start, super::Ev::AttackStart { peer });
+    }
+
+    /// An attacker starts misbehaving: forgers claim victims' secured names with their own key
+    /// and announce the claims to a few honest peers.
+    pub(super) fn attack_start(&mut self, peer: u32) {
+        let Role::Attacker(b) = self.peers[peer as usize].role else {
+            return;
+        };
+        if !self.peers[peer as usize].online() {
+            return;
+        }
         if b != Behaviour::ForgeCpa {
             return;
         }
@@ -56,7 +85,16 @@ impl World {
             // Announce the claim the way a registration does: LOOKUPs that carry our entry as best
             // match make every hop INQUIRE us and cache us (pnrp.md §4.9 step 4).
             let entry = RouteEntry::single(id, ep);
-            let targets: Vec<Endpoint> = self.seeds.clone();
+            let mut targets: Vec<Endpoint> = self.seeds.clone();
+            for _ in 0..ANNOUNCE_TO {
+                let n = self.peers.len();
+                let k = self.rng.attack.gen_range(0..n) as u32;
+                if self.peers[k as usize].online()
+                    && matches!(self.peers[k as usize].role, Role::Honest { .. })
+                {
+                    targets.push(self.peers[k as usize].endpoint(k));
+                }
+            }
             for to in targets {
                 let msg = Message::Lookup(pnrp::Lookup {
                     message_id: self.attack_message_id(),
@@ -72,6 +110,24 @@ impl World {
                 self.transmit(peer, to, msg);
             }
         }
+    }
+
+    /// When attacker `peer`'s group starts misbehaving.
+    fn attack_start_time(&self, peer: u32) -> peerlab_engine::Instant {
+        let mut first = self.peers.len() - self.plan.attackers.iter().map(|a| a.joins.len()).sum::<usize>();
+        for a in &self.plan.attackers {
+            let end = first + a.joins.len();
+            if (peer as usize) < end {
+                return a.start;
+            }
+            first = end;
+        }
+        peerlab_engine::Instant::MAX
+    }
+
+    /// True once attacker `peer`'s group has started misbehaving.
+    pub(super) fn attacking(&self, peer: u32) -> bool {
+        self.now >= self.attack_start_time(peer)
     }
 
     /// Lets attacker `peer` act on a datagram; true when it swallowed or answered it itself.

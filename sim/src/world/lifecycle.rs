@@ -16,8 +16,8 @@ use std::sync::Arc;
 /// Total peers a plan creates (groups, then attackers).
 pub fn total_peers(plan: &Plan) -> u32 {
     let honest: usize = plan.groups.iter().map(|g| g.joins.len()).sum();
-    let attackers: u32 = plan.attackers.iter().map(|a| a.count).sum();
-    honest as u32 + attackers
+    let attackers: usize = plan.attackers.iter().map(|a| a.joins.len()).sum();
+    (honest + attackers) as u32
 }
 
 /// Live peers, per group and in total, with O(1) insert, remove and random pick.
@@ -119,7 +119,7 @@ impl World {
             }
         }
         for a in &plan.attackers {
-            for _ in 0..a.count {
+            for _ in 0..a.joins.len() {
                 let identity = identities[index as usize].clone();
                 self.peers.push(Peer {
                     role: Role::Attacker(a.behaviour),
@@ -155,8 +155,8 @@ impl World {
             }
         }
         for a in &plan.attackers {
-            for _ in 0..a.count {
-                self.queue.push(a.start, Ev::Join { peer: index });
+            for &at in &a.joins {
+                self.queue.push(at, Ev::Join { peer: index });
                 index += 1;
             }
             self.phases.push(Phase {
@@ -214,7 +214,7 @@ impl World {
                 }
                 self.schedule_leave(peer, group);
             }
-            Role::Attacker(b) => self.attacker_joined(peer, b),
+            Role::Attacker(_) => self.attacker_joined(peer),
         }
     }
 

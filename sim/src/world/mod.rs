@@ -105,6 +105,9 @@ pub(crate) enum Ev {
         index: u16,
     },
     Sample,
+    AttackStart {
+        peer: u32,
+    },
     Stop,
 }
 
@@ -121,6 +124,7 @@ impl Ev {
             Ev::FaultEnd { .. } => 8,
             Ev::Sample => 9,
             Ev::Stop => 10,
+            Ev::AttackStart { .. } => 11,
         }
     }
 }
@@ -373,6 +377,7 @@ impl World {
             Ev::Leave { peer, incarnation } => (*peer as u64, *incarnation as u64),
             Ev::Workload { index } | Ev::FaultStart { index } | Ev::FaultEnd { index } => (*index as u64, 0),
             Ev::Sample | Ev::Stop => (0, 0),
+            Ev::AttackStart { peer } => (*peer as u64, 0),
         };
         self.fp
             .mix_all(&[self.now.as_micros(), ev.code() | (peer << 8), extra]);
@@ -394,6 +399,7 @@ impl World {
             Ev::FaultStart { index } => self.fault_start(index as usize),
             Ev::FaultEnd { index } => self.fault_end(index as usize),
             Ev::Sample => self.sample(),
+            Ev::AttackStart { peer } => self.attack_start(peer),
             Ev::Stop => {}
         }
     }
@@ -412,7 +418,7 @@ impl World {
             obs.on_deliver(self.now, self.events, to, from, &msg);
         }
         if let Role::Attacker(b) = peer.role {
-            if self.intercept(to, b, from, &msg) {
+            if self.attacking(to) && self.intercept(to, b, from, &msg) {
                 return;
             }
         }

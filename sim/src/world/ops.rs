@@ -153,6 +153,10 @@ impl World {
         match event {
             pnrp::Event::Registered { request, id, stats } => {
                 let Some(op) = self.peers[peer as usize].ops.remove(&request) else {
+                    if matches!(self.peers[peer as usize].role, Role::Attacker(_)) {
+                        // An attacker's own, honestly signed name: part of the true ring.
+                        self.oracle.register_foreign(id);
+                    }
                     return;
                 };
                 if self.peers[peer as usize].names.contains(&op.name) {
