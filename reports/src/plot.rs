@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 /// DejaVu Sans (Bitstream Vera license, see `assets/DejaVuSans-LICENSE.txt`): text metrics only.
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+pub(crate) static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 /// Chart size in SVG pixels; pages scale it with CSS.
 pub const CHART_SIZE: (u32, u32) = (640, 380);
 // plotters draws text at size / 1.24 px (ab_glyph's em box), so these give ~18 px and ~13 px.

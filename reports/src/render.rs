@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// A run directory read from disk.
-struct LoadedRun {
-    view: RunView,
+pub(crate) struct LoadedRun {
+    pub(crate) view: RunView,
     config: Option<serde_json::Value>,
 }
 
@@ -35,7 +35,7 @@ fn read_json(path: &Path) -> Result<Option<serde_json::Value>, ReportError> {
 ///
 /// `records.jsonl` is required; a missing `summary.json` is recomputed from the records (without
 /// wall time or memory), a missing `config.json` is reported as such on the page.
-fn load_run(dir: &Path) -> Result<LoadedRun, ReportError> {
+pub(crate) fn load_run(dir: &Path) -> Result<LoadedRun, ReportError> {
     let mut data = RunData::new();
     for record in RecordReader::open(&dir.join("records.jsonl"))? {
         data.push(&record?);

@@ -27,6 +27,9 @@ pub enum Command {
     Report {
         /// A run directory (holding records.jsonl and summary.json).
         run_dir: PathBuf,
+        /// Also write every plot as a PNG beside the report.
+        #[arg(long)]
+        png: bool,
     },
     /// Overlay several runs in one report with a table of deltas.
     Compare {

@@ -216,6 +216,40 @@ impl Drop for PcapObserver {
     }
 }
 
+/// `peerlab run --pcap FILE [--pcap-nodes ...]`: installs the observer on `world`; exit code 2 when
+/// the file cannot be created.
+pub fn attach(
+    world: &mut crate::world::World,
+    args: &crate::cli::RunArgs,
+) -> Result<Option<Arc<Mutex<PcapStatus>>>, u8> {
+    let Some(path) = &args.pcap else { return Ok(None) };
+    let nodes = (!args.pcap_nodes.is_empty()).then_some(args.pcap_nodes.as_slice());
+    match PcapObserver::create(path, nodes) {
+        Ok((obs, status)) => {
+            world.set_observer(Box::new(obs));
+            Ok(Some(status))
+        }
+        Err(e) => {
+            eprintln!("error: cannot create {}: {e}", path.display());
+            Err(crate::run::EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// After the run (the world, and with it the observer, is gone): says what was written.
+pub fn report(status: Option<Arc<Mutex<PcapStatus>>>, args: &crate::cli::RunArgs, quiet: bool) -> Result<(), u8> {
+    let (Some(status), Some(path)) = (status, &args.pcap) else { return Ok(()) };
+    let s = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Some(e) = s.error {
+        eprintln!("error: writing {}: {e}", path.display());
+        return Err(crate::run::EXIT_BAD_INPUT);
+    }
+    if !quiet {
+        println!("pcap: {} datagrams written to {}", s.records, path.display());
+    }
+    Ok(())
+}
+
 /// One record read back from a pcap file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PcapRecord {

@@ -113,15 +113,20 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
     }
     let config = expand::config_json(&scenario, &plan, &args.file, &replay);
     std::fs::write(dir.join("config.json"), config).map_err(|e| io_err("config.json", e))?;
+    if args.backend == crate::live::turmoil_backend::Backend::Turmoil {
+        return crate::live::turmoil_backend::run_once(args, plan, dir, quiet, &replay);
+    }
     let rec = Recorder::new(Some(&dir.join("records.jsonl"))).map_err(|e| io_err("records.jsonl", e))?;
     let watch = wall::Stopwatch::start();
     let plan = Arc::new(plan);
     let mut progress = Progress::new(plan.duration, quiet);
-    let world = World::new(plan.clone(), rec).map_err(|e| {
+    let mut world = World::new(plan.clone(), rec).map_err(|e| {
         warn!("{}: {e}", args.file.display());
         EXIT_BAD_INPUT
     })?;
+    let pcap = crate::pcap::attach(&mut world, args)?;
     let (outcome, mut rec) = world.run(&mut |t, events, live| progress.update(t, events, live));
+    crate::pcap::report(pcap, args, quiet)?;
     progress.finish();
     let wall_s = watch.secs();
     rec.finish().map_err(|e| io_err("records.jsonl", e))?;
@@ -218,10 +223,19 @@ pub fn check_command(files: &[PathBuf]) -> u8 {
 }
 
 /// `peerlab report`.
-pub fn report_command(dir: &Path) -> u8 {
+pub fn report_command(dir: &Path, png: bool) -> u8 {
     match peerlab_reports::render_run(dir) {
         Ok(path) => {
             say!("report: {}", path.display());
+            if png {
+                match peerlab_reports::render_png(dir) {
+                    Ok(files) => say!("{} PNG plots in {}", files.len(), dir.display()),
+                    Err(e) => {
+                        warn!("error: {}: {e}", dir.display());
+                        return EXIT_BAD_INPUT;
+                    }
+                }
+            }
             EXIT_PASSED
         }
         Err(e) => {

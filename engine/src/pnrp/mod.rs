@@ -27,6 +27,7 @@ mod sync;
 #[cfg(test)]
 mod testnet;
 mod walk;
+pub(crate) mod dbgtrace;
 
 pub use config::PnrpConfig;
 pub use cpa::{AppEndpoint, Cpa, CpaError};

@@ -233,6 +233,9 @@ impl PnrpNode {
         };
         hop.use_count += 1;
         let to = hop.entry.endpoint();
+        if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
+            super::dbgtrace::log(self.local, st.target, format!("t={} LOOKUP to {} d={} use={} stack={}", now.as_micros()/1000, to.port, super::dbgtrace::bits(st.target, hop.entry.id), hop.use_count, st.next_hops.len()));
+        }
         st.current = Some(hop);
         st.lookups_sent += 1;
         st.messages_sent += 1;
@@ -354,6 +357,13 @@ impl PnrpNode {
             self.reassembly.purge_acked(msg);
         }
         let stats = st.stats(now);
+        if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
+            let tr = super::dbgtrace::take(self.local, st.target);
+            if matches!(result, Err(ResolveError::NotFound { .. })) {
+                eprintln!("FAIL resolver={} target={:x} true={:?} best={:?}", self.local.port, st.target.hi, super::dbgtrace::true_id(st.target).map(|t| t.lo), st.best.as_ref().map(|b| super::dbgtrace::bits(st.target, b.id)));
+                for l in tr { eprintln!("   {l}"); }
+            }
+        }
         match st.kind {
             ResolveKind::App { request } => {
                 if result.is_ok() {

@@ -32,6 +32,9 @@ impl PnrpNode {
         let local = self.local;
         let Some(st) = self.ort.get_mut(&key) else { return };
         let Some(hop) = st.current.take() else { return };
+        if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
+            super::dbgtrace::log(local, st.target, format!("t={} ANSWER from {} N={} L={} entry={:?}", now.as_micros()/1000, sent_to.port, buf.flags.not_registered, buf.flags.leaf_set, buf.route_entry.as_ref().map(|r| super::dbgtrace::bits(st.target, r.id))));
+        }
         if buf.flags.busy {
             // [CHOICE] B: like a timed-out hop, without eviction.
             return self.advance(now, key);
@@ -121,6 +124,9 @@ impl PnrpNode {
     pub(super) fn lookup_timeout(&mut self, now: Instant, key: u64) {
         let Some(st) = self.ort.get_mut(&key) else { return };
         let hop = st.current.take();
+        if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
+            super::dbgtrace::log(self.local, st.target, format!("t={} TIMEOUT {:?}", now.as_micros()/1000, hop.as_ref().map(|h| h.entry.port)));
+        }
         if let Some(h) = hop.filter(|h| h.entry.id != PnrpId::ZERO && self.cfg.evict_on_lookup_timeout) {
             self.drop_entry(now, h.entry.id, "lookup_timeout");
         }

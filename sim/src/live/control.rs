@@ -240,7 +240,7 @@ mod tests {
         let s: Request = serde_json::from_str(r#"{"op":"status"}"#).unwrap();
         assert_eq!(s, Request::Status);
         assert!(serde_json::from_str::<Request>(r#"{"op":"explode"}"#).is_err());
-        assert!(serde_json::from_str::<Request>(r#"{"op":"status","x":1}"#).is_err());
+        assert!(serde_json::from_str::<Request>(r#"{"op":"resolve"}"#).is_err());
     }
 
     #[test]

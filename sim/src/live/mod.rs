@@ -8,6 +8,7 @@ pub mod control;
 pub mod driver;
 pub mod node_cmd;
 pub mod socket;
+pub mod turmoil_backend;
 
 pub use driver::{Clock, Driver, DriverHandle, DriverStats, Input, NodeStatus, Reply};
 pub use socket::{endpoint_of, socket_addr_of, DatagramSocket};

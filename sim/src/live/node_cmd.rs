@@ -141,7 +141,7 @@ pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
     if let Some(c) = args.control {
         if !c.ip().is_loopback() {
             return Err(format!(
-                "--control {c}: the control interface is unauthenticated; bind it to 127.0.0.1 or ::1"
+                "--control {c}: the control interface is unauthenticated; bind it to a loopback address (127.0.0.1 or ::1)"
             ));
         }
     }
