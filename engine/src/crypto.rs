@@ -450,40 +450,4 @@ mod tests {
         assert_eq!(&em[127 - 20..], &Sha1::digest(b"abc")[..]);
     }
 
-    #[test]
-    #[ignore = "timing report, run in release"]
-    #[allow(clippy::disallowed_methods)] // wall-clock timing of a benchmark, not simulation logic
-    fn print_costs() {
-        let t = std::time::Instant::now;
-        for scheme in Scheme::ALL {
-            let s0 = t();
-            let n = 8u8;
-            for i in 0..n {
-                let _ = Identity::generate_uncached(scheme, seed(100 + i));
-            }
-            let keygen = s0.elapsed() / n as u32;
-            let id = Identity::generate(scheme, seed(99));
-            let msg = vec![7u8; 500];
-            let s1 = t();
-            let mut sig = Vec::new();
-            for _ in 0..100 {
-                sig = id.sign(&msg);
-            }
-            let sign = s1.elapsed() / 100;
-            let s2 = t();
-            for _ in 0..100 {
-                assert!(id.public_key().verify_uncached(&msg, &sig));
-            }
-            let verify = s2.elapsed() / 100;
-            let s3 = t();
-            for _ in 0..1000 {
-                assert!(id.public_key().verify(&msg, &sig));
-            }
-            let cached = s3.elapsed() / 1000;
-            println!(
-                "{}: keygen {keygen:?} sign {sign:?} verify {verify:?} cached {cached:?}",
-                scheme.name()
-            );
-        }
-    }
 }
