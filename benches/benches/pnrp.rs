@@ -4,8 +4,8 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use peerlab_engine::crypto::{Identity, Scheme};
 use peerlab_engine::pnrp::{
-    wire, AuthorityBuffer, AuthorityFlags, Cpa, Lookup, Message, PeerName, PnrpId, ReasonCode, ResolveCriteria,
-    RouteEntry,
+    wire, AuthorityBuffer, AuthorityFlags, Cpa, Lookup, Message, PeerName, PnrpId, ReasonCode,
+    ResolveCriteria, RouteEntry,
 };
 use peerlab_engine::{Duration, Endpoint, Instant};
 use std::hint::black_box;
@@ -33,8 +33,14 @@ fn lookup() -> Message {
 fn signed_cpa(scheme: Scheme) -> (Arc<Identity>, Cpa) {
     let identity = Identity::generate(scheme, [7; 32]);
     let name = PeerName::secured(identity.authority(), "bench").expect("valid name");
-    let unsigned =
-        Cpa::unsigned(&name, &identity, 5, vec![endpoint(1)], Instant::ZERO + Duration::from_secs(43_200), [3; 16]);
+    let unsigned = Cpa::unsigned(
+        &name,
+        &identity,
+        5,
+        vec![endpoint(1)],
+        Instant::ZERO + Duration::from_secs(43_200),
+        [3; 16],
+    );
     let cpa = unsigned.sign(&identity);
     (identity, cpa)
 }
@@ -52,7 +58,9 @@ fn codec(c: &mut Criterion) {
         })
     });
     let bytes = msg.to_bytes();
-    g.bench_function("decode LOOKUP", |b| b.iter(|| wire::decode(black_box(&bytes)).expect("valid")));
+    g.bench_function("decode LOOKUP", |b| {
+        b.iter(|| wire::decode(black_box(&bytes)).expect("valid"))
+    });
     g.bench_function("encoded_len LOOKUP", |b| b.iter(|| black_box(&msg).encoded_len()));
     let (_, cpa) = signed_cpa(Scheme::Ed25519);
     let buffer = AuthorityBuffer {
@@ -63,7 +71,9 @@ fn codec(c: &mut Criterion) {
         route_entry: Some(RouteEntry::single(cpa.pnrp_id(), endpoint(1))),
         cpa: Some(Arc::new(cpa)),
     };
-    g.bench_function("encode AUTHORITY_BUFFER with CPA", |b| b.iter(|| wire::encode_authority_buffer(&buffer)));
+    g.bench_function("encode AUTHORITY_BUFFER with CPA", |b| {
+        b.iter(|| wire::encode_authority_buffer(&buffer))
+    });
     let encoded = wire::encode_authority_buffer(&buffer);
     g.bench_function("decode AUTHORITY_BUFFER with CPA", |b| {
         b.iter(|| wire::decode_authority_buffer(black_box(&encoded)).expect("valid"))
@@ -82,7 +92,14 @@ fn signatures(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     nonce = nonce.wrapping_add(1);
-                    Cpa::unsigned(&name, &identity, 5, vec![endpoint(1)], Instant::from_micros(1 << 40), [nonce; 16])
+                    Cpa::unsigned(
+                        &name,
+                        &identity,
+                        5,
+                        vec![endpoint(1)],
+                        Instant::from_micros(1 << 40),
+                        [nonce; 16],
+                    )
                 },
                 |u| u.sign(&identity),
                 BatchSize::SmallInput,

@@ -449,5 +449,4 @@ mod tests {
         assert_eq!(&em[127 - 35..127 - 20], &SHA1_DIGEST_INFO);
         assert_eq!(&em[127 - 20..], &Sha1::digest(b"abc")[..]);
     }
-
 }

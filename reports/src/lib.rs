@@ -25,9 +25,9 @@ pub use aggregate::{Aggregator, CheckResult, OpSummary, Percentiles, RunInfo, Su
 pub use error::ReportError;
 pub use html::escape as html_escape;
 pub use plot::{bar_chart, line_chart, metric_vs_param_chart, Band, Bars, Line, LineChart, ParamPoint};
+pub use png::render_png;
 pub use read::{read_records, RecordReader};
 pub use record::{End, Meta, OpRecord, Phase, Record, Sample, Violation, RECORD_SCHEMA_VERSION};
-pub use png::render_png;
 pub use render::{render_compare, render_run};
 pub use series::{RunData, Series};
 pub use stats::{across_runs, headline_figures, higher_is_better, mean_ci95, t975, MeanCi};

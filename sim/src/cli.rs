@@ -46,6 +46,12 @@ pub enum Command {
     Resolve(crate::live::client::ResolveArgs),
     /// Show a running `peerlab node`'s cache, leaf sets and registrations.
     Status(crate::live::client::StatusArgs),
+    /// Run many seeds in parallel and write a repro file for every invariant violation (issue 5).
+    Explore(crate::repro::explore::ExploreArgs),
+    /// Re-run a repro file up to its failure with a message trace and the peers' state.
+    Replay(crate::repro::replay::ReplayArgs),
+    /// Make a repro file smaller while the same invariant still fails.
+    Shrink(crate::repro::shrink::ShrinkArgs),
 }
 
 /// `peerlab run` options.
@@ -68,6 +74,9 @@ pub struct RunArgs {
     /// Run twice and compare fingerprints; name the first diverging event when they differ.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Stop the run after the first event that records an invariant violation.
+    #[arg(long)]
+    pub stop_on_violation: bool,
     /// Run every seed of an inclusive range in parallel, e.g. `--seeds 1..20`; reports means with 95% CIs.
     #[arg(long, value_name = "A..B")]
     pub seeds: Option<crate::sweep::SeedRange>,

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod popularity;
 pub mod progress;
 pub mod queue;
+pub mod repro;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

@@ -237,8 +237,14 @@ pub fn attach(
 }
 
 /// After the run (the world, and with it the observer, is gone): says what was written.
-pub fn report(status: Option<Arc<Mutex<PcapStatus>>>, args: &crate::cli::RunArgs, quiet: bool) -> Result<(), u8> {
-    let (Some(status), Some(path)) = (status, &args.pcap) else { return Ok(()) };
+pub fn report(
+    status: Option<Arc<Mutex<PcapStatus>>>,
+    args: &crate::cli::RunArgs,
+    quiet: bool,
+) -> Result<(), u8> {
+    let (Some(status), Some(path)) = (status, &args.pcap) else {
+        return Ok(());
+    };
     let s = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(e) = s.error {
         eprintln!("error: writing {}: {e}", path.display());

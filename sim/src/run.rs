@@ -62,6 +62,12 @@ pub fn run_command(args: &RunArgs) -> u8 {
                 again.summary.fingerprint,
                 again.records_digest != result.records_digest
             );
+            // Issue 5 point 7: name the first event processed differently.
+            match determinism_plan(args).and_then(crate::repro::determinism::explain) {
+                Ok(Some(d)) => warn!("{d}"),
+                Ok(None) => warn!("two more runs agreed event by event: the divergence is not reproducible"),
+                Err(e) => warn!("cannot name the diverging event: {e}"),
+            }
             return EXIT_FAILED;
         }
         say!(
@@ -101,16 +107,13 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
     };
     std::fs::create_dir_all(&dir).map_err(|e| io_err("the run directory", e))?;
     let replay = replay_command(&args.file, plan.seed, &args.sets);
-    if !quiet {
-        say!(
-            "peerlab {} · scenario {} · seed {} · {} peers · {} simulated",
-            env!("CARGO_PKG_VERSION"),
-            plan.name,
-            plan.seed,
-            crate::world::total_peers(&plan),
-            plan.duration
-        );
-    }
+    // Issue 5 point 7: the seed and crate versions go before every run, quiet or not.
+    say!(
+        "{} · {} peers · {} simulated",
+        crate::repro::version_line(&plan.name, plan.seed),
+        crate::world::total_peers(&plan),
+        plan.duration
+    );
     let config = expand::config_json(&scenario, &plan, &args.file, &replay);
     std::fs::write(dir.join("config.json"), config).map_err(|e| io_err("config.json", e))?;
     if args.backend == crate::live::turmoil_backend::Backend::Turmoil {
@@ -124,6 +127,7 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         warn!("{}: {e}", args.file.display());
         EXIT_BAD_INPUT
     })?;
+    world.set_stop_on_violation(args.stop_on_violation);
     let pcap = crate::pcap::attach(&mut world, args)?;
     let (outcome, mut rec) = world.run(&mut |t, events, live| progress.update(t, events, live));
     crate::pcap::report(pcap, args, quiet)?;
@@ -163,9 +167,15 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         Err(e) => warn!("warning: report not rendered: {e}"),
     }
     let failed: Vec<_> = summary.checks.iter().filter(|c| !c.passed).collect();
-    if !failed.is_empty() {
+    if !failed.is_empty() || outcome.violations > 0 {
         for c in &failed {
             warn!("check failed: {} — {}", c.name, c.detail);
+        }
+        if outcome.violations > 0 {
+            warn!(
+                "{} invariant violations (records.jsonl); stop at the first: {replay} --stop-on-violation",
+                outcome.violations
+            );
         }
         warn!("replay: {replay}");
     }
@@ -174,6 +184,16 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         summary,
         records_digest: rec.digest(),
     })
+}
+
+/// The plan `run_once` would run, for re-running it in memory.
+fn determinism_plan(args: &RunArgs) -> Result<Arc<crate::plan::Plan>, String> {
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}"));
+    }
+    let scenario = load_with_sets(&args.file, &sets)?;
+    crate::repro::plan_of(&scenario, &args.file)
 }
 
 /// Loads a scenario file with `--set` overrides.
@@ -190,7 +210,8 @@ pub fn replay_command(file: &Path, seed: u64, sets: &[String]) -> String {
     cmd
 }
 
-fn sanitize(name: &str) -> String {
+/// `name` with every character but ASCII letters, digits, `-` and `_` replaced by `_`.
+pub fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

@@ -110,7 +110,12 @@ fn the_turmoil_backend_writes_a_summary_and_refuses_big_scenarios() {
         .arg(&file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: peerlab_reports::Summary =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run/summary.json")).unwrap()).unwrap();
     let r = op(&summary, "resolve");
@@ -126,6 +131,9 @@ fn the_turmoil_backend_writes_a_summary_and_refuses_big_scenarios() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("60 peers") && err.contains("O(N³)") && err.contains("--backend event-loop"), "{err}");
+    assert!(
+        err.contains("60 peers") && err.contains("O(N³)") && err.contains("--backend event-loop"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

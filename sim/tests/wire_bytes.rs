@@ -67,7 +67,11 @@ target = { popularity = "uniform" }
 fn same_with_and_without_codec(text: &str) {
     let (plain, plain_digest) = simulate(text, &[]).expect("scenario runs");
     let (wired, wired_digest) = simulate(text, &["pnrp.wire_bytes=true".into()]).expect("scenario runs");
-    assert!(plain.events > 1_000, "the scenario does something: {} events", plain.events);
+    assert!(
+        plain.events > 1_000,
+        "the scenario does something: {} events",
+        plain.events
+    );
     // A message that fails to decode is recorded as a `codec_round_trip` violation.
     assert_eq!(
         wired.violations, plain.violations,
@@ -109,7 +113,10 @@ fn check_records(path: &std::path::Path) -> Vec<([u8; 16], [u8; 16])> {
         let udp = &r.data[40..48];
         assert_eq!(u16::from_be_bytes([udp[0], udp[1]]), 3540);
         assert_eq!(u16::from_be_bytes([udp[2], udp[3]]), 3540);
-        assert!(payload.len() >= 20, "record {i}: PNRP datagrams are at least 20 bytes");
+        assert!(
+            payload.len() >= 20,
+            "record {i}: PNRP datagrams are at least 20 bytes"
+        );
         assert_eq!(&payload[..2], &[0x00, 0x10], "record {i}: PNRP header field id");
         assert_eq!(&payload[2..4], &[0x00, 0x0c], "record {i}: PNRP header length");
         assert_eq!(payload[4], 0x51, "record {i}: PNRP identifier");
@@ -148,7 +155,12 @@ fn pcap_export_writes_every_datagram_with_valid_headers_and_filters_by_node() {
     // Peer index i lives in 2001:db8:(i>>16):(i&0xffff)::/64 (sim/src/addr.rs).
     let peer_of = |a: &[u8; 16]| u16::from_be_bytes([a[6], a[7]]) as u32;
     let some = check_records(&run("some", &["--pcap-nodes", "1,2"]));
-    assert!(!some.is_empty() && some.len() < all.len(), "{} of {}", some.len(), all.len());
+    assert!(
+        !some.is_empty() && some.len() < all.len(),
+        "{} of {}",
+        some.len(),
+        all.len()
+    );
     for (s, d) in &some {
         assert!(
             [1, 2].contains(&peer_of(s)) || [1, 2].contains(&peer_of(d)),
@@ -161,7 +173,11 @@ fn pcap_export_writes_every_datagram_with_valid_headers_and_filters_by_node() {
         .iter()
         .filter(|(s, d)| [1, 2].contains(&peer_of(s)) || [1, 2].contains(&peer_of(d)))
         .count();
-    assert_eq!(some.len(), involving, "the filter keeps exactly the datagrams of nodes 1 and 2");
+    assert_eq!(
+        some.len(),
+        involving,
+        "the filter keeps exactly the datagrams of nodes 1 and 2"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -185,7 +201,12 @@ impl peerlab_sim::world::Observer for RoundTrip {
         wire::encode(msg, &mut self.buf);
         let mut c = self.checked.borrow_mut();
         c.0 += 1;
-        assert_eq!(self.buf.len(), msg.encoded_len(), "encoded_len of {:?}", msg.kind());
+        assert_eq!(
+            self.buf.len(),
+            msg.encoded_len(),
+            "encoded_len of {:?}",
+            msg.kind()
+        );
         match wire::decode(&self.buf) {
             Ok(back) if back == *msg => {}
             Ok(back) if c.1.len() < 5 => c.1.push(format!("{:?}\n  became {:?}", msg, back)),
@@ -216,5 +237,9 @@ fn check_round_trips(text: &str) {
     world.run_in_place(&mut |_, _, _| {});
     let c = checked.borrow();
     assert!(c.0 > 1_000, "{} messages checked", c.0);
-    assert!(c.1.is_empty(), "messages that changed in the codec:\n{}", c.1.join("\n"));
+    assert!(
+        c.1.is_empty(),
+        "messages that changed in the codec:\n{}",
+        c.1.join("\n")
+    );
 }

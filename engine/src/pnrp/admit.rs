@@ -92,6 +92,46 @@ impl PnrpNode {
         }
     }
 
+    /// §2.2 [DOC]/[CHOICE] `leaf_set_liveness_probes`: INQUIRE a known entry again (no CPA). The
+    /// admission answer path (§4.4 step 5) refreshes it; an N answer or a timeout evicts it.
+    /// Returns false when it could not be sent (already pending, or the list is full).
+    pub(super) fn probe_entry(&mut self, now: Instant, entry: RouteEntry) -> bool {
+        if self.adds.contains_key(&entry.id) || self.adds.len() >= self.cfg.pending_adds_max {
+            return false;
+        }
+        let msg_id = self.msg_id();
+        let inquire = Inquire {
+            message_id: msg_id,
+            flags: InquireFlags::default(),
+            validate_id: entry.id,
+            nonce: None,
+        };
+        let id = entry.id;
+        let to = entry.endpoint();
+        if self
+            .send_request(now, to, Message::Inquire(inquire), Purpose::AdmitInquire { id })
+            .is_none()
+        {
+            return false;
+        }
+        self.stats.liveness_probes += 1;
+        let origin = Origin {
+            already_flooded: Vec::new(),
+            knows_us: true,
+        };
+        self.adds.insert(
+            id,
+            PendingAdd {
+                entry,
+                need_cpa: false,
+                nonce: [0; 16],
+                msg_id,
+                origin,
+            },
+        );
+        true
+    }
+
     /// §4.4 step 5: the answer to a return-routability INQUIRE.
     pub(super) fn on_admit_answer(&mut self, now: Instant, id: PnrpId, msg_id: u32, buf: AuthorityBuffer) {
         match self.adds.get(&id) {

@@ -90,6 +90,15 @@ pub struct PnrpConfig {
     pub rediscover_on_empty_resolve: bool,
     /// §4.6.3/§6.1 [CHOICE]: answers must come from the endpoint the request went to.
     pub require_answer_from_request_endpoint: bool,
+    /// §4.6 step 17 [CHOICE]: a referral closer to the target than CurrentBestMatch is followed even
+    /// when it is not closer than the responder's ID — needed when the responder answered N (it
+    /// re-registered under a new ID at the same endpoint, and refers to that new ID).
+    pub follow_referrals_closer_than_best: bool,
+    /// §4.6 step 6 / "Timeouts inside a resolve" [CHOICE]: when NextHopStack runs empty (dead hops
+    /// timed out, or the referrals ran dry in a neighbourhood with stale knowledge), an app or split
+    /// resolve restarts from the cache entry closest to the target whose endpoint it has not asked
+    /// yet, at most this many times (within the hop limits); 0 = the literal spec.
+    pub empty_stack_cache_restarts: u32,
     /// Weights of the 3 closest candidates when answering a LOOKUP (§4.7 step 5 [CHOICE]: 3:2:1).
     pub lookup_answer_weights: [u32; 3],
     /// Answer LOOKUPs with B (busy) while the Pending List holds more than this (§4.7 step 7 [CHOICE]).
@@ -131,6 +140,10 @@ pub struct PnrpConfig {
     /// Every other balancing resolve probes the largest gap of a leaf set instead of a cache level
     /// (§4.11 [CHOICE]: finds neighbours that no flood reached, e.g. after a split heals).
     pub leaf_set_probes: bool,
+    /// §2.2 [DOC] "stale entries are dropped as time passes" [CHOICE]: per maintenance tick, send a
+    /// plain INQUIRE to this many leaf-set members in turn; an N answer or a timeout evicts the
+    /// member (and the refill of §2.3 looks for the next one). 0 = off.
+    pub leaf_set_liveness_probes: usize,
     /// A level's gap is "too large" when it exceeds this many times the level's mean spacing (§4.11 [CHOICE]).
     pub balancing_gap_factor: u32,
     /// §4.12: run split detection at all.
@@ -141,6 +154,14 @@ pub struct PnrpConfig {
     pub split_estimate_max: f64,
     /// §4.12 repair [CHOICE]: after a detected split, re-run each registration walk through the other part.
     pub split_repair_reregister: bool,
+
+    // ---- test-only fault injection (issue 5) ----
+    /// A deliberate bug for proving the simulator's bug-finding loop (explore, replay, shrink):
+    /// `"skip-cpa-verify"` makes a resolve accept the final answer's CPA without checking its
+    /// signature, nonce or expiry (breaks §6.3). Absent in every real configuration.
+    #[doc(hidden)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inject_bug: Option<String>,
 }
 
 impl Default for PnrpConfig {
@@ -182,6 +203,8 @@ impl Default for PnrpConfig {
             app_resolve_picks_local_ids: true,
             rediscover_on_empty_resolve: true,
             require_answer_from_request_endpoint: true,
+            follow_referrals_closer_than_best: true,
+            empty_stack_cache_restarts: 4,
             lookup_answer_weights: [3, 2, 1],
             busy_pending_threshold: None,
             resolvers_answer: true,
@@ -198,15 +221,27 @@ impl Default for PnrpConfig {
             balancing_interval: Duration::from_secs(300),
             leaf_set_probes: true,
             balancing_gap_factor: 4,
+            leaf_set_liveness_probes: 2,
             split_detection: true,
             split_k: 1.0,
             split_estimate_max: 4_294_967_296.0,
             split_repair_reregister: true,
+            inject_bug: None,
         }
     }
 }
 
+/// The bugs `inject_bug` knows (test-only).
+#[doc(hidden)]
+pub const INJECTABLE_BUGS: &[&str] = &["skip-cpa-verify"];
+
 impl PnrpConfig {
+    /// True when the test-only bug `name` is injected.
+    #[doc(hidden)]
+    pub fn injects(&self, name: &str) -> bool {
+        self.inject_bug.as_deref() == Some(name)
+    }
+
     /// Rejects impossible values (zero periods, empty limits, protocol maxima exceeded).
     pub fn validate(&self) -> Result<(), String> {
         let positive = [
@@ -281,6 +316,14 @@ impl PnrpConfig {
         }
         if !(self.split_estimate_max.is_finite() && self.split_estimate_max > 1.0) {
             return Err("pnrp.split_estimate_max must be a finite number > 1".into());
+        }
+        if let Some(bug) = &self.inject_bug {
+            if !INJECTABLE_BUGS.contains(&bug.as_str()) {
+                return Err(format!(
+                    "pnrp.inject_bug `{bug}` is unknown; allowed: {}",
+                    INJECTABLE_BUGS.join(", ")
+                ));
+            }
         }
         Ok(())
     }

@@ -43,6 +43,7 @@ impl PnrpNode {
                 self.announce(now, id, None, None);
             }
         }
+        self.probe_leaf_liveness(now);
         if self.cfg.cache_balancing && self.maintenance_resolve.is_none() && !self.cache.is_empty() {
             let due = self
                 .last_balancing
@@ -74,6 +75,25 @@ impl PnrpNode {
             self.cfg.maintenance_period
         };
         self.maintenance_at = Some(now + period);
+    }
+
+    /// §2.2 [DOC] [CHOICE] `leaf_set_liveness_probes`: INQUIRE the next few leaf-set members in
+    /// turn, so that crashed members (no revoke ever comes) and IDs their node no longer holds
+    /// (it re-registered under a new ID) leave the leaf set within a few maintenance periods.
+    fn probe_leaf_liveness(&mut self, now: Instant) {
+        let k = self.cfg.leaf_set_liveness_probes;
+        if k == 0 || self.regs.is_empty() {
+            return;
+        }
+        let members: Vec<RouteEntry> = self.regs.values().flat_map(|r| r.leaf.all().cloned()).collect();
+        if members.is_empty() {
+            return;
+        }
+        for _ in 0..k.min(members.len()) {
+            let m = members[self.leaf_probe_cursor % members.len()].clone();
+            self.leaf_probe_cursor = self.leaf_probe_cursor.wrapping_add(1);
+            self.probe_entry(now, m);
+        }
     }
 
     /// §4.11 [WIN]: find the largest gap in one random level and side; if it exceeds

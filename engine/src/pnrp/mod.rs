@@ -13,6 +13,7 @@ mod admit;
 mod answer;
 mod api;
 pub mod cache;
+pub(crate) mod dbgtrace;
 mod flood;
 pub mod leafset;
 mod maintenance;
@@ -27,7 +28,6 @@ mod sync;
 #[cfg(test)]
 mod testnet;
 mod walk;
-pub(crate) mod dbgtrace;
 
 pub use config::PnrpConfig;
 pub use cpa::{AppEndpoint, Cpa, CpaError};

@@ -70,6 +70,10 @@ pub(super) struct ResolveState {
     pub(super) started: Instant,
     pub(super) deadline: Instant,
     pub(super) cpa_error: Option<&'static str>,
+    /// Endpoints of hops that timed out (never restarted from, §4.6 "Timeouts inside a resolve").
+    pub(super) dead: Vec<Endpoint>,
+    /// Restarts from the cache after NextHopStack ran empty (`empty_stack_cache_restarts`).
+    pub(super) restarts: u32,
 }
 
 /// Inputs of a resolve (§4.6 "Inputs").
@@ -167,6 +171,8 @@ impl PnrpNode {
             started: now,
             deadline: now + spec.timeout,
             cpa_error: None,
+            dead: Vec::new(),
+            restarts: 0,
         };
         if let Some(b) = spec.initial_best {
             // §4.6 step 4, open point 5: also the CurrentBestMatch so it rides in the LOOKUPs.
@@ -205,8 +211,28 @@ impl PnrpNode {
             return self.finish(now, key);
         }
         // Step 6.
-        let hop = st.next_hops.pop();
         let exhausted = st.suspicious > self.cfg.max_suspicious || st.useful_hops > self.cfg.max_useful_hops;
+        let restartable = matches!(st.kind, ResolveKind::App { .. } | ResolveKind::Split { .. });
+        if st.next_hops.is_empty()
+            && !exhausted
+            && restartable
+            && st.restarts < self.cfg.empty_stack_cache_restarts
+        {
+            // [CHOICE] empty_stack_cache_restarts: continue from the closest cache entry not asked yet.
+            let (target, path, dead) = (st.target, &st.path, &st.dead);
+            let fresh = self
+                .cache
+                .walk_closest(target)
+                .take(NEXT_HOPS_MAX)
+                .map(|e| &e.route)
+                .find(|r| !path.iter().chain(dead.iter()).any(|ep| r.has_endpoint(ep)))
+                .cloned();
+            if let Some(entry) = fresh {
+                st.restarts += 1;
+                st.next_hops.push(Hop { entry, use_count: 0 });
+            }
+        }
+        let hop = st.next_hops.pop();
         let Some(mut hop) = hop.filter(|_| !exhausted) else {
             return self.walk_exhausted(now, key);
         };
@@ -234,7 +260,18 @@ impl PnrpNode {
         hop.use_count += 1;
         let to = hop.entry.endpoint();
         if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
-            super::dbgtrace::log(self.local, st.target, format!("t={} LOOKUP to {} d={} use={} stack={}", now.as_micros()/1000, to.port, super::dbgtrace::bits(st.target, hop.entry.id), hop.use_count, st.next_hops.len()));
+            super::dbgtrace::log(
+                self.local,
+                st.target,
+                format!(
+                    "t={} LOOKUP to {} d={} use={} stack={}",
+                    now.as_micros() / 1000,
+                    to.port,
+                    super::dbgtrace::bits(st.target, hop.entry.id),
+                    hop.use_count,
+                    st.next_hops.len()
+                ),
+            );
         }
         st.current = Some(hop);
         st.lookups_sent += 1;
@@ -360,8 +397,16 @@ impl PnrpNode {
         if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
             let tr = super::dbgtrace::take(self.local, st.target);
             if matches!(result, Err(ResolveError::NotFound { .. })) {
-                eprintln!("FAIL resolver={} target={:x} true={:?} best={:?}", self.local.port, st.target.hi, super::dbgtrace::true_id(st.target).map(|t| t.lo), st.best.as_ref().map(|b| super::dbgtrace::bits(st.target, b.id)));
-                for l in tr { eprintln!("   {l}"); }
+                eprintln!(
+                    "FAIL resolver={} target={:x} true={:?} best={:?}",
+                    self.local.port,
+                    st.target.hi,
+                    super::dbgtrace::true_id(st.target).map(|t| t.lo),
+                    st.best.as_ref().map(|b| super::dbgtrace::bits(st.target, b.id))
+                );
+                for l in tr {
+                    eprintln!("   {l}");
+                }
             }
         }
         match st.kind {

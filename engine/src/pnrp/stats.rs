@@ -46,6 +46,8 @@ pub struct PnrpStats {
     pub registrations_done: u64,
     /// Cache-maintenance (balancing) resolves started (§4.11).
     pub maintenance_resolves: u64,
+    /// Leaf-set liveness INQUIREs sent (§2.2 [CHOICE] `leaf_set_liveness_probes`).
+    pub liveness_probes: u64,
     /// Split tests run (§4.12).
     pub split_tests_run: u64,
     /// Split tests that found a split (§4.12).

@@ -25,15 +25,29 @@ impl PnrpNode {
         } else {
             self.cache.len() <= self.cfg.small_cache_entries
         };
-        let (exhaust_bare, use_max) = (
+        let (exhaust_bare, use_max, beyond_best) = (
             self.cfg.exhaust_hop_without_route_entry,
             self.cfg.hop_use_count_max,
+            self.cfg.follow_referrals_closer_than_best,
         );
         let local = self.local;
         let Some(st) = self.ort.get_mut(&key) else { return };
         let Some(hop) = st.current.take() else { return };
         if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
-            super::dbgtrace::log(local, st.target, format!("t={} ANSWER from {} N={} L={} entry={:?}", now.as_micros()/1000, sent_to.port, buf.flags.not_registered, buf.flags.leaf_set, buf.route_entry.as_ref().map(|r| super::dbgtrace::bits(st.target, r.id))));
+            super::dbgtrace::log(
+                local,
+                st.target,
+                format!(
+                    "t={} ANSWER from {} N={} L={} entry={:?}",
+                    now.as_micros() / 1000,
+                    sent_to.port,
+                    buf.flags.not_registered,
+                    buf.flags.leaf_set,
+                    buf.route_entry
+                        .as_ref()
+                        .map(|r| super::dbgtrace::bits(st.target, r.id))
+                ),
+            );
         }
         if buf.flags.busy {
             // [CHOICE] B: like a timed-out hop, without eviction.
@@ -86,12 +100,18 @@ impl PnrpNode {
         }
         if let Some(n) = new {
             // Step 16: loop prevention (the path's last element is the node that just answered).
-            let visited = st.path[..st.path.len() - 1].iter().any(|ep| n.has_endpoint(ep));
+            // [CHOICE] hops that timed out in this walk count as visited too (never re-asked).
+            let visited = st.path[..st.path.len() - 1]
+                .iter()
+                .chain(st.dead.iter())
+                .any(|ep| n.has_endpoint(ep));
             let usable =
                 super::receive::route_entry_ok(&n) && !n.has_endpoint(&local) && n.id != PnrpId::ZERO;
             if !visited && usable {
                 // Step 17: closer referrals are followed; others only while our cache is small.
-                if st.target.closer(n.id, responder) || small {
+                // [CHOICE] follow_referrals_closer_than_best: also anything better than our best.
+                let improves = beyond_best && st.best.as_ref().is_none_or(|b| st.target.closer(n.id, b.id));
+                if st.target.closer(n.id, responder) || small || improves {
                     st.next_hops.push(Hop {
                         entry: n,
                         use_count: 0,
@@ -124,8 +144,19 @@ impl PnrpNode {
     pub(super) fn lookup_timeout(&mut self, now: Instant, key: u64) {
         let Some(st) = self.ort.get_mut(&key) else { return };
         let hop = st.current.take();
+        if let Some(h) = &hop {
+            st.dead.push(h.entry.endpoint());
+        }
         if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
-            super::dbgtrace::log(self.local, st.target, format!("t={} TIMEOUT {:?}", now.as_micros()/1000, hop.as_ref().map(|h| h.entry.port)));
+            super::dbgtrace::log(
+                self.local,
+                st.target,
+                format!(
+                    "t={} TIMEOUT {:?}",
+                    now.as_micros() / 1000,
+                    hop.as_ref().map(|h| h.entry.port)
+                ),
+            );
         }
         if let Some(h) = hop.filter(|h| h.entry.id != PnrpId::ZERO && self.cfg.evict_on_lookup_timeout) {
             self.drop_entry(now, h.entry.id, "lookup_timeout");
@@ -179,7 +210,7 @@ impl PnrpNode {
             );
             return self.split_analysis(now, local, found, followup, known, started);
         }
-        match check_cpa(&buf, &best, now, &nonce) {
+        match check_cpa(&buf, &best, now, &nonce, !self.cfg.injects("skip-cpa-verify")) {
             Ok(cpa) => {
                 let id = best.id;
                 self.end_resolve(now, key, Ok(resolved(id, cpa)));
@@ -206,13 +237,17 @@ pub(super) fn check_cpa(
     best: &RouteEntry,
     now: Instant,
     nonce: &[u8; 16],
+    verify: bool,
 ) -> Result<Arc<Cpa>, &'static str> {
     if buf.flags.not_registered {
         // [INFER] N set → like a failed CPA.
         return Err("not_registered");
     }
     let cpa = buf.cpa.clone().ok_or("missing_cpa")?;
-    cpa.validate(now, nonce).map_err(|e| e.reason())?;
+    // `verify` is false only under the test-only `inject_bug = "skip-cpa-verify"` (issue 5).
+    if verify {
+        cpa.validate(now, nonce).map_err(|e| e.reason())?;
+    }
     if cpa.revoke {
         return Err("revoked");
     }

@@ -157,18 +157,7 @@ pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
         }
     }
     let config = pnrp_config(&args.set_pnrp)?;
-    let scheme = match args.crypto {
-        CryptoArg::Rsa1024 => Scheme::Rsa1024Sha1,
-        CryptoArg::Ed25519 => Scheme::Ed25519,
-    };
-    let key_seed = args.key_seed.clone().unwrap_or_else(|| args.listen.to_string());
-    let identity = identity_for(&key_seed, scheme);
-    let names = args
-        .register
-        .iter()
-        .map(|n| name_for(n, &identity))
-        .collect::<Result<Vec<_>, _>>()?;
-    let rng_seed: [u8; 32] = Sha256::digest(format!("peerlab-node-rng:{key_seed}").as_bytes()).into();
+    let (identity, names, rng_seed) = keys(args, args.listen)?;
     Ok(NodePlan {
         config,
         identity,
@@ -176,6 +165,27 @@ pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
         seeds: args.seed_servers.iter().map(|s| endpoint_of(*s)).collect(),
         rng_seed,
     })
+}
+
+/// A node's key pair, its names and its engine RNG seed.
+type Keys = (Arc<Identity>, Vec<PeerName>, [u8; 32]);
+
+/// The key pair, the names under it and the engine RNG seed, all derived from `--key-seed` or,
+/// without one, from the address the node listens on (`bound`, once the OS picked a port).
+fn keys(args: &NodeArgs, bound: SocketAddr) -> Result<Keys, String> {
+    let scheme = match args.crypto {
+        CryptoArg::Rsa1024 => Scheme::Rsa1024Sha1,
+        CryptoArg::Ed25519 => Scheme::Ed25519,
+    };
+    let key_seed = args.key_seed.clone().unwrap_or_else(|| bound.to_string());
+    let identity = identity_for(&key_seed, scheme);
+    let names = args
+        .register
+        .iter()
+        .map(|n| name_for(n, &identity))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rng_seed: [u8; 32] = Sha256::digest(format!("peerlab-node-rng:{key_seed}").as_bytes()).into();
+    Ok((identity, names, rng_seed))
 }
 
 /// `peerlab node`.
@@ -203,11 +213,16 @@ pub fn node_command(args: &NodeArgs) -> u8 {
     }
 }
 
-async fn run_node(args: &NodeArgs, plan: NodePlan) -> Result<(), String> {
+async fn run_node(args: &NodeArgs, mut plan: NodePlan) -> Result<(), String> {
     let socket = tokio::net::UdpSocket::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on udp {}: {e}", args.listen))?;
     let local = DatagramSocket::local_addr(&socket).map_err(|e| format!("udp {}: {e}", args.listen))?;
+    if args.key_seed.is_none() && args.listen.port() == 0 {
+        // With an OS-chosen port the key derives from the real address, so that two nodes started
+        // alike still get different keys.
+        (plan.identity, plan.names, plan.rng_seed) = keys(args, local)?;
+    }
     let control = match args.control {
         Some(c) => Some(
             tokio::net::TcpListener::bind(c)

@@ -64,18 +64,26 @@ pub fn check_supported(plan: &Plan) -> Result<Vec<String>, String> {
         return Err(format!(
             "--backend turmoil: {peers} peers is too many (at most {PEERS_MAX}): turmoil 0.7 steps every \
              host and scans every link each {} ms tick, O(N³) per tick; run it with the default backend \
-             (--backend event-loop), which scales to 10^5 peers",
+             (--backend event-loop), which runs 10^4 peers and more",
             TICK.as_millis()
         ));
     }
-    let refuse = |what: &str| Err(format!("--backend turmoil does not support {what}; use the default backend"));
+    let refuse = |what: &str| {
+        Err(format!(
+            "--backend turmoil does not support {what}; use the default backend"
+        ))
+    };
     if !plan.attackers.is_empty() {
         return refuse("attackers");
     }
     if !plan.faults.is_empty() {
         return refuse("faults");
     }
-    if plan.groups.iter().any(|g| g.session.is_some() || g.rejoin_after.is_some()) {
+    if plan
+        .groups
+        .iter()
+        .any(|g| g.session.is_some() || g.rejoin_after.is_some())
+    {
         return refuse("churn (sessions and rejoins)");
     }
     if plan.workloads.iter().any(|w| w.kind != OpKind::Resolve) {
@@ -110,7 +118,10 @@ fn latency_range(model: &LatencyModel) -> (std::time::Duration, std::time::Durat
             (m / 2, m * 2)
         }
         // Refused by `check_supported`; a neutral value keeps this total.
-        LatencyModel::Matrix { .. } => (std::time::Duration::from_millis(50), std::time::Duration::from_millis(50)),
+        LatencyModel::Matrix { .. } => (
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_millis(50),
+        ),
     }
 }
 
@@ -227,7 +238,8 @@ fn populate(plan: &Plan) -> (Vec<PeerSpec>, Vec<(PeerName, u32, bool)>) {
         for (member, &join) in g.joins.iter().enumerate() {
             let identity = Identity::generate(plan.scheme, derive_seed(plan.seed, "identity", index as u64));
             let seed_server = gi == seed_group && seed_left > 0;
-            let resolve_only = (member as u64 * 1_000_000 / g.joins.len().max(1) as u64) < g.resolve_only_ppm as u64
+            let resolve_only = (member as u64 * 1_000_000 / g.joins.len().max(1) as u64)
+                < g.resolve_only_ppm as u64
                 && !seed_server;
             if seed_server {
                 seed_left -= 1;
@@ -329,8 +341,11 @@ async fn workload(
     mut done_rx: mpsc::UnboundedReceiver<Completion>,
 ) {
     let mut rng = NodeRng::from_seed(derive_seed(plan.seed, "workload", 0));
-    let mut samplers: Vec<Option<PopularitySampler>> =
-        plan.workloads.iter().map(|w| PopularitySampler::new(w.popularity).ok()).collect();
+    let mut samplers: Vec<Option<PopularitySampler>> = plan
+        .workloads
+        .iter()
+        .map(|w| PopularitySampler::new(w.popularity).ok())
+        .collect();
     let arrivals = arrivals(&plan, &mut rng);
     let end = Instant::ZERO + plan.duration;
     let clock = Clock::start(sim_now());
@@ -375,7 +390,7 @@ fn arrivals(plan: &Plan, rng: &mut NodeRng) -> Vec<(Instant, usize)> {
         while t <= w.stop && t < Instant::ZERO + plan.duration {
             all.push((t, wi));
             let gap_s: f64 = exp.sample(rng);
-            t = t + Duration::from_micros((gap_s * 1e6).round().max(1.0) as u64);
+            t += Duration::from_micros((gap_s * 1e6).round().max(1.0) as u64);
         }
     }
     all.sort_by_key(|(t, w)| (*t, *w));
@@ -427,7 +442,9 @@ async fn start_resolve(
             criteria: ResolveCriteria::AnyPeerName,
             timeout: wl.timeout,
         };
-        let Some(handle) = s.handles[source].clone() else { return };
+        let Some(handle) = s.handles[source].clone() else {
+            return;
+        };
         (handle, cmd, tag)
     };
     let _ = handle
@@ -488,7 +505,8 @@ pub fn run_in_dir(plan: &Arc<Plan>, dir: &Path, quiet: bool) -> Result<(Summary,
     let watch = crate::wall::Stopwatch::start();
     let run = simulate(plan)?;
     let wall_s = watch.secs();
-    let mut rec = Recorder::new(Some(&dir.join("records.jsonl"))).map_err(|e| format!("records.jsonl: {e}"))?;
+    let mut rec =
+        Recorder::new(Some(&dir.join("records.jsonl"))).map_err(|e| format!("records.jsonl: {e}"))?;
     rec.push(Record::Meta(Meta {
         schema: RECORD_SCHEMA_VERSION,
         scenario: plan.name.clone(),
@@ -569,12 +587,19 @@ fn checks(plan: &Plan, summary: &Summary) -> Vec<CheckResult> {
         .fold((0u64, 0u64), |(o, f), s| (o + s.succeeded, f + s.failed));
     let allowed = plan.checks.max_failed_ppm as u64;
     let ppm = (failed * 1_000_000).checked_div(ok + failed).unwrap_or(0);
-    let decode = summary.metrics.get("turmoil.decode_errors").copied().unwrap_or(0.0);
+    let decode = summary
+        .metrics
+        .get("turmoil.decode_errors")
+        .copied()
+        .unwrap_or(0.0);
     vec![
         CheckResult {
             name: "max_failed_ratio".into(),
             passed: ppm <= allowed,
-            detail: format!("{failed} of {} operations failed ({ppm} ppm, allowed {allowed} ppm)", ok + failed),
+            detail: format!(
+                "{failed} of {} operations failed ({ppm} ppm, allowed {allowed} ppm)",
+                ok + failed
+            ),
         },
         CheckResult {
             name: "codec".into(),

@@ -4,11 +4,13 @@
 
 mod attack;
 mod checks;
+mod invariants;
 mod lifecycle;
 mod ops;
 mod recorder;
 mod sample;
 
+pub use invariants::WORLD_NODE;
 pub use lifecycle::total_peers;
 pub use recorder::Recorder;
 
@@ -217,6 +219,7 @@ pub struct World {
     samplers: Vec<PopularitySampler>,
     observer: Option<Box<dyn Observer>>,
     stopped_early: bool,
+    inv: invariants::InvariantState,
 }
 
 impl World {
@@ -274,6 +277,7 @@ impl World {
             samplers,
             observer: None,
             stopped_early: false,
+            inv: invariants::InvariantState::default(),
             plan,
         };
         w.rec.push(Record::Meta(Meta {
@@ -340,6 +344,10 @@ impl World {
                 break;
             }
             self.dispatch(ev);
+            if self.after_event_checks() {
+                self.stopped_early = true;
+                break;
+            }
             if let Some(obs) = self.observer.as_mut() {
                 if !obs.after_event(self.now, self.events) {
                     self.stopped_early = true;
@@ -475,6 +483,7 @@ impl World {
         self.transmit_buf = transmits;
         self.event_buf = events;
         self.arm_timer(peer);
+        self.check_peer(peer);
     }
 
     fn arm_timer(&mut self, peer: u32) {
@@ -505,6 +514,7 @@ impl World {
         if let Some(obs) = self.observer.as_mut() {
             obs.on_transmit(self.now, self.events, from, src, to, &msg);
         }
+        self.check_destination(from, &to);
         let Some((dst, generation)) = addr::peer_of(&to).filter(|(i, _)| (*i as usize) < self.peers.len())
         else {
             *self.traffic.dropped.entry("no_such_address").or_default() += 1;
@@ -552,6 +562,7 @@ impl World {
             invariant: invariant.to_string(),
             detail,
         };
+        self.inv.note(&v);
         self.rec.push(Record::Violation(v));
     }
 

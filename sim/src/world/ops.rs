@@ -182,6 +182,13 @@ impl World {
             }
             pnrp::Event::RegisterFailed { request, reason } => {
                 if let Some(op) = self.peers[peer as usize].ops.remove(&request) {
+                    if reason == "unregistered_before_walk" {
+                        // The peer left (or unregistered) while its registration walk was still
+                        // waiting for a cache: the asker went away, the protocol did not fail.
+                        self.op_aborted(peer, op);
+                        return;
+                    }
+                    // The harness only registers names it owns the keys for: a refusal is a bug.
                     self.violation(
                         peer,
                         "register_refused",
@@ -241,9 +248,22 @@ impl World {
                 }
                 if owner_has_it && r.endpoints.contains(&owner_ep) {
                     "ok"
-                } else if !op.target_online || !owner_has_it {
+                } else if !op.target_online
+                    || !owner_has_it
+                    || self.was_owners_address(info.owner, &r.endpoints)
+                {
                     "stale_endpoint"
                 } else {
+                    // Issue 5: success with an endpoint the registrant never had is a safety
+                    // violation — unless an attacker answered for an unsecured name, which the
+                    // protocol cannot prevent (pnrp.md §6.3: only secured names are verifiable).
+                    if !points_to_attacker {
+                        let detail = format!(
+                            "{} resolved to {:?}; the registrant (peer {}) is at {owner_ep}",
+                            info.name, r.endpoints, info.owner
+                        );
+                        self.violation(peer, "resolve_wrong_endpoint", detail);
+                    }
                     "wrong_endpoint"
                 }
             }

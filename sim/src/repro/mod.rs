@@ -1,0 +1,147 @@
+//! Reproducing bugs from seeds (issue 5; design.md §7 habit 13): explore many seeds for invariant
+//! violations, write self-contained repro files, replay one with a message trace and state dump,
+//! shrink it, and name the first diverging event when a run is not deterministic.
+//!
+//! Every run here happens in memory (no run directory); what a failing run needs to be seen again
+//! is in its repro file (`repro_file`).
+
+pub mod determinism;
+pub mod explore;
+pub mod msc;
+pub mod replay;
+pub mod repro_file;
+pub mod shrink;
+pub mod trace;
+
+use crate::plan::Plan;
+use crate::scenario::Scenario;
+use crate::world::{Observer, Outcome, Recorder, World, WORLD_NODE};
+use std::path::Path;
+use std::sync::Arc;
+
+/// One way a run failed: an invariant violation, or an end-of-run check that did not hold.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Failure {
+    /// Invariant name (`forged_resolution_accepted`), or `check:<name>` for a failed check.
+    pub invariant: String,
+    /// The peer concerned; `None` for the whole world.
+    pub node: Option<u32>,
+    /// Index of the event that showed it (1-based; the last event for a check).
+    pub event_index: u64,
+    /// Simulated time, microseconds since the run's epoch.
+    pub t_us: u64,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// How one in-memory run came out.
+pub struct Verdict {
+    /// The world at the end (or where it stopped), for state dumps.
+    pub world: World,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Failures: the first violation of each invariant, then failed checks; earliest first.
+    pub failures: Vec<Failure>,
+}
+
+impl Verdict {
+    /// The first failure of invariant `name`, if the run had one.
+    pub fn failure(&self, name: &str) -> Option<&Failure> {
+        self.failures.iter().find(|f| f.invariant == name)
+    }
+}
+
+/// Expands `scenario` for its seed (`path` names it and anchors relative files).
+pub fn plan_of(scenario: &Scenario, path: &Path) -> Result<Arc<Plan>, String> {
+    crate::expand::plan(scenario, path)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `plan` in memory; `stop_on_violation` stops after the first violating event.
+pub fn run_plan(
+    plan: Arc<Plan>,
+    stop_on_violation: bool,
+    observer: Option<Box<dyn Observer>>,
+) -> Result<Verdict, String> {
+    let rec = Recorder::new(None).map_err(|e| e.to_string())?;
+    let mut world = World::new(plan, rec)?;
+    world.set_stop_on_violation(stop_on_violation);
+    if let Some(obs) = observer {
+        world.set_observer(obs);
+    }
+    let outcome = world.run_in_place(&mut |_, _, _| {});
+    let failures = failures_of(&world, &outcome);
+    Ok(Verdict {
+        world,
+        outcome,
+        failures,
+    })
+}
+
+/// The failures of a finished run: the first violation of each invariant (earliest first), then
+/// every failed check but `no_violations` (which only restates the violations).
+pub fn failures_of(world: &World, outcome: &Outcome) -> Vec<Failure> {
+    let mut out: Vec<Failure> = Vec::new();
+    for v in world.first_violations() {
+        if out.iter().any(|f| f.invariant == v.invariant) {
+            continue;
+        }
+        out.push(Failure {
+            invariant: v.invariant.clone(),
+            node: (v.node != WORLD_NODE).then_some(v.node),
+            event_index: v.event_index,
+            t_us: v.t_us,
+            detail: v.detail.clone(),
+        });
+    }
+    // Checks are judged only over a whole run.
+    if !world.stopped_early() {
+        for c in outcome
+            .checks
+            .iter()
+            .filter(|c| !c.passed && c.name != "no_violations")
+        {
+            // `liveness_after_heal@10m` → `check:liveness_after_heal`: one group per kind.
+            let name = c.name.split('@').next().unwrap_or(&c.name);
+            out.push(Failure {
+                invariant: format!("check:{name}"),
+                node: None,
+                event_index: outcome.events,
+                t_us: world.now().as_micros(),
+                detail: format!("{}: {}", c.name, c.detail),
+            });
+        }
+    }
+    out
+}
+
+/// Formats microseconds as a readable simulated time ("3m12.345678s").
+pub fn fmt_time(t_us: u64) -> String {
+    let s = t_us / 1_000_000;
+    let frac = t_us % 1_000_000;
+    if s >= 60 {
+        format!("{}m{:02}.{:06}s", s / 60, s % 60, frac)
+    } else {
+        format!("{s}.{frac:06}s")
+    }
+}
+
+/// The header printed before every run: the crates' version, scenario and seed.
+pub fn version_line(scenario: &str, seed: u64) -> String {
+    // peerlab-sim, -engine and -reports share the workspace version (`version.workspace = true`).
+    let v = env!("CARGO_PKG_VERSION");
+    format!("peerlab-sim {v} · peerlab-engine {v} · peerlab-reports {v} · scenario {scenario} · seed {seed}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_minutes_and_seconds() {
+        assert_eq!(fmt_time(0), "0.000000s");
+        assert_eq!(fmt_time(1_500_000), "1.500000s");
+        assert_eq!(fmt_time(192_345_678), "3m12.345678s");
+    }
+}

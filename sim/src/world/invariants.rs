@@ -1,0 +1,270 @@
+//! Safety invariants checked as events happen, liveness after faults heal, and the bookkeeping
+//! that lets `explore`, `replay` and `--stop-on-violation` find the first failure (issue 5;
+//! design.md §4 "Oracle and invariants").
+//!
+//! Every check compares what an engine holds with a bound from its configuration or with the
+//! oracle. A breach is recorded as a `Record::Violation` through `World::violation`; a breach that
+//! persists (a cache over its bound stays over it) is recorded once per (node, invariant), at the
+//! first event that shows it, so a run's records stay small and the first failure is exact.
+
+use super::{Role, World};
+use crate::fingerprint::Fingerprint;
+use peerlab_engine::pnrp::PnrpId;
+use peerlab_engine::{Endpoint, Instant};
+use peerlab_reports::Violation;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Violations kept in memory for `first_violations` (the records hold them all).
+const KEPT_VIOLATIONS_MAX: usize = 256;
+
+/// Node index used for violations that concern the whole world rather than one peer.
+pub const WORLD_NODE: u32 = u32::MAX;
+
+/// What the invariant checkers remember during a run.
+#[derive(Debug, Default)]
+pub(crate) struct InvariantState {
+    /// (node, invariant) pairs already reported by the per-event state checks.
+    reported: BTreeSet<(u32, &'static str)>,
+    /// The first violations of the run, in order (at most `KEPT_VIOLATIONS_MAX`).
+    first: Vec<Violation>,
+    /// Violations per invariant over the whole run.
+    counts: BTreeMap<String, u64>,
+    /// Stop the run after the event that recorded the first violation.
+    stop_on_violation: bool,
+    /// A violation was recorded during the current event.
+    fresh: bool,
+    /// Heals whose leaf-set convergence was judged already.
+    judged_heals: usize,
+    /// Per-event fingerprints, when the determinism diagnosis asks for them.
+    hash_log: Option<Vec<(Instant, Fingerprint)>>,
+}
+
+impl InvariantState {
+    /// Notes one recorded violation.
+    pub(crate) fn note(&mut self, v: &Violation) {
+        *self.counts.entry(v.invariant.clone()).or_default() += 1;
+        if self.first.len() < KEPT_VIOLATIONS_MAX {
+            self.first.push(v.clone());
+        }
+        self.fresh = true;
+    }
+}
+
+impl World {
+    /// Stops the run after the first event that records a violation (`--stop-on-violation`).
+    pub fn set_stop_on_violation(&mut self, on: bool) {
+        self.inv.stop_on_violation = on;
+    }
+
+    /// Keeps the fingerprint after every event, for naming the first diverging event.
+    pub fn keep_hash_log(&mut self) {
+        self.inv.hash_log = Some(Vec::new());
+    }
+
+    /// The per-event (time, fingerprint) log kept since `keep_hash_log`, index 0 = event 1.
+    pub fn hash_log(&self) -> &[(Instant, Fingerprint)] {
+        self.inv.hash_log.as_deref().unwrap_or(&[])
+    }
+
+    /// The first violations recorded (in order; at most 256 are kept in memory).
+    pub fn first_violations(&self) -> &[Violation] {
+        &self.inv.first
+    }
+
+    /// Violations per invariant over the whole run.
+    pub fn violation_counts(&self) -> &BTreeMap<String, u64> {
+        &self.inv.counts
+    }
+
+    /// The oracle's true leaf set (below, above) of `id`, for state dumps.
+    pub fn true_leaf_set(&self, id: PnrpId) -> (Vec<PnrpId>, Vec<PnrpId>) {
+        self.oracle.true_leaf_set(id)
+    }
+
+    /// Peer `index`'s role, if it exists.
+    pub fn role(&self, index: u32) -> Option<Role> {
+        self.peers.get(index as usize).map(|p| p.role)
+    }
+
+    /// Called after every event: logs the fingerprint when asked; true when the run must stop
+    /// because a violation was recorded and `--stop-on-violation` is on.
+    pub(super) fn after_event_checks(&mut self) -> bool {
+        if let Some(log) = self.inv.hash_log.as_mut() {
+            log.push((self.now, self.fp.clone()));
+        }
+        let stop = self.inv.stop_on_violation && self.inv.fresh;
+        self.inv.fresh = false;
+        stop
+    }
+
+    /// Records `invariant` on `node` unless it was reported for that node already.
+    fn violation_once(&mut self, node: u32, invariant: &'static str, detail: impl FnOnce() -> String) {
+        if self.inv.reported.insert((node, invariant)) {
+            let detail = detail();
+            self.violation(node, invariant, detail);
+        }
+    }
+
+    /// Safety checks on one peer's engine after it handled an input (design.md §7 habit 7: every
+    /// bound is the configuration's).
+    pub(super) fn check_peer(&mut self, peer: u32) {
+        let Some(node) = self.peers[peer as usize].node.as_deref() else {
+            return;
+        };
+        let cfg = node.config();
+        let mut found: Vec<(&'static str, String)> = Vec::new();
+        // pnrp.md §2.2: each level holds `cache_level_capacity` entries; leaf-set members are kept
+        // beyond it (§2.3), so a level may exceed it by at most both leaf sides.
+        let level_max = cfg.cache_level_capacity + 2 * cfg.leaf_set_side;
+        let sizes = node.cache_level_sizes();
+        if let Some((l, s)) = sizes.iter().enumerate().find(|(_, s)| **s > level_max) {
+            found.push((
+                "cache_level_bound",
+                format!("level {l} holds {s} > {level_max} entries"),
+            ));
+        }
+        if sizes.len() > cfg.cache_levels_max {
+            found.push((
+                "cache_level_bound",
+                format!("{} levels > {}", sizes.len(), cfg.cache_levels_max),
+            ));
+        }
+        let (ort, pending, adds) = node.table_sizes();
+        for (what, len, max) in [
+            ("outstanding resolves", ort, cfg.ort_max),
+            ("pending list", pending, cfg.pending_max),
+            ("pending cache adds", adds, cfg.pending_adds_max),
+        ] {
+            if len > max {
+                found.push(("table_bound", format!("{what}: {len} > {max}")));
+            }
+        }
+        let (contexts, bytes) = node.reassembly_usage();
+        if contexts > cfg.reassembly_contexts_max || bytes > cfg.reassembly_bytes_max {
+            found.push((
+                "reassembly_bound",
+                format!(
+                    "{contexts} contexts / {bytes} bytes > {} / {}",
+                    cfg.reassembly_contexts_max, cfg.reassembly_bytes_max
+                ),
+            ));
+        }
+        for id in node.registered_ids() {
+            // pnrp.md §2.2: a node never caches its own registered IDs.
+            if node.cached_route(id).is_some() {
+                found.push(("cache_holds_self", format!("registered ID {id} is in the cache")));
+            }
+            if let Some(view) = node.leaf_set(id) {
+                if view.below.len() > cfg.leaf_set_side || view.above.len() > cfg.leaf_set_side {
+                    found.push((
+                        "leaf_set_bound",
+                        format!(
+                            "leaf set of {id}: {} below, {} above > {}",
+                            view.below.len(),
+                            view.above.len(),
+                            cfg.leaf_set_side
+                        ),
+                    ));
+                }
+                if view.below.contains(&id) || view.above.contains(&id) {
+                    found.push(("cache_holds_self", format!("{id} is in its own leaf set")));
+                }
+            }
+        }
+        for (invariant, detail) in found {
+            self.violation_once(peer, invariant, || detail);
+        }
+    }
+
+    /// "Nothing is sent to an address that never existed" (issue 5), for honest senders.
+    ///
+    /// [CHOICE] An address inside the simulated plan whose peer never had that address generation
+    /// is always a violation: no honest path can learn it. An address outside the plan is a
+    /// violation only when the scenario has no attackers: poisoning attackers invent such
+    /// addresses on purpose (`attack.rs`) and honest peers legitimately try them before the
+    /// INQUIRE fails; those sends are counted as `net.dropped.no_such_address` instead.
+    pub(super) fn check_destination(&mut self, from: u32, to: &Endpoint) {
+        if !matches!(self.peers[from as usize].role, Role::Honest { .. }) {
+            return;
+        }
+        match crate::addr::peer_of(to) {
+            Some((i, g)) if (i as usize) < self.peers.len() => {
+                let current = self.peers[i as usize].generation.max(1);
+                if g > current {
+                    self.violation_once(from, "sent_to_unassigned_address", || {
+                        format!("{to} is generation {g} of peer {i}, which is only at {current}")
+                    });
+                }
+            }
+            _ if self.plan.attackers.is_empty() => {
+                self.violation_once(from, "sent_to_nonexistent_address", || {
+                    format!("{to} belongs to no simulated peer")
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// True when one of `endpoints` is an address peer `owner` had in an earlier address
+    /// generation (an answer overtaken by an address change is stale, not wrong).
+    pub(super) fn was_owners_address(&self, owner: u32, endpoints: &[Endpoint]) -> bool {
+        endpoints.iter().any(|ep| {
+            crate::addr::peer_of(ep)
+                .is_some_and(|(i, g)| i == owner && g <= self.peers[owner as usize].generation.max(1))
+        })
+    }
+
+    /// Liveness after a heal: once `liveness_within` has passed since a heal, the sampled
+    /// leaf-set correctness must reach the scenario's `min_leafset_correct` (judged at the first
+    /// sample after the deadline; not judged when the scenario states no minimum).
+    pub(super) fn check_convergence(&mut self, leafset_correct: f64) {
+        let Some(min_ppm) = self.plan.checks.min_leafset_correct_ppm else {
+            return;
+        };
+        while let Some(&heal) = self.metrics.heals.get(self.inv.judged_heals) {
+            let deadline = heal + self.plan.checks.liveness_within;
+            if self.now < deadline {
+                return;
+            }
+            self.inv.judged_heals += 1;
+            if leafset_correct * 1e6 < min_ppm as f64 {
+                let detail = format!(
+                    "{:.2}% of leaf sets match the oracle {} after the heal at {}, required {:.2}%",
+                    leafset_correct * 100.0,
+                    self.now.saturating_since(heal),
+                    heal.since_epoch(),
+                    min_ppm as f64 / 1e4
+                );
+                self.violation(WORLD_NODE, "leafset_not_converged", detail);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(invariant: &str, event_index: u64) -> Violation {
+        Violation {
+            seed: 1,
+            t_us: event_index * 10,
+            event_index,
+            node: 3,
+            invariant: invariant.into(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn notes_count_every_violation_but_keep_a_bounded_prefix() {
+        let mut s = InvariantState::default();
+        for i in 0..(KEPT_VIOLATIONS_MAX as u64 + 10) {
+            s.note(&v(if i % 2 == 0 { "a" } else { "b" }, i));
+        }
+        assert_eq!(s.first.len(), KEPT_VIOLATIONS_MAX);
+        assert_eq!(s.first[0].event_index, 0);
+        assert_eq!(s.counts["a"] + s.counts["b"], KEPT_VIOLATIONS_MAX as u64 + 10);
+        assert!(s.fresh);
+    }
+}
