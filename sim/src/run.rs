@@ -171,7 +171,7 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         for c in &failed {
             warn!("check failed: {} — {}", c.name, c.detail);
         }
-        if outcome.violations > 0 {
+        if outcome.violations > 0 && !args.stop_on_violation {
             warn!(
                 "{} invariant violations (records.jsonl); stop at the first: {replay} --stop-on-violation",
                 outcome.violations

@@ -80,31 +80,6 @@ impl PnrpNode {
             (Some(a), Some(b)) => Some(if target.closer(b.id, a.id) { b } else { a }),
             (a, b) => a.or(b),
         };
-        if super::dbgtrace::on() && l.reason == super::message::ReasonCode::AppRequest {
-            if let Some(t) = super::dbgtrace::true_id(target) {
-                let knows = self.cache.contains(&t);
-                let inleaf = self.regs.values().any(|r| r.leaf.contains(t));
-                let mine: Vec<i64> = self
-                    .regs
-                    .keys()
-                    .map(|k| super::dbgtrace::bits(target, *k))
-                    .collect();
-                let leafd: Vec<String> = self
-                    .regs
-                    .values()
-                    .map(|r| {
-                        format!(
-                            "{:?}",
-                            r.leaf
-                                .all()
-                                .map(|m| (super::dbgtrace::bits(target, m.id), m.id.is_above(t)))
-                                .collect::<Vec<_>>()
-                        )
-                    })
-                    .collect();
-                super::dbgtrace::log(l.flagged_path[0], target, format!("   responder {} mine={mine:?} cache_knows={knows} in_leaf={inleaf} cache={} leaf={leafd:?} pend_add={}", self.local.port, self.cache.len(), self.adds.contains_key(&t)));
-            }
-        }
         let busy = self
             .cfg
             .busy_pending_threshold

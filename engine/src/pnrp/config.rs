@@ -95,10 +95,14 @@ pub struct PnrpConfig {
     /// re-registered under a new ID at the same endpoint, and refers to that new ID).
     pub follow_referrals_closer_than_best: bool,
     /// §4.6 step 6 / "Timeouts inside a resolve" [CHOICE]: when NextHopStack runs empty (dead hops
-    /// timed out, or the referrals ran dry in a neighbourhood with stale knowledge), an app or split
-    /// resolve restarts from the cache entry closest to the target whose endpoint it has not asked
+    /// timed out, or the referrals ran dry in a neighbourhood with stale knowledge), an app resolve
+    /// restarts from the cache entry closest to the target whose endpoint it has not asked
     /// yet, at most this many times (within the hop limits); 0 = the literal spec.
     pub empty_stack_cache_restarts: u32,
+    /// §4.9 / open point 4 [CHOICE]: a registration walk ends at the first answer with L set (the hop's
+    /// leaf set spans our ID and it knows nothing closer). `false` = the literal walk, which re-asks
+    /// every pushed-back hop (≤ 3×) until the 22-hop limit — about 23 LOOKUPs per registration.
+    pub registration_stops_at_leaf_set: bool,
     /// Weights of the 3 closest candidates when answering a LOOKUP (§4.7 step 5 [CHOICE]: 3:2:1).
     pub lookup_answer_weights: [u32; 3],
     /// Answer LOOKUPs with B (busy) while the Pending List holds more than this (§4.7 step 7 [CHOICE]).
@@ -205,6 +209,7 @@ impl Default for PnrpConfig {
             require_answer_from_request_endpoint: true,
             follow_referrals_closer_than_best: true,
             empty_stack_cache_restarts: 4,
+            registration_stops_at_leaf_set: true,
             lookup_answer_weights: [3, 2, 1],
             busy_pending_threshold: None,
             resolvers_answer: true,
@@ -221,7 +226,7 @@ impl Default for PnrpConfig {
             balancing_interval: Duration::from_secs(300),
             leaf_set_probes: true,
             balancing_gap_factor: 4,
-            leaf_set_liveness_probes: 2,
+            leaf_set_liveness_probes: 1,
             split_detection: true,
             split_k: 1.0,
             split_estimate_max: 4_294_967_296.0,
@@ -332,6 +337,17 @@ impl PnrpConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_known_bugs_can_be_injected_and_none_by_default() {
+        let mut c = PnrpConfig::default();
+        assert!(!c.injects("skip-cpa-verify"));
+        c.inject_bug = Some("skip-cpa-verify".into());
+        assert_eq!(c.validate(), Ok(()));
+        assert!(c.injects("skip-cpa-verify"));
+        c.inject_bug = Some("typo".into());
+        assert!(c.validate().unwrap_err().contains("inject_bug"));
+    }
 
     #[test]
     fn defaults_are_the_spec_values_and_valid() {

@@ -85,14 +85,15 @@ impl PnrpNode {
         if k == 0 || self.regs.is_empty() {
             return;
         }
-        let members: Vec<RouteEntry> = self.regs.values().flat_map(|r| r.leaf.all().cloned()).collect();
-        if members.is_empty() {
-            return;
-        }
-        for _ in 0..k.min(members.len()) {
-            let m = members[self.leaf_probe_cursor % members.len()].clone();
+        let total: usize = self.regs.values().map(|r| r.leaf.len()).sum();
+        for _ in 0..k.min(total) {
+            let i = self.leaf_probe_cursor % total;
             self.leaf_probe_cursor = self.leaf_probe_cursor.wrapping_add(1);
-            self.probe_entry(now, m);
+            // Only the probed member is cloned (this runs on every node every tick).
+            let m = self.regs.values().flat_map(|r| r.leaf.all()).nth(i).cloned();
+            if let Some(m) = m {
+                self.probe_entry(now, m);
+            }
         }
     }
 

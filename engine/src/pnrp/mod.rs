@@ -13,7 +13,6 @@ mod admit;
 mod answer;
 mod api;
 pub mod cache;
-pub(crate) mod dbgtrace;
 mod flood;
 pub mod leafset;
 mod maintenance;

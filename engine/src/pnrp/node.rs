@@ -86,6 +86,8 @@ pub struct PnrpNode {
     pub(super) balancing_round: u64,
     pub(super) maintenance_resolve: Option<u64>,
     pub(super) leaf_probe_cursor: usize,
+    /// The earliest timer, recomputed after every input so that `poll_timeout` is O(1).
+    pub(super) next_wake: Option<Instant>,
     pub(super) transmits: VecDeque<Transmit<Message>>,
     pub(super) events: VecDeque<Event>,
     pub(super) stats: PnrpStats,
@@ -140,6 +142,7 @@ impl PnrpNode {
             balancing_round: 0,
             maintenance_resolve: None,
             leaf_probe_cursor: 0,
+            next_wake: Some(now),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: PnrpStats::default(),
@@ -365,15 +368,18 @@ impl Node for PnrpNode {
 
     fn handle_message(&mut self, now: Instant, from: Endpoint, msg: Message) {
         self.receive(now, from, msg);
+        self.update_next_wake();
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.run_timers(now);
+        self.update_next_wake();
     }
 
     fn handle_command(&mut self, now: Instant, cmd: Command) -> RequestId {
         let request = self.request_id();
         self.command(now, request, cmd);
+        self.update_next_wake();
         request
     }
 
@@ -386,6 +392,19 @@ impl Node for PnrpNode {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        debug_assert_eq!(self.next_wake, self.earliest_timer());
+        self.next_wake
+    }
+}
+
+impl PnrpNode {
+    /// Timers only change inside the three `Node` inputs: remember the earliest after each.
+    fn update_next_wake(&mut self) {
+        self.next_wake = self.earliest_timer();
+    }
+
+    /// The earliest of every timer (pending retransmissions, resolve deadlines, conversations, maintenance).
+    fn earliest_timer(&self) -> Option<Instant> {
         [
             self.pending.next_deadline(),
             self.resolve_deadlines.first().map(|(t, _)| *t),

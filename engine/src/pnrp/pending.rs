@@ -57,9 +57,12 @@ pub struct PendingEntry {
 }
 
 /// The Pending List, keyed by Message ID.
+///
+/// Entries are boxed: a `PendingEntry` is ~270 bytes, and B-tree inserts and removals shift whole
+/// node arrays, which dominated its cost when stored inline.
 #[derive(Clone, Debug, Default)]
 pub struct PendingList {
-    entries: BTreeMap<u32, PendingEntry>,
+    entries: BTreeMap<u32, Box<PendingEntry>>,
     timers: BTreeSet<(Instant, u32)>,
 }
 
@@ -67,7 +70,7 @@ impl PendingList {
     /// Adds an entry under `msg_id` (replacing any stale one with the same ID).
     pub fn insert(&mut self, msg_id: u32, entry: PendingEntry) {
         self.timers.insert((entry.deadline, msg_id));
-        if let Some(old) = self.entries.insert(msg_id, entry) {
+        if let Some(old) = self.entries.insert(msg_id, Box::new(entry)) {
             self.timers.remove(&(old.deadline, msg_id));
         }
     }
@@ -76,12 +79,12 @@ impl PendingList {
     pub fn remove(&mut self, msg_id: u32) -> Option<PendingEntry> {
         let e = self.entries.remove(&msg_id)?;
         self.timers.remove(&(e.deadline, msg_id));
-        Some(e)
+        Some(*e)
     }
 
     /// The entry for `msg_id`.
     pub fn get(&self, msg_id: u32) -> Option<&PendingEntry> {
-        self.entries.get(&msg_id)
+        self.entries.get(&msg_id).map(|e| &**e)
     }
 
     /// Number of entries.
@@ -111,7 +114,7 @@ impl PendingList {
         e.deadline = deadline;
         e.retries_left = e.retries_left.saturating_sub(1);
         self.timers.insert((deadline, msg_id));
-        Some(e)
+        Some(&**e)
     }
 }
 

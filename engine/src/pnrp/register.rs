@@ -141,7 +141,6 @@ impl PnrpNode {
             pending_request: None,
         };
         self.regs.insert(id, reg);
-        super::dbgtrace::registered(id);
         self.recentre();
         // Cached neighbours of the new ID are candidates for its leaf set (CPA-checked).
         self.refill_leaf_side(now, id, Side::Above);

@@ -212,7 +212,8 @@ impl PnrpNode {
         }
         // Step 6.
         let exhausted = st.suspicious > self.cfg.max_suspicious || st.useful_hops > self.cfg.max_useful_hops;
-        let restartable = matches!(st.kind, ResolveKind::App { .. } | ResolveKind::Split { .. });
+        // Split tests never restart: their walk must start at the seed, not in our own cache (§4.12).
+        let restartable = matches!(st.kind, ResolveKind::App { .. });
         if st.next_hops.is_empty()
             && !exhausted
             && restartable
@@ -259,20 +260,6 @@ impl PnrpNode {
         };
         hop.use_count += 1;
         let to = hop.entry.endpoint();
-        if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
-            super::dbgtrace::log(
-                self.local,
-                st.target,
-                format!(
-                    "t={} LOOKUP to {} d={} use={} stack={}",
-                    now.as_micros() / 1000,
-                    to.port,
-                    super::dbgtrace::bits(st.target, hop.entry.id),
-                    hop.use_count,
-                    st.next_hops.len()
-                ),
-            );
-        }
         st.current = Some(hop);
         st.lookups_sent += 1;
         st.messages_sent += 1;
@@ -394,21 +381,6 @@ impl PnrpNode {
             self.reassembly.purge_acked(msg);
         }
         let stats = st.stats(now);
-        if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
-            let tr = super::dbgtrace::take(self.local, st.target);
-            if matches!(result, Err(ResolveError::NotFound { .. })) {
-                eprintln!(
-                    "FAIL resolver={} target={:x} true={:?} best={:?}",
-                    self.local.port,
-                    st.target.hi,
-                    super::dbgtrace::true_id(st.target).map(|t| t.lo),
-                    st.best.as_ref().map(|b| super::dbgtrace::bits(st.target, b.id))
-                );
-                for l in tr {
-                    eprintln!("   {l}");
-                }
-            }
-        }
         match st.kind {
             ResolveKind::App { request } => {
                 if result.is_ok() {

@@ -264,6 +264,23 @@ impl TestNet {
         self.run_for(settle);
     }
 
+    /// Crash-restarts node `i` like the simulator's rejoin: a fresh engine at the same endpoint
+    /// (seeded by node 0, or by node 1 for node 0), registering the same name under a new ID.
+    pub(super) fn rejoin(&mut self, i: usize, seed: u64) {
+        let ep = endpoint(i);
+        let seeds = vec![endpoint(if i == 0 { 1 } else { 0 })];
+        let cfg = Arc::new(self.nodes[i].config().clone());
+        self.nodes[i] = PnrpNode::new(cfg, ep, seeds, derive_seed(seed, "rejoin", i as u64), self.now);
+        self.alive[i] = true;
+        if let Some(old) = self.deadlines[i].take() {
+            self.timers.remove(&(old, i));
+        }
+        self.deadlines[i] = Some(self.now);
+        self.timers.insert((self.now, i));
+        self.run_for(Duration::from_secs(1));
+        self.register(i);
+    }
+
     /// The true 5+5 nearest registered IDs around `id` among `all` (nearest first).
     pub(super) fn true_leaf_set(id: PnrpId, all: &[PnrpId], side: usize) -> (Vec<PnrpId>, Vec<PnrpId>) {
         let mut above: Vec<PnrpId> = all

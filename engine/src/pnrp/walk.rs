@@ -25,6 +25,7 @@ impl PnrpNode {
         } else {
             self.cache.len() <= self.cfg.small_cache_entries
         };
+        let stop_registration = self.cfg.registration_stops_at_leaf_set;
         let (exhaust_bare, use_max, beyond_best) = (
             self.cfg.exhaust_hop_without_route_entry,
             self.cfg.hop_use_count_max,
@@ -33,22 +34,6 @@ impl PnrpNode {
         let local = self.local;
         let Some(st) = self.ort.get_mut(&key) else { return };
         let Some(hop) = st.current.take() else { return };
-        if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
-            super::dbgtrace::log(
-                local,
-                st.target,
-                format!(
-                    "t={} ANSWER from {} N={} L={} entry={:?}",
-                    now.as_micros() / 1000,
-                    sent_to.port,
-                    buf.flags.not_registered,
-                    buf.flags.leaf_set,
-                    buf.route_entry
-                        .as_ref()
-                        .map(|r| super::dbgtrace::bits(st.target, r.id))
-                ),
-            );
-        }
         if buf.flags.busy {
             // [CHOICE] B: like a timed-out hop, without eviction.
             return self.advance(now, key);
@@ -137,6 +122,23 @@ impl PnrpNode {
                 },
             );
         }
+        // [CHOICE] registration_stops_at_leaf_set (§4.9, open point 4): the walk's work is done once
+        // a hop whose leaf set spans our ID (L) knows nothing closer — it is admitting and flooding
+        // us through the neighbourhood; re-asking earlier hops only repeats that.
+        let done = stop_registration
+            && buf.flags.leaf_set
+            && self
+                .ort
+                .get(&key)
+                .is_some_and(|st| matches!(st.kind, ResolveKind::Registration { .. }));
+        if done {
+            let Some(st) = self.ort.get(&key) else { return };
+            let err = ResolveError::NotFound {
+                target: st.target,
+                closest: st.best.as_ref().map(|b| b.id),
+            };
+            return self.end_resolve(now, key, Err(err));
+        }
         self.advance(now, key); // step 18
     }
 
@@ -146,17 +148,6 @@ impl PnrpNode {
         let hop = st.current.take();
         if let Some(h) = &hop {
             st.dead.push(h.entry.endpoint());
-        }
-        if super::dbgtrace::on() && matches!(st.kind, ResolveKind::App { .. }) {
-            super::dbgtrace::log(
-                self.local,
-                st.target,
-                format!(
-                    "t={} TIMEOUT {:?}",
-                    now.as_micros() / 1000,
-                    hop.as_ref().map(|h| h.entry.port)
-                ),
-            );
         }
         if let Some(h) = hop.filter(|h| h.entry.id != PnrpId::ZERO && self.cfg.evict_on_lookup_timeout) {
             self.drop_entry(now, h.entry.id, "lookup_timeout");

@@ -128,6 +128,9 @@ pub fn replay_command(args: &ReplayArgs) -> u8 {
     if filter.nodes.is_empty() && filter.id_prefixes.is_empty() {
         filter.nodes.extend(repro.info.node);
     }
+    if filter.nodes.is_empty() && filter.id_prefixes.is_empty() {
+        println!("the failure concerns no one peer: trace some with --trace node=I,J or --trace-id ID");
+    }
     filter.msc_peer = args.msc.map(|m| m.peer);
     let name = repro
         .table

@@ -113,26 +113,17 @@ pub fn candidates(table: &toml::Table, failure: &Failure) -> Vec<(String, toml::
         if !failure.invariant.starts_with("check:") {
             let end = Duration::from_secs(failure.t_us / 1_000_000 + 1);
             if end < d {
-                out.push((
-                    format!("duration {d} → {end}"),
-                    with(&|t| set(t, "duration", end.to_string().into())),
-                ));
+                out.push((format!("duration {d} → {end}"), with(&|t| cut_duration(t, end))));
             }
         }
         let half = Duration::from_secs((d.as_micros() / 2_000_000).max(1));
         if half < d {
-            out.push((
-                format!("duration {d} → {half}"),
-                with(&|t| set(t, "duration", half.to_string().into())),
-            ));
+            out.push((format!("duration {d} → {half}"), with(&|t| cut_duration(t, half))));
         }
     }
     for key in ["fault", "attackers", "workload"] {
         let len = table.get(key).and_then(toml::Value::as_array).map_or(0, Vec::len);
         for i in (0..len).rev() {
-            if key == "workload" && len == 1 {
-                break;
-            }
             out.push((
                 format!("drop {key}[{i}]"),
                 with(&|t| {
@@ -171,8 +162,13 @@ pub fn candidates(table: &toml::Table, failure: &Failure) -> Vec<(String, toml::
         let Some(rate) = table["workload"][i].get("rate").and_then(toml::Value::as_str) else {
             continue;
         };
-        let Ok(r) = rate.parse::<Rate>() else { continue };
-        if r.is_zero() {
+        let Ok(r) = rate.parse::<Rate>() else {
+            continue;
+        };
+        // Below two operations per run a rate is not worth halving: dropping the workload is
+        // the cut that matters then.
+        let secs = duration_of(table).map_or(0.0, |d| d.as_secs_f64());
+        if r.is_zero() || r.per_sec_f64() * secs < 2.0 {
             continue;
         }
         let half = Rate::new(
@@ -187,8 +183,32 @@ pub fn candidates(table: &toml::Table, failure: &Failure) -> Vec<(String, toml::
     out.into_iter().filter_map(|(d, t)| t.map(|t| (d, t))).collect()
 }
 
-fn set(t: &mut toml::Table, key: &str, v: toml::Value) -> Option<()> {
-    t.insert(key.into(), v);
+/// Sets the duration to `end` and drops what would now start after the run (workloads, faults,
+/// attackers starting at or after `end`), and stops or heals scheduled after it.
+fn cut_duration(t: &mut toml::Table, end: Duration) -> Option<()> {
+    t.insert("duration".into(), end.to_string().into());
+    let late = |v: &toml::Value, key: &str| {
+        v.get(key)
+            .and_then(toml::Value::as_str)
+            .and_then(|s| s.parse::<Duration>().ok())
+            .is_some_and(|at| at >= end)
+    };
+    for (array, start) in [("workload", "start"), ("fault", "at"), ("attackers", "start")] {
+        let Some(a) = t.get_mut(array).and_then(toml::Value::as_array_mut) else {
+            continue;
+        };
+        a.retain(|v| !late(v, start) && !late(v, "until"));
+        for v in a.iter_mut() {
+            for key in ["stop", "heal"] {
+                if late(v, key) {
+                    v.as_table_mut()?.remove(key);
+                }
+            }
+        }
+        if a.is_empty() {
+            t.remove(array);
+        }
+    }
     Some(())
 }
 
@@ -365,14 +385,16 @@ count = 2
         let t: toml::Table = toml::from_str(T).unwrap();
         let c = candidates(&t, &failure("x"));
         let names: Vec<&str> = c.iter().map(|(d, _)| d.as_str()).collect();
-        assert_eq!(names[0], "duration 10m → 1m31s");
+        assert_eq!(names[0], "duration 10m → 91s");
         assert!(names.contains(&"duration 10m → 5m"));
         assert!(names.contains(&"drop fault[0]"));
         assert!(names.contains(&"drop attackers[0]"));
-        assert!(
-            !names.iter().any(|n| n.starts_with("drop workload")),
-            "the only workload stays"
-        );
+        assert!(names.contains(&"drop workload[0]"));
+        let (_, cut) = c.iter().find(|(d, _)| d == "duration 10m → 91s").unwrap();
+        assert_eq!(cut["duration"].as_str(), Some("91s"));
+        assert!(cut.get("fault").is_some(), "the crash at 1m stays");
+        let (_, cut) = c.iter().find(|(d, _)| d == "duration 10m → 5m").unwrap();
+        assert_eq!(cut["fault"].as_array().unwrap().len(), 1);
         assert!(names.contains(&"halve peers[0].count 40 → 20"));
         assert!(names.contains(&"halve attackers[0].count 4 → 2"));
         assert!(names.contains(&"halve workload[0].rate 10/s → 5/s"));
@@ -385,6 +407,6 @@ count = 2
         );
         // A failed check keeps its duration (it is judged at the end).
         let c = candidates(&t, &failure("check:max_failed_ratio.resolve"));
-        assert!(!c.iter().any(|(d, _)| d.ends_with("1m31s")));
+        assert!(!c.iter().any(|(d, _)| d.ends_with("91s")));
     }
 }

@@ -206,10 +206,15 @@ pub struct Described {
     pub fields: String,
 }
 
-/// The first 16 hex digits of an ID (enough to tell IDs apart in a trace).
+/// An ID shortened to the start of its P2P ID and of its service location (IDs of one name share
+/// the first half, so both halves are needed to tell them apart): `ac1e2549ce51…0000001250872e`.
 pub fn short(id: &PnrpId) -> String {
     let s = id.to_string();
-    format!("{}…", &s[..16.min(s.len())])
+    // The service location's first 8 digits are the simulated /32 (2001:db8) for most IDs.
+    match (s.get(..12), s.get(40..54)) {
+        (Some(a), Some(b)) => format!("{a}…{b}"),
+        _ => s,
+    }
 }
 
 /// Key fields of a message (pnrp.md §3 names).
