@@ -126,7 +126,10 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         });
     }
     let attacker_total = attackers.iter().map(|a| a.count).sum();
-    s.pnrp.config.validate().map_err(|e| err(format!("key `pnrp`: {e}")))?;
+    s.pnrp
+        .config
+        .validate()
+        .map_err(|e| err(format!("key `pnrp`: {e}")))?;
     let net = net_config(s, &groups, attacker_total, &mut rng, source)?;
     Ok(Plan {
         name: s.name.clone(),

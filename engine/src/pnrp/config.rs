@@ -99,10 +99,11 @@ pub struct PnrpConfig {
     /// restarts from the cache entry closest to the target whose endpoint it has not asked
     /// yet, at most this many times (within the hop limits); 0 = the literal spec.
     pub empty_stack_cache_restarts: u32,
-    /// §4.9 / open point 4 [CHOICE]: a registration walk ends at the first answer with L set (the hop's
-    /// leaf set spans our ID and it knows nothing closer). `false` = the literal walk, which re-asks
-    /// every pushed-back hop (≤ 3×) until the 22-hop limit — about 23 LOOKUPs per registration.
-    pub registration_stops_at_leaf_set: bool,
+    /// §4.9 / open point 4 [CHOICE]: a registration walk ends after this many answers with L set
+    /// (hops whose leaf set spans our ID and that know nothing closer: they admit and flood us).
+    /// `None` = the literal walk, which re-asks every pushed-back hop (≤ 3×) until the 22-hop or
+    /// the suspicious-answer limit — about 23 LOOKUPs per registration in a 2,000-peer cloud.
+    pub registration_stop_after_leaf_answers: Option<u32>,
     /// Weights of the 3 closest candidates when answering a LOOKUP (§4.7 step 5 [CHOICE]: 3:2:1).
     pub lookup_answer_weights: [u32; 3],
     /// Answer LOOKUPs with B (busy) while the Pending List holds more than this (§4.7 step 7 [CHOICE]).
@@ -156,6 +157,9 @@ pub struct PnrpConfig {
     pub split_k: f64,
     /// Per-ID cloud-size estimates at or above this are ignored (§4.12, §5.2: 2^32).
     pub split_estimate_max: f64,
+    /// §4.12 [CHOICE]: no split test of an ID within this long after its (re-)announcement walk
+    /// started (its neighbourhood is still learning it; a test would see false splits).
+    pub split_test_settle: Duration,
     /// §4.12 repair [CHOICE]: after a detected split, re-run each registration walk through the other part.
     pub split_repair_reregister: bool,
 
@@ -209,7 +213,7 @@ impl Default for PnrpConfig {
             require_answer_from_request_endpoint: true,
             follow_referrals_closer_than_best: true,
             empty_stack_cache_restarts: 4,
-            registration_stops_at_leaf_set: true,
+            registration_stop_after_leaf_answers: Some(3),
             lookup_answer_weights: [3, 2, 1],
             busy_pending_threshold: None,
             resolvers_answer: true,
@@ -230,6 +234,7 @@ impl Default for PnrpConfig {
             split_detection: true,
             split_k: 1.0,
             split_estimate_max: 4_294_967_296.0,
+            split_test_settle: Duration::from_secs(60),
             split_repair_reregister: true,
             inject_bug: None,
         }
@@ -265,6 +270,9 @@ impl PnrpConfig {
             if d == Duration::ZERO {
                 return Err(format!("pnrp.{name} must be longer than zero"));
             }
+        }
+        if self.registration_stop_after_leaf_answers == Some(0) {
+            return Err("pnrp.registration_stop_after_leaf_answers must be at least 1".into());
         }
         if let Some(d) = self.reannounce_period {
             if d == Duration::ZERO {

@@ -63,7 +63,17 @@ impl PnrpNode {
                 let p = (self.cfg.split_k / est).min(1.0);
                 if self.rng.gen::<f64>() < p {
                     let k = self.rng.gen_range(0..self.regs.len());
-                    if let Some(local) = self.regs.keys().nth(k).copied() {
+                    // [CHOICE] split_test_settle: an ID whose (re-)announcement is younger than
+                    // this is not tested — its neighbourhood is still learning it, so any
+                    // unknown closer node would look like a split.
+                    let settle = self.cfg.split_test_settle;
+                    let local = self
+                        .regs
+                        .values()
+                        .nth(k)
+                        .filter(|r| now.saturating_since(r.last_announce) >= settle)
+                        .map(|r| r.id);
+                    if let Some(local) = local {
                         self.split_test(now, local, false);
                     }
                 }

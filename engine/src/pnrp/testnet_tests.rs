@@ -691,9 +691,9 @@ fn without_liveness_probes_crashed_leaf_members_linger() {
 
 #[test]
 fn registration_walks_stop_in_the_neighbourhood() {
-    let hops = |stop: bool| {
+    let hops = |stop: Option<u32>| {
         let c = PnrpConfig {
-            registration_stops_at_leaf_set: stop,
+            registration_stop_after_leaf_answers: stop,
             ..cfg()
         };
         let mut net = TestNet::new(40, c, Scheme::Ed25519, 22);
@@ -709,7 +709,7 @@ fn registration_walks_stop_in_the_neighbourhood() {
         assert_eq!(hops.len(), 40);
         hops.iter().sum::<u32>() as f64 / hops.len() as f64
     };
-    let (short, literal) = (hops(true), hops(false));
+    let (short, literal) = (hops(Some(1)), hops(None));
     assert!(
         short < literal * 0.75,
         "mean hops {short} with the stop rule vs {literal} literal"

@@ -25,7 +25,7 @@ impl PnrpNode {
         } else {
             self.cache.len() <= self.cfg.small_cache_entries
         };
-        let stop_registration = self.cfg.registration_stops_at_leaf_set;
+        let stop_registration = self.cfg.registration_stop_after_leaf_answers;
         let (exhaust_bare, use_max, beyond_best) = (
             self.cfg.exhaust_hop_without_route_entry,
             self.cfg.hop_use_count_max,
@@ -122,15 +122,14 @@ impl PnrpNode {
                 },
             );
         }
-        // [CHOICE] registration_stops_at_leaf_set (§4.9, open point 4): the walk's work is done once
-        // a hop whose leaf set spans our ID (L) knows nothing closer — it is admitting and flooding
-        // us through the neighbourhood; re-asking earlier hops only repeats that.
-        let done = stop_registration
-            && buf.flags.leaf_set
-            && self
-                .ort
-                .get(&key)
-                .is_some_and(|st| matches!(st.kind, ResolveKind::Registration { .. }));
+        // [CHOICE] registration_stop_after_leaf_answers (§4.9, open point 4): the walk's work is
+        // done once a few hops whose leaf set spans our ID (L) knew nothing closer — they are
+        // admitting and flooding us through the neighbourhood; re-asking earlier hops only
+        // repeats that.
+        let done = self.ort.get(&key).is_some_and(|st| {
+            matches!(st.kind, ResolveKind::Registration { .. })
+                && stop_registration.is_some_and(|k| buf.flags.leaf_set && st.suspicious >= k)
+        });
         if done {
             let Some(st) = self.ort.get(&key) else { return };
             let err = ResolveError::NotFound {
