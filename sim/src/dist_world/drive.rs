@@ -2,10 +2,10 @@
 //! trickle arrivals and client churn.
 
 use super::layout::Role;
-use super::{DistWorld, Ev, Machine};
+use super::{DistWorld, Ev, InFlight, Machine, Next};
 use crate::net::Delivery;
 use peerlab_engine::dist::{pccrd, DistMessage, PeerCommand, PeerEvent};
-use peerlab_engine::{Endpoint, Instant, Node, Transmit};
+use peerlab_engine::{Duration, Endpoint, Instant, Node, Transmit};
 use rand::Rng;
 
 impl DistWorld {
@@ -37,16 +37,33 @@ impl DistWorld {
         self.drain(dest, now);
     }
 
-    /// Sends `msg` from node `at` one hop towards `dest` through the network model.
+    /// Sends `msg` from node `at` one hop towards `dest`: over a WAN (shared links) or through
+    /// the network model.
     fn forward(&mut self, now: Instant, at: u32, dest: u32, dest_gen: u32, from: Endpoint, msg: DistMessage) {
         let hop = self.layout.next_hop(at, dest);
         let bytes = msg.wire_len();
+        if self.layout.crosses_wan(at, hop) {
+            self.tally.wan_bytes += bytes as u64;
+            let wan = |w: &Self, n: u32| {
+                let b = w.layout.slots[n as usize].branch.unwrap_or(0);
+                (b, w.dist.branches[b as usize].wan.latency)
+            };
+            let (link, next) = if at == 0 {
+                (0, Next::WanDown(wan(self, hop).0))
+            } else if self.layout.slots[at as usize].role == (Role::Gateway { inbound: false }) {
+                let (b, lat) = wan(self, at);
+                let extra = if hop == 0 { Duration::ZERO } else { wan(self, hop).1 };
+                (2 + 2 * b, Next::Arrive { hop, latency: lat + extra })
+            } else {
+                let (b, lat) = wan(self, hop);
+                (1 + 2 * b, Next::Arrive { hop, latency: lat })
+            };
+            let item = InFlight { dest, dest_gen, from, msg, next };
+            return self.link_push(now, link, bytes as u64, item);
+        }
         let len = u32::try_from(bytes).unwrap_or(u32::MAX);
         match self.net.send(now, at, hop, len) {
             Delivery::At(t) => {
-                if self.layout.crosses_wan(at, hop) {
-                    self.tally.wan_bytes += bytes as u64;
-                }
                 let ev = Ev::Deliver {
                     hop,
                     dest,
@@ -58,6 +75,65 @@ impl DistWorld {
             }
             Delivery::Dropped(_) => self.tally.lost_to_churn += 1,
         }
+    }
+
+    fn link_push(&mut self, now: Instant, link: u32, bytes: u64, item: InFlight) {
+        let key = self.conn_key(&item);
+        self.links[link as usize].push(now, key, bytes, item);
+        self.link_kick(link);
+    }
+
+    /// The connection a message travels on: its endpoints' pair.
+    fn conn_key(&self, f: &InFlight) -> u64 {
+        if self.dist.wan_sharing == crate::scenario::WanSharing::Fifo {
+            return 0;
+        }
+        let src = self.by_endpoint.get(&f.from).copied().unwrap_or(0);
+        (u64::from(src) << 32) | u64::from(f.dest)
+    }
+
+    /// Queues the next completion of a shared link (cancelling older ones by version).
+    fn link_kick(&mut self, link: u32) {
+        let l = &mut self.links[link as usize];
+        l.version += 1;
+        let version = l.version;
+        if let Some(t) = l.next_done() {
+            self.queue.push(t, Ev::LinkDone { link, version });
+        }
+    }
+
+    /// Transfers that finished on a shared link move on.
+    pub(super) fn on_link_done(&mut self, now: Instant, link: u32, version: u64) {
+        if self.links[link as usize].version != version {
+            return;
+        }
+        let done = self.links[link as usize].take_done(now);
+        self.fp.mix_all(&[u64::from(link), done.len() as u64]);
+        for f in done {
+            match f.next {
+                Next::WanDown(b) => {
+                    let hop = self.layout.branches[b as usize].gw_in;
+                    let latency = self.dist.branches[b as usize].wan.latency;
+                    let next = Next::Arrive { hop, latency };
+                    let bytes = f.msg.wire_len() as u64;
+                    let f = InFlight { next, ..f };
+                    let key = self.conn_key(&f);
+                    self.links[1 + 2 * b as usize].push(now, key, bytes, f);
+                    self.link_kick(1 + 2 * b);
+                }
+                Next::Arrive { hop, latency } => {
+                    let ev = Ev::Deliver {
+                        hop,
+                        dest: f.dest,
+                        dest_gen: f.dest_gen,
+                        from: f.from,
+                        msg: f.msg,
+                    };
+                    self.queue.push(now + latency, ev);
+                }
+            }
+        }
+        self.link_kick(link);
     }
 
     /// Routes one transmit of node `i`: multicast to the subnet, or unicast by endpoint.
@@ -149,6 +225,7 @@ impl DistWorld {
                 if attacker {
                     return;
                 }
+                if std::env::var_os("DISTDBG").is_some() { eprintln!("DBG {} {} {} {} {}", now.as_micros()/1_000_000, elapsed.as_micros()/1_000_000, bytes_from_peers/1_000_000, bytes_from_server/1_000_000, node); }
                 self.tally.fetched(now, size, bytes_from_peers, bytes_from_server, bytes_from_cache);
                 self.tally.ttfb_us.push(time_to_first_byte.as_micros());
                 self.tally.completion_us.push(elapsed.as_micros());

@@ -191,19 +191,13 @@ impl Layout {
             .slots
             .iter()
             .map(|s| match (s.branch, s.role) {
+                // The server's uplink and the WANs are shared links (`links.rs`); the LAN side
+                // of a gateway is limited by the receiving machine's own link.
                 (None, _) => Bandwidth {
-                    up_bps: d.server.up.bps(),
+                    up_bps: 0,
                     down_bps: d.server.down.bps(),
                 },
-                (Some(b), Role::Gateway { inbound }) => {
-                    let wan = &d.branches[b as usize].wan;
-                    // The LAN side of a gateway is limited by the receiving machine's own link.
-                    if inbound {
-                        Bandwidth { up_bps: 0, down_bps: wan.down.bps() }
-                    } else {
-                        Bandwidth { up_bps: wan.up.bps(), down_bps: 0 }
-                    }
-                }
+                (Some(_), Role::Gateway { .. }) => Bandwidth::default(),
                 (Some(b), _) => {
                     let lan = d.branches[b as usize].lan.bandwidth.bps();
                     Bandwidth { up_bps: lan, down_bps: lan }

@@ -15,6 +15,7 @@
 
 mod drive;
 pub mod layout;
+mod links;
 pub mod run;
 mod tally;
 
@@ -75,6 +76,26 @@ enum Ev {
     Rejoin { node: u32 },
     /// Periodic sample.
     Sample,
+    /// A shared link may have finished a transfer (stale unless `version` is current).
+    LinkDone { link: u32, version: u64 },
+}
+
+/// What happens to a message when it leaves a shared link.
+#[derive(Clone, Copy)]
+enum Next {
+    /// Enter branch `b`'s WAN-down link (after the server's access link).
+    WanDown(u32),
+    /// Reach node `hop` after `latency`.
+    Arrive { hop: u32, latency: Duration },
+}
+
+/// A message on a shared link.
+struct InFlight {
+    dest: u32,
+    dest_gen: u32,
+    from: Endpoint,
+    msg: DistMessage,
+    next: Next,
 }
 
 impl Ev {
@@ -87,6 +108,7 @@ impl Ev {
             Ev::Leave { .. } => 5,
             Ev::Rejoin { .. } => 6,
             Ev::Sample => 7,
+            Ev::LinkDone { .. } => 8,
         }
     }
 }
@@ -104,6 +126,8 @@ pub struct DistWorld {
     nodes: Vec<NodeState>,
     by_endpoint: BTreeMap<Endpoint, u32>,
     net: NetModel,
+    /// Shared links: 0 the server's uplink, then per branch WAN down (1 + 2b) and up (2 + 2b).
+    links: Vec<links::PsLink<InFlight>>,
     queue: EventQueue<Ev>,
     fp: Fingerprint,
     events: u64,
@@ -157,6 +181,11 @@ impl DistWorld {
                 size: c.size.bytes(),
             })
             .collect();
+        let mut shared = vec![links::PsLink::new(dist.server.up.bps())];
+        for b in &dist.branches {
+            shared.push(links::PsLink::new(b.wan.down.bps()));
+            shared.push(links::PsLink::new(b.wan.up.bps()));
+        }
         let mut rng_churn = NodeRng::from_seed(derive_seed(s.seed, "churn", 0));
         let mut churn = Vec::new();
         for b in &dist.branches {
@@ -175,6 +204,7 @@ impl DistWorld {
             nodes: Vec::new(),
             by_endpoint,
             net,
+            links: shared,
             queue: EventQueue::new(),
             fp: Fingerprint::default(),
             events: 0,
@@ -409,6 +439,7 @@ impl DistWorld {
                 self.sample(now);
                 self.queue.push(now + self.sample_every, Ev::Sample);
             }
+            Ev::LinkDone { link, version } => self.on_link_done(now, link, version),
         }
     }
 }

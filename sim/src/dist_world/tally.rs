@@ -160,6 +160,39 @@ impl DistWorld {
         (served, sessions, with_peers, hosted)
     }
 
+    /// Engine counters summed over the stacks alive at the end (discovery and failure handling).
+    fn engine_counters(&self) -> Vec<(&'static str, u64)> {
+        let mut c = [0u64; 8];
+        for st in &self.nodes {
+            if let Machine::Peer(p) = &st.machine {
+                let (s, v) = (p.stats, p.serve_stats());
+                for (slot, x) in c.iter_mut().zip([
+                    s.probes_sent,
+                    s.negative_hits,
+                    s.request_timeouts,
+                    s.peers_excluded,
+                    s.origin_ranges,
+                    s.rate_limited,
+                    v.busy_replies,
+                    v.missing_replies,
+                ]) {
+                    *slot += x;
+                }
+            }
+        }
+        let names = [
+            "probes_sent",
+            "negative_discovery_hits",
+            "request_timeouts",
+            "peers_excluded",
+            "origin_range_requests",
+            "probes_rate_limited",
+            "busy_replies",
+            "missing_replies",
+        ];
+        names.into_iter().zip(c).collect()
+    }
+
     /// The `distribution.*` headline figures for `summary.json`.
     pub(super) fn metrics(&self) -> BTreeMap<String, f64> {
         let t = &self.tally;
@@ -198,6 +231,9 @@ impl DistWorld {
         put("fetches_failed", failed as f64);
         put("fetches_offline", t.fetches_offline as f64);
         put("client_leaves", t.leaves as f64);
+        for (k, v) in self.engine_counters() {
+            put(k, v as f64);
+        }
         put("messages_lost_to_churn", t.lost_to_churn as f64);
         m
     }

@@ -223,6 +223,7 @@ impl Decoder {
             mode: Default::default(),
             content: Vec::new(),
             server: Default::default(),
+            wan_sharing: Default::default(),
             config: Distribution::default_config(),
             branches: self.list(root, "branch"),
             fetches: self.list(root, "workload"),
@@ -258,11 +259,17 @@ impl Decoder {
         if let Some(v) = self.field(table, &path, "server", Some(dist.server.clone())) {
             dist.server = v;
         }
-        let modeled = !rest.contains_key("data_mode");
+        if let Some(v) = self.field(table, &path, "wan_sharing", Some(dist.wan_sharing)) {
+            dist.wan_sharing = v;
+        }
+        let (modeled, timer) = (!rest.contains_key("data_mode"), !rest.contains_key("origin_timer"));
         match de_value::<DistConfig>(&toml::Value::Table(rest), &path) {
             Ok(mut config) => {
                 if modeled {
                     config.data_mode = dist.config.data_mode;
+                }
+                if timer {
+                    config.origin_timer = dist.config.origin_timer;
                 }
                 dist.config = config
             }

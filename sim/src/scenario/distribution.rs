@@ -16,7 +16,18 @@ use peerlab_engine::Duration;
 use serde::{Deserialize, Serialize};
 
 /// `[distribution]` keys the simulator takes for itself; the rest go to `DistConfig`.
-pub(crate) const DIST_SIM_KEYS: [&str; 3] = ["mode", "content", "server"];
+pub(crate) const DIST_SIM_KEYS: [&str; 4] = ["mode", "content", "server", "wan_sharing"];
+
+/// How a shared link (a WAN, the server's uplink) divides its rate (`[distribution] wan_sharing`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WanSharing {
+    /// Equal shares between busy connections, each connection in order (TCP flows, default).
+    #[default]
+    Fair,
+    /// One queue: each transfer waits for every earlier one (a single pipelined connection).
+    Fifo,
+}
 
 /// Which BranchCache mode every client runs (`[distribution] mode`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +90,8 @@ pub struct Distribution {
     pub content: Vec<Content>,
     /// The origin's access link.
     pub server: ServerLink,
+    /// How shared links divide their rate.
+    pub wan_sharing: WanSharing,
     /// Every other key of the table (the simulator defaults `data_mode` to `modeled`).
     pub config: DistConfig,
     /// The branch offices.
@@ -90,10 +103,14 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    /// The simulator's `DistConfig` defaults: the engine's, with modeled block data (§12.1).
+    /// The simulator's `DistConfig` defaults: the engine's, with modeled block data (§12.1
+    /// \[SIM\]) and a 24 h origin timer. \[CHOICE\] The engine's origin timer bounds a whole
+    /// request, while a real HTTP client times out only when bytes stop flowing; on a WAN shared
+    /// by a flash crowd a healthy 4 MB range can take longer than the engine's 600 s.
     pub fn default_config() -> DistConfig {
         let mut c = DistConfig::default();
         c.data_mode = peerlab_engine::dist::DataMode::Modeled;
+        c.origin_timer = Duration::from_secs(24 * 3_600);
         c
     }
 }

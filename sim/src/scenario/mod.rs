@@ -23,7 +23,7 @@ mod value;
 
 pub use distribution::{
     Branch, Content, DistAttackers, DistBehaviour, DistMode, Distribution, FetchKind, FetchPattern,
-    FetchWorkload, Lan, ServerLink, Wan,
+    FetchWorkload, Lan, ServerLink, Wan, WanSharing,
 };
 pub use error::{Diagnostic, Location, ScenarioError};
 pub use files::{parse_matrix, parse_trace, read_matrix, read_trace};
