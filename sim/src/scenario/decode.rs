@@ -275,7 +275,9 @@ impl Decoder {
             }
             Err(mut issue) => {
                 if issue.what.starts_with("unknown key") {
-                    issue.allowed = format!("{}, {}", list(&DIST_SIM_KEYS), issue.allowed);
+                    // The engine's own `mode` is set through the simulator's `mode`.
+                    let engine = issue.allowed.replace("`mode`, ", "");
+                    issue.allowed = format!("{}, {engine}", list(&DIST_SIM_KEYS));
                 }
                 self.issues.push(issue);
             }
