@@ -43,7 +43,6 @@ impl DistWorld {
         let hop = self.layout.next_hop(at, dest);
         let bytes = msg.wire_len();
         if self.layout.crosses_wan(at, hop) {
-            self.tally.wan_bytes += bytes as u64;
             let wan = |w: &Self, n: u32| {
                 let b = w.layout.slots[n as usize].branch.unwrap_or(0);
                 (b, w.dist.branches[b as usize].wan.latency)
@@ -110,12 +109,19 @@ impl DistWorld {
         let done = self.links[link as usize].take_done(now);
         self.fp.mix_all(&[u64::from(link), done.len() as u64]);
         for f in done {
+            // Bytes count when they have crossed the link, so per-second series show the link's
+            // real throughput.
+            let bytes = f.msg.wire_len() as u64;
+            if link == 0 {
+                self.tally.server_wire_bytes += bytes;
+            } else {
+                self.tally.wan_bytes += bytes;
+            }
             match f.next {
                 Next::WanDown(b) => {
                     let hop = self.layout.branches[b as usize].gw_in;
                     let latency = self.dist.branches[b as usize].wan.latency;
                     let next = Next::Arrive { hop, latency };
-                    let bytes = f.msg.wire_len() as u64;
                     let f = InFlight { next, ..f };
                     let key = self.conn_key(&f);
                     self.links[1 + 2 * b as usize].push(now, key, bytes, f);
@@ -139,7 +145,7 @@ impl DistWorld {
     /// Routes one transmit of node `i`: multicast to the subnet, or unicast by endpoint.
     fn transmit(&mut self, now: Instant, i: u32, t: Transmit<DistMessage>) {
         let from = self.layout.slots[i as usize].endpoint;
-        self.tally.count_message(&t.msg, i == 0);
+        self.tally.count_message(&t.msg);
         if t.to == pccrd::MULTICAST {
             let Some(b) = self.layout.slots[i as usize].branch else {
                 return;

