@@ -92,10 +92,9 @@ fn the_hosted_cache_serves_the_branch() {
 
 #[test]
 fn corrupt_blocks_are_detected_and_every_fetch_still_completes() {
-    let text = format!(
-        "{SMALL}\n[[attackers]]\nbehaviour = \"corrupt-blocks\"\nbranch = \"office\"\ncount = 2\n"
-    )
-    .replace("min_wan_offload = \"90%\"", "");
+    let text =
+        format!("{SMALL}\n[[attackers]]\nbehaviour = \"corrupt-blocks\"\nbranch = \"office\"\ncount = 2\n")
+            .replace("min_wan_offload = \"90%\"", "");
     let o = run(&text, &[]);
     assert!(passed(&o), "{:?}", o.checks);
     assert!(metric(&o, "corrupt_blocks_detected") > 0.0, "{:?}", o.metrics);
@@ -119,10 +118,8 @@ fn churning_clients_leave_and_come_back() {
 
 #[test]
 fn one_seed_reproduces_bit_for_bit_and_another_differs() {
-    let text = format!(
-        "{SMALL}\n[[attackers]]\nbehaviour = \"corrupt-blocks\"\nbranch = \"office\"\n"
-    )
-    .replace(
+    let text = format!("{SMALL}\n[[attackers]]\nbehaviour = \"corrupt-blocks\"\nbranch = \"office\"\n")
+        .replace(
         "clients = 20",
         "clients = 20\nsession = { model = \"exponential\", mean = \"10m\" }\nrejoin = { after = \"1m\" }",
     );
@@ -143,22 +140,37 @@ fn error(text: &str) -> String {
 
 #[test]
 fn bad_input_names_the_key_and_what_is_allowed() {
-    let e = error(&SMALL.replace("hash_on_publish = true", "hash_on_publish = true\nprobe_timr = \"1s\""));
+    let e = error(&SMALL.replace(
+        "hash_on_publish = true",
+        "hash_on_publish = true\nprobe_timr = \"1s\"",
+    ));
     assert!(e.contains("bad.toml:7:1: key `distribution.probe_timr`"), "{e}");
     assert!(e.contains("`wan_sharing`") && e.contains("`probe_timer`"), "{e}");
     assert_eq!(e.matches("`mode`").count(), 1, "{e}");
 
-    let e = error(&SMALL.replace("pattern = \"flash-crowd\"", "pattern = \"flash-crowd\"\nbranch = \"paris\""));
-    assert!(e.contains("key `workload[0].branch`: there is no branch \"paris\"; allowed: \"all\", \"office\""), "{e}");
+    let e = error(&SMALL.replace(
+        "pattern = \"flash-crowd\"",
+        "pattern = \"flash-crowd\"\nbranch = \"paris\"",
+    ));
+    assert!(
+        e.contains("key `workload[0].branch`: there is no branch \"paris\"; allowed: \"all\", \"office\""),
+        "{e}"
+    );
 
     let e = error(&SMALL.replace("window = \"10m\"\n", ""));
-    assert!(e.contains("key `workload[0].window`: a flash crowd needs the window"), "{e}");
+    assert!(
+        e.contains("key `workload[0].window`: a flash crowd needs the window"),
+        "{e}"
+    );
 
     let e = error(&SMALL.replace("size = \"5MB\"", "size = \"5 parsecs\""));
     assert!(e.contains("key `distribution.content[0].size`"), "{e}");
 
     let e = error(&format!("{SMALL}\n[[peers]]\nname = \"x\"\ncount = 1\n"));
-    assert!(e.contains("key `peers`: `peers` belongs to PNRP scenarios"), "{e}");
+    assert!(
+        e.contains("key `peers`: `peers` belongs to PNRP scenarios"),
+        "{e}"
+    );
 
     let e = error(&SMALL.replace("[distribution]", "[distribution]\nmode = \"hosted-cache\""));
     assert!(e.contains("key `branch[0].hosted_cache`"), "{e}");
@@ -167,13 +179,24 @@ fn bad_input_names_the_key_and_what_is_allowed() {
     assert!(e.contains("key `branch[0].wan.down`: a WAN speed of zero"), "{e}");
 
     let e = error(&SMALL.replace("pattern = \"flash-crowd\"", "pattern = \"trickle\""));
-    assert!(e.contains("key `workload[0].window`") && e.contains("key `workload[0].rate`"), "{e}");
+    assert!(
+        e.contains("key `workload[0].window`") && e.contains("key `workload[0].rate`"),
+        "{e}"
+    );
 
-    let e = error(&format!("{SMALL}\n[[attackers]]\nbehaviour = \"forge-cpa\"\nbranch = \"office\"\n"));
-    assert!(e.contains("key `attackers[0].behaviour`") && e.contains("corrupt-blocks"), "{e}");
+    let e = error(&format!(
+        "{SMALL}\n[[attackers]]\nbehaviour = \"forge-cpa\"\nbranch = \"office\"\n"
+    ));
+    assert!(
+        e.contains("key `attackers[0].behaviour`") && e.contains("corrupt-blocks"),
+        "{e}"
+    );
 
     let e = error(&SMALL.replace("[[branch]]", "[[branch]]\nclients = 0\n[[branch]]"));
-    assert!(e.contains("key `branch[0].name`") || e.contains("key `branch[0].wan`"), "{e}");
+    assert!(
+        e.contains("key `branch[0].name`") || e.contains("key `branch[0].wan`"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -19,7 +19,8 @@ impl DistWorld {
         from: Endpoint,
         msg: DistMessage,
     ) {
-        self.fp.mix_all(&[u64::from(hop), u64::from(dest), msg.wire_len() as u64]);
+        self.fp
+            .mix_all(&[u64::from(hop), u64::from(dest), msg.wire_len() as u64]);
         if hop != dest {
             return self.forward(now, hop, dest, dest_gen, from, msg);
         }
@@ -51,13 +52,29 @@ impl DistWorld {
                 (0, Next::WanDown(wan(self, hop).0))
             } else if self.layout.slots[at as usize].role == (Role::Gateway { inbound: false }) {
                 let (b, lat) = wan(self, at);
-                let extra = if hop == 0 { Duration::ZERO } else { wan(self, hop).1 };
-                (2 + 2 * b, Next::Arrive { hop, latency: lat + extra })
+                let extra = if hop == 0 {
+                    Duration::ZERO
+                } else {
+                    wan(self, hop).1
+                };
+                (
+                    2 + 2 * b,
+                    Next::Arrive {
+                        hop,
+                        latency: lat + extra,
+                    },
+                )
             } else {
                 let (b, lat) = wan(self, hop);
                 (1 + 2 * b, Next::Arrive { hop, latency: lat })
             };
-            let item = InFlight { dest, dest_gen, from, msg, next };
+            let item = InFlight {
+                dest,
+                dest_gen,
+                from,
+                msg,
+                next,
+            };
             return self.link_push(now, link, bytes as u64, item);
         }
         let len = u32::try_from(bytes).unwrap_or(u32::MAX);
@@ -231,8 +248,18 @@ impl DistWorld {
                 if attacker {
                     return;
                 }
-                if std::env::var_os("DISTDBG").is_some() { eprintln!("DBG {} {} {} {} {}", now.as_micros()/1_000_000, elapsed.as_micros()/1_000_000, bytes_from_peers/1_000_000, bytes_from_server/1_000_000, node); }
-                self.tally.fetched(now, size, bytes_from_peers, bytes_from_server, bytes_from_cache);
+                if std::env::var_os("DISTDBG").is_some() {
+                    eprintln!(
+                        "DBG {} {} {} {} {}",
+                        now.as_micros() / 1_000_000,
+                        elapsed.as_micros() / 1_000_000,
+                        bytes_from_peers / 1_000_000,
+                        bytes_from_server / 1_000_000,
+                        node
+                    );
+                }
+                self.tally
+                    .fetched(now, size, bytes_from_peers, bytes_from_server, bytes_from_cache);
                 self.tally.ttfb_us.push(time_to_first_byte.as_micros());
                 self.tally.completion_us.push(elapsed.as_micros());
                 self.record_op(now, node, "ok", elapsed.as_micros());
@@ -313,7 +340,12 @@ impl DistWorld {
         self.net.set_down(node, true);
         self.tally.live -= 1;
         self.tally.leaves += 1;
-        let gone: Vec<(u32, u64)> = self.tally.pending.range((node, 0)..=(node, u64::MAX)).map(|(k, _)| *k).collect();
+        let gone: Vec<(u32, u64)> = self
+            .tally
+            .pending
+            .range((node, 0)..=(node, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
         for key in gone {
             if let Some(started) = self.tally.pending.remove(&key) {
                 self.record_op(now, node, "left", now.saturating_since(started).as_micros());

@@ -103,7 +103,8 @@ impl Layout {
                 .filter(|(_, a)| a.branch == br.name)
                 .map(|(i, a)| (i as u32, a.count))
                 .collect();
-            let machines = br.clients + attackers.iter().map(|a| a.1).sum::<u64>() + u64::from(br.hosted_cache);
+            let machines =
+                br.clients + attackers.iter().map(|a| a.1).sum::<u64>() + u64::from(br.hosted_cache);
             if machines > BRANCH_MACHINES_MAX {
                 return Err(format!(
                     "branch \"{}\" has {machines} machines; at most {BRANCH_MACHINES_MAX}",
@@ -114,13 +115,21 @@ impl Layout {
             let branch = Some(b as u32);
             for (inbound, host) in [(true, 65_100), (false, 65_101)] {
                 let role = Role::Gateway { inbound };
-                slots.push(Slot { role, branch, endpoint: address(b, host) });
+                slots.push(Slot {
+                    role,
+                    branch,
+                    endpoint: address(b, host),
+                });
             }
             let mut members = Vec::new();
             let mut host = 0u64;
             let mut push = |slots: &mut Vec<Slot>, role: Role| {
                 members.push(slots.len() as u32);
-                slots.push(Slot { role, branch, endpoint: address(b, host) });
+                slots.push(Slot {
+                    role,
+                    branch,
+                    endpoint: address(b, host),
+                });
                 host += 1;
             };
             for _ in 0..br.clients {
@@ -173,7 +182,7 @@ impl Layout {
             for (b, cell) in row.iter_mut().enumerate() {
                 *cell = match (branch_of(a), branch_of(b)) {
                     (Some(x), Some(y)) if x == y => {
-                        let members = |g: usize| (g - 1) % 3 == 0;
+                        let members = |g: usize| (g - 1).is_multiple_of(3);
                         match (members(a), members(b)) {
                             (false, false) => Duration::ZERO,
                             _ => d.branches[x].lan.latency,
@@ -200,7 +209,10 @@ impl Layout {
                 (Some(_), Role::Gateway { .. }) => Bandwidth::default(),
                 (Some(b), _) => {
                     let lan = d.branches[b as usize].lan.bandwidth.bps();
-                    Bandwidth { up_bps: lan, down_bps: lan }
+                    Bandwidth {
+                        up_bps: lan,
+                        down_bps: lan,
+                    }
                 }
             })
             .collect();

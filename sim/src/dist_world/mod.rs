@@ -19,6 +19,7 @@ mod links;
 pub mod run;
 mod tally;
 
+use crate::churn::SessionLength;
 use crate::fingerprint::Fingerprint;
 use crate::net::NetModel;
 use crate::queue::EventQueue;
@@ -29,7 +30,6 @@ use peerlab_engine::dist::{
     BranchPeer, ContentServer, ContentSpec, DistConfig, DistMessage, HostedCache, Mode, ServerCommand,
 };
 use peerlab_engine::{derive_seed, Duration, Endpoint, Instant, Node, NodeRng};
-use crate::churn::SessionLength;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use tally::Tally;
@@ -162,7 +162,8 @@ impl DistWorld {
         cfg.subnet_prefix_len = layout::SUBNET_PREFIX_LEN;
         let (net_cfg, rates) = layout.net_config(&dist);
         let n = layout.slots.len() as u32;
-        let mut net = NetModel::new(net_cfg, n, derive_seed(s.seed, "network", 0)).map_err(|e| e.to_string())?;
+        let mut net =
+            NetModel::new(net_cfg, n, derive_seed(s.seed, "network", 0)).map_err(|e| e.to_string())?;
         for (i, r) in rates.into_iter().enumerate() {
             net.set_node_bandwidth(i as u32, r);
         }
@@ -237,7 +238,13 @@ impl DistWorld {
     /// A fresh stack for node `i` in incarnation `gen`.
     fn build(&self, i: u32, gen: u32) -> Machine {
         let slot = self.layout.slots[i as usize];
-        let rng = || NodeRng::from_seed(derive_seed(self.seed, "node", (u64::from(gen) << 32) | u64::from(i)));
+        let rng = || {
+            NodeRng::from_seed(derive_seed(
+                self.seed,
+                "node",
+                (u64::from(gen) << 32) | u64::from(i),
+            ))
+        };
         let hosted = slot
             .branch
             .and_then(|b| self.layout.branches[b as usize].hosted)
@@ -246,7 +253,9 @@ impl DistWorld {
         match slot.role {
             Role::Server => Machine::Server(Box::new(ContentServer::new(slot.endpoint, self.cfg.clone()))),
             Role::Gateway { .. } => Machine::Gateway,
-            Role::Hosted => Machine::Hosted(Box::new(HostedCache::new(slot.endpoint, self.cfg.clone(), rng()))),
+            Role::Hosted => {
+                Machine::Hosted(Box::new(HostedCache::new(slot.endpoint, self.cfg.clone(), rng())))
+            }
             Role::Client | Role::Attacker(_) => {
                 let mut p = BranchPeer::new(slot.endpoint, self.cfg.clone(), hosted, rng());
                 p.set_corrupt(matches!(slot.role, Role::Attacker(_)));
@@ -270,7 +279,11 @@ impl DistWorld {
 
     fn content_index(&self, name: &Option<String>) -> Option<u32> {
         let n = name.as_ref()?;
-        self.dist.content.iter().position(|c| &c.name == n).map(|i| i as u32)
+        self.dist
+            .content
+            .iter()
+            .position(|c| &c.name == n)
+            .map(|i| i as u32)
     }
 
     /// Clients of a workload's branch ("all": every branch).
@@ -306,11 +319,13 @@ impl DistWorld {
                             Some(c) => c,
                             None => self.draw_content(),
                         };
-                        self.queue.push(self.at(w.start + off), Ev::Fetch { node, content });
+                        self.queue
+                            .push(self.at(w.start + off), Ev::Fetch { node, content });
                     }
                 }
                 FetchPattern::Trickle => {
-                    self.queue.push(self.at(w.start), Ev::Trickle { workload: wi as u32 });
+                    self.queue
+                        .push(self.at(w.start), Ev::Trickle { workload: wi as u32 });
                 }
             }
         }
@@ -362,13 +377,14 @@ impl DistWorld {
 
     /// Runs to the end; `progress` sees (sim time, events, live clients).
     pub fn run(mut self, progress: &mut dyn FnMut(Instant, u64, u64)) -> (crate::world::Outcome, Recorder) {
-        self.rec.push(peerlab_reports::Record::Meta(peerlab_reports::Meta {
-            schema: peerlab_reports::RECORD_SCHEMA_VERSION,
-            scenario: self.name.clone(),
-            seed: self.seed,
-            duration_us: self.duration.as_micros(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-        }));
+        self.rec
+            .push(peerlab_reports::Record::Meta(peerlab_reports::Meta {
+                schema: peerlab_reports::RECORD_SCHEMA_VERSION,
+                scenario: self.name.clone(),
+                seed: self.seed,
+                duration_us: self.duration.as_micros(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            }));
         self.publish();
         let end = Instant::ZERO + self.duration;
         while let Some(t) = self.queue.peek_time() {
@@ -379,7 +395,7 @@ impl DistWorld {
             self.events += 1;
             self.fp.mix_all(&[now.as_micros(), ev.tag()]);
             self.process(now, ev);
-            if self.events % 65_536 == 0 {
+            if self.events.is_multiple_of(65_536) {
                 progress(now, self.events, self.tally.live as u64);
             }
         }

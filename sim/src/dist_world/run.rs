@@ -25,18 +25,29 @@ pub fn config_json(s: &Scenario, file: &Path, replay: &str) -> String {
 /// Machines (clients, attackers, hosted caches) of a distribution scenario.
 pub fn machines(s: &Scenario) -> u64 {
     s.distribution.as_ref().map_or(0, |d| {
-        let clients: u64 = d.branches.iter().map(|b| b.clients + u64::from(b.hosted_cache)).sum();
+        let clients: u64 = d
+            .branches
+            .iter()
+            .map(|b| b.clients + u64::from(b.hosted_cache))
+            .sum();
         clients + d.attackers.iter().map(|a| a.count).sum::<u64>()
     })
 }
 
 /// Runs `s` and writes every output file to `dir`; errors are printed and mapped to an exit code.
-pub fn run_once(args: &RunArgs, s: Scenario, dir: PathBuf, quiet: bool, replay: &str) -> Result<RunResult, u8> {
+pub fn run_once(
+    args: &RunArgs,
+    s: Scenario,
+    dir: PathBuf,
+    quiet: bool,
+    replay: &str,
+) -> Result<RunResult, u8> {
     let warn = |m: String| {
         let _ = writeln!(std::io::stderr(), "{m}");
         EXIT_BAD_INPUT
     };
-    let io_err = |what: &str, e: std::io::Error| warn(format!("error: cannot write {what} in {}: {e}", dir.display()));
+    let io_err =
+        |what: &str, e: std::io::Error| warn(format!("error: cannot write {what} in {}: {e}", dir.display()));
     if !quiet {
         let _ = writeln!(
             std::io::stdout(),
@@ -95,7 +106,12 @@ pub fn run_once(args: &RunArgs, s: Scenario, dir: PathBuf, quiet: bool, replay: 
         }
     }
     for c in summary.checks.iter().filter(|c| !c.passed) {
-        let _ = writeln!(std::io::stderr(), "check failed: {} — {}\nreplay: {replay}", c.name, c.detail);
+        let _ = writeln!(
+            std::io::stderr(),
+            "check failed: {} — {}\nreplay: {replay}",
+            c.name,
+            c.detail
+        );
     }
     Ok(RunResult {
         dir,

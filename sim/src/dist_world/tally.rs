@@ -134,7 +134,8 @@ impl DistWorld {
             ..Sample::default()
         };
         s.ops_ok.insert("fetch".into(), std::mem::take(&mut t.ok_since));
-        s.ops_failed.insert("fetch".into(), std::mem::take(&mut t.failed_since));
+        s.ops_failed
+            .insert("fetch".into(), std::mem::take(&mut t.failed_since));
         self.rec.push(Record::Sample(s));
     }
 
@@ -193,7 +194,12 @@ impl DistWorld {
     pub(super) fn metrics(&self) -> BTreeMap<String, f64> {
         let t = &self.tally;
         let (served, sessions, with_peers, hosted) = self.peer_counters();
-        let clients = self.layout.slots.iter().filter(|s| s.role == Role::Client).count();
+        let clients = self
+            .layout
+            .slots
+            .iter()
+            .filter(|s| s.role == Role::Client)
+            .count();
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let offload = if t.delivered == 0 {
             0.0
@@ -223,9 +229,17 @@ impl DistWorld {
         put("completion_p50_s", quantile_s(&t.completion_us, 0.5));
         put("completion_p90_s", quantile_s(&t.completion_us, 0.9));
         put("completion_max_s", quantile_s(&t.completion_us, 1.0));
-        put("last_completion_at_s", t.last_done.map_or(0.0, |i| i.as_micros() as f64 / 1e6));
+        put(
+            "last_completion_at_s",
+            t.last_done.map_or(0.0, |i| i.as_micros() as f64 / 1e6),
+        );
         put("fetches_ok", t.outcomes.get("ok").copied().unwrap_or(0) as f64);
-        let failed: u64 = t.outcomes.iter().filter(|(k, _)| **k != "ok").map(|(_, v)| v).sum();
+        let failed: u64 = t
+            .outcomes
+            .iter()
+            .filter(|(k, _)| **k != "ok")
+            .map(|(_, v)| v)
+            .sum();
         put("fetches_failed", failed as f64);
         put("fetches_offline", t.fetches_offline as f64);
         put("client_leaves", t.leaves as f64);
@@ -250,14 +264,24 @@ impl DistWorld {
         let mut v = vec![CheckVerdict {
             name: "max_failed_ratio".into(),
             passed: failed as u128 * 1_000_000 <= max_ppm as u128 * total as u128,
-            detail: format!("{failed} of {total} fetches failed (churn departures excluded); allowed {:.2}%", max_ppm as f64 / 1e4),
+            detail: format!(
+                "{failed} of {total} fetches failed (churn departures excluded); allowed {:.2}%",
+                max_ppm as f64 / 1e4
+            ),
         }];
         if let Some(min) = self.checks.min_wan_offload {
-            let got = metrics.get("distribution.wan_offload_ratio").copied().unwrap_or(0.0);
+            let got = metrics
+                .get("distribution.wan_offload_ratio")
+                .copied()
+                .unwrap_or(0.0);
             v.push(CheckVerdict {
                 name: "min_wan_offload".into(),
                 passed: got * 1e6 >= min.ppm() as f64,
-                detail: format!("WAN offload {:.2}%, required {:.2}%", got * 100.0, min.ppm() as f64 / 1e4),
+                detail: format!(
+                    "WAN offload {:.2}%, required {:.2}%",
+                    got * 100.0,
+                    min.ppm() as f64 / 1e4
+                ),
             });
         }
         v

@@ -4,8 +4,8 @@
 //! Each value is deserialized from TOML text (re-serialized after `--set` edits), so toml's error
 //! spans lead back, through a `SpanIndex`, to the key path the error is about.
 
-use super::error::Issue;
 use super::distribution::{Distribution, DIST_SIM_KEYS};
+use super::error::Issue;
 use super::schema::{Checks, Network, Output, Pnrp, Scenario};
 use super::spans::{KeyPath, Seg, SpanIndex};
 use super::units::Scalar;
@@ -241,7 +241,8 @@ impl Decoder {
             Some(toml::Value::Table(t)) => t,
             Some(other) => {
                 let what = format!("wrong type: found {}", other.type_str());
-                self.issues.push(Issue::new(path, what, "a table `[distribution]`"));
+                self.issues
+                    .push(Issue::new(path, what, "a table `[distribution]`"));
                 return dist;
             }
         };
@@ -262,7 +263,10 @@ impl Decoder {
         if let Some(v) = self.field(table, &path, "wan_sharing", Some(dist.wan_sharing)) {
             dist.wan_sharing = v;
         }
-        let (modeled, timer) = (!rest.contains_key("data_mode"), !rest.contains_key("origin_timer"));
+        let (modeled, timer) = (
+            !rest.contains_key("data_mode"),
+            !rest.contains_key("origin_timer"),
+        );
         match de_value::<DistConfig>(&toml::Value::Table(rest), &path) {
             Ok(mut config) => {
                 if modeled {
@@ -286,7 +290,12 @@ impl Decoder {
     }
 
     /// `table[key]` as an array of tables below `base`, each entry decoded on its own.
-    fn list_at<T: DeserializeOwned>(&mut self, table: &toml::Table, base: &KeyPath, key: &str) -> Option<Vec<T>> {
+    fn list_at<T: DeserializeOwned>(
+        &mut self,
+        table: &toml::Table,
+        base: &KeyPath,
+        key: &str,
+    ) -> Option<Vec<T>> {
         let path = base.key(key);
         match table.get(key) {
             None => Some(Vec::new()),
@@ -301,8 +310,11 @@ impl Decoder {
             }
             Some(other) => {
                 let what = format!("`{key}` is not an array of tables (found {})", other.type_str());
-                self.issues
-                    .push(Issue::new(path, what, format!("one `[[{base}.{key}]]` table per entry")));
+                self.issues.push(Issue::new(
+                    path,
+                    what,
+                    format!("one `[[{base}.{key}]]` table per entry"),
+                ));
                 None
             }
         }
@@ -327,7 +339,11 @@ pub(crate) fn decode(root: &toml::Table, base_dir: PathBuf) -> Result<Scenario, 
     let network = d.field(root, &top, "network", Some(Network::default()));
     let is_dist = root.contains_key("distribution") || root.contains_key("branch");
     let distribution = is_dist.then(|| d.distribution(root));
-    let pnrp = if is_dist { Pnrp::default() } else { d.pnrp(root.get("pnrp")) };
+    let pnrp = if is_dist {
+        Pnrp::default()
+    } else {
+        d.pnrp(root.get("pnrp"))
+    };
     let (peers, workload, fault, attackers) = if is_dist {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new())
     } else {

@@ -42,11 +42,19 @@ impl Validator<'_> {
         for (i, c) in d.content.iter().enumerate() {
             let key = dist.key("content").index(i);
             if d.content[..i].iter().any(|o| o.name == c.name) {
-                self.push(key.key("name"), format!("\"{}\" is named twice", c.name), "unique content names");
+                self.push(
+                    key.key("name"),
+                    format!("\"{}\" is named twice", c.name),
+                    "unique content names",
+                );
             }
             if c.size.bytes() == 0 || c.size.bytes() > CONTENT_SIZE_MAX {
                 let what = format!("{} bytes cannot be published", c.size.bytes());
-                self.push(key.key("size"), what, format!("1 byte to {CONTENT_SIZE_MAX} bytes"));
+                self.push(
+                    key.key("size"),
+                    what,
+                    format!("1 byte to {CONTENT_SIZE_MAX} bytes"),
+                );
             }
         }
         if !d.content.is_empty() && d.content.iter().all(|c| c.weight == 0) {
@@ -58,7 +66,11 @@ impl Validator<'_> {
         }
         for (key, bw) in [("up", d.server.up), ("down", d.server.down)] {
             if bw.bps() == 0 {
-                self.push(dist.key("server").key(key), "a speed of zero carries nothing", "a speed such as \"1Gbps\"");
+                self.push(
+                    dist.key("server").key(key),
+                    "a speed of zero carries nothing",
+                    "a speed such as \"1Gbps\"",
+                );
             }
         }
         self.branches(d);
@@ -85,10 +97,18 @@ impl Validator<'_> {
         for (i, b) in d.branches.iter().enumerate() {
             let key = root().key("branch").index(i);
             if d.branches[..i].iter().any(|o| o.name == b.name) || b.name == "all" {
-                self.push(key.key("name"), format!("\"{}\" is taken", b.name), "a unique name other than \"all\"");
+                self.push(
+                    key.key("name"),
+                    format!("\"{}\" is taken", b.name),
+                    "a unique name other than \"all\"",
+                );
             }
             if b.clients == 0 {
-                self.push(key.key("clients"), "a branch with no clients", "a whole number of 1 or more");
+                self.push(
+                    key.key("clients"),
+                    "a branch with no clients",
+                    "a whole number of 1 or more",
+                );
             }
             nodes = nodes.saturating_add(b.clients);
             for (k, bw) in [("up", b.wan.up), ("down", b.wan.down)] {
@@ -148,7 +168,11 @@ impl Validator<'_> {
             self.content_exists(d, key.key("content"), &w.content);
             if w.start >= run {
                 let what = format!("`{}` is not before the end of the run ({run})", w.start);
-                self.push(key.key("start"), what, format!("a time from 0 to less than {run}"));
+                self.push(
+                    key.key("start"),
+                    what,
+                    format!("a time from 0 to less than {run}"),
+                );
             }
             match w.pattern {
                 FetchPattern::FlashCrowd => {
@@ -175,10 +199,16 @@ impl Validator<'_> {
                         self.push(key.key("window"), what, "`rate` (and `stop`) for a trickle");
                     }
                     match w.rate {
-                        None => self.push(key.key("rate"), "a trickle needs a rate", "a rate such as \"2/m\""),
-                        Some(r) if r.is_zero() => {
-                            self.push(key.key("rate"), format!("`{r}` never fetches"), "a rate above zero")
-                        }
+                        None => self.push(
+                            key.key("rate"),
+                            "a trickle needs a rate",
+                            "a rate such as \"2/m\"",
+                        ),
+                        Some(r) if r.is_zero() => self.push(
+                            key.key("rate"),
+                            format!("`{r}` never fetches"),
+                            "a rate above zero",
+                        ),
                         _ => {}
                     }
                     if let Some(stop) = w.stop.filter(|s| *s <= w.start) {
@@ -196,11 +226,19 @@ impl Validator<'_> {
             self.branch_exists(d, key.key("branch"), &a.branch, false);
             self.content_exists(d, key.key("content"), &a.content);
             if a.count == 0 || a.count > DIST_NODES_MAX {
-                self.push(key.key("count"), format!("{} attackers", a.count), format!("1 to {DIST_NODES_MAX}"));
+                self.push(
+                    key.key("count"),
+                    format!("{} attackers", a.count),
+                    format!("1 to {DIST_NODES_MAX}"),
+                );
             }
             if a.start >= self.s.duration {
                 let what = format!("`{}` is not before the end of the run", a.start);
-                self.push(key.key("start"), what, format!("a time less than {}", self.s.duration));
+                self.push(
+                    key.key("start"),
+                    what,
+                    format!("a time less than {}", self.s.duration),
+                );
             }
         }
     }
