@@ -139,13 +139,13 @@ mod tests {
         let t = l.next_done().expect("flows");
         assert_eq!(t, Instant::ZERO + Duration::from_millis(2));
         assert_eq!(l.take_done(t), vec!['b']);
-        // a has 10 MB − 1 KB left at full rate: done at 10 s exactly (work conserving).
+        // Work conserving: a is done when a and b are, 10.001 MB at 1 MB/s.
         let t = l.next_done().expect("a");
-        assert_eq!(t, Instant::ZERO + Duration::from_secs(10));
+        assert_eq!(t, Instant::ZERO + Duration::from_micros(10_001_000));
         assert_eq!(l.take_done(t), vec!['a']);
         // c waited behind a on the same connection, then had the link alone.
         let t = l.next_done().expect("c");
-        assert_eq!(t, Instant::ZERO + Duration::from_micros(10_001_000));
+        assert_eq!(t, Instant::ZERO + Duration::from_micros(10_002_000));
         assert_eq!(l.take_done(t), vec!['c']);
         assert_eq!(l.len(), 0);
     }
