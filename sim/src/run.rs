@@ -220,8 +220,7 @@ pub fn check_command(files: &[PathBuf]) -> u8 {
     let mut bad = false;
     for f in files {
         let checked = load_with_sets(f, &[]).and_then(|s| match &s.distribution {
-            Some(_) => crate::dist_world::layout::Layout::new(s.distribution.as_ref().expect("checked Some"))
-                .map(|_| ()),
+            Some(d) => crate::dist_world::layout::Layout::new(d).map(|_| ()),
             None => expand::plan(&s, f).map(|_| ()).map_err(|e| e.to_string()),
         });
         match checked {
