@@ -133,6 +133,9 @@ impl DistWorld {
                 self.tally.server_wire_bytes += bytes;
             } else {
                 self.tally.wan_bytes += bytes;
+                if let Some(b) = self.tally.per_branch.get_mut((link as usize - 1) / 2) {
+                    b.0 += bytes;
+                }
             }
             match f.next {
                 Next::WanDown(b) => {
@@ -248,18 +251,12 @@ impl DistWorld {
                 if attacker {
                     return;
                 }
-                if std::env::var_os("DISTDBG").is_some() {
-                    eprintln!(
-                        "DBG {} {} {} {} {}",
-                        now.as_micros() / 1_000_000,
-                        elapsed.as_micros() / 1_000_000,
-                        bytes_from_peers / 1_000_000,
-                        bytes_from_server / 1_000_000,
-                        node
-                    );
-                }
                 self.tally
                     .fetched(now, size, bytes_from_peers, bytes_from_server, bytes_from_cache);
+                let b = self.layout.slots[node as usize].branch.unwrap_or(0) as usize;
+                if let Some(pb) = self.tally.per_branch.get_mut(b) {
+                    pb.1 += size;
+                }
                 self.tally.ttfb_us.push(time_to_first_byte.as_micros());
                 self.tally.completion_us.push(elapsed.as_micros());
                 self.record_op(now, node, "ok", elapsed.as_micros());

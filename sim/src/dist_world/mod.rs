@@ -228,6 +228,7 @@ impl DistWorld {
                 timer_at: None,
             });
         }
+        w.tally.per_branch = vec![(0, 0); w.dist.branches.len()];
         w.tally.live = w.layout.slots.iter().filter(|s| s.role == Role::Client).count();
         w.tally.live_max = w.tally.live;
         w.schedule_workloads();

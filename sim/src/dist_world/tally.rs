@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 pub(super) struct Tally {
     /// Bytes that crossed any WAN link (either direction), HTTP headers included.
     pub wan_bytes: u64,
+    /// Per branch: WAN bytes (both directions) and content bytes delivered to its clients.
+    pub per_branch: Vec<(u64, u64)>,
     /// Bytes that left the origin over its access link.
     pub server_wire_bytes: u64,
     /// Content bytes delivered to clients by completed fetches.
@@ -247,6 +249,18 @@ impl DistWorld {
             put(k, v as f64);
         }
         put("messages_lost_to_churn", t.lost_to_churn as f64);
+        if self.dist.branches.len() > 1 {
+            for (b, (wan, delivered)) in t.per_branch.iter().enumerate() {
+                let name = &self.dist.branches[b].name;
+                let offload = if *delivered == 0 {
+                    0.0
+                } else {
+                    1.0 - *wan as f64 / *delivered as f64
+                };
+                put(&format!("branch.{name}.wan_offload_ratio"), offload);
+                put(&format!("branch.{name}.wan_bytes"), *wan as f64);
+            }
+        }
         m
     }
 
