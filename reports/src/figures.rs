@@ -423,16 +423,57 @@ pub fn leafset_correctness(runs: &[RunView]) -> Result<Figure, ReportError> {
     )
 }
 
-/// Every figure of the report, in page order.
+/// Whether any run is a Peer Distribution run (its operations are fetches).
+fn has_fetches(runs: &[RunView]) -> bool {
+    runs.iter().any(|r| r.data.series.ops_ok.contains_key("fetch"))
+}
+
+/// The completion curve of distribution runs: fetches completed so far, over time.
+pub fn completion_curve(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let lines = runs
+        .iter()
+        .filter_map(|r| {
+            let s = &r.data.series;
+            let ok = s.ops_ok.get("fetch")?;
+            let (t, ok) = with_origin(&s.t_s, ok);
+            Some(Line {
+                name: one_per_run(runs, r, "fetches completed"),
+                points: t.into_iter().zip(ok).collect(),
+            })
+        })
+        .collect();
+    let chart = LineChart {
+        title: "Completion curve".into(),
+        x_desc: "simulated time (s)".into(),
+        y_desc: "fetches completed so far".into(),
+        lines,
+        bands: bands(runs),
+        x_range: time_range(runs),
+        ..LineChart::default()
+    };
+    line_figure(
+        chart,
+        "Clients whose fetch has completed, at each sample (Peer Distribution runs).",
+        "No fetch completed during sampling.",
+    )
+}
+
+/// Every figure of the report, in page order (distribution runs: no PNRP cache or leaf-set plots,
+/// a completion curve instead).
 pub fn all_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
-    Ok(vec![
+    let mut v = vec![
         latency_cdf(runs)?,
         hops_histogram(runs)?,
         success_over_time(runs)?,
         live_peers(runs)?,
         traffic(runs, false)?,
         traffic(runs, true)?,
-        cache_levels(runs)?,
-        leafset_correctness(runs)?,
-    ])
+    ];
+    if has_fetches(runs) {
+        v.push(completion_curve(runs)?);
+    } else {
+        v.push(cache_levels(runs)?);
+        v.push(leafset_correctness(runs)?);
+    }
+    Ok(v)
 }

@@ -169,7 +169,7 @@ fn arrivals(join: &sc::Join, rng: &mut NodeRng) -> Arrivals {
     }
 }
 
-fn session(model: &sc::Session, s: &Scenario, rng: &mut NodeRng) -> Result<SessionLength, String> {
+pub(crate) fn session(model: &sc::Session, s: &Scenario, rng: &mut NodeRng) -> Result<SessionLength, String> {
     let r = match model {
         sc::Session::Exponential { mean } => SessionLength::exponential(mean.sample(rng)),
         sc::Session::Weibull { mean, shape } => SessionLength::weibull(mean.sample(rng), shape.sample(rng)),

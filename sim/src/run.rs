@@ -92,6 +92,19 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         warn!("{e}");
         EXIT_BAD_INPUT
     })?;
+    if scenario.distribution.is_some() {
+        let dir = out.unwrap_or_else(|| {
+            PathBuf::from("runs")
+                .join(sanitize(&scenario.name))
+                .join(scenario.seed.to_string())
+        });
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            warn!("error: cannot create {}: {e}", dir.display());
+            EXIT_BAD_INPUT
+        })?;
+        let replay = replay_command(&args.file, scenario.seed, &args.sets);
+        return crate::dist_world::run::run_once(args, scenario, dir, quiet, &replay);
+    }
     let plan = expand::plan(&scenario, &args.file).map_err(|e| {
         warn!("{e}");
         EXIT_BAD_INPUT
@@ -227,8 +240,11 @@ pub fn sanitize(name: &str) -> String {
 pub fn check_command(files: &[PathBuf]) -> u8 {
     let mut bad = false;
     for f in files {
-        match load_with_sets(f, &[]).and_then(|s| expand::plan(&s, f).map(|_| ()).map_err(|e| e.to_string()))
-        {
+        let checked = load_with_sets(f, &[]).and_then(|s| match &s.distribution {
+            Some(d) => crate::dist_world::layout::Layout::new(d).map(|_| ()),
+            None => expand::plan(&s, f).map(|_| ()).map_err(|e| e.to_string()),
+        });
+        match checked {
             Ok(()) => say!("{}: ok", f.display()),
             Err(e) => {
                 warn!("{e}");
@@ -287,6 +303,9 @@ pub fn compare_command(runs: &[PathBuf], out: Option<&Path>) -> u8 {
 /// Returns the outcome and the digest of the records it would have written.
 pub fn simulate(text: &str, sets: &[String]) -> Result<(crate::world::Outcome, String), String> {
     let scenario = scenario::parse_with_overrides(text, "<memory>", sets).map_err(|e| e.to_string())?;
+    if scenario.distribution.is_some() {
+        return crate::dist_world::run::simulate(&scenario);
+    }
     let plan = expand::plan(&scenario, Path::new("<memory>")).map_err(|e| e.to_string())?;
     let rec = Recorder::new(None).map_err(|e| e.to_string())?;
     let (outcome, rec) = World::new(Arc::new(plan), rec)?.run(&mut |_, _, _| {});

@@ -4,11 +4,13 @@
 //! Each value is deserialized from TOML text (re-serialized after `--set` edits), so toml's error
 //! spans lead back, through a `SpanIndex`, to the key path the error is about.
 
+use super::distribution::{Distribution, DIST_SIM_KEYS};
 use super::error::Issue;
 use super::schema::{Checks, Network, Output, Pnrp, Scenario};
 use super::spans::{KeyPath, Seg, SpanIndex};
 use super::units::Scalar;
 use super::value::Value;
+use peerlab_engine::dist::DistConfig;
 use peerlab_engine::pnrp::PnrpConfig;
 use peerlab_engine::Duration;
 use serde::de::DeserializeOwned;
@@ -16,7 +18,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// Top-level keys of a scenario file.
-pub(crate) const TOP_KEYS: [&str; 12] = [
+pub(crate) const TOP_KEYS: [&str; 14] = [
     "name",
     "description",
     "seed",
@@ -29,7 +31,12 @@ pub(crate) const TOP_KEYS: [&str; 12] = [
     "attackers",
     "checks",
     "output",
+    "distribution",
+    "branch",
 ];
+
+/// Top-level keys only a PNRP scenario may have (design note in `distribution.rs`).
+pub(crate) const PNRP_ONLY_KEYS: [&str; 4] = ["pnrp", "peers", "fault", "network"];
 
 /// `[pnrp]` keys the simulator takes for itself; the rest go to `PnrpConfig`.
 pub(crate) const PNRP_SIM_KEYS: [&str; 4] = ["seed_servers", "crypto", "wire_bytes", "resolve_only"];
@@ -208,6 +215,110 @@ impl Decoder {
         }
         pnrp
     }
+
+    /// `[distribution]`, `[[branch]]` and the distribution forms of `[[workload]]`/`[[attackers]]`.
+    fn distribution(&mut self, root: &toml::Table) -> Distribution {
+        let path = KeyPath::root().key("distribution");
+        let mut dist = Distribution {
+            mode: Default::default(),
+            content: Vec::new(),
+            server: Default::default(),
+            wan_sharing: Default::default(),
+            config: Distribution::default_config(),
+            branches: self.list(root, "branch"),
+            fetches: self.list(root, "workload"),
+            attackers: self.list(root, "attackers"),
+        };
+        for key in PNRP_ONLY_KEYS.iter().filter(|k| root.contains_key(**k)) {
+            self.issues.push(Issue::new(
+                KeyPath::root().key(key),
+                format!("`{key}` belongs to PNRP scenarios, and this one has [distribution]/[[branch]]"),
+                "remove it: a distribution scenario describes its network with [[branch]] (lan, wan) and [distribution.server]",
+            ));
+        }
+        let table = match root.get("distribution") {
+            None => return dist,
+            Some(toml::Value::Table(t)) => t,
+            Some(other) => {
+                let what = format!("wrong type: found {}", other.type_str());
+                self.issues
+                    .push(Issue::new(path, what, "a table `[distribution]`"));
+                return dist;
+            }
+        };
+        // As for [pnrp]: simulator keys out, the remainder must be exactly DistConfig.
+        let mut rest = table.clone();
+        for key in DIST_SIM_KEYS {
+            rest.remove(key);
+        }
+        if let Some(v) = self.field(table, &path, "mode", Some(dist.mode)) {
+            dist.mode = v;
+        }
+        if let Some(v) = self.list_at(table, &path, "content") {
+            dist.content = v;
+        }
+        if let Some(v) = self.field(table, &path, "server", Some(dist.server.clone())) {
+            dist.server = v;
+        }
+        if let Some(v) = self.field(table, &path, "wan_sharing", Some(dist.wan_sharing)) {
+            dist.wan_sharing = v;
+        }
+        let (modeled, timer) = (
+            !rest.contains_key("data_mode"),
+            !rest.contains_key("origin_timer"),
+        );
+        match de_value::<DistConfig>(&toml::Value::Table(rest), &path) {
+            Ok(mut config) => {
+                if modeled {
+                    config.data_mode = dist.config.data_mode;
+                }
+                if timer {
+                    config.origin_timer = dist.config.origin_timer;
+                }
+                dist.config = config
+            }
+            Err(mut issue) => {
+                if issue.what.starts_with("unknown key") {
+                    // The engine's own `mode` is set through the simulator's `mode`.
+                    let engine = issue.allowed.replace("`mode`, ", "");
+                    issue.allowed = format!("{}, {engine}", list(&DIST_SIM_KEYS));
+                }
+                self.issues.push(issue);
+            }
+        }
+        dist
+    }
+
+    /// `table[key]` as an array of tables below `base`, each entry decoded on its own.
+    fn list_at<T: DeserializeOwned>(
+        &mut self,
+        table: &toml::Table,
+        base: &KeyPath,
+        key: &str,
+    ) -> Option<Vec<T>> {
+        let path = base.key(key);
+        match table.get(key) {
+            None => Some(Vec::new()),
+            Some(toml::Value::Array(items)) => {
+                let before = self.issues.len();
+                let out: Vec<T> = items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| de_value(v, &path.index(i)).map_err(|e| self.issues.push(e)).ok())
+                    .collect();
+                (self.issues.len() == before).then_some(out)
+            }
+            Some(other) => {
+                let what = format!("`{key}` is not an array of tables (found {})", other.type_str());
+                self.issues.push(Issue::new(
+                    path,
+                    what,
+                    format!("one `[[{base}.{key}]]` table per entry"),
+                ));
+                None
+            }
+        }
+    }
 }
 
 /// Decodes a whole scenario table; `Err` holds every issue found.
@@ -226,11 +337,23 @@ pub(crate) fn decode(root: &toml::Table, base_dir: PathBuf) -> Result<Scenario, 
     let seed = d.field(root, &top, "seed", Some(1u64));
     let duration = d.fixed::<Duration>(root, &top, "duration", None);
     let network = d.field(root, &top, "network", Some(Network::default()));
-    let pnrp = d.pnrp(root.get("pnrp"));
-    let peers = d.list(root, "peers");
-    let workload = d.list(root, "workload");
-    let fault = d.list(root, "fault");
-    let attackers = d.list(root, "attackers");
+    let is_dist = root.contains_key("distribution") || root.contains_key("branch");
+    let distribution = is_dist.then(|| d.distribution(root));
+    let pnrp = if is_dist {
+        Pnrp::default()
+    } else {
+        d.pnrp(root.get("pnrp"))
+    };
+    let (peers, workload, fault, attackers) = if is_dist {
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new())
+    } else {
+        (
+            d.list(root, "peers"),
+            d.list(root, "workload"),
+            d.list(root, "fault"),
+            d.list(root, "attackers"),
+        )
+    };
     let checks = d.field(root, &top, "checks", Some(Checks::default()));
     let output = d.field(root, &top, "output", Some(Output::default()));
     match (name, description, seed, duration, network, checks, output) {
@@ -255,6 +378,7 @@ pub(crate) fn decode(root: &toml::Table, base_dir: PathBuf) -> Result<Scenario, 
             attackers,
             checks,
             output,
+            distribution,
             base_dir,
         }),
         _ => Err(d.issues),

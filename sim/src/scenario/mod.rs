@@ -7,6 +7,7 @@
 
 mod activity;
 mod decode;
+mod distribution;
 mod error;
 mod files;
 mod overrides;
@@ -16,9 +17,14 @@ mod schema;
 mod spans;
 mod units;
 mod validate;
+mod validate_dist;
 mod validate_faults;
 mod value;
 
+pub use distribution::{
+    Branch, Content, DistAttackers, DistBehaviour, DistMode, Distribution, FetchKind, FetchPattern,
+    FetchWorkload, Lan, ServerLink, Wan, WanSharing,
+};
 pub use error::{Diagnostic, Location, ScenarioError};
 pub use files::{parse_matrix, parse_trace, read_matrix, read_trace};
 pub use rate::Rate;

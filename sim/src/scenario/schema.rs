@@ -42,6 +42,8 @@ pub struct Scenario {
     pub checks: Checks,
     /// What the run writes.
     pub output: Output,
+    /// Peer Distribution settings; `Some` makes this a distribution scenario (no PNRP world).
+    pub distribution: Option<super::distribution::Distribution>,
     /// Directory that relative file paths (latency matrix, session traces) are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -329,6 +331,8 @@ pub struct Checks {
     pub liveness_within: Duration,
     /// Smallest fraction of correct leaf-set entries at the end (default: not checked).
     pub min_leafset_correct: Option<Ratio>,
+    /// Distribution scenarios: smallest WAN offload ratio (default: not checked).
+    pub min_wan_offload: Option<Ratio>,
 }
 
 impl Default for Checks {
@@ -338,6 +342,7 @@ impl Default for Checks {
             fail_on_violation: true,
             liveness_within: Duration::from_mins(2),
             min_leafset_correct: None,
+            min_wan_offload: None,
         }
     }
 }

@@ -22,6 +22,17 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
         issues: Vec::new(),
     };
     v.top();
+    if let Some(d) = &s.distribution {
+        v.distribution(d);
+        return v.issues;
+    }
+    if s.checks.min_wan_offload.is_some() {
+        v.push(
+            root().key("checks").key("min_wan_offload"),
+            "only distribution scenarios measure WAN offload",
+            "remove it, or add [distribution] and [[branch]] tables",
+        );
+    }
     v.network();
     v.peers();
     v.workloads();
@@ -155,6 +166,9 @@ impl Validator<'_> {
                 "zero leaves no time to recover",
                 "a duration above zero such as \"2m\"",
             );
+        }
+        if s.distribution.is_some() {
+            return;
         }
         let seeds = root().key("pnrp").key("seed_servers");
         let total = s.total_peers_min();
