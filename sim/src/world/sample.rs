@@ -131,7 +131,10 @@ impl World {
         };
         self.metrics.leafset_correct = leafset_correct;
         self.check_convergence(leafset_correct);
-        self.check_forged_leaf_entries();
+        // Only attackers can plant forged leaf-set entries; honest runs skip the scan.
+        if !self.plan.attackers.is_empty() {
+            self.check_forged_leaf_entries();
+        }
         self.metrics.leafset_sum.0 += leafset_correct;
         self.metrics.leafset_sum.1 += 1;
         self.metrics.cache_mean = if online == 0 {
