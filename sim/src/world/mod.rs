@@ -491,7 +491,7 @@ impl World {
         // Per-input safety checks cost O(cache) each: exact for clouds up to EXACT_CHECK_PEERS,
         // one input in CHECK_STRIDE beyond (bounds breaches persist, so they are still caught,
         // a few events later; `peerlab replay` then pins the first event exactly).
-        if self.peers.len() <= EXACT_CHECK_PEERS || self.events % CHECK_STRIDE == 0 {
+        if self.peers.len() <= EXACT_CHECK_PEERS || self.events.is_multiple_of(CHECK_STRIDE) {
             self.check_peer(peer);
         }
     }
