@@ -565,60 +565,6 @@ fn an_address_change_is_re_announced() {
     );
 }
 
-/// A speed check, not run by default: `cargo test --release -p peerlab-engine speed -- --ignored --nocapture`.
-#[test]
-#[ignore]
-#[allow(clippy::disallowed_methods)] // wall time is what this check measures; it decides nothing
-fn speed_two_thousand_nodes_for_an_hour() {
-    let n = 2000;
-    let wall = std::time::Instant::now();
-    let mut net = TestNet::new(n, cfg(), Scheme::Ed25519, 99);
-    net.codec_roundtrip = false;
-    net.run_for(Duration::from_secs(2));
-    for i in 0..n {
-        net.register(i);
-        net.run_for(Duration::from_millis(20));
-    }
-    let joined = wall.elapsed();
-    let before: Vec<[u64; 8]> = net.nodes.iter().map(|n| n.stats().sent_msgs).collect();
-    let disc0: u64 = net.nodes.iter().map(|n| n.stats().discoveries).sum();
-    let empty0 = net.nodes.iter().filter(|n| n.cache_len() == 0).count();
-    net.run_for(Duration::from_secs(3600));
-    let mut steady = [0u64; 8];
-    for (nd, b) in net.nodes.iter().zip(&before) {
-        for k in 0..8 {
-            steady[k] += nd.stats().sent_msgs[k] - b[k];
-        }
-    }
-    let disc1: u64 = net.nodes.iter().map(|n| n.stats().discoveries).sum();
-    eprintln!(
-        "steady hour by type {steady:?} discoveries {} empty caches at start {empty0} now at {}",
-        disc1 - disc0,
-        net.now
-    );
-    let hour = wall.elapsed() - joined;
-    let sent: u64 = net.nodes.iter().map(|n| n.stats().total_sent()).sum();
-    let wrong = wrong_leaf_sets(&net).len();
-    let levels: Vec<usize> = net.nodes[5].cache_level_sizes();
-    eprintln!(
-        "{n} nodes: join {joined:?}, hour {hour:?}, total {:?}, {sent} datagrams ({} per node-hour), wrong leaf sets {wrong}, levels {levels:?}, est {:?}",
-        wall.elapsed(),
-        sent / n as u64,
-        net.nodes[5].estimated_cloud_size()
-    );
-    let maint: u64 = net.nodes.iter().map(|n| n.stats().maintenance_resolves).sum();
-    let tests: u64 = net.nodes.iter().map(|n| n.stats().split_tests_run).sum();
-    let det: u64 = net.nodes.iter().map(|n| n.stats().splits_detected).sum();
-    eprintln!("maintenance resolves {maint}, split tests {tests}, detected {det}");
-    let mut by_type = [0u64; 8];
-    for nd in &net.nodes {
-        for (k, v) in nd.stats().sent_msgs.iter().enumerate() {
-            by_type[k] += v;
-        }
-    }
-    eprintln!("by type {by_type:?}");
-}
-
 /// Churn like `scenarios/pnrp/churn.toml`: nodes crash (no revoke) and some come back at the same
 /// endpoint under a new ID. Every live target must keep resolving to its current endpoint, and
 /// the leaf-set liveness probes must clear crashed members and superseded IDs out of leaf sets.
