@@ -50,6 +50,16 @@ impl PnrpNode {
         } else if let Some(old) = self.adds.remove(&entry.id) {
             self.pending.remove(old.msg_id);
         }
+        // §2.2 [CHOICE] `full_level_admission`: most newcomers to a full level are not worth an INQUIRE.
+        if !need_cpa
+            && self.cfg.full_level_admission < 1.0
+            && !self.cache.contains(&entry.id)
+            && self.cache.is_full_at(entry.id)
+            && self.rng.gen::<f64>() >= self.cfg.full_level_admission
+        {
+            self.stats.admissions_skipped_full_level += 1;
+            return;
+        }
         // Step 3.
         if self.adds.len() >= self.cfg.pending_adds_max {
             self.stats.drop("pending_adds_full");
@@ -203,6 +213,18 @@ impl PnrpNode {
             .copied()
             .filter(|l| self.regs.get(l).is_some_and(|r| !r.leaf.contains(entry.id)))
             .collect();
+        // §4.15: a member that re-announced from new addresses is news for the leaf set too: flood
+        // it like a newcomer (it is pinned already, so only `newly` adds pins).
+        let moved = entering.iter().any(|l| {
+            self.regs.get(l).is_some_and(|r| {
+                r.leaf.contains(entry.id)
+                    && !r
+                        .leaf
+                        .members(r.leaf.side_of(entry.id))
+                        .iter()
+                        .any(|m| *m == entry)
+            })
+        });
         match self
             .cache
             .insert(entry.clone(), key, now, !newly.is_empty(), &mut self.rng)
@@ -238,11 +260,11 @@ impl PnrpNode {
                 }
             }
         }
-        if newly.is_empty() {
+        if newly.is_empty() && !moved {
             return;
         }
         self.stats.leaf_set_admissions += 1;
-        let nearest = newly
+        let nearest = if newly.is_empty() { &entering } else { &newly }
             .iter()
             .copied()
             .min_by_key(|l| (entry.id.distance(*l), *l))

@@ -21,7 +21,7 @@ pub struct CacheEntry {
     pub route: RouteEntry,
     /// The key of the CPA validated when it was admitted (leaf-set admission), if any.
     pub key: Option<PublicKey>,
-    /// When it was (last) admitted.
+    /// When it was last admitted or confirmed alive (`confirm`).
     pub added: Instant,
     level: u8,
     slot: u32,
@@ -209,6 +209,18 @@ impl RouteCache {
             },
         );
         Insert::Added { evicted }
+    }
+
+    /// Records that `id`'s node answered as its holder at `now` (refreshes `added`).
+    pub fn confirm(&mut self, id: &PnrpId, now: Instant) {
+        if let Some(e) = self.entries.get_mut(id) {
+            e.added = e.added.max(now);
+        }
+    }
+
+    /// True when the level `id` would enter already holds `capacity` entries.
+    pub fn is_full_at(&self, id: PnrpId) -> bool {
+        self.levels[self.level_of(id)].len() >= self.capacity
     }
 
     /// A random unpinned entry of `level`, if any.

@@ -56,7 +56,10 @@ pub struct PnrpConfig {
     pub advertise_ids: usize,
     /// Most IDs honoured from one REQUEST (bound, §4.3 [CHOICE]).
     pub request_ids_max: usize,
-    /// Bootstrap endpoints contacted in one LocalOOB round (§4.2 [WIN]: 10 most-recently-used nodes).
+    /// Bootstrap endpoints contacted in one LocalOOB round (§4.2 [WIN]: 10 most-recently-used nodes;
+    /// [CHOICE] our list is the configured seeds, taken from a seeded random offset so that joins
+    /// spread over them). Default 1: a fresh node has no persisted MRU list, and each sync
+    /// conversation costs ~20 datagrams (5 sync FLOODs, each INQUIREd); 10 = the Windows list size.
     pub local_oob_max: usize,
     /// Publisher-side conversation table size; when full SOLICITs get an empty ADVERTISE (§4.3, §6.1).
     pub conversation_table_max: usize,
@@ -114,6 +117,12 @@ pub struct PnrpConfig {
     // ---- admission, flooding, revocation (§4.4, §4.5, §4.10, §6.2) ----
     /// §4.4 step 2 [CHOICE]: skip candidates already cached with the same endpoints or already pending.
     pub skip_known_route_entries: bool,
+    /// §2.2 [PAT] vs [CHOICE]: the fraction of new candidates for a *full* cache level (outside every
+    /// leaf set) that are INQUIREd and then replace a random entry. 1.0 = Windows' random
+    /// replacement of every newcomer; below 1 saves the return-routability INQUIRE of most of them
+    /// (levels 0–2 of a large cloud are always full and see most candidates) while still renewing
+    /// the level over time. Dead entries leave on timeouts either way (§2.2 entry lifetime).
+    pub full_level_admission: f64,
     /// [CHOICE] leaf-set admission INQUIREs (A set) carry a fresh nonce. Default `false`: they carry none,
     /// so the publisher answers with its once-signed zero-nonce CPA and the verifier hits the signature
     /// cache — one signature per registration instead of one per INQUIRE, which is what makes 10^4+
@@ -138,6 +147,10 @@ pub struct PnrpConfig {
     pub refill_leaf_set_from_cache: bool,
 
     // ---- maintenance, split detection (§4.11, §4.12) ----
+    /// §4.11 [CHOICE]: a maintenance tick with nothing due sleeps to the tick (on the same grid)
+    /// where its next work falls due, at most this many periods ahead (see `ticks.rs`); 0 = the
+    /// literal timer, which wakes every node every period.
+    pub maintenance_idle_ticks_max: u32,
     /// §4.11 [WIN]: cache-balancing resolves (UPPER_BITS into the largest gap of a level).
     pub cache_balancing: bool,
     /// Least time between two balancing resolves of one node (§4.11 [CHOICE]; bounds maintenance traffic).
@@ -145,10 +158,18 @@ pub struct PnrpConfig {
     /// Every other balancing resolve probes the largest gap of a leaf set instead of a cache level
     /// (§4.11 [CHOICE]: finds neighbours that no flood reached, e.g. after a split heals).
     pub leaf_set_probes: bool,
-    /// §2.2 [DOC] "stale entries are dropped as time passes" [CHOICE]: per maintenance tick, send a
-    /// plain INQUIRE to this many leaf-set members in turn; an N answer or a timeout evicts the
-    /// member (and the refill of §2.3 looks for the next one). 0 = off.
+    /// §2.2 [DOC] "stale entries are dropped as time passes" [CHOICE]: every
+    /// `leaf_set_liveness_interval`, send a plain INQUIRE to this many leaf-set members in turn; an
+    /// N answer or a timeout evicts the member (and the refill of §2.3 looks for the next one).
+    /// 0 = off.
     pub leaf_set_liveness_probes: usize,
+    /// The period of leaf-set liveness probes (checked on maintenance ticks; 15 s = every tick).
+    pub leaf_set_liveness_interval: Duration,
+    /// [CHOICE] a member confirmed alive this recently is skipped by the probes: an admission
+    /// answer or an ACK without N to a FLOOD naming it (§4.6.2) proves it still holds its ID.
+    /// Leaf-set neighbours exchange FLOODs whenever their neighbourhood changes, so under churn
+    /// most members need no probe; 150 s = one round of 10 members at one probe per tick.
+    pub leaf_set_liveness_quiet: Duration,
     /// A level's gap is "too large" when it exceeds this many times the level's mean spacing (§4.11 [CHOICE]).
     pub balancing_gap_factor: u32,
     /// §4.12: run split detection at all.
@@ -196,7 +217,7 @@ impl Default for PnrpConfig {
             already_flooded_max: 22,
             advertise_ids: 5,
             request_ids_max: 32,
-            local_oob_max: 10,
+            local_oob_max: 1,
             conversation_table_max: 64,
             pending_adds_max: 256,
             ort_max: 1024,
@@ -218,6 +239,7 @@ impl Default for PnrpConfig {
             busy_pending_threshold: None,
             resolvers_answer: true,
             skip_known_route_entries: true,
+            full_level_admission: 0.1,
             inquire_nonce_for_leaf_set: false,
             flood_list_includes_self: true,
             flood_outward_only: true,
@@ -226,11 +248,14 @@ impl Default for PnrpConfig {
             forward_revokes: true,
             revoke_requires_admitted_key: true,
             refill_leaf_set_from_cache: true,
+            maintenance_idle_ticks_max: 8,
             cache_balancing: true,
             balancing_interval: Duration::from_secs(300),
             leaf_set_probes: true,
             balancing_gap_factor: 4,
             leaf_set_liveness_probes: 1,
+            leaf_set_liveness_interval: Duration::from_secs(15),
+            leaf_set_liveness_quiet: Duration::from_secs(150),
             split_detection: true,
             split_k: 1.0,
             split_estimate_max: 4_294_967_296.0,
@@ -262,6 +287,7 @@ impl PnrpConfig {
             ),
             ("retransmit_interval", self.retransmit_interval),
             ("balancing_interval", self.balancing_interval),
+            ("leaf_set_liveness_interval", self.leaf_set_liveness_interval),
             ("conversation_timeout", self.conversation_timeout),
             ("cpa_lifetime", self.cpa_lifetime),
             ("internal_resolve_timeout", self.internal_resolve_timeout),
@@ -323,6 +349,9 @@ impl PnrpConfig {
         }
         if self.lookup_answer_weights.iter().all(|w| *w == 0) {
             return Err("pnrp.lookup_answer_weights must not all be zero".into());
+        }
+        if !(0.0..=1.0).contains(&self.full_level_admission) {
+            return Err("pnrp.full_level_admission is a fraction between 0 and 1".into());
         }
         if !(self.split_k.is_finite() && self.split_k >= 0.0) {
             return Err("pnrp.split_k must be a finite number ≥ 0".into());

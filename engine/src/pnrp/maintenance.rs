@@ -1,4 +1,4 @@
-//! The maintenance timer (pnrp.md §4.11): rediscovery, optional cache TTL, re-announcements,
+//! The maintenance timer's work (pnrp.md §4.11; its schedule is in ticks.rs): rediscovery, optional cache TTL, re-announcements,
 //! cache balancing, and cloud-split detection with its size estimate and analysis (§4.12).
 
 use super::api::Event;
@@ -48,7 +48,8 @@ impl PnrpNode {
             let due = self
                 .last_balancing
                 .is_none_or(|t| now.saturating_since(t) >= self.cfg.balancing_interval);
-            if due {
+            let checked = self.balancing_next_check.is_none_or(|t| t <= now);
+            if due && checked {
                 self.balancing_round += 1;
                 if self.cfg.leaf_set_probes && self.balancing_round.is_multiple_of(2) && !self.regs.is_empty()
                 {
@@ -56,12 +57,19 @@ impl PnrpNode {
                 } else {
                     self.balance_cache(now);
                 }
+                // Elided ticks (ticks.rs): a round that found nothing to do is retried a minute later.
+                if self.cfg.maintenance_idle_ticks_max > 0 {
+                    self.balancing_next_check = Some(if self.last_balancing == Some(now) {
+                        now + self.cfg.balancing_interval
+                    } else {
+                        now + crate::Duration::from_micros(self.cfg.maintenance_period.as_micros() * 4)
+                    });
+                }
             }
         }
         if self.cfg.split_detection && !self.regs.is_empty() {
             if let Some(est) = self.estimated_cloud_size() {
-                let p = (self.cfg.split_k / est).min(1.0);
-                if self.rng.gen::<f64>() < p {
+                if self.split_test_due(now, est) {
                     let k = self.rng.gen_range(0..self.regs.len());
                     // [CHOICE] split_test_settle: an ID whose (re-)announcement is younger than
                     // this is not tested — its neighbourhood is still learning it, so any
@@ -79,31 +87,47 @@ impl PnrpNode {
                 }
             }
         }
-        let period = if self.cache.len() <= self.cfg.small_cache_maintenance_entries {
-            self.cfg.maintenance_period_small_cache
-        } else {
-            self.cfg.maintenance_period
-        };
-        self.maintenance_at = Some(now + period);
+        self.schedule_next_tick(now);
     }
 
-    /// §2.2 [DOC] [CHOICE] `leaf_set_liveness_probes`: INQUIRE the next few leaf-set members in
-    /// turn, so that crashed members (no revoke ever comes) and IDs their node no longer holds
-    /// (it re-registered under a new ID) leave the leaf set within a few maintenance periods.
+    /// §2.2 [DOC] [CHOICE] `leaf_set_liveness_probes`: once per `leaf_set_liveness_interval`,
+    /// INQUIRE the next few leaf-set members in turn that nothing confirmed alive within
+    /// `leaf_set_liveness_quiet` (an admission answer or a FLOOD ACK without N refreshes a member),
+    /// so that crashed members (no revoke ever comes) and IDs their node no longer holds (it
+    /// re-registered under a new ID) leave the leaf set.
     fn probe_leaf_liveness(&mut self, now: Instant) {
         let k = self.cfg.leaf_set_liveness_probes;
         if k == 0 || self.regs.is_empty() {
             return;
         }
+        let interval = self.cfg.leaf_set_liveness_interval;
+        if self
+            .last_liveness_probe
+            .is_some_and(|t| now.saturating_since(t) < interval)
+        {
+            return;
+        }
+        self.last_liveness_probe = Some(now);
+        let quiet = self.cfg.leaf_set_liveness_quiet;
         let total: usize = self.regs.values().map(|r| r.leaf.len()).sum();
-        for _ in 0..k.min(total) {
+        let mut sent = 0;
+        for _ in 0..total {
+            if sent == k {
+                break;
+            }
             let i = self.leaf_probe_cursor % total;
             self.leaf_probe_cursor = self.leaf_probe_cursor.wrapping_add(1);
             // Only the probed member is cloned (this runs on every node every tick).
-            let m = self.regs.values().flat_map(|r| r.leaf.all()).nth(i).cloned();
-            if let Some(m) = m {
-                self.probe_entry(now, m);
+            let Some(m) = self.regs.values().flat_map(|r| r.leaf.all()).nth(i) else {
+                continue;
+            };
+            let heard = self.cache.get(&m.id).map(|e| e.added);
+            if heard.is_some_and(|t| now.saturating_since(t) < quiet) {
+                continue;
             }
+            let m = m.clone();
+            self.probe_entry(now, m);
+            sent += 1;
         }
     }
 

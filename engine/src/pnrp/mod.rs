@@ -26,6 +26,7 @@ pub mod stats;
 mod sync;
 #[cfg(test)]
 mod testnet;
+mod ticks;
 mod walk;
 
 pub use config::PnrpConfig;

@@ -86,6 +86,15 @@ pub struct PnrpNode {
     pub(super) balancing_round: u64,
     pub(super) maintenance_resolve: Option<u64>,
     pub(super) leaf_probe_cursor: usize,
+    pub(super) last_liveness_probe: Option<Instant>,
+    /// When the last maintenance tick ran (the grid elided ticks stay on; ticks.rs).
+    pub(super) last_tick: Instant,
+    /// The tick of the next split test (elided ticks draw it; ticks.rs).
+    pub(super) split_due: Option<Instant>,
+    /// The per-tick split-test probability `split_due` was drawn with.
+    pub(super) split_p: f64,
+    /// Earliest next cache-balancing check (elided ticks; ticks.rs).
+    pub(super) balancing_next_check: Option<Instant>,
     /// The earliest timer, recomputed after every input so that `poll_timeout` is O(1).
     pub(super) next_wake: Option<Instant>,
     pub(super) transmits: VecDeque<Transmit<Message>>,
@@ -142,6 +151,11 @@ impl PnrpNode {
             balancing_round: 0,
             maintenance_resolve: None,
             leaf_probe_cursor: 0,
+            last_liveness_probe: None,
+            last_tick: now,
+            split_due: None,
+            split_p: 1.0,
+            balancing_next_check: None,
             next_wake: Some(now),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -368,18 +382,18 @@ impl Node for PnrpNode {
 
     fn handle_message(&mut self, now: Instant, from: Endpoint, msg: Message) {
         self.receive(now, from, msg);
-        self.update_next_wake();
+        self.update_next_wake(now);
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.run_timers(now);
-        self.update_next_wake();
+        self.update_next_wake(now);
     }
 
     fn handle_command(&mut self, now: Instant, cmd: Command) -> RequestId {
         let request = self.request_id();
         self.command(now, request, cmd);
-        self.update_next_wake();
+        self.update_next_wake(now);
         request
     }
 
@@ -399,7 +413,8 @@ impl Node for PnrpNode {
 
 impl PnrpNode {
     /// Timers only change inside the three `Node` inputs: remember the earliest after each.
-    fn update_next_wake(&mut self) {
+    fn update_next_wake(&mut self, now: Instant) {
+        self.unelide_if_needed(now);
         self.next_wake = self.earliest_timer();
     }
 

@@ -139,9 +139,14 @@ impl PnrpNode {
         let Some(entry) = self.pending.remove(a.acked_id) else {
             return;
         };
-        if let (Purpose::Flood { validate }, Some(true)) = (entry.purpose, a.not_registered) {
+        if let Purpose::Flood { validate } = entry.purpose {
             if validate != super::id::PnrpId::ZERO {
-                self.drop_entry(now, validate, "n_flag");
+                if a.not_registered == Some(true) {
+                    self.drop_entry(now, validate, "n_flag");
+                } else {
+                    // The destination still holds `validate`: its liveness probe can wait.
+                    self.cache.confirm(&validate, now);
+                }
             }
         }
     }

@@ -32,6 +32,8 @@ pub struct PnrpStats {
     pub leaf_set_admissions: u64,
     /// Return-routability INQUIREs started (§4.4).
     pub admission_inquires: u64,
+    /// Candidates for a full cache level not INQUIREd (§2.2 [CHOICE] `full_level_admission`).
+    pub admissions_skipped_full_level: u64,
     /// Sync conversations started as the joining side (§4.3).
     pub syncs_started: u64,
     /// Discovery rounds run (§4.2).

@@ -66,8 +66,12 @@ impl PnrpNode {
             // [CHOICE] the LocalOOB list is the configured bootstrap peers (Windows: 10 MRU nodes).
             self.discovery.mode = DiscoveryMode::SeedServer;
             if !seeds.is_empty() {
-                for s in seeds.iter().take(self.cfg.local_oob_max) {
-                    self.start_sync(now, *s);
+                // [CHOICE] start at a random seed (see `local_oob_max`) so joins spread over all seeds;
+                // the SeedServer step then continues from the next one.
+                let start = self.rng.gen_range(0..seeds.len());
+                self.discovery.seed_index = start + 1;
+                for k in 0..self.cfg.local_oob_max.min(seeds.len()) {
+                    self.start_sync(now, seeds[(start + k) % seeds.len()]);
                 }
                 return;
             }

@@ -265,4 +265,8 @@ pub(super) fn fold_stats(acc: &mut BTreeMap<String, f64>, s: &PnrpStats) {
     add("pnrp.engine.revokes_accepted".into(), s.revokes_accepted);
     add("pnrp.engine.reassembled_buffers".into(), s.reassembled_buffers);
     add("pnrp.engine.liveness_probes".into(), s.liveness_probes);
+    add(
+        "pnrp.engine.admissions_skipped_full_level".into(),
+        s.admissions_skipped_full_level,
+    );
 }
