@@ -217,12 +217,7 @@ impl PnrpNode {
         // it like a newcomer (it is pinned already, so only `newly` adds pins).
         let moved = entering.iter().any(|l| {
             self.regs.get(l).is_some_and(|r| {
-                r.leaf.contains(entry.id)
-                    && !r
-                        .leaf
-                        .members(r.leaf.side_of(entry.id))
-                        .iter()
-                        .any(|m| *m == entry)
+                r.leaf.contains(entry.id) && !r.leaf.members(r.leaf.side_of(entry.id)).contains(&entry)
             })
         });
         match self
