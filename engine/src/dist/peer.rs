@@ -26,6 +26,10 @@ pub(crate) enum Timer {
         key: SessKey,
         gen: u64,
     },
+    Recheck {
+        key: SessKey,
+        xid: u64,
+    },
     ProbeEnd {
         segment: SegmentId,
     },
@@ -426,9 +430,14 @@ impl BranchPeer {
             Timer::Request { key, xid } => self.on_request_timeout(now, key, xid),
             Timer::Download { key, gen } => {
                 if self.sessions.get(&key).is_some_and(|s| s.gen == gen) {
-                    self.abort_session(now, key);
+                    if self.wait_for_peers() {
+                        self.on_give_up(now, key);
+                    } else {
+                        self.abort_session(now, key);
+                    }
                 }
             }
+            Timer::Recheck { key, xid } => self.on_recheck(now, key, xid),
             Timer::ProbeEnd { segment } => self.on_probe_end(now, segment),
             Timer::ProbeReply { to, msg } => {
                 self.stats.matches_sent += 1;

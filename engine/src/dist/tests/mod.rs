@@ -4,6 +4,8 @@ use super::harness::{report, Net};
 use super::*;
 use crate::{Duration, Instant};
 
+mod cold_start;
+
 fn cfg() -> DistConfig {
     DistConfig {
         hash_on_publish: true,
