@@ -60,6 +60,41 @@ impl BranchPeer {
         }
     }
 
+    /// Multicasts a probe for the session's segment (§6 step 4) unless the rate cap Fmax is
+    /// reached (§4.5), which returns false; the session is discovering until the request timer.
+    pub(crate) fn probe_segment(&mut self, now: Instant, key: SessKey) -> bool {
+        let Some(s) = self.sessions.get(&key) else {
+            return false;
+        };
+        let id = s.meta.id;
+        let version = if s.meta.desc.block_hashes.is_empty() {
+            InfoVersion::V2
+        } else {
+            InfoVersion::V1
+        };
+        while self
+            .probe_times
+            .front()
+            .is_some_and(|t| now.saturating_since(*t) >= Duration::from_secs(1))
+        {
+            self.probe_times.pop_front();
+        }
+        if self.probe_times.len() >= self.cfg.probe_rate_max as usize {
+            self.stats.rate_limited += 1;
+            return false;
+        }
+        self.probe_times.push_back(now);
+        let until = now + self.cfg.probe_wait();
+        self.lists.start_probe(id, now, until);
+        self.probe_queue.push((id, version));
+        self.arm(until, Timer::ProbeEnd { segment: id });
+        if let Some(s) = self.sessions.get_mut(&key) {
+            s.discovering = true;
+            s.last_probe = now;
+        }
+        true
+    }
+
     /// Responder rules with backoff and reply suppression (§4.4).
     pub(crate) fn on_probe(&mut self, now: Instant, from: Endpoint, probe: &Probe) {
         if from == self.me || self.cfg.mode != Mode::Distributed || probe.segments.is_empty() {

@@ -36,6 +36,7 @@ pub mod content;
 pub mod crypt;
 mod discovery;
 mod envelope;
+mod fetch;
 #[cfg(test)]
 mod harness;
 pub mod hash;
