@@ -82,6 +82,40 @@ fn the_baseline_pulls_every_copy_over_the_wan_and_finishes_later() {
     assert!(metric(&without, "completion_p90_s") > metric(&with, "completion_p90_s"));
 }
 
+/// A cold flash crowd (distribution.md §12.6): 30 clients open an 8 MB file within 30 s over a
+/// 2 Mbps WAN, where one copy takes 32 s.
+fn cold() -> String {
+    SMALL
+        .replace("clients = 20", "clients = 30")
+        .replace("size = \"5MB\"", "size = \"8MB\"")
+        .replace(
+            "up = \"10Mbps\", down = \"10Mbps\"",
+            "up = \"2Mbps\", down = \"2Mbps\"",
+        )
+        .replace("window = \"10m\"", "window = \"30s\"")
+        .replace("min_wan_offload = \"90%\"", "")
+}
+
+#[test]
+fn a_cold_flash_crowd_waits_for_one_copy_where_the_old_behaviour_herds() {
+    for version in ["V1", "V2"] {
+        let v = format!("distribution.info_version={version}");
+        let waited = run(&cold(), &[&v]);
+        assert!(passed(&waited), "{version}: {:?}", waited.checks);
+        assert_eq!(metric(&waited, "fetches_ok"), 30.0);
+        let offload = metric(&waited, "wan_offload_ratio");
+        assert!(offload >= 0.9, "{version}: offload {offload}");
+        let herd = run(&cold(), &[&v, "distribution.cold_start=origin"]);
+        assert_eq!(metric(&herd, "fetches_ok"), 30.0);
+        let herd_offload = metric(&herd, "wan_offload_ratio");
+        assert!(
+            herd_offload < 0.5,
+            "{version}: the old behaviour offloads {herd_offload}"
+        );
+        assert!(metric(&herd, "completion_max_s") > 2.0 * metric(&waited, "completion_max_s"));
+    }
+}
+
 #[test]
 fn the_hosted_cache_serves_the_branch() {
     let text = SMALL.replace("clients = 20", "clients = 20\nhosted_cache = true");

@@ -19,6 +19,22 @@ pub enum Mode {
     Local,
 }
 
+/// What a segment session does when the peers it found cannot supply every block it lacks
+/// (§6, §12.6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ColdStart {
+    /// The digest's algorithm (§6): missing blocks go to the origin at once. In a cold flash crowd
+    /// every early client pulls its own copy over the WAN (§12.6).
+    Origin,
+    /// \[CHOICE §6, §12.6\] Peers fetching a segment from the origin say so in ProbeMatches, and
+    /// a session that found holders or fetchers waits for them (re-listing with backoff, re-probing
+    /// now and then) instead of pulling the segment itself; it falls back to the origin after
+    /// `peer_wait_max` without progress. Only a session whose probe finds nobody goes first.
+    #[default]
+    WaitForPeers,
+}
+
 /// Protocol constants and knobs for every distribution role.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -83,6 +99,20 @@ pub struct DistConfig {
     /// Segment download timer, re-armed on progress (§6 \[CHOICE\]: the API read timeout applies to
     /// each sequential read, so a segment session aborts after this long without a new block).
     pub download_timer: Duration,
+    /// Behaviour when the peers found lack some blocks (§6, §12.6 \[CHOICE\]; see [`ColdStart`]).
+    pub cold_start: ColdStart,
+    /// First delay before a waiting session asks its holders again; doubles without progress up
+    /// to eight times this (§12.6 \[CHOICE\]).
+    pub peer_wait_retry: Duration,
+    /// Least time between two probes of one waiting session, to find new partial holders without
+    /// a probe storm (§4.5 rate rules, §12.6 \[CHOICE\]).
+    pub peer_wait_reprobe: Duration,
+    /// Give-up timeout of a waiting session: after this long (plus up to half again, drawn per
+    /// session so waiters do not all give up together) without progress, the origin (§6
+    /// \[CHOICE\]; in wait mode it replaces `download_timer`). Progress is a verified block or a
+    /// peer reporting it is still fetching the segment, the latter only for the first four times
+    /// this since the session started, so a peer that claims forever cannot stall a download.
+    pub peer_wait_max: Duration,
     /// Segment sessions a fetch runs at once (§6 \[CHOICE\]: sessions for different segments run
     /// concurrently; we bound them).
     pub parallel_sessions: usize,
@@ -137,6 +167,10 @@ impl Default for DistConfig {
             hosted_uploads_max: 1_024,
             upload_rate_bytes_per_sec: 12_500_000,
             download_timer: Duration::from_secs(5),
+            cold_start: ColdStart::WaitForPeers,
+            peer_wait_retry: Duration::from_secs(1),
+            peer_wait_reprobe: Duration::from_secs(10),
+            peer_wait_max: Duration::from_secs(60),
             parallel_sessions: 4,
             origin_range_max_bytes: 4 << 20,
             origin_timer: Duration::from_secs(600),

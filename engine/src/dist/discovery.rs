@@ -60,16 +60,69 @@ impl BranchPeer {
         }
     }
 
+    /// Multicasts a probe for the session's segment (§6 step 4) unless the rate cap Fmax is
+    /// reached (§4.5), which returns false; the session is discovering until the request timer.
+    pub(crate) fn probe_segment(&mut self, now: Instant, key: SessKey) -> bool {
+        let Some(s) = self.sessions.get(&key) else {
+            return false;
+        };
+        let id = s.meta.id;
+        let version = if s.meta.desc.block_hashes.is_empty() {
+            InfoVersion::V2
+        } else {
+            InfoVersion::V1
+        };
+        while self
+            .probe_times
+            .front()
+            .is_some_and(|t| now.saturating_since(*t) >= Duration::from_secs(1))
+        {
+            self.probe_times.pop_front();
+        }
+        if self.probe_times.len() >= self.cfg.probe_rate_max as usize {
+            self.stats.rate_limited += 1;
+            return false;
+        }
+        self.probe_times.push_back(now);
+        let until = now + self.cfg.probe_wait();
+        self.lists.start_probe(id, now, until);
+        self.probe_queue.push((id, version));
+        self.arm(until, Timer::ProbeEnd { segment: id });
+        if let Some(s) = self.sessions.get_mut(&key) {
+            s.discovering = true;
+            s.last_probe = now;
+        }
+        true
+    }
+
     /// Responder rules with backoff and reply suppression (§4.4).
     pub(crate) fn on_probe(&mut self, now: Instant, from: Endpoint, probe: &Probe) {
         if from == self.me || self.cfg.mode != Mode::Distributed || probe.segments.is_empty() {
             return;
         }
+        if self.wait_for_peers() && same_subnet(&from.addr, &self.me.addr, self.cfg.subnet_prefix_len) {
+            self.on_concurrent_probe(now, from, &probe.segments);
+        }
         let mut entries = Vec::new();
         let mut answer = false;
+        let mut offered = false;
+        let announce_fetching = self.wait_for_peers();
         for seg in &probe.segments {
             let held = self.cache.held(seg, now);
-            if let Some((count, complete)) = held {
+            if announce_fetching && self.first_in_line(seg) {
+                // §12.6 [CHOICE] (`cold_start`): "fetching from the origin", so that the crowd
+                // waits for this copy instead of pulling its own. V1 says BlockCount 0 whatever
+                // is held (Windows and iPXE ignore such entries; ours list the blocks next), V2
+                // "some" without "all" (§4.3; a V2 segment is one unit, so never partly held).
+                answer = true;
+                offered = true;
+                entries.push(MatchEntry {
+                    segment: *seg,
+                    block_count: (probe.version == ProbeVersion::V2) as u32,
+                    complete: false,
+                });
+            } else if let Some((count, complete)) = held {
+                offered = true;
                 let n = self.cfg.suppression_replies;
                 let (seen, full) = self.cache.peek_stats(seg);
                 answer |= if seen < n {
@@ -95,7 +148,7 @@ impl BranchPeer {
                 });
             }
         }
-        if entries.iter().all(|e| e.block_count == 0) {
+        if !offered {
             return;
         }
         if !answer {
@@ -135,11 +188,18 @@ impl BranchPeer {
         }
         let probed = probed.clone();
         self.stats.matches_received += 1;
-        for e in m
-            .entries
-            .iter()
-            .filter(|e| e.block_count > 0 && probed.contains(&e.segment))
-        {
+        let v2 = m.version == ProbeVersion::V2;
+        for e in m.entries.iter().filter(|e| probed.contains(&e.segment)) {
+            // §12.6 [CHOICE]: a peer still fetching the segment from the origin (see `on_probe`).
+            let fetching = self.wait_for_peers()
+                && if v2 {
+                    e.block_count > 0 && !e.complete
+                } else {
+                    e.block_count == 0
+                };
+            if e.block_count == 0 && !fetching {
+                continue;
+            }
             self.lists.add(&e.segment, m.xaddr, now);
             let keys: Vec<SessKey> = self
                 .sessions
@@ -149,10 +209,16 @@ impl BranchPeer {
                 .collect();
             for key in keys {
                 if let Some(s) = self.sessions.get_mut(&key) {
-                    s.replies += 1;
-                    s.full += (e.complete || e.block_count >= s.meta.desc.unit_count()) as u32;
+                    // A fetcher is no reply for reply suppression (§4.4): it holds nothing yet.
+                    s.replies += !fetching as u32;
+                    s.full += (!fetching && (e.complete || e.block_count >= s.meta.desc.unit_count())) as u32;
                 }
                 self.add_server(now, key, m.xaddr);
+                if fetching {
+                    self.on_fetcher_seen(now, key);
+                } else {
+                    self.saw_holder(key);
+                }
             }
         }
     }
@@ -171,8 +237,14 @@ impl BranchPeer {
                 continue;
             };
             s.discovering = false;
-            if s.has_no_servers() {
+            if s.last_chance {
+                self.give_up(now, key);
+            } else if s.has_no_servers() {
                 self.abort_session(now, key);
+            } else if self.wait_for_peers() {
+                // A re-probe of a waiting session: back to the schedule pass, which re-arms the
+                // re-ask if the holders still have nothing new (§12.6 [CHOICE]).
+                self.schedule(now, key);
             }
         }
     }

@@ -54,6 +54,12 @@ pub(crate) struct Net {
     pub mute: Vec<usize>,
     /// Round-trip every delivered message through the byte codec (the simulator's switch).
     pub codec: bool,
+    /// The origin's sending rate in bytes per second, if limited: node 0's payloads leave one
+    /// after another at this rate (a slow WAN with a FIFO queue).
+    pub server_rate: Option<u64>,
+    server_free: Instant,
+    /// Nodes that have left: nothing reaches them and their timers never fire.
+    pub gone: Vec<usize>,
 }
 
 pub(crate) fn ep(i: usize) -> Endpoint {
@@ -92,6 +98,9 @@ impl Net {
             traffic: Traffic::default(),
             mute: Vec::new(),
             codec: false,
+            server_rate: None,
+            server_free: Instant::ZERO,
+            gone: Vec::new(),
         }
     }
 
@@ -134,13 +143,22 @@ impl Net {
                     .collect()
             };
             let request = matches!(&t.msg, DistMessage::Pccrr(m) if !m.body.is_response());
+            let sent = match self.server_rate {
+                Some(rate) if i == 0 => {
+                    let len = t.msg.payload_len() as u64;
+                    self.server_free =
+                        self.server_free.max(self.now) + Duration::from_micros(len * 1_000_000 / rate.max(1));
+                    self.server_free
+                }
+                _ => self.now,
+            };
             for j in targets {
-                if request && self.mute.contains(&j) {
+                if (request && self.mute.contains(&j)) || self.gone.contains(&j) {
                     continue;
                 }
                 self.seq += 1;
                 self.queue
-                    .insert((self.now + self.delay, self.seq), (j, from, t.msg.clone()));
+                    .insert((sent + self.delay, self.seq), (j, from, t.msg.clone()));
             }
         }
         match &mut self.nodes[i] {
@@ -198,7 +216,10 @@ impl Net {
     pub fn run_until(&mut self, end: Instant) {
         loop {
             let next_msg = self.queue.keys().next().map(|k| k.0);
-            let next_timer = self.nodes.iter().filter_map(|n| n.timeout()).min();
+            let next_timer = (0..self.nodes.len())
+                .filter(|j| !self.gone.contains(j))
+                .filter_map(|j| self.nodes[j].timeout())
+                .min();
             let next = match (next_msg, next_timer) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => match a.or(b) {
@@ -214,6 +235,9 @@ impl Net {
                 let Some((_, (j, from, msg))) = self.queue.pop_first() else {
                     break;
                 };
+                if self.gone.contains(&j) {
+                    continue;
+                }
                 let msg = if self.codec { self.round_trip(j, msg) } else { msg };
                 match &mut self.nodes[j] {
                     AnyNode::Server(n) => n.handle_message(next, from, msg),
@@ -223,7 +247,7 @@ impl Net {
                 self.drain(j);
             } else {
                 for j in 0..self.nodes.len() {
-                    if self.nodes[j].timeout().is_some_and(|t| t <= next) {
+                    if !self.gone.contains(&j) && self.nodes[j].timeout().is_some_and(|t| t <= next) {
                         match &mut self.nodes[j] {
                             AnyNode::Server(n) => n.handle_timeout(next),
                             AnyNode::Peer(n) => n.handle_timeout(next),

@@ -22,7 +22,9 @@
 //! datagram per discovery, not repeated (§4.1 \[?\]: a lossy network model can still drop it, and
 //! the session then falls back to the origin); a peer whose block fails the hash is excluded for
 //! the rest of that fetch (§10 item 6 \[SIM\], §13); the download timer is re-armed on progress and
-//! sessions per fetch are bounded (§6 \[CHOICE\]); upload slots are held for size / upload rate
+//! sessions per fetch are bounded (§6 \[CHOICE\]); in a cold flash crowd sessions wait for peers
+//! holding or fetching a segment rather than pulling it from the origin at once, bounded by a
+//! give-up timeout (§6, §12.6 \[CHOICE\], `cold_start`, `wait.rs`); upload slots are held for size / upload rate
 //! (§5.4 \[SIM\]); hosted mode uses the V1 offer flow for both versions and GETBLKLIST/GETBLKS (V2
 //! segments are one unit, hence simple downloads) rather than GETSEGLIST (§7.2 \[AMBIG\], §6);
 //! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (§12.2 \[SIM\]).
@@ -34,6 +36,7 @@ pub mod content;
 pub mod crypt;
 mod discovery;
 mod envelope;
+mod fetch;
 #[cfg(test)]
 mod harness;
 pub mod hash;
@@ -52,9 +55,10 @@ mod server;
 mod session;
 #[cfg(test)]
 mod tests;
+mod wait;
 mod wire;
 
-pub use config::{DistConfig, Mode};
+pub use config::{ColdStart, DistConfig, Mode};
 pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData};
 pub use hash::{Hash32, HashAlgo, SegmentId};
 pub use hosted::{HostedCache, HostedCommand, HostedEvent, HostedStats};

@@ -118,6 +118,10 @@ pub struct PeerStats {
     pub offers_interested: u64,
     /// PCHC requests that timed out.
     pub offer_timeouts: u64,
+    /// Waiting sessions' re-asks of their holders (§12.6 \[CHOICE\], `cold_start`).
+    pub peer_rechecks: u64,
+    /// Waiting sessions that gave up on their peers and went to the origin.
+    pub peer_wait_give_ups: u64,
     /// Incoming messages dropped as malformed or unexpected.
     pub dropped: u64,
 }

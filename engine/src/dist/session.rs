@@ -3,7 +3,6 @@
 
 use super::cache::{ListState, SegmentMeta};
 use super::config::Mode;
-use super::content::InfoVersion;
 use super::crypt;
 use super::hash::SegmentId;
 use super::message::DistMessage;
@@ -32,7 +31,7 @@ pub(crate) struct Outstanding {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SrvStatus {
+pub(crate) enum SrvStatus {
     Listing,
     Free,
     Busy,
@@ -40,10 +39,11 @@ enum SrvStatus {
 }
 
 #[derive(Clone, Debug)]
-struct Srv {
-    addr: Endpoint,
-    ranges: Option<Vec<BlockRange>>,
-    status: SrvStatus,
+pub(crate) struct Srv {
+    pub addr: Endpoint,
+    /// Blocks it listed; `None` before its BLKLIST (or, in a simple download, "try it").
+    pub ranges: Option<Vec<BlockRange>>,
+    pub status: SrvStatus,
     list_failures: u32,
 }
 
@@ -55,17 +55,31 @@ pub(crate) struct Session {
     idle: BTreeSet<u32>,
     /// Wanted blocks with a GETBLKS outstanding (§6 Downloading).
     downloading: BTreeSet<u32>,
-    servers: Vec<Srv>,
-    simple: bool,
+    pub servers: Vec<Srv>,
+    pub simple: bool,
     pub discovering: bool,
     pub gen: u64,
     pub replies: u32,
     pub full: u32,
+    /// When the session started (bounds how long "still fetching" reports keep it waiting).
+    pub started: Instant,
+    /// Some peer listed, served or reported fetching this segment (§12.6 \[CHOICE\]: only then
+    /// is waiting worth it).
+    pub holders_seen: bool,
+    /// Delay before the next re-ask of the holders while waiting (§12.6 \[CHOICE\]).
+    pub backoff: Duration,
+    /// The armed re-ask timer's id, if any.
+    pub recheck: Option<u64>,
+    /// When this session last probed.
+    pub last_probe: Instant,
+    /// The give-up timeout fired and a last probe runs: unless it finds a peer fetching the
+    /// segment, the origin.
+    pub last_chance: bool,
 }
 
 impl Session {
     /// Blocks not downloaded yet, ascending.
-    fn wanted(&self) -> impl Iterator<Item = u32> + '_ {
+    pub(crate) fn wanted(&self) -> impl Iterator<Item = u32> + '_ {
         let mut v: Vec<u32> = self.idle.iter().chain(self.downloading.iter()).copied().collect();
         v.sort_unstable();
         v.into_iter()
@@ -113,7 +127,6 @@ impl BranchPeer {
             && blocks.iter().enumerate().all(|(i, b)| *b == first + i as u32);
         let key = (fid, seg);
         let id = meta.id;
-        let algo_v2 = meta.desc.block_hashes.is_empty();
         let s = Session {
             meta,
             idle: blocks,
@@ -124,6 +137,12 @@ impl BranchPeer {
             gen: 0,
             replies: 0,
             full: 0,
+            started: now,
+            holders_seen: false,
+            backoff: self.cfg.peer_wait_retry,
+            recheck: None,
+            last_probe: now,
+            last_chance: false,
         };
         self.sessions.insert(key, s);
         self.rearm_download(now, key);
@@ -146,25 +165,9 @@ impl BranchPeer {
                 }
                 ListState::Probing => self.set_discovering(key),
                 ListState::Unknown => {
-                    while self
-                        .probe_times
-                        .front()
-                        .is_some_and(|t| now.saturating_since(*t) >= Duration::from_secs(1))
-                    {
-                        self.probe_times.pop_front();
-                    }
-                    if self.probe_times.len() >= self.cfg.probe_rate_max as usize {
-                        self.stats.rate_limited += 1;
+                    if !self.probe_segment(now, key) {
                         self.abort_session(now, key);
-                        return false;
                     }
-                    self.probe_times.push_back(now);
-                    let until = now + self.cfg.probe_wait();
-                    self.lists.start_probe(id, now, until);
-                    let version = if algo_v2 { InfoVersion::V2 } else { InfoVersion::V1 };
-                    self.probe_queue.push((id, version));
-                    self.arm(until, Timer::ProbeEnd { segment: id });
-                    self.set_discovering(key);
                 }
             },
         }
@@ -177,12 +180,17 @@ impl BranchPeer {
         }
     }
 
-    fn rearm_download(&mut self, now: Instant, key: SessKey) {
+    /// (Re)starts the session's download timer: progress was made (§6 \[CHOICE\]). In wait mode
+    /// it is the longer, jittered give-up timeout and the re-ask backoff starts over.
+    pub(crate) fn rearm_download(&mut self, now: Instant, key: SessKey) {
         let gen = self.fresh_id();
+        let wait = self.wait_for_peers().then(|| self.give_up_after());
         if let Some(s) = self.sessions.get_mut(&key) {
             s.gen = gen;
+            s.backoff = self.cfg.peer_wait_retry;
         }
-        self.arm(now + self.cfg.download_timer, Timer::Download { key, gen });
+        let after = wait.unwrap_or(self.cfg.download_timer);
+        self.arm(now + after, Timer::Download { key, gen });
     }
 
     /// Server discovered (§6): add it, then list its blocks or, for simple downloads, schedule.
@@ -234,7 +242,7 @@ impl BranchPeer {
         self.send(addr, DistMessage::Pccrr(Arc::new(msg)));
     }
 
-    fn send_list(&mut self, now: Instant, key: SessKey, addr: Endpoint) {
+    pub(crate) fn send_list(&mut self, now: Instant, key: SessKey, addr: Endpoint) {
         let Some(s) = self.sessions.get(&key) else { return };
         self.stats.block_lists_sent += 1;
         let mut ranges = ranges_of(s.wanted());
@@ -248,7 +256,7 @@ impl BranchPeer {
 
     /// The schedule pass (§6). [CHOICE §6] A Complete server is reconsidered when blocks return
     /// to idle, since a failed transfer elsewhere may free a block it holds.
-    fn schedule(&mut self, now: Instant, key: SessKey) {
+    pub(crate) fn schedule(&mut self, now: Instant, key: SessKey) {
         let Some(s) = self.sessions.get_mut(&key) else {
             return;
         };
@@ -294,7 +302,7 @@ impl BranchPeer {
             self.request(now, key, addr, OutKind::Block(b), body);
         }
         if stuck {
-            self.abort_session(now, key);
+            self.on_stuck(now, key);
         }
     }
 
@@ -355,6 +363,9 @@ impl BranchPeer {
                     };
                     srv.ranges = Some(ranges.clone());
                 }
+                if !ranges.is_empty() {
+                    self.saw_holder(o.key);
+                }
                 self.schedule(now, o.key);
             }
             (
@@ -374,6 +385,11 @@ impl BranchPeer {
                     crypt::open(m.crypto, &meta.desc.kp, iv.as_ref(), body, meta.desc.unit_len(b))
                 });
                 match plain {
+                    None if self.wait_for_peers() => {
+                        // §12.6 [CHOICE]: a partial holder or a busy one; it is asked again later.
+                        self.release_block(o);
+                        self.set_nothing_now(o.key, from);
+                    }
                     None => {
                         // Empty BLK ("don't have it" or busy): the block goes back to idle (§6).
                         self.release_block(o);
@@ -395,6 +411,7 @@ impl BranchPeer {
                             f.from_peers += data.len() as u64;
                             f.first_byte.get_or_insert(now);
                         }
+                        self.saw_holder(o.key);
                         if let Some(s) = self.sessions.get_mut(&o.key) {
                             s.downloading.remove(&b);
                             if let Some(srv) = s.servers.iter_mut().find(|x| x.addr == from) {

@@ -161,7 +161,7 @@ impl DistWorld {
 
     /// Engine counters summed over the stacks alive at the end (discovery and failure handling).
     fn engine_counters(&self) -> Vec<(&'static str, u64)> {
-        let mut c = [0u64; 8];
+        let mut c = [0u64; 10];
         for st in &self.nodes {
             if let Machine::Peer(p) = &st.machine {
                 let (s, v) = (p.stats, p.serve_stats());
@@ -174,6 +174,8 @@ impl DistWorld {
                     s.rate_limited,
                     v.busy_replies,
                     v.missing_replies,
+                    s.peer_rechecks,
+                    s.peer_wait_give_ups,
                 ]) {
                     *slot += x;
                 }
@@ -188,6 +190,8 @@ impl DistWorld {
             "probes_rate_limited",
             "busy_replies",
             "missing_replies",
+            "peer_rechecks",
+            "peer_wait_give_ups",
         ];
         names.into_iter().zip(c).collect()
     }
@@ -230,6 +234,7 @@ impl DistWorld {
         put("ttfb_p90_s", quantile_s(&t.ttfb_us, 0.9));
         put("completion_p50_s", quantile_s(&t.completion_us, 0.5));
         put("completion_p90_s", quantile_s(&t.completion_us, 0.9));
+        put("completion_p99_s", quantile_s(&t.completion_us, 0.99));
         put("completion_max_s", quantile_s(&t.completion_us, 1.0));
         put(
             "last_completion_at_s",

@@ -1,0 +1,65 @@
+//! Hosted mode over the in-crate driver: offers, pulls and serving (distribution.md §7).
+
+use super::super::harness::{report, Net};
+use super::super::*;
+use super::{at, cfg};
+use crate::Duration;
+
+/// Hosted mode: the first client offers, the cache pulls, the second client fetches from it.
+#[test]
+fn hosted_cache_pulls_offers_and_serves() {
+    let cfg = DistConfig {
+        mode: Mode::Hosted,
+        ..cfg()
+    };
+    let mut net = Net::new(&cfg, 2, true, Duration::from_millis(1));
+    net.codec = true;
+    let spec = ContentSpec {
+        id: 5,
+        size: 2_000_000,
+    };
+    net.publish(spec);
+    net.run_until(at(100));
+    let r1 = net.command_fetch(1, 5);
+    net.run_until(at(3_000));
+    assert_eq!(report(net.fetched(1, r1)).1, spec.size);
+    assert!(net.peer(1).stats.offers_interested >= 1);
+    assert!(net
+        .hosted_events
+        .iter()
+        .any(|e| matches!(e, HostedEvent::SegmentStored { units: 31, .. })));
+    assert_eq!(net.peer(1).stats.probes_sent, 0, "no multicast in hosted mode");
+    let r2 = net.command_fetch(2, 5);
+    net.run_until(at(6_000));
+    let (p, s, c, _) = report(net.fetched(2, r2));
+    assert_eq!((p, s, c), (spec.size, 0, 0));
+}
+
+/// Offers go out at 20 % steps of a segment (§7.3 \[W\]) as origin ranges arrive.
+#[test]
+fn hosted_offers_at_twenty_percent_steps() {
+    let cfg = DistConfig {
+        mode: Mode::Hosted,
+        data_mode: DataMode::Modeled,
+        ..cfg()
+    };
+    let mut net = Net::new(&cfg, 2, true, Duration::from_millis(1));
+    let spec = ContentSpec {
+        id: 6,
+        size: 32 << 20,
+    };
+    net.publish(spec);
+    net.run_until(at(1_000));
+    net.command_fetch(1, 6);
+    net.run_until(at(10_000));
+    // Eight 4 MiB ranges of one 512-block segment: offers after ranges 2, 4, 5, 7 and 8.
+    assert_eq!(net.peer(1).stats.origin_ranges, 8);
+    assert_eq!(net.peer(1).stats.offers_sent, 5);
+    let r = net.command_fetch(2, 6);
+    net.run_until(at(20_000));
+    assert_eq!(
+        report(net.fetched(2, r)).0,
+        spec.size,
+        "all from the hosted cache"
+    );
+}

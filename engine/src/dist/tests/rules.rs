@@ -1,0 +1,148 @@
+//! Digest rules and faults over the in-crate driver: plain bodies while the origin hashes (§3.1),
+//! reply suppression (§4.4), the probe rate cap (§4.5), corrupt and stalled peers (§5.5, §10).
+
+use super::super::harness::{report, Net};
+use super::super::*;
+use super::{at, cfg};
+use crate::Duration;
+
+/// Hashes are computed on the first request: it and those during hashing get the whole body.
+#[test]
+fn first_request_is_served_whole() {
+    let cfg = DistConfig {
+        hash_rate_bytes_per_sec: 1_000_000,
+        ..DistConfig::default()
+    };
+    let mut net = Net::new(&cfg, 2, false, Duration::from_millis(1));
+    let spec = ContentSpec { id: 3, size: 500_000 };
+    net.publish(spec);
+    let r1 = net.command_fetch(1, 3);
+    net.run_until(at(1_000));
+    assert!(matches!(
+        net.fetched(1, r1),
+        Some(PeerEvent::Fetched { whole_body: true, .. })
+    ));
+    assert_eq!(net.peer(1).cache_bytes(), 0, "a plain body is not cached");
+    let r2 = net.command_fetch(2, 3);
+    net.run_until(at(3_000));
+    assert!(matches!(
+        net.fetched(2, r2),
+        Some(PeerEvent::Fetched {
+            whole_body: false,
+            info_bytes: 18..=400,
+            ..
+        })
+    ));
+}
+
+/// Reply suppression (§4.4): a node that saw ≥ n full replies when it downloaded stays quiet.
+#[test]
+fn reply_suppression_holds_back_well_served_segments() {
+    let cfg = DistConfig {
+        suppression_replies: 1,
+        suppression_ratio: (0, 1),
+        ..cfg()
+    };
+    let mut net = Net::new(&cfg, 3, false, Duration::from_millis(1));
+    let spec = ContentSpec { id: 9, size: 400_000 };
+    net.publish(spec);
+    net.run_until(at(100));
+    net.command_fetch(1, 9);
+    net.run_until(at(2_000));
+    net.command_fetch(2, 9);
+    net.run_until(at(4_000));
+    let r = net.command_fetch(3, 9);
+    net.run_until(at(6_000));
+    assert_eq!(report(net.fetched(3, r)).0, spec.size);
+    assert_eq!(
+        net.peer(2).stats.replies_suppressed,
+        1,
+        "peer 2 saw one full reply"
+    );
+    assert_eq!(
+        net.peer(1).stats.replies_suppressed,
+        0,
+        "peer 1 saw none: it always answers"
+    );
+    assert_eq!(net.peer(3).stats.matches_received, 1);
+}
+
+/// The probe rate cap (§4.5): session starts beyond Fmax go straight to the origin.
+#[test]
+fn probe_rate_cap_sends_excess_sessions_to_the_origin() {
+    let cfg = DistConfig {
+        probe_rate_max: 1,
+        data_mode: DataMode::Modeled,
+        ..cfg()
+    };
+    let mut net = Net::new(&cfg, 1, false, Duration::from_millis(1));
+    let spec = ContentSpec {
+        id: 12,
+        size: 100_000_000,
+    };
+    net.publish(spec);
+    net.run_until(at(1_000));
+    let r = net.command_fetch(1, 12);
+    net.run_until(at(5_000));
+    assert_eq!(report(net.fetched(1, r)).1, spec.size);
+    let st = net.peer(1).stats;
+    // 100 MB = 3 segments of ≤ 32 MiB, all started at once (parallel_sessions = 4).
+    assert_eq!((st.probes_sent, st.rate_limited, st.sessions), (1, 2, 3));
+}
+
+/// A peer that serves corrupt blocks is caught by the hash, dropped, and the block fetched elsewhere.
+#[test]
+fn corrupt_peer_is_detected_and_dropped() {
+    let mut net = Net::new(&cfg(), 3, false, Duration::from_millis(1));
+    let spec = ContentSpec {
+        id: 7,
+        size: 1_500_000,
+    };
+    net.publish(spec);
+    net.run_until(at(100));
+    net.command_fetch(1, 7);
+    net.run_until(at(2_000));
+    let second = net.command_fetch(2, 7);
+    net.run_until(at(4_000));
+    assert_eq!(report(net.fetched(2, second)).1, 0);
+    net.peer(2).set_corrupt(true);
+    let third = net.command_fetch(3, 7);
+    net.run_until(at(10_000));
+    let (p, s, corrupt, size) = report(net.fetched(3, third));
+    assert_eq!(size, spec.size);
+    assert!(corrupt >= 1, "the corrupt peer was used at least once");
+    assert_eq!(p + s, spec.size);
+    assert_eq!(s, 0, "the honest peer supplied the rest");
+    assert_eq!(net.peer(3).stats.peers_excluded, 1);
+    assert_eq!(net.peer(3).stats.corrupt_blocks, corrupt as u64);
+    assert_eq!(
+        net.peer(2).serve_stats().corrupt_served,
+        corrupt as u64,
+        "one bad block per exclusion"
+    );
+    assert_eq!(
+        net.peer(3).cache_bytes(),
+        spec.size,
+        "only verified data is cached"
+    );
+}
+
+/// A peer that answers probes but stalls on PCCRR costs timeouts, then the origin supplies the data.
+#[test]
+fn stalled_peer_times_out_and_origin_fills_in() {
+    let mut net = Net::new(&cfg(), 2, false, Duration::from_millis(1));
+    let spec = ContentSpec {
+        id: 8,
+        size: 1_000_000,
+    };
+    net.publish(spec);
+    net.run_until(at(100));
+    net.command_fetch(1, 8);
+    net.run_until(at(2_000));
+    net.mute.push(1);
+    let r = net.command_fetch(2, 8);
+    net.run_until(at(30_000));
+    let (p, s, _, _) = report(net.fetched(2, r));
+    assert_eq!((p, s), (0, spec.size));
+    assert!(net.peer(2).stats.request_timeouts >= 2, "{:?}", net.peer(2).stats);
+}
