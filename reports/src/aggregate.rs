@@ -287,6 +287,7 @@ mod tests {
 
     fn op(kind: &str, outcome: &str, online: bool, latency_us: u64, hops: Option<u32>) -> Record {
         Record::Op(OpRecord {
+            target: None,
             t_us: 0,
             kind: kind.into(),
             node: 1,

@@ -51,6 +51,9 @@ pub struct OpRecord {
     pub kind: String,
     /// Node that ran it.
     pub node: u32,
+    /// The peer owning the resolved name (resolves), so a failure can be traced from both ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<u32>,
     /// `ok`, or the failure cause (`not_found`, `timeout`, `wrong_endpoint`, `stale_endpoint`, ...).
     pub outcome: String,
     /// Whether the operation's target was alive when asked (resolves); false ones are counted apart.

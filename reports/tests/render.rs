@@ -94,6 +94,7 @@ fn write_run(dir: &Path, seed: u64, samples: u64, ops_per_sample: u64, slow: u64
             }
             emit(
                 Record::Op(OpRecord {
+                    target: None,
                     t_us: t_us - 1_000_000,
                     kind: kind.into(),
                     node: (rng.next() % 1000) as u32,

@@ -67,6 +67,18 @@ impl PnrpNode {
                 }
             }
         }
+        let joined: Vec<PnrpId> = self
+            .regs
+            .values_mut()
+            .filter(|r| r.join_check_at.is_some_and(|t| t <= now))
+            .map(|r| {
+                r.join_check_at = None;
+                r.id
+            })
+            .collect();
+        for id in joined {
+            self.split_test(now, id, false);
+        }
         if self.cfg.split_detection && !self.regs.is_empty() {
             if let Some(est) = self.estimated_cloud_size() {
                 if self.split_test_due(now, est) {

@@ -39,6 +39,8 @@ pub(super) struct LocalReg {
     pub(super) announce_pending: bool,
     /// The Register command whose `Registered` event waits for that deferred walk.
     pub(super) pending_request: Option<RequestId>,
+    /// When the post-registration split test is due (`split_test_after_registration`).
+    pub(super) join_check_at: Option<Instant>,
 }
 
 /// A route entry awaiting its return-routability INQUIRE (§2.1 PendingRouteEntryAddList).

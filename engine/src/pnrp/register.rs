@@ -138,6 +138,7 @@ impl PnrpNode {
             cpa_zero: None,
             last_announce: now,
             announce_pending: false,
+            join_check_at: None,
             pending_request: None,
         };
         self.regs.insert(id, reg);

@@ -396,6 +396,14 @@ impl PnrpNode {
             }
             ResolveKind::Registration { request, id } => {
                 self.stats.registrations_done += 1;
+                // §4.12 [CHOICE] `split_test_after_registration`: an application registration
+                // (not a re-announcement) is checked once by a split test from a seed.
+                if request.is_some() && self.cfg.split_test_after_registration {
+                    let at = now + self.cfg.split_test_settle;
+                    if let Some(reg) = self.regs.get_mut(&id) {
+                        reg.join_check_at = Some(at);
+                    }
+                }
                 if let Some(request) = request {
                     self.events.push_back(Event::Registered { request, id, stats });
                 }

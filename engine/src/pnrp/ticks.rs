@@ -63,6 +63,11 @@ impl PnrpNode {
         if self.cfg.cache_balancing {
             at(self.balancing_next_check.unwrap_or(now));
         }
+        for r in self.regs.values() {
+            if let Some(t) = r.join_check_at {
+                at(t);
+            }
+        }
         if let Some(period) = self.cfg.reannounce_period {
             for r in self.regs.values() {
                 at(r.last_announce + period);

@@ -110,6 +110,7 @@ impl DistWorld {
             self.tally.failed_since += 1;
         }
         self.rec.push(Record::Op(OpRecord {
+            target: None,
             t_us: now.as_micros(),
             kind: "fetch".into(),
             node,

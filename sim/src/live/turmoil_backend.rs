@@ -481,6 +481,7 @@ fn complete(shared: &Rc<RefCell<Shared>>, c: Completion) {
         _ => return,
     };
     let rec = OpRecord {
+        target: None,
         t_us: now.as_micros(),
         kind: p.kind.name().to_string(),
         node: p.node,

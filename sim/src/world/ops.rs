@@ -281,6 +281,7 @@ impl World {
             t_us: self.now.as_micros(),
             kind: op.kind.name().to_string(),
             node: peer,
+            target: (op.kind == OpKind::Resolve).then(|| self.oracle.name(op.name).owner),
             outcome: outcome.to_string(),
             target_online: op.target_online,
             latency_us: latency.as_micros(),
