@@ -171,7 +171,8 @@ pub struct PnrpConfig {
     /// [CHOICE] a member confirmed alive this recently is skipped by the probes: an admission
     /// answer or an ACK without N to a FLOOD naming it (§4.6.2) proves it still holds its ID.
     /// Leaf-set neighbours exchange FLOODs whenever their neighbourhood changes, so under churn
-    /// most members need no probe; 150 s = one round of 10 members at one probe per tick.
+    /// most members need no probe, and a quiet neighbourhood gets one probe per member per 300 s
+    /// instead of one per tick (a crashed member leaves within ~5 minutes).
     pub leaf_set_liveness_quiet: Duration,
     /// A level's gap is "too large" when it exceeds this many times the level's mean spacing (§4.11 [CHOICE]).
     pub balancing_gap_factor: u32,
@@ -265,7 +266,7 @@ impl Default for PnrpConfig {
             balancing_gap_factor: 4,
             leaf_set_liveness_probes: 1,
             leaf_set_liveness_interval: Duration::from_secs(15),
-            leaf_set_liveness_quiet: Duration::from_secs(150),
+            leaf_set_liveness_quiet: Duration::from_secs(300),
             split_detection: true,
             split_k: 1.0,
             split_estimate_max: 4_294_967_296.0,

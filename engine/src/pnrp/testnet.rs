@@ -31,6 +31,8 @@ pub(super) struct TestNet {
     pub(super) trace: Option<Vec<(Instant, usize, usize, Message)>>,
     /// Round-trip every datagram through the wire codec (on by default; off for speed runs).
     pub(super) codec_roundtrip: bool,
+    /// Timer wake-ups delivered so far (`handle_timeout` calls).
+    pub(super) wakeups: u64,
     queue: BTreeMap<(Instant, u64), (Endpoint, Endpoint, Message)>,
     deadlines: Vec<Option<Instant>>,
     timers: BTreeSet<(Instant, usize)>,
@@ -95,6 +97,7 @@ impl TestNet {
             tamper: None,
             trace: None,
             codec_roundtrip: true,
+            wakeups: 0,
             queue: BTreeMap::new(),
             deadlines: vec![None; n],
             timers: (0..n).map(|i| (Instant::ZERO, i)).collect(),
@@ -227,6 +230,7 @@ impl TestNet {
                 self.timers.remove(&(d, i));
                 self.deadlines[i] = None;
                 if self.alive[i] {
+                    self.wakeups += 1;
                     self.nodes[i].handle_timeout(self.now);
                     self.drain(i);
                 }
@@ -304,3 +308,7 @@ impl TestNet {
 #[cfg(test)]
 #[path = "testnet_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "testnet_maintenance_tests.rs"]
+mod maintenance_tests;

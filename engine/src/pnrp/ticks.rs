@@ -56,9 +56,21 @@ impl PnrpNode {
         let mut due = Instant::from_micros(u64::MAX);
         let mut at = |t: Instant| due = due.min(t);
         if self.cfg.leaf_set_liveness_probes > 0 && !self.regs.is_empty() {
-            at(self
-                .last_liveness_probe
-                .map_or(now, |t| t + self.cfg.leaf_set_liveness_interval));
+            // The next probe is due when the first member's quiet period runs out, but not before
+            // the probe interval has passed.
+            let quiet = self.cfg.leaf_set_liveness_quiet;
+            let first_stale = self
+                .regs
+                .values()
+                .flat_map(|r| r.leaf.all())
+                .map(|m| self.cache.get(&m.id).map_or(now, |e| e.added + quiet))
+                .min();
+            if let Some(stale) = first_stale {
+                let earliest = self
+                    .last_liveness_probe
+                    .map_or(now, |t| t + self.cfg.leaf_set_liveness_interval);
+                at(stale.max(earliest));
+            }
         }
         if self.cfg.cache_balancing {
             at(self.balancing_next_check.unwrap_or(now));

@@ -1,0 +1,138 @@
+//! Whole-protocol tests of the maintenance knobs: elided ticks, liveness probes that skip
+//! confirmed members, the post-registration split test, and full-level admission.
+
+use super::*;
+
+fn resolve_all(net: &mut TestNet, n: usize) -> (usize, usize) {
+    let mut reqs = Vec::new();
+    for i in 0..n {
+        for j in (i % 3..n).step_by(3) {
+            if i != j {
+                reqs.push((i, j, net.resolve(i, j)));
+            }
+        }
+    }
+    net.run_for(Duration::from_secs(40));
+    let failed = reqs
+        .iter()
+        .filter(|(i, j, r)| !matches!(net.resolve_result(*i, *r), Some(Ok(res)) if res.id == net.id_of(*j)))
+        .count();
+    (reqs.len(), failed)
+}
+
+#[test]
+fn elided_ticks_wake_nodes_less_and_keep_every_name_resolvable() {
+    let run = |idle_max: u32| {
+        let cfg = PnrpConfig {
+            maintenance_idle_ticks_max: idle_max,
+            ..PnrpConfig::default()
+        };
+        let mut net = TestNet::new(24, cfg, Scheme::Ed25519, 5);
+        net.register_all(Duration::from_secs(90));
+        let before = net.wakeups;
+        net.run_for(Duration::from_secs(1200));
+        let wakeups = net.wakeups - before;
+        let (asked, failed) = resolve_all(&mut net, 24);
+        let probes: u64 = net.nodes.iter().map(|n| n.stats().liveness_probes).sum();
+        (wakeups, asked, failed, probes)
+    };
+    let (literal, asked, failed, probes_literal) = run(0);
+    assert_eq!(failed, 0, "literal ticks: {failed} of {asked} resolves failed");
+    let (elided, asked, failed, probes_elided) = run(8);
+    assert_eq!(failed, 0, "elided ticks: {failed} of {asked} resolves failed");
+    // 24 nodes × 80 ticks in 20 minutes with the literal timer; elision skips most of them.
+    assert!(literal >= 24 * 75, "literal timer woke {literal} times");
+    assert!(
+        elided * 3 < literal * 2,
+        "elided {elided} vs literal {literal} wake-ups"
+    );
+    // The liveness schedule is the same in both (a probe is due on the same ticks).
+    let ratio = probes_elided as f64 / probes_literal.max(1) as f64;
+    assert!(
+        (0.7..1.3).contains(&ratio),
+        "probes {probes_elided} vs {probes_literal}"
+    );
+}
+
+#[test]
+fn liveness_probes_skip_members_confirmed_by_flood_acks_or_answers() {
+    let run = |quiet_s: u64| {
+        let cfg = PnrpConfig {
+            leaf_set_liveness_quiet: Duration::from_secs(quiet_s),
+            ..PnrpConfig::default()
+        };
+        let mut net = TestNet::new(20, cfg, Scheme::Ed25519, 9);
+        net.register_all(Duration::from_secs(90));
+        let before: u64 = net.nodes.iter().map(|n| n.stats().liveness_probes).sum();
+        net.run_for(Duration::from_secs(600));
+        let after: u64 = net.nodes.iter().map(|n| n.stats().liveness_probes).sum();
+        after - before
+    };
+    let every_tick = run(0);
+    let quiet = run(300);
+    // With no quiet period every node probes on every tick (20 nodes × 40 ticks).
+    assert!(
+        every_tick >= 20 * 38,
+        "{every_tick} probes without a quiet period"
+    );
+    // A probe confirms its member for 300 s, so each of ~9 members is probed about every 300 s:
+    // far fewer probes in a stable cloud.
+    assert!(quiet * 2 < every_tick, "quiet {quiet} vs every tick {every_tick}");
+    assert!(quiet > 0, "members that nothing confirms are still probed");
+}
+
+#[test]
+fn a_registration_is_followed_by_one_split_test() {
+    let run = |on: bool| {
+        let cfg = PnrpConfig {
+            split_test_after_registration: on,
+            // Only the post-registration test: the cloud-wide rate would add random ones.
+            split_k: 0.0,
+            ..PnrpConfig::default()
+        };
+        let mut net = TestNet::new(16, cfg, Scheme::Ed25519, 3);
+        net.register_all(Duration::from_secs(150));
+        net.nodes.iter().map(|n| n.stats().split_tests_run).sum::<u64>()
+    };
+    assert_eq!(run(false), 0);
+    // Seeds do not test against themselves: every other node tests once.
+    let tests = run(true);
+    assert!(
+        (14..=16).contains(&tests),
+        "{tests} split tests for 16 registrations"
+    );
+}
+
+#[test]
+fn full_level_admission_zero_sends_no_inquire_for_full_levels() {
+    let run = |ratio: f64| {
+        let cfg = PnrpConfig {
+            full_level_admission: ratio,
+            cache_level_capacity: 10,
+            ..PnrpConfig::default()
+        };
+        let mut net = TestNet::new(40, cfg, Scheme::Ed25519, 4);
+        net.register_all(Duration::from_secs(120));
+        let (asked, failed) = resolve_all(&mut net, 40);
+        let skipped: u64 = net
+            .nodes
+            .iter()
+            .map(|n| n.stats().admissions_skipped_full_level)
+            .sum();
+        let inquires: u64 = net.nodes.iter().map(|n| n.stats().admission_inquires).sum();
+        (skipped, inquires, asked, failed)
+    };
+    let (skipped_all, inquires_all, _, failed_all) = run(1.0);
+    assert_eq!(skipped_all, 0, "ratio 1.0 admits every candidate");
+    assert_eq!(failed_all, 0);
+    let (skipped, inquires, asked, failed) = run(0.0);
+    assert!(skipped > 0, "no candidate met a full level");
+    assert!(
+        inquires < inquires_all,
+        "{inquires} vs {inquires_all} admission INQUIREs"
+    );
+    assert_eq!(
+        failed, 0,
+        "{failed} of {asked} resolves failed with full levels closed"
+    );
+}
