@@ -23,6 +23,8 @@ pub struct CacheEntry {
     pub key: Option<PublicKey>,
     /// When it was last admitted or confirmed alive (`confirm`).
     pub added: Instant,
+    /// When it first entered the cache (kept when newer information replaces it).
+    pub since: Instant,
     level: u8,
     slot: u32,
     pins: u8,
@@ -58,7 +60,7 @@ pub enum Insert {
 pub struct RouteCache {
     centre: PnrpId,
     capacity: usize,
-    thresholds: Vec<Distance>,
+    thresholds: std::sync::Arc<[Distance]>,
     entries: BTreeMap<PnrpId, CacheEntry>,
     levels: Vec<Vec<PnrpId>>,
 }
@@ -81,6 +83,21 @@ fn thresholds(levels: usize) -> Vec<Distance> {
     out
 }
 
+/// The thresholds for `levels`, computed once per process and shared by every cache (a run's
+/// caches all use the same level count; others are computed on demand).
+fn shared_thresholds(levels: usize) -> std::sync::Arc<[Distance]> {
+    use std::sync::{Mutex, OnceLock};
+    static SHARED: OnceLock<Mutex<Vec<std::sync::Arc<[Distance]>>>> = OnceLock::new();
+    let cell = SHARED.get_or_init(|| Mutex::new(Vec::new()));
+    let mut all = cell.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(t) = all.iter().find(|t| t.len() + 1 == levels) {
+        return t.clone();
+    }
+    let t: std::sync::Arc<[Distance]> = thresholds(levels).into();
+    all.push(t.clone());
+    t
+}
+
 impl RouteCache {
     /// An empty cache centred on `centre` with `capacity` entries per level and `levels` levels.
     pub fn new(centre: PnrpId, capacity: usize, levels: usize) -> Self {
@@ -88,7 +105,7 @@ impl RouteCache {
         RouteCache {
             centre,
             capacity: capacity.max(1),
-            thresholds: thresholds(levels),
+            thresholds: shared_thresholds(levels),
             entries: BTreeMap::new(),
             levels: vec![Vec::new(); levels],
         }
@@ -203,6 +220,7 @@ impl RouteCache {
                 route,
                 key,
                 added: now,
+                since: now,
                 level: level as u8,
                 slot,
                 pins: pin as u8,
@@ -289,7 +307,7 @@ impl RouteCache {
         // Pinned entries first so that they always find room.
         let (pinned, unpinned): (Vec<_>, Vec<_>) = old.into_values().partition(|e| e.pins > 0);
         for e in pinned.into_iter().chain(unpinned) {
-            let pins = e.pins;
+            let (pins, since) = (e.pins, e.since);
             let id = e.route.id;
             match self.insert(e.route, e.key, e.added, pins > 0, rng) {
                 Insert::Added { evicted: Some(v) } => evicted.push(v),
@@ -298,6 +316,7 @@ impl RouteCache {
             }
             if let Some(n) = self.entries.get_mut(&id) {
                 n.pins = pins;
+                n.since = since;
             }
         }
         evicted

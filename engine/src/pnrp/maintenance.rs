@@ -314,7 +314,8 @@ impl PnrpNode {
     ) {
         let target = local.wrapping_add_u64(1);
         let knows_closer = known.is_some_and(|k| k != best.id && target.closer(k, best.id));
-        let cached_before = self.cache.get(&best.id).is_some_and(|e| e.added < started);
+        // `since`, not `added`: the walk's own admissions and FLOOD ACKs refresh `added`.
+        let cached_before = self.cache.get(&best.id).is_some_and(|e| e.since < started);
         let (split, smaller) = if cached_before || known == Some(best.id) || self.is_local_id(&best.id) {
             // Cases 1 and 2.
             (knows_closer, false)

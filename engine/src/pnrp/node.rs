@@ -72,7 +72,8 @@ pub struct PnrpNode {
     pub(super) next_resolve: u64,
     pub(super) virtual_centre: PnrpId,
     pub(super) cache: RouteCache,
-    pub(super) regs: BTreeMap<PnrpId, LocalReg>,
+    /// Boxed: a B-tree leaf reserves 11 slots and almost every node holds one registration.
+    pub(super) regs: BTreeMap<PnrpId, Box<LocalReg>>,
     pub(super) pending: PendingList,
     pub(super) adds: BTreeMap<PnrpId, PendingAdd>,
     pub(super) ort: BTreeMap<u64, ResolveState>,
@@ -416,8 +417,30 @@ impl Node for PnrpNode {
 impl PnrpNode {
     /// Timers only change inside the three `Node` inputs: remember the earliest after each.
     fn update_next_wake(&mut self, now: Instant) {
+        self.release_empty_tables();
         self.unelide_if_needed(now);
         self.next_wake = self.earliest_timer();
+    }
+
+    /// An emptied `BTreeMap` keeps its root leaf (11 slots): at 20,000 peers the idle outstanding-
+    /// resolve tables alone held 70 MB. Give empty tables' memory back after every input.
+    fn release_empty_tables(&mut self) {
+        fn release<K, V>(m: &mut BTreeMap<K, V>) {
+            if m.is_empty() {
+                *m = BTreeMap::new();
+            }
+        }
+        fn release_set<K>(m: &mut BTreeSet<K>) {
+            if m.is_empty() {
+                *m = BTreeSet::new();
+            }
+        }
+        release(&mut self.ort);
+        release(&mut self.adds);
+        release(&mut self.conversations);
+        release_set(&mut self.resolve_deadlines);
+        release_set(&mut self.conversation_timers);
+        self.pending.release_if_empty();
     }
 
     /// The earliest of every timer (pending retransmissions, resolve deadlines, conversations, maintenance).

@@ -97,6 +97,14 @@ impl PendingList {
         self.entries.is_empty()
     }
 
+    /// Frees the tables' root nodes when nothing is pending (an empty B-tree keeps its leaf).
+    pub fn release_if_empty(&mut self) {
+        if self.entries.is_empty() {
+            self.entries = BTreeMap::new();
+            self.timers = BTreeSet::new();
+        }
+    }
+
     /// The earliest retransmission deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.timers.first().map(|(t, _)| *t)

@@ -141,7 +141,7 @@ impl PnrpNode {
             join_check_at: None,
             pending_request: None,
         };
-        self.regs.insert(id, reg);
+        self.regs.insert(id, Box::new(reg));
         self.recentre();
         // Cached neighbours of the new ID are candidates for its leaf set (CPA-checked).
         self.refill_leaf_side(now, id, Side::Above);
