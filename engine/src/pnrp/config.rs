@@ -192,6 +192,10 @@ pub struct PnrpConfig {
     /// test walks from a seed through the main cloud and, finding neighbours we do not know, runs
     /// the repair walk. One extra walk per registration.
     pub split_test_after_registration: bool,
+    /// §4.12 [CHOICE]: the split test's final INQUIRE asks for a CPA (A + X + C with a fresh nonce,
+    /// as a resolve's step 19 does). Default `false`: the analysis uses only the answer's route
+    /// entry, so a plain INQUIRE does the same work without a signature per test.
+    pub split_inquire_wants_cpa: bool,
     /// §4.12 repair [CHOICE]: after a detected split, re-run each registration walk through the other part.
     pub split_repair_reregister: bool,
 
@@ -272,6 +276,7 @@ impl Default for PnrpConfig {
             split_estimate_max: 4_294_967_296.0,
             split_test_settle: Duration::from_secs(60),
             split_test_after_registration: true,
+            split_inquire_wants_cpa: false,
             split_repair_reregister: true,
             inject_bug: None,
         }

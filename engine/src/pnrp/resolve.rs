@@ -340,17 +340,21 @@ impl PnrpNode {
             };
             return self.end_resolve(now, key, result);
         }
-        let nonce: [u8; 16] = self.rng.gen();
+        // §4.12 [CHOICE] `split_inquire_wants_cpa`: the split analysis reads only the answer's
+        // route entry and never validates a CPA, so by default its final INQUIRE is a plain one
+        // (no A/X/C, no nonce): the publisher signs nothing and the answer is ~600 bytes smaller.
+        let wants_cpa = !matches!(st.kind, ResolveKind::Split { .. }) || self.cfg.split_inquire_wants_cpa;
+        let nonce: [u8; 16] = if wants_cpa { self.rng.gen() } else { [0; 16] };
         let msg_id = self.msg_id();
         let inquire = Inquire {
             message_id: msg_id,
             flags: InquireFlags {
-                cpa: true,
-                extended_payload: true,
-                cert_chain: true,
+                cpa: wants_cpa,
+                extended_payload: wants_cpa,
+                cert_chain: wants_cpa,
             },
             validate_id: best.id,
-            nonce: Some(nonce),
+            nonce: wants_cpa.then_some(nonce),
         };
         let sent = self.send_request(
             now,

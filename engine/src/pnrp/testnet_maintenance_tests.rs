@@ -109,6 +109,40 @@ fn a_registration_is_followed_by_one_split_test() {
 }
 
 #[test]
+fn split_tests_end_with_a_plain_inquire_unless_a_cpa_is_wanted() {
+    // Counts the final INQUIREs of split tests (the only nonce'd INQUIREs here: leaf-set admissions
+    // carry none by default and no application resolve runs) and the split tests themselves.
+    let run = |wants_cpa: bool| {
+        let cfg = PnrpConfig {
+            split_inquire_wants_cpa: wants_cpa,
+            split_k: 0.0,
+            ..PnrpConfig::default()
+        };
+        let mut net = TestNet::new(16, cfg, Scheme::Ed25519, 3);
+        net.trace = Some(Vec::new());
+        net.register_all(Duration::from_secs(150));
+        let nonced = net
+            .trace
+            .iter()
+            .flatten()
+            .filter(|(_, _, _, m)| matches!(m, Message::Inquire(i) if i.nonce.is_some() && i.flags.cpa))
+            .count();
+        let tests: u64 = net.nodes.iter().map(|n| n.stats().split_tests_run).sum();
+        (nonced, tests)
+    };
+    let (plain_nonced, plain_tests) = run(false);
+    assert!(plain_tests >= 14, "{plain_tests} split tests");
+    assert_eq!(plain_nonced, 0, "split tests asked for signed CPAs");
+    let (signed_nonced, signed_tests) = run(true);
+    assert!(signed_tests >= 14, "{signed_tests} split tests");
+    assert!(
+        // A test that finds our own ID (or whose walk ends early) sends no final INQUIRE.
+        signed_nonced as u64 + 3 >= signed_tests,
+        "{signed_nonced} CPA INQUIREs for {signed_tests} split tests"
+    );
+}
+
+#[test]
 fn full_level_admission_zero_sends_no_inquire_for_full_levels() {
     let run = |ratio: f64| {
         let cfg = PnrpConfig {
