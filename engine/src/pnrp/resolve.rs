@@ -143,8 +143,10 @@ impl PnrpNode {
             .clone()
             .or_else(|| self.cache.closest(spec.target).cloned());
         let Some(first) = first else {
-            // §4.6 step 3 [CHOICE]: fail at once and look for the cloud again.
-            if self.cfg.rediscover_on_empty_resolve {
+            // §4.6 step 3 [CHOICE]: fail at once and look for the cloud again — unless the cloud
+            // has not opened yet: its first tick runs discovery anyway, and a second sync
+            // conversation then (a registration made at start-up) only doubles the join traffic.
+            if self.cfg.rediscover_on_empty_resolve && self.opened {
                 self.discover(now);
             }
             return Err(ResolveError::EmptyCache);

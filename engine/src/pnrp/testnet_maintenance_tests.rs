@@ -109,6 +109,37 @@ fn a_registration_is_followed_by_one_split_test() {
 }
 
 #[test]
+fn a_node_registering_at_start_up_synchronizes_once() {
+    let mut net = TestNet::new(12, cfg(), Scheme::Ed25519, 4);
+    net.trace = Some(Vec::new());
+    // Registered before the first tick opens the cloud, as the simulator does at each join.
+    for i in 0..12 {
+        net.register(i);
+    }
+    net.run_for(Duration::from_secs(60));
+    let mut solicits = vec![0usize; 12];
+    for (_, from, _, m) in net.trace.iter().flatten() {
+        if matches!(m, Message::Solicit(_)) && *from < 12 {
+            solicits[*from] += 1;
+        }
+    }
+    // Node 0 is the seed (nothing to sync with); every other node runs one sync conversation
+    // (`local_oob_max = 1`), not a second one from its registration's empty-cache resolve.
+    assert_eq!(solicits[0], 0);
+    assert!(
+        solicits[1..].iter().all(|n| *n == 1),
+        "SOLICITs per node: {solicits:?}"
+    );
+    check_node_invariants(&net);
+    // Every registration still completed.
+    let done: Vec<u64> = net.nodes.iter().map(|n| n.stats().registrations_done).collect();
+    assert!(
+        done.iter().all(|d| *d >= 1),
+        "registration walks done per node: {done:?}"
+    );
+}
+
+#[test]
 fn split_tests_end_with_a_plain_inquire_unless_a_cpa_is_wanted() {
     // Counts the final INQUIREs of split tests (the only nonce'd INQUIREs here: leaf-set admissions
     // carry none by default and no application resolve runs) and the split tests themselves.
