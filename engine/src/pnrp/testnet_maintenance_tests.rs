@@ -123,8 +123,8 @@ fn a_node_registering_at_start_up_synchronizes_once() {
             solicits[*from] += 1;
         }
     }
-    // Node 0 is the seed (nothing to sync with); every other node runs one sync conversation
-    // (`local_oob_max = 1`), not a second one from its registration's empty-cache resolve.
+    // Node 0 is the seed (nothing to sync with); every other node has one seed, so it runs one
+    // sync conversation, not a second one from its registration's empty-cache resolve.
     assert_eq!(solicits[0], 0);
     assert!(
         solicits[1..].iter().all(|n| *n == 1),
