@@ -93,13 +93,6 @@ impl Default for PendingList {
     }
 }
 
-/// Grows `v` by doubling from one slot (`Vec` would start at four ~300-byte entries).
-fn reserve_one<T>(v: &mut Vec<T>) {
-    if v.len() == v.capacity() {
-        v.reserve_exact(v.len().max(1));
-    }
-}
-
 impl PendingList {
     fn find(&self, msg_id: u32) -> Result<usize, usize> {
         // Answers mostly match the newest request: look at the end before searching.
@@ -176,14 +169,16 @@ impl PendingList {
             }
             Err(i) => {
                 let s = self.slots.len() as u32;
-                reserve_one(&mut self.slots);
+                if self.slots.capacity() == 0 {
+                    // Two slots (~600 bytes, a thread-cache size): a node often has two requests out.
+                    self.slots.reserve_exact(2);
+                }
                 self.slots.push(Slot {
                     id: msg_id,
                     prev: NIL,
                     next: NIL,
                     entry,
                 });
-                reserve_one(&mut self.index);
                 self.index.insert(i, (msg_id, s));
                 self.link(s);
             }

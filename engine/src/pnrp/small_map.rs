@@ -9,10 +9,12 @@
 
 use std::borrow::Borrow;
 
-/// Grows `v` by doubling from one slot (`Vec` would jump to four), so a table of one entry costs one entry.
-fn reserve_one<T>(v: &mut Vec<T>) {
+/// Makes room for one more element: doubling, from about 64 bytes' worth (at least one) rather
+/// than `Vec`'s four, so the usual table of one large entry (a registration, a resolve) costs one.
+pub(super) fn reserve_one<T>(v: &mut Vec<T>) {
     if v.len() == v.capacity() {
-        v.reserve_exact(v.len().max(1));
+        let first = (64 / std::mem::size_of::<T>().max(1)).max(1);
+        v.reserve_exact(v.len().max(first));
     }
 }
 
@@ -111,6 +113,7 @@ impl<K: Ord, V> SmallMap<K, V> {
     }
 
     /// The entries in key order.
+    #[cfg(test)]
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator + Clone + '_ {
         self.v.iter().map(|(k, v)| (k, v))
     }
@@ -173,22 +176,14 @@ impl<K: Ord> SmallSet<K> {
         self.v.first()
     }
 
-    /// True when `k` is present.
-    pub fn contains(&self, k: &K) -> bool {
-        self.v.binary_search(k).is_ok()
-    }
-
     /// Number of elements.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.v.len()
     }
 
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.v.is_empty()
-    }
-
     /// The elements in order.
+    #[cfg(test)]
     pub fn iter(&self) -> std::slice::Iter<'_, K> {
         self.v.iter()
     }
