@@ -312,7 +312,11 @@ mod tests {
             match rnd(6) {
                 // New requests (IDs wrap) or a stale ID reused; deadlines mostly now + 10.
                 0 | 1 => {
-                    let id = if rnd(10) == 0 { next_id.wrapping_sub(rnd(20) as u32) } else { next_id };
+                    let id = if rnd(10) == 0 {
+                        next_id.wrapping_sub(rnd(20) as u32)
+                    } else {
+                        next_id
+                    };
                     next_id = next_id.wrapping_add(1);
                     let at = now + 10 - rnd(2) * rnd(10);
                     p.insert(id, entry(at));
@@ -356,7 +360,10 @@ mod tests {
                 m.timers.first().map(|&(t, _)| t)
             );
             for id in next_id.wrapping_sub(5)..=next_id.wrapping_sub(1) {
-                assert_eq!(p.get(id).map(|e| e.deadline.as_micros()), m.entries.get(&id).copied());
+                assert_eq!(
+                    p.get(id).map(|e| e.deadline.as_micros()),
+                    m.entries.get(&id).copied()
+                );
             }
             p.release_if_empty();
         }

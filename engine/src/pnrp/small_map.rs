@@ -244,7 +244,7 @@ mod tests {
         for t in 0..5000u64 {
             // Mostly-increasing keys, like deadlines, with some out-of-order ones and repeats.
             let k = (t + next(&mut s) % 8, next(&mut s) % 3);
-            if next(&mut s) % 3 == 0 {
+            if next(&mut s).is_multiple_of(3) {
                 assert_eq!(m.remove(&k), b.remove(&k));
             } else {
                 assert_eq!(m.insert(k), b.insert(k));
