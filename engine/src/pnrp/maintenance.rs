@@ -253,7 +253,9 @@ impl PnrpNode {
             return None;
         }
         let two_pow_257 = 2f64.powi(128) * 2f64.powi(128) * 2.0;
-        let estimates: Vec<f64> = self
+        // Summed in place (this runs on every tick): the same additions in the same order.
+        let mut count = 0usize;
+        let sum = self
             .regs
             .values()
             .filter_map(|r| r.leaf.nearest_pair())
@@ -261,11 +263,12 @@ impl PnrpNode {
             .filter(|gap| *gap > 0.0)
             .map(|gap| two_pow_257 / gap)
             .filter(|e| *e < self.cfg.split_estimate_max)
-            .collect();
-        if estimates.is_empty() {
+            .inspect(|_| count += 1)
+            .sum::<f64>();
+        if count == 0 {
             return None;
         }
-        let ids = estimates.iter().sum::<f64>() / estimates.len() as f64;
+        let ids = sum / count as f64;
         Some(ids / self.regs.len() as f64)
     }
 

@@ -22,6 +22,7 @@ mod reassembly;
 mod receive;
 mod register;
 mod resolve;
+mod small_map;
 pub mod stats;
 mod sync;
 #[cfg(test)]

@@ -59,16 +59,20 @@ impl PnrpNode {
             // The next probe is due when the first member's quiet period runs out, but not before
             // the probe interval has passed.
             let quiet = self.cfg.leaf_set_liveness_quiet;
-            let first_stale = self
-                .regs
-                .values()
-                .flat_map(|r| r.leaf.all())
-                .map(|m| self.cache.get(&m.id).map_or(now, |e| e.added + quiet))
-                .min();
+            let earliest = self
+                .last_liveness_probe
+                .map_or(now, |t| t + self.cfg.leaf_set_liveness_interval);
+            let mut first_stale: Option<Instant> = None;
+            for m in self.regs.values().flat_map(|r| r.leaf.all()) {
+                let stale = self.cache.get(&m.id).map_or(now, |e| e.added + quiet);
+                first_stale = Some(first_stale.map_or(stale, |s| s.min(stale)));
+                // Only max(first stale, earliest) matters: once a member is stale by `earliest`
+                // the rest cannot change it (each lookup is a cold cache walk, on every tick).
+                if stale <= earliest {
+                    break;
+                }
+            }
             if let Some(stale) = first_stale {
-                let earliest = self
-                    .last_liveness_probe
-                    .map_or(now, |t| t + self.cfg.leaf_set_liveness_interval);
                 at(stale.max(earliest));
             }
         }
