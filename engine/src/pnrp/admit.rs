@@ -17,13 +17,7 @@ const NEIGHBOUR_SCAN_MAX: usize = 32;
 impl PnrpNode {
     /// True when `entry` would enter one of our leaf sets (new there, or with changed endpoints).
     fn needs_cpa(&self, entry: &RouteEntry) -> bool {
-        self.regs.values().any(|r| {
-            r.leaf.falls_within(entry.id)
-                && r.leaf
-                    .members(r.leaf.side_of(entry.id))
-                    .iter()
-                    .all(|m| m != entry)
-        })
+        self.regs.values().any(|r| r.leaf.would_change(entry))
     }
 
     /// §4.4: start admitting `entry` with a return-routability INQUIRE (A + C when it would enter a
