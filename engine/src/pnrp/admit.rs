@@ -10,6 +10,7 @@ use super::pending::Purpose;
 use crate::crypto::PublicKey;
 use crate::{Endpoint, Instant};
 use rand::Rng;
+use std::collections::btree_map::Entry;
 
 /// Cache entries examined when choosing a flood target or refilling a leaf set (bound).
 const NEIGHBOUR_SCAN_MAX: usize = 32;
@@ -32,17 +33,22 @@ impl PnrpNode {
         if entry.id == PnrpId::ZERO || self.is_local_id(&entry.id) || entry.has_endpoint(&self.local) {
             return;
         }
-        let need_cpa = self.needs_cpa(&entry);
+        // `needs_cpa` has no side effects: it is asked only once an entry already pending is ruled out.
+        let need_cpa;
         if self.cfg.skip_known_route_entries {
             // Step 2 [CHOICE].
             if self.adds.contains_key(&entry.id) {
                 return;
             }
+            need_cpa = self.needs_cpa(&entry);
             if !need_cpa && self.cache.get(&entry.id).is_some_and(|c| c.route == entry) {
                 return;
             }
-        } else if let Some(old) = self.adds.remove(&entry.id) {
-            self.pending.remove(old.msg_id);
+        } else {
+            need_cpa = self.needs_cpa(&entry);
+            if let Some(old) = self.adds.remove(&entry.id) {
+                self.pending.remove(old.msg_id);
+            }
         }
         // §2.2 [CHOICE] `full_level_admission`: most newcomers to a full level are not worth an INQUIRE.
         if !need_cpa
@@ -138,11 +144,10 @@ impl PnrpNode {
 
     /// §4.4 step 5: the answer to a return-routability INQUIRE.
     pub(super) fn on_admit_answer(&mut self, now: Instant, id: PnrpId, msg_id: u32, buf: AuthorityBuffer) {
-        match self.adds.get(&id) {
-            Some(a) if a.msg_id == msg_id => {}
+        let add = match self.adds.entry(id) {
+            Entry::Occupied(a) if a.get().msg_id == msg_id => a.remove(),
             _ => return,
-        }
-        let Some(add) = self.adds.remove(&id) else { return };
+        };
         if buf.flags.not_registered {
             // The node at that address no longer claims the ID: forget any cached copy too.
             if self.cache.contains(&id) {

@@ -12,8 +12,9 @@
 use super::cpa::Cpa;
 use std::sync::{Mutex, OnceLock};
 
-/// Slots of the direct-mapped memo; a collision replaces the older CPA (≈ 0.5 KB each when full).
-const SLOTS: usize = 1 << 16;
+/// Slots of the direct-mapped memo; a collision replaces the older CPA (≈ 0.4 KB each when full).
+/// Measured on scale-20k: 2^16 slots hit 95% of lookups, 2^14 89%; 2^15 bounds it at ≈ 13 MB.
+const SLOTS: usize = 1 << 15;
 
 type Slots = Mutex<Vec<Option<Box<Cpa>>>>;
 
@@ -37,9 +38,7 @@ fn slot_of(cpa: &Cpa) -> usize {
 
 /// True when a CPA equal to `cpa` in every field passed the authority and signature checks.
 pub(super) fn known_good(cpa: &Cpa) -> bool {
-    lock(slots())[slot_of(cpa)]
-        .as_deref()
-        .is_some_and(|c| c == cpa)
+    lock(slots())[slot_of(cpa)].as_deref().is_some_and(|c| c == cpa)
 }
 
 /// Records that `cpa` passed the authority and signature checks.
@@ -61,7 +60,15 @@ mod tests {
         let id = Identity::generate(Scheme::Ed25519, [tag; 32]);
         let name = PeerName::unsecured("memo").unwrap();
         let ep = Endpoint::new(Ipv6Addr::LOCALHOST, 4000);
-        Cpa::unsigned(&name, &id, 7, vec![ep], Instant::ZERO + Duration::from_secs(99), [0; 16]).sign(&id)
+        Cpa::unsigned(
+            &name,
+            &id,
+            7,
+            vec![ep],
+            Instant::ZERO + Duration::from_secs(99),
+            [0; 16],
+        )
+        .sign(&id)
     }
 
     #[test]
