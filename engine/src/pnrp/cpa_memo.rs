@@ -45,7 +45,7 @@ pub(super) fn known_good(cpa: &Cpa) -> bool {
 pub(super) fn remember(cpa: &Cpa) {
     let fresh = Box::new(cpa.clone());
     // Swap under the lock, drop the displaced CPA after it.
-    let _old = std::mem::replace(&mut lock(slots())[slot_of(cpa)], Some(fresh));
+    let _old = lock(slots())[slot_of(cpa)].replace(fresh);
 }
 
 #[cfg(test)]
@@ -84,7 +84,7 @@ mod tests {
         assert_eq!(slot_of(&moved), slot_of(&good));
         assert!(!known_good(&moved));
         let mut later = good.clone();
-        later.not_after = later.not_after + Duration::from_secs(1);
+        later.not_after += Duration::from_secs(1);
         assert!(!known_good(&later));
         let mut other_key = good.clone();
         other_key.public_key = cpa(202).public_key;
