@@ -172,7 +172,9 @@ impl PublicKey {
         ok
     }
 
-    fn verify_uncached(&self, msg: &[u8], sig: &[u8]) -> bool {
+    /// Like `verify`, without the process-wide memo: for messages checked once (a CPA carrying a
+    /// fresh INQUIRE nonce), where hashing the input and storing the result would only cost.
+    pub fn verify_uncached(&self, msg: &[u8], sig: &[u8]) -> bool {
         match self.scheme {
             Scheme::Rsa1024Sha1 => {
                 if self.bytes.len() != RSA1024_KEY_LEN || sig.len() != RSA1024_SIGNATURE_LEN {

@@ -10,6 +10,7 @@ use super::pending::Purpose;
 use crate::crypto::PublicKey;
 use crate::{Endpoint, Instant};
 use rand::Rng;
+use std::collections::btree_map::Entry;
 
 /// Cache entries examined when choosing a flood target or refilling a leaf set (bound).
 const NEIGHBOUR_SCAN_MAX: usize = 32;
@@ -17,13 +18,7 @@ const NEIGHBOUR_SCAN_MAX: usize = 32;
 impl PnrpNode {
     /// True when `entry` would enter one of our leaf sets (new there, or with changed endpoints).
     fn needs_cpa(&self, entry: &RouteEntry) -> bool {
-        self.regs.values().any(|r| {
-            r.leaf.falls_within(entry.id)
-                && r.leaf
-                    .members(r.leaf.side_of(entry.id))
-                    .iter()
-                    .all(|m| m != entry)
-        })
+        self.regs.values().any(|r| r.leaf.would_change(entry))
     }
 
     /// §4.4: start admitting `entry` with a return-routability INQUIRE (A + C when it would enter a
@@ -38,17 +33,22 @@ impl PnrpNode {
         if entry.id == PnrpId::ZERO || self.is_local_id(&entry.id) || entry.has_endpoint(&self.local) {
             return;
         }
-        let need_cpa = self.needs_cpa(&entry);
+        // `needs_cpa` has no side effects: it is asked only once an entry already pending is ruled out.
+        let need_cpa;
         if self.cfg.skip_known_route_entries {
             // Step 2 [CHOICE].
             if self.adds.contains_key(&entry.id) {
                 return;
             }
+            need_cpa = self.needs_cpa(&entry);
             if !need_cpa && self.cache.get(&entry.id).is_some_and(|c| c.route == entry) {
                 return;
             }
-        } else if let Some(old) = self.adds.remove(&entry.id) {
-            self.pending.remove(old.msg_id);
+        } else {
+            need_cpa = self.needs_cpa(&entry);
+            if let Some(old) = self.adds.remove(&entry.id) {
+                self.pending.remove(old.msg_id);
+            }
         }
         // §2.2 [CHOICE] `full_level_admission`: most newcomers to a full level are not worth an INQUIRE.
         if !need_cpa
@@ -144,11 +144,10 @@ impl PnrpNode {
 
     /// §4.4 step 5: the answer to a return-routability INQUIRE.
     pub(super) fn on_admit_answer(&mut self, now: Instant, id: PnrpId, msg_id: u32, buf: AuthorityBuffer) {
-        match self.adds.get(&id) {
-            Some(a) if a.msg_id == msg_id => {}
+        let add = match self.adds.entry(id) {
+            Entry::Occupied(a) if a.get().msg_id == msg_id => a.remove(),
             _ => return,
-        }
-        let Some(add) = self.adds.remove(&id) else { return };
+        };
         if buf.flags.not_registered {
             // The node at that address no longer claims the ID: forget any cached copy too.
             if self.cache.contains(&id) {
@@ -176,7 +175,8 @@ impl PnrpNode {
                 Err(e) => Err(e.reason()),
                 Ok(()) if cpa.revoke => Err("revoked"),
                 Ok(()) if cpa.pnrp_id() != add.entry.id => Err("id_mismatch"),
-                Ok(()) if !cpa.matches_route_entry(&add.entry) => Err("route_entry_mismatch"),
+                // The IDs match (previous arm): only the addresses are left of `matches_route_entry`.
+                Ok(()) if !cpa.addresses_match(&add.entry) => Err("route_entry_mismatch"),
                 Ok(()) => Ok(cpa.public_key.clone()),
             },
         };
@@ -199,30 +199,45 @@ impl PnrpNode {
         if self.is_local_id(&entry.id) {
             return;
         }
-        let entering: Vec<PnrpId> = if validated {
-            self.regs
-                .values()
-                .filter(|r| r.leaf.falls_within(entry.id))
-                .map(|r| r.id)
-                .collect()
-        } else {
-            Vec::new()
+        let x = entry.id;
+        // One pass over the registrations, without allocating (this runs for every admission):
+        // which leaf sets X enters (`entering`, by position in `regs`), where it is new (`newly`),
+        // the nearest registration of each kind, and whether a member re-announced from new
+        // addresses (`moved`).
+        let mut entering = RegMask::default();
+        let (mut newly, mut moved) = (0usize, false);
+        let (mut near_entering, mut near_newly): (Option<PnrpId>, Option<PnrpId>) = (None, None);
+        let nearer = |best: Option<PnrpId>, l: PnrpId| match best {
+            Some(b) if (x.distance(b), b) <= (x.distance(l), l) => Some(b),
+            _ => Some(l),
         };
-        let newly: Vec<PnrpId> = entering
-            .iter()
-            .copied()
-            .filter(|l| self.regs.get(l).is_some_and(|r| !r.leaf.contains(entry.id)))
-            .collect();
-        // §4.15: a member that re-announced from new addresses is news for the leaf set too: flood
-        // it like a newcomer (it is pinned already, so only `newly` adds pins).
-        let moved = entering.iter().any(|l| {
-            self.regs.get(l).is_some_and(|r| {
-                r.leaf.contains(entry.id) && !r.leaf.members(r.leaf.side_of(entry.id)).contains(&entry)
-            })
-        });
+        // §4.5 step 5 (below): our entry goes to X from each leaf set it is new in.
+        let own_to_x = self.cfg.flood_own_entry_to_new_member && !origin.knows_us;
+        let mut own_routes: Vec<RouteEntry> = Vec::new();
+        if validated {
+            for (i, r) in self.regs.values().enumerate() {
+                if !r.leaf.falls_within(x) {
+                    continue;
+                }
+                entering.insert(i);
+                near_entering = nearer(near_entering, r.id);
+                if !r.leaf.contains(x) {
+                    newly += 1;
+                    near_newly = nearer(near_newly, r.id);
+                    if own_to_x {
+                        own_routes.push(r.route.clone());
+                    }
+                } else if !r.leaf.members(r.leaf.side_of(x)).contains(&entry) {
+                    // §4.15: a member that re-announced from new addresses is news for the leaf
+                    // set too: flood it like a newcomer (it is pinned already, so only `newly`
+                    // adds pins).
+                    moved = true;
+                }
+            }
+        }
         match self
             .cache
-            .insert(entry.clone(), key, now, !newly.is_empty(), &mut self.rng)
+            .insert(entry.clone(), key, now, newly > 0, &mut self.rng)
         {
             Insert::Added { evicted } => {
                 self.stats.cache_admissions += 1;
@@ -243,50 +258,45 @@ impl PnrpNode {
                 return;
             }
         }
-        for _ in 1..newly.len() {
-            self.cache.pin(&entry.id);
+        for _ in 1..newly {
+            self.cache.pin(&x);
         }
-        for l in &entering {
-            let Some(reg) = self.regs.get_mut(l) else { continue };
-            // §4.5 step 1: a full side evicts its farthest member, which is then only a cache entry.
-            if let Some(out) = reg.leaf.insert(entry.clone()) {
-                if self.cache.unpin(&out.id, &mut self.rng).is_some() {
-                    self.stats.evict("displaced");
+        if !entering.is_empty() {
+            for (i, reg) in self.regs.values_mut().enumerate() {
+                if !entering.contains(i) {
+                    continue;
+                }
+                // §4.5 step 1: a full side evicts its farthest member, which is then only a cache entry.
+                if let Some(out) = reg.leaf.insert(entry.clone()) {
+                    if self.cache.unpin(&out.id, &mut self.rng).is_some() {
+                        self.stats.evict("displaced");
+                    }
                 }
             }
         }
-        if newly.is_empty() && !moved {
+        if newly == 0 && !moved {
             return;
         }
         self.stats.leaf_set_admissions += 1;
-        let nearest = if newly.is_empty() { &entering } else { &newly }
-            .iter()
-            .copied()
-            .min_by_key(|l| (entry.id.distance(*l), *l))
-            .unwrap_or(entry.id);
+        let nearest = if newly == 0 { near_entering } else { near_newly }.unwrap_or(x);
         self.flood_new_member(now, &entry, origin, nearest);
         // §4.5 step 5, open point 7: send X our entry so it learns about us — unless X itself flooded
         // or looked us up ([CHOICE]: a SOLICIT's or AUTHORITY's sender does not necessarily know us).
-        if self.cfg.flood_own_entry_to_new_member && !origin.knows_us {
-            for l in newly {
-                let Some(route) = self.regs.get(&l).map(|r| r.route.clone()) else {
-                    continue;
-                };
-                let flood = Flood {
-                    message_id: self.msg_id(),
-                    dont_ack: false,
-                    validate_id: entry.id,
-                    revoke_cpa: None,
-                    route_entry: Some(route),
-                    already_flooded: vec![self.local],
-                };
-                self.send_request(
-                    now,
-                    entry.endpoint(),
-                    Message::Flood(flood),
-                    Purpose::Flood { validate: entry.id },
-                );
-            }
+        for route in own_routes {
+            let flood = Flood {
+                message_id: self.msg_id(),
+                dont_ack: false,
+                validate_id: x,
+                revoke_cpa: None,
+                route_entry: Some(route),
+                already_flooded: vec![self.local],
+            };
+            self.send_request(
+                now,
+                entry.endpoint(),
+                Message::Flood(flood),
+                Purpose::Flood { validate: x },
+            );
         }
     }
 
@@ -413,6 +423,53 @@ impl PnrpNode {
         }
         for r in picks {
             self.submit_route_entry(now, r, Origin::default());
+        }
+    }
+}
+
+/// A set of positions in `regs` (its iteration order), without allocating for the first 64.
+#[derive(Default)]
+struct RegMask {
+    low: u64,
+    more: Vec<usize>,
+}
+
+impl RegMask {
+    fn insert(&mut self, i: usize) {
+        if i < 64 {
+            self.low |= 1 << i;
+        } else {
+            self.more.push(i);
+        }
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        if i < 64 {
+            self.low & (1 << i) != 0
+        } else {
+            self.more.contains(&i)
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.low == 0 && self.more.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RegMask;
+
+    #[test]
+    fn reg_mask_holds_low_and_high_positions() {
+        let mut m = RegMask::default();
+        assert!(m.is_empty());
+        for i in [0, 5, 63, 64, 200] {
+            m.insert(i);
+        }
+        assert!(!m.is_empty());
+        for i in 0..300 {
+            assert_eq!(m.contains(i), [0, 5, 63, 64, 200].contains(&i), "position {i}");
         }
     }
 }

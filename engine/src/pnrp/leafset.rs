@@ -1,6 +1,6 @@
 //! The leaf set of one locally registered ID: the 5 closest IDs below and the 5 above (pnrp.md §2.3).
 
-use super::id::PnrpId;
+use super::id::{Distance, PnrpId};
 use super::message::RouteEntry;
 
 /// The leaf-set IDs of a registered ID, nearest first (for invariant checks and reports).
@@ -19,7 +19,23 @@ pub struct LeafSet {
     side: usize,
     below: Vec<RouteEntry>,
     above: Vec<RouteEntry>,
+    // Per side (`Side::index`), the `(distance, id)` key an ID must be strictly below to fall
+    // within: the farthest member's when the side is full, `OPEN` while it has room, `SHUT` when
+    // `side` is 0. Kept in step by `insert`/`remove` so that `falls_within` (asked for every route
+    // entry a node hears of) is one comparison and never touches the member lists.
+    limit: [(Distance, PnrpId); 2],
 }
+
+/// Above every `(distance, id)` key: distances are at most 2^255.
+const OPEN: (Distance, PnrpId) = (
+    Distance {
+        hi: u128::MAX,
+        lo: u128::MAX,
+    },
+    PnrpId::new(u128::MAX, u128::MAX),
+);
+/// Not above any `(distance, id)` key.
+const SHUT: (Distance, PnrpId) = (Distance::ZERO, PnrpId::ZERO);
 
 /// Which side of the centre an ID lies on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,14 +46,25 @@ pub enum Side {
     Above,
 }
 
+impl Side {
+    fn index(self) -> usize {
+        match self {
+            Side::Below => 0,
+            Side::Above => 1,
+        }
+    }
+}
+
 impl LeafSet {
     /// An empty leaf set of `centre` with `side` members per side.
     pub fn new(centre: PnrpId, side: usize) -> Self {
+        let limit = if side == 0 { SHUT } else { OPEN };
         LeafSet {
             centre,
             side,
             below: Vec::new(),
             above: Vec::new(),
+            limit: [limit; 2],
         }
     }
 
@@ -69,6 +96,17 @@ impl LeafSet {
         }
     }
 
+    /// Recomputes side `s`'s limit after its list changed.
+    fn update_limit(&mut self, s: Side) {
+        let centre = self.centre;
+        let l = self.list(s);
+        self.limit[s.index()] = match l.last() {
+            Some(far) if l.len() >= self.side => (centre.distance(far.id), far.id),
+            _ if self.side == 0 => SHUT,
+            _ => OPEN,
+        };
+    }
+
     /// Members on side `s`, nearest first.
     pub fn members(&self, s: Side) -> &[RouteEntry] {
         self.list(s)
@@ -82,11 +120,14 @@ impl LeafSet {
     /// §2.3: `x` falls within the leaf set when its side has room or it is closer than that side's
     /// farthest member. The centre itself never does.
     pub fn falls_within(&self, x: PnrpId) -> bool {
-        if x == self.centre {
-            return false;
-        }
-        let l = self.list(self.side_of(x));
-        l.len() < self.side || l.last().is_some_and(|far| self.centre.closer(x, far.id))
+        // Same as "the side has room, or `centre.closer(x, farthest)`", through the cached limit.
+        x != self.centre && (self.centre.distance(x), x) < self.limit[self.side_of(x).index()]
+    }
+
+    /// True when `entry` would enter the leaf set: it falls within and is not already a member with
+    /// exactly these endpoints (new, or a member that moved).
+    pub fn would_change(&self, entry: &RouteEntry) -> bool {
+        self.falls_within(entry.id) && self.list(self.side_of(entry.id)).iter().all(|m| m != entry)
     }
 
     /// Inserts (or refreshes) `r`; returns the member evicted from a full side (§2.3), if any.
@@ -105,11 +146,9 @@ impl LeafSet {
         }
         let pos = l.partition_point(|m| centre.closer(m.id, r.id));
         l.insert(pos, r);
-        if l.len() > side {
-            l.pop()
-        } else {
-            None
-        }
+        let out = if l.len() > side { l.pop() } else { None };
+        self.update_limit(s);
+        out
     }
 
     /// Removes `x`; returns whether it was a member.
@@ -118,7 +157,11 @@ impl LeafSet {
         let l = self.list_mut(s);
         let before = l.len();
         l.retain(|m| m.id != x);
-        before != l.len()
+        let removed = before != l.len();
+        if removed {
+            self.update_limit(s);
+        }
+        removed
     }
 
     /// The member IDs, nearest first.
@@ -150,10 +193,8 @@ impl LeafSet {
         if t == self.centre {
             return true;
         }
-        let l = self.list(self.side_of(t));
-        l.len() < self.side
-            || l.last()
-                .is_some_and(|far| self.centre.distance(t) <= self.centre.distance(far.id))
+        // The limit's distance is the farthest member's when full; OPEN/SHUT give "room"/"never".
+        self.centre.distance(t) <= self.limit[self.side_of(t).index()].0
     }
 
     /// The nearest member below and above, when both exist (for the size estimate, §4.12).
@@ -192,7 +233,72 @@ mod tests {
         assert!(!l.contains(PnrpId::new(0, 990)));
     }
 
+    /// The definitions the cached limits stand for, straight from the member lists.
+    fn naive_falls_within(l: &LeafSet, x: PnrpId) -> bool {
+        let m = l.members(l.side_of(x));
+        x != l.centre() && (m.len() < l.side || m.last().is_some_and(|far| l.centre().closer(x, far.id)))
+    }
+
+    fn naive_spans(l: &LeafSet, t: PnrpId) -> bool {
+        let m = l.members(l.side_of(t));
+        t == l.centre()
+            || m.len() < l.side
+            || m.last()
+                .is_some_and(|far| l.centre().distance(t) <= l.centre().distance(far.id))
+    }
+
+    #[test]
+    fn zero_sized_sides_admit_nothing() {
+        let c = PnrpId::new(0, 1000);
+        let mut l = LeafSet::new(c, 0);
+        assert!(!l.falls_within(PnrpId::new(0, 1001)));
+        assert!(!l.spans(PnrpId::new(0, 1001)));
+        assert!(l.spans(c));
+        assert!(l.insert(r(PnrpId::new(0, 1001))).is_none());
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn would_change_sees_new_and_moved_members() {
+        let c = PnrpId::new(0, 1000);
+        let mut l = LeafSet::new(c, 2);
+        let a = r(PnrpId::new(0, 1010));
+        assert!(l.would_change(&a));
+        l.insert(a.clone());
+        assert!(!l.would_change(&a));
+        let moved = RouteEntry::single(a.id, Endpoint::new(Ipv6Addr::LOCALHOST, 4001));
+        assert!(l.would_change(&moved));
+        assert!(!l.would_change(&r(c)));
+    }
+
     proptest! {
+        #[test]
+        fn cached_limits_agree_with_the_member_lists(
+            ops in proptest::collection::vec((any::<bool>(), 0u128..64, any::<bool>()), 0..120),
+            side in 0usize..4,
+        ) {
+            // Small IDs around a centre near 0 exercise both sides, the wrap and the far half.
+            let c = PnrpId::new(0, 32);
+            let mut l = LeafSet::new(c, side);
+            let id = |v: u128, wrap: bool| if wrap { PnrpId::new(u128::MAX, u128::MAX - v) } else { PnrpId::new(0, v) };
+            for (insert, v, wrap) in ops {
+                let x = id(v, wrap);
+                if insert {
+                    l.insert(r(x));
+                } else {
+                    l.remove(x);
+                }
+                for probe in 0..64 {
+                    for w in [false, true] {
+                        let p = id(probe, w);
+                        prop_assert_eq!(l.falls_within(p), naive_falls_within(&l, p));
+                        prop_assert_eq!(l.spans(p), naive_spans(&l, p));
+                    }
+                }
+                prop_assert_eq!(l.falls_within(PnrpId::new(1 << 127, 32)), naive_falls_within(&l, PnrpId::new(1 << 127, 32)));
+            }
+        }
+
         #[test]
         fn leaf_set_is_the_true_nearest_five_and_five(
             ids in proptest::collection::vec((any::<u128>(), any::<u128>()), 0..60),

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod cpa;
+mod cpa_memo;
 pub mod id;
 pub mod message;
 pub mod name;

@@ -245,7 +245,9 @@ pub(super) fn check_cpa(
         return Err("id_mismatch");
     }
     let entry = buf.route_entry.as_ref().unwrap_or(best);
-    if entry.id != best.id || !cpa.matches_route_entry(entry) {
+    // `cpa.pnrp_id() == best.id` here, so `entry.id == best.id` is the ID half of
+    // `matches_route_entry`.
+    if entry.id != best.id || !cpa.addresses_match(entry) {
         return Err("route_entry_mismatch");
     }
     Ok(cpa)
