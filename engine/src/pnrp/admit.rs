@@ -10,7 +10,6 @@ use super::pending::Purpose;
 use crate::crypto::PublicKey;
 use crate::{Endpoint, Instant};
 use rand::Rng;
-use std::collections::btree_map::Entry;
 
 /// Cache entries examined when choosing a flood target or refilling a leaf set (bound).
 const NEIGHBOUR_SCAN_MAX: usize = 32;
@@ -144,10 +143,10 @@ impl PnrpNode {
 
     /// §4.4 step 5: the answer to a return-routability INQUIRE.
     pub(super) fn on_admit_answer(&mut self, now: Instant, id: PnrpId, msg_id: u32, buf: AuthorityBuffer) {
-        let add = match self.adds.entry(id) {
-            Entry::Occupied(a) if a.get().msg_id == msg_id => a.remove(),
-            _ => return,
-        };
+        if self.adds.get(&id).is_none_or(|a| a.msg_id != msg_id) {
+            return;
+        }
+        let Some(add) = self.adds.remove(&id) else { return };
         if buf.flags.not_registered {
             // The node at that address no longer claims the ID: forget any cached copy too.
             if self.cache.contains(&id) {
