@@ -82,7 +82,8 @@ pub(crate) enum Ev {
         to: u32,
         generation: u16,
         from: Endpoint,
-        msg: Box<Message>,
+        // Inline: `Message` is 16 bytes (its payloads are boxed), so no allocation per delivery.
+        msg: Message,
     },
     Timer {
         peer: u32,
@@ -218,7 +219,6 @@ pub struct World {
     phases: Vec<Phase>,
     metrics: sample::Metrics,
     attack: attack::AttackState,
-    transmit_buf: Vec<peerlab_engine::Transmit<Message>>,
     event_buf: Vec<pnrp::Event>,
     wire_buf: Vec<u8>,
     samplers: Vec<PopularitySampler>,
@@ -276,7 +276,6 @@ impl World {
             phases: Vec::new(),
             metrics: sample::Metrics::default(),
             attack: attack::AttackState::default(),
-            transmit_buf: Vec::new(),
             event_buf: Vec::new(),
             wire_buf: Vec::new(),
             samplers,
@@ -403,7 +402,7 @@ impl World {
                 generation,
                 from,
                 msg,
-            } => self.deliver(to, generation, from, *msg),
+            } => self.deliver(to, generation, from, msg),
             Ev::Timer { peer } => self.timer(peer),
             Ev::Join { peer } => self.join(peer),
             Ev::Leave { peer, incarnation } => self.leave(peer, incarnation),
@@ -466,26 +465,33 @@ impl World {
     /// The drain rule (design.md §3): after any input, take every transmit and event, then re-arm
     /// the peer's timer.
     fn drain(&mut self, peer: u32) {
-        let mut transmits = std::mem::take(&mut self.transmit_buf);
         let mut events = std::mem::take(&mut self.event_buf);
-        while let Some(node) = self.peers[peer as usize].node.as_mut() {
-            while let Some(t) = node.poll_transmit() {
-                transmits.push(t);
+        loop {
+            // Each datagram goes to the network as soon as it is polled (no staging buffer: one
+            // move less per datagram). `transmit` never touches the sending node, so the node's
+            // outputs are taken in the same order as when all were polled first.
+            let mut sent = false;
+            while let Some(t) = self.peers[peer as usize]
+                .node
+                .as_mut()
+                .and_then(|n| n.poll_transmit())
+            {
+                self.transmit(peer, t.to, t.msg);
+                sent = true;
             }
+            let Some(node) = self.peers[peer as usize].node.as_mut() else {
+                break;
+            };
             while let Some(e) = node.poll_event() {
                 events.push(e);
             }
-            if transmits.is_empty() && events.is_empty() {
+            if !sent && events.is_empty() {
                 break;
-            }
-            for t in transmits.drain(..) {
-                self.transmit(peer, t.to, t.msg);
             }
             for e in events.drain(..) {
                 self.node_event(peer, e);
             }
         }
-        self.transmit_buf = transmits;
         self.event_buf = events;
         self.arm_timer(peer);
         // Per-input safety checks cost O(cache) each: exact for clouds up to EXACT_CHECK_PEERS,
@@ -537,7 +543,7 @@ impl World {
                     to: dst,
                     generation,
                     from: src,
-                    msg: Box::new(msg),
+                    msg,
                 },
             ),
             Delivery::Dropped(reason) => *self.traffic.dropped.entry(reason.as_str()).or_default() += 1,
