@@ -17,7 +17,7 @@ fn endpoint(i: u16) -> Endpoint {
 }
 
 fn lookup() -> Message {
-    Message::Lookup(Lookup {
+    Message::Lookup(Box::new(Lookup {
         message_id: 42,
         accept_any: false,
         precision: 0,
@@ -27,7 +27,7 @@ fn lookup() -> Message {
         validate_id: PnrpId::new(0x2222, 7),
         best_match: Some(RouteEntry::single(PnrpId::new(0x1110, 3), endpoint(3))),
         flagged_path: (0..6).map(endpoint).collect(),
-    })
+    }))
 }
 
 fn signed_cpa(scheme: Scheme) -> (Arc<Identity>, Cpa) {

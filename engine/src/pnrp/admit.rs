@@ -84,7 +84,7 @@ impl PnrpNode {
         let to = entry.endpoint();
         let id = entry.id;
         if self
-            .send_request(now, to, Message::Inquire(inquire), Purpose::AdmitInquire { id })
+            .send_request(now, to, Message::from(inquire), Purpose::AdmitInquire { id })
             .is_some()
         {
             self.stats.admission_inquires += 1;
@@ -118,7 +118,7 @@ impl PnrpNode {
         let id = entry.id;
         let to = entry.endpoint();
         if self
-            .send_request(now, to, Message::Inquire(inquire), Purpose::AdmitInquire { id })
+            .send_request(now, to, Message::from(inquire), Purpose::AdmitInquire { id })
             .is_none()
         {
             return false;
@@ -293,7 +293,7 @@ impl PnrpNode {
             self.send_request(
                 now,
                 entry.endpoint(),
-                Message::Flood(flood),
+                Message::from(flood),
                 Purpose::Flood { validate: x },
             );
         }
@@ -358,7 +358,7 @@ impl PnrpNode {
             self.send_request(
                 now,
                 t.endpoint(),
-                Message::Flood(flood),
+                Message::from(flood),
                 Purpose::Flood { validate: t.id },
             );
         }

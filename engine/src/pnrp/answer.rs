@@ -19,7 +19,7 @@ impl PnrpNode {
         let bytes = wire::encode_authority_buffer(buf);
         let id = self.msg_id();
         for frag in wire::fragment_authority(id, acked_id, &bytes) {
-            self.send(to, Message::Authority(frag));
+            self.send(to, Message::from(frag));
         }
     }
 

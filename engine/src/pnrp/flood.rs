@@ -89,7 +89,7 @@ impl PnrpNode {
             self.send_request(
                 now,
                 next.endpoint(),
-                Message::Flood(flood),
+                Message::from(flood),
                 Purpose::Flood { validate: next.id },
             );
         }

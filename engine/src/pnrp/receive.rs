@@ -53,14 +53,14 @@ impl PnrpNode {
             return;
         }
         match msg {
-            Message::Solicit(s) => self.on_solicit(now, from, s),
-            Message::Advertise(a) => self.on_advertise(now, from, a),
-            Message::Request(r) => self.on_request(now, from, r),
-            Message::Flood(f) => self.on_flood(now, from, f),
-            Message::Inquire(i) => self.on_inquire(now, from, i),
-            Message::Authority(a) => self.on_authority(now, from, a),
+            Message::Solicit(s) => self.on_solicit(now, from, *s),
+            Message::Advertise(a) => self.on_advertise(now, from, *a),
+            Message::Request(r) => self.on_request(now, from, *r),
+            Message::Flood(f) => self.on_flood(now, from, *f),
+            Message::Inquire(i) => self.on_inquire(now, from, *i),
+            Message::Authority(a) => self.on_authority(now, from, *a),
             Message::Ack(a) => self.on_ack(now, from, a),
-            Message::Lookup(l) => self.on_lookup(now, from, l),
+            Message::Lookup(l) => self.on_lookup(now, from, *l),
         }
     }
 
@@ -173,15 +173,15 @@ mod tests {
             best_match: None,
             flagged_path: vec![ep],
         };
-        assert_eq!(syntax_error(&Message::Lookup(l.clone())), None);
+        assert_eq!(syntax_error(&Message::Lookup(Box::new(l.clone()))), None);
         l.flagged_path.clear();
         assert_eq!(
-            syntax_error(&Message::Lookup(l.clone())),
+            syntax_error(&Message::Lookup(Box::new(l.clone()))),
             Some("bad_endpoint_list")
         );
         l.flagged_path = vec![ep; 23];
         assert_eq!(
-            syntax_error(&Message::Lookup(l.clone())),
+            syntax_error(&Message::Lookup(Box::new(l.clone()))),
             Some("bad_endpoint_list")
         );
         l.flagged_path = vec![ep];
@@ -189,6 +189,9 @@ mod tests {
             PnrpId::ZERO,
             Endpoint::new(Ipv6Addr::LOCALHOST, 80),
         ));
-        assert_eq!(syntax_error(&Message::Lookup(l)), Some("bad_route_entry"));
+        assert_eq!(
+            syntax_error(&Message::Lookup(Box::new(l))),
+            Some("bad_route_entry")
+        );
     }
 }

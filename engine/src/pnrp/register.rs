@@ -265,7 +265,7 @@ impl PnrpNode {
         for (to, mut f) in floods {
             f.message_id = self.msg_id();
             let validate = f.validate_id;
-            self.send_request(now, to.endpoint(), Message::Flood(f), Purpose::Flood { validate });
+            self.send_request(now, to.endpoint(), Message::from(f), Purpose::Flood { validate });
         }
         for m in reg.leaf.all() {
             if self.cache.unpin(&m.id, &mut self.rng).is_some() {

@@ -266,7 +266,7 @@ impl PnrpNode {
         st.lookups_sent += 1;
         st.messages_sent += 1;
         let msg_id = self.msg_id();
-        let msg = Message::Lookup(Lookup {
+        let msg = Message::from(Lookup {
             message_id: msg_id,
             ..lookup
         });
@@ -361,7 +361,7 @@ impl PnrpNode {
         let sent = self.send_request(
             now,
             best.endpoint(),
-            Message::Inquire(inquire),
+            Message::from(inquire),
             Purpose::ResolveInquire { resolve: key, nonce },
         );
         match (sent, self.ort.get_mut(&key)) {

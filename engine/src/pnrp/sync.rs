@@ -100,7 +100,7 @@ impl PnrpNode {
             hashed_nonce: hash_nonce(&nonce),
         };
         if self
-            .send_request(now, to, Message::Solicit(solicit), Purpose::Solicit { nonce })
+            .send_request(now, to, Message::from(solicit), Purpose::Solicit { nonce })
             .is_some()
         {
             self.stats.syncs_started += 1;
@@ -129,7 +129,7 @@ impl PnrpNode {
                 ids: Vec::new(),
                 hashed_nonce: s.hashed_nonce,
             };
-            return self.send(from, Message::Advertise(adv));
+            return self.send(from, Message::from(adv));
         } else {
             self.conversations.insert(
                 key,
@@ -151,7 +151,7 @@ impl PnrpNode {
             ids,
             hashed_nonce: s.hashed_nonce,
         };
-        self.send(from, Message::Advertise(adv));
+        self.send(from, Message::from(adv));
         if let Some(entry) = s.route_entry {
             self.submit_route_entry(
                 now,
@@ -216,7 +216,7 @@ impl PnrpNode {
             nonce,
             ids,
         };
-        self.send_request(now, from, Message::Request(req), Purpose::Request);
+        self.send_request(now, from, Message::from(req), Purpose::Request);
     }
 
     /// §4.3 existing side step 5: ACK, then one FLOOD (D set) per requested ID; the conversation ends.
@@ -250,10 +250,10 @@ impl PnrpNode {
                 already_flooded: Vec::new(),
             };
             if dont_ack {
-                self.send(from, Message::Flood(flood));
+                self.send(from, Message::from(flood));
             } else {
                 let validate = flood.validate_id;
-                self.send_request(now, from, Message::Flood(flood), Purpose::Flood { validate });
+                self.send_request(now, from, Message::from(flood), Purpose::Flood { validate });
             }
         }
     }

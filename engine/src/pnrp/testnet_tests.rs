@@ -211,7 +211,10 @@ fn forged_cpa_in_an_answer_is_rejected() {
         *cpa = Arc::new(forged);
         let bytes = wire::encode_authority_buffer(&buf);
         let frags: Vec<Authority> = wire::fragment_authority(a.message_id, a.acked_id, &bytes);
-        frags.into_iter().map(Message::Authority).collect()
+        frags
+            .into_iter()
+            .map(|f| Message::Authority(Box::new(f)))
+            .collect()
     }));
     let r = net.resolve(9, 4);
     net.run_for(Duration::from_secs(40));
@@ -422,7 +425,7 @@ fn large_answers_are_fragmented_and_reassembled_out_of_order() {
         let bytes = wire::encode_authority_buffer(&buf);
         let mut frags: Vec<Message> = wire::fragment_authority(a.message_id, a.acked_id, &bytes)
             .into_iter()
-            .map(Message::Authority)
+            .map(|f| Message::Authority(Box::new(f)))
             .collect();
         assert!(frags.len() >= 3);
         frags.reverse();
@@ -460,14 +463,14 @@ fn a_revoke_signed_by_a_stranger_is_ignored() {
     )
     .sign(&stranger);
     assert_eq!(revoke.pnrp_id(), victim);
-    let flood = Message::Flood(crate::pnrp::message::Flood {
+    let flood = Message::Flood(Box::new(crate::pnrp::message::Flood {
         message_id: 1,
         dont_ack: true,
         validate_id: PnrpId::ZERO,
         revoke_cpa: Some(Arc::new(revoke)),
         route_entry: None,
         already_flooded: Vec::new(),
-    });
+    }));
     let now = net.now;
     net.nodes[holder].handle_message(now, endpoint(9), flood);
     assert!(
@@ -516,14 +519,14 @@ fn unsecured_names_are_revoked_only_by_the_admitted_key() {
     )
     .sign(&stranger);
     let flood = |cpa| {
-        Message::Flood(crate::pnrp::message::Flood {
+        Message::Flood(Box::new(crate::pnrp::message::Flood {
             message_id: 2,
             dont_ack: true,
             validate_id: PnrpId::ZERO,
             revoke_cpa: Some(Arc::new(cpa)),
             route_entry: None,
             already_flooded: Vec::new(),
-        })
+        }))
     };
     let now = net.now;
     net.nodes[holder].handle_message(now, endpoint(8), flood(forged));

@@ -421,12 +421,12 @@ mod tests {
     #[test]
     fn the_observer_keeps_traced_peers_and_ids_and_stops_at_the_event() {
         let id = PnrpId::new(0xabcd << 112, 7);
-        let msg = Message::Inquire(Inquire {
+        let msg = Message::Inquire(Box::new(Inquire {
             message_id: 5,
             flags: InquireFlags::default(),
             validate_id: id,
             nonce: None,
-        });
+        }));
         let mut filter = TraceFilter::default();
         filter.nodes.insert(3);
         let (mut obs, data) = TraceObserver::new(filter, Until::Event(2));

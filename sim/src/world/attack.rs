@@ -96,7 +96,7 @@ impl World {
                 }
             }
             for to in targets {
-                let msg = Message::Lookup(pnrp::Lookup {
+                let msg = Message::from(pnrp::Lookup {
                     message_id: self.attack_message_id(),
                     accept_any: true,
                     precision: 0,
@@ -261,7 +261,7 @@ impl World {
         if !revokes.is_empty() && self.rng.attack.gen_ratio(1, 4) {
             let revoke = revokes[self.rng.attack.gen_range(0..revokes.len())].clone();
             self.attack.revokes_replayed += 1;
-            let msg = Message::Flood(Flood {
+            let msg = Message::from(Flood {
                 message_id: self.attack_message_id(),
                 dont_ack: true,
                 validate_id: PnrpId::ZERO,
@@ -277,7 +277,7 @@ impl World {
         let bytes = wire::encode_authority_buffer(buf);
         let message_id = self.attack_message_id();
         for frag in wire::fragment_authority(message_id, acked_id, &bytes) {
-            self.transmit(peer, to, Message::Authority(frag));
+            self.transmit(peer, to, Message::from(frag));
         }
     }
 

@@ -82,7 +82,8 @@ pub(crate) enum Ev {
         to: u32,
         generation: u16,
         from: Endpoint,
-        msg: Box<Message>,
+        // Inline: `Message` is 16 bytes (its payloads are boxed), so no allocation per delivery.
+        msg: Message,
     },
     Timer {
         peer: u32,
@@ -218,7 +219,6 @@ pub struct World {
     phases: Vec<Phase>,
     metrics: sample::Metrics,
     attack: attack::AttackState,
-    transmit_buf: Vec<peerlab_engine::Transmit<Message>>,
     event_buf: Vec<pnrp::Event>,
     wire_buf: Vec<u8>,
     samplers: Vec<PopularitySampler>,
@@ -276,7 +276,6 @@ impl World {
             phases: Vec::new(),
             metrics: sample::Metrics::default(),
             attack: attack::AttackState::default(),
-            transmit_buf: Vec::new(),
             event_buf: Vec::new(),
             wire_buf: Vec::new(),
             samplers,
@@ -342,6 +341,11 @@ impl World {
     pub fn run_in_place(&mut self, progress: ProgressFn<'_>) -> Outcome {
         let end = Instant::ZERO + self.plan.duration;
         while let Some((at, ev)) = self.queue.pop() {
+            if let Ev::Timer { peer } = ev {
+                if self.quiet_timer(peer, at) {
+                    continue;
+                }
+            }
             self.now = at;
             self.events += 1;
             self.fold(&ev);
@@ -403,7 +407,7 @@ impl World {
                 generation,
                 from,
                 msg,
-            } => self.deliver(to, generation, from, *msg),
+            } => self.deliver(to, generation, from, msg),
             Ev::Timer { peer } => self.timer(peer),
             Ev::Join { peer } => self.join(peer),
             Ev::Leave { peer, incarnation } => self.leave(peer, incarnation),
@@ -442,6 +446,33 @@ impl World {
         self.drain(to);
     }
 
+    /// Handles a timer event that finds no deadline due, without counting it as an event; false
+    /// when the node has work and the event must be processed. Such events are common: a timer is
+    /// pushed whenever a node's deadline gets earlier, and the deadline often moves later again
+    /// (an answer cancels the retransmission) before it pops.
+    ///
+    /// `arm_timer` runs after every input and keeps `timer_armed <= poll_timeout()`, so a timer that
+    /// is not the armed one (or finds nothing armed) belongs to a node with nothing due: skipped
+    /// without touching the node. The armed one, on a node whose deadline moved later, only
+    /// re-arms, exactly as the full path would (its drain finds no output).
+    fn quiet_timer(&mut self, peer: u32, at: Instant) -> bool {
+        let p = &mut self.peers[peer as usize];
+        if p.timer_armed.is_none_or(|armed| armed > at) {
+            return true;
+        }
+        let due = p
+            .node
+            .as_ref()
+            .is_some_and(|n| n.poll_timeout().is_some_and(|t| t <= at));
+        if due {
+            return false;
+        }
+        p.timer_armed = None;
+        self.now = at;
+        self.arm_timer(peer);
+        true
+    }
+
     fn timer(&mut self, peer: u32) {
         let now = self.now;
         let p = &mut self.peers[peer as usize];
@@ -466,26 +497,33 @@ impl World {
     /// The drain rule (design.md §3): after any input, take every transmit and event, then re-arm
     /// the peer's timer.
     fn drain(&mut self, peer: u32) {
-        let mut transmits = std::mem::take(&mut self.transmit_buf);
         let mut events = std::mem::take(&mut self.event_buf);
-        while let Some(node) = self.peers[peer as usize].node.as_mut() {
-            while let Some(t) = node.poll_transmit() {
-                transmits.push(t);
+        loop {
+            // Each datagram goes to the network as soon as it is polled (no staging buffer: one
+            // move less per datagram). `transmit` never touches the sending node, so the node's
+            // outputs are taken in the same order as when all were polled first.
+            let mut sent = false;
+            while let Some(t) = self.peers[peer as usize]
+                .node
+                .as_mut()
+                .and_then(|n| n.poll_transmit())
+            {
+                self.transmit(peer, t.to, t.msg);
+                sent = true;
             }
+            let Some(node) = self.peers[peer as usize].node.as_mut() else {
+                break;
+            };
             while let Some(e) = node.poll_event() {
                 events.push(e);
             }
-            if transmits.is_empty() && events.is_empty() {
+            if !sent && events.is_empty() {
                 break;
-            }
-            for t in transmits.drain(..) {
-                self.transmit(peer, t.to, t.msg);
             }
             for e in events.drain(..) {
                 self.node_event(peer, e);
             }
         }
-        self.transmit_buf = transmits;
         self.event_buf = events;
         self.arm_timer(peer);
         // Per-input safety checks cost O(cache) each: exact for clouds up to EXACT_CHECK_PEERS,
@@ -537,7 +575,7 @@ impl World {
                     to: dst,
                     generation,
                     from: src,
-                    msg: Box::new(msg),
+                    msg,
                 },
             ),
             Delivery::Dropped(reason) => *self.traffic.dropped.entry(reason.as_str()).or_default() += 1,

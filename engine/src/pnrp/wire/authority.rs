@@ -332,7 +332,7 @@ mod tests {
         let mut ctx = Reassembly::new(frags[0].size).unwrap();
         // Out of order, with a duplicate, through the datagram codec.
         for f in frags.iter().rev().chain(frags.first()) {
-            let msg = Message::Authority(f.clone());
+            let msg = Message::Authority(Box::new(f.clone()));
             let mut dgram = Vec::new();
             encode(&msg, &mut dgram);
             assert!(dgram.len() <= 1216);

@@ -189,32 +189,32 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
             };
             let route_entry = opt_route_entry(&mut r)?;
             let hashed_nonce = elem_exact(&mut r, FIELD_HASHED_NONCE, 24)?.array()?;
-            Message::Solicit(Solicit {
+            Message::Solicit(Box::new(Solicit {
                 message_id,
                 solicit_type,
                 route_entry,
                 hashed_nonce,
-            })
+            }))
         }
         MessageType::Advertise => {
             let acked_id = get_acked(&mut r)?;
             let ids = id_array(&mut r)?;
             let hashed_nonce = elem_exact(&mut r, FIELD_HASHED_NONCE, 24)?.array()?;
-            Message::Advertise(Advertise {
+            Message::Advertise(Box::new(Advertise {
                 message_id,
                 acked_id,
                 ids,
                 hashed_nonce,
-            })
+            }))
         }
         MessageType::Request => {
             let nonce = elem_exact(&mut r, FIELD_NONCE, 20)?.array()?;
             let ids = id_array(&mut r)?;
-            Message::Request(Request {
+            Message::Request(Box::new(Request {
                 message_id,
                 nonce,
                 ids,
-            })
+            }))
         }
         MessageType::Flood => {
             // Reserved bits and Reserved2 may hold anything (pnrp.md §6.1).
@@ -233,14 +233,14 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
             };
             let route_entry = opt_route_entry(&mut r)?;
             let already_flooded = endpoint_array(&mut r, 0, ENDPOINT_LIST_MAX)?;
-            Message::Flood(Flood {
+            Message::Flood(Box::new(Flood {
                 message_id,
                 dont_ack,
                 validate_id,
                 revoke_cpa,
                 route_entry,
                 already_flooded,
-            })
+            }))
         }
         MessageType::Inquire => {
             let f = elem_exact(&mut r, FIELD_FLAGS, 6)?.u16_be()?;
@@ -255,12 +255,12 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
             } else {
                 None
             };
-            Message::Inquire(Inquire {
+            Message::Inquire(Box::new(Inquire {
                 message_id,
                 flags,
                 validate_id,
                 nonce,
-            })
+            }))
         }
         MessageType::Authority => {
             let acked_id = get_acked(&mut r)?;
@@ -268,13 +268,13 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
             let (size, offset) = (split.u16_be()?, split.u16_be()?);
             let fragment = r.take(r.remaining())?;
             check_fragment(size, offset, fragment.len())?;
-            Message::Authority(Authority {
+            Message::Authority(Box::new(Authority {
                 message_id,
                 acked_id,
                 size,
                 offset,
                 fragment: Arc::from(fragment),
-            })
+            }))
         }
         MessageType::Ack => {
             let acked_id = get_acked(&mut r)?;
@@ -303,7 +303,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
             let validate_id = id_elem(&mut r, FIELD_VALIDATE_PNRP_ID)?;
             let best_match = opt_route_entry(&mut r)?;
             let flagged_path = endpoint_array(&mut r, 1, ENDPOINT_LIST_MAX)?;
-            Message::Lookup(Lookup {
+            Message::Lookup(Box::new(Lookup {
                 message_id,
                 accept_any,
                 precision,
@@ -313,7 +313,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
                 validate_id,
                 best_match,
                 flagged_path,
-            })
+            }))
         }
     };
     if !r.is_empty() {
@@ -356,27 +356,27 @@ mod tests {
                     route_entry,
                     hashed_nonce: [3; 20],
                 };
-                check(Message::Solicit(s(None)), 36 + extra);
-                check(Message::Solicit(s(e.clone())), 36 + extra + 44 + 16 * k);
+                check(Message::Solicit(Box::new(s(None))), 36 + extra);
+                check(Message::Solicit(Box::new(s(e.clone()))), 36 + extra + 44 + 16 * k);
             }
         }
         for n in [0, 1, 5] {
             let ids = vec![id; n];
             check(
-                Message::Advertise(Advertise {
+                Message::Advertise(Box::new(Advertise {
                     message_id: 1,
                     acked_id: 2,
                     ids: ids.clone(),
                     hashed_nonce: [1; 20],
-                }),
+                })),
                 56 + 32 * n,
             );
             check(
-                Message::Request(Request {
+                Message::Request(Box::new(Request {
                     message_id: 1,
                     nonce: [1; 16],
                     ids,
-                }),
+                })),
                 44 + 32 * n,
             );
         }
@@ -397,7 +397,7 @@ mod tests {
                 0
             };
             let r = if k > 0 { 44 + 16 * k } else { 0 };
-            check(Message::Flood(f), 56 + c + r + 12 + 18 * n);
+            check(Message::Flood(Box::new(f)), 56 + c + r + 12 + 18 * n);
         }
         for (nonce, size) in [(None, 56), (Some([7; 16]), 76)] {
             let flags = InquireFlags {
@@ -406,24 +406,24 @@ mod tests {
                 cert_chain: true,
             };
             check(
-                Message::Inquire(Inquire {
+                Message::Inquire(Box::new(Inquire {
                     message_id: 1,
                     flags,
                     validate_id: id,
                     nonce,
-                }),
+                })),
                 size,
             );
         }
         let frag: Arc<[u8]> = Arc::from(vec![9u8; 1188]);
         check(
-            Message::Authority(Authority {
+            Message::Authority(Box::new(Authority {
                 message_id: 1,
                 acked_id: 2,
                 size: 1188,
                 offset: 0,
                 fragment: frag,
-            }),
+            })),
             1216,
         );
         check(
@@ -453,8 +453,11 @@ mod tests {
             best_match,
             flagged_path: eps(n),
         };
-        check(Message::Lookup(lookup(None, 1)), 126);
-        check(Message::Lookup(lookup(Some(route_entry_k(20)), 22)), 868);
+        check(Message::Lookup(Box::new(lookup(None, 1))), 126);
+        check(
+            Message::Lookup(Box::new(lookup(Some(route_entry_k(20)), 22))),
+            868,
+        );
     }
 
     #[test]
@@ -486,7 +489,7 @@ mod tests {
         );
 
         let lookup = |path: Vec<Endpoint>| {
-            Message::Lookup(Lookup {
+            Message::Lookup(Box::new(Lookup {
                 message_id: 1,
                 accept_any: false,
                 precision: 0,
@@ -496,7 +499,7 @@ mod tests {
                 validate_id: PnrpId::ZERO,
                 best_match: None,
                 flagged_path: path,
-            })
+            }))
             .to_bytes()
         };
         assert!(matches!(decode(&lookup(vec![])), Err(DecodeError::BadValue(_))));
@@ -519,13 +522,13 @@ mod tests {
             already_flooded: vec![],
         };
         assert!(matches!(
-            decode(&Message::Flood(f.clone()).to_bytes()),
+            decode(&Message::Flood(Box::new(f.clone())).to_bytes()),
             Err(DecodeError::BadCpa(_))
         ));
         f.revoke_cpa = None;
-        let mut ok = Message::Flood(f.clone()).to_bytes();
+        let mut ok = Message::Flood(Box::new(f.clone())).to_bytes();
         ok[18] = 0x7F;
-        assert_eq!(decode(&ok), Ok(Message::Flood(f)));
+        assert_eq!(decode(&ok), Ok(Message::Flood(Box::new(f))));
     }
 
     proptest! {

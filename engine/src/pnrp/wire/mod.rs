@@ -64,7 +64,7 @@ mod tests {
              0060  00 9e 00 1e 00 01 00 1a 00 9d 00 12 0d d4 20 01
              0070  0d b8 00 00 00 00 00 00 00 00 00 00 00 01");
         assert_eq!(bytes.len(), 126);
-        let msg = Message::Lookup(Lookup {
+        let msg = Message::Lookup(Box::new(Lookup {
             message_id: 0x2A,
             accept_any: false,
             precision: 0,
@@ -74,7 +74,7 @@ mod tests {
             validate_id: PnrpId::from_be_bytes([0x22; 32]),
             best_match: None,
             flagged_path: vec![Endpoint::new("2001:db8::1".parse().unwrap(), 3540)],
-        });
+        }));
         assert_eq!(msg.to_bytes(), bytes);
         assert_eq!(msg.encoded_len(), 126);
         assert_eq!(decode(&bytes), Ok(msg));

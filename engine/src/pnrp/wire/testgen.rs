@@ -164,30 +164,30 @@ pub fn any_message() -> impl Strategy<Value = Message> {
         any::<[u8; 20]>(),
     )
         .prop_map(|(message_id, solicit_type, route_entry, hashed_nonce)| {
-            Message::Solicit(Solicit {
+            Message::Solicit(Box::new(Solicit {
                 message_id,
                 solicit_type,
                 route_entry,
                 hashed_nonce,
-            })
+            }))
         });
     let advertise = (any::<u32>(), any::<u32>(), vec(any_id(), 0..8), any::<[u8; 20]>()).prop_map(
         |(message_id, acked_id, ids, hashed_nonce)| {
-            Message::Advertise(Advertise {
+            Message::Advertise(Box::new(Advertise {
                 message_id,
                 acked_id,
                 ids,
                 hashed_nonce,
-            })
+            }))
         },
     );
     let request =
         (any::<u32>(), any::<[u8; 16]>(), vec(any_id(), 0..8)).prop_map(|(message_id, nonce, ids)| {
-            Message::Request(Request {
+            Message::Request(Box::new(Request {
                 message_id,
                 nonce,
                 ids,
-            })
+            }))
         });
     let flood = (
         any::<u32>(),
@@ -199,14 +199,14 @@ pub fn any_message() -> impl Strategy<Value = Message> {
     )
         .prop_map(
             |(message_id, dont_ack, validate_id, revoke_cpa, route_entry, already_flooded)| {
-                Message::Flood(Flood {
+                Message::Flood(Box::new(Flood {
                     message_id,
                     dont_ack,
                     validate_id,
                     revoke_cpa,
                     route_entry,
                     already_flooded,
-                })
+                }))
             },
         );
     let inquire = (
@@ -222,12 +222,12 @@ pub fn any_message() -> impl Strategy<Value = Message> {
                     extended_payload,
                     cert_chain,
                 };
-                Message::Inquire(Inquire {
+                Message::Inquire(Box::new(Inquire {
                     message_id,
                     flags,
                     validate_id,
                     nonce,
-                })
+                }))
             },
         );
     let authority = (
@@ -244,13 +244,13 @@ pub fn any_message() -> impl Strategy<Value = Message> {
             fragment.resize(len, 0xEE);
             let size = (len + extra * 500) as u16;
             let offset = 0;
-            Message::Authority(Authority {
+            Message::Authority(Box::new(Authority {
                 message_id,
                 acked_id,
                 size,
                 offset,
                 fragment: Arc::from(fragment),
-            })
+            }))
         });
     let ack = (any::<u32>(), any::<u32>(), option::of(any::<bool>())).prop_map(
         |(message_id, acked_id, not_registered)| {
@@ -274,7 +274,7 @@ pub fn any_message() -> impl Strategy<Value = Message> {
     )
         .prop_map(
             |(message_id, accept_any, precision, criteria, reason, target, validate_id, best_match, path)| {
-                Message::Lookup(Lookup {
+                Message::Lookup(Box::new(Lookup {
                     message_id,
                     accept_any,
                     precision,
@@ -284,7 +284,7 @@ pub fn any_message() -> impl Strategy<Value = Message> {
                     validate_id,
                     best_match,
                     flagged_path: path,
-                })
+                }))
             },
         );
     prop_oneof![solicit, advertise, request, flood, inquire, authority, ack, lookup]
