@@ -243,7 +243,7 @@ impl PnrpNode {
                 // A deferred registration walk starts once the sync conversation has filled the
                 // cache with an ADVERTISE's worth of entries (the maintenance tick is the fallback).
                 if self.cache.len() >= self.cfg.advertise_ids
-                    && self.regs.values().any(|r| r.announce_pending)
+                    && self.announces_deferred
                 {
                     self.announce_deferred(now);
                 }

@@ -105,6 +105,9 @@ pub struct PnrpNode {
     pub(super) transmits: VecDeque<Transmit<Message>>,
     pub(super) events: VecDeque<Event>,
     pub(super) stats: PnrpStats,
+    /// True when a registration may wait for a deferred walk (`LocalReg::announce_pending`): a
+    /// flag on the node itself, so hot paths need not load every boxed registration to ask.
+    pub(super) announces_deferred: bool,
 }
 
 impl PnrpNode {
@@ -165,6 +168,7 @@ impl PnrpNode {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: PnrpStats::default(),
+            announces_deferred: false,
         }
     }
 

@@ -151,9 +151,11 @@ impl PnrpNode {
 
     /// Runs the registration walks deferred by an empty cache.
     pub(super) fn announce_deferred(&mut self, now: Instant) {
-        if self.cache.is_empty() {
+        if !self.announces_deferred || self.cache.is_empty() {
             return;
         }
+        // A walk that cannot start again sets it back (`announce`).
+        self.announces_deferred = false;
         let due: Vec<PnrpId> = self
             .regs
             .values()
@@ -201,6 +203,7 @@ impl PnrpNode {
             let alone = self.other_seeds().is_empty();
             if let Some(reg) = self.regs.get_mut(&id) {
                 reg.announce_pending = true;
+                self.announces_deferred = true;
                 if !alone {
                     reg.pending_request = request.or(reg.pending_request);
                     return;

@@ -31,7 +31,7 @@ impl PnrpNode {
         self.cfg.maintenance_idle_ticks_max == 0
             || self.cache.len() <= self.cfg.small_cache_maintenance_entries
             || self.cfg.cache_max_age.is_some()
-            || self.regs.values().any(|r| r.announce_pending)
+            || self.announces_deferred
     }
 
     /// Schedules the tick after the one that ran at `now`.
