@@ -69,18 +69,32 @@ pub struct RouteCache {
     // Entries in no particular order (removal is `swap_remove`): indices into it are what the
     // ring index and the level lists hold, so an entry never moves on insertion.
     slab: Vec<CacheEntry>,
-    // The ring index: `keys[p]` is the top 64 bits of the p-th smallest ID and `order[p]` its slab
-    // index. Binary searches compare the dense keys and touch an entry only on a key tie, so a
-    // lookup reads a few cache lines of keys instead of walking B-tree nodes.
-    keys: Vec<u64>,
-    order: Vec<u32>,
+    // The ring index: for the p-th smallest ID, `ring[p]` packs its top 32 bits (high half) with
+    // its slab index (low half). Searches compare the dense prefixes and touch an entry only on a
+    // prefix tie, and the slab index comes with the same cache line, so a lookup costs one sweep
+    // over a few lines of `ring` and then the entry itself.
+    ring: Vec<u64>,
     levels: LevelLists,
 }
 
-/// The ring-index key of `id`: its top 64 bits (ties are settled by the whole ID).
-fn key(id: &PnrpId) -> u64 {
-    (id.hi >> 64) as u64
+/// The ring-index prefix of `id`: its top 32 bits (ties are settled by the whole ID).
+fn prefix(id: &PnrpId) -> u64 {
+    (id.hi >> 96) as u64
 }
+
+/// A ring-index element: `id`'s prefix and its slab index.
+fn pack(id: &PnrpId, idx: u32) -> u64 {
+    prefix(id) << 32 | idx as u64
+}
+
+/// The slab index of a ring-index element.
+fn slab_index(packed: u64) -> usize {
+    packed as u32 as usize
+}
+
+/// Up to this many entries a lookup counts smaller prefixes linearly: the loads are independent,
+/// so their cache misses overlap, where a binary search would wait for each in turn.
+const LINEAR_MAX: usize = 128;
 
 /// `⌊(2^256 − 1) / 10^k⌋` for k = 1..levels (index k − 1), by long division in 64-bit limbs.
 fn thresholds(levels: usize) -> Vec<Distance> {
@@ -124,8 +138,7 @@ impl RouteCache {
             capacity: capacity.max(1),
             thresholds: shared_thresholds(levels),
             slab: Vec::new(),
-            keys: Vec::new(),
-            order: Vec::new(),
+            ring: Vec::new(),
             levels: LevelLists::new(levels),
         }
     }
@@ -159,38 +172,42 @@ impl RouteCache {
 
     /// The entry at ring position `pos`.
     fn at(&self, pos: usize) -> &CacheEntry {
-        &self.slab[self.order[pos] as usize]
+        &self.slab[slab_index(self.ring[pos])]
     }
 
     /// The first ring position whose ID is not below `id`.
     fn lower_bound(&self, id: &PnrpId) -> usize {
-        let k = key(id);
-        let (mut lo, mut len) = (0, self.keys.len());
-        while len > 0 {
-            let half = len / 2;
-            let mid = lo + half;
-            let km = self.keys[mid];
-            let less = km < k || (km == k && self.at(mid).route.id < *id);
-            if less {
-                lo = mid + 1;
-                len -= half + 1;
-            } else {
-                len = half;
-            }
+        let k = prefix(id);
+        let ring = &self.ring;
+        let lo = if ring.len() <= LINEAR_MAX {
+            ring.iter().filter(|&&x| x >> 32 < k).count()
+        } else {
+            ring.partition_point(|&x| x >> 32 < k)
+        };
+        if lo == ring.len() || ring[lo] >> 32 != k {
+            return lo;
         }
-        lo
+        // A prefix tie (usually a hit on `id` itself): order the tied run by the whole ID.
+        let run = ring[lo..].partition_point(|&x| x >> 32 == k);
+        lo + ring[lo..lo + run].partition_point(|&x| self.slab[slab_index(x)].route.id < *id)
     }
 
     /// The ring position of `id`, if cached.
     fn find(&self, id: &PnrpId) -> Option<usize> {
         let p = self.lower_bound(id);
-        (p < self.keys.len() && self.keys[p] == key(id) && self.at(p).route.id == *id).then_some(p)
+        self.find_at(p, id).then_some(p)
+    }
+
+    /// True when ring position `p` (a lower bound) holds `id`.
+    fn find_at(&self, p: usize, id: &PnrpId) -> bool {
+        // The prefix check spares a miss on the entry when `id` is absent.
+        p < self.ring.len() && self.ring[p] >> 32 == prefix(id) && self.at(p).route.id == *id
     }
 
     /// The first ring position whose ID is above `id`.
     fn upper_bound(&self, id: &PnrpId) -> usize {
         let p = self.lower_bound(id);
-        p + (p < self.keys.len() && self.at(p).route.id == *id) as usize
+        p + self.find_at(p, id) as usize
     }
 
     /// The entry for `id`.
@@ -201,7 +218,7 @@ impl RouteCache {
     /// The entry for `id`, mutably.
     fn get_mut(&mut self, id: &PnrpId) -> Option<&mut CacheEntry> {
         let p = self.find(id)?;
-        Some(&mut self.slab[self.order[p] as usize])
+        Some(&mut self.slab[slab_index(self.ring[p])])
     }
 
     /// True when `id` is cached.
@@ -216,7 +233,7 @@ impl RouteCache {
 
     /// All entries in ring order.
     pub fn entries(&self) -> impl Iterator<Item = &CacheEntry> + '_ {
-        self.order.iter().map(|&i| &self.slab[i as usize])
+        self.ring.iter().map(|&x| &self.slab[slab_index(x)])
     }
 
     /// Entries per level, up to the deepest non-empty one.
@@ -257,8 +274,8 @@ impl RouteCache {
     ) -> Insert {
         let id = route.id;
         let mut pos = self.lower_bound(&id);
-        if pos < self.order.len() && self.at(pos).route.id == id {
-            let e = &mut self.slab[self.order[pos] as usize];
+        if self.find_at(pos, &id) {
+            let e = &mut self.slab[slab_index(self.ring[pos])];
             // §2.2 [PAT]: newer information replaces older.
             e.route = route;
             if key.is_some() {
@@ -297,8 +314,7 @@ impl RouteCache {
             slot,
             pins: pin as u8,
         });
-        self.keys.insert(pos, self::key(&id));
-        self.order.insert(pos, idx);
+        self.ring.insert(pos, pack(&id, idx));
         Insert::Added { evicted }
     }
 
@@ -329,8 +345,7 @@ impl RouteCache {
 
     /// Removes the entry at ring position `pos`.
     fn remove_at(&mut self, pos: usize) -> CacheEntry {
-        let idx = self.order.remove(pos) as usize;
-        self.keys.remove(pos);
+        let idx = slab_index(self.ring.remove(pos));
         let (level, slot) = (self.slab[idx].level as usize, self.slab[idx].slot);
         if let Some(moved) = self.levels.swap_remove(level, slot) {
             self.slab[moved as usize].slot = slot;
@@ -343,7 +358,7 @@ impl RouteCache {
                 (m.route.id, m.level as usize, m.slot)
             };
             if let Some(p) = self.find(&mid) {
-                self.order[p] = idx as u32;
+                self.ring[p] = pack(&mid, idx as u32);
             }
             self.levels.set(mlevel, mslot, idx as u32);
         }
@@ -390,11 +405,10 @@ impl RouteCache {
         }
         self.centre = centre;
         let mut old = std::mem::take(&mut self.slab);
-        self.keys.clear();
-        self.order.clear();
+        self.ring.clear();
         self.levels.clear();
         // Re-inserted in ring order (IDs are unique, so the sort is deterministic).
-        old.sort_unstable_by(|a, b| a.route.id.cmp(&b.route.id));
+        old.sort_unstable_by_key(|e| e.route.id);
         let mut evicted = Vec::new();
         // Pinned entries first so that they always find room.
         let (pinned, unpinned): (Vec<_>, Vec<_>) = old.into_iter().partition(|e| e.pins > 0);

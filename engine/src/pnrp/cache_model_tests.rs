@@ -162,7 +162,7 @@ proptest! {
                         e.added = e.added.max(now);
                     }
                 }
-                7 if t % 5 == 0 => prop_assert_eq!(c.recentre(x, &mut r1), m.recentre(x, &mut r2)),
+                7 if t.is_multiple_of(5) => prop_assert_eq!(c.recentre(x, &mut r1), m.recentre(x, &mut r2)),
                 _ => {}
             }
             prop_assert!(c.check_invariants().is_ok(), "{:?}", c.check_invariants());
@@ -183,14 +183,14 @@ proptest! {
             prop_assert_eq!(c.contains(&y), m.map.contains_key(&y));
             // Ring queries from a cached or uncached point, with a filter and a step limit.
             for p in [y, y.wrapping_add_u64(1), PnrpId::ZERO] {
-                let keep = |r: &RouteEntry| r.id.lo % 3 != 0;
+                let keep = |r: &RouteEntry| !r.id.lo.is_multiple_of(3);
                 let steps = (t % 7) as usize;
                 let above = m.above(p);
-                let want = above.iter().take(steps).find(|id| id.lo % 3 != 0).copied();
+                let want = above.iter().take(steps).find(|id| !id.lo.is_multiple_of(3)).copied();
                 prop_assert_eq!(c.next_above(p, steps, keep).map(|r| r.id), want);
                 let mut below = m.above(p);
                 below.reverse();
-                let want = below.iter().take(steps).find(|id| id.lo % 3 != 0).copied();
+                let want = below.iter().take(steps).find(|id| !id.lo.is_multiple_of(3)).copied();
                 prop_assert_eq!(c.next_below(p, steps, keep).map(|r| r.id), want);
                 let arc: Vec<PnrpId> = if p < x {
                     m.map.keys().copied().filter(|i| *i > p && *i <= x).collect()

@@ -9,7 +9,7 @@ use crate::Instant;
 impl RouteCache {
     /// Entries in increasing circular distance from `target` (ties: lower ID first), each once.
     pub fn walk_closest(&self, target: PnrpId) -> impl Iterator<Item = &CacheEntry> + '_ {
-        let n = self.order.len();
+        let n = self.ring.len();
         let lb = self.lower_bound(&target);
         // Two cursors leave `target` in opposite directions; `up` starts at the first ID ≥ target,
         // `down` just below it, and each wraps round the ring.
@@ -42,7 +42,7 @@ impl RouteCache {
 
     /// The cached entry closest to `target`.
     pub fn closest(&self, target: PnrpId) -> Option<&RouteEntry> {
-        let n = self.order.len();
+        let n = self.ring.len();
         if n == 0 {
             return None;
         }
@@ -60,7 +60,7 @@ impl RouteCache {
         steps: usize,
         keep: impl Fn(&RouteEntry) -> bool,
     ) -> Option<&RouteEntry> {
-        let n = self.order.len();
+        let n = self.ring.len();
         let ub = self.upper_bound(&x);
         // `x` itself, if cached, sits just below `ub`: the walk would reach it last, so stop short.
         let others = n - (ub > 0 && self.at(ub - 1).route.id == x) as usize;
@@ -77,7 +77,7 @@ impl RouteCache {
         steps: usize,
         keep: impl Fn(&RouteEntry) -> bool,
     ) -> Option<&RouteEntry> {
-        let n = self.order.len();
+        let n = self.ring.len();
         let lb = self.lower_bound(&x);
         // `x` itself, if cached, sits at `lb`: the downward walk would reach it last.
         let others = n - (lb < n && self.at(lb).route.id == x) as usize;
@@ -93,7 +93,7 @@ impl RouteCache {
         if from < to {
             (a..b).map(id).collect()
         } else {
-            (a..self.order.len()).chain(0..b).map(id).collect()
+            (a..self.ring.len()).chain(0..b).map(id).collect()
         }
     }
 
@@ -109,21 +109,21 @@ impl RouteCache {
     /// checkers.
     pub fn check_invariants(&self) -> Result<(), String> {
         let n = self.slab.len();
-        if self.keys.len() != n || self.order.len() != n {
+        if self.ring.len() != n {
             return Err("ring index and entries disagree".into());
         }
         for p in 0..n {
-            let i = self.order[p] as usize;
+            let i = super::slab_index(self.ring[p]);
             let id = self
                 .slab
                 .get(i)
                 .ok_or("ring index names a missing entry")?
                 .route
                 .id;
-            if self.keys[p] != super::key(&id) {
-                return Err(format!("stale key at ring position {p}"));
+            if self.ring[p] != super::pack(&id, i as u32) {
+                return Err(format!("stale prefix at ring position {p}"));
             }
-            // Strictly increasing IDs also make `order` a permutation of the slab.
+            // Strictly increasing IDs also make `ring` a permutation of the slab.
             if p > 0 && self.at(p - 1).route.id >= id {
                 return Err(format!("ring index out of order at {p}"));
             }
