@@ -44,6 +44,14 @@ impl LevelLists {
         self.start.windows(2).map(|w| (w[1] - w[0]) as usize)
     }
 
+    /// One past the deepest non-empty level (0 when all are empty).
+    pub(super) fn depth(&self) -> usize {
+        // `start` never decreases, so the levels after the deepest non-empty one all start at
+        // the end: the first start equal to the total is that depth.
+        let total = self.ids.len() as u32;
+        self.start.partition_point(|&s| s < total)
+    }
+
     /// Appends `idx` to `level`, returning its slot.
     pub(super) fn push(&mut self, level: usize, idx: u32) -> u32 {
         let end = self.start[level + 1];
@@ -114,6 +122,8 @@ mod tests {
                     prop_assert_eq!(flat.get(l), want.as_slice());
                     prop_assert_eq!(flat.len(l), want.len());
                 }
+                let depth = model.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+                prop_assert_eq!(flat.depth(), depth);
                 let sizes: Vec<usize> = flat.sizes().collect();
                 prop_assert_eq!(sizes, model.iter().map(Vec::len).collect::<Vec<_>>());
             }
