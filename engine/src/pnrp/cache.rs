@@ -4,15 +4,20 @@
 //! [CHOICE]); computed with exact integer thresholds `⌊(2^256 − 1) / 10^k⌋`, so no floating point
 //! decides membership. Each level holds `capacity` entries; a full level evicts a random unpinned
 //! entry (§2.2 [PAT]). Leaf-set members are *pinned* and never evicted while pinned (§2.2 req. 2).
-//! Entries are unique by ID (newer information replaces older) and kept in a `BTreeMap` by ID, so
-//! nearest-neighbour queries are range walks, not scans.
+//! Entries are unique by ID (newer information replaces older) and indexed in ring order by a
+//! sorted array, so nearest-neighbour queries are index walks, not scans (ring queries: cache_ring.rs).
 
 use super::id::{Distance, PnrpId};
 use super::message::RouteEntry;
 use crate::crypto::PublicKey;
 use crate::{Instant, NodeRng};
+use levels::LevelLists;
 use rand::Rng;
-use std::collections::BTreeMap;
+
+#[path = "cache_levels.rs"]
+mod levels;
+#[path = "cache_ring.rs"]
+mod ring;
 
 /// One cached route entry.
 #[derive(Clone, Debug)]
@@ -61,9 +66,35 @@ pub struct RouteCache {
     centre: PnrpId,
     capacity: usize,
     thresholds: std::sync::Arc<[Distance]>,
-    entries: BTreeMap<PnrpId, CacheEntry>,
-    levels: Vec<Vec<PnrpId>>,
+    // Entries in no particular order (removal is `swap_remove`): indices into it are what the
+    // ring index and the level lists hold, so an entry never moves on insertion.
+    slab: Vec<CacheEntry>,
+    // The ring index: for the p-th smallest ID, `ring[p]` packs its top 32 bits (high half) with
+    // its slab index (low half). Searches compare the dense prefixes and touch an entry only on a
+    // prefix tie, and the slab index comes with the same cache line, so a lookup costs one sweep
+    // over a few lines of `ring` and then the entry itself.
+    ring: Vec<u64>,
+    levels: LevelLists,
 }
+
+/// The ring-index prefix of `id`: its top 32 bits (ties are settled by the whole ID).
+fn prefix(id: &PnrpId) -> u64 {
+    (id.hi >> 96) as u64
+}
+
+/// A ring-index element: `id`'s prefix and its slab index.
+fn pack(id: &PnrpId, idx: u32) -> u64 {
+    prefix(id) << 32 | idx as u64
+}
+
+/// The slab index of a ring-index element.
+fn slab_index(packed: u64) -> usize {
+    packed as u32 as usize
+}
+
+/// Up to this many entries a lookup counts smaller prefixes linearly: the loads are independent,
+/// so their cache misses overlap, where a binary search would wait for each in turn.
+const LINEAR_MAX: usize = 128;
 
 /// `⌊(2^256 − 1) / 10^k⌋` for k = 1..levels (index k − 1), by long division in 64-bit limbs.
 fn thresholds(levels: usize) -> Vec<Distance> {
@@ -106,8 +137,9 @@ impl RouteCache {
             centre,
             capacity: capacity.max(1),
             thresholds: shared_thresholds(levels),
-            entries: BTreeMap::new(),
-            levels: vec![Vec::new(); levels],
+            slab: Vec::new(),
+            ring: Vec::new(),
+            levels: LevelLists::new(levels),
         }
     }
 
@@ -130,52 +162,99 @@ impl RouteCache {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slab.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slab.is_empty()
+    }
+
+    /// The entry at ring position `pos`.
+    fn at(&self, pos: usize) -> &CacheEntry {
+        &self.slab[slab_index(self.ring[pos])]
+    }
+
+    /// The first ring position whose ID is not below `id`.
+    fn lower_bound(&self, id: &PnrpId) -> usize {
+        let k = prefix(id);
+        let ring = &self.ring;
+        let lo = if ring.len() <= LINEAR_MAX {
+            ring.iter().filter(|&&x| x >> 32 < k).count()
+        } else {
+            ring.partition_point(|&x| x >> 32 < k)
+        };
+        if lo == ring.len() || ring[lo] >> 32 != k {
+            return lo;
+        }
+        // A prefix tie (usually a hit on `id` itself): order the tied run by the whole ID.
+        let run = ring[lo..].partition_point(|&x| x >> 32 == k);
+        lo + ring[lo..lo + run].partition_point(|&x| self.slab[slab_index(x)].route.id < *id)
+    }
+
+    /// The ring position of `id`, if cached.
+    fn find(&self, id: &PnrpId) -> Option<usize> {
+        let p = self.lower_bound(id);
+        self.find_at(p, id).then_some(p)
+    }
+
+    /// True when ring position `p` (a lower bound) holds `id`.
+    fn find_at(&self, p: usize, id: &PnrpId) -> bool {
+        // The prefix check spares a miss on the entry when `id` is absent.
+        p < self.ring.len() && self.ring[p] >> 32 == prefix(id) && self.at(p).route.id == *id
+    }
+
+    /// The first ring position whose ID is above `id`.
+    fn upper_bound(&self, id: &PnrpId) -> usize {
+        let p = self.lower_bound(id);
+        p + self.find_at(p, id) as usize
     }
 
     /// The entry for `id`.
     pub fn get(&self, id: &PnrpId) -> Option<&CacheEntry> {
-        self.entries.get(id)
+        self.find(id).map(|p| self.at(p))
+    }
+
+    /// The entry for `id`, mutably.
+    fn get_mut(&mut self, id: &PnrpId) -> Option<&mut CacheEntry> {
+        let p = self.find(id)?;
+        Some(&mut self.slab[slab_index(self.ring[p])])
     }
 
     /// True when `id` is cached.
     pub fn contains(&self, id: &PnrpId) -> bool {
-        self.entries.contains_key(id)
+        self.find(id).is_some()
     }
 
     /// All cached IDs in ring order.
     pub fn ids(&self) -> impl Iterator<Item = PnrpId> + '_ {
-        self.entries.keys().copied()
+        self.entries().map(|e| e.route.id)
     }
 
     /// All entries in ring order.
     pub fn entries(&self) -> impl Iterator<Item = &CacheEntry> + '_ {
-        self.entries.values()
+        self.ring.iter().map(|&x| &self.slab[slab_index(x)])
     }
 
     /// Entries per level, up to the deepest non-empty one.
     pub fn level_sizes(&self) -> Vec<usize> {
-        let deepest = self
-            .levels
-            .iter()
-            .rposition(|l| !l.is_empty())
-            .map_or(0, |i| i + 1);
-        self.levels[..deepest].iter().map(Vec::len).collect()
+        // Called after every input by the simulator's safety checks: no scan, one exact allocation.
+        self.levels.sizes().take(self.levels.depth()).collect()
     }
 
     /// The IDs in `level` (unordered).
-    pub fn level_ids(&self, level: usize) -> &[PnrpId] {
-        self.levels.get(level).map_or(&[], Vec::as_slice)
+    pub fn level_ids(&self, level: usize) -> impl Iterator<Item = PnrpId> + '_ {
+        let ids = if level < self.levels.count() {
+            self.levels.get(level)
+        } else {
+            &[]
+        };
+        ids.iter().map(|&i| self.slab[i as usize].route.id)
     }
 
     /// Number of levels.
     pub fn level_count(&self) -> usize {
-        self.levels.len()
+        self.levels.count()
     }
 
     /// Adds or refreshes `route`. `pin` admits it even into a level full of pinned entries and pins it.
@@ -188,7 +267,9 @@ impl RouteCache {
         rng: &mut NodeRng,
     ) -> Insert {
         let id = route.id;
-        if let Some(e) = self.entries.get_mut(&id) {
+        let mut pos = self.lower_bound(&id);
+        if self.find_at(pos, &id) {
+            let e = &mut self.slab[slab_index(self.ring[pos])];
             // §2.2 [PAT]: newer information replaces older.
             e.route = route;
             if key.is_some() {
@@ -202,74 +283,91 @@ impl RouteCache {
         }
         let level = self.level_of(id);
         let mut evicted = None;
-        if self.levels[level].len() >= self.capacity {
+        if self.levels.len(level) >= self.capacity {
             match self.random_unpinned(level, rng) {
                 Some(victim) => {
-                    self.remove(&victim);
-                    evicted = Some(victim);
+                    let vid = self.slab[victim as usize].route.id;
+                    if let Some(vpos) = self.find(&vid) {
+                        self.remove_at(vpos);
+                        pos -= (vpos < pos) as usize;
+                    }
+                    evicted = Some(vid);
                 }
                 None if pin => {}
                 None => return Insert::Rejected,
             }
         }
-        let slot = self.levels[level].len() as u32;
-        self.levels[level].push(id);
-        self.entries.insert(
-            id,
-            CacheEntry {
-                route,
-                key,
-                added: now,
-                since: now,
-                level: level as u8,
-                slot,
-                pins: pin as u8,
-            },
-        );
+        let idx = self.slab.len() as u32;
+        let slot = self.levels.push(level, idx);
+        self.slab.push(CacheEntry {
+            route,
+            key,
+            added: now,
+            since: now,
+            level: level as u8,
+            slot,
+            pins: pin as u8,
+        });
+        self.ring.insert(pos, pack(&id, idx));
         Insert::Added { evicted }
     }
 
     /// Records that `id`'s node answered as its holder at `now` (refreshes `added`).
     pub fn confirm(&mut self, id: &PnrpId, now: Instant) {
-        if let Some(e) = self.entries.get_mut(id) {
+        if let Some(e) = self.get_mut(id) {
             e.added = e.added.max(now);
         }
     }
 
     /// True when the level `id` would enter already holds `capacity` entries.
     pub fn is_full_at(&self, id: PnrpId) -> bool {
-        self.levels[self.level_of(id)].len() >= self.capacity
+        self.levels.len(self.level_of(id)) >= self.capacity
     }
 
-    /// A random unpinned entry of `level`, if any.
-    fn random_unpinned(&self, level: usize, rng: &mut NodeRng) -> Option<PnrpId> {
-        let ids = &self.levels[level];
+    /// The slab index of a random unpinned entry of `level`, if any.
+    fn random_unpinned(&self, level: usize, rng: &mut NodeRng) -> Option<u32> {
+        let ids = self.levels.get(level);
         if ids.is_empty() {
             return None;
         }
+        // One draw, then the first unpinned one from there round the level's slot order.
         let start = rng.gen_range(0..ids.len());
         (0..ids.len())
             .map(|k| ids[(start + k) % ids.len()])
-            .find(|id| self.entries.get(id).is_some_and(|e| e.pins == 0))
+            .find(|&i| self.slab[i as usize].pins == 0)
+    }
+
+    /// Removes the entry at ring position `pos`.
+    fn remove_at(&mut self, pos: usize) -> CacheEntry {
+        let idx = slab_index(self.ring.remove(pos));
+        let (level, slot) = (self.slab[idx].level as usize, self.slab[idx].slot);
+        if let Some(moved) = self.levels.swap_remove(level, slot) {
+            self.slab[moved as usize].slot = slot;
+        }
+        // `swap_remove` moves the last entry into the hole: repoint its ring and level references.
+        let last = self.slab.len() - 1;
+        if idx != last {
+            let (mid, mlevel, mslot) = {
+                let m = &self.slab[last];
+                (m.route.id, m.level as usize, m.slot)
+            };
+            if let Some(p) = self.find(&mid) {
+                self.ring[p] = pack(&mid, idx as u32);
+            }
+            self.levels.set(mlevel, mslot, idx as u32);
+        }
+        self.slab.swap_remove(idx)
     }
 
     /// Removes `id`, returning its entry.
     pub fn remove(&mut self, id: &PnrpId) -> Option<CacheEntry> {
-        let e = self.entries.remove(id)?;
-        let level = &mut self.levels[e.level as usize];
-        let slot = e.slot as usize;
-        level.swap_remove(slot);
-        if let Some(moved) = level.get(slot).copied() {
-            if let Some(m) = self.entries.get_mut(&moved) {
-                m.slot = slot as u32;
-            }
-        }
-        Some(e)
+        let pos = self.find(id)?;
+        Some(self.remove_at(pos))
     }
 
     /// Pins `id` (it entered a leaf set). Returns false when it is not cached.
     pub fn pin(&mut self, id: &PnrpId) -> bool {
-        match self.entries.get_mut(id) {
+        match self.get_mut(id) {
             Some(e) => {
                 e.pins = e.pins.saturating_add(1);
                 true
@@ -281,13 +379,14 @@ impl RouteCache {
     /// Unpins `id` (it left a leaf set); if its level is over capacity, evicts a random unpinned entry
     /// there, which is returned.
     pub fn unpin(&mut self, id: &PnrpId, rng: &mut NodeRng) -> Option<PnrpId> {
-        let e = self.entries.get_mut(id)?;
+        let e = self.get_mut(id)?;
         e.pins = e.pins.saturating_sub(1);
         let level = e.level as usize;
-        if self.levels[level].len() > self.capacity {
+        if self.levels.len(level) > self.capacity {
             let victim = self.random_unpinned(level, rng)?;
-            self.remove(&victim);
-            return Some(victim);
+            let vid = self.slab[victim as usize].route.id;
+            self.remove(&vid);
+            return Some(vid);
         }
         None
     }
@@ -299,13 +398,14 @@ impl RouteCache {
             return Vec::new();
         }
         self.centre = centre;
-        let old = std::mem::take(&mut self.entries);
-        for l in &mut self.levels {
-            l.clear();
-        }
+        let mut old = std::mem::take(&mut self.slab);
+        self.ring.clear();
+        self.levels.clear();
+        // Re-inserted in ring order (IDs are unique, so the sort is deterministic).
+        old.sort_unstable_by_key(|e| e.route.id);
         let mut evicted = Vec::new();
         // Pinned entries first so that they always find room.
-        let (pinned, unpinned): (Vec<_>, Vec<_>) = old.into_values().partition(|e| e.pins > 0);
+        let (pinned, unpinned): (Vec<_>, Vec<_>) = old.into_iter().partition(|e| e.pins > 0);
         for e in pinned.into_iter().chain(unpinned) {
             let (pins, since) = (e.pins, e.since);
             let id = e.route.id;
@@ -314,160 +414,19 @@ impl RouteCache {
                 Insert::Rejected => evicted.push(id),
                 _ => {}
             }
-            if let Some(n) = self.entries.get_mut(&id) {
+            if let Some(n) = self.get_mut(&id) {
                 n.pins = pins;
                 n.since = since;
             }
         }
         evicted
     }
-
-    /// Entries in increasing circular distance from `target` (ties: lower ID first), each once.
-    pub fn walk_closest(&self, target: PnrpId) -> impl Iterator<Item = &CacheEntry> + '_ {
-        let mut up = self
-            .entries
-            .range(target..)
-            .chain(self.entries.range(..target))
-            .peekable();
-        let mut down = self
-            .entries
-            .range(..target)
-            .rev()
-            .chain(self.entries.range(target..).rev())
-            .peekable();
-        let mut left = self.entries.len();
-        std::iter::from_fn(move || {
-            if left == 0 {
-                return None;
-            }
-            left -= 1;
-            let pick_up = match (up.peek(), down.peek()) {
-                (Some((a, _)), Some((b, _))) => (target.distance(**a), **a) <= (target.distance(**b), **b),
-                (Some(_), None) => true,
-                _ => false,
-            };
-            let next = if pick_up { up.next() } else { down.next() };
-            next.map(|(_, e)| e)
-        })
-    }
-
-    /// The cached entry closest to `target`.
-    pub fn closest(&self, target: PnrpId) -> Option<&RouteEntry> {
-        let up = self
-            .entries
-            .range(target..)
-            .next()
-            .or_else(|| self.entries.iter().next());
-        let down = self
-            .entries
-            .range(..target)
-            .next_back()
-            .or_else(|| self.entries.iter().next_back());
-        match (up, down) {
-            (Some((a, ea)), Some((b, eb))) => Some(if target.closer(*b, *a) {
-                &eb.route
-            } else {
-                &ea.route
-            }),
-            (Some((_, e)), None) | (None, Some((_, e))) => Some(&e.route),
-            (None, None) => None,
-        }
-    }
-
-    /// The first cached entry clockwise from `x` (exclusive) accepted by `keep`, looking at most
-    /// `steps` entries.
-    pub fn next_above(
-        &self,
-        x: PnrpId,
-        steps: usize,
-        keep: impl Fn(&RouteEntry) -> bool,
-    ) -> Option<&RouteEntry> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        self.entries
-            .range((Excluded(x), Unbounded))
-            .chain(self.entries.range(..x))
-            .take(steps)
-            .map(|(_, e)| &e.route)
-            .find(|r| r.id != x && keep(r))
-    }
-
-    /// The first cached entry counter-clockwise from `x` (exclusive) accepted by `keep`, looking at
-    /// most `steps` entries.
-    pub fn next_below(
-        &self,
-        x: PnrpId,
-        steps: usize,
-        keep: impl Fn(&RouteEntry) -> bool,
-    ) -> Option<&RouteEntry> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        self.entries
-            .range(..x)
-            .rev()
-            .chain(self.entries.range((Excluded(x), Unbounded)).rev())
-            .take(steps)
-            .map(|(_, e)| &e.route)
-            .find(|r| r.id != x && keep(r))
-    }
-
-    /// Cached IDs inside the clockwise arc `(from, to]` (wrapping), in clockwise order.
-    pub fn arc(&self, from: PnrpId, to: PnrpId) -> Vec<PnrpId> {
-        use std::ops::Bound::{Excluded, Included, Unbounded};
-        if from < to {
-            self.entries
-                .range((Excluded(from), Included(to)))
-                .map(|(k, _)| *k)
-                .collect()
-        } else {
-            self.entries
-                .range((Excluded(from), Unbounded))
-                .chain(self.entries.range(..=to))
-                .map(|(k, _)| *k)
-                .collect()
-        }
-    }
-
-    /// Unpinned entries admitted before `cutoff` (for the optional max age, §2.2 [CHOICE]).
-    pub fn older_than(&self, cutoff: Instant) -> Vec<PnrpId> {
-        self.entries
-            .values()
-            .filter(|e| e.pins == 0 && e.added < cutoff)
-            .map(|e| e.route.id)
-            .collect()
-    }
-
-    /// Checks the internal invariants (level membership, slots, bounds); for tests and checkers.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        let mut n = 0;
-        for (lvl, ids) in self.levels.iter().enumerate() {
-            let pinned = ids
-                .iter()
-                .filter(|id| self.entries.get(id).is_some_and(|e| e.pins > 0))
-                .count();
-            if ids.len() > self.capacity.max(pinned) {
-                return Err(format!(
-                    "level {lvl} holds {} > capacity {}",
-                    ids.len(),
-                    self.capacity
-                ));
-            }
-            for (slot, id) in ids.iter().enumerate() {
-                let e = self
-                    .entries
-                    .get(id)
-                    .ok_or_else(|| format!("level {lvl} names missing {id:?}"))?;
-                if e.level as usize != lvl || e.slot as usize != slot || self.level_of(*id) != lvl {
-                    return Err(format!("entry {id:?} misfiled"));
-                }
-                n += 1;
-            }
-        }
-        if n != self.entries.len() {
-            return Err("levels and entries disagree".into());
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 #[path = "cache_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "cache_model_tests.rs"]
+mod model_tests;

@@ -121,3 +121,34 @@ proptest! {
         prop_assert!(moved.len() <= c.len());
     }
 }
+
+proptest! {
+    /// Caches larger than `LINEAR_MAX` search by bisection; both searches must agree with a sort.
+    #[test]
+    fn large_caches_search_like_small_ones(
+        ids in proptest::collection::vec(any_id(), 100..400),
+        probes in proptest::collection::vec(any_id(), 1..20),
+    ) {
+        let mut r = rng();
+        let mut c = RouteCache::new(PnrpId::ZERO, 1000, 4);
+        for id in &ids {
+            c.insert(route(*id), None, Instant::ZERO, false, &mut r);
+        }
+        prop_assert!(c.check_invariants().is_ok(), "{:?}", c.check_invariants());
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        prop_assert!(c.ids().eq(sorted.iter().copied()));
+        for p in probes.iter().chain(ids.iter().take(20)) {
+            prop_assert_eq!(c.get(p).map(|e| e.route.id), sorted.binary_search(p).ok().map(|_| *p));
+            let above = sorted.iter().find(|i| *i > p).or(sorted.first()).copied();
+            prop_assert_eq!(c.next_above(*p, usize::MAX, |_| true).map(|r| r.id), above.filter(|a| a != p));
+            let brute = sorted.iter().copied().min_by_key(|x| (p.distance(*x), *x));
+            prop_assert_eq!(c.closest(*p).map(|r| r.id), brute);
+        }
+        for id in ids.iter().take(50) {
+            c.remove(id);
+        }
+        prop_assert!(c.check_invariants().is_ok(), "{:?}", c.check_invariants());
+    }
+}
