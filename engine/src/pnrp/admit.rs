@@ -23,6 +23,23 @@ impl PnrpNode {
     /// §4.4: start admitting `entry` with a return-routability INQUIRE (A + C when it would enter a
     /// leaf set: NeedCpa).
     pub(super) fn submit_route_entry(&mut self, now: Instant, entry: RouteEntry, origin: Origin) {
+        self.admit_route_entry(now, entry, origin, false);
+    }
+
+    /// §4.6 step 11: a LOOKUP to `entry`'s address with Validate = its ID was answered without N.
+    /// [CHOICE] `lookup_answer_proves_reachability`: that answer is the same proof as the
+    /// return-routability INQUIRE of §4.4 (the node at that address claims the ID, §6.2; answers
+    /// must come from the address asked, §6.1), so a plain cache entry is stored at once. A
+    /// leaf-set candidate still needs its CPA and is INQUIREd (A + C) as usual.
+    pub(super) fn admit_lookup_responder(&mut self, now: Instant, entry: RouteEntry) {
+        // Only as strong as the check that the answer came from the address asked.
+        let proven =
+            self.cfg.lookup_answer_proves_reachability && self.cfg.require_answer_from_request_endpoint;
+        self.admit_route_entry(now, entry, Origin::default(), proven);
+    }
+
+    /// §4.4 steps 1–4; `proven` entries need no return-routability INQUIRE.
+    fn admit_route_entry(&mut self, now: Instant, entry: RouteEntry, origin: Origin, proven: bool) {
         // Step 1 (§6.1: ports must be above 1024).
         if !super::receive::route_entry_ok(&entry) {
             self.stats.drop("bad_route_entry");
@@ -58,6 +75,10 @@ impl PnrpNode {
         {
             self.stats.admissions_skipped_full_level += 1;
             return;
+        }
+        if proven && !need_cpa {
+            self.stats.admissions_by_lookup_answer += 1;
+            return self.store_entry(now, entry, None, &origin, false);
         }
         // Step 3.
         if self.adds.len() >= self.cfg.pending_adds_max {

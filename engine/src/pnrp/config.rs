@@ -141,6 +141,12 @@ pub struct PnrpConfig {
     pub flood_outward_only: bool,
     /// Open point 7: a node admitting X into a leaf set sends its own entry to X (not to the flood sender).
     pub flood_own_entry_to_new_member: bool,
+    /// §4.6 step 11 [CHOICE]: a LOOKUP answered without N proves the responder's entry as the
+    /// return-routability INQUIRE of §4.4 would (the LOOKUP went to that address with Validate =
+    /// its ID, and answers must come from the address asked), so a plain cache entry is stored
+    /// without a second round trip; leaf-set candidates are still INQUIREd for their CPA.
+    /// `false` = the literal §4.4 INQUIRE for every responder.
+    pub lookup_answer_proves_reachability: bool,
     /// Open point 6: sync FLOODs are sent with D set (no ACK); D-clear FLOODs are always ACKed.
     pub sync_flood_dont_ack: bool,
     /// Open point 13: forward revoke FLOODs along the leaf sets (§4.6.1 [INFO]).
@@ -261,6 +267,7 @@ impl Default for PnrpConfig {
             flood_list_includes_self: true,
             flood_outward_only: true,
             flood_own_entry_to_new_member: true,
+            lookup_answer_proves_reachability: true,
             sync_flood_dont_ack: true,
             forward_revokes: true,
             revoke_requires_admitted_key: true,

@@ -32,6 +32,9 @@ pub struct PnrpStats {
     pub leaf_set_admissions: u64,
     /// Return-routability INQUIREs started (§4.4).
     pub admission_inquires: u64,
+    /// Route entries stored without an INQUIRE because a LOOKUP answer proved them (§4.6 step 11,
+    /// `lookup_answer_proves_reachability`).
+    pub admissions_by_lookup_answer: u64,
     /// Candidates for a full cache level not INQUIREd (§2.2 [CHOICE] `full_level_admission`).
     pub admissions_skipped_full_level: u64,
     /// Sync conversations started as the joining side (§4.3).

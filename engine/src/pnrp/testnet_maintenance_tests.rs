@@ -140,6 +140,40 @@ fn a_node_registering_at_start_up_synchronizes_once() {
 }
 
 #[test]
+fn lookup_answers_admit_their_responders_without_a_second_inquire() {
+    let run = |proves: bool| {
+        let cfg = PnrpConfig {
+            lookup_answer_proves_reachability: proves,
+            ..PnrpConfig::default()
+        };
+        let mut net = TestNet::new(30, cfg, Scheme::Ed25519, 6);
+        net.register_all(Duration::from_secs(120));
+        let (asked, failed) = resolve_all(&mut net, 30);
+        check_node_invariants(&net);
+        let sum = |f: fn(&crate::pnrp::PnrpStats) -> u64| net.nodes.iter().map(|n| f(n.stats())).sum::<u64>();
+        (
+            asked,
+            failed,
+            sum(|s| s.admissions_by_lookup_answer),
+            sum(|s| s.admission_inquires),
+        )
+    };
+    let (asked, failed, by_answer, inquires) = run(true);
+    assert_eq!(failed, 0, "{failed} of {asked} resolves failed");
+    assert!(by_answer > 0, "no responder was admitted from its LOOKUP answer");
+    let (asked_literal, failed_literal, by_answer_literal, inquires_literal) = run(false);
+    assert_eq!(
+        failed_literal, 0,
+        "{failed_literal} of {asked_literal} resolves failed"
+    );
+    assert_eq!(by_answer_literal, 0);
+    assert!(
+        inquires < inquires_literal,
+        "{inquires} admission INQUIREs, {inquires_literal} with the literal rule"
+    );
+}
+
+#[test]
 fn split_tests_end_with_a_plain_inquire_unless_a_cpa_is_wanted() {
     // Counts the final INQUIREs of split tests (the only nonce'd INQUIREs here: leaf-set admissions
     // carry none by default and no application resolve runs) and the split tests themselves.

@@ -6,7 +6,7 @@ use super::api::ResolveError;
 use super::cpa::Cpa;
 use super::id::PnrpId;
 use super::message::{AuthorityBuffer, RouteEntry};
-use super::node::{Origin, PnrpNode};
+use super::node::PnrpNode;
 use super::resolve::{resolved, Hop, ResolveKind, BEST_STACK_MAX, NEXT_HOPS_MAX};
 use crate::{Endpoint, Instant};
 use std::sync::Arc;
@@ -113,14 +113,7 @@ impl PnrpNode {
             self.drop_entry(now, id, "n_flag");
         }
         if let Some(e) = admit {
-            self.submit_route_entry(
-                now,
-                e,
-                Origin {
-                    already_flooded: Vec::new(),
-                    knows_us: false,
-                },
-            );
+            self.admit_lookup_responder(now, e);
         }
         // [CHOICE] registration_stop_after_leaf_answers (§4.9, open point 4): the walk's work is
         // done once a few hops whose leaf set spans our ID (L) knew nothing closer — they are

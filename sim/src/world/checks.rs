@@ -266,6 +266,10 @@ pub(super) fn fold_stats(acc: &mut BTreeMap<String, f64>, s: &PnrpStats) {
     add("pnrp.engine.reassembled_buffers".into(), s.reassembled_buffers);
     add("pnrp.engine.liveness_probes".into(), s.liveness_probes);
     add(
+        "pnrp.engine.admissions_by_lookup_answer".into(),
+        s.admissions_by_lookup_answer,
+    );
+    add(
         "pnrp.engine.admissions_skipped_full_level".into(),
         s.admissions_skipped_full_level,
     );
