@@ -4,6 +4,7 @@
 
 mod attack;
 mod checks;
+mod datagrams;
 mod invariants;
 mod lifecycle;
 mod ops;
@@ -14,9 +15,9 @@ pub use invariants::WORLD_NODE;
 pub use lifecycle::total_peers;
 pub use recorder::Recorder;
 
-use crate::addr::{self, endpoint_of};
+use crate::addr::endpoint_of;
 use crate::fingerprint::Fingerprint;
-use crate::net::{Delivery, NetModel, Window, WindowEffect};
+use crate::net::{NetModel, Window, WindowEffect};
 use crate::oracle::Oracle;
 use crate::plan::FaultKind;
 use crate::plan::{Behaviour, OpKind, Plan};
@@ -24,7 +25,7 @@ use crate::popularity::PopularitySampler;
 use crate::queue::EventQueue;
 use peerlab_engine::crypto::Identity;
 use peerlab_engine::pnrp::{self, Message, MessageType, PnrpNode};
-use peerlab_engine::{derive_seed, Endpoint, Instant, Node, NodeRng, RequestId};
+use peerlab_engine::{derive_seed, Endpoint, Instant, NodeRng, RequestId};
 use peerlab_reports::{End, Meta, Phase, Record, Violation, RECORD_SCHEMA_VERSION};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -418,185 +419,6 @@ impl World {
             Ev::Sample => self.sample(),
             Ev::AttackStart { peer } => self.attack_start(peer),
             Ev::Stop => {}
-        }
-    }
-
-    fn deliver(&mut self, to: u32, generation: u16, from: Endpoint, msg: Message) {
-        let peer = &self.peers[to as usize];
-        if !peer.online() {
-            *self.traffic.dropped.entry("host_down").or_default() += 1;
-            return;
-        }
-        if peer.generation != generation {
-            *self.traffic.dropped.entry("address_gone").or_default() += 1;
-            return;
-        }
-        if let Some(obs) = self.observer.as_mut() {
-            obs.on_deliver(self.now, self.events, to, from, &msg);
-        }
-        if let Role::Attacker(b) = peer.role {
-            if self.attacking(to) && self.intercept(to, b, from, &msg) {
-                return;
-            }
-        }
-        let now = self.now;
-        if let Some(node) = self.peers[to as usize].node.as_mut() {
-            node.handle_message(now, from, msg);
-        }
-        self.drain(to);
-    }
-
-    /// Handles a timer event that finds no deadline due, without counting it as an event; false
-    /// when the node has work and the event must be processed. Such events are common: a timer is
-    /// pushed whenever a node's deadline gets earlier, and the deadline often moves later again
-    /// (an answer cancels the retransmission) before it pops.
-    ///
-    /// `arm_timer` runs after every input and keeps `timer_armed <= poll_timeout()`, so a timer that
-    /// is not the armed one (or finds nothing armed) belongs to a node with nothing due: skipped
-    /// without touching the node. The armed one, on a node whose deadline moved later, only
-    /// re-arms, exactly as the full path would (its drain finds no output).
-    fn quiet_timer(&mut self, peer: u32, at: Instant) -> bool {
-        let p = &mut self.peers[peer as usize];
-        if p.timer_armed.is_none_or(|armed| armed > at) {
-            return true;
-        }
-        let due = p
-            .node
-            .as_ref()
-            .is_some_and(|n| n.poll_timeout().is_some_and(|t| t <= at));
-        if due {
-            return false;
-        }
-        p.timer_armed = None;
-        self.now = at;
-        self.arm_timer(peer);
-        true
-    }
-
-    fn timer(&mut self, peer: u32) {
-        let now = self.now;
-        let p = &mut self.peers[peer as usize];
-        if p.timer_armed.is_some_and(|t| t <= now) {
-            p.timer_armed = None;
-        }
-        let Some(node) = p.node.as_mut() else { return };
-        if node.poll_timeout().is_some_and(|t| t <= now) {
-            node.handle_timeout(now);
-        }
-        self.drain(peer);
-    }
-
-    /// Gives `cmd` to peer `peer`'s engine and drains it; `None` when the peer is offline.
-    pub(crate) fn command(&mut self, peer: u32, cmd: pnrp::Command) -> Option<RequestId> {
-        let now = self.now;
-        let id = self.peers[peer as usize].node.as_mut()?.handle_command(now, cmd);
-        self.drain(peer);
-        Some(id)
-    }
-
-    /// The drain rule (design.md §3): after any input, take every transmit and event, then re-arm
-    /// the peer's timer.
-    fn drain(&mut self, peer: u32) {
-        let mut events = std::mem::take(&mut self.event_buf);
-        loop {
-            // Each datagram goes to the network as soon as it is polled (no staging buffer: one
-            // move less per datagram). `transmit` never touches the sending node, so the node's
-            // outputs are taken in the same order as when all were polled first.
-            let mut sent = false;
-            while let Some(t) = self.peers[peer as usize]
-                .node
-                .as_mut()
-                .and_then(|n| n.poll_transmit())
-            {
-                self.transmit(peer, t.to, t.msg);
-                sent = true;
-            }
-            let Some(node) = self.peers[peer as usize].node.as_mut() else {
-                break;
-            };
-            while let Some(e) = node.poll_event() {
-                events.push(e);
-            }
-            if !sent && events.is_empty() {
-                break;
-            }
-            for e in events.drain(..) {
-                self.node_event(peer, e);
-            }
-        }
-        self.event_buf = events;
-        self.arm_timer(peer);
-        // Per-input safety checks cost O(cache) each: exact for clouds up to EXACT_CHECK_PEERS,
-        // one input in CHECK_STRIDE beyond (bounds breaches persist, so they are still caught,
-        // a few events later; `peerlab replay` then pins the first event exactly).
-        if self.peers.len() <= EXACT_CHECK_PEERS || self.events.is_multiple_of(CHECK_STRIDE) {
-            self.check_peer(peer);
-        }
-    }
-
-    fn arm_timer(&mut self, peer: u32) {
-        let now = self.now;
-        let p = &mut self.peers[peer as usize];
-        let Some(node) = p.node.as_ref() else { return };
-        let Some(t) = node.poll_timeout() else { return };
-        let t = t.max(now);
-        if p.timer_armed.is_none_or(|armed| t < armed) {
-            p.timer_armed = Some(t);
-            self.queue.push(t, Ev::Timer { peer });
-        }
-    }
-
-    /// Sends one datagram from `from` through the network model.
-    pub(crate) fn transmit(&mut self, from: u32, to: Endpoint, msg: Message) {
-        let msg = if self.plan.wire_bytes {
-            self.round_trip(msg)
-        } else {
-            Some(msg)
-        };
-        let Some(msg) = msg else { return };
-        let bytes = msg.encoded_len();
-        let kind = msg.kind().index();
-        self.traffic.messages[kind] += 1;
-        self.traffic.bytes[kind] += bytes as u64;
-        let src = self.peers[from as usize].endpoint(from);
-        if let Some(obs) = self.observer.as_mut() {
-            obs.on_transmit(self.now, self.events, from, src, to, &msg);
-        }
-        self.check_destination(from, &to);
-        let Some((dst, generation)) = addr::peer_of(&to).filter(|(i, _)| (*i as usize) < self.peers.len())
-        else {
-            *self.traffic.dropped.entry("no_such_address").or_default() += 1;
-            return;
-        };
-        match self.net.send(self.now, from, dst, bytes as u32) {
-            Delivery::At(at) => self.queue.push(
-                at,
-                Ev::Deliver {
-                    to: dst,
-                    generation,
-                    from: src,
-                    msg,
-                },
-            ),
-            Delivery::Dropped(reason) => *self.traffic.dropped.entry(reason.as_str()).or_default() += 1,
-        }
-    }
-
-    /// Wire-bytes mode (issue 6): every datagram goes through the real codec and back.
-    fn round_trip(&mut self, msg: Message) -> Option<Message> {
-        self.wire_buf.clear();
-        pnrp::wire::encode(&msg, &mut self.wire_buf);
-        match pnrp::wire::decode(&self.wire_buf) {
-            Ok(back) => Some(back),
-            Err(e) => {
-                *self.traffic.dropped.entry("codec_error").or_default() += 1;
-                let detail = format!(
-                    "{} message failed to decode after encoding: {e}",
-                    msg.kind().name()
-                );
-                self.violation(u32::MAX, "codec_round_trip", detail);
-                None
-            }
         }
     }
 
