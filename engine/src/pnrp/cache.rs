@@ -12,10 +12,13 @@ use super::message::RouteEntry;
 use crate::crypto::PublicKey;
 use crate::{Instant, NodeRng};
 use levels::LevelLists;
+use pinned::PinnedHeard;
 use rand::Rng;
 
 #[path = "cache_levels.rs"]
 mod levels;
+#[path = "cache_pinned.rs"]
+mod pinned;
 #[path = "cache_ring.rs"]
 mod ring;
 
@@ -75,6 +78,8 @@ pub struct RouteCache {
     // over a few lines of `ring` and then the entry itself.
     ring: Vec<u64>,
     levels: LevelLists,
+    // `added` of every pinned entry, mirrored for the maintenance tick's liveness questions.
+    pinned: PinnedHeard,
 }
 
 /// The ring-index prefix of `id`: its top 32 bits (ties are settled by the whole ID).
@@ -140,6 +145,7 @@ impl RouteCache {
             slab: Vec::new(),
             ring: Vec::new(),
             levels: LevelLists::new(levels),
+            pinned: PinnedHeard::default(),
         }
     }
 
@@ -208,6 +214,12 @@ impl RouteCache {
     fn upper_bound(&self, id: &PnrpId) -> usize {
         let p = self.lower_bound(id);
         p + self.find_at(p, id) as usize
+    }
+
+    /// When `id` was last admitted or confirmed (its entry's `added`), if cached. Fast for pinned
+    /// (leaf-set) entries, which the maintenance tick asks about on every node every tick.
+    pub fn heard(&self, id: &PnrpId) -> Option<Instant> {
+        self.pinned.get(id).or_else(|| self.get(id).map(|e| e.added))
     }
 
     /// The entry for `id`.
@@ -279,6 +291,9 @@ impl RouteCache {
             if pin {
                 e.pins = e.pins.saturating_add(1);
             }
+            if e.pins > 0 {
+                self.pinned.set(id, now);
+            }
             return Insert::Replaced;
         }
         let level = self.level_of(id);
@@ -309,6 +324,9 @@ impl RouteCache {
             pins: pin as u8,
         });
         self.ring.insert(pos, pack(&id, idx));
+        if pin {
+            self.pinned.set(id, now);
+        }
         Insert::Added { evicted }
     }
 
@@ -316,6 +334,10 @@ impl RouteCache {
     pub fn confirm(&mut self, id: &PnrpId, now: Instant) {
         if let Some(e) = self.get_mut(id) {
             e.added = e.added.max(now);
+            if e.pins > 0 {
+                let added = e.added;
+                self.pinned.set(*id, added);
+            }
         }
     }
 
@@ -341,6 +363,9 @@ impl RouteCache {
     fn remove_at(&mut self, pos: usize) -> CacheEntry {
         let idx = slab_index(self.ring.remove(pos));
         let (level, slot) = (self.slab[idx].level as usize, self.slab[idx].slot);
+        if self.slab[idx].pins > 0 {
+            self.pinned.remove(&self.slab[idx].route.id);
+        }
         if let Some(moved) = self.levels.swap_remove(level, slot) {
             self.slab[moved as usize].slot = slot;
         }
@@ -370,6 +395,8 @@ impl RouteCache {
         match self.get_mut(id) {
             Some(e) => {
                 e.pins = e.pins.saturating_add(1);
+                let added = e.added;
+                self.pinned.set(*id, added);
                 true
             }
             None => false,
@@ -382,6 +409,9 @@ impl RouteCache {
         let e = self.get_mut(id)?;
         e.pins = e.pins.saturating_sub(1);
         let level = e.level as usize;
+        if e.pins == 0 {
+            self.pinned.remove(id);
+        }
         if self.levels.len(level) > self.capacity {
             let victim = self.random_unpinned(level, rng)?;
             let vid = self.slab[victim as usize].route.id;
@@ -401,6 +431,7 @@ impl RouteCache {
         let mut old = std::mem::take(&mut self.slab);
         self.ring.clear();
         self.levels.clear();
+        self.pinned.clear();
         // Re-inserted in ring order (IDs are unique, so the sort is deterministic).
         old.sort_unstable_by_key(|e| e.route.id);
         let mut evicted = Vec::new();

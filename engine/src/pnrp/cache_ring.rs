@@ -157,6 +157,14 @@ impl RouteCache {
         if members != n {
             return Err("levels and entries disagree".into());
         }
+        let pinned: Vec<&CacheEntry> = self.slab.iter().filter(|e| e.pins > 0).collect();
+        if pinned.len() != self.pinned.len()
+            || pinned
+                .iter()
+                .any(|e| self.pinned.get(&e.route.id) != Some(e.added))
+        {
+            return Err("pinned-entry mirror disagrees with the entries".into());
+        }
         Ok(())
     }
 }

@@ -133,7 +133,7 @@ impl PnrpNode {
             let Some(m) = self.regs.values().flat_map(|r| r.leaf.all()).nth(i) else {
                 continue;
             };
-            let heard = self.cache.get(&m.id).map(|e| e.added);
+            let heard = self.cache.heard(&m.id);
             if heard.is_some_and(|t| now.saturating_since(t) < quiet) {
                 continue;
             }

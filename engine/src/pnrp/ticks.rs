@@ -64,7 +64,7 @@ impl PnrpNode {
                 .map_or(now, |t| t + self.cfg.leaf_set_liveness_interval);
             let mut first_stale: Option<Instant> = None;
             for m in self.regs.values().flat_map(|r| r.leaf.all()) {
-                let stale = self.cache.get(&m.id).map_or(now, |e| e.added + quiet);
+                let stale = self.cache.heard(&m.id).map_or(now, |t| t + quiet);
                 first_stale = Some(first_stale.map_or(stale, |s| s.min(stale)));
                 // Only max(first stale, earliest) matters: once a member is stale by `earliest`
                 // the rest cannot change it (each lookup is a cold cache walk, on every tick).
