@@ -448,7 +448,7 @@ mod tests {
         let entry = RouteEntry {
             id: cpa.pnrp_id(),
             port: 3540,
-            addrs: Arc::from(vec![ep(2, 0).addr, ep(1, 0).addr]),
+            addrs: vec![ep(2, 0).addr, ep(1, 0).addr].into(),
         };
         assert!(cpa.matches_route_entry(&entry));
         assert!(!cpa.matches_route_entry(&RouteEntry {
@@ -460,7 +460,7 @@ mod tests {
             ..entry.clone()
         }));
         assert!(!cpa.matches_route_entry(&RouteEntry {
-            addrs: Arc::from(vec![ep(1, 0).addr]),
+            addrs: vec![ep(1, 0).addr].into(),
             ..entry.clone()
         }));
         let mut no_c = cpa.clone();

@@ -1,6 +1,7 @@
 //! Typed PNRP messages (pnrp.md §3). The byte layout lives in `wire`; every message knows its
 //! encoded length so the simulator's byte counts and bandwidth use are real.
 
+use super::addrs::Addrs;
 use super::cpa::Cpa;
 use super::id::PnrpId;
 use crate::Endpoint;
@@ -25,7 +26,7 @@ pub struct RouteEntry {
     /// UDP port shared by all addresses; must be > 1024.
     pub port: u16,
     /// 1..=20 IPv6 addresses the registering node listens on.
-    pub addrs: Arc<[Ipv6Addr]>,
+    pub addrs: Addrs,
 }
 
 impl RouteEntry {
@@ -34,7 +35,7 @@ impl RouteEntry {
         RouteEntry {
             id,
             port: ep.port,
-            addrs: Arc::from(vec![ep.addr]),
+            addrs: Addrs::one(ep.addr),
         }
     }
     /// The endpoint messages to this entry go to (the first address: pnrp.md §4.4 [CHOICE]).

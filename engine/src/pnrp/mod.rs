@@ -1,6 +1,7 @@
 //! The Peer Name Resolution Protocol, wire version 4.0 ("PNRP 2.0"), as a sans-IO engine.
 //! Section references (§n) point into `shared/spec/pnrp.md`.
 
+pub mod addrs;
 pub mod config;
 pub mod cpa;
 mod cpa_memo;

@@ -8,7 +8,6 @@ use crate::pnrp::id::PnrpId;
 use crate::pnrp::message::{RouteEntry, ROUTE_ENTRY_MAX_ADDRS};
 use crate::Endpoint;
 use std::net::Ipv6Addr;
-use std::sync::Arc;
 
 /// Array header bytes inside an array element's body.
 const ARRAY_HEADER_LEN: usize = 8;
@@ -291,7 +290,7 @@ pub(crate) fn route_entry(r: &mut Reader<'_>) -> Result<RouteEntry, DecodeError>
     Ok(RouteEntry {
         id,
         port,
-        addrs: Arc::from(addrs),
+        addrs: addrs.into(),
     })
 }
 
@@ -306,7 +305,7 @@ mod tests {
         RouteEntry {
             id: PnrpId::new(7, 9),
             port: 3540,
-            addrs: Arc::from(addrs),
+            addrs: addrs.into(),
         }
     }
 

@@ -28,7 +28,7 @@ pub fn any_route_entry() -> impl Strategy<Value = RouteEntry> {
         RouteEntry {
             id,
             port,
-            addrs: Arc::from(a.into_iter().map(Ipv6Addr::from).collect::<Vec<_>>()),
+            addrs: a.into_iter().map(Ipv6Addr::from).collect::<Vec<_>>().into(),
         }
     })
 }
@@ -41,7 +41,7 @@ pub fn route_entry_k(k: usize) -> RouteEntry {
     RouteEntry {
         id: PnrpId::new(0xAB, 0xCD),
         port: 3540,
-        addrs: Arc::from(addrs),
+        addrs: addrs.into(),
     }
 }
 
