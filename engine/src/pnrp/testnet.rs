@@ -312,3 +312,7 @@ mod tests;
 #[cfg(test)]
 #[path = "testnet_maintenance_tests.rs"]
 mod maintenance_tests;
+
+#[cfg(test)]
+#[path = "testnet_security_tests.rs"]
+mod security_tests;
