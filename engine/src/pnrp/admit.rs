@@ -17,6 +17,9 @@ const NEIGHBOUR_SCAN_MAX: usize = 32;
 impl PnrpNode {
     /// True when `entry` would enter one of our leaf sets (new there, or with changed endpoints).
     fn needs_cpa(&self, entry: &RouteEntry) -> bool {
+        if self.leaf_window.is_some_and(|w| !w.falls_within(entry.id)) {
+            return false;
+        }
         self.regs.values().any(|r| r.leaf.would_change(entry))
     }
 
@@ -291,6 +294,7 @@ impl PnrpNode {
                     }
                 }
             }
+            self.sync_leaf_window();
         }
         if newly == 0 && !moved {
             return;
@@ -400,6 +404,9 @@ impl PnrpNode {
             if reg.leaf.remove(id) {
                 left.push((reg.id, side));
             }
+        }
+        if !left.is_empty() {
+            self.sync_leaf_window();
         }
         if self.cfg.refill_leaf_set_from_cache {
             for (l, side) in &left {

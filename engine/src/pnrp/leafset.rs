@@ -37,6 +37,27 @@ const OPEN: (Distance, PnrpId) = (
 /// Not above any `(distance, id)` key.
 const SHUT: (Distance, PnrpId) = (Distance::ZERO, PnrpId::ZERO);
 
+/// What decides `falls_within` for one leaf set (its centre and per-side limits), as a copy a node
+/// can keep beside its other hot state: most route entries a node hears of fall within none of its
+/// leaf sets, and this answers that without loading the registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafWindow {
+    centre: PnrpId,
+    limit: [(Distance, PnrpId); 2],
+}
+
+impl LeafWindow {
+    /// Same as [`LeafSet::falls_within`] of the leaf set it was taken from, while that is unchanged.
+    pub fn falls_within(&self, x: PnrpId) -> bool {
+        let side = if self.centre.is_above(x) {
+            Side::Above
+        } else {
+            Side::Below
+        };
+        x != self.centre && (self.centre.distance(x), x) < self.limit[side.index()]
+    }
+}
+
 /// Which side of the centre an ID lies on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
@@ -122,6 +143,14 @@ impl LeafSet {
     pub fn falls_within(&self, x: PnrpId) -> bool {
         // Same as "the side has room, or `centre.closer(x, farthest)`", through the cached limit.
         x != self.centre && (self.centre.distance(x), x) < self.limit[self.side_of(x).index()]
+    }
+
+    /// A copy of what decides `falls_within`.
+    pub fn window(&self) -> LeafWindow {
+        LeafWindow {
+            centre: self.centre,
+            limit: self.limit,
+        }
     }
 
     /// True when `entry` would enter the leaf set: it falls within and is not already a member with

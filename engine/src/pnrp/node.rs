@@ -9,7 +9,7 @@ use super::cache::RouteCache;
 use super::config::PnrpConfig;
 use super::cpa::{AppEndpoint, Cpa};
 use super::id::PnrpId;
-use super::leafset::{LeafSet, LeafSetView};
+use super::leafset::{LeafSet, LeafSetView, LeafWindow};
 use super::message::{Message, RouteEntry};
 use super::name::PeerName;
 use super::pending::{PendingEntry, PendingList, Purpose};
@@ -105,6 +105,9 @@ pub struct PnrpNode {
     pub(super) transmits: VecDeque<Transmit<Message>>,
     pub(super) events: VecDeque<Event>,
     pub(super) stats: PnrpStats,
+    /// With exactly one registration, a copy of its leaf set's window (`sync_leaf_window` keeps it
+    /// in step): route entries outside it need no look at the registration.
+    pub(super) leaf_window: Option<LeafWindow>,
     /// True when a registration may wait for a deferred walk (`LocalReg::announce_pending`): a
     /// flag on the node itself, so hot paths need not load every boxed registration to ask.
     pub(super) announces_deferred: bool,
@@ -169,6 +172,7 @@ impl PnrpNode {
             events: VecDeque::new(),
             stats: PnrpStats::default(),
             announces_deferred: false,
+            leaf_window: None,
         }
     }
 
@@ -280,6 +284,14 @@ impl PnrpNode {
         let r = RequestId(self.next_request);
         self.next_request += 1;
         r
+    }
+
+    /// Re-copies the leaf-set window after a leaf set or the registrations changed.
+    pub(super) fn sync_leaf_window(&mut self) {
+        self.leaf_window = match self.regs.values().next() {
+            Some(r) if self.regs.len() == 1 => Some(r.leaf.window()),
+            _ => None,
+        };
     }
 
     /// True when `id` is one of our registered IDs.

@@ -142,6 +142,7 @@ impl PnrpNode {
             pending_request: None,
         };
         self.regs.insert(id, Box::new(reg));
+        self.sync_leaf_window();
         self.recentre();
         // Cached neighbours of the new ID are candidates for its leaf set (CPA-checked).
         self.refill_leaf_side(now, id, Side::Above);
@@ -226,6 +227,7 @@ impl PnrpNode {
             return;
         };
         let Some(reg) = self.regs.remove(&id) else { return };
+        self.sync_leaf_window();
         if let Some(request) = reg.pending_request {
             // The deferred registration walk never ran.
             self.events.push_back(Event::RegisterFailed {

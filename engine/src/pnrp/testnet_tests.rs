@@ -41,6 +41,13 @@ pub(super) fn check_node_invariants(net: &TestNet) {
                 "level {level} holds {size}"
             );
         }
+        // Derived copies stay in step: the leaf-set window and the cache's pinned-entry mirror.
+        let window = match n.regs.values().next() {
+            Some(r) if n.regs.len() == 1 => Some(r.leaf.window()),
+            _ => None,
+        };
+        assert_eq!(n.leaf_window, window, "stale leaf-set window");
+        n.cache.check_invariants().unwrap();
         let (ort, pending, adds) = n.table_sizes();
         assert!(
             ort <= n.config().ort_max
