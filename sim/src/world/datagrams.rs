@@ -47,11 +47,8 @@ impl World {
         if p.timer_armed.is_none_or(|armed| armed > at) {
             return true;
         }
-        let due = p
-            .node
-            .as_ref()
-            .is_some_and(|n| n.poll_timeout().is_some_and(|t| t <= at));
-        if due {
+        debug_assert_eq!(p.wake, p.node.as_ref().and_then(|n| n.poll_timeout()));
+        if p.wake.is_some_and(|t| t <= at) {
             return false;
         }
         p.timer_armed = None;
@@ -124,8 +121,8 @@ impl World {
     pub(super) fn arm_timer(&mut self, peer: u32) {
         let now = self.now;
         let p = &mut self.peers[peer as usize];
-        let Some(node) = p.node.as_ref() else { return };
-        let Some(t) = node.poll_timeout() else { return };
+        p.wake = p.node.as_ref().and_then(|n| n.poll_timeout());
+        let Some(t) = p.wake else { return };
         let t = t.max(now);
         if p.timer_armed.is_none_or(|armed| t < armed) {
             p.timer_armed = Some(t);
@@ -145,7 +142,8 @@ impl World {
         let kind = msg.kind().index();
         self.traffic.messages[kind] += 1;
         self.traffic.bytes[kind] += bytes as u64;
-        let src = self.peers[from as usize].endpoint(from);
+        let from_generation = self.peers[from as usize].generation;
+        let src = addr::endpoint_of(from, from_generation);
         if let Some(obs) = self.observer.as_mut() {
             obs.on_transmit(self.now, self.events, from, src, to, &msg);
         }
@@ -161,7 +159,8 @@ impl World {
                 Ev::Deliver {
                     to: dst,
                     generation,
-                    from: src,
+                    from,
+                    from_generation,
                     msg,
                 },
             ),

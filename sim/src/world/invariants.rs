@@ -189,7 +189,8 @@ impl World {
         }
         match crate::addr::peer_of(to) {
             Some((i, g)) if (i as usize) < self.peers.len() => {
-                let current = self.peers[i as usize].generation.max(1);
+                debug_assert_eq!(self.generations[i as usize], self.peers[i as usize].generation);
+                let current = self.generations[i as usize].max(1);
                 if g > current {
                     self.violation_once(from, "sent_to_unassigned_address", || {
                         format!("{to} is generation {g} of peer {i}, which is only at {current}")
