@@ -103,16 +103,18 @@ impl World {
                 levels[l] += *s as f64;
             }
             cache_total += node.cache_len();
-            let own: Vec<_> = node.registered_ids().collect();
             if matches!(p.role, Role::Honest { .. }) {
-                for id in own {
+                for id in node.registered_ids() {
                     if self.oracle.owner_of_id(&id).is_none() {
                         continue; // registration still running
                     }
                     publishers += 1;
-                    let (below, above) = self.oracle.true_leaf_set(id);
-                    if let Some(view) = node.leaf_set(id) {
-                        if view.below == below && view.above == above {
+                    if let Some((below, above)) = node.leaf_members(id) {
+                        if self.oracle.is_true_leaf_set(
+                            id,
+                            below.iter().map(|r| r.id),
+                            above.iter().map(|r| r.id),
+                        ) {
                             correct += 1;
                         }
                     }
