@@ -321,6 +321,26 @@ mod tests {
     }
 
     #[test]
+    fn next_hint_names_the_next_event_when_its_slot_holds_it_first() {
+        let mut q = EventQueue::new();
+        assert_eq!(q.next_hint(), None);
+        for (i, t) in [5u64, 5, 900, 70_000, 70_001, 1 << 30].into_iter().enumerate() {
+            q.push(at(t), i);
+        }
+        while let Some(&h) = q.next_hint() {
+            assert_eq!(q.pop().map(|p| p.1), Some(h));
+        }
+        assert!(q.is_empty());
+        // Pushes behind a peeked time go to the side heap, which the hint reads first.
+        q.push(at(100), 10);
+        q.push(at(90_000), 11);
+        q.pop();
+        q.peek_time();
+        q.push(at(200), 12);
+        assert_eq!(q.next_hint(), Some(&12));
+    }
+
+    #[test]
     fn heap_bytes_grow_with_pending_events() {
         let mut q = EventQueue::new();
         let empty = q.heap_bytes();

@@ -9,15 +9,17 @@ use peerlab_engine::{Endpoint, Instant, Node, RequestId};
 
 impl World {
     pub(super) fn deliver(&mut self, to: u32, generation: u16, from: Endpoint, msg: Message) {
-        let peer = &self.peers[to as usize];
-        if !peer.online() {
+        // The dense arrays answer both drop rules without loading the `Peer` (~2% of events).
+        debug_assert_eq!(self.engines[to as usize] != 0, self.peers[to as usize].online());
+        if self.engines[to as usize] == 0 {
             *self.traffic.dropped.entry("host_down").or_default() += 1;
             return;
         }
-        if peer.generation != generation {
+        if self.generations[to as usize] != generation {
             *self.traffic.dropped.entry("address_gone").or_default() += 1;
             return;
         }
+        let peer = &self.peers[to as usize];
         if let Some(obs) = self.observer.as_mut() {
             obs.on_deliver(self.now, self.events, to, from, &msg);
         }
@@ -132,6 +134,13 @@ impl World {
 
     /// Sends one datagram from `from` through the network model.
     pub(crate) fn transmit(&mut self, from: u32, to: Endpoint, msg: Message) {
+        // Warm the receiver's network state and address generation while the message is measured.
+        if let Some((dst, _)) = addr::peer_of(&to) {
+            self.net.prefetch_receiver(dst);
+            if let Some(g) = self.generations.get(dst as usize) {
+                crate::hint::prefetch(g);
+            }
+        }
         let msg = if self.plan.wire_bytes {
             self.round_trip(msg)
         } else {

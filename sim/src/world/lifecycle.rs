@@ -198,7 +198,13 @@ impl World {
         let seeds: Vec<_> = self.seeds.iter().copied().filter(|s| *s != ep).collect();
         let incarnation = p.incarnation + 1;
         let rng_seed = derive_seed(self.plan.seed, "node", ((peer as u64) << 20) | incarnation as u64);
-        let node = Box::new(PnrpNode::new(self.plan.pnrp.clone(), ep, seeds, rng_seed, self.now));
+        let node = Box::new(PnrpNode::new(
+            self.plan.pnrp.clone(),
+            ep,
+            seeds,
+            rng_seed,
+            self.now,
+        ));
         self.engines[peer as usize] = std::ptr::from_ref::<PnrpNode>(&node).addr();
         let p = &mut self.peers[peer as usize];
         p.node = Some(node);
