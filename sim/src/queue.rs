@@ -332,6 +332,7 @@ mod tests {
         }
         assert!(q.is_empty());
         // Pushes behind a peeked time go to the side heap, which the hint reads first.
+        let mut q = EventQueue::new();
         q.push(at(100), 10);
         q.push(at(90_000), 11);
         q.pop();
