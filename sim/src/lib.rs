@@ -6,6 +6,7 @@ pub mod cli;
 pub mod dist_world;
 pub mod expand;
 pub mod fingerprint;
+mod hint;
 pub mod live;
 pub mod net;
 pub mod oracle;

@@ -111,31 +111,49 @@ impl Oracle {
     /// The true leaf set of `id`: the nearest current registrations below and above, nearest first
     /// (pnrp.md §2.3), wrapping round the ring.
     pub fn true_leaf_set(&self, id: PnrpId) -> (Vec<PnrpId>, Vec<PnrpId>) {
+        (self.true_below(id).collect(), self.true_above(id).collect())
+    }
+
+    /// True when `below` and `above` (nearest first) are exactly `true_leaf_set(id)`; builds
+    /// nothing, for the samples that compare thousands of leaf sets.
+    pub fn is_true_leaf_set(
+        &self,
+        id: PnrpId,
+        below: impl Iterator<Item = PnrpId>,
+        above: impl Iterator<Item = PnrpId>,
+    ) -> bool {
+        self.true_below(id).eq(below) && self.true_above(id).eq(above)
+    }
+
+    /// Members per side of a true leaf set of `id`.
+    fn leaf_per_side(&self, id: PnrpId) -> usize {
         let others = self
             .registered
             .len()
             .saturating_sub(usize::from(self.registered.contains_key(&id)));
-        let per_side = LEAF_SIDE.min(others);
-        // Walk counter-clockwise for the lower side, clockwise for the upper side; the half-ring
-        // rule of pnrp.md §1.3 decides which side an ID is on.
-        let below: Vec<PnrpId> = self
-            .registered
+        LEAF_SIDE.min(others)
+    }
+
+    /// The lower side of `true_leaf_set(id)`: walks counter-clockwise; the half-ring rule of
+    /// pnrp.md §1.3 decides which side an ID is on.
+    fn true_below(&self, id: PnrpId) -> impl Iterator<Item = PnrpId> + '_ {
+        self.registered
             .range(..id)
             .rev()
             .chain(self.registered.range(id..).rev())
             .map(|(k, _)| *k)
-            .filter(|k| *k != id && !id.is_above(*k))
-            .take(per_side)
-            .collect();
-        let above: Vec<PnrpId> = self
-            .registered
+            .filter(move |k| *k != id && !id.is_above(*k))
+            .take(self.leaf_per_side(id))
+    }
+
+    /// The upper side of `true_leaf_set(id)`: walks clockwise.
+    fn true_above(&self, id: PnrpId) -> impl Iterator<Item = PnrpId> + '_ {
+        self.registered
             .range(id..)
             .chain(self.registered.range(..id))
             .map(|(k, _)| *k)
-            .filter(|k| *k != id && id.is_above(*k))
-            .take(per_side)
-            .collect();
-        (below, above)
+            .filter(move |k| *k != id && id.is_above(*k))
+            .take(self.leaf_per_side(id))
     }
 }
 
@@ -168,6 +186,28 @@ mod tests {
         assert_eq!(above[0], PnrpId::new(0, 30));
         // Seven IDs: each side may hold at most the six others, split by ring position.
         assert!(below.len() <= 5 && above.len() <= 5);
+    }
+
+    #[test]
+    fn leaf_set_comparison_agrees_with_the_built_leaf_set() {
+        let o = oracle_with(&[10, 20, 30, 40, 50, 60, 70, 1 << 127, (1 << 127) + 5]);
+        for probe in [5u128, 20, 35, 70, 1 << 127, u128::MAX] {
+            let id = PnrpId::new(0, probe);
+            let (below, above) = o.true_leaf_set(id);
+            assert!(o.is_true_leaf_set(id, below.iter().copied(), above.iter().copied()));
+            // One member short, one extra, or one swapped are all mismatches.
+            let short = &below[..below.len().saturating_sub(1)];
+            if !below.is_empty() {
+                assert!(!o.is_true_leaf_set(id, short.iter().copied(), above.iter().copied()));
+            }
+            let extra = above.iter().copied().chain([PnrpId::new(9, 9)]);
+            assert!(!o.is_true_leaf_set(id, below.iter().copied(), extra));
+            if below.len() >= 2 {
+                let mut swapped = below.clone();
+                swapped.swap(0, 1);
+                assert!(!o.is_true_leaf_set(id, swapped.into_iter(), above.iter().copied()));
+            }
+        }
     }
 
     #[test]

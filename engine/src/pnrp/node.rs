@@ -394,6 +394,15 @@ impl PnrpNode {
             }
         }
     }
+
+    /// The leaf set of a registered ID as (below, above) member slices, nearest first: what
+    /// `leaf_set` shows, without building a view (the simulator's per-input checks and samples).
+    pub fn leaf_members(&self, id: PnrpId) -> Option<(&[RouteEntry], &[RouteEntry])> {
+        use super::leafset::Side;
+        self.regs
+            .get(&id)
+            .map(|r| (r.leaf.members(Side::Below), r.leaf.members(Side::Above)))
+    }
 }
 
 impl Node for PnrpNode {

@@ -79,6 +79,17 @@ impl Links {
         self.rates[node as usize] = b;
     }
 
+    /// Cache hint for node `i`'s rates and downlink queue (see `NetModel::prefetch_receiver`).
+    #[inline]
+    pub(crate) fn prefetch(&self, i: usize) {
+        if let Some(r) = self.rates.get(i) {
+            crate::hint::prefetch(r);
+        }
+        if let Some(b) = self.down_busy.get(i) {
+            crate::hint::prefetch(b);
+        }
+    }
+
     /// Queues `bytes` on `node`'s uplink at `now_ns`; returns when its last bit has left.
     #[inline]
     pub(crate) fn uplink(&mut self, node: u32, now_ns: u64, bytes: u64) -> Result<u64, QueueFull> {

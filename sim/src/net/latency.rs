@@ -146,6 +146,24 @@ impl Latency {
         }
     }
 
+    /// Cache hint for node `i`'s entry (see `NetModel::prefetch_receiver`).
+    #[inline]
+    pub(crate) fn prefetch(&self, i: usize) {
+        match self {
+            Latency::Internet { points, .. } => {
+                if let Some(p) = points.get(i) {
+                    crate::hint::prefetch(p);
+                }
+            }
+            Latency::Matrix { node_group, .. } => {
+                if let Some(g) = node_group.get(i) {
+                    crate::hint::prefetch(g);
+                }
+            }
+            Latency::Constant(_) | Latency::Uniform(..) => {}
+        }
+    }
+
     /// The base one-way latency from `from` to `to`, in microseconds (both indices in range).
     #[inline]
     pub(crate) fn base_us(&self, from: u32, to: u32, rng: &mut NodeRng) -> u64 {
@@ -155,7 +173,7 @@ impl Latency {
             Latency::Internet { points, .. } => {
                 let (a, b) = (&points[from as usize], &points[to as usize]);
                 let (dx, dy) = (a[0] - b[0], a[1] - b[1]);
-                ((dx * dx + dy * dy).sqrt() + a[2] + b[2]).round() as u64
+                round_to_u64((dx * dx + dy * dy).sqrt() + a[2] + b[2])
             }
             Latency::Matrix {
                 groups,
@@ -169,6 +187,18 @@ impl Latency {
                 table[g * groups + h]
             }
         }
+    }
+}
+
+/// Exactly `x.round() as u64` (half away from zero, saturating, NaN to 0) without the out-of-line
+/// `round` call: the truncation and the fraction `x - trunc(x)` are both exact in IEEE arithmetic.
+#[inline]
+fn round_to_u64(x: f64) -> u64 {
+    let t = x as u64;
+    if x - t as f64 >= 0.5 {
+        t.saturating_add(1)
+    } else {
+        t
     }
 }
 
@@ -271,6 +301,40 @@ fn matrix(table: &[Vec<Duration>], node_group: &[u16], n: u32) -> Result<Latency
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_to_u64_is_round_as_u64() {
+        let edge = [
+            0.0,
+            -0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -0.7,
+            -3.2,
+            4503599627370495.5,
+            4503599627370497.0,
+            9007199254740993.0,
+            1.8446744073709552e19,
+            3e19,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ];
+        for x in edge {
+            assert_eq!(round_to_u64(x), x.round() as u64, "{x}");
+        }
+        let mut r = rng();
+        for _ in 0..100_000 {
+            let x: f64 = r.gen_range(0.0..1e7);
+            assert_eq!(round_to_u64(x), x.round() as u64, "{x}");
+            let half = (r.gen_range(0..1_000_000u64) as f64) + 0.5;
+            assert_eq!(round_to_u64(half), half.round() as u64, "{half}");
+        }
+    }
 
     fn rng() -> NodeRng {
         NodeRng::seed_from_u64(1)

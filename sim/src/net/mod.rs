@@ -297,6 +297,18 @@ impl NetModel {
 
     /// Decides the fate of a `bytes`-long message from `from` to `to` sent at `now` (module docs).
     /// Calls must come in non-decreasing `now`.
+    /// Starts loading the per-node state `send` reads for a datagram to `to` (latency point,
+    /// extra delay, link rates); a cache hint only, with no effect on any result.
+    #[inline]
+    pub(crate) fn prefetch_receiver(&self, to: u32) {
+        let i = to as usize;
+        self.latency.prefetch(i);
+        if let Some(x) = self.extra_us.get(i) {
+            crate::hint::prefetch(x);
+        }
+        self.links.prefetch(i);
+    }
+
     pub fn send(&mut self, now: Instant, from: u32, to: u32, bytes: u32) -> Delivery {
         self.stats.sent += 1;
         let d = self.route(now, from, to, bytes);

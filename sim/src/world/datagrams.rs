@@ -9,15 +9,17 @@ use peerlab_engine::{Endpoint, Instant, Node, RequestId};
 
 impl World {
     pub(super) fn deliver(&mut self, to: u32, generation: u16, from: Endpoint, msg: Message) {
-        let peer = &self.peers[to as usize];
-        if !peer.online() {
+        // The dense arrays answer both drop rules without loading the `Peer` (~2% of events).
+        debug_assert_eq!(self.engines[to as usize] != 0, self.peers[to as usize].online());
+        if self.engines[to as usize] == 0 {
             *self.traffic.dropped.entry("host_down").or_default() += 1;
             return;
         }
-        if peer.generation != generation {
+        if self.generations[to as usize] != generation {
             *self.traffic.dropped.entry("address_gone").or_default() += 1;
             return;
         }
+        let peer = &self.peers[to as usize];
         if let Some(obs) = self.observer.as_mut() {
             obs.on_deliver(self.now, self.events, to, from, &msg);
         }
@@ -47,11 +49,8 @@ impl World {
         if p.timer_armed.is_none_or(|armed| armed > at) {
             return true;
         }
-        let due = p
-            .node
-            .as_ref()
-            .is_some_and(|n| n.poll_timeout().is_some_and(|t| t <= at));
-        if due {
+        debug_assert_eq!(p.wake, p.node.as_ref().and_then(|n| n.poll_timeout()));
+        if p.wake.is_some_and(|t| t <= at) {
             return false;
         }
         p.timer_armed = None;
@@ -124,8 +123,8 @@ impl World {
     pub(super) fn arm_timer(&mut self, peer: u32) {
         let now = self.now;
         let p = &mut self.peers[peer as usize];
-        let Some(node) = p.node.as_ref() else { return };
-        let Some(t) = node.poll_timeout() else { return };
+        p.wake = p.node.as_ref().and_then(|n| n.poll_timeout());
+        let Some(t) = p.wake else { return };
         let t = t.max(now);
         if p.timer_armed.is_none_or(|armed| t < armed) {
             p.timer_armed = Some(t);
@@ -135,6 +134,13 @@ impl World {
 
     /// Sends one datagram from `from` through the network model.
     pub(crate) fn transmit(&mut self, from: u32, to: Endpoint, msg: Message) {
+        // Warm the receiver's network state and address generation while the message is measured.
+        if let Some((dst, _)) = addr::peer_of(&to) {
+            self.net.prefetch_receiver(dst);
+            if let Some(g) = self.generations.get(dst as usize) {
+                crate::hint::prefetch(g);
+            }
+        }
         let msg = if self.plan.wire_bytes {
             self.round_trip(msg)
         } else {
@@ -145,7 +151,8 @@ impl World {
         let kind = msg.kind().index();
         self.traffic.messages[kind] += 1;
         self.traffic.bytes[kind] += bytes as u64;
-        let src = self.peers[from as usize].endpoint(from);
+        let from_generation = self.peers[from as usize].generation;
+        let src = addr::endpoint_of(from, from_generation);
         if let Some(obs) = self.observer.as_mut() {
             obs.on_transmit(self.now, self.events, from, src, to, &msg);
         }
@@ -161,7 +168,8 @@ impl World {
                 Ev::Deliver {
                     to: dst,
                     generation,
-                    from: src,
+                    from,
+                    from_generation,
                     msg,
                 },
             ),

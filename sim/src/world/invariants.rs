@@ -154,19 +154,19 @@ impl World {
             if node.cached_route(id).is_some() {
                 found.push(("cache_holds_self", format!("registered ID {id} is in the cache")));
             }
-            if let Some(view) = node.leaf_set(id) {
-                if view.below.len() > cfg.leaf_set_side || view.above.len() > cfg.leaf_set_side {
+            if let Some((below, above)) = node.leaf_members(id) {
+                if below.len() > cfg.leaf_set_side || above.len() > cfg.leaf_set_side {
                     found.push((
                         "leaf_set_bound",
                         format!(
                             "leaf set of {id}: {} below, {} above > {}",
-                            view.below.len(),
-                            view.above.len(),
+                            below.len(),
+                            above.len(),
                             cfg.leaf_set_side
                         ),
                     ));
                 }
-                if view.below.contains(&id) || view.above.contains(&id) {
+                if below.iter().chain(above).any(|r| r.id == id) {
                     found.push(("cache_holds_self", format!("{id} is in its own leaf set")));
                 }
             }
@@ -189,7 +189,8 @@ impl World {
         }
         match crate::addr::peer_of(to) {
             Some((i, g)) if (i as usize) < self.peers.len() => {
-                let current = self.peers[i as usize].generation.max(1);
+                debug_assert_eq!(self.generations[i as usize], self.peers[i as usize].generation);
+                let current = self.generations[i as usize].max(1);
                 if g > current {
                     self.violation_once(from, "sent_to_unassigned_address", || {
                         format!("{to} is generation {g} of peer {i}, which is only at {current}")

@@ -113,6 +113,7 @@ impl World {
                     resolve_only,
                     seed_server,
                     timer_armed: None,
+                    wake: None,
                     ops: BTreeMap::new(),
                 });
                 index += 1;
@@ -131,6 +132,7 @@ impl World {
                     resolve_only: false,
                     seed_server: false,
                     timer_armed: None,
+                    wake: None,
                     ops: BTreeMap::new(),
                 });
                 index += 1;
@@ -196,9 +198,16 @@ impl World {
         let seeds: Vec<_> = self.seeds.iter().copied().filter(|s| *s != ep).collect();
         let incarnation = p.incarnation + 1;
         let rng_seed = derive_seed(self.plan.seed, "node", ((peer as u64) << 20) | incarnation as u64);
-        let node = PnrpNode::new(self.plan.pnrp.clone(), ep, seeds, rng_seed, self.now);
+        let node = Box::new(PnrpNode::new(
+            self.plan.pnrp.clone(),
+            ep,
+            seeds,
+            rng_seed,
+            self.now,
+        ));
+        self.engines[peer as usize] = std::ptr::from_ref::<PnrpNode>(&node).addr();
         let p = &mut self.peers[peer as usize];
-        p.node = Some(Box::new(node));
+        p.node = Some(node);
         p.incarnation = incarnation;
         p.timer_armed = None;
         if let Role::Honest { group } = p.role {
@@ -256,6 +265,8 @@ impl World {
         }
         let p = &mut self.peers[peer as usize];
         let Some(node) = p.node.take() else { return };
+        p.wake = None;
+        self.engines[peer as usize] = 0;
         super::checks::fold_stats(&mut self.metrics.engine, node.stats());
         // Operations in flight die with the engine; they are recorded as failed by the harness.
         let ops = std::mem::take(&mut p.ops);
@@ -363,6 +374,7 @@ impl World {
     fn change_address(&mut self, peer: u32) {
         let p = &mut self.peers[peer as usize];
         p.generation = p.generation.wrapping_add(1).max(1);
+        self.generations[peer as usize] = p.generation;
         let ep = p.endpoint(peer);
         self.command(peer, pnrp::Command::ChangeAddress { local: ep });
     }

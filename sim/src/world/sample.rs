@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 /// Most peers whose caches and leaf sets one sample compares with the oracle.
 const SAMPLE_PEERS: usize = 2_000;
+/// How many peers ahead a sample prefetches (enough to cover one peer's oracle comparison).
+const SAMPLE_PREFETCH_AHEAD: usize = 4;
 
 /// Counters the world keeps between samples and for the headline metrics.
 #[derive(Debug, Default)]
@@ -91,6 +93,10 @@ impl World {
         self.metrics.sample_cursor = (start + window) % n.max(1);
         for k in 0..window {
             let i = (start + k) % n;
+            // Each peer's engine is a cold miss; warm the one a few iterations ahead.
+            if k + SAMPLE_PREFETCH_AHEAD < window {
+                self.prefetch_peer((i + SAMPLE_PREFETCH_AHEAD) % n);
+            }
             let p = &self.peers[i];
             let Some(node) = p.node.as_ref() else { continue };
             online += 1;
@@ -103,16 +109,18 @@ impl World {
                 levels[l] += *s as f64;
             }
             cache_total += node.cache_len();
-            let own: Vec<_> = node.registered_ids().collect();
             if matches!(p.role, Role::Honest { .. }) {
-                for id in own {
+                for id in node.registered_ids() {
                     if self.oracle.owner_of_id(&id).is_none() {
                         continue; // registration still running
                     }
                     publishers += 1;
-                    let (below, above) = self.oracle.true_leaf_set(id);
-                    if let Some(view) = node.leaf_set(id) {
-                        if view.below == below && view.above == above {
+                    if let Some((below, above)) = node.leaf_members(id) {
+                        if self.oracle.is_true_leaf_set(
+                            id,
+                            below.iter().map(|r| r.id),
+                            above.iter().map(|r| r.id),
+                        ) {
                             correct += 1;
                         }
                     }
