@@ -250,8 +250,13 @@ impl RouteCache {
 
     /// Entries per level, up to the deepest non-empty one.
     pub fn level_sizes(&self) -> Vec<usize> {
-        // Called after every input by the simulator's safety checks: no scan, one exact allocation.
-        self.levels.sizes().take(self.levels.depth()).collect()
+        self.level_sizes_iter().collect()
+    }
+
+    /// Entries per level, up to the deepest non-empty one, without allocating (the simulator's
+    /// safety checks and samples ask on every few inputs).
+    pub fn level_sizes_iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.levels.sizes().take(self.levels.depth())
     }
 
     /// The IDs in `level` (unordered).

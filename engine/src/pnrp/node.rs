@@ -196,6 +196,11 @@ impl PnrpNode {
         self.cache.level_sizes()
     }
 
+    /// Entries per cache level, up to the deepest non-empty level, without allocating.
+    pub fn cache_level_sizes_iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.cache.level_sizes_iter()
+    }
+
     /// Number of cached route entries.
     pub fn cache_len(&self) -> usize {
         self.cache.len()

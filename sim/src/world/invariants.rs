@@ -116,17 +116,24 @@ impl World {
         // pnrp.md §2.2: each level holds `cache_level_capacity` entries; leaf-set members are kept
         // beyond it (§2.3), so a level may exceed it by at most both leaf sides.
         let level_max = cfg.cache_level_capacity + 2 * cfg.leaf_set_side;
-        let sizes = node.cache_level_sizes();
-        if let Some((l, s)) = sizes.iter().enumerate().find(|(_, s)| **s > level_max) {
+        // One pass, no allocation: this runs every few inputs.
+        let (mut depth, mut over) = (0, None);
+        for (l, s) in node.cache_level_sizes_iter().enumerate() {
+            depth = l + 1;
+            if over.is_none() && s > level_max {
+                over = Some((l, s));
+            }
+        }
+        if let Some((l, s)) = over {
             found.push((
                 "cache_level_bound",
                 format!("level {l} holds {s} > {level_max} entries"),
             ));
         }
-        if sizes.len() > cfg.cache_levels_max {
+        if depth > cfg.cache_levels_max {
             found.push((
                 "cache_level_bound",
-                format!("{} levels > {}", sizes.len(), cfg.cache_levels_max),
+                format!("{depth} levels > {}", cfg.cache_levels_max),
             ));
         }
         let (ort, pending, adds) = node.table_sizes();

@@ -100,13 +100,12 @@ impl World {
             let p = &self.peers[i];
             let Some(node) = p.node.as_ref() else { continue };
             online += 1;
-            let sizes = node.cache_level_sizes();
-            if levels.len() < sizes.len() {
-                levels.resize(sizes.len(), 0.0);
-            }
             // Cache bounds and self entries are checked after every input (invariants.rs).
-            for (l, s) in sizes.iter().enumerate() {
-                levels[l] += *s as f64;
+            for (l, s) in node.cache_level_sizes_iter().enumerate() {
+                if levels.len() <= l {
+                    levels.resize(l + 1, 0.0);
+                }
+                levels[l] += s as f64;
             }
             cache_total += node.cache_len();
             if matches!(p.role, Role::Honest { .. }) {
