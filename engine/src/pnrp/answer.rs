@@ -16,11 +16,19 @@ const LOOKUP_SCAN_MAX: usize = 64;
 impl PnrpNode {
     /// Encodes `buf`, cuts it into ≤ 1,188-byte fragments and sends them to `to` (§4.13).
     pub(super) fn send_authority(&mut self, to: Endpoint, acked_id: u32, buf: &AuthorityBuffer) {
-        let bytes = wire::encode_authority_buffer(buf);
+        // Every answer is encoded (real bytes, §4.13), then copied into its fragments: one
+        // scratch buffer per thread spares an allocation per AUTHORITY.
+        thread_local! {
+            static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut bytes = SCRATCH.take();
+        bytes.clear();
+        wire::encode_authority_buffer_into(buf, &mut bytes);
         let id = self.msg_id();
-        for frag in wire::fragment_authority(id, acked_id, &bytes) {
+        for frag in wire::authority_fragments(id, acked_id, &bytes) {
             self.send(to, Message::from(frag));
         }
+        SCRATCH.set(bytes);
     }
 
     /// §4.7: every node answers a LOOKUP with the closest entry it knows, never referring back into

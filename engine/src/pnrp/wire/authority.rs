@@ -192,6 +192,15 @@ pub(crate) fn check_fragment(size: u16, offset: u16, len: usize) -> Result<(), D
 /// (pnrp.md §4.13). An empty buffer yields no message. Buffers above 0x91E4 bytes are an encoder bug
 /// (`debug_assert`); their Size saturates and receivers drop them.
 pub fn fragment_authority(message_id: u32, acked_id: u32, buffer: &[u8]) -> Vec<Authority> {
+    authority_fragments(message_id, acked_id, buffer).collect()
+}
+
+/// The AUTHORITY messages of [`fragment_authority`], one at a time (no list is built).
+pub fn authority_fragments(
+    message_id: u32,
+    acked_id: u32,
+    buffer: &[u8],
+) -> impl Iterator<Item = Authority> + '_ {
     debug_assert!(
         buffer.len() <= AUTHORITY_BUFFER_MAX,
         "AUTHORITY_BUFFER of {} bytes",
@@ -201,14 +210,13 @@ pub fn fragment_authority(message_id: u32, acked_id: u32, buffer: &[u8]) -> Vec<
     buffer
         .chunks(AUTHORITY_FRAGMENT_MAX)
         .enumerate()
-        .map(|(i, piece)| Authority {
+        .map(move |(i, piece)| Authority {
             message_id,
             acked_id,
             size,
             offset: u16::try_from(i * AUTHORITY_FRAGMENT_MAX).unwrap_or(u16::MAX),
             fragment: Arc::from(piece),
         })
-        .collect()
 }
 
 /// One reassembly context (pnrp.md §4.13): collects the fragments of one AUTHORITY_BUFFER.

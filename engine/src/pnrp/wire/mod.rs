@@ -16,8 +16,8 @@ mod messages;
 pub(crate) mod testgen;
 
 pub use authority::{
-    decode_authority_buffer, encode_authority_buffer, encode_authority_buffer_into, fragment_authority,
-    Reassembly, AUTHORITY_PREFIX_LEN,
+    authority_fragments, decode_authority_buffer, encode_authority_buffer, encode_authority_buffer_into,
+    fragment_authority, Reassembly, AUTHORITY_PREFIX_LEN,
 };
 pub use cpa_codec::{
     cpa_encoded_len, decode_cpa, encode_cpa, CPA_PUBLIC_KEY_FIELD_LEN, CPA_SIGNATURE_FIELD_LEN,
