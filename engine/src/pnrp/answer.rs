@@ -57,13 +57,15 @@ impl PnrpNode {
         // Step 4.
         let mut local_match: Option<RouteEntry> = None;
         if !l.flagged_path.contains(&self.local) {
+            // Decided on the table's keys (each registration's route entry carries its key as
+            // ID): usually no registration qualifies, and then none is loaded.
             local_match = self
                 .regs
-                .values()
-                .map(|r| &r.route)
-                .min_by_key(|r| (target.distance(r.id), r.id))
-                .filter(|r| validate_not_local || target.closer(r.id, validate))
-                .cloned();
+                .keys()
+                .copied()
+                .min_by_key(|id| (target.distance(*id), *id))
+                .filter(|id| validate_not_local || target.closer(*id, validate))
+                .and_then(|id| self.regs.get(&id).map(|r| r.route.clone()));
         }
         // Step 5: up to 3 candidates closer than the Validate ID (unless A), none in the path.
         let mut candidates: Vec<RouteEntry> = Vec::with_capacity(3);
