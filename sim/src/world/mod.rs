@@ -7,6 +7,7 @@ mod checks;
 mod datagrams;
 mod invariants;
 mod lifecycle;
+mod observer;
 mod ops;
 mod prefetch;
 mod recorder;
@@ -14,6 +15,7 @@ mod sample;
 
 pub use invariants::WORLD_NODE;
 pub use lifecycle::total_peers;
+pub use observer::Observer;
 pub use recorder::Recorder;
 
 use crate::addr::endpoint_of;
@@ -178,28 +180,6 @@ pub struct Outcome {
 }
 
 pub use checks::CheckVerdict;
-
-/// Watches the world from outside: message traces, pcap export, replay stops (issues 5 and 6).
-/// Observers see everything but change nothing, so a run is the same with or without them.
-pub trait Observer {
-    /// A datagram left peer `from` (endpoint `src`) for `to`, before the network model decides its fate.
-    fn on_transmit(
-        &mut self,
-        _now: Instant,
-        _event: u64,
-        _from: u32,
-        _src: Endpoint,
-        _to: Endpoint,
-        _msg: &Message,
-    ) {
-    }
-    /// A datagram is being handed to peer `to`'s engine.
-    fn on_deliver(&mut self, _now: Instant, _event: u64, _to: u32, _from: Endpoint, _msg: &Message) {}
-    /// Called after every event; returning false stops the run after this event.
-    fn after_event(&mut self, _now: Instant, _event: u64) -> bool {
-        true
-    }
-}
 
 /// Clouds up to this many peers get the per-input safety checks after every input.
 const EXACT_CHECK_PEERS: usize = 2_000;
