@@ -24,6 +24,11 @@ impl LevelLists {
         }
     }
 
+    /// Reserves room for `additional` more members.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        self.ids.reserve_exact(additional);
+    }
+
     /// Number of levels.
     pub(super) fn count(&self) -> usize {
         self.start.len() - 1
