@@ -179,6 +179,11 @@ impl RouteCache {
         self.slab.is_empty()
     }
 
+    /// The ring index (one packed `u64` per entry, in ID order), for warming it (`PnrpNode::hot_regions`).
+    pub(super) fn ring_index(&self) -> &[u64] {
+        &self.ring
+    }
+
     /// The entry at ring position `pos`.
     fn at(&self, pos: usize) -> &CacheEntry {
         &self.slab[slab_index(self.ring[pos])]

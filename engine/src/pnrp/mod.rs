@@ -16,6 +16,7 @@ mod answer;
 mod api;
 pub mod cache;
 mod flood;
+mod hot;
 pub mod leafset;
 mod maintenance;
 mod node;

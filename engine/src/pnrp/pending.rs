@@ -94,6 +94,11 @@ impl Default for PendingList {
 }
 
 impl PendingList {
+    /// The message-ID index (sorted `(id, slot)` pairs), for warming it (`PnrpNode::hot_regions`).
+    pub(super) fn index(&self) -> &[(u32, u32)] {
+        &self.index
+    }
+
     fn find(&self, msg_id: u32) -> Result<usize, usize> {
         // Answers mostly match the newest request: look at the end before searching.
         match self.index.last() {

@@ -102,6 +102,11 @@ impl<K: Ord, V> SmallMap<K, V> {
         self.v.iter().map(|(k, _)| k)
     }
 
+    /// The entries in key order, as stored.
+    pub fn as_slice(&self) -> &[(K, V)] {
+        &self.v
+    }
+
     /// The values in key order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone + '_ {
         self.v.iter().map(|(_, v)| v)
