@@ -175,3 +175,30 @@ fn forging_attackers_really_attack() {
     assert!(sent > 0.0, "forgers handed out no CPA");
     assert!(rejected > 0.0, "honest engines rejected nothing");
 }
+
+#[test]
+fn peers_with_many_names_keep_every_cache_bound() {
+    // Each of the 20 names has its own leaf set, all pinned in the same small cache: the level
+    // bound must allow both leaf sides of every name (a single-name bound flagged these runs).
+    let o = run(
+        r#"
+name = "many-names"
+seed = 1
+duration = "40s"
+[pnrp]
+crypto = "ed25519"
+[[peers]]
+name = "p"
+count = 3
+names = { secured = 20 }
+[[workload]]
+kind = "resolve"
+from = "p"
+start = "20s"
+rate = "5/s"
+"#,
+        &[],
+    );
+    assert_eq!(o.violations, 0, "{:?}", o.checks);
+    assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
+}

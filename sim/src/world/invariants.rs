@@ -114,8 +114,10 @@ impl World {
         let cfg = node.config();
         let mut found: Vec<(&'static str, String)> = Vec::new();
         // pnrp.md §2.2: each level holds `cache_level_capacity` entries; leaf-set members are kept
-        // beyond it (§2.3), so a level may exceed it by at most both leaf sides.
-        let level_max = cfg.cache_level_capacity + 2 * cfg.leaf_set_side;
+        // beyond it (§2.3), so a level may exceed it by at most both leaf sides of every
+        // registered ID (a peer with several names has a leaf set per name).
+        let leaf_sets = node.registered_ids().count().max(1);
+        let level_max = cfg.cache_level_capacity + 2 * cfg.leaf_set_side * leaf_sets;
         // One pass, no allocation: this runs every few inputs.
         let (mut depth, mut over) = (0, None);
         for (l, s) in node.cache_level_sizes_iter().enumerate() {
