@@ -31,11 +31,16 @@ pub struct Oracle {
     registered_names: Vec<u32>,
     /// Every ID that was ever registered and later withdrawn (for "stale endpoint" verdicts).
     retired: BTreeSet<PnrpId>,
+    /// P2P IDs (an ID's high half) of the unsecured names: their CPAs prove nothing (pnrp.md §1.4).
+    unsecured_p2p: BTreeSet<u128>,
 }
 
 impl Oracle {
     /// Records a new name owned by `owner`; returns its index.
     pub fn add_name(&mut self, name: PeerName, owner: u32) -> u32 {
+        if !name.is_secured() {
+            self.unsecured_p2p.insert(name.p2p_id());
+        }
         self.names.push(NameInfo {
             name,
             owner,
@@ -101,6 +106,12 @@ impl Oracle {
     /// The name index registered under `id`, if it is current.
     pub fn owner_of_id(&self, id: &PnrpId) -> Option<u32> {
         self.registered.get(id).copied()
+    }
+
+    /// True when `id` belongs to one of the scenario's unsecured names (`0.classifier`): anyone may
+    /// sign a valid CPA for it, since its key is bound to nothing (pnrp.md §1.4).
+    pub fn is_unsecured_id(&self, id: &PnrpId) -> bool {
+        self.unsecured_p2p.contains(&id.p2p_id())
     }
 
     /// True when `id` was registered once and has been withdrawn since.

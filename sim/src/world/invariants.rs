@@ -225,12 +225,13 @@ impl World {
     }
 
     /// "No forged or unverified CPA accepted" (issue 5) for leaf sets, which admit only
-    /// CPA-verified entries (pnrp.md §4.4, §6.2): an honest peer's leaf-set member whose route
-    /// points at an attacker must be one of that attacker's own registrations. Attackers claim
-    /// other IDs only with CPAs that cannot verify (a victim's authority under the attacker's
-    /// key, or a replayed CPA whose addresses are not the attacker's), so a correct engine never
-    /// admits such an entry. IDs some honest peer registered are left out (see below). Checked
-    /// at every sample, over every online honest peer.
+    /// CPA-verified entries (pnrp.md §4.4, §6.2): a leaf-set member whose verified route (the leaf
+    /// set's own copy, not the cache's, which a plain admission may re-point) leads to an attacker
+    /// must be one of that attacker's own registrations. Attackers claim other IDs only with CPAs
+    /// that cannot verify (a victim's authority under the attacker's key, or a replayed CPA whose
+    /// addresses are not the attacker's), so a correct engine never admits such an entry.
+    /// Unsecured names are left out: their CPAs prove nothing (§1.4), so an attacker may claim
+    /// them. Checked at every sample, over every online honest peer.
     pub(super) fn check_forged_leaf_entries(&mut self) {
         let mut found: Vec<(u32, String)> = Vec::new();
         for (i, p) in self.peers.iter().enumerate() {
@@ -238,11 +239,11 @@ impl World {
                 continue;
             };
             for id in node.registered_ids() {
-                let Some(view) = node.leaf_set(id) else { continue };
-                for m in view.below.iter().chain(view.above.iter()) {
-                    let Some(route) = node.cached_route(*m) else {
-                        continue;
-                    };
+                let Some((below, above)) = node.leaf_members(id) else {
+                    continue;
+                };
+                for route in below.iter().chain(above) {
+                    let m = route.id;
                     for addr in route.addrs.iter() {
                         let ep = Endpoint::new(*addr, route.port);
                         let Some((a, _)) = crate::addr::peer_of(&ep) else {
@@ -251,18 +252,13 @@ impl World {
                         let Some(attacker) = self.peers.get(a as usize) else {
                             continue;
                         };
-                        if !matches!(attacker.role, Role::Attacker(_)) {
+                        if !matches!(attacker.role, Role::Attacker(_)) || self.oracle.is_unsecured_id(&m) {
                             continue;
                         }
-                        // [CHOICE] An honest ID reached through an attacker's address is route
-                        // poisoning of an unverified cache copy (the leaf set keeps its own,
-                        // verified route, which the engine does not expose), not a forged CPA.
-                        let honest_id = self.oracle.owner_of_id(m).is_some() || self.oracle.is_retired(m);
-                        let own = honest_id
-                            || attacker
-                                .node
-                                .as_deref()
-                                .is_some_and(|n| n.registered_ids().any(|r| r == *m));
+                        let own = attacker
+                            .node
+                            .as_deref()
+                            .is_some_and(|n| n.registered_ids().any(|r| r == m));
                         if !own {
                             found.push((
                                 i as u32,
