@@ -17,7 +17,7 @@ const NEIGHBOUR_SCAN_MAX: usize = 32;
 impl PnrpNode {
     /// True when `entry` would enter one of our leaf sets (new there, or with changed endpoints).
     fn needs_cpa(&self, entry: &RouteEntry) -> bool {
-        if self.leaf_window.is_some_and(|w| !w.falls_within(entry.id)) {
+        if self.leaf_window.is_some_and(|w| !w.reaches(entry.id)) {
             return false;
         }
         self.regs.values().any(|r| r.leaf.would_change(entry))
@@ -239,7 +239,9 @@ impl PnrpNode {
         let mut own_routes: Vec<RouteEntry> = Vec::new();
         if validated {
             for (i, r) in self.regs.values().enumerate() {
-                if !r.leaf.falls_within(x) {
+                // `reaches`, not `falls_within`: the farthest member re-announced from new
+                // addresses must update the leaf set's verified route too.
+                if !r.leaf.reaches(x) {
                     continue;
                 }
                 entering.insert(i);

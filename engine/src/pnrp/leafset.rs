@@ -47,14 +47,14 @@ pub struct LeafWindow {
 }
 
 impl LeafWindow {
-    /// Same as [`LeafSet::falls_within`] of the leaf set it was taken from, while that is unchanged.
-    pub fn falls_within(&self, x: PnrpId) -> bool {
+    /// Same as [`LeafSet::reaches`] of the leaf set it was taken from, while that is unchanged.
+    pub fn reaches(&self, x: PnrpId) -> bool {
         let side = if self.centre.is_above(x) {
             Side::Above
         } else {
             Side::Below
         };
-        x != self.centre && (self.centre.distance(x), x) < self.limit[side.index()]
+        x != self.centre && (self.centre.distance(x), x) <= self.limit[side.index()]
     }
 }
 
@@ -145,7 +145,13 @@ impl LeafSet {
         x != self.centre && (self.centre.distance(x), x) < self.limit[self.side_of(x).index()]
     }
 
-    /// A copy of what decides `falls_within`.
+    /// True when `x` falls within or is a member: every member's key is at most its side's limit
+    /// (the farthest member's own key is the limit of a full side, so it does not fall within).
+    pub fn reaches(&self, x: PnrpId) -> bool {
+        x != self.centre && (self.centre.distance(x), x) <= self.limit[self.side_of(x).index()]
+    }
+
+    /// A copy of what decides `falls_within` and `reaches`.
     pub fn window(&self) -> LeafWindow {
         LeafWindow {
             centre: self.centre,
@@ -153,10 +159,21 @@ impl LeafSet {
         }
     }
 
-    /// True when `entry` would enter the leaf set: it falls within and is not already a member with
-    /// exactly these endpoints (new, or a member that moved).
+    /// True when `entry` would enter the leaf set: it falls within and is new, or it is a member
+    /// announced from other endpoints (a member that moved; the farthest member included, which
+    /// does not fall within: with one member per side every member is the farthest).
     pub fn would_change(&self, entry: &RouteEntry) -> bool {
-        self.falls_within(entry.id) && self.list(self.side_of(entry.id)).iter().all(|m| m != entry)
+        if !self.reaches(entry.id) {
+            return false;
+        }
+        match self
+            .list(self.side_of(entry.id))
+            .iter()
+            .find(|m| m.id == entry.id)
+        {
+            Some(member) => member != entry,
+            None => self.falls_within(entry.id),
+        }
     }
 
     /// Inserts (or refreshes) `r`; returns the member evicted from a full side (§2.3), if any.
@@ -300,6 +317,27 @@ mod tests {
         assert!(!l.would_change(&r(c)));
     }
 
+    #[test]
+    fn the_farthest_member_moving_is_a_change_too() {
+        // With one member per side every member is the farthest, which does not fall within its
+        // own full side: a re-announcement from a new address must still need its CPA (the sweep
+        // found cache copies re-pointed by plain admissions at leaf_set_side = 1).
+        let c = PnrpId::new(0, 1000);
+        let mut l = LeafSet::new(c, 1);
+        let a = r(PnrpId::new(0, 1010));
+        l.insert(a.clone());
+        assert!(!l.falls_within(a.id));
+        assert!(l.reaches(a.id) && l.window().reaches(a.id));
+        assert!(!l.would_change(&a));
+        let moved = RouteEntry::single(a.id, Endpoint::new(Ipv6Addr::LOCALHOST, 4001));
+        assert!(l.would_change(&moved));
+        // Farther than the member: neither within nor a member.
+        assert!(!l.reaches(PnrpId::new(0, 1011)));
+        assert!(!l.would_change(&r(PnrpId::new(0, 1011))));
+        assert!(l.insert(moved.clone()).is_none());
+        assert_eq!(l.members(Side::Above), [moved]);
+    }
+
     proptest! {
         #[test]
         fn cached_limits_agree_with_the_member_lists(
@@ -321,6 +359,8 @@ mod tests {
                     for w in [false, true] {
                         let p = id(probe, w);
                         prop_assert_eq!(l.falls_within(p), naive_falls_within(&l, p));
+                        prop_assert_eq!(l.reaches(p), naive_falls_within(&l, p) || l.contains(p));
+                        prop_assert_eq!(l.window().reaches(p), l.reaches(p));
                         prop_assert_eq!(l.spans(p), naive_spans(&l, p));
                     }
                 }
