@@ -266,6 +266,7 @@ impl PnrpNode {
         {
             Insert::Added { evicted } => {
                 self.stats.cache_admissions += 1;
+                self.synchronized = true;
                 // A deferred registration walk starts once the sync conversation has filled the
                 // cache with an ADVERTISE's worth of entries (the maintenance tick is the fallback).
                 if self.cache.len() >= self.cfg.advertise_ids && self.announces_deferred {

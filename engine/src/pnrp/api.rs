@@ -146,9 +146,15 @@ pub enum ResolveError {
         /// The last rejection reason.
         reason: &'static str,
     },
-    /// The cache holds no entry to start from (§4.6 step 3 [CHOICE]).
+    /// The cache holds no entry to start from (§4.6 step 3 [CHOICE]), although the node had
+    /// joined its cloud: every member it knew is gone.
     #[error("the cache is empty")]
     EmptyCache,
+    /// The node has not learned of any other cloud member yet (its cloud is still synchronizing,
+    /// §4.2–§4.3): nothing was sent. Drivers tell it from `EmptyCache` because the asker, not the
+    /// protocol, was not ready.
+    #[error("the cloud is still synchronizing: no other member known yet")]
+    NotSynchronized,
     /// The Outstanding Resolves Table is full (§4.6 step 1).
     #[error("too many outstanding resolves")]
     Busy,

@@ -85,6 +85,8 @@ pub struct PnrpNode {
     pub(super) reassembly: Reassembly,
     pub(super) discovery: Discovery,
     pub(super) opened: bool,
+    /// Set when the cache first admits another member (the cloud has synchronized, §4.3).
+    pub(super) synchronized: bool,
     pub(super) left: bool,
     pub(super) maintenance_at: Option<Instant>,
     pub(super) last_balancing: Option<Instant>,
@@ -156,6 +158,7 @@ impl PnrpNode {
             reassembly,
             discovery: Discovery::default(),
             opened: false,
+            synchronized: false,
             left: false,
             maintenance_at: Some(now),
             last_balancing: None,

@@ -149,7 +149,11 @@ impl PnrpNode {
             if self.cfg.rediscover_on_empty_resolve && self.opened {
                 self.discover(now);
             }
-            return Err(ResolveError::EmptyCache);
+            return Err(if self.synchronized {
+                ResolveError::EmptyCache
+            } else {
+                ResolveError::NotSynchronized
+            });
         };
         let mut st = ResolveState {
             kind: spec.kind,

@@ -434,3 +434,34 @@ fn registration_walks_stop_in_the_neighbourhood() {
     );
     assert!(short <= 8.0, "mean registration hops {short}");
 }
+
+#[test]
+fn a_resolve_before_the_cloud_synchronized_says_so() {
+    // At t = 0 no node has heard of another: the resolve fails at once with `NotSynchronized`
+    // (the asker was not ready), not the `EmptyCache` of a node whose members all vanished.
+    let mut net = TestNet::new(6, cfg(), Scheme::Ed25519, 9);
+    let early = net.resolve(1, 2);
+    assert!(matches!(
+        net.resolve_result(1, early),
+        Some(Err(ResolveError::NotSynchronized))
+    ));
+    net.register_all(Duration::from_secs(90));
+    let late = net.resolve(1, 2);
+    net.run_for(Duration::from_secs(30));
+    assert!(
+        matches!(net.resolve_result(1, late), Some(Ok(_))),
+        "{:?}",
+        net.resolve_result(1, late)
+    );
+    // Every other member gone: now it is the protocol's failure, `EmptyCache`.
+    for k in (0..6).filter(|&k| k != 1) {
+        net.alive[k] = false;
+    }
+    net.run_for(Duration::from_secs(600));
+    assert_eq!(net.nodes[1].cache_len(), 0, "dead members are evicted");
+    let lost = net.resolve(1, 2);
+    assert!(matches!(
+        net.resolve_result(1, lost),
+        Some(Err(ResolveError::EmptyCache))
+    ));
+}
