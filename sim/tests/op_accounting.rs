@@ -165,3 +165,58 @@ fn a_register_workload_honours_its_timeout() {
     // Successes are those done within the 5 s timeout.
     assert!(r.latency_ms.max <= 5_000.0, "{r:?}");
 }
+
+/// 100 bit/s up: registrations never get through, so almost no one publishes a name.
+const STARVED: &str = r#"
+name = "bw"
+duration = "3m"
+[network]
+bandwidth = { up = "100bps", down = "1kbps", queue = "1280B" }
+[pnrp]
+crypto = "ed25519"
+[[peers]]
+name = "p"
+count = 60
+join = { model = "ramp", over = "30s" }
+[checks]
+max_failed_ratio = "100%"
+min_leafset_correct = "99%"
+"#;
+
+#[test]
+fn leafset_correctness_counts_peers_that_never_registered() {
+    let (s, code) = run("starved", STARVED, &[]);
+    let registered = op(&s, "register").succeeded as f64;
+    let correct = s.metrics["pnrp.leafset_correct"];
+    // At most the registered peers can be correct, out of all 60 that should publish.
+    assert!(correct <= registered / 60.0 + 1e-9, "{correct} with {registered} registered");
+    let check = s
+        .checks
+        .iter()
+        .find(|c| c.name == "min_leafset_correct")
+        .expect("the check ran");
+    assert!(!check.passed, "{check:?}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn leafset_correctness_is_undefined_without_publishers_and_the_check_fails() {
+    // No peer has a name to register.
+    let (s, code) = run(
+        "nobody",
+        STARVED,
+        &[
+            "network.bandwidth.up=1Mbps",
+            "network.bandwidth.down=1Mbps",
+            "network.bandwidth.queue=1MB",
+            "peers.0.names.secured=0",
+        ],
+    );
+    let check = s
+        .checks
+        .iter()
+        .find(|c| c.name == "min_leafset_correct")
+        .expect("the check ran");
+    assert!(!check.passed && check.detail.starts_with("undefined"), "{check:?}");
+    assert_eq!(code, 1);
+}

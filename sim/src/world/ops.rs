@@ -233,7 +233,7 @@ impl World {
 
     /// Whether `op` has run past its deadline (judged lazily: no timer event, so runs whose
     /// operations all finish in time process exactly the same events).
-    fn overdue(&self, op: &PendingOp) -> bool {
+    pub(super) fn overdue(&self, op: &PendingOp) -> bool {
         self.now.saturating_since(op.started) > op.deadline
     }
 
@@ -241,7 +241,9 @@ impl World {
     /// their deadline, else as `unfinished` (counted apart: the run ended, nothing failed yet).
     pub(super) fn record_open_ops(&mut self) {
         for peer in 0..self.peers.len() as u32 {
-            for (_, op) in std::mem::take(&mut self.peers[peer as usize].ops) {
+            // Left in place: the final sample still counts overdue registrations (sample.rs).
+            let ops: Vec<PendingOp> = self.peers[peer as usize].ops.values().cloned().collect();
+            for op in ops {
                 let outcome = if self.overdue(&op) { "timeout" } else { UNFINISHED };
                 self.record_op(peer, &op, outcome, None, 0);
             }
