@@ -179,6 +179,9 @@ pub struct Outcome {
     pub checks: Vec<checks::CheckVerdict>,
     /// Violations recorded.
     pub violations: u64,
+    /// Simulated time when the run ended: the scenario's duration, or earlier when it stopped at
+    /// a violation (`--stop-on-violation`).
+    pub simulated: peerlab_engine::Duration,
 }
 
 pub use checks::CheckVerdict;
@@ -462,6 +465,7 @@ impl World {
             metrics,
             checks,
             violations: self.rec.violations(),
+            simulated: self.now.since_epoch(),
         }
     }
 
