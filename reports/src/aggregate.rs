@@ -71,10 +71,12 @@ pub struct OpSummary {
     pub success_ratio: f64,
     /// Operations whose target was offline when asked; not in `succeeded`/`failed`.
     pub target_offline: u64,
-    /// Of `target_offline`, those that still reported success (for example from a stale cache).
+    /// Of `target_offline`, those answered correctly: "not found" (or the owner's own endpoint when
+    /// it had come back and registered again by the answer).
     #[serde(default)]
     pub target_offline_ok: u64,
-    /// Of `target_offline`, those that failed (the expected outcome).
+    /// Of `target_offline`, those answered wrongly: a stale endpoint (the owner is gone), a
+    /// timeout, ...
     #[serde(default)]
     pub target_offline_failed: u64,
     /// Operations whose asker went offline (leave or crash) before they completed; not in
@@ -187,7 +189,7 @@ impl OpAgg {
             return;
         }
         if !op.target_online {
-            // Ops on an offline target measure churn, not the protocol: counted apart.
+            // Ops on an offline target are judged on answering "not found": counted apart.
             if ok {
                 self.offline_ok += 1;
             } else {

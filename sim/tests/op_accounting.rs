@@ -7,6 +7,12 @@ use std::process::Command;
 
 /// Runs `text` with `sets` through the binary and returns its summary and exit code.
 fn run(name: &str, text: &str, sets: &[&str]) -> (Summary, i32) {
+    let (summary, code, _) = run_records(name, text, sets);
+    (summary, code)
+}
+
+/// As `run`, also returning `records.jsonl`.
+fn run_records(name: &str, text: &str, sets: &[&str]) -> (Summary, i32, String) {
     let dir = std::env::temp_dir().join(format!("peerlab-op-accounting-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -36,8 +42,9 @@ fn run(name: &str, text: &str, sets: &[&str]) -> (Summary, i32) {
         )
     });
     let summary = serde_json::from_str(&json).expect("summary.json parses");
+    let records = std::fs::read_to_string(out_dir.join("records.jsonl")).expect("records");
     let _ = std::fs::remove_dir_all(&dir);
-    (summary, o.status.code().unwrap_or(-1))
+    (summary, o.status.code().unwrap_or(-1), records)
 }
 
 fn op<'a>(s: &'a Summary, kind: &str) -> &'a OpSummary {
@@ -219,4 +226,47 @@ fn leafset_correctness_is_undefined_without_publishers_and_the_check_fails() {
         .expect("the check ran");
     assert!(!check.passed && check.detail.starts_with("undefined"), "{check:?}");
     assert_eq!(code, 1);
+}
+
+/// Crashing peers that come back, resolves that may target names whose owner is offline.
+const OFFLINE: &str = r#"
+name = "offline"
+duration = "5m"
+[pnrp]
+crypto = "ed25519"
+[[peers]]
+name = "p"
+count = 150
+join = { model = "ramp", over = "1m" }
+session = { model = "weibull", mean = "2m", shape = 0.5 }
+leave = "crash"
+rejoin = { after = "1m" }
+[[workload]]
+kind = "resolve"
+start = "2m"
+rate = "10/s"
+include_offline = true
+"#;
+
+#[test]
+fn offline_targets_are_ok_only_when_not_found_and_apart_from_source_left() {
+    let (s, _, records) = run_records("offline", OFFLINE, &[]);
+    let r = op(&s, "resolve");
+    columns_add_up(r);
+    assert!(r.target_offline_ok > 0 && r.source_left > 0, "{r:?}");
+    let mut offline = [0u64; 2]; // ok, failed
+    for line in records.lines().filter(|l| l.contains("\"kind\":\"resolve\"")) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let outcome = v["outcome"].as_str().unwrap();
+        if v["target_online"] == false && outcome != "source_left" && outcome != "unfinished" {
+            // "not found" is the right answer (`ok`), never a failure; an endpoint for a gone
+            // owner is `stale_endpoint`.
+            assert!(
+                ["ok", "stale_endpoint", "timeout", "empty_cache", "busy"].contains(&outcome),
+                "{line}"
+            );
+            offline[usize::from(outcome != "ok")] += 1;
+        }
+    }
+    assert_eq!(offline, [r.target_offline_ok, r.target_offline_failed], "{r:?}");
 }
