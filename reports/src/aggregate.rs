@@ -414,7 +414,7 @@ mod tests {
         assert_eq!((r.started, r.succeeded, r.failed), (6, 1, 1));
         assert_eq!((r.source_left, r.unfinished, r.target_offline), (2, 1, 1));
         assert_eq!(r.success_ratio, 0.5);
-        assert!(r.failures.get(SOURCE_LEFT).is_none());
+        assert!(!r.failures.contains_key(SOURCE_LEFT));
     }
 
     #[test]

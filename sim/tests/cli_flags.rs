@@ -88,7 +88,10 @@ fn stop_on_violation_reports_when_it_stopped_and_replays_with_the_flag() {
         .and_then(|s| s.split(' ').next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no simulated time in {text}"));
-    assert!(simulated < 240.0, "stopped early, yet reports {simulated} s: {text}");
+    assert!(
+        simulated < 240.0,
+        "stopped early, yet reports {simulated} s: {text}"
+    );
     let replay = text.lines().find(|l| l.starts_with("replay: ")).unwrap();
     assert!(replay.ends_with("--stop-on-violation"), "{replay}");
     let _ = std::fs::remove_dir_all(&out);

@@ -77,8 +77,9 @@ pub fn size_of(table: &toml::Table, failure: &Failure) -> Size {
     let peers: u64 = array("peers").iter().map(count).sum();
     // An attacker table gives `count` or a `fraction` of the honest peers (as expand.rs does).
     let attackers = |v: &toml::Value| match v.get("fraction") {
-        Some(f) if v.get("count").is_none() => Value::<Ratio>::deserialize(f.clone())
-            .map_or(0, |f| f.lo().of(peers)),
+        Some(f) if v.get("count").is_none() => {
+            Value::<Ratio>::deserialize(f.clone()).map_or(0, |f| f.lo().of(peers))
+        }
         _ => count(v),
     };
     Size {

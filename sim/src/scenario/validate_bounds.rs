@@ -46,7 +46,9 @@ impl Validator<'_> {
             self.push(
                 root().key("output").key("sample_every"),
                 format!("`{every}` takes {samples} samples over the run ({duration})"),
-                format!("at least {min} (at least {SAMPLE_EVERY_MIN}, and at most {SAMPLES_MAX} samples per run)"),
+                format!(
+                    "at least {min} (at least {SAMPLE_EVERY_MIN}, and at most {SAMPLES_MAX} samples per run)"
+                ),
             );
         }
     }
@@ -100,7 +102,10 @@ impl Validator<'_> {
             if rate > max {
                 self.push(
                     root().key("workload").index(i).key("rate"),
-                    format!("`{}` is more than {RATE_PER_PEER_MAX}/s for each of the {peers} source peers", w.rate),
+                    format!(
+                        "`{}` is more than {RATE_PER_PEER_MAX}/s for each of the {peers} source peers",
+                        w.rate
+                    ),
                     format!("at most {max}/s ({RATE_PER_PEER_MAX}/s per source peer)"),
                 );
             }
@@ -186,8 +191,20 @@ sample_every = "10s"
             "peers[0].session.mean",
             "at least 1s",
         );
-        refused("\"5/s\"", "\"1000000000/s\"", 14, "workload[0].rate", "at most 5000/s");
-        refused("secured = 2", "secured = 100000", 11, "peers[0].names", "secured + unsecured at most 1000");
+        refused(
+            "\"5/s\"",
+            "\"1000000000/s\"",
+            14,
+            "workload[0].rate",
+            "at most 5000/s",
+        );
+        refused(
+            "secured = 2",
+            "secured = 100000",
+            11,
+            "peers[0].names",
+            "secured + unsecured at most 1000",
+        );
         refused("\"15s\"", "\"1us\"", 5, "pnrp.maintenance_period", "at least 1s");
     }
 }

@@ -176,11 +176,7 @@ impl World {
                 }
                 // The engine has no deadline for a registration (a deferred walk waits for the
                 // cache); the harness judges it against its timeout, as the engine does a resolve.
-                let outcome = if self.overdue(&op) {
-                    "timeout"
-                } else {
-                    "ok"
-                };
+                let outcome = if self.overdue(&op) { "timeout" } else { "ok" };
                 self.record_op(peer, &op, outcome, Some(stats.useful_hops), stats.messages_sent);
             }
             pnrp::Event::Unregistered { request, .. } => {
