@@ -39,6 +39,11 @@ pub struct RunInfo {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// Outcome of an operation whose asker went offline before it completed.
+pub const SOURCE_LEFT: &str = "source_left";
+/// Outcome of an operation still open (within its deadline) when the run ended.
+pub const UNFINISHED: &str = "unfinished";
+
 /// Four percentiles of a distribution; all zero when nothing was recorded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
@@ -55,7 +60,8 @@ pub struct Percentiles {
 /// Figures of one operation kind in `summary.json` (`operations.<kind>`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OpSummary {
-    /// Operations that completed (succeeded, failed or asked of an offline target).
+    /// Operations started: succeeded, failed, asked of an offline target, abandoned because the
+    /// asker left (`source_left`) or still open when the run ended (`unfinished`).
     pub started: u64,
     /// Succeeded with the target online.
     pub succeeded: u64,
@@ -65,12 +71,22 @@ pub struct OpSummary {
     pub success_ratio: f64,
     /// Operations whose target was offline when asked; not in `succeeded`/`failed`.
     pub target_offline: u64,
-    /// Of `target_offline`, those that still reported success (for example from a stale cache).
+    /// Of `target_offline`, those answered correctly: "not found" (or the owner's own endpoint when
+    /// it had come back and registered again by the answer).
     #[serde(default)]
     pub target_offline_ok: u64,
-    /// Of `target_offline`, those that failed (the expected outcome).
+    /// Of `target_offline`, those answered wrongly: a stale endpoint (the owner is gone), a
+    /// timeout, ...
     #[serde(default)]
     pub target_offline_failed: u64,
+    /// Operations whose asker went offline (leave or crash) before they completed; not in
+    /// `succeeded`/`failed` nor in `target_offline`.
+    #[serde(default)]
+    pub source_left: u64,
+    /// Operations still open, within their deadline, when the run ended; not in
+    /// `succeeded`/`failed`.
+    #[serde(default)]
+    pub unfinished: u64,
     /// Failures with the target online, by cause (`timeout`, `not_found`, ...).
     #[serde(default)]
     pub failures: BTreeMap<String, u64>,
@@ -133,6 +149,8 @@ pub(crate) struct OpAgg {
     pub(crate) failed: u64,
     pub(crate) offline_ok: u64,
     pub(crate) offline_failed: u64,
+    pub(crate) source_left: u64,
+    pub(crate) unfinished: u64,
     pub(crate) failures: BTreeMap<String, u64>,
     /// Latency of successes, microseconds.
     pub(crate) latency_us: Histogram<u64>,
@@ -148,6 +166,8 @@ impl OpAgg {
             failed: 0,
             offline_ok: 0,
             offline_failed: 0,
+            source_left: 0,
+            unfinished: 0,
             failures: BTreeMap::new(),
             latency_us: Histogram::new_with_bounds(1, LATENCY_MAX_US, SIGFIG)
                 .expect("constant bounds are valid"),
@@ -158,8 +178,18 @@ impl OpAgg {
     fn push(&mut self, op: &OpRecord) {
         self.started += 1;
         let ok = op.outcome == "ok";
+        // Neither says anything about the protocol: the asker went away, or the run ended first.
+        // Checked before `target_online`: older records mark `source_left` ones offline too.
+        if op.outcome == SOURCE_LEFT {
+            self.source_left += 1;
+            return;
+        }
+        if op.outcome == UNFINISHED {
+            self.unfinished += 1;
+            return;
+        }
         if !op.target_online {
-            // Ops on an offline target measure churn, not the protocol: counted apart.
+            // Ops on an offline target are judged on answering "not found": counted apart.
             if ok {
                 self.offline_ok += 1;
             } else {
@@ -193,6 +223,8 @@ impl OpAgg {
             target_offline: self.offline_ok + self.offline_failed,
             target_offline_ok: self.offline_ok,
             target_offline_failed: self.offline_failed,
+            source_left: self.source_left,
+            unfinished: self.unfinished,
             failures: self.failures.clone(),
             latency_ms: percentiles(&self.latency_us, 1e-3),
             hops: (!self.hops.is_empty()).then(|| percentiles(&self.hops, 1.0)),
@@ -366,6 +398,23 @@ mod tests {
         assert!(close(r.latency_ms.max, 10.0));
         assert_eq!(r.hops.unwrap().max, 2.0);
         assert_eq!(s.operations["register"].hops, None);
+    }
+
+    #[test]
+    fn source_left_and_unfinished_are_counted_apart_from_offline_targets() {
+        let mut agg = Aggregator::new();
+        agg.push(&op("resolve", "ok", true, 10_000, Some(2)));
+        agg.push(&op("resolve", "timeout", true, 900_000, None));
+        agg.push(&op("resolve", SOURCE_LEFT, true, 5_000, None));
+        // Records written before source_left had its own column marked the target offline.
+        agg.push(&op("resolve", SOURCE_LEFT, false, 5_000, None));
+        agg.push(&op("resolve", UNFINISHED, true, 7_000, None));
+        agg.push(&op("resolve", "not_found", false, 7_000, None));
+        let r = &agg.summary(&RunInfo::default()).operations["resolve"];
+        assert_eq!((r.started, r.succeeded, r.failed), (6, 1, 1));
+        assert_eq!((r.source_left, r.unfinished, r.target_offline), (2, 1, 1));
+        assert_eq!(r.success_ratio, 0.5);
+        assert!(!r.failures.contains_key(SOURCE_LEFT));
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub fn hops(run: &RunView) -> String {
 pub fn ops(run: &RunView) -> String {
     let mut out = String::from(
         "kind,started,succeeded,failed,success_ratio,target_offline,target_offline_ok,target_offline_failed,\
-         latency_ms_p50,latency_ms_p90,latency_ms_p99,latency_ms_max,hops_p50,hops_p90,hops_p99,hops_max\n",
+         source_left,unfinished,latency_ms_p50,latency_ms_p90,latency_ms_p99,latency_ms_max,hops_p50,hops_p90,hops_p99,hops_max\n",
     );
     for (kind, o) in &run.summary.operations {
         let l = o.latency_ms;
@@ -128,7 +128,7 @@ pub fn ops(run: &RunView) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(kind),
             o.started,
             o.succeeded,
@@ -137,6 +137,8 @@ pub fn ops(run: &RunView) -> String {
             o.target_offline,
             o.target_offline_ok,
             o.target_offline_failed,
+            o.source_left,
+            o.unfinished,
             num(l.p50),
             num(l.p90),
             num(l.p99),

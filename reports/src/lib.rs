@@ -21,7 +21,9 @@ mod stats;
 mod sweep;
 mod table;
 
-pub use aggregate::{Aggregator, CheckResult, OpSummary, Percentiles, RunInfo, Summary};
+pub use aggregate::{
+    Aggregator, CheckResult, OpSummary, Percentiles, RunInfo, Summary, SOURCE_LEFT, UNFINISHED,
+};
 pub use error::ReportError;
 pub use html::escape as html_escape;
 pub use plot::{bar_chart, line_chart, metric_vs_param_chart, Band, Bars, Line, LineChart, ParamPoint};

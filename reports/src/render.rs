@@ -218,6 +218,8 @@ fn operations_section(p: &mut Page, s: &Summary) {
         "failed",
         "success",
         "offline target (ok / failed)",
+        "asker left",
+        "unfinished",
         "p50 ms",
         "p90 ms",
         "p99 ms",
@@ -241,6 +243,8 @@ fn operations_section(p: &mut Page, s: &Summary) {
                 group_digits(o.target_offline_ok),
                 group_digits(o.target_offline_failed)
             ),
+            group_digits(o.source_left),
+            group_digits(o.unfinished),
             fmt_num(o.latency_ms.p50),
             fmt_num(o.latency_ms.p90),
             fmt_num(o.latency_ms.p99),
@@ -251,7 +255,8 @@ fn operations_section(p: &mut Page, s: &Summary) {
     p.table(&t);
     p.raw(
         "<p class=\"note\">Success ratio, latency and hops count operations whose target was online; \
-         operations on an offline target are counted apart.</p>",
+         operations on an offline target, those whose asker left before they completed and those \
+         still open when the run ended are counted apart.</p>",
     );
     failures_table(p, s);
 }

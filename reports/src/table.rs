@@ -141,6 +141,8 @@ impl Summary {
                 "failed",
                 "success",
                 "offline ok/failed",
+                "asker left",
+                "unfinished",
                 "p50 ms",
                 "p90 ms",
                 "p99 ms",
@@ -164,6 +166,8 @@ impl Summary {
                             group_digits(o.target_offline_ok),
                             group_digits(o.target_offline_failed)
                         ),
+                        group_digits(o.source_left),
+                        group_digits(o.unfinished),
                         fmt_num(o.latency_ms.p50),
                         fmt_num(o.latency_ms.p90),
                         fmt_num(o.latency_ms.p99),
@@ -235,6 +239,8 @@ mod tests {
                 target_offline: 120,
                 target_offline_ok: 100,
                 target_offline_failed: 20,
+                source_left: 35,
+                unfinished: 3,
                 latency_ms: Percentiles {
                     p50: 102.4,
                     p90: 230.1,
@@ -285,9 +291,9 @@ mod tests {
 scenario churny-cloud  seed 7  fingerprint 9f3c0a11
 simulated 1200.0 s in 12.50 s wall  events 12,345,678 (987,654 /s)  peers max 2,000  peak RSS 512.0 MiB  violations 0
 
-operation  started      ok  failed  success  offline ok/failed  p50 ms  p90 ms  p99 ms  max ms  hops p50/p90/p99/max
-register     2,000   2,000       0  100.00%                0/0   1.500   2.250   3.000   4.000                     -
-resolve     60,120  59,000   1,000   98.33%             100/20   102.4   230.1   480.0   1,200               3/5/7/9
+operation  started      ok  failed  success  offline ok/failed  asker left  unfinished  p50 ms  p90 ms  p99 ms  max ms  hops p50/p90/p99/max
+register     2,000   2,000       0  100.00%                0/0           0           0   1.500   2.250   3.000   4.000                     -
+resolve     60,120  59,000   1,000   98.33%             100/20          35           3   102.4   230.1   480.0   1,200               3/5/7/9
 
 metric                     value
 pnrp.messages_per_resolve  12.35

@@ -68,10 +68,12 @@ pub struct RunArgs {
     /// Output directory for this run (default: runs/<scenario>/<seed>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Print only the final summary.
+    /// Print only the final summary: the version line, then one line with the verdict, the
+    /// fingerprint and the output directory (the whole table when a check fails).
     #[arg(long, short)]
     pub quiet: bool,
     /// Run twice and compare fingerprints; name the first diverging event when they differ.
+    /// One run only: refused with `--seeds` or `--sweep`.
     #[arg(long)]
     pub check_determinism: bool,
     /// Stop the run after the first event that records an invariant violation.

@@ -41,6 +41,15 @@ pub struct RunResult {
 /// `peerlab run`.
 pub fn run_command(args: &RunArgs) -> u8 {
     if args.seeds.is_some() || args.sweep.is_some() {
+        if args.check_determinism {
+            // Each run of a sweep is one seed; checking them all twice is a separate command.
+            warn!(
+                "error: --check-determinism checks one run and cannot be combined with --seeds or \
+                 --sweep; run `peerlab run FILE --seed N --check-determinism` for a seed, or \
+                 `peerlab explore` to check many"
+            );
+            return EXIT_BAD_INPUT;
+        }
         return crate::sweep::run_many(args, args.seeds, args.sweep.as_ref());
     }
     let result = match run_once(args, args.out.clone(), args.quiet) {
@@ -119,7 +128,10 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         EXIT_BAD_INPUT
     };
     std::fs::create_dir_all(&dir).map_err(|e| io_err("the run directory", e))?;
-    let replay = replay_command(&args.file, plan.seed, &args.sets);
+    let mut replay = replay_command(&args.file, plan.seed, &args.sets);
+    if args.stop_on_violation {
+        replay.push_str(" --stop-on-violation");
+    }
     // Issue 5 point 7: the seed and crate versions go before every run, quiet or not.
     say!(
         "{} · {} peers · {} simulated",
@@ -151,7 +163,8 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         scenario: plan.name.clone(),
         seed: plan.seed,
         fingerprint: outcome.fingerprint.clone(),
-        sim_duration_s: plan.duration.as_secs_f64(),
+        // Not the scenario's duration: `--stop-on-violation` may have ended the run early.
+        sim_duration_s: outcome.simulated.as_secs_f64(),
         wall_s,
         events: outcome.events,
         peak_rss_bytes: wall::peak_rss_bytes(),
@@ -179,6 +192,9 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         Ok(_) => {}
         Err(e) => warn!("warning: report not rendered: {e}"),
     }
+    if quiet {
+        say!("{}", quiet_summary(&summary, &dir));
+    }
     let failed: Vec<_> = summary.checks.iter().filter(|c| !c.passed).collect();
     if !failed.is_empty() || outcome.violations > 0 {
         for c in &failed {
@@ -197,6 +213,23 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         summary,
         records_digest: rec.digest(),
     })
+}
+
+/// The one line `--quiet` prints after a run: verdict, checks, fingerprint and where the run went.
+pub fn quiet_summary(summary: &Summary, dir: &Path) -> String {
+    let passed = summary.checks.iter().filter(|c| c.passed).count();
+    let verdict = if passed == summary.checks.len() {
+        "PASS"
+    } else {
+        "FAIL"
+    };
+    format!(
+        "{verdict}: {passed} of {} checks passed · simulated {:.1} s · fingerprint {} · output {}",
+        summary.checks.len(),
+        summary.sim_duration_s,
+        summary.fingerprint,
+        dir.display()
+    )
 }
 
 /// The plan `run_once` would run, for re-running it in memory.

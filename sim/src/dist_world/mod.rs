@@ -420,6 +420,7 @@ impl DistWorld {
             metrics,
             checks,
             violations: self.rec.violations(),
+            simulated: end.since_epoch(),
         };
         (outcome, self.rec)
     }

@@ -105,6 +105,10 @@ pub fn run_once(
             let _ = writeln!(std::io::stderr(), "warning: report not rendered: {e}");
         }
     }
+    if quiet {
+        let line = crate::run::quiet_summary(&summary, &dir);
+        let _ = writeln!(std::io::stdout(), "{line}");
+    }
     for c in summary.checks.iter().filter(|c| !c.passed) {
         let _ = writeln!(
             std::io::stderr(),

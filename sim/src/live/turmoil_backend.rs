@@ -569,6 +569,9 @@ pub fn run_once(
     if let Err(e) = peerlab_reports::render_run(&dir) {
         eprintln!("warning: report not rendered: {e}");
     }
+    if quiet {
+        println!("{}", crate::run::quiet_summary(&summary, &dir));
+    }
     for c in summary.checks.iter().filter(|c| !c.passed) {
         eprintln!("check failed: {} — {}", c.name, c.detail);
         eprintln!("replay: {replay} --backend turmoil");

@@ -12,8 +12,9 @@
 use super::repro_file::Repro;
 use super::{plan_of, run_plan, Failure};
 use crate::run::{EXIT_BAD_INPUT, EXIT_FAILED};
-use crate::scenario::Rate;
+use crate::scenario::{Rate, Ratio, Value};
 use peerlab_engine::Duration;
+use serde::Deserialize;
 use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
@@ -67,15 +68,23 @@ pub fn size_of(table: &toml::Table, failure: &Failure) -> Size {
             .cloned()
             .unwrap_or_default()
     };
+    // `count` may be a range ("10..50"): its low end, as the smallest cloud the file can run.
     let count = |v: &toml::Value| {
         v.get("count")
-            .and_then(toml::Value::as_integer)
-            .unwrap_or(0)
-            .max(0) as u64
+            .and_then(|c| Value::<u64>::deserialize(c.clone()).ok())
+            .map_or(0, |c| c.lo())
+    };
+    let peers: u64 = array("peers").iter().map(count).sum();
+    // An attacker table gives `count` or a `fraction` of the honest peers (as expand.rs does).
+    let attackers = |v: &toml::Value| match v.get("fraction") {
+        Some(f) if v.get("count").is_none() => {
+            Value::<Ratio>::deserialize(f.clone()).map_or(0, |f| f.lo().of(peers))
+        }
+        _ => count(v),
     };
     Size {
-        peers: array("peers").iter().map(count).sum(),
-        attackers: array("attackers").iter().map(count).sum(),
+        peers,
+        attackers: array("attackers").iter().map(attackers).sum(),
         faults: array("fault").len(),
         workloads: array("workload").len(),
         duration: duration_of(table).unwrap_or(Duration::ZERO),
@@ -405,6 +414,11 @@ count = 2
             (size.peers, size.attackers, size.faults, size.workloads),
             (40, 4, 1, 1)
         );
+        // Attackers given as a fraction of the honest peers count too, and ranges by their low end.
+        let both = T.replace("count = 40", "count = \"40..60\"")
+            + "[[attackers]]\nfraction = \"10%\"\nbehaviour = \"poison\"\n";
+        let size = size_of(&toml::from_str(&both).unwrap(), &failure("x"));
+        assert_eq!((size.peers, size.attackers), (40, 8));
         // A failed check keeps its duration (it is judged at the end).
         let c = candidates(&t, &failure("check:max_failed_ratio.resolve"));
         assert!(!c.iter().any(|(d, _)| d.ends_with("91s")));

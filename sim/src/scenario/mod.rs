@@ -17,6 +17,7 @@ mod schema;
 mod spans;
 mod units;
 mod validate;
+mod validate_bounds;
 mod validate_dist;
 mod validate_faults;
 mod value;

@@ -22,6 +22,7 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
         issues: Vec::new(),
     };
     v.top();
+    v.bounds();
     if let Some(d) = &s.distribution {
         v.distribution(d);
         return v.issues;

@@ -218,8 +218,12 @@ impl World {
         self.drain(peer);
         match self.peers[peer as usize].role {
             Role::Honest { group } => {
+                // Join-time registrations get the deadline the engine gives a registration walk
+                // (`pnrp.internal_resolve_timeout`, pnrp.md §4.9): one waiting longer for its
+                // cache to fill has failed.
+                let deadline = self.plan.pnrp.internal_resolve_timeout;
                 for name in self.peers[peer as usize].names.clone() {
-                    self.register(peer, name);
+                    self.register(peer, name, deadline);
                 }
                 self.schedule_leave(peer, group);
             }
@@ -257,6 +261,10 @@ impl World {
 
     /// Removes the engine; a graceful leave first lets it unregister everything.
     pub(super) fn go_offline(&mut self, peer: u32, graceful: bool) {
+        // The asker's own operations end here whichever way it leaves: take them before the
+        // engine sees Leave, so the `Closed` completions Leave emits are not judged as protocol
+        // failures; they are recorded as `source_left` below, exactly as after a crash.
+        let ops = std::mem::take(&mut self.peers[peer as usize].ops);
         if graceful {
             self.command(peer, pnrp::Command::Leave);
         }
@@ -268,8 +276,6 @@ impl World {
         p.wake = None;
         self.engines[peer as usize] = 0;
         super::checks::fold_stats(&mut self.metrics.engine, node.stats());
-        // Operations in flight die with the engine; they are recorded as failed by the harness.
-        let ops = std::mem::take(&mut p.ops);
         if let Role::Honest { group } = p.role {
             self.live.remove(group, peer);
         }

@@ -54,6 +54,8 @@ pub(crate) struct PendingOp {
     /// Oracle name index of the target (resolve) or the name (register/unregister).
     name: u32,
     target_online: bool,
+    /// The operation counts as failed (`timeout`) when not done by `started + deadline`.
+    deadline: peerlab_engine::Duration,
 }
 
 /// One simulated peer: its engine when online, and what survives a restart.
@@ -177,6 +179,9 @@ pub struct Outcome {
     pub checks: Vec<checks::CheckVerdict>,
     /// Violations recorded.
     pub violations: u64,
+    /// Simulated time when the run ended: the scenario's duration, or earlier when it stopped at
+    /// a violation (`--stop-on-violation`).
+    pub simulated: peerlab_engine::Duration,
 }
 
 pub use checks::CheckVerdict;
@@ -443,6 +448,7 @@ impl World {
             p.end_us = p.end_us.min(end_us);
             self.rec.push(Record::Phase(p));
         }
+        self.record_open_ops();
         self.sample_now();
         let checks = self.evaluate_checks();
         let metrics = self.headline_metrics();
@@ -459,6 +465,7 @@ impl World {
             metrics,
             checks,
             violations: self.rec.violations(),
+            simulated: self.now.since_epoch(),
         }
     }
 

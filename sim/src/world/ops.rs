@@ -19,7 +19,7 @@ impl World {
         if let Some(source) = self.pick_source(&w.from) {
             match w.kind {
                 OpKind::Resolve => self.start_resolve(source, index),
-                OpKind::Register => self.start_register_new(source),
+                OpKind::Register => self.start_register_new(source, w.timeout),
                 OpKind::Unregister => self.start_unregister(source),
             }
         }
@@ -80,10 +80,10 @@ impl World {
             criteria: ResolveCriteria::AnyPeerName,
             timeout: w.timeout,
         };
-        self.start_op(source, OpKind::Resolve, name, online, cmd);
+        self.start_op(source, OpKind::Resolve, name, online, cmd, w.timeout);
     }
 
-    fn start_register_new(&mut self, source: u32) {
+    fn start_register_new(&mut self, source: u32, timeout: Duration) {
         let p = &self.peers[source as usize];
         let (Some(identity), false) = (p.identity.clone(), p.resolve_only) else {
             return;
@@ -94,7 +94,7 @@ impl World {
         };
         let idx = self.oracle.add_name(name, source);
         self.peers[source as usize].names.push(idx);
-        self.register(source, idx);
+        self.register(source, idx, timeout);
     }
 
     fn start_unregister(&mut self, source: u32) {
@@ -112,11 +112,14 @@ impl World {
             name,
             true,
             pnrp::Command::Unregister { id },
+            // Unregistering completes within the command.
+            Duration::MAX,
         );
     }
 
-    /// Registers name `name` (an oracle index) on its owner `peer`.
-    pub(super) fn register(&mut self, peer: u32, name: u32) {
+    /// Registers name `name` (an oracle index) on its owner `peer`; not done within `timeout`, the
+    /// registration counts as failed (`timeout`), though the engine's walk goes on.
+    pub(super) fn register(&mut self, peer: u32, name: u32, timeout: Duration) {
         let Some(identity) = self.peers[peer as usize].identity.clone() else {
             return;
         };
@@ -125,10 +128,18 @@ impl World {
             identity,
             app_endpoints: Vec::new(),
         };
-        self.start_op(peer, OpKind::Register, name, true, cmd);
+        self.start_op(peer, OpKind::Register, name, true, cmd, timeout);
     }
 
-    fn start_op(&mut self, peer: u32, kind: OpKind, name: u32, target_online: bool, cmd: pnrp::Command) {
+    fn start_op(
+        &mut self,
+        peer: u32,
+        kind: OpKind,
+        name: u32,
+        target_online: bool,
+        cmd: pnrp::Command,
+        deadline: Duration,
+    ) {
         let started = self.now;
         // Insert the pending entry before draining: a completion may arrive within the same drain.
         let now = self.now;
@@ -143,6 +154,7 @@ impl World {
                 started,
                 name,
                 target_online,
+                deadline,
             },
         );
         self.drain(peer);
@@ -162,7 +174,10 @@ impl World {
                 if self.peers[peer as usize].names.contains(&op.name) {
                     self.oracle.registered(op.name, id);
                 }
-                self.record_op(peer, &op, "ok", Some(stats.useful_hops), stats.messages_sent);
+                // The engine has no deadline for a registration (a deferred walk waits for the
+                // cache); the harness judges it against its timeout, as the engine does a resolve.
+                let outcome = if self.overdue(&op) { "timeout" } else { "ok" };
+                self.record_op(peer, &op, outcome, Some(stats.useful_hops), stats.messages_sent);
             }
             pnrp::Event::Unregistered { request, .. } => {
                 if let Some(op) = self.peers[peer as usize].ops.remove(&request) {
@@ -203,12 +218,32 @@ impl World {
 
     /// An operation whose engine went away (crash or leave) before it completed.
     ///
-    /// The protocol did not fail here, the peer asking went away: the operation is recorded with
-    /// `target_online = false` so that it is counted apart from the success ratio, like one whose
-    /// target was offline.
-    pub(super) fn op_aborted(&mut self, peer: u32, mut op: PendingOp) {
-        op.target_online = false;
-        self.record_op(peer, &op, "source_left", None, 0);
+    /// The protocol did not fail here, the peer asking went away: the operation is recorded as
+    /// `source_left`, which the success ratio and `max_failed_ratio` leave out, and which the
+    /// summary counts in its own column (not with offline targets).
+    pub(super) fn op_aborted(&mut self, peer: u32, op: PendingOp) {
+        // One already past its deadline had failed before the asker left.
+        let outcome = if self.overdue(&op) { "timeout" } else { SOURCE_LEFT };
+        self.record_op(peer, &op, outcome, None, 0);
+    }
+
+    /// Whether `op` has run past its deadline (judged lazily: no timer event, so runs whose
+    /// operations all finish in time process exactly the same events).
+    pub(super) fn overdue(&self, op: &PendingOp) -> bool {
+        self.now.saturating_since(op.started) > op.deadline
+    }
+
+    /// At the end of the run: operations still open are recorded, as `timeout` (failed) when past
+    /// their deadline, else as `unfinished` (counted apart: the run ended, nothing failed yet).
+    pub(super) fn record_open_ops(&mut self) {
+        for peer in 0..self.peers.len() as u32 {
+            // Left in place: the final sample still counts overdue registrations (sample.rs).
+            let ops: Vec<PendingOp> = self.peers[peer as usize].ops.values().cloned().collect();
+            for op in ops {
+                let outcome = if self.overdue(&op) { "timeout" } else { UNFINISHED };
+                self.record_op(peer, &op, outcome, None, 0);
+            }
+        }
     }
 
     /// Compares a resolve's answer with the oracle (issue 3, "Measure"; issue 5 safety invariants).
@@ -288,8 +323,12 @@ impl World {
             hops,
             messages,
         };
-        self.metrics
-            .op_done(op.kind, op.started, outcome == "ok", op.target_online);
+        self.metrics.op_done(
+            op.kind,
+            op.started,
+            outcome == "ok",
+            op.target_online && outcome != SOURCE_LEFT && outcome != UNFINISHED,
+        );
         self.rec.push(Record::Op(rec));
     }
 
@@ -300,12 +339,20 @@ impl World {
     }
 }
 
+/// Outcome of an operation whose asker went offline (leave or crash) before it completed.
+pub(crate) const SOURCE_LEFT: &str = peerlab_reports::SOURCE_LEFT;
+/// Outcome of an operation still open when the run ended, within its deadline.
+pub(crate) const UNFINISHED: &str = peerlab_reports::UNFINISHED;
+
 fn error_outcome(e: &ResolveError) -> &'static str {
     match e {
         ResolveError::NotFound { .. } => "not_found",
         ResolveError::Timeout => "timeout",
         ResolveError::CpaInvalid { .. } => "cpa_invalid",
-        _ => "failed",
+        // Named apart so that a summary tells a peer not yet bootstrapped from an overloaded one.
+        ResolveError::EmptyCache => "empty_cache",
+        ResolveError::Busy => "busy",
+        ResolveError::Closed => "closed",
     }
 }
 

@@ -29,6 +29,9 @@ pub struct Metrics {
     pub forged_accepted: u64,
     /// Last leaf-set correctness figure.
     pub leafset_correct: f64,
+    /// Publishers (registered names, and names whose registration is overdue) at the last
+    /// sample: the denominator of `leafset_correct`, which is 1 (vacuous) when it is 0.
+    pub leafset_publishers: u64,
     /// Sum and count of leaf-set correctness samples (for the mean).
     pub leafset_sum: (f64, u64),
     /// Mean cache entries per node at the last sample.
@@ -109,6 +112,15 @@ impl World {
             }
             cache_total += node.cache_len();
             if matches!(p.role, Role::Honest { .. }) {
+                // A name its owner should be publishing but whose registration is past its
+                // deadline counts as a publisher without a correct leaf set: otherwise a cloud
+                // where almost no one manages to register would read 100% correct. Ones still
+                // within their deadline are left out, like registrations still running below.
+                publishers += p
+                    .ops
+                    .values()
+                    .filter(|op| op.kind == OpKind::Register && self.overdue(op))
+                    .count() as u64;
                 for id in node.registered_ids() {
                     if self.oracle.owner_of_id(&id).is_none() {
                         continue; // registration still running
@@ -137,6 +149,7 @@ impl World {
             correct as f64 / publishers as f64
         };
         self.metrics.leafset_correct = leafset_correct;
+        self.metrics.leafset_publishers = publishers;
         self.check_convergence(leafset_correct);
         // Only attackers can plant forged leaf-set entries; honest runs skip the scan.
         if !self.plan.attackers.is_empty() {
