@@ -349,7 +349,9 @@ fn error_outcome(e: &ResolveError) -> &'static str {
         ResolveError::NotFound { .. } => "not_found",
         ResolveError::Timeout => "timeout",
         ResolveError::CpaInvalid { .. } => "cpa_invalid",
-        // Named apart so that a summary tells a peer not yet bootstrapped from an overloaded one.
+        // Named apart so that a summary tells a peer not yet bootstrapped (its cloud still
+        // synchronizing: asked too early) from one whose members all vanished, or an overloaded one.
+        ResolveError::NotSynchronized => "not_synchronized",
         ResolveError::EmptyCache => "empty_cache",
         ResolveError::Busy => "busy",
         ResolveError::Closed => "closed",
