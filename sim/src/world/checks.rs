@@ -50,13 +50,16 @@ impl World {
                 detail: format!("{violations} invariant violations"),
             });
         }
+        let windows = self.partition_windows();
         for heal in &self.metrics.heals {
             let from = *heal + checks.liveness_within;
+            // A later partition's own window is not this heal's to judge: it has its own check
+            // (and its resolves are expected to fail while the network is cut).
             let after: Vec<bool> = self
                 .metrics
                 .resolves
                 .iter()
-                .filter(|(t, _)| *t >= from)
+                .filter(|(t, _)| *t >= from && !windows.iter().any(|(a, b)| t >= a && t < b))
                 .map(|(_, ok)| *ok)
                 .collect();
             if after.is_empty() {
