@@ -202,3 +202,44 @@ rate = "5/s"
     assert_eq!(o.violations, 0, "{:?}", o.checks);
     assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
 }
+
+#[test]
+fn a_heal_is_judged_without_the_window_of_a_later_partition() {
+    // The 3m heal recovers; the 5m partition never heals. Its cut resolves are not the first
+    // heal's failures (they are left out of `max_failed_ratio` too).
+    let o = run(
+        r#"
+name = "two-partitions"
+seed = 2
+duration = "8m"
+[network]
+latency = { model = "constant", value = "30ms" }
+[pnrp]
+seed_servers = 2
+crypto = "ed25519"
+[[peers]]
+name = "p"
+count = 150
+join = { model = "ramp", over = "1m" }
+[[workload]]
+kind = "resolve"
+start = "90s"
+rate = "20/s"
+[[fault]]
+kind = "partition"
+at = "2m"
+heal = "3m"
+groups = ["50%", "50%"]
+[[fault]]
+kind = "partition"
+at = "5m"
+groups = ["50%", "50%"]
+[checks]
+max_failed_ratio = "2%"
+liveness_within = "1m"
+"#,
+        &[],
+    );
+    assert!(check_passed(&o, "liveness_after_heal@3m"), "{:?}", o.checks);
+    assert!(check_passed(&o, "max_failed_ratio.resolve"), "{:?}", o.checks);
+}
