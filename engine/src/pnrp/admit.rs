@@ -269,7 +269,7 @@ impl PnrpNode {
                 self.synchronized = true;
                 // A deferred registration walk starts once the sync conversation has filled the
                 // cache with an ADVERTISE's worth of entries (the maintenance tick is the fallback).
-                if self.cache.len() >= self.announce_at_cache_len && self.announces_deferred {
+                if self.cache.len() >= self.cfg.advertise_ids && self.announces_deferred {
                     self.announce_deferred(now);
                 }
                 if evicted.is_some() {

@@ -113,9 +113,6 @@ pub struct PnrpNode {
     /// True when a registration may wait for a deferred walk (`LocalReg::announce_pending`): a
     /// flag on the node itself, so hot paths need not load every boxed registration to ask.
     pub(super) announces_deferred: bool,
-    /// Cache size at which deferred registration walks start: `advertise_ids`, or fewer when a
-    /// sync partner advertised fewer IDs (a tiny cloud has no more to give).
-    pub(super) announce_at_cache_len: usize,
 }
 
 impl PnrpNode {
@@ -141,7 +138,6 @@ impl PnrpNode {
             config.cache_levels_max,
         );
         let reassembly = Reassembly::new(config.reassembly_contexts_max, config.reassembly_bytes_max);
-        let advertise_ids = config.advertise_ids;
         PnrpNode {
             cfg: config,
             local,
@@ -179,7 +175,6 @@ impl PnrpNode {
             events: VecDeque::new(),
             stats: PnrpStats::default(),
             announces_deferred: false,
-            announce_at_cache_len: advertise_ids,
             leaf_window: None,
         }
     }

@@ -201,12 +201,6 @@ impl PnrpNode {
             self.stats.drop("advertise_busy");
             return;
         }
-        // A partner that advertises fewer than `advertise_ids` knows no more (§4.3 existing side
-        // step 2): a deferred registration walk need not wait for entries that cannot come (it
-        // would wait for the maintenance tick: 10 s to register in a two-node cloud).
-        if a.ids.len() < self.cfg.advertise_ids {
-            self.announce_at_cache_len = self.announce_at_cache_len.min(a.ids.len());
-        }
         let ids: Vec<PnrpId> = a
             .ids
             .iter()

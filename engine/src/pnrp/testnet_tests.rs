@@ -465,24 +465,3 @@ fn a_resolve_before_the_cloud_synchronized_says_so() {
         Some(Err(ResolveError::EmptyCache))
     ));
 }
-
-#[test]
-fn a_two_node_cloud_registers_without_waiting_for_a_maintenance_tick() {
-    // The seed advertises the one ID it has: the joiner's deferred registration walk starts once
-    // that entry is cached, not at the maintenance tick 10 s later.
-    let mut net = TestNet::new(2, cfg(), Scheme::Ed25519, 5);
-    net.run_for(Duration::from_secs(2));
-    let a = net.register(0);
-    net.run_for(Duration::from_millis(300));
-    let b = net.register(1);
-    net.run_for(Duration::from_secs(3));
-    for (i, r) in [(0, a), (1, b)] {
-        assert!(
-            net.events
-                .iter()
-                .any(|(n, e)| *n == i && matches!(e, Event::Registered { request, .. } if *request == r)),
-            "node {i} not registered within 3 s: {:?}",
-            net.events
-        );
-    }
-}
