@@ -37,7 +37,15 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
     };
     let group_index = |name: &str| s.peers.iter().position(|g| g.name == name);
     let mut groups = Vec::new();
+    let mut clouds: Vec<String> = Vec::new();
     for g in &s.peers {
+        let cloud = match clouds.iter().position(|c| *c == g.cloud) {
+            Some(c) => c,
+            None => {
+                clouds.push(g.cloud.clone());
+                clouds.len() - 1
+            }
+        } as u16;
         let count = g.count.sample(&mut rng) as usize;
         let arrivals = arrivals(&g.join, &mut rng);
         let joins = arrivals
@@ -59,6 +67,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
             unsecured_names: g.names.unsecured.sample(&mut rng) as u32,
             resolve_only_ppm: s.pnrp.resolve_only.sample(&mut rng).ppm(),
             seed_group: g.seed_server,
+            cloud,
         });
     }
     let honest: u64 = groups.iter().map(|g| g.joins.len() as u64).sum();
@@ -141,6 +150,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         scheme: s.pnrp.crypto,
         wire_bytes: s.pnrp.wire_bytes,
         seed_servers: s.pnrp.seed_servers.sample(&mut rng) as u32,
+        clouds,
         groups,
         workloads,
         faults,
@@ -483,6 +493,7 @@ pub fn config_json(s: &Scenario, plan: &Plan, source: &Path, replay: &str) -> St
             "groups": groups,
             "attackers": plan.attackers.iter().map(|a| serde_json::json!({"count": a.count, "behaviour": a.behaviour.name()})).collect::<Vec<_>>(),
             "seed_servers": plan.seed_servers,
+            "clouds": plan.clouds,
         },
     });
     serde_json::to_string_pretty(&v).expect("config serializes")

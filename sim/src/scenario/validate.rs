@@ -171,22 +171,38 @@ impl Validator<'_> {
             return;
         }
         let seeds = root().key("pnrp").key("seed_servers");
-        let total = s.total_peers_min();
         self.positive_count(seeds.clone(), &s.pnrp.seed_servers);
-        let hosts: u64 = s
-            .peers
-            .iter()
-            .filter(|g| g.seed_server)
-            .map(|g| g.count.lo())
-            .sum();
-        let (limit, of) = if hosts > 0 {
-            (hosts, "peers in groups with seed_server = true")
-        } else {
-            (total, "peers")
-        };
-        if s.pnrp.seed_servers.hi() > limit {
-            let what = format!("{} seed servers but only {limit} {of}", s.pnrp.seed_servers);
-            self.push(seeds, what, format!("1 to {limit}"));
+        // Each cloud has its own seed servers (pnrp.md §1.5), picked among its own members.
+        let mut clouds: Vec<&str> = Vec::new();
+        for g in &s.peers {
+            if !clouds.contains(&g.cloud.as_str()) {
+                clouds.push(&g.cloud);
+            }
+        }
+        let mut worst: Option<(u64, String)> = None;
+        for cloud in &clouds {
+            let members = || s.peers.iter().filter(|g| g.cloud == *cloud);
+            let hosts: u64 = members().filter(|g| g.seed_server).map(|g| g.count.lo()).sum();
+            let (limit, of) = if hosts > 0 {
+                (hosts, "peers in groups with seed_server = true")
+            } else {
+                (members().map(|g| g.count.lo()).sum(), "peers")
+            };
+            let of = if clouds.len() > 1 {
+                format!("{of} in cloud \"{cloud}\"")
+            } else {
+                of.to_string()
+            };
+            if worst.as_ref().is_none_or(|(l, _)| limit < *l) {
+                worst = Some((limit, of));
+            }
+        }
+        if let Some((limit, of)) = worst {
+            if s.pnrp.seed_servers.hi() > limit {
+                let what = format!("{} seed servers but only {limit} {of}", s.pnrp.seed_servers);
+                let per = if clouds.len() > 1 { " (per cloud)" } else { "" };
+                self.push(seeds, what, format!("1 to {limit}{per}"));
+            }
         }
     }
 

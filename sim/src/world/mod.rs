@@ -210,7 +210,8 @@ pub struct World {
     traffic: Traffic,
     live: lifecycle::LiveSets,
     peers_max: u64,
-    seeds: Vec<Endpoint>,
+    /// Seed servers' endpoints, per cloud.
+    seeds: Vec<Vec<Endpoint>>,
     phases: Vec<Phase>,
     metrics: sample::Metrics,
     attack: attack::AttackState,

@@ -108,7 +108,8 @@ impl World {
                 levels[l] += s as f64;
             }
             cache_total += node.cache_len();
-            if matches!(p.role, Role::Honest { .. }) {
+            if let Role::Honest { group } = p.role {
+                let cloud = self.plan.groups[group].cloud;
                 for id in node.registered_ids() {
                     if self.oracle.owner_of_id(&id).is_none() {
                         continue; // registration still running
@@ -116,6 +117,7 @@ impl World {
                     publishers += 1;
                     if let Some((below, above)) = node.leaf_members(id) {
                         if self.oracle.is_true_leaf_set(
+                            cloud,
                             id,
                             below.iter().map(|r| r.id),
                             above.iter().map(|r| r.id),
