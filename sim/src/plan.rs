@@ -42,6 +42,10 @@ pub struct Plan {
     pub checks: ChecksPlan,
     /// Period of world samples.
     pub sample_every: Duration,
+    /// Write `records.jsonl` (`[output] records`).
+    pub records: bool,
+    /// Write every datagram to `trace.jsonl` (`[output] trace`).
+    pub trace: bool,
 }
 
 /// One group of peers.

@@ -20,7 +20,6 @@ use super::socket::endpoint_of;
 use crate::net::{LatencyModel, LossModel};
 use crate::plan::{OpKind, Plan};
 use crate::popularity::PopularitySampler;
-use crate::world::Recorder;
 use clap::ValueEnum;
 use peerlab_engine::crypto::Identity;
 use peerlab_engine::pnrp::{self, PeerName, PnrpNode, ResolveCriteria};
@@ -95,6 +94,9 @@ pub fn check_supported(plan: &Plan) -> Result<Vec<String>, String> {
     }
     if matches!(plan.net.latency, LatencyModel::Matrix { .. }) {
         return refuse("the matrix latency model");
+    }
+    if plan.trace {
+        return refuse("[output] trace = true (turmoil's traffic is not observed)");
     }
     if plan.clouds.len() > 1 {
         return refuse("more than one cloud");
@@ -512,8 +514,7 @@ pub fn run_in_dir(plan: &Arc<Plan>, dir: &Path, quiet: bool) -> Result<(Summary,
     let watch = crate::wall::Stopwatch::start();
     let run = simulate(plan)?;
     let wall_s = watch.secs();
-    let mut rec =
-        Recorder::new(Some(&dir.join("records.jsonl"))).map_err(|e| format!("records.jsonl: {e}"))?;
+    let mut rec = crate::run::records_sink(dir, plan.records).map_err(|e| format!("records.jsonl: {e}"))?;
     rec.push(Record::Meta(Meta {
         schema: RECORD_SCHEMA_VERSION,
         scenario: plan.name.clone(),
@@ -572,7 +573,7 @@ pub fn run_once(
     if !quiet || summary.checks.iter().any(|c| !c.passed) {
         println!("{}", summary.to_table());
     }
-    if let Err(e) = peerlab_reports::render_run(&dir) {
+    if let Some(Err(e)) = crate::run::render_report(&dir, plan.records) {
         eprintln!("warning: report not rendered: {e}");
     }
     for c in summary.checks.iter().filter(|c| !c.passed) {

@@ -24,6 +24,15 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
     v.top();
     if let Some(d) = &s.distribution {
         v.distribution(d);
+        if s.output.trace {
+            // The per-message trace watches the PNRP world's datagrams; the distribution world
+            // has no observer seam.
+            v.push(
+                root().key("output").key("trace"),
+                "distribution scenarios cannot write a per-message trace",
+                "false (trace = true works in PNRP scenarios)",
+            );
+        }
         return v.issues;
     }
     if s.checks.min_wan_offload.is_some() {
