@@ -299,7 +299,9 @@ pub fn check_command(files: &[PathBuf]) -> u8 {
     for f in files {
         let checked = load_with_sets(f, &[]).and_then(|s| match &s.distribution {
             Some(d) => crate::dist_world::layout::Layout::new(d).map(|_| ()),
-            None => expand::plan(&s, f).map(|_| ()).map_err(|e| e.to_string()),
+            None => expand::plan(&s, f)
+                .map_err(|e| e.to_string())
+                .and_then(|plan| network_builds(&plan, f)),
         });
         match checked {
             Ok(()) => say!("{}: ok", f.display()),
@@ -314,6 +316,15 @@ pub fn check_command(files: &[PathBuf]) -> u8 {
     } else {
         EXIT_PASSED
     }
+}
+
+/// Builds the plan's network model as a run would, so that `check` refuses what `run` would (a
+/// safety net: validation names each bound with its line first).
+fn network_builds(plan: &crate::plan::Plan, file: &Path) -> Result<(), String> {
+    let seed = peerlab_engine::derive_seed(plan.seed, "network", 0);
+    crate::net::NetModel::new(plan.net.clone(), crate::world::total_peers(plan), seed)
+        .map(|_| ())
+        .map_err(|e| format!("{}: network model: {e}", file.display()))
 }
 
 /// `peerlab report`.

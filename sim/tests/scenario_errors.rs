@@ -329,6 +329,44 @@ fn impossible_values_are_caught_with_their_key() {
 }
 
 #[test]
+fn network_and_churn_model_bounds_are_caught_by_validation_with_their_key() {
+    // Bounds the models themselves enforce (net/latency.rs, churn.rs): `check` must refuse them
+    // with line, key and range instead of `run` failing without a location.
+    let (t, e) = broken(
+        "loss = \"1%\"",
+        "latency = { model = \"internet\", median = \"50ms\", tail = 20.0 }",
+    );
+    assert_diag(
+        &t,
+        &e,
+        "20.0 }",
+        "network.latency.tail",
+        &["too large", "at most 5"],
+    );
+    let (t, e) = broken(
+        "loss = \"1%\"",
+        "latency = { model = \"internet\", median = \"50ms\", tail = \"1..6\" }",
+    );
+    assert_diag(
+        &t,
+        &e,
+        "\"1..6\"",
+        "network.latency.tail",
+        &["too large", "at most 5"],
+    );
+    let (t, e) = broken("shape = 0.6", "shape = 0.01");
+    assert_diag(
+        &t,
+        &e,
+        "0.01 }",
+        "peers[1].session.shape",
+        &["too small", "0.05 or more"],
+    );
+    let ok = BASE.replacen("shape = 0.6", "shape = 0.05", 1);
+    assert!(parse(&ok, "ok.toml").is_ok());
+}
+
+#[test]
 fn syntax_errors_point_at_the_spot() {
     let (t, e) = broken("name = \"t\"", "name = \"t");
     assert!(

@@ -28,7 +28,7 @@ mod loss;
 mod partition;
 
 pub use bandwidth::{Bandwidth, MAX_INTERVALS};
-pub use latency::{Jitter, LatencyModel, DEFAULT_TAIL};
+pub use latency::{Jitter, LatencyModel, DEFAULT_TAIL, TAIL_MAX};
 pub use loss::{GilbertScope, LossModel, PPM};
 pub use partition::{Window, WindowEffect};
 

@@ -107,6 +107,20 @@ impl Validator<'_> {
         }
     }
 
+    /// Every value `v` can take lies in `min..=max` (`max` infinite: no upper bound).
+    pub(super) fn number_within(&mut self, key: KeyPath, v: &Value<f64>, min: f64, max: f64) {
+        let allowed = if max.is_infinite() {
+            format!("a number of {min} or more")
+        } else {
+            format!("a number from {min} to {max}")
+        };
+        if v.lo() < min {
+            self.push(key, format!("`{v}` is too small"), allowed);
+        } else if v.hi() > max {
+            self.push(key, format!("`{v}` is too large"), allowed);
+        }
+    }
+
     pub(super) fn positive_count(&mut self, key: KeyPath, v: &Value<u64>) {
         if v.lo() == 0 {
             self.push(key, format!("`{v}` is zero"), "a whole number of 1 or more");
@@ -230,6 +244,16 @@ impl Validator<'_> {
             Latency::Internet { median, tail } => {
                 self.positive_duration(key.key("median"), median);
                 self.positive_number(key.key("tail"), tail, 0.0);
+                // The upper bound of the network model (net/latency.rs): beyond it the lognormal
+                // access delays overflow the calibration.
+                let max = crate::net::TAIL_MAX;
+                if tail.hi() > max {
+                    self.push(
+                        key.key("tail"),
+                        format!("`{tail}` is too large"),
+                        format!("a number above 0 and at most {max}"),
+                    );
+                }
             }
             Latency::Matrix { file, groups } => {
                 if in_group {
@@ -354,29 +378,8 @@ impl Validator<'_> {
         }
         self.positive_count(key.key("count"), &g.count);
         self.join(key.key("join"), &g.join);
-        let sk = key.key("session");
-        match &g.session {
-            None => {}
-            Some(Session::Exponential { mean }) => self.positive_duration(sk.key("mean"), mean),
-            Some(Session::Weibull { mean, shape }) | Some(Session::Pareto { mean, shape }) => {
-                self.positive_duration(sk.key("mean"), mean);
-                // A Pareto mean exists only for shape > 1.
-                let min = if matches!(g.session, Some(Session::Pareto { .. })) {
-                    1.0
-                } else {
-                    0.0
-                };
-                self.positive_number(sk.key("shape"), shape, min);
-            }
-            Some(Session::Fixed { length }) => self.positive_duration(sk.key("length"), length),
-            Some(Session::Trace { file }) if file.trim().is_empty() => {
-                self.push(
-                    sk.key("file"),
-                    "the file name is empty",
-                    "a path relative to the scenario file",
-                );
-            }
-            Some(Session::Trace { .. }) => {}
+        if let Some(session) = &g.session {
+            self.session(key.key("session"), session);
         }
         if g.cloud.trim().is_empty() {
             self.push(
@@ -390,6 +393,32 @@ impl Validator<'_> {
         }
         if let Some(l) = &g.latency {
             self.latency(key.key("latency"), l, true);
+        }
+    }
+
+    /// A session model's parameters, with the bounds `churn.rs` enforces.
+    pub(super) fn session(&mut self, sk: KeyPath, session: &Session) {
+        match session {
+            Session::Exponential { mean } => self.positive_duration(sk.key("mean"), mean),
+            Session::Weibull { mean, shape } => {
+                self.positive_duration(sk.key("mean"), mean);
+                let min = crate::churn::WEIBULL_SHAPE_MIN;
+                self.number_within(sk.key("shape"), shape, min, f64::INFINITY);
+            }
+            Session::Pareto { mean, shape } => {
+                self.positive_duration(sk.key("mean"), mean);
+                // A Pareto mean exists only for shape > 1.
+                self.positive_number(sk.key("shape"), shape, 1.0);
+            }
+            Session::Fixed { length } => self.positive_duration(sk.key("length"), length),
+            Session::Trace { file } if file.trim().is_empty() => {
+                self.push(
+                    sk.key("file"),
+                    "the file name is empty",
+                    "a path relative to the scenario file",
+                );
+            }
+            Session::Trace { .. } => {}
         }
     }
 
