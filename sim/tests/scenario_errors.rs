@@ -367,6 +367,40 @@ fn network_and_churn_model_bounds_are_caught_by_validation_with_their_key() {
 }
 
 #[test]
+fn pnrp_protocol_bounds_name_the_field_its_line_and_what_is_allowed() {
+    let seeds = "seed_servers = 2";
+    let (t, e) = broken(seeds, "seed_servers = 2\nmaintenance_period = \"0s\"");
+    assert_diag(
+        &t,
+        &e,
+        "\"0s\"",
+        "pnrp.maintenance_period",
+        &["zero", "a duration above zero"],
+    );
+    // Out of the field type's range: the field's real bounds, not "0 or more".
+    let (t, e) = broken(seeds, "seed_servers = 2\nretry_count = 1000000");
+    assert_diag(&t, &e, "1000000", "pnrp.retry_count", &["from 1 to 255"]);
+    let (t, e) = broken(seeds, "seed_servers = 2\nretry_count = 0 # never");
+    assert_diag(
+        &t,
+        &e,
+        "0 # never",
+        "pnrp.retry_count",
+        &["too small", "from 1 to 255"],
+    );
+    let (t, e) = broken(seeds, "seed_servers = 2\nsplit_k = -1.0");
+    assert_diag(&t, &e, "-1.0", "pnrp.split_k", &["0 or more"]);
+    // Every problem at once, each at its own key.
+    let (t, e) = broken(
+        seeds,
+        "seed_servers = 2\nretransmit_interval = \"0s\"\nleaf_set_side = 1000\nflagged_path_max = 23",
+    );
+    assert_diag(&t, &e, "\"0s\"", "pnrp.retransmit_interval", &["above zero"]);
+    assert_diag(&t, &e, "1000", "pnrp.leaf_set_side", &["cache_level_capacity"]);
+    assert_diag(&t, &e, "23", "pnrp.flagged_path_max", &["from 1 to 22"]);
+}
+
+#[test]
 fn syntax_errors_point_at_the_spot() {
     let (t, e) = broken("name = \"t\"", "name = \"t");
     assert!(

@@ -209,6 +209,14 @@ impl Decoder {
             Err(mut issue) => {
                 if issue.what.starts_with("unknown key") {
                     issue.allowed = format!("{}, {}", list(&PNRP_SIM_KEYS), issue.allowed);
+                } else if let Some(allowed) = issue
+                    .key
+                    .field_below(&path)
+                    .and_then(|field| PnrpConfig::allowed_for(&field))
+                {
+                    // The field's real bounds rather than its type's ("0 or more" for a u8
+                    // retry_count that must be 1 to 255).
+                    issue.allowed = allowed;
                 }
                 self.issues.push(issue);
             }

@@ -193,6 +193,10 @@ impl Validator<'_> {
         if s.distribution.is_some() {
             return;
         }
+        // The protocol's own bounds (engine/src/pnrp/config_check.rs), each at its key.
+        for issue in s.pnrp.config.issues() {
+            self.push(root().key("pnrp").key(issue.key), issue.what, issue.allowed);
+        }
         let seeds = root().key("pnrp").key("seed_servers");
         self.positive_count(seeds.clone(), &s.pnrp.seed_servers);
         // Each cloud has its own seed servers (pnrp.md §1.5), picked among its own members.
