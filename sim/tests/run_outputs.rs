@@ -104,3 +104,56 @@ fn a_distribution_scenario_refuses_trace_with_the_key_and_what_is_allowed() {
         "{t}"
     );
 }
+
+#[test]
+fn several_seeds_with_pcap_write_one_capture_per_seed() {
+    let dir = scratch("pcap");
+    let file = scenario(&dir, "");
+    let pcap = dir.join("x.pcap").display().to_string();
+    let out = dir.join("runs").display().to_string();
+    let o = peerlab(&[
+        "run", &file, "--seeds", "1..2", "--pcap", &pcap, "--out", &out, "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!dir.join("x.pcap").exists(), "both seeds wrote the shared file");
+    let one = std::fs::read(dir.join("x-seed1.pcap")).expect("seed 1 capture");
+    let two = std::fs::read(dir.join("x-seed2.pcap")).expect("seed 2 capture");
+    // Each is a whole capture of its own run: the classic pcap magic, then different traffic.
+    assert_eq!(&one[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+    assert_eq!(&two[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+    assert_ne!(one, two);
+}
+
+#[test]
+fn sweep_runs_are_filed_under_a_readable_value_and_their_real_seed() {
+    let dir = scratch("sweep");
+    let file = scenario(&dir, "");
+    let out = dir.join("runs");
+    let out_s = out.display().to_string();
+    let o = peerlab(&[
+        "run",
+        &file,
+        "--sweep",
+        "network.loss=0%,20%",
+        "--out",
+        &out_s,
+        "--quiet",
+    ]);
+    assert!(o.status.code().is_some_and(|c| c < 2), "{}", text(&o));
+    // No --seeds: the scenario's own seed (1), not a placeholder.
+    for v in ["0pct", "20pct"] {
+        let summary = std::fs::read_to_string(out.join(v).join("1").join("summary.json"))
+            .unwrap_or_else(|e| panic!("{v}/1/summary.json: {e}"));
+        assert!(summary.contains("\"seed\": 1,"), "{summary}");
+    }
+    // Sweeping the seed itself files each run under the seed it ran with.
+    let out2 = dir.join("by-seed");
+    let out2_s = out2.display().to_string();
+    let o = peerlab(&["run", &file, "--sweep", "seed=3,4", "--out", &out2_s, "--quiet"]);
+    assert!(o.status.code().is_some_and(|c| c < 2), "{}", text(&o));
+    for seed in ["3", "4"] {
+        let summary = std::fs::read_to_string(out2.join(seed).join(seed).join("summary.json"))
+            .unwrap_or_else(|e| panic!("{seed}/{seed}/summary.json: {e}"));
+        assert!(summary.contains(&format!("\"seed\": {seed},")), "{summary}");
+    }
+}
