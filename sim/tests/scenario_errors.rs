@@ -442,6 +442,23 @@ fn several_errors_are_reported_together_in_file_order() {
 }
 
 #[test]
+fn every_problem_of_one_table_is_reported_with_the_checks_of_the_rest() {
+    // Two unreadable values in one table: both are listed, not only the first.
+    let (t, e) = broken("loss = \"1%\"", "loss = \"150%\"\njitter = \"-5%\"");
+    assert_diag(&t, &e, "\"150%\"", "network.loss", &["more than 100%"]);
+    assert_diag(&t, &e, "\"-5%\"", "network.jitter", &["neither a percentage"]);
+    // An unreadable optional key and two failed checks in one [[peers]] table: all three.
+    let (t, e) = broken("count = 5\n", "count = 0\nleave = \"explode\"\ncloud = \"\"\n");
+    assert_diag(&t, &e, "\"explode\"", "peers[1].leave", &["unknown value"]);
+    assert_diag(&t, &e, "0\nleave", "peers[1].count", &["zero"]);
+    assert_diag(&t, &e, "\"\"\n", "peers[1].cloud", &["empty"]);
+    // An unreadable required key: every unreadable key of the table is still listed.
+    let (t, e) = broken("count = 5\n", "count = \"abc\"\nleave = \"nope\"\n");
+    assert_diag(&t, &e, "\"abc\"", "peers[1].count", &["not a whole number"]);
+    assert_diag(&t, &e, "\"nope\"", "peers[1].leave", &["unknown value"]);
+}
+
+#[test]
 fn overrides_edit_values_and_are_checked_like_the_file() {
     let sets: Vec<String> = [
         "network.loss=2%",

@@ -224,7 +224,8 @@ impl Validator<'_> {
                 worst = Some((limit, of));
             }
         }
-        if let Some((limit, of)) = worst {
+        // A cloud of zero peers is already reported at its groups' `count`.
+        if let Some((limit, of)) = worst.filter(|(limit, _)| *limit > 0) {
             if s.pnrp.seed_servers.hi() > limit {
                 let what = format!("{} seed servers but only {limit} {of}", s.pnrp.seed_servers);
                 let per = if clouds.len() > 1 { " (per cloud)" } else { "" };
