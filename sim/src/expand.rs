@@ -5,6 +5,7 @@
 use crate::churn::{Arrivals, SessionLength};
 use crate::net::{
     Bandwidth as NetBandwidth, GilbertScope, Jitter as NetJitter, LatencyModel, LossModel, NetConfig,
+    NodeClass,
 };
 use crate::plan::{
     AttackerPlan, Behaviour, ChecksPlan, FaultKind, FaultPlan, GroupPlan, OpKind, PartitionSides, Plan,
@@ -36,7 +37,15 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
     };
     let group_index = |name: &str| s.peers.iter().position(|g| g.name == name);
     let mut groups = Vec::new();
+    let mut clouds: Vec<String> = Vec::new();
     for g in &s.peers {
+        let cloud = match clouds.iter().position(|c| *c == g.cloud) {
+            Some(c) => c,
+            None => {
+                clouds.push(g.cloud.clone());
+                clouds.len() - 1
+            }
+        } as u16;
         let count = g.count.sample(&mut rng) as usize;
         let arrivals = arrivals(&g.join, &mut rng);
         let joins = arrivals
@@ -58,6 +67,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
             unsecured_names: g.names.unsecured.sample(&mut rng) as u32,
             resolve_only_ppm: s.pnrp.resolve_only.sample(&mut rng).ppm(),
             seed_group: g.seed_server,
+            cloud,
         });
     }
     let honest: u64 = groups.iter().map(|g| g.joins.len() as u64).sum();
@@ -140,6 +150,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         scheme: s.pnrp.crypto,
         wire_bytes: s.pnrp.wire_bytes,
         seed_servers: s.pnrp.seed_servers.sample(&mut rng) as u32,
+        clouds,
         groups,
         workloads,
         faults,
@@ -151,6 +162,8 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
             min_leafset_correct_ppm: s.checks.min_leafset_correct.map(|r| r.ppm()),
         },
         sample_every: s.output.sample_every,
+        records: s.output.records,
+        trace: s.output.trace,
     })
 }
 
@@ -330,17 +343,11 @@ fn net_config(
 ) -> Result<NetConfig, ExpandError> {
     let n = &s.network;
     let latency = match &n.latency {
-        sc::Latency::Constant { value } => LatencyModel::Constant(value.sample(rng)),
-        sc::Latency::Uniform { min, max } => LatencyModel::Uniform {
-            min: min.sample(rng),
-            max: max.sample(rng),
-        },
-        sc::Latency::Internet { median, tail } => LatencyModel::Internet {
-            median: median.sample(rng),
-            tail: tail.sample(rng),
-        },
         sc::Latency::Matrix { file, groups: order } => {
             matrix(s, file, order.as_deref(), groups, attackers, source)?
+        }
+        other => {
+            latency_model(other, rng).ok_or_else(|| err_at(source, "network.latency: no model".into()))?
         }
     };
     let mut cfg = NetConfig::with_latency(latency);
@@ -351,14 +358,72 @@ fn net_config(
     };
     cfg.loss = loss_model(&n.loss, rng);
     if let Some(b) = &n.bandwidth {
-        cfg.bandwidth = NetBandwidth {
-            up_bps: b.up.as_ref().map_or(0, |v| v.sample(rng).bps()),
-            down_bps: b.down.as_ref().map_or(0, |v| v.sample(rng).bps()),
-        };
-        cfg.queue_limit_bytes = b.queue.sample(rng).bytes();
+        (cfg.bandwidth, cfg.queue_limit_bytes) = link(b, rng);
     }
     cfg.mtu_bytes = Some(n.mtu.sample(rng) as u32);
+    // A group's own latency or bandwidth makes its members a node class. Drawn after the network's
+    // values so that a scenario without them expands exactly as before.
+    for (g, plan) in s.peers.iter().zip(groups) {
+        let class = if g.latency.is_none() && g.bandwidth.is_none() {
+            0
+        } else {
+            let latency = match &g.latency {
+                None => None,
+                Some(l) => Some(latency_model(l, rng).ok_or_else(|| {
+                    err_at(
+                        source,
+                        format!(
+                            "peers `{}`: key `latency`: a group cannot have a matrix model; allowed: constant, uniform, internet",
+                            g.name
+                        ),
+                    )
+                })?),
+            };
+            cfg.classes.push(NodeClass::new(
+                latency,
+                g.bandwidth.as_ref().map(|b| link(b, rng)),
+            ));
+            cfg.classes.len() as u16
+        };
+        cfg.node_class
+            .extend(std::iter::repeat_n(class, plan.joins.len()));
+    }
+    if cfg.classes.is_empty() {
+        cfg.node_class.clear();
+    }
     Ok(cfg)
+}
+
+fn err_at(source: &Path, what: String) -> ExpandError {
+    ExpandError {
+        file: source.display().to_string(),
+        what,
+    }
+}
+
+/// A non-matrix latency model with its ranges drawn; `None` for a matrix (it needs the groups).
+fn latency_model(l: &sc::Latency, rng: &mut NodeRng) -> Option<LatencyModel> {
+    Some(match l {
+        sc::Latency::Constant { value } => LatencyModel::Constant(value.sample(rng)),
+        sc::Latency::Uniform { min, max } => LatencyModel::Uniform {
+            min: min.sample(rng),
+            max: max.sample(rng),
+        },
+        sc::Latency::Internet { median, tail } => LatencyModel::Internet {
+            median: median.sample(rng),
+            tail: tail.sample(rng),
+        },
+        sc::Latency::Matrix { .. } => return None,
+    })
+}
+
+/// A group's access link: rates (an absent one is unlimited) and queue limit.
+fn link(b: &sc::LinkBandwidth, rng: &mut NodeRng) -> (NetBandwidth, u64) {
+    let rates = NetBandwidth {
+        up_bps: b.up.as_ref().map_or(0, |v| v.sample(rng).bps()),
+        down_bps: b.down.as_ref().map_or(0, |v| v.sample(rng).bps()),
+    };
+    (rates, b.queue.sample(rng).bytes())
 }
 
 /// Reads a latency matrix CSV: one row per group, milliseconds, rows and columns in `order`.
@@ -430,6 +495,7 @@ pub fn config_json(s: &Scenario, plan: &Plan, source: &Path, replay: &str) -> St
             "groups": groups,
             "attackers": plan.attackers.iter().map(|a| serde_json::json!({"count": a.count, "behaviour": a.behaviour.name()})).collect::<Vec<_>>(),
             "seed_servers": plan.seed_servers,
+            "clouds": plan.clouds,
         },
     });
     serde_json::to_string_pretty(&v).expect("config serializes")

@@ -19,5 +19,6 @@ pub mod repro;
 pub mod run;
 pub mod scenario;
 pub mod sweep;
+pub mod trace_file;
 pub mod wall;
 pub mod world;

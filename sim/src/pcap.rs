@@ -226,7 +226,7 @@ pub fn attach(
     let nodes = (!args.pcap_nodes.is_empty()).then_some(args.pcap_nodes.as_slice());
     match PcapObserver::create(path, nodes) {
         Ok((obs, status)) => {
-            world.set_observer(Box::new(obs));
+            world.add_observer(Box::new(obs));
             Ok(Some(status))
         }
         Err(e) => {

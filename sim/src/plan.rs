@@ -26,8 +26,10 @@ pub struct Plan {
     pub scheme: Scheme,
     /// Round-trip every message through the wire codec.
     pub wire_bytes: bool,
-    /// How many seed servers (the first peers of the seed group).
+    /// How many seed servers each cloud has (see [`Plan::seed_counts`]).
     pub seed_servers: u32,
+    /// Cloud names, in order of first appearance among the groups (pnrp.md §1.5).
+    pub clouds: Vec<String>,
     /// Peer groups, in file order.
     pub groups: Vec<GroupPlan>,
     /// Operation generators.
@@ -40,6 +42,10 @@ pub struct Plan {
     pub checks: ChecksPlan,
     /// Period of world samples.
     pub sample_every: Duration,
+    /// Write `records.jsonl` (`[output] records`).
+    pub records: bool,
+    /// Write every datagram to `trace.jsonl` (`[output] trace`).
+    pub trace: bool,
 }
 
 /// One group of peers.
@@ -63,6 +69,32 @@ pub struct GroupPlan {
     pub resolve_only_ppm: u32,
     /// This group hosts the seed servers.
     pub seed_group: bool,
+    /// The group's cloud (index into `Plan::clouds`).
+    pub cloud: u16,
+}
+
+impl Plan {
+    /// How many of each group's first members are seed servers.
+    ///
+    /// Each cloud gets its own `seed_servers` (pnrp.md §1.5: a peer bootstraps only through
+    /// members of its own cloud), taken in file order from the cloud's groups marked
+    /// `seed_server`, or from all its groups when none is marked; fewer when the cloud has fewer
+    /// such peers (validation refuses that for scenario files).
+    pub fn seed_counts(&self) -> Vec<u32> {
+        let mut counts = vec![0u32; self.groups.len()];
+        for cloud in 0..self.clouds.len().max(1) as u16 {
+            let in_cloud = |g: &&GroupPlan| g.cloud == cloud;
+            let marked = self.groups.iter().filter(in_cloud).any(|g| g.seed_group);
+            let mut left = self.seed_servers;
+            for (i, g) in self.groups.iter().enumerate() {
+                if g.cloud == cloud && (g.seed_group || !marked) && left > 0 {
+                    counts[i] = left.min(g.joins.len() as u32);
+                    left -= counts[i];
+                }
+            }
+        }
+        counts
+    }
 }
 
 /// Operation kinds a workload generates.

@@ -144,7 +144,7 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
     if args.backend == crate::live::turmoil_backend::Backend::Turmoil {
         return crate::live::turmoil_backend::run_once(args, plan, dir, quiet, &replay);
     }
-    let rec = Recorder::new(Some(&dir.join("records.jsonl"))).map_err(|e| io_err("records.jsonl", e))?;
+    let rec = records_sink(&dir, plan.records).map_err(|e| io_err("records.jsonl", e))?;
     let watch = wall::Stopwatch::start();
     let plan = Arc::new(plan);
     let mut progress = Progress::new(plan.duration, quiet);
@@ -154,8 +154,22 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
     })?;
     world.set_stop_on_violation(args.stop_on_violation);
     let pcap = crate::pcap::attach(&mut world, args)?;
+    let trace = attach_trace(&mut world, &dir, plan.trace).map_err(|e| io_err("trace.jsonl", e))?;
     let (outcome, mut rec) = world.run(&mut |t, events, live| progress.update(t, events, live));
     crate::pcap::report(pcap, args, quiet)?;
+    if let Some(status) = trace {
+        let status = status.take();
+        if let Some(e) = status.error {
+            return Err(io_err("trace.jsonl", e));
+        }
+        if !quiet {
+            say!(
+                "trace: {} datagrams written to {}",
+                status.lines,
+                dir.join("trace.jsonl").display()
+            );
+        }
+    }
     progress.finish();
     let wall_s = watch.secs();
     rec.finish().map_err(|e| io_err("records.jsonl", e))?;
@@ -183,14 +197,15 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         .collect();
     let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
     std::fs::write(dir.join("summary.json"), json).map_err(|e| io_err("summary.json", e))?;
-    let report = peerlab_reports::render_run(&dir);
+    let report = render_report(&dir, plan.records);
     if !quiet || summary.checks.iter().any(|c| !c.passed) {
         say!("{}", summary.to_table());
     }
     match &report {
-        Ok(path) if !quiet => say!("report: {}", path.display()),
-        Ok(_) => {}
-        Err(e) => warn!("warning: report not rendered: {e}"),
+        Some(Ok(path)) if !quiet => say!("report: {}", path.display()),
+        None if !quiet => say!("report: none ([output] records = false)"),
+        Some(Err(e)) => warn!("warning: report not rendered: {e}"),
+        _ => {}
     }
     if quiet {
         say!("{}", quiet_summary(&summary, &dir));
@@ -230,6 +245,48 @@ pub fn quiet_summary(summary: &Summary, dir: &Path) -> String {
         summary.fingerprint,
         dir.display()
     )
+}
+
+/// The records sink of a run in `dir`: `records.jsonl`, or with `[output] records = false` only
+/// the in-memory aggregation (a stale `records.jsonl` from an earlier run there is removed, so
+/// the directory never mixes two runs).
+pub(crate) fn records_sink(dir: &Path, records: bool) -> std::io::Result<Recorder> {
+    let path = dir.join("records.jsonl");
+    if records {
+        return Recorder::new(Some(&path));
+    }
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    Recorder::new(None)
+}
+
+/// Renders `report.html` and the CSVs from `records.jsonl`; `None` when the run wrote no records.
+pub(crate) fn render_report(
+    dir: &Path,
+    records: bool,
+) -> Option<Result<PathBuf, peerlab_reports::ReportError>> {
+    records.then(|| peerlab_reports::render_run(dir))
+}
+
+/// With `[output] trace = true`, writes every datagram to `trace.jsonl` in `dir` (a stale one is
+/// removed otherwise); returns the writer's status handle.
+fn attach_trace(
+    world: &mut World,
+    dir: &Path,
+    trace: bool,
+) -> std::io::Result<Option<std::rc::Rc<std::cell::RefCell<crate::trace_file::TraceStatus>>>> {
+    let path = dir.join("trace.jsonl");
+    if !trace {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(None),
+        };
+    }
+    let (obs, status) = crate::trace_file::TraceFile::create(&path)?;
+    world.add_observer(Box::new(obs));
+    Ok(Some(status))
 }
 
 /// The plan `run_once` would run, for re-running it in memory.
@@ -275,7 +332,9 @@ pub fn check_command(files: &[PathBuf]) -> u8 {
     for f in files {
         let checked = load_with_sets(f, &[]).and_then(|s| match &s.distribution {
             Some(d) => crate::dist_world::layout::Layout::new(d).map(|_| ()),
-            None => expand::plan(&s, f).map(|_| ()).map_err(|e| e.to_string()),
+            None => expand::plan(&s, f)
+                .map_err(|e| e.to_string())
+                .and_then(|plan| network_builds(&plan, f)),
         });
         match checked {
             Ok(()) => say!("{}: ok", f.display()),
@@ -290,6 +349,15 @@ pub fn check_command(files: &[PathBuf]) -> u8 {
     } else {
         EXIT_PASSED
     }
+}
+
+/// Builds the plan's network model as a run would, so that `check` refuses what `run` would (a
+/// safety net: validation names each bound with its line first).
+fn network_builds(plan: &crate::plan::Plan, file: &Path) -> Result<(), String> {
+    let seed = peerlab_engine::derive_seed(plan.seed, "network", 0);
+    crate::net::NetModel::new(plan.net.clone(), crate::world::total_peers(plan), seed)
+        .map(|_| ())
+        .map_err(|e| format!("{}: network model: {e}", file.display()))
 }
 
 /// `peerlab report`.

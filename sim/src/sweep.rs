@@ -75,10 +75,6 @@ impl std::str::FromStr for Sweep {
 
 /// Runs `args` over its seeds and sweep values; writes one report per run plus `sweep.html`.
 pub fn run_many(args: &RunArgs, seeds: Option<SeedRange>, sweep: Option<&Sweep>) -> u8 {
-    let seed_list = match seeds {
-        Some(r) => r.seeds(),
-        None => vec![args.seed.unwrap_or(u64::MAX)],
-    };
     let values: Vec<Option<String>> = match sweep {
         Some(s) => s.values.iter().cloned().map(Some).collect(),
         None => vec![None],
@@ -95,42 +91,68 @@ pub fn run_many(args: &RunArgs, seeds: Option<SeedRange>, sweep: Option<&Sweep>)
         };
         PathBuf::from("runs").join(name).join(tag)
     });
-    let jobs: Vec<(usize, Option<String>, u64)> = values
-        .iter()
-        .enumerate()
-        .flat_map(|(i, v)| seed_list.iter().map(move |s| (i, v.clone(), *s)))
-        .collect();
-    // Validate every sweep value once up front, so a bad value is reported once, not once per seed.
+    // Validate every sweep value once up front, so a bad value is reported once, not once per
+    // seed; without --seeds each value runs with the seed its scenario ends up with (the file's,
+    // --seed, or the swept `seed` itself), and its directory is named after that seed.
+    let mut seed_lists = Vec::new();
     for v in &values {
         let mut sets = args.sets.clone();
+        if let Some(seed) = args.seed {
+            sets.push(format!("seed={seed}"));
+        }
         if let (Some(s), Some(v)) = (sweep, v) {
             sets.push(format!("{}={v}", s.key));
         }
-        if let Err(e) = crate::run::load_with_sets(&args.file, &sets) {
-            warn(&e);
-            return EXIT_BAD_INPUT;
+        match crate::run::load_with_sets(&args.file, &sets) {
+            Ok(scenario) => seed_lists.push(seeds.map_or_else(|| vec![scenario.seed], |r| r.seeds())),
+            Err(e) => {
+                warn(&e);
+                return EXIT_BAD_INPUT;
+            }
         }
     }
+    let value_dirs = value_dirs(&values);
+    let jobs: Vec<(usize, Option<String>, u64)> = values
+        .iter()
+        .zip(&seed_lists)
+        .enumerate()
+        .flat_map(|(i, (v, list))| list.iter().map(move |s| (i, v.clone(), *s)))
+        .collect();
     say(&format!(
         "{} runs ({} values × {} seeds) into {}",
         jobs.len(),
         values.len(),
-        seed_list.len(),
+        seed_lists.first().map_or(0, Vec::len),
         base.display()
     ));
+    if let (Some(pcap), true) = (&args.pcap, jobs.len() > 1) {
+        let example = pcap_for(pcap, value_dirs[0].as_deref(), jobs[0].2);
+        say(&format!(
+            "pcap: one file per run, named after its value and seed, e.g. {}",
+            example.display()
+        ));
+    }
     let results: Vec<(usize, Result<crate::run::RunResult, u8>)> = jobs
         .par_iter()
         .map(|(i, value, seed)| {
             let mut a = args.clone();
-            if *seed != u64::MAX {
-                a.seed = Some(*seed);
-            }
             let mut dir = base.clone();
-            if let (Some(s), Some(v)) = (sweep, value) {
+            if let (Some(s), Some(v), Some(name)) = (sweep, value, &value_dirs[*i]) {
                 a.sets.push(format!("{}={v}", s.key));
-                dir = dir.join(sanitize(v));
+                dir = dir.join(name);
             }
+            // A swept `seed` is set by the value itself (it wins over --seed); otherwise the
+            // run's seed is the one its directory is named after.
+            a.seed = if seeds.is_none() && sweep.is_some_and(|s| s.key == "seed") {
+                None
+            } else {
+                Some(*seed)
+            };
             dir = dir.join(seed.to_string());
+            if let (Some(pcap), true) = (&args.pcap, jobs.len() > 1) {
+                // Runs in parallel must not share one capture file.
+                a.pcap = Some(pcap_for(pcap, value_dirs[*i].as_deref(), *seed));
+            }
             (*i, run_once(&a, Some(dir), true))
         })
         .collect();
@@ -193,16 +215,58 @@ fn numeric(v: &str) -> Option<f64> {
     v.parse::<Duration>().ok().map(|d| d.as_secs_f64())
 }
 
+/// A readable directory name for a sweep value: `20%` → `20pct`, `5/s` → `5_per_s`, anything else
+/// but letters, digits, `-`, `_` and `.` → `_` (a leading `.` too, so `..` names no parent).
 fn sanitize(v: &str) -> String {
-    v.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
+    let mut out = String::new();
+    for c in v.chars() {
+        match c {
+            '%' => out.push_str("pct"),
+            '/' => out.push_str("_per_"),
+            c if c.is_ascii_alphanumeric() || "-_.".contains(c) => out.push(c),
+            _ => out.push('_'),
+        }
+    }
+    if out.is_empty() || out.starts_with('.') {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// One directory name per sweep value (`None` without a sweep); values that sanitize alike get
+/// their position appended, so no two share a directory.
+fn value_dirs(values: &[Option<String>]) -> Vec<Option<String>> {
+    let names: Vec<Option<String>> = values.iter().map(|v| v.as_deref().map(sanitize)).collect();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let n = n.as_ref()?;
+            let clash = names.iter().filter(|m| m.as_ref() == Some(n)).count() > 1;
+            Some(if clash {
+                format!("{n}-{}", i + 1)
             } else {
-                '_'
-            }
+                n.clone()
+            })
         })
         .collect()
+}
+
+/// The capture file of one run among many: `x.pcap` → `x-20pct-seed3.pcap` (the value part only
+/// in a sweep).
+fn pcap_for(path: &std::path::Path, value: Option<&str>, seed: u64) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or("capture".into(), |s| s.to_string_lossy().to_string());
+    let tag = match value {
+        Some(v) => format!("{stem}-{v}-seed{seed}"),
+        None => format!("{stem}-seed{seed}"),
+    };
+    let name = match path.extension() {
+        Some(ext) => format!("{tag}.{}", ext.to_string_lossy()),
+        None => tag,
+    };
+    path.with_file_name(name)
 }
 
 fn say(s: &str) {
@@ -236,5 +300,28 @@ mod tests {
         assert_eq!(numeric("30m"), Some(1800.0));
         assert_eq!(numeric("5%"), Some(5.0));
         assert_eq!(numeric("weibull"), None);
+    }
+
+    #[test]
+    fn sweep_values_get_readable_distinct_directories() {
+        let v = |xs: &[&str]| xs.iter().map(|x| Some(x.to_string())).collect::<Vec<_>>();
+        let dirs = value_dirs(&v(&["20%", "5/s", "1.5", "..", "a b", "a_b"]));
+        let want = ["20pct", "5_per_s", "1.5", "_..", "a_b-5", "a_b-6"];
+        assert_eq!(dirs, want.map(|s| Some(s.to_string())));
+        assert_eq!(value_dirs(&[None]), vec![None]);
+    }
+
+    #[test]
+    fn each_run_of_many_gets_its_own_pcap() {
+        let p = std::path::Path::new("runs/x.pcap");
+        assert_eq!(pcap_for(p, None, 2), PathBuf::from("runs/x-seed2.pcap"));
+        assert_eq!(
+            pcap_for(p, Some("20pct"), 1),
+            PathBuf::from("runs/x-20pct-seed1.pcap")
+        );
+        assert_eq!(
+            pcap_for(std::path::Path::new("cap"), None, 7),
+            PathBuf::from("cap-seed7")
+        );
     }
 }

@@ -267,7 +267,15 @@ fn offline_targets_are_ok_only_when_not_found_and_apart_from_source_left() {
             // "not found" is the right answer (`ok`), never a failure; an endpoint for a gone
             // owner is `stale_endpoint`.
             assert!(
-                ["ok", "stale_endpoint", "timeout", "not_synchronized", "empty_cache", "busy"].contains(&outcome),
+                [
+                    "ok",
+                    "stale_endpoint",
+                    "timeout",
+                    "not_synchronized",
+                    "empty_cache",
+                    "busy"
+                ]
+                .contains(&outcome),
                 "{line}"
             );
             offline[usize::from(outcome != "ok")] += 1;

@@ -329,6 +329,78 @@ fn impossible_values_are_caught_with_their_key() {
 }
 
 #[test]
+fn network_and_churn_model_bounds_are_caught_by_validation_with_their_key() {
+    // Bounds the models themselves enforce (net/latency.rs, churn.rs): `check` must refuse them
+    // with line, key and range instead of `run` failing without a location.
+    let (t, e) = broken(
+        "loss = \"1%\"",
+        "latency = { model = \"internet\", median = \"50ms\", tail = 20.0 }",
+    );
+    assert_diag(
+        &t,
+        &e,
+        "20.0 }",
+        "network.latency.tail",
+        &["too large", "at most 5"],
+    );
+    let (t, e) = broken(
+        "loss = \"1%\"",
+        "latency = { model = \"internet\", median = \"50ms\", tail = \"1..6\" }",
+    );
+    assert_diag(
+        &t,
+        &e,
+        "\"1..6\"",
+        "network.latency.tail",
+        &["too large", "at most 5"],
+    );
+    let (t, e) = broken("shape = 0.6", "shape = 0.01");
+    assert_diag(
+        &t,
+        &e,
+        "0.01 }",
+        "peers[1].session.shape",
+        &["too small", "0.05 or more"],
+    );
+    let ok = BASE.replacen("shape = 0.6", "shape = 0.05", 1);
+    assert!(parse(&ok, "ok.toml").is_ok());
+}
+
+#[test]
+fn pnrp_protocol_bounds_name_the_field_its_line_and_what_is_allowed() {
+    let seeds = "seed_servers = 2";
+    let (t, e) = broken(seeds, "seed_servers = 2\nmaintenance_period = \"0s\"");
+    assert_diag(
+        &t,
+        &e,
+        "\"0s\"",
+        "pnrp.maintenance_period",
+        &["zero", "a duration above zero"],
+    );
+    // Out of the field type's range: the field's real bounds, not "0 or more".
+    let (t, e) = broken(seeds, "seed_servers = 2\nretry_count = 1000000");
+    assert_diag(&t, &e, "1000000", "pnrp.retry_count", &["from 1 to 255"]);
+    let (t, e) = broken(seeds, "seed_servers = 2\nretry_count = 0 # never");
+    assert_diag(
+        &t,
+        &e,
+        "0 # never",
+        "pnrp.retry_count",
+        &["too small", "from 1 to 255"],
+    );
+    let (t, e) = broken(seeds, "seed_servers = 2\nsplit_k = -1.0");
+    assert_diag(&t, &e, "-1.0", "pnrp.split_k", &["0 or more"]);
+    // Every problem at once, each at its own key.
+    let (t, e) = broken(
+        seeds,
+        "seed_servers = 2\nretransmit_interval = \"0s\"\nleaf_set_side = 1000\nflagged_path_max = 23",
+    );
+    assert_diag(&t, &e, "\"0s\"", "pnrp.retransmit_interval", &["above zero"]);
+    assert_diag(&t, &e, "1000", "pnrp.leaf_set_side", &["cache_level_capacity"]);
+    assert_diag(&t, &e, "23", "pnrp.flagged_path_max", &["from 1 to 22"]);
+}
+
+#[test]
 fn syntax_errors_point_at_the_spot() {
     let (t, e) = broken("name = \"t\"", "name = \"t");
     assert!(
@@ -367,6 +439,23 @@ fn several_errors_are_reported_together_in_file_order() {
     )
     .unwrap_err();
     assert!(err.diagnostics().len() >= 3, "{err}");
+}
+
+#[test]
+fn every_problem_of_one_table_is_reported_with_the_checks_of_the_rest() {
+    // Two unreadable values in one table: both are listed, not only the first.
+    let (t, e) = broken("loss = \"1%\"", "loss = \"150%\"\njitter = \"-5%\"");
+    assert_diag(&t, &e, "\"150%\"", "network.loss", &["more than 100%"]);
+    assert_diag(&t, &e, "\"-5%\"", "network.jitter", &["neither a percentage"]);
+    // An unreadable optional key and two failed checks in one [[peers]] table: all three.
+    let (t, e) = broken("count = 5\n", "count = 0\nleave = \"explode\"\ncloud = \"\"\n");
+    assert_diag(&t, &e, "\"explode\"", "peers[1].leave", &["unknown value"]);
+    assert_diag(&t, &e, "0\nleave", "peers[1].count", &["zero"]);
+    assert_diag(&t, &e, "\"\"\n", "peers[1].cloud", &["empty"]);
+    // An unreadable required key: every unreadable key of the table is still listed.
+    let (t, e) = broken("count = 5\n", "count = \"abc\"\nleave = \"nope\"\n");
+    assert_diag(&t, &e, "\"abc\"", "peers[1].count", &["not a whole number"]);
+    assert_diag(&t, &e, "\"nope\"", "peers[1].leave", &["unknown value"]);
 }
 
 #[test]

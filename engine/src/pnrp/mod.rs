@@ -3,6 +3,7 @@
 
 pub mod addrs;
 pub mod config;
+mod config_check;
 pub mod cpa;
 mod cpa_memo;
 pub mod id;
@@ -34,6 +35,7 @@ mod ticks;
 mod walk;
 
 pub use config::PnrpConfig;
+pub use config_check::ConfigIssue;
 pub use cpa::{AppEndpoint, Cpa, CpaError};
 pub use id::{Distance, PnrpId};
 pub use message::*;

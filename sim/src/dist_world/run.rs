@@ -61,7 +61,7 @@ pub fn run_once(
     }
     std::fs::write(dir.join("config.json"), config_json(&s, &args.file, replay))
         .map_err(|e| io_err("config.json", e))?;
-    let rec = Recorder::new(Some(&dir.join("records.jsonl"))).map_err(|e| io_err("records.jsonl", e))?;
+    let rec = crate::run::records_sink(&dir, s.output.records).map_err(|e| io_err("records.jsonl", e))?;
     let watch = wall::Stopwatch::start();
     let mut progress = Progress::new(s.duration, quiet);
     let world = DistWorld::new(&s, rec).map_err(|e| warn(format!("{}: {e}", args.file.display())))?;
@@ -92,18 +92,21 @@ pub fn run_once(
         .collect();
     let json = serde_json::to_string_pretty(&summary).map_err(|e| warn(format!("summary: {e}")))?;
     std::fs::write(dir.join("summary.json"), json).map_err(|e| io_err("summary.json", e))?;
-    let report = peerlab_reports::render_run(&dir);
+    let report = crate::run::render_report(&dir, s.output.records);
     if !quiet || summary.checks.iter().any(|c| !c.passed) {
         let _ = writeln!(std::io::stdout(), "{}", summary.to_table());
     }
     match &report {
-        Ok(path) if !quiet => {
+        Some(Ok(path)) if !quiet => {
             let _ = writeln!(std::io::stdout(), "report: {}", path.display());
         }
-        Ok(_) => {}
-        Err(e) => {
+        None if !quiet => {
+            let _ = writeln!(std::io::stdout(), "report: none ([output] records = false)");
+        }
+        Some(Err(e)) => {
             let _ = writeln!(std::io::stderr(), "warning: report not rendered: {e}");
         }
+        _ => {}
     }
     if quiet {
         let line = crate::run::quiet_summary(&summary, &dir);

@@ -11,7 +11,8 @@
 //! names, resolve-only members, resolve workloads (rate, popularity, window, timeout), constant,
 //! uniform and internet latency models (internet ≈ turmoil's range [median/2, 2·median]).
 //! Refused, with a message: more than [`PEERS_MAX`] peers, attackers, faults, churn (sessions and
-//! rejoins), register/unregister workloads, loss, matrix latency. Ignored with a note: jitter,
+//! rejoins), register/unregister workloads, loss, matrix latency, more than one cloud, a group's
+//! own latency model. Ignored with a note: jitter,
 //! bandwidth, queue limits and MTU (turmoil models none of them).
 
 use super::driver::{Clock, Completion, Driver, DriverHandle, Input, Reply};
@@ -19,7 +20,6 @@ use super::socket::endpoint_of;
 use crate::net::{LatencyModel, LossModel};
 use crate::plan::{OpKind, Plan};
 use crate::popularity::PopularitySampler;
-use crate::world::Recorder;
 use clap::ValueEnum;
 use peerlab_engine::crypto::Identity;
 use peerlab_engine::pnrp::{self, PeerName, PnrpNode, ResolveCriteria};
@@ -95,13 +95,25 @@ pub fn check_supported(plan: &Plan) -> Result<Vec<String>, String> {
     if matches!(plan.net.latency, LatencyModel::Matrix { .. }) {
         return refuse("the matrix latency model");
     }
+    if plan.trace {
+        return refuse("[output] trace = true (turmoil's traffic is not observed)");
+    }
+    if plan.clouds.len() > 1 {
+        return refuse("more than one cloud");
+    }
+    if plan.net.classes.iter().any(|c| c.latency.is_some()) {
+        return refuse("a [[peers]] group's own latency model");
+    }
     let mut notes = Vec::new();
     if plan.net.jitter != crate::net::Jitter::None {
         notes.push("jitter is ignored (turmoil draws each latency from its own range)".to_string());
     }
     // The MTU always has a value (1500 by default) and is not enforced either; the engine's own
     // AUTHORITY fragmentation (§4.13) keeps datagrams under it, so it is not worth a note.
-    if plan.net.bandwidth != Default::default() || plan.net.queue_limit_bytes != 0 {
+    if plan.net.bandwidth != Default::default()
+        || plan.net.queue_limit_bytes != 0
+        || plan.net.classes.iter().any(|c| c.link.is_some())
+    {
         notes.push("bandwidth and queue limits are ignored (turmoil models neither)".to_string());
     }
     Ok(notes)
@@ -231,19 +243,15 @@ pub fn simulate(plan: &Arc<Plan>) -> Result<TurmoilRun, String> {
 fn populate(plan: &Plan) -> (Vec<PeerSpec>, Vec<(PeerName, u32, bool)>) {
     let mut specs = Vec::new();
     let mut names = Vec::new();
-    let mut seed_left = plan.seed_servers;
-    let seed_group = plan.groups.iter().position(|g| g.seed_group).unwrap_or(0);
+    let seed_counts = plan.seed_counts();
     let mut index = 0u32;
     for (gi, g) in plan.groups.iter().enumerate() {
         for (member, &join) in g.joins.iter().enumerate() {
             let identity = Identity::generate(plan.scheme, derive_seed(plan.seed, "identity", index as u64));
-            let seed_server = gi == seed_group && seed_left > 0;
+            let seed_server = (member as u32) < seed_counts[gi];
             let resolve_only = (member as u64 * 1_000_000 / g.joins.len().max(1) as u64)
                 < g.resolve_only_ppm as u64
                 && !seed_server;
-            if seed_server {
-                seed_left -= 1;
-            }
             let mut mine = Vec::new();
             if !resolve_only {
                 for k in 0..g.secured_names {
@@ -506,8 +514,7 @@ pub fn run_in_dir(plan: &Arc<Plan>, dir: &Path, quiet: bool) -> Result<(Summary,
     let watch = crate::wall::Stopwatch::start();
     let run = simulate(plan)?;
     let wall_s = watch.secs();
-    let mut rec =
-        Recorder::new(Some(&dir.join("records.jsonl"))).map_err(|e| format!("records.jsonl: {e}"))?;
+    let mut rec = crate::run::records_sink(dir, plan.records).map_err(|e| format!("records.jsonl: {e}"))?;
     rec.push(Record::Meta(Meta {
         schema: RECORD_SCHEMA_VERSION,
         scenario: plan.name.clone(),
@@ -566,7 +573,7 @@ pub fn run_once(
     if !quiet || summary.checks.iter().any(|c| !c.passed) {
         println!("{}", summary.to_table());
     }
-    if let Err(e) = peerlab_reports::render_run(&dir) {
+    if let Some(Err(e)) = crate::run::render_report(&dir, plan.records) {
         eprintln!("warning: report not rendered: {e}");
     }
     if quiet {

@@ -26,12 +26,18 @@ pub struct Bandwidth {
 /// Bound on reserved downlink intervals per node (module docs).
 pub const MAX_INTERVALS: usize = 1024;
 
-/// Per-node link state.
-pub(crate) struct Links {
-    rates: Vec<Bandwidth>,
-    default: Bandwidth,
+/// One node's link: rates and queue limit, side by side so one cache line serves both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct NodeLink {
+    rates: Bandwidth,
     /// Bytes a link may hold, in service plus waiting (0 = unlimited); an idle link always takes one.
     queue_limit_bytes: u64,
+}
+
+/// Per-node link state.
+pub(crate) struct Links {
+    rates: Vec<NodeLink>,
+    default: NodeLink,
     up_free_ns: Vec<u64>,
     /// Sorted, disjoint, non-adjacent `[start, end)` busy intervals per node, in ns.
     down_busy: Vec<Vec<(u64, u64)>>,
@@ -46,8 +52,10 @@ impl Links {
     pub(crate) fn new(default: Bandwidth, queue_limit_bytes: u64, n: u32) -> Self {
         let mut l = Links {
             rates: Vec::new(),
-            default,
-            queue_limit_bytes,
+            default: NodeLink {
+                rates: default,
+                queue_limit_bytes,
+            },
             up_free_ns: Vec::new(),
             down_busy: Vec::new(),
         };
@@ -68,7 +76,7 @@ impl Links {
     /// Heap bytes of per-node link state, reserved intervals included.
     pub(crate) fn heap_bytes(&self) -> usize {
         let intervals: usize = self.down_busy.iter().map(|v| v.capacity() * 16).sum();
-        self.rates.capacity() * std::mem::size_of::<Bandwidth>()
+        self.rates.capacity() * std::mem::size_of::<NodeLink>()
             + self.up_free_ns.capacity() * 8
             + self.down_busy.capacity() * std::mem::size_of::<Vec<(u64, u64)>>()
             + intervals
@@ -76,7 +84,12 @@ impl Links {
 
     /// Overrides one node's rates.
     pub(crate) fn set_rates(&mut self, node: u32, b: Bandwidth) {
-        self.rates[node as usize] = b;
+        self.rates[node as usize].rates = b;
+    }
+
+    /// Overrides one node's queue limit (bytes per direction, 0 = unlimited).
+    pub(crate) fn set_queue_limit(&mut self, node: u32, bytes: u64) {
+        self.rates[node as usize].queue_limit_bytes = bytes;
     }
 
     /// Cache hint for node `i`'s rates and downlink queue (see `NetModel::prefetch_receiver`).
@@ -93,13 +106,14 @@ impl Links {
     /// Queues `bytes` on `node`'s uplink at `now_ns`; returns when its last bit has left.
     #[inline]
     pub(crate) fn uplink(&mut self, node: u32, now_ns: u64, bytes: u64) -> Result<u64, QueueFull> {
-        let bps = self.rates[node as usize].up_bps;
+        let link = self.rates[node as usize];
+        let bps = link.rates.up_bps;
         if bps == 0 {
             return Ok(now_ns);
         }
         let free = &mut self.up_free_ns[node as usize];
         let backlog_ns = free.saturating_sub(now_ns);
-        if over_limit(self.queue_limit_bytes, backlog_ns, bps, bytes) {
+        if over_limit(link.queue_limit_bytes, backlog_ns, bps, bytes) {
             return Err(QueueFull);
         }
         let done = now_ns.max(*free) + tx_ns(bytes, bps);
@@ -116,7 +130,8 @@ impl Links {
         reach_ns: u64,
         bytes: u64,
     ) -> Result<u64, QueueFull> {
-        let bps = self.rates[node as usize].down_bps;
+        let link = self.rates[node as usize];
+        let bps = link.rates.down_bps;
         if bps == 0 {
             return Ok(reach_ns);
         }
@@ -125,7 +140,7 @@ impl Links {
         busy.drain(..stale);
         let first = busy.partition_point(|&(_, end)| end <= reach_ns);
         let backlog_ns: u64 = busy[first..].iter().map(|&(s, e)| e - s.max(reach_ns)).sum();
-        if over_limit(self.queue_limit_bytes, backlog_ns, bps, bytes) {
+        if over_limit(link.queue_limit_bytes, backlog_ns, bps, bytes) {
             return Err(QueueFull);
         }
         let tx = tx_ns(bytes, bps);

@@ -21,6 +21,9 @@ use rand_distr::{Distribution, StandardNormal};
 
 /// The default `tail` (lognormal σ of the access delay) of the internet model.
 pub const DEFAULT_TAIL: f64 = 1.0;
+/// Largest `tail` (σ) of the internet model: at σ = 5 the p99 access delay is already e^11.6 ≈
+/// 10^5 times the median; beyond, delays overflow any useful range.
+pub const TAIL_MAX: f64 = 5.0;
 /// The access delay's median, in the model's unit square lengths.
 const ACCESS_MEDIAN: f64 = 0.1;
 /// Pairs sampled to calibrate the internet model's median when there are too many to enumerate.
@@ -233,9 +236,9 @@ fn unit_latency(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 }
 
 fn internet(median: Duration, tail: f64, n: u32, seed: [u8; 32]) -> Result<Latency, NetConfigError> {
-    if !(tail.is_finite() && (0.0..=5.0).contains(&tail)) {
+    if !(tail.is_finite() && (0.0..=TAIL_MAX).contains(&tail)) {
         return Err(NetConfigError::Latency(format!(
-            "internet tail must be within 0..=5, got {tail}"
+            "internet tail must be within 0..={TAIL_MAX}, got {tail}"
         )));
     }
     let m = n.max(CALIBRATION_MIN_NODES);

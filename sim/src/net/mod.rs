@@ -13,7 +13,9 @@
 //! 4. sender's uplink queue over its limit → [`DropReason::QueueFull`];
 //! 5. loss (base model, then active loss windows) → [`DropReason::Loss`]; a lost message has used
 //!    the sender's uplink, as on a real wire;
-//! 6. latency: base + both nodes' extra + active latency windows, then jitter;
+//! 6. latency: base + both nodes' extra + active latency windows, then jitter; the base comes
+//!    from the sender's class latency model if it has one, else the receiver's, else the
+//!    network's ([`NodeClass`]);
 //! 7. receiver's downlink queue over its limit → [`DropReason::QueueFull`].
 //!
 //! A node sending to itself is delivered at `now` (loopback) after stages 1 and 2.
@@ -26,7 +28,7 @@ mod loss;
 mod partition;
 
 pub use bandwidth::{Bandwidth, MAX_INTERVALS};
-pub use latency::{Jitter, LatencyModel, DEFAULT_TAIL};
+pub use latency::{Jitter, LatencyModel, DEFAULT_TAIL, TAIL_MAX};
 pub use loss::{GilbertScope, LossModel, PPM};
 pub use partition::{Window, WindowEffect};
 
@@ -59,6 +61,29 @@ pub struct NetConfig {
     pub mtu_bytes: Option<u32>,
     /// Header bytes added to each message's length on the wire.
     pub header_bytes: u32,
+    /// Node classes with their own latency model or access link (`[[peers]]` groups' keys).
+    pub classes: Vec<NodeClass>,
+    /// Class of each node: 0 = none (the network's values), `k` = `classes[k - 1]`; nodes past
+    /// the end have none.
+    pub node_class: Vec<u16>,
+}
+
+/// A class of nodes (a `[[peers]]` group) with its own latency model or access link.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct NodeClass {
+    /// Latency model of messages a member sends, and of those it receives from a node without
+    /// one [CHOICE]: sender's model, else receiver's, else the network's (scenarios/README.md).
+    pub latency: Option<LatencyModel>,
+    /// A member's access-link rates and queue limit in bytes, instead of the network's.
+    pub link: Option<(Bandwidth, u64)>,
+}
+
+impl NodeClass {
+    /// A class with this latency model and link (either may be `None`).
+    pub fn new(latency: Option<LatencyModel>, link: Option<(Bandwidth, u64)>) -> Self {
+        NodeClass { latency, link }
+    }
 }
 
 impl Default for NetConfig {
@@ -72,6 +97,8 @@ impl Default for NetConfig {
             queue_limit_bytes: 0,
             mtu_bytes: None,
             header_bytes: IPV6_UDP_HEADER_BYTES,
+            classes: Vec::new(),
+            node_class: Vec::new(),
         }
     }
 }
@@ -177,6 +204,10 @@ pub struct NetModel {
     cfg: NetConfig,
     rng: NodeRng,
     latency: Latency,
+    /// Per class (index `k - 1`), its own latency model, resolved.
+    class_latency: Vec<Option<Latency>>,
+    /// `NetConfig::node_class`, grown to every node.
+    node_class: Vec<u16>,
     extra_us: Vec<u64>,
     loss: Loss,
     links: Links,
@@ -198,10 +229,35 @@ impl NetModel {
                 header: cfg.header_bytes,
             });
         }
+        if let Some((node, k)) = cfg
+            .node_class
+            .iter()
+            .enumerate()
+            .find(|(_, k)| **k as usize > cfg.classes.len())
+        {
+            return Err(NetConfigError::Latency(format!(
+                "node {node} is in class {k}, but there are {} classes",
+                cfg.classes.len()
+            )));
+        }
         let mut rng = NodeRng::from_seed(seed);
         rng.set_stream(0);
-        Ok(NetModel {
+        // A class's internet model uses the network's seed: a node keeps its place on the map
+        // whichever model measures it; only the calibration (median, tail) differs.
+        let class_latency = cfg
+            .classes
+            .iter()
+            .map(|c| {
+                c.latency
+                    .as_ref()
+                    .map(|m| Latency::new(m, n_nodes, seed))
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut net = NetModel {
             latency: Latency::new(&cfg.latency, n_nodes, seed)?,
+            class_latency,
+            node_class: Vec::new(),
             extra_us: vec![0; n_nodes as usize],
             loss: Loss::new(cfg.loss, n_nodes),
             links: Links::new(cfg.bandwidth, cfg.queue_limit_bytes, n_nodes),
@@ -211,7 +267,28 @@ impl NetModel {
             stats: NetStats::default(),
             rng,
             cfg,
-        })
+        };
+        if net.cfg.classes.iter().any(|c| c.latency.is_some()) {
+            net.node_class = net.cfg.node_class.clone();
+            net.node_class
+                .resize(n_nodes.max(net.node_class.len() as u32) as usize, 0);
+        }
+        net.apply_class_links(0);
+        Ok(net)
+    }
+
+    /// Gives nodes from `first` on their class's access link.
+    fn apply_class_links(&mut self, first: u32) {
+        let n = self.n_nodes();
+        for (node, &k) in self.cfg.node_class.iter().enumerate().skip(first as usize) {
+            if node as u32 >= n {
+                break;
+            }
+            if let Some((rates, queue)) = k.checked_sub(1).and_then(|k| self.cfg.classes[k as usize].link) {
+                self.links.set_rates(node as u32, rates);
+                self.links.set_queue_limit(node as u32, queue);
+            }
+        }
     }
 
     /// Number of nodes.
@@ -225,11 +302,19 @@ impl NetModel {
         if n <= self.n_nodes() {
             return Ok(());
         }
+        let old = self.n_nodes();
         self.latency.ensure_nodes(n)?;
+        for l in self.class_latency.iter_mut().flatten() {
+            l.ensure_nodes(n)?;
+        }
+        if !self.node_class.is_empty() {
+            self.node_class.resize(n as usize, 0);
+        }
         self.loss.ensure_nodes(n);
         self.links.ensure_nodes(n);
         self.extra_us.resize(n as usize, 0);
         self.down.resize(n as usize, false);
+        self.apply_class_links(old);
         Ok(())
     }
 
@@ -246,6 +331,13 @@ impl NetModel {
     /// Approximate heap bytes of the model's state (per-node vectors dominate), for memory reports.
     pub fn heap_bytes(&self) -> usize {
         self.latency.heap_bytes()
+            + self
+                .class_latency
+                .iter()
+                .flatten()
+                .map(Latency::heap_bytes)
+                .sum::<usize>()
+            + self.node_class.capacity() * 2
             + self.loss.heap_bytes()
             + self.links.heap_bytes()
             + self.extra_us.capacity() * 8
@@ -342,7 +434,12 @@ impl NetModel {
             return Dropped(DropReason::QueueFull);
         };
         let mut lost = self.loss.lost(from, to, &mut self.rng);
-        let mut lat_us = self.latency.base_us(from, to, &mut self.rng)
+        let model = if self.node_class.is_empty() {
+            &self.latency
+        } else {
+            class_model(&self.latency, &self.class_latency, &self.node_class, from, to)
+        };
+        let mut lat_us = model.base_us(from, to, &mut self.rng)
             + self.extra_us[from as usize]
             + self.extra_us[to as usize];
         if !self.windows.is_empty() {
@@ -362,6 +459,23 @@ impl NetModel {
             Err(_) => Dropped(DropReason::QueueFull),
         }
     }
+}
+
+/// The latency model of a message from `from` to `to`: the sender's class model, else the
+/// receiver's, else the network's (see [`NodeClass::latency`]).
+#[inline]
+fn class_model<'a>(
+    network: &'a Latency,
+    classes: &'a [Option<Latency>],
+    node_class: &[u16],
+    from: u32,
+    to: u32,
+) -> &'a Latency {
+    let of = |node: u32| {
+        let k = node_class[node as usize];
+        k.checked_sub(1).and_then(|k| classes[k as usize].as_ref())
+    };
+    of(from).or_else(|| of(to)).unwrap_or(network)
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ impl Observer for TraceObserver {
     }
 }
 
-fn line_of(
+pub(crate) fn line_of(
     now: Instant,
     event: u64,
     dir: &'static str,

@@ -6,6 +6,7 @@
 
 use super::distribution::{Distribution, DIST_SIM_KEYS};
 use super::error::Issue;
+use super::recover::de_value_all;
 use super::schema::{Checks, Network, Output, Pnrp, Scenario};
 use super::spans::{KeyPath, Seg, SpanIndex};
 use super::units::Scalar;
@@ -113,6 +114,9 @@ fn quoted_leaf(value: &toml::Value, msg: &str) -> Option<KeyPath> {
 #[derive(Default)]
 struct Decoder {
     issues: Vec<Issue>,
+    /// Some table could not be decoded even without its bad keys (a required key is bad), so the
+    /// scenario cannot be validated as a whole.
+    incomplete: bool,
 }
 
 impl Decoder {
@@ -126,7 +130,7 @@ impl Decoder {
     ) -> Option<T> {
         let path = base.key(key);
         match table.get(key) {
-            Some(v) => de_value(v, &path).map_err(|i| self.issues.push(i)).ok(),
+            Some(v) => self.all(v, &path),
             None if default.is_none() => {
                 let what = format!("required key `{key}` is missing");
                 self.issues
@@ -135,6 +139,14 @@ impl Decoder {
             }
             None => default,
         }
+    }
+
+    /// `value` as `T` with every problem of its table recorded (see `recover.rs`).
+    fn all<T: DeserializeOwned>(&mut self, value: &toml::Value, path: &KeyPath) -> Option<T> {
+        let (t, issues) = de_value_all(value, path);
+        self.issues.extend(issues);
+        self.incomplete |= t.is_none();
+        t
     }
 
     /// A single (non-range) scalar.
@@ -163,7 +175,7 @@ impl Decoder {
             Some(toml::Value::Array(items)) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, v)| de_value(v, &path.index(i)).map_err(|e| self.issues.push(e)).ok())
+                .filter_map(|(i, v)| self.all(v, &path.index(i)))
                 .collect(),
             Some(other) => {
                 let what = format!("`{key}` is not an array of tables (found {})", other.type_str());
@@ -204,15 +216,23 @@ impl Decoder {
         if let Some(v) = self.field(table, &path, "resolve_only", Some(pnrp.resolve_only)) {
             pnrp.resolve_only = v;
         }
-        match de_value::<PnrpConfig>(&toml::Value::Table(rest), &path) {
-            Ok(config) => pnrp.config = config,
-            Err(mut issue) => {
-                if issue.what.starts_with("unknown key") {
-                    issue.allowed = format!("{}, {}", list(&PNRP_SIM_KEYS), issue.allowed);
-                }
-                self.issues.push(issue);
+        let (config, issues) = de_value_all::<PnrpConfig>(&toml::Value::Table(rest), &path);
+        for mut issue in issues {
+            if issue.what.starts_with("unknown key") {
+                issue.allowed = format!("{}, {}", list(&PNRP_SIM_KEYS), issue.allowed);
+            } else if let Some(allowed) = issue
+                .key
+                .field_below(&path)
+                .and_then(|field| PnrpConfig::allowed_for(&field))
+            {
+                // The field's real bounds rather than its type's ("0 or more" for a u8
+                // retry_count that must be 1 to 255).
+                issue.allowed = allowed;
             }
+            self.issues.push(issue);
         }
+        // Every PnrpConfig field has a default, so the bad ones dropped it always decodes.
+        pnrp.config = config.unwrap_or_default();
         pnrp
     }
 
@@ -267,24 +287,23 @@ impl Decoder {
             !rest.contains_key("data_mode"),
             !rest.contains_key("origin_timer"),
         );
-        match de_value::<DistConfig>(&toml::Value::Table(rest), &path) {
-            Ok(mut config) => {
-                if modeled {
-                    config.data_mode = dist.config.data_mode;
-                }
-                if timer {
-                    config.origin_timer = dist.config.origin_timer;
-                }
-                dist.config = config
+        let (config, issues) = de_value_all::<DistConfig>(&toml::Value::Table(rest), &path);
+        if let Some(mut config) = config {
+            if modeled {
+                config.data_mode = dist.config.data_mode;
             }
-            Err(mut issue) => {
-                if issue.what.starts_with("unknown key") {
-                    // The engine's own `mode` is set through the simulator's `mode`.
-                    let engine = issue.allowed.replace("`mode`, ", "");
-                    issue.allowed = format!("{}, {engine}", list(&DIST_SIM_KEYS));
-                }
-                self.issues.push(issue);
+            if timer {
+                config.origin_timer = dist.config.origin_timer;
             }
+            dist.config = config
+        }
+        for mut issue in issues {
+            if issue.what.starts_with("unknown key") {
+                // The engine's own `mode` is set through the simulator's `mode`.
+                let engine = issue.allowed.replace("`mode`, ", "");
+                issue.allowed = format!("{}, {engine}", list(&DIST_SIM_KEYS));
+            }
+            self.issues.push(issue);
         }
         dist
     }
@@ -304,7 +323,7 @@ impl Decoder {
                 let out: Vec<T> = items
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, v)| de_value(v, &path.index(i)).map_err(|e| self.issues.push(e)).ok())
+                    .filter_map(|(i, v)| self.all(v, &path.index(i)))
                     .collect();
                 (self.issues.len() == before).then_some(out)
             }
@@ -321,8 +340,12 @@ impl Decoder {
     }
 }
 
-/// Decodes a whole scenario table; `Err` holds every issue found.
-pub(crate) fn decode(root: &toml::Table, base_dir: PathBuf) -> Result<Scenario, Vec<Issue>> {
+/// Decodes a whole scenario table; `Err` holds every issue found, with the scenario decoded
+/// without its bad keys when every table could be (so that it can still be validated).
+pub(crate) fn decode(
+    root: &toml::Table,
+    base_dir: PathBuf,
+) -> Result<Scenario, (Option<Box<Scenario>>, Vec<Issue>)> {
     let mut d = Decoder::default();
     let top = KeyPath::root();
     for key in root.keys().filter(|k| !TOP_KEYS.contains(&k.as_str())) {
@@ -365,23 +388,30 @@ pub(crate) fn decode(root: &toml::Table, base_dir: PathBuf) -> Result<Scenario, 
             Some(network),
             Some(checks),
             Some(output),
-        ) if d.issues.is_empty() => Ok(Scenario {
-            name,
-            description,
-            seed,
-            duration,
-            network,
-            pnrp,
-            peers,
-            workload,
-            fault,
-            attackers,
-            checks,
-            output,
-            distribution,
-            base_dir,
-        }),
-        _ => Err(d.issues),
+        ) => {
+            let scenario = Scenario {
+                name,
+                description,
+                seed,
+                duration,
+                network,
+                pnrp,
+                peers,
+                workload,
+                fault,
+                attackers,
+                checks,
+                output,
+                distribution,
+                base_dir,
+            };
+            if d.issues.is_empty() {
+                Ok(scenario)
+            } else {
+                Err(((!d.incomplete).then(|| Box::new(scenario)), d.issues))
+            }
+        }
+        _ => Err((None, d.issues)),
     }
 }
 
@@ -430,7 +460,7 @@ mod tests {
     fn unknown_pnrp_keys_list_both_sets() {
         let root: toml::Table =
             toml::from_str("name = \"n\"\nduration = \"1m\"\n[pnrp]\nmaintenance_perio = \"1s\"\n").unwrap();
-        let issues = decode(&root, PathBuf::new()).unwrap_err();
+        let issues = decode(&root, PathBuf::new()).unwrap_err().1;
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].key.to_string(), "pnrp.maintenance_perio");
         assert!(
@@ -447,6 +477,7 @@ mod tests {
         .unwrap();
         let keys: Vec<String> = decode(&root, PathBuf::new())
             .unwrap_err()
+            .1
             .iter()
             .map(|i| i.key.to_string())
             .collect();

@@ -13,6 +13,7 @@ mod files;
 mod overrides;
 mod rate;
 mod ratio;
+mod recover;
 mod schema;
 mod spans;
 mod units;
@@ -127,7 +128,24 @@ fn parse_checked(
                     return Ok(scenario);
                 }
             }
-            Err(found) => issues = found,
+            Err((partial, found)) => {
+                // The bad keys dropped, the rest is still validated, so every problem shows at
+                // once; a check on a key already reported (now at its default) is left out.
+                if let Some(scenario) = partial {
+                    let extra: Vec<Issue> = validate::validate(&scenario)
+                        .into_iter()
+                        .filter(|v| {
+                            !found
+                                .iter()
+                                .any(|f| v.key.starts_with(&f.key) || f.key.starts_with(&v.key))
+                        })
+                        .collect();
+                    issues = found;
+                    issues.extend(extra);
+                } else {
+                    issues = found;
+                }
+            }
         }
     }
     let locator = Locator {

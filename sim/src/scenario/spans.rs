@@ -65,6 +65,13 @@ impl KeyPath {
         p.0.pop();
         p
     }
+    /// The key right below `base` on this path (`pnrp.retry_count` below `pnrp`: `retry_count`).
+    pub fn field_below(&self, base: &KeyPath) -> Option<String> {
+        match self.0.get(base.0.len()) {
+            Some(Seg::Key(k)) if self.starts_with(base) => Some(k.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for KeyPath {

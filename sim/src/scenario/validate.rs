@@ -25,6 +25,15 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
     v.bounds();
     if let Some(d) = &s.distribution {
         v.distribution(d);
+        if s.output.trace {
+            // The per-message trace watches the PNRP world's datagrams; the distribution world
+            // has no observer seam.
+            v.push(
+                root().key("output").key("trace"),
+                "distribution scenarios cannot write a per-message trace",
+                "false (trace = true works in PNRP scenarios)",
+            );
+        }
         return v.issues;
     }
     if s.checks.min_wan_offload.is_some() {
@@ -96,6 +105,20 @@ impl Validator<'_> {
                 format!("`{v}` is too small"),
                 format!("a number above {min_exclusive}"),
             );
+        }
+    }
+
+    /// Every value `v` can take lies in `min..=max` (`max` infinite: no upper bound).
+    pub(super) fn number_within(&mut self, key: KeyPath, v: &Value<f64>, min: f64, max: f64) {
+        let allowed = if max.is_infinite() {
+            format!("a number of {min} or more")
+        } else {
+            format!("a number from {min} to {max}")
+        };
+        if v.lo() < min {
+            self.push(key, format!("`{v}` is too small"), allowed);
+        } else if v.hi() > max {
+            self.push(key, format!("`{v}` is too large"), allowed);
         }
     }
 
@@ -171,23 +194,44 @@ impl Validator<'_> {
         if s.distribution.is_some() {
             return;
         }
+        // The protocol's own bounds (engine/src/pnrp/config_check.rs), each at its key.
+        for issue in s.pnrp.config.issues() {
+            self.push(root().key("pnrp").key(issue.key), issue.what, issue.allowed);
+        }
         let seeds = root().key("pnrp").key("seed_servers");
-        let total = s.total_peers_min();
         self.positive_count(seeds.clone(), &s.pnrp.seed_servers);
-        let hosts: u64 = s
-            .peers
-            .iter()
-            .filter(|g| g.seed_server)
-            .map(|g| g.count.lo())
-            .sum();
-        let (limit, of) = if hosts > 0 {
-            (hosts, "peers in groups with seed_server = true")
-        } else {
-            (total, "peers")
-        };
-        if s.pnrp.seed_servers.hi() > limit {
-            let what = format!("{} seed servers but only {limit} {of}", s.pnrp.seed_servers);
-            self.push(seeds, what, format!("1 to {limit}"));
+        // Each cloud has its own seed servers (pnrp.md §1.5), picked among its own members.
+        let mut clouds: Vec<&str> = Vec::new();
+        for g in &s.peers {
+            if !clouds.contains(&g.cloud.as_str()) {
+                clouds.push(&g.cloud);
+            }
+        }
+        let mut worst: Option<(u64, String)> = None;
+        for cloud in &clouds {
+            let members = || s.peers.iter().filter(|g| g.cloud == *cloud);
+            let hosts: u64 = members().filter(|g| g.seed_server).map(|g| g.count.lo()).sum();
+            let (limit, of) = if hosts > 0 {
+                (hosts, "peers in groups with seed_server = true")
+            } else {
+                (members().map(|g| g.count.lo()).sum(), "peers")
+            };
+            let of = if clouds.len() > 1 {
+                format!("{of} in cloud \"{cloud}\"")
+            } else {
+                of.to_string()
+            };
+            if worst.as_ref().is_none_or(|(l, _)| limit < *l) {
+                worst = Some((limit, of));
+            }
+        }
+        // A cloud of zero peers is already reported at its groups' `count`.
+        if let Some((limit, of)) = worst.filter(|(limit, _)| *limit > 0) {
+            if s.pnrp.seed_servers.hi() > limit {
+                let what = format!("{} seed servers but only {limit} {of}", s.pnrp.seed_servers);
+                let per = if clouds.len() > 1 { " (per cloud)" } else { "" };
+                self.push(seeds, what, format!("1 to {limit}{per}"));
+            }
         }
     }
 
@@ -206,6 +250,16 @@ impl Validator<'_> {
             Latency::Internet { median, tail } => {
                 self.positive_duration(key.key("median"), median);
                 self.positive_number(key.key("tail"), tail, 0.0);
+                // The upper bound of the network model (net/latency.rs): beyond it the lognormal
+                // access delays overflow the calibration.
+                let max = crate::net::TAIL_MAX;
+                if tail.hi() > max {
+                    self.push(
+                        key.key("tail"),
+                        format!("`{tail}` is too large"),
+                        format!("a number above 0 and at most {max}"),
+                    );
+                }
             }
             Latency::Matrix { file, groups } => {
                 if in_group {
@@ -330,29 +384,8 @@ impl Validator<'_> {
         }
         self.positive_count(key.key("count"), &g.count);
         self.join(key.key("join"), &g.join);
-        let sk = key.key("session");
-        match &g.session {
-            None => {}
-            Some(Session::Exponential { mean }) => self.positive_duration(sk.key("mean"), mean),
-            Some(Session::Weibull { mean, shape }) | Some(Session::Pareto { mean, shape }) => {
-                self.positive_duration(sk.key("mean"), mean);
-                // A Pareto mean exists only for shape > 1.
-                let min = if matches!(g.session, Some(Session::Pareto { .. })) {
-                    1.0
-                } else {
-                    0.0
-                };
-                self.positive_number(sk.key("shape"), shape, min);
-            }
-            Some(Session::Fixed { length }) => self.positive_duration(sk.key("length"), length),
-            Some(Session::Trace { file }) if file.trim().is_empty() => {
-                self.push(
-                    sk.key("file"),
-                    "the file name is empty",
-                    "a path relative to the scenario file",
-                );
-            }
-            Some(Session::Trace { .. }) => {}
+        if let Some(session) = &g.session {
+            self.session(key.key("session"), session);
         }
         if g.cloud.trim().is_empty() {
             self.push(
@@ -366,6 +399,32 @@ impl Validator<'_> {
         }
         if let Some(l) = &g.latency {
             self.latency(key.key("latency"), l, true);
+        }
+    }
+
+    /// A session model's parameters, with the bounds `churn.rs` enforces.
+    pub(super) fn session(&mut self, sk: KeyPath, session: &Session) {
+        match session {
+            Session::Exponential { mean } => self.positive_duration(sk.key("mean"), mean),
+            Session::Weibull { mean, shape } => {
+                self.positive_duration(sk.key("mean"), mean);
+                let min = crate::churn::WEIBULL_SHAPE_MIN;
+                self.number_within(sk.key("shape"), shape, min, f64::INFINITY);
+            }
+            Session::Pareto { mean, shape } => {
+                self.positive_duration(sk.key("mean"), mean);
+                // A Pareto mean exists only for shape > 1.
+                self.positive_number(sk.key("shape"), shape, 1.0);
+            }
+            Session::Fixed { length } => self.positive_duration(sk.key("length"), length),
+            Session::Trace { file } if file.trim().is_empty() => {
+                self.push(
+                    sk.key("file"),
+                    "the file name is empty",
+                    "a path relative to the scenario file",
+                );
+            }
+            Session::Trace { .. } => {}
         }
     }
 

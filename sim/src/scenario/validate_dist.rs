@@ -128,6 +128,9 @@ impl Validator<'_> {
                     "hosted_cache = true in every branch, or [distribution] mode = \"distributed\"",
                 );
             }
+            if let Some(session) = &b.session {
+                self.session(key.key("session"), session);
+            }
             if let Some(r) = &b.rejoin {
                 if b.session.is_none() {
                     let what = "rejoin without a session: nobody ever leaves";

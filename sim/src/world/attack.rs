@@ -71,9 +71,12 @@ impl World {
         if b != Behaviour::ForgeCpa {
             return;
         }
-        let n = self.oracle.name_count();
+        // Attackers are in cloud 0: their victims are that cloud's names.
+        let n = self.oracle.name_count(0);
         for _ in 0..FORGED_NAMES_PER_ATTACKER.min(n) {
-            let victim = self.rng.attack.gen_range(0..n) as u32;
+            let Some(victim) = self.oracle.nth_name(0, self.rng.attack.gen_range(0..n)) else {
+                continue;
+            };
             let name = self.oracle.name(victim).name.clone();
             if !name.is_secured() {
                 continue;
@@ -85,7 +88,7 @@ impl World {
             // Announce the claim the way a registration does: LOOKUPs that carry our entry as best
             // match make every hop INQUIRE us and cache us (pnrp.md §4.9 step 4).
             let entry = RouteEntry::single(id, ep);
-            let mut targets: Vec<Endpoint> = self.seeds.clone();
+            let mut targets: Vec<Endpoint> = self.seeds[0].clone();
             for _ in 0..ANNOUNCE_TO {
                 let n = self.peers.len();
                 let k = self.rng.attack.gen_range(0..n) as u32;

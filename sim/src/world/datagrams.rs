@@ -162,6 +162,12 @@ impl World {
             *self.traffic.dropped.entry("no_such_address").or_default() += 1;
             return;
         };
+        // pnrp.md §1.5: messages never cross clouds (a node only listens for its own cloud). No
+        // honest node learns another cloud's addresses; this guards against any that leak.
+        if self.plan.clouds.len() > 1 && self.cloud_of(from) != self.cloud_of(dst) {
+            *self.traffic.dropped.entry("other_cloud").or_default() += 1;
+            return;
+        }
         match self.net.send(self.now, from, dst, bytes as u32) {
             Delivery::At(at) => self.queue.push(
                 at,

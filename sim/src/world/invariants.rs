@@ -78,7 +78,7 @@ impl World {
 
     /// The oracle's true leaf set (below, above) of `id`, for state dumps.
     pub fn true_leaf_set(&self, id: PnrpId) -> (Vec<PnrpId>, Vec<PnrpId>) {
-        self.oracle.true_leaf_set(id)
+        self.oracle.true_leaf_set(self.oracle.cloud_of_id(&id), id)
     }
 
     /// Peer `index`'s role, if it exists.

@@ -75,19 +75,19 @@ impl World {
             .map(|i| Identity::generate(plan.scheme, derive_seed(plan.seed, "identity", i)))
             .collect();
         self.live.ensure(plan.groups.len(), total);
-        let mut seed_left = plan.seed_servers;
-        let seed_group = plan.groups.iter().position(|g| g.seed_group).unwrap_or(0);
+        // Each cloud bootstraps through its own seed servers (pnrp.md §1.5).
+        let seed_counts = plan.seed_counts();
+        self.seeds = vec![Vec::new(); plan.clouds.len().max(1)];
         let mut index = 0u32;
         for (gi, g) in plan.groups.iter().enumerate() {
             for member in 0..g.joins.len() {
                 let identity = identities[index as usize].clone();
+                let seed_server = (member as u32) < seed_counts[gi];
                 let resolve_only = (member as u64 * 1_000_000 / g.joins.len().max(1) as u64)
                     < g.resolve_only_ppm as u64
-                    && !(gi == seed_group && seed_left > 0);
-                let seed_server = gi == seed_group && seed_left > 0;
+                    && !seed_server;
                 if seed_server {
-                    seed_left -= 1;
-                    self.seeds.push(endpoint_of(index, 1));
+                    self.seeds[g.cloud as usize].push(endpoint_of(index, 1));
                 }
                 let mut names = Vec::new();
                 if !resolve_only {
@@ -95,12 +95,12 @@ impl World {
                         let classifier = format!("{}-{member}-s{k}", g.name);
                         let name = PeerName::secured(identity.authority(), &classifier)
                             .expect("generated classifiers are short and NUL-free");
-                        names.push(self.oracle.add_name(name, index));
+                        names.push(self.oracle.add_name(name, index, g.cloud));
                     }
                     for k in 0..g.unsecured_names {
                         let classifier = format!("{}-{member}-u{k}", g.name);
                         let name = PeerName::unsecured(&classifier).expect("generated classifiers are valid");
-                        names.push(self.oracle.add_name(name, index));
+                        names.push(self.oracle.add_name(name, index, g.cloud));
                     }
                 }
                 self.peers.push(Peer {
@@ -195,7 +195,12 @@ impl World {
             return;
         }
         let ep = p.endpoint(peer);
-        let seeds: Vec<_> = self.seeds.iter().copied().filter(|s| *s != ep).collect();
+        let cloud = self.cloud_of(peer);
+        let seeds: Vec<_> = self.seeds[cloud as usize]
+            .iter()
+            .copied()
+            .filter(|s| *s != ep)
+            .collect();
         let incarnation = p.incarnation + 1;
         let rng_seed = derive_seed(self.plan.seed, "node", ((peer as u64) << 20) | incarnation as u64);
         let node = Box::new(PnrpNode::new(
@@ -228,6 +233,14 @@ impl World {
                 self.schedule_leave(peer, group);
             }
             Role::Attacker(_) => self.attacker_joined(peer),
+        }
+    }
+
+    /// The cloud `peer` belongs to: its group's; attackers join the first group's cloud.
+    pub(super) fn cloud_of(&self, peer: u32) -> u16 {
+        match self.peers[peer as usize].role {
+            Role::Honest { group } => self.plan.groups[group].cloud,
+            Role::Attacker(_) => 0,
         }
     }
 

@@ -15,7 +15,7 @@ mod sample;
 
 pub use invariants::WORLD_NODE;
 pub use lifecycle::total_peers;
-pub use observer::Observer;
+pub use observer::{Observer, Tee};
 pub use recorder::Recorder;
 
 use crate::addr::endpoint_of;
@@ -215,7 +215,8 @@ pub struct World {
     traffic: Traffic,
     live: lifecycle::LiveSets,
     peers_max: u64,
-    seeds: Vec<Endpoint>,
+    /// Seed servers' endpoints, per cloud.
+    seeds: Vec<Vec<Endpoint>>,
     phases: Vec<Phase>,
     metrics: sample::Metrics,
     attack: attack::AttackState,
@@ -303,6 +304,14 @@ impl World {
     /// Installs an observer (one at a time).
     pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
         self.observer = Some(observer);
+    }
+
+    /// Adds an observer beside the one installed, if any (both see every event, in order).
+    pub fn add_observer(&mut self, observer: Box<dyn Observer>) {
+        self.observer = Some(match self.observer.take() {
+            None => observer,
+            Some(first) => Box::new(observer::Tee(vec![first, observer])),
+        });
     }
 
     /// Takes the observer back (e.g. to read what it collected).

@@ -24,3 +24,35 @@ pub trait Observer {
         true
     }
 }
+
+/// Several observers watching one run, called in order (e.g. a pcap and a trace file).
+pub struct Tee(pub Vec<Box<dyn Observer>>);
+
+impl Observer for Tee {
+    fn on_transmit(
+        &mut self,
+        now: Instant,
+        event: u64,
+        from: u32,
+        src: Endpoint,
+        to: Endpoint,
+        msg: &Message,
+    ) {
+        for o in &mut self.0 {
+            o.on_transmit(now, event, from, src, to, msg);
+        }
+    }
+    fn on_deliver(&mut self, now: Instant, event: u64, to: u32, from: Endpoint, msg: &Message) {
+        for o in &mut self.0 {
+            o.on_deliver(now, event, to, from, msg);
+        }
+    }
+    fn after_event(&mut self, now: Instant, event: u64) -> bool {
+        // Every observer sees every event; any of them may stop the run.
+        let mut go_on = true;
+        for o in &mut self.0 {
+            go_on &= o.after_event(now, event);
+        }
+        go_on
+    }
+}

@@ -50,24 +50,30 @@ impl World {
     fn start_resolve(&mut self, source: u32, index: usize) {
         let plan = self.plan.clone();
         let w = &plan.workloads[index];
+        // [CHOICE] pnrp.md §1.5: clouds are separate overlays, so a resolve targets names of the
+        // asker's own cloud (another cloud's name cannot be found from here by design).
+        let cloud = self.cloud_of(source);
         let (name, online) = if w.include_offline {
-            let n = self.oracle.name_count();
+            let n = self.oracle.name_count(cloud);
             if n == 0 {
                 return;
             }
             let Some(k) = self.samplers[index].sample(&mut self.rng.workload, n) else {
                 return;
             };
-            (k as u32, self.oracle.is_registered(k as u32))
+            let Some(name) = self.oracle.nth_name(cloud, k) else {
+                return;
+            };
+            (name, self.oracle.is_registered(name))
         } else {
-            let n = self.oracle.registered_count();
+            let n = self.oracle.registered_count(cloud);
             if n == 0 {
                 return;
             }
             let Some(k) = self.samplers[index].sample(&mut self.rng.workload, n) else {
                 return;
             };
-            match self.oracle.nth_registered(k) {
+            match self.oracle.nth_registered(cloud, k) {
                 Some(name) => (name, true),
                 None => return,
             }
@@ -92,7 +98,7 @@ impl World {
         let Ok(name) = pnrp::PeerName::secured(identity.authority(), &classifier) else {
             return;
         };
-        let idx = self.oracle.add_name(name, source);
+        let idx = self.oracle.add_name(name, source, self.cloud_of(source));
         self.peers[source as usize].names.push(idx);
         self.register(source, idx, timeout);
     }
@@ -167,7 +173,7 @@ impl World {
                 let Some(op) = self.peers[peer as usize].ops.remove(&request) else {
                     if matches!(self.peers[peer as usize].role, Role::Attacker(_)) {
                         // An attacker's own, honestly signed name: part of the true ring.
-                        self.oracle.register_foreign(id);
+                        self.oracle.register_foreign(0, id);
                     }
                     return;
                 };

@@ -111,7 +111,8 @@ impl World {
                 levels[l] += s as f64;
             }
             cache_total += node.cache_len();
-            if matches!(p.role, Role::Honest { .. }) {
+            if let Role::Honest { group } = p.role {
+                let cloud = self.plan.groups[group].cloud;
                 // A name its owner should be publishing but whose registration is past its
                 // deadline counts as a publisher without a correct leaf set: otherwise a cloud
                 // where almost no one manages to register would read 100% correct. Ones still
@@ -128,6 +129,7 @@ impl World {
                     publishers += 1;
                     if let Some((below, above)) = node.leaf_members(id) {
                         if self.oracle.is_true_leaf_set(
+                            cloud,
                             id,
                             below.iter().map(|r| r.id),
                             above.iter().map(|r| r.id),

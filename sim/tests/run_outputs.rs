@@ -1,0 +1,159 @@
+//! What `peerlab run` writes: `[output] records` and `trace`, `--pcap` with several seeds, and the
+//! directories of `--sweep` runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn peerlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_peerlab"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("peerlab-run-outputs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+const SMALL: &str = r#"name = "small"
+duration = "1m"
+[pnrp]
+crypto = "ed25519"
+[[peers]]
+name = "a"
+count = 8
+[[workload]]
+kind = "resolve"
+start = "30s"
+rate = "2/s"
+"#;
+
+/// Writes SMALL (plus `extra`) as `small.toml` in `dir`.
+fn scenario(dir: &Path, extra: &str) -> String {
+    let path = dir.join("small.toml");
+    std::fs::write(&path, format!("{SMALL}{extra}")).expect("scenario written");
+    path.display().to_string()
+}
+
+#[test]
+fn records_false_writes_no_records_and_trace_true_writes_every_datagram() {
+    let dir = scratch("output");
+    let out = dir.join("run");
+    let out_s = out.display().to_string();
+    // A first run leaves records.jsonl behind; the second, without records, must not keep it.
+    let file = scenario(&dir, "");
+    assert!(peerlab(&["run", &file, "--out", &out_s, "--quiet"])
+        .status
+        .success());
+    assert!(out.join("records.jsonl").exists());
+    let file = scenario(&dir, "[output]\nrecords = false\ntrace = true\n");
+    let o = peerlab(&["run", &file, "--out", &out_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        !out.join("records.jsonl").exists(),
+        "records.jsonl written despite records = false"
+    );
+    assert!(out.join("summary.json").exists());
+    let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary");
+    assert!(
+        summary.contains("\"resolve\""),
+        "the summary still counts operations: {summary}"
+    );
+    let trace = std::fs::read_to_string(out.join("trace.jsonl")).expect("trace.jsonl written");
+    let lines: Vec<&str> = trace.lines().collect();
+    assert!(lines.len() > 100, "{} trace lines", lines.len());
+    assert!(lines.iter().any(|l| l.contains("\"dir\":\"send\"")));
+    assert!(lines.iter().any(|l| l.contains("\"dir\":\"recv\"")));
+    assert!(text(&o).contains("trace: "), "{}", text(&o));
+    // And back to the defaults: records again, and no stale trace.
+    let file = scenario(&dir, "");
+    assert!(peerlab(&["run", &file, "--out", &out_s, "--quiet"])
+        .status
+        .success());
+    assert!(out.join("records.jsonl").exists());
+    assert!(!out.join("trace.jsonl").exists());
+}
+
+#[test]
+fn a_distribution_scenario_refuses_trace_with_the_key_and_what_is_allowed() {
+    let dir = scratch("dist-trace");
+    let text_in = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/distribution/flash-crowd.toml"),
+    )
+    .expect("example");
+    let path = dir.join("d.toml");
+    let with_trace = text_in.replacen("[output]\n", "[output]\ntrace = true\n", 1);
+    assert_ne!(with_trace, text_in);
+    std::fs::write(&path, with_trace).expect("written");
+    let o = peerlab(&["check", &path.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("key `output.trace`") && t.contains("allowed: false"),
+        "{t}"
+    );
+}
+
+#[test]
+fn several_seeds_with_pcap_write_one_capture_per_seed() {
+    let dir = scratch("pcap");
+    let file = scenario(&dir, "");
+    let pcap = dir.join("x.pcap").display().to_string();
+    let out = dir.join("runs").display().to_string();
+    let o = peerlab(&[
+        "run", &file, "--seeds", "1..2", "--pcap", &pcap, "--out", &out, "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!dir.join("x.pcap").exists(), "both seeds wrote the shared file");
+    let one = std::fs::read(dir.join("x-seed1.pcap")).expect("seed 1 capture");
+    let two = std::fs::read(dir.join("x-seed2.pcap")).expect("seed 2 capture");
+    // Each is a whole capture of its own run: the classic pcap magic, then different traffic.
+    assert_eq!(&one[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+    assert_eq!(&two[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+    assert_ne!(one, two);
+}
+
+#[test]
+fn sweep_runs_are_filed_under_a_readable_value_and_their_real_seed() {
+    let dir = scratch("sweep");
+    let file = scenario(&dir, "");
+    let out = dir.join("runs");
+    let out_s = out.display().to_string();
+    let o = peerlab(&[
+        "run",
+        &file,
+        "--sweep",
+        "network.loss=0%,20%",
+        "--out",
+        &out_s,
+        "--quiet",
+    ]);
+    assert!(o.status.code().is_some_and(|c| c < 2), "{}", text(&o));
+    // No --seeds: the scenario's own seed (1), not a placeholder.
+    for v in ["0pct", "20pct"] {
+        let summary = std::fs::read_to_string(out.join(v).join("1").join("summary.json"))
+            .unwrap_or_else(|e| panic!("{v}/1/summary.json: {e}"));
+        assert!(summary.contains("\"seed\": 1,"), "{summary}");
+    }
+    // Sweeping the seed itself files each run under the seed it ran with.
+    let out2 = dir.join("by-seed");
+    let out2_s = out2.display().to_string();
+    let o = peerlab(&["run", &file, "--sweep", "seed=3,4", "--out", &out2_s, "--quiet"]);
+    assert!(o.status.code().is_some_and(|c| c < 2), "{}", text(&o));
+    for seed in ["3", "4"] {
+        let summary = std::fs::read_to_string(out2.join(seed).join(seed).join("summary.json"))
+            .unwrap_or_else(|e| panic!("{seed}/{seed}/summary.json: {e}"));
+        assert!(summary.contains(&format!("\"seed\": {seed},")), "{summary}");
+    }
+}
