@@ -256,7 +256,10 @@ fn operations_section(p: &mut Page, s: &Summary) {
     p.raw(
         "<p class=\"note\">Success ratio, latency and hops count operations whose target was online; \
          operations on an offline target, those whose asker left before they completed and those \
-         still open when the run ended are counted apart.</p>",
+         still open when the run ended are counted apart. The <code>max_failed_ratio</code> checks \
+         also leave out resolves started while a partition was in force or within \
+         <code>liveness_within</code> of its heal (the <code>liveness_after_heal</code> checks judge \
+         those), so a run with partitions can pass its check with a lower success here.</p>",
     );
     failures_table(p, s);
 }
