@@ -15,41 +15,64 @@ pub struct Duration(u64);
 
 /// Why a duration text was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a duration: write a number and a unit (us, ms, s, m, h, d), e.g. \"15s\" or \"1.5h\"")]
+#[error("`{0}` is not a duration: write a number and a unit (us, ms, s, m, h, d), e.g. \"15s\", \"1.5h\" or \"1m30s\"")]
 pub struct DurationError(pub String);
 
 impl std::str::FromStr for Duration {
     type Err = DurationError;
+    /// A number and a unit (`us`/`µs`, `ms`, `s`/`sec`, `m`/`min`, `h`, `d`), or several such
+    /// terms from the largest unit down (`"1m30s"`, `"2h 15m"`), summed exactly.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let t = text.trim();
         let err = || DurationError(text.to_owned());
-        let split = t
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(err)?;
-        let (num, unit) = t.split_at(split);
-        let unit_us: u64 = match unit.trim() {
-            "us" | "µs" => 1,
-            "ms" => 1_000,
-            "s" | "sec" => 1_000_000,
-            "m" | "min" => 60_000_000,
-            "h" => 3_600_000_000,
-            "d" => 86_400_000_000,
-            _ => return Err(err()),
-        };
-        if num.is_empty() || num.starts_with('.') || num.matches('.').count() > 1 {
+        let mut rest = text.trim();
+        if rest.is_empty() {
             return Err(err());
         }
-        let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
-        let whole: u64 = whole.parse().map_err(|_| err())?;
-        let mut us = whole.checked_mul(unit_us).ok_or_else(err)?;
-        // Fractions are exact decimal arithmetic: "1.5h" is 5,400,000,000 us on every machine.
-        let mut scale = unit_us;
-        for digit in frac.bytes() {
-            scale /= 10;
-            us = us.checked_add((digit - b'0') as u64 * scale).ok_or_else(err)?;
+        let (mut total, mut last_unit) = (0u64, u64::MAX);
+        while !rest.is_empty() {
+            let num_end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(err)?;
+            let after = &rest[num_end..];
+            let unit_end = after
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(after.len());
+            let (us, unit_us) = duration_term(&rest[..num_end], after[..unit_end].trim()).ok_or_else(err)?;
+            // Terms go from the largest unit down, each unit once: "30s1m" or "1s1s" is a typo.
+            if unit_us >= last_unit {
+                return Err(err());
+            }
+            last_unit = unit_us;
+            total = total.checked_add(us).ok_or_else(err)?;
+            rest = &after[unit_end..];
         }
-        Ok(Duration(us))
+        Ok(Duration(total))
     }
+}
+
+/// One `number unit` term in microseconds, with the unit's length; `None` when malformed.
+fn duration_term(num: &str, unit: &str) -> Option<(u64, u64)> {
+    let unit_us: u64 = match unit {
+        "us" | "µs" => 1,
+        "ms" => 1_000,
+        "s" | "sec" => 1_000_000,
+        "m" | "min" => 60_000_000,
+        "h" => 3_600_000_000,
+        "d" => 86_400_000_000,
+        _ => return None,
+    };
+    if num.is_empty() || num.starts_with('.') || num.matches('.').count() > 1 {
+        return None;
+    }
+    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+    let mut us = whole.parse::<u64>().ok()?.checked_mul(unit_us)?;
+    // Fractions are exact decimal arithmetic: "1.5h" is 5,400,000,000 us on every machine.
+    let mut scale = unit_us;
+    for digit in frac.bytes() {
+        scale /= 10;
+        us = us.checked_add((digit - b'0') as u64 * scale)?;
+    }
+    Some((us, unit_us))
 }
 
 impl Serialize for Duration {
@@ -229,6 +252,28 @@ mod tests {
         assert_eq!("250ms".parse::<Duration>().unwrap(), Duration::from_millis(250));
         assert_eq!("0.001s".parse::<Duration>().unwrap(), Duration::from_millis(1));
         for bad in ["", "15", "s", "1.2.3s", "-1s", "3 parsecs", ".5s"] {
+            assert!(bad.parse::<Duration>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn compound_durations_sum_their_terms_largest_unit_first() {
+        assert_eq!("1m30s".parse::<Duration>().unwrap(), Duration::from_secs(90));
+        assert_eq!("2h 15m".parse::<Duration>().unwrap(), Duration::from_mins(135));
+        assert_eq!(
+            "1d2h3m4s5ms6us".parse::<Duration>().unwrap(),
+            Duration(93_784_005_006)
+        );
+        assert_eq!("1h0.5m".parse::<Duration>().unwrap(), Duration::from_secs(3630));
+        for bad in [
+            "30s1m",
+            "1s1s",
+            "1m30",
+            "1m 30 parsecs",
+            "1m-30s",
+            "m30s",
+            "1.5.h2m",
+        ] {
             assert!(bad.parse::<Duration>().is_err(), "{bad}");
         }
     }

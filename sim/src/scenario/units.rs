@@ -96,7 +96,7 @@ pub(crate) fn gcd(mut a: u128, mut b: u128) -> u128 {
 // ---------------------------------------------------------------- durations
 
 const DURATION_ALLOWED: &str =
-    "a number and a unit (us, ms, s, m, h, d) such as \"250ms\", \"15s\" or \"1.5h\"";
+    "a number and a unit (us, ms, s, m, h, d) such as \"250ms\", \"15s\" or \"1.5h\", or terms from the largest unit down such as \"1m30s\"";
 
 impl Scalar for Duration {
     const ALLOWED: &'static str = DURATION_ALLOWED;
