@@ -223,6 +223,15 @@ pub fn attach(
     args: &crate::cli::RunArgs,
 ) -> Result<Option<Arc<Mutex<PcapStatus>>>, u8> {
     let Some(path) = &args.pcap else { return Ok(None) };
+    let peers = world.peer_count();
+    if let Some(bad) = args.pcap_nodes.iter().find(|&&i| i as usize >= peers) {
+        // A filter naming no peer would write an empty capture without a word.
+        eprintln!(
+            "error: --pcap-nodes: peer {bad} does not exist; allowed: peer indices 0 to {} (this scenario has {peers} peers)",
+            peers.saturating_sub(1)
+        );
+        return Err(crate::run::EXIT_BAD_INPUT);
+    }
     let nodes = (!args.pcap_nodes.is_empty()).then_some(args.pcap_nodes.as_slice());
     match PcapObserver::create(path, nodes) {
         Ok((obs, status)) => {

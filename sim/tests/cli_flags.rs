@@ -96,3 +96,28 @@ fn stop_on_violation_reports_when_it_stopped_and_replays_with_the_flag() {
     assert!(replay.ends_with("--stop-on-violation"), "{replay}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn pcap_nodes_naming_no_peer_is_refused() {
+    let out = scratch("pcap-nodes");
+    let file = scenario("quickstart.toml");
+    let pcap = out.join("x.pcap");
+    let mut args = vec![
+        "run",
+        &file,
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--pcap-nodes",
+        "1,40",
+    ];
+    args.extend(SMALL);
+    let o = peerlab(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--pcap-nodes: peer 40 does not exist"), "{err}");
+    assert!(err.contains("0 to 39"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}
