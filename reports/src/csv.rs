@@ -25,7 +25,7 @@ fn num(x: f64) -> String {
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), ReportError> {
     let path = dir.join(name);
-    std::fs::write(&path, text).map_err(|e| ReportError::io(path, e))
+    crate::output::write_file(&path, text).map_err(|e| ReportError::io(path, e))
 }
 
 /// `timeseries.csv`: one row per kept sample; per-interval operation counts and ratios, per-second

@@ -11,6 +11,7 @@ mod csv;
 mod error;
 mod figures;
 mod html;
+pub mod output;
 mod plot;
 mod png;
 mod read;

@@ -23,7 +23,7 @@ pub fn render_png(run_dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
             plot: fig.title.clone(),
             detail,
         })?;
-        std::fs::write(&path, png).map_err(|e| ReportError::io(&path, e))?;
+        crate::output::write_file(&path, png).map_err(|e| ReportError::io(&path, e))?;
         written.push(path);
     }
     Ok(written)

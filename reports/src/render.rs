@@ -85,7 +85,11 @@ fn replay_command(config: Option<&serde_json::Value>, summary: &Summary) -> Stri
         return cmd;
     }
     let file = key("source_path").unwrap_or_else(|| summary.scenario.clone());
-    format!("peerlab run {} --seed {}", shell_word(&file), summary.seed)
+    format!(
+        "peerlab run {} --seed {}",
+        crate::output::shell_quote(&file),
+        summary.seed
+    )
 }
 
 /// `replay` for a violation seen under `seed` (the run's seed in practice; substituted if not).
@@ -97,17 +101,8 @@ fn violation_replay(replay: &str, run_seed: u64, seed: u64) -> String {
 }
 
 /// Quotes a path for a POSIX shell when it holds anything but safe characters.
-fn shell_word(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:+,@".contains(c);
-    if !s.is_empty() && s.chars().all(safe) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
 fn write_file(path: &Path, text: &str) -> Result<(), ReportError> {
-    std::fs::write(path, text).map_err(|e| ReportError::io(path, e))
+    crate::output::write_file(path, text).map_err(|e| ReportError::io(path, e))
 }
 
 /// Renders `run_dir/report.html` and its CSVs from `config.json`, `records.jsonl` and

@@ -142,9 +142,10 @@ pub fn render_sweep(param: &str, points: &[SweepPoint], out_dir: &Path) -> Resul
     page.raw("<footer>Data beside this page: <a href=\"sweep.csv\">sweep.csv</a></footer>");
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
     let csv_path = out_dir.join("sweep.csv");
-    std::fs::write(&csv_path, sweep_csv(points, &table)).map_err(|e| ReportError::io(csv_path, e))?;
+    crate::output::write_file(&csv_path, sweep_csv(points, &table))
+        .map_err(|e| ReportError::io(csv_path, e))?;
     let path = out_dir.join("sweep.html");
-    std::fs::write(&path, page.finish(&title)).map_err(|e| ReportError::io(&path, e))?;
+    crate::output::write_file(&path, page.finish(&title)).map_err(|e| ReportError::io(&path, e))?;
     Ok(path)
 }
 

@@ -18,6 +18,7 @@ pub mod queue;
 pub mod repro;
 pub mod run;
 pub mod scenario;
+pub mod shell;
 pub mod sweep;
 pub mod trace_file;
 pub mod wall;

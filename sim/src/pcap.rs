@@ -150,7 +150,10 @@ pub struct PcapObserver {
 impl PcapObserver {
     /// Creates `path`; with `nodes`, only datagrams sent or addressed to those peer indices are kept.
     pub fn create(path: &Path, nodes: Option<&[u32]>) -> io::Result<(Self, Arc<Mutex<PcapStatus>>)> {
-        let writer = PcapWriter::new(BufWriter::with_capacity(1 << 16, File::create(path)?))?;
+        let writer = PcapWriter::new(BufWriter::with_capacity(
+            1 << 16,
+            peerlab_reports::output::create_file(path)?,
+        ))?;
         let status = Arc::new(Mutex::new(PcapStatus::default()));
         let obs = PcapObserver {
             writer,

@@ -140,7 +140,8 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         plan.duration
     );
     let config = expand::config_json(&scenario, &plan, &args.file, &replay);
-    std::fs::write(dir.join("config.json"), config).map_err(|e| io_err("config.json", e))?;
+    peerlab_reports::output::write_file(&dir.join("config.json"), config)
+        .map_err(|e| io_err("config.json", e))?;
     if args.backend == crate::live::turmoil_backend::Backend::Turmoil {
         return crate::live::turmoil_backend::run_once(args, plan, dir, quiet, &replay);
     }
@@ -196,7 +197,8 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         })
         .collect();
     let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
-    std::fs::write(dir.join("summary.json"), json).map_err(|e| io_err("summary.json", e))?;
+    peerlab_reports::output::write_file(&dir.join("summary.json"), json)
+        .map_err(|e| io_err("summary.json", e))?;
     let report = render_report(&dir, plan.records);
     if !quiet || summary.checks.iter().any(|c| !c.passed) {
         say!("{}", summary.to_table());
@@ -255,10 +257,7 @@ pub(crate) fn records_sink(dir: &Path, records: bool) -> std::io::Result<Recorde
     if records {
         return Recorder::new(Some(&path));
     }
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
+    peerlab_reports::output::remove_file(&path)?;
     Recorder::new(None)
 }
 
@@ -279,10 +278,7 @@ fn attach_trace(
 ) -> std::io::Result<Option<std::rc::Rc<std::cell::RefCell<crate::trace_file::TraceStatus>>>> {
     let path = dir.join("trace.jsonl");
     if !trace {
-        return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(None),
-        };
+        return peerlab_reports::output::remove_file(&path).map(|()| None);
     }
     let (obs, status) = crate::trace_file::TraceFile::create(&path)?;
     world.add_observer(Box::new(obs));
@@ -304,13 +300,19 @@ pub fn load_with_sets(file: &Path, sets: &[String]) -> Result<scenario::Scenario
     scenario::load_with_overrides(file, sets).map_err(|e| e.to_string())
 }
 
-/// The one-line command that reproduces a run.
+/// The one-line command that reproduces a run, every argument shell-quoted.
 pub fn replay_command(file: &Path, seed: u64, sets: &[String]) -> String {
-    let mut cmd = format!("cargo run --release -- run {} --seed {seed}", file.display());
+    let mut args = vec![
+        "run".to_string(),
+        file.display().to_string(),
+        "--seed".to_string(),
+        seed.to_string(),
+    ];
     for s in sets.iter().filter(|s| !s.starts_with("seed=")) {
-        cmd.push_str(&format!(" --set '{s}'"));
+        args.push("--set".into());
+        args.push(s.clone());
     }
-    cmd
+    crate::shell::peerlab_command(&args)
 }
 
 /// `name` with every character but ASCII letters, digits, `-` and `_` replaced by `_`.

@@ -33,7 +33,7 @@ impl TraceFile {
     pub fn create(path: &Path) -> std::io::Result<(Self, Rc<RefCell<TraceStatus>>)> {
         let status = Rc::new(RefCell::new(TraceStatus::default()));
         let obs = TraceFile {
-            out: BufWriter::with_capacity(1 << 16, File::create(path)?),
+            out: BufWriter::with_capacity(1 << 16, peerlab_reports::output::create_file(path)?),
             line: Vec::with_capacity(256),
             status: status.clone(),
         };

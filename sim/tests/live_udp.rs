@@ -91,7 +91,7 @@ fn start(cluster: &mut Cluster, index: usize, seed: Option<SocketAddr>) -> Start
 }
 
 fn status(control: SocketAddr) -> Option<peerlab_sim::live::NodeStatus> {
-    match request(control, &Request::Status, Duration::from_secs(5)) {
+    match request(control, &Request::Status {}, Duration::from_secs(5)) {
         Ok(Response::Status { status }) => Some(status),
         _ => None,
     }

@@ -157,3 +157,70 @@ fn sweep_runs_are_filed_under_a_readable_value_and_their_real_seed() {
         assert!(summary.contains(&format!("\"seed\": {seed},")), "{summary}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn links_planted_in_a_run_directory_are_replaced_never_written_through() {
+    let dir = scratch("links");
+    let file = scenario(&dir, "[output]\ntrace = true\n");
+    let out = dir.join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let names = [
+        "config.json",
+        "summary.json",
+        "records.jsonl",
+        "trace.jsonl",
+        "report.html",
+        "ops.csv",
+    ];
+    for name in names {
+        std::os::unix::fs::symlink(&victim, out.join(name)).unwrap();
+    }
+    let o = peerlab(&["run", &file, "--out", &out.display().to_string(), "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    for name in names {
+        let meta = std::fs::symlink_metadata(out.join(name)).unwrap();
+        assert!(meta.is_file(), "{name} is a fresh file, not the planted link");
+    }
+}
+
+#[test]
+fn the_printed_replay_command_quotes_every_argument() {
+    let dir = scratch("quote");
+    let hostile = dir.join("x;touch PWNED;.toml");
+    std::fs::write(&hostile, SMALL).unwrap();
+    let out = dir.join("run");
+    let o = peerlab(&[
+        "run",
+        &hostile.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--set",
+        "network.loss=0%",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let replay = config["replay"]
+        .as_str()
+        .expect("config.json has the replay command");
+    // The shell sees the file as one word (and runs nothing else).
+    let words = Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s\\0' {replay}"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let words: Vec<String> = String::from_utf8(words.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .map(String::from)
+        .collect();
+    assert!(words.contains(&hostile.display().to_string()), "{words:?}");
+    assert!(words.contains(&"network.loss=0%".to_string()), "{words:?}");
+    assert!(!dir.join("PWNED").exists());
+}

@@ -59,7 +59,7 @@ pub fn run_once(
             s.duration
         );
     }
-    std::fs::write(dir.join("config.json"), config_json(&s, &args.file, replay))
+    peerlab_reports::output::write_file(&dir.join("config.json"), config_json(&s, &args.file, replay))
         .map_err(|e| io_err("config.json", e))?;
     let rec = crate::run::records_sink(&dir, s.output.records).map_err(|e| io_err("records.jsonl", e))?;
     let watch = wall::Stopwatch::start();
@@ -91,7 +91,8 @@ pub fn run_once(
         })
         .collect();
     let json = serde_json::to_string_pretty(&summary).map_err(|e| warn(format!("summary: {e}")))?;
-    std::fs::write(dir.join("summary.json"), json).map_err(|e| io_err("summary.json", e))?;
+    peerlab_reports::output::write_file(&dir.join("summary.json"), json)
+        .map_err(|e| io_err("summary.json", e))?;
     let report = crate::run::render_report(&dir, s.output.records);
     if !quiet || summary.checks.iter().any(|c| !c.passed) {
         let _ = writeln!(std::io::stdout(), "{}", summary.to_table());

@@ -165,7 +165,7 @@ pub fn resolve_command(args: &ResolveArgs) -> u8 {
 
 /// `peerlab status`: prints the cache by level, leaf sets and registrations.
 pub fn status_command(args: &StatusArgs) -> u8 {
-    match request(args.via, &Request::Status, std::time::Duration::from_secs(10)) {
+    match request(args.via, &Request::Status {}, std::time::Duration::from_secs(10)) {
         Ok(Response::Status { status }) => {
             if args.json {
                 println!(
@@ -239,7 +239,7 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        let err = request(addr, &Request::Status, std::time::Duration::from_secs(1)).unwrap_err();
+        let err = request(addr, &Request::Status {}, std::time::Duration::from_secs(1)).unwrap_err();
         assert!(matches!(err, ClientError::Connect { .. }), "{err}");
         assert!(err.to_string().contains("cannot reach"), "{err}");
     }

@@ -6,13 +6,13 @@
 
 use super::control;
 use super::driver::{Clock, Driver, DriverHandle};
+use super::key_file::{insecure_secret, node_key, os_random, KeySource};
 use super::socket::{endpoint_of, DatagramSocket};
 use clap::{Args, ValueEnum};
 use peerlab_engine::crypto::{Identity, Scheme};
 use peerlab_engine::pnrp::{self, PeerName, PnrpConfig, PnrpNode};
 use peerlab_engine::{Endpoint, Instant};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,10 +52,14 @@ pub struct NodeArgs {
     /// Loopback TCP address of the control interface, e.g. `127.0.0.1:3541` (port 0 = any).
     #[arg(long, value_name = "ADDR")]
     pub control: Option<SocketAddr>,
-    /// Text the node's key pair is derived from (default: the listen address), so a restarted node
-    /// keeps its secured names.
+    /// File holding the node's key: read when it exists, else created (owner-only) from the OS's
+    /// randomness, so a restarted node keeps its secured names. Without it the key is ephemeral.
+    #[arg(long, value_name = "PATH", conflicts_with = "insecure_key_seed")]
+    pub key_file: Option<std::path::PathBuf>,
+    /// INSECURE, for reproducible test rigs only: derive the key pair from this text. Anyone who
+    /// knows the text can register this node's secured names; the node warns when it is used.
     #[arg(long, value_name = "TEXT")]
-    pub key_seed: Option<String>,
+    pub insecure_key_seed: Option<String>,
     /// Signature scheme.
     #[arg(long, value_enum, default_value = "rsa1024")]
     pub crypto: CryptoArg,
@@ -77,9 +81,12 @@ pub struct NodePlan {
     pub seeds: Vec<Endpoint>,
     /// Engine RNG seed.
     pub rng_seed: [u8; 32],
+    /// Where the key came from, as the start-up line says it.
+    pub key_origin: String,
 }
 
-/// Builds a [`PnrpConfig`] from `key=value` overrides (values are TOML; bare words are strings).
+/// Builds a [`PnrpConfig`] from `key=value` overrides (values are TOML; bare words are strings),
+/// with the bounds a scenario's `[pnrp]` table has; test-only switches are refused.
 pub fn pnrp_config(sets: &[String]) -> Result<PnrpConfig, String> {
     let mut table = toml::Table::new();
     for s in sets {
@@ -93,13 +100,25 @@ pub fn pnrp_config(sets: &[String]) -> Result<PnrpConfig, String> {
             .unwrap_or_else(|| toml::Value::String(value.to_string()));
         table.insert(key.to_string(), parsed);
     }
-    PnrpConfig::deserialize(toml::Value::Table(table)).map_err(|e| format!("--set-pnrp: {e}"))
+    if table.contains_key("inject_bug") {
+        return Err("--set-pnrp inject_bug: a test-only switch of the simulator, not a node option".into());
+    }
+    let config =
+        PnrpConfig::deserialize(toml::Value::Table(table)).map_err(|e| format!("--set-pnrp: {e}"))?;
+    let issues = crate::scenario::pnrp_config_issues(&config);
+    if issues.is_empty() {
+        return Ok(config);
+    }
+    Err(issues
+        .iter()
+        .map(|i| format!("--set-pnrp {}: {}; allowed: {}", i.key, i.what, i.allowed))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
-/// The key pair of a node: derived from `key_seed` with SHA-256, so it is stable across restarts.
-pub fn identity_for(key_seed: &str, scheme: Scheme) -> Arc<Identity> {
-    let seed: [u8; 32] = Sha256::digest(format!("peerlab-node-key:{key_seed}").as_bytes()).into();
-    Identity::generate(scheme, seed)
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The peer name a `--register` argument stands for under `identity`.
@@ -110,7 +129,7 @@ pub fn name_for(text: &str, identity: &Identity) -> Result<PeerName, String> {
         if name.is_secured() && name.authority != identity.authority() {
             return Err(format!(
                 "--register {text}: the authority is not this node's key; give just the classifier, \
-                 or the matching --key-seed"
+                 or the node's --key-file"
             ));
         }
         return Ok(name);
@@ -157,35 +176,48 @@ pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
         }
     }
     let config = pnrp_config(&args.set_pnrp)?;
-    let (identity, names, rng_seed) = keys(args, args.listen)?;
+    let ((identity, names, rng_seed), key_origin) = keys(args)?;
     Ok(NodePlan {
         config,
         identity,
         names,
         seeds: args.seed_servers.iter().map(|s| endpoint_of(*s)).collect(),
         rng_seed,
+        key_origin,
     })
 }
 
 /// A node's key pair, its names and its engine RNG seed.
 type Keys = (Arc<Identity>, Vec<PeerName>, [u8; 32]);
 
-/// The key pair, the names under it and the engine RNG seed, all derived from `--key-seed` or,
-/// without one, from the address the node listens on (`bound`, once the OS picked a port).
-fn keys(args: &NodeArgs, bound: SocketAddr) -> Result<Keys, String> {
+/// Where `args` says the key comes from.
+pub fn key_source(args: &NodeArgs) -> KeySource {
+    match (&args.key_file, &args.insecure_key_seed) {
+        (Some(path), _) => KeySource::File(path.clone()),
+        (None, Some(text)) => KeySource::InsecureSeed(text.clone()),
+        (None, None) => KeySource::Ephemeral,
+    }
+}
+
+/// The key pair (from the key file, the OS's randomness, or the insecure seed), the names under
+/// it and the engine RNG seed (always from the OS's randomness, except under the insecure seed,
+/// where a test rig wants the whole node reproducible).
+fn keys(args: &NodeArgs) -> Result<(Keys, String), String> {
     let scheme = match args.crypto {
         CryptoArg::Rsa1024 => Scheme::Rsa1024Sha1,
         CryptoArg::Ed25519 => Scheme::Ed25519,
     };
-    let key_seed = args.key_seed.clone().unwrap_or_else(|| bound.to_string());
-    let identity = identity_for(&key_seed, scheme);
+    let key = node_key(&key_source(args), scheme)?;
     let names = args
         .register
         .iter()
-        .map(|n| name_for(n, &identity))
+        .map(|n| name_for(n, &key.identity))
         .collect::<Result<Vec<_>, _>>()?;
-    let rng_seed: [u8; 32] = Sha256::digest(format!("peerlab-node-rng:{key_seed}").as_bytes()).into();
-    Ok((identity, names, rng_seed))
+    let rng_seed = match &args.insecure_key_seed {
+        Some(text) => insecure_secret(&format!("rng:{text}")),
+        None => os_random()?,
+    };
+    Ok(((key.identity, names, rng_seed), key.origin))
 }
 
 /// `peerlab node`.
@@ -213,16 +245,11 @@ pub fn node_command(args: &NodeArgs) -> u8 {
     }
 }
 
-async fn run_node(args: &NodeArgs, mut plan: NodePlan) -> Result<(), String> {
+async fn run_node(args: &NodeArgs, plan: NodePlan) -> Result<(), String> {
     let socket = tokio::net::UdpSocket::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on udp {}: {e}", args.listen))?;
     let local = DatagramSocket::local_addr(&socket).map_err(|e| format!("udp {}: {e}", args.listen))?;
-    if args.key_seed.is_none() && args.listen.port() == 0 {
-        // With an OS-chosen port the key derives from the real address, so that two nodes started
-        // alike still get different keys.
-        (plan.identity, plan.names, plan.rng_seed) = keys(args, local)?;
-    }
     let control = match args.control {
         Some(c) => Some(
             tokio::net::TcpListener::bind(c)
@@ -246,13 +273,28 @@ async fn run_node(args: &NodeArgs, mut plan: NodePlan) -> Result<(), String> {
         clock.now(),
     );
     let (driver, handle) = Driver::new(node, socket, clock);
+    if args.insecure_key_seed.is_some() {
+        eprintln!(
+            "warning: --insecure-key-seed: this node's key is derived from a text; anyone who knows it \
+             can register this node's secured names. Use it only in test rigs."
+        );
+    }
     say(&format!(
         "listening udp={local} control={} endpoint={me} seeds={}",
         control_addr.map_or("none".to_string(), |c| c.to_string()),
         seeds.len()
     ));
+    say(&format!(
+        "key: {} authority={}",
+        plan.key_origin,
+        hex(&plan.identity.authority())
+    ));
     if let Some(listener) = control {
-        tokio::spawn(control::serve(listener, handle.clone()));
+        tokio::spawn(control::serve(
+            listener,
+            handle.clone(),
+            control::Limits::default(),
+        ));
     }
     tokio::spawn(register_all(
         handle.clone(),
@@ -351,8 +393,74 @@ mod tests {
         assert!(p.names[0].is_secured());
         assert_eq!(p.names[0].authority, p.identity.authority());
         assert!(!p.names[1].is_secured());
-        // The key is a function of the key seed: the same listen address gives the same names.
-        assert_eq!(plan(&a).unwrap().names[0], p.names[0]);
+    }
+
+    #[test]
+    fn keys_never_derive_from_the_address() {
+        // Two nodes started alike on the same address get different keys (the address is public:
+        // a key derived from it let anyone take over the node's secured names).
+        let a = args(&["--listen", "127.0.0.1:4000", "--register", "printer"]).unwrap();
+        let (first, second) = (plan(&a).unwrap(), plan(&a).unwrap());
+        assert_ne!(first.identity.authority(), second.identity.authority());
+        assert_ne!(first.names[0], second.names[0]);
+        assert_ne!(first.rng_seed, second.rng_seed);
+        assert!(first.key_origin.starts_with("ephemeral"));
+        // The insecure seed is reproducible and says what it is.
+        let rig = args(&[
+            "--listen",
+            "127.0.0.1:4000",
+            "--insecure-key-seed",
+            "rig",
+            "--register",
+            "p",
+        ])
+        .unwrap();
+        let (r1, r2) = (plan(&rig).unwrap(), plan(&rig).unwrap());
+        assert_eq!(r1.names[0], r2.names[0]);
+        assert_eq!(r1.rng_seed, r2.rng_seed);
+        assert!(r1.key_origin.contains("insecure"));
+        // And the listen address is not such a seed.
+        let victim = args(&[
+            "--listen",
+            "127.0.0.1:4001",
+            "--insecure-key-seed",
+            "127.0.0.1:4000",
+        ])
+        .unwrap();
+        assert_ne!(
+            plan(&victim).unwrap().identity.authority(),
+            first.identity.authority()
+        );
+        assert!(args(&[
+            "--listen",
+            "127.0.0.1:4000",
+            "--key-file",
+            "k",
+            "--insecure-key-seed",
+            "x"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn pnrp_overrides_have_the_scenario_bounds() {
+        let err = pnrp_config(&["cache_levels_max=1000000000".into()]).unwrap_err();
+        assert!(
+            err.contains("cache_levels_max") && err.contains("allowed"),
+            "{err}"
+        );
+        assert!(pnrp_config(&["maintenance_period=0s".into()])
+            .unwrap_err()
+            .contains("maintenance_period"));
+        assert!(pnrp_config(&["maintenance_period=1ms".into()])
+            .unwrap_err()
+            .contains("at least 1s"));
+        assert!(pnrp_config(&["retry_count=0".into()])
+            .unwrap_err()
+            .contains("retry_count"));
+        assert!(pnrp_config(&["inject_bug=skip-cpa-verify".into()])
+            .unwrap_err()
+            .contains("test-only"));
     }
 
     #[test]

@@ -549,7 +549,8 @@ pub fn run_in_dir(plan: &Arc<Plan>, dir: &Path, quiet: bool) -> Result<(Summary,
     let mut summary = rec.aggregator().summary(&info);
     summary.checks = checks(plan, &summary);
     let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
-    std::fs::write(dir.join("summary.json"), json).map_err(|e| format!("summary.json: {e}"))?;
+    peerlab_reports::output::write_file(&dir.join("summary.json"), json)
+        .map_err(|e| format!("summary.json: {e}"))?;
     Ok((summary, rec.digest()))
 }
 

@@ -228,8 +228,11 @@ pub fn explore_command(args: &ExploreArgs) -> u8 {
                         );
                         let _ = writeln!(
                             stdout,
-                            "    replay: cargo run --release -- replay {}",
-                            path.display()
+                            "    replay: {}",
+                            crate::shell::peerlab_command(&[
+                                "replay".to_string(),
+                                path.display().to_string()
+                            ])
                         );
                     }
                 }
@@ -245,7 +248,7 @@ pub fn explore_command(args: &ExploreArgs) -> u8 {
         "seeds": range,
         "failing": groups.iter().map(|(k, v)| (k.clone(), v.iter().map(|(s, _)| *s).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
     });
-    let _ = std::fs::write(out.join("explore.json"), summary.to_string());
+    let _ = peerlab_reports::output::write_file(&out.join("explore.json"), summary.to_string());
     let _ = writeln!(stdout, "{written} repro files in {}", out.display());
     EXIT_FAILED
 }

@@ -235,14 +235,14 @@ fn write_outputs(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("trace.jsonl");
-    std::fs::write(&path, trace::to_jsonl(&r.trace.lines))?;
+    peerlab_reports::output::write_file(&path, trace::to_jsonl(&r.trace.lines))?;
     writeln!(out, "trace: {}", path.display())?;
     if let Some(spec) = msc {
         match msc::select_resolve(&r.trace.msc, spec) {
             Some(lines) => {
                 let title = format!("resolve {} of peer {}", spec.k, spec.peer);
                 let svg = dir.join(format!("msc-{}-{}.svg", spec.k, spec.peer));
-                std::fs::write(&svg, msc::render_svg(&lines, spec.peer, &title))?;
+                peerlab_reports::output::write_file(&svg, msc::render_svg(&lines, spec.peer, &title))?;
                 writeln!(
                     out,
                     "sequence diagram ({} messages): {}",

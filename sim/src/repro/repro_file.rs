@@ -230,7 +230,7 @@ impl Repro {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(&self.path, self.to_text())
+        peerlab_reports::output::write_file(&self.path, self.to_text())
     }
 }
 

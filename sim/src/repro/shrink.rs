@@ -350,8 +350,8 @@ pub fn shrink_command(args: &ShrinkArgs) -> u8 {
     );
     let _ = writeln!(
         out,
-        "replay: cargo run --release -- replay {}",
-        shrunk.repro.path.display()
+        "replay: {}",
+        crate::shell::peerlab_command(&["replay".to_string(), shrunk.repro.path.display().to_string()])
     );
     EXIT_FAILED
 }

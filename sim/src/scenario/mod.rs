@@ -37,6 +37,7 @@ pub use schema::{
 };
 pub use units::{Bandwidth, ByteSize, Ratio, Scalar, UnitError};
 pub use validate::{MTU_MAX, MTU_MIN};
+pub use validate_bounds::pnrp_config_issues;
 pub use value::Value;
 
 use error::{Issue, Locator};

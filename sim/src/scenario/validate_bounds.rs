@@ -6,6 +6,7 @@
 use super::schema::Session;
 use super::validate::{root, Validator};
 use super::value::Value;
+use peerlab_engine::pnrp::{ConfigIssue, PnrpConfig};
 use peerlab_engine::Duration;
 
 /// Most samples one run takes (`duration / sample_every`).
@@ -113,28 +114,43 @@ impl Validator<'_> {
     }
 
     fn period_bounds(&mut self) {
-        let c = &self.s.pnrp.config;
-        let periods = [
-            ("maintenance_period", Some(c.maintenance_period)),
-            (
-                "maintenance_period_small_cache",
-                Some(c.maintenance_period_small_cache),
-            ),
-            ("balancing_interval", Some(c.balancing_interval)),
-            ("leaf_set_liveness_interval", Some(c.leaf_set_liveness_interval)),
-            ("reannounce_period", c.reannounce_period),
-        ];
-        for (name, d) in periods {
-            // Zero is refused by the engine's own validation, with its own message.
-            if let Some(d) = d.filter(|d| *d > Duration::ZERO && *d < PERIOD_MIN) {
-                self.push(
-                    root().key("pnrp").key(name),
-                    format!("`{d}` is too short a period: the run would do little but this"),
-                    format!("at least {PERIOD_MIN}"),
-                );
-            }
+        for issue in period_issues(&self.s.pnrp.config) {
+            self.push(root().key("pnrp").key(issue.key), issue.what, issue.allowed);
         }
     }
+}
+
+/// The engine's periodic timers that are set so short that a run would do little but them.
+fn period_issues(c: &PnrpConfig) -> Vec<ConfigIssue> {
+    let periods = [
+        ("maintenance_period", Some(c.maintenance_period)),
+        (
+            "maintenance_period_small_cache",
+            Some(c.maintenance_period_small_cache),
+        ),
+        ("balancing_interval", Some(c.balancing_interval)),
+        ("leaf_set_liveness_interval", Some(c.leaf_set_liveness_interval)),
+        ("reannounce_period", c.reannounce_period),
+    ];
+    periods
+        .into_iter()
+        // Zero is refused by the engine's own validation, with its own message.
+        .filter_map(|(key, d)| Some((key, d.filter(|d| *d > Duration::ZERO && *d < PERIOD_MIN)?)))
+        .map(|(key, d)| ConfigIssue {
+            key,
+            what: format!("`{d}` is too short a period: the run would do little but this"),
+            allowed: format!("at least {PERIOD_MIN}"),
+        })
+        .collect()
+}
+
+/// Every problem of a `[pnrp]` configuration, as scenario files report them: the engine's own
+/// bounds and the periods that would keep a node busy with nothing else. `peerlab node
+/// --set-pnrp` applies exactly these.
+pub fn pnrp_config_issues(c: &PnrpConfig) -> Vec<ConfigIssue> {
+    let mut out = c.issues();
+    out.extend(period_issues(c));
+    out
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@ impl Recorder {
     /// A recorder writing to `path` (created or truncated), or only aggregating when `None`.
     pub fn new(path: Option<&Path>) -> std::io::Result<Self> {
         let out = match path {
-            Some(p) => Some(BufWriter::with_capacity(1 << 16, File::create(p)?)),
+            Some(p) => Some(BufWriter::with_capacity(
+                1 << 16,
+                peerlab_reports::output::create_file(p)?,
+            )),
             None => None,
         };
         Ok(Recorder {
