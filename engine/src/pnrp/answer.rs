@@ -133,6 +133,11 @@ impl PnrpNode {
     /// §4.8: N unless the Validate ID is ours; else our route entry, the classifier and, with A, a CPA
     /// carrying the INQUIRE's nonce.
     pub(super) fn on_inquire(&mut self, now: Instant, from: Endpoint, i: Inquire) {
+        if let Some(limiter) = self.inquire_limiter.as_mut() {
+            if !limiter.allow(now, from) {
+                return self.stats.drop("inquire_rate_limited");
+            }
+        }
         let Some(reg) = self.regs.get(&i.validate_id) else {
             let buf = AuthorityBuffer {
                 flags: AuthorityFlags {

@@ -210,7 +210,14 @@ pub struct PnrpConfig {
     /// §4.12 repair [CHOICE]: after a detected split, re-run each registration walk through the other part.
     pub split_repair_reregister: bool,
 
-    // ---- test-only fault injection (issue 5) ----
+    // ---- peerlab options beyond the specification ----
+    /// peerlab option, off (`None`) by default as in MS-PNRP, which answers every INQUIRE
+    /// (MS-PNRP §3.2.5.6): answer at most this many INQUIREs per source address per second, dropping the
+    /// rest (`drops["inquire_rate_limited"]`). Bounds the reflection an unauthenticated INQUIRE
+    /// buys (about 7 times its bytes and a signature); see `inquire_limit.rs`.
+    pub inquire_answers_per_source: Option<u32>,
+
+    // ---- test-only fault injection ----
     /// A deliberate bug for proving the simulator's bug-finding loop (explore, replay, shrink):
     /// `"skip-cpa-verify"` makes a resolve accept the final answer's CPA without checking its
     /// signature, nonce or expiry (breaks §6.3). Absent in every real configuration.
@@ -290,6 +297,7 @@ impl Default for PnrpConfig {
             split_test_after_registration: true,
             split_inquire_wants_cpa: false,
             split_repair_reregister: true,
+            inquire_answers_per_source: None,
             inject_bug: None,
         }
     }

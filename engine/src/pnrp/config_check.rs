@@ -31,7 +31,7 @@ const POSITIVE_DURATIONS: [&str; 10] = [
 
 /// Counts that must be at least 1, with their largest value (the field type's, or a protocol
 /// maximum: §3.5/§3.8 the wire arrays hold at most 22 endpoints; 77 levels cover 2^256).
-const NONZERO_COUNTS: [(&str, u64); 16] = [
+const NONZERO_COUNTS: [(&str, u64); 17] = [
     ("retry_count", u8::MAX as u64),
     ("leaf_set_side", u32::MAX as u64),
     ("cache_level_capacity", u32::MAX as u64),
@@ -48,6 +48,7 @@ const NONZERO_COUNTS: [(&str, u64); 16] = [
     ("balancing_gap_factor", u32::MAX as u64),
     ("registration_stop_after_leaf_answers", u32::MAX as u64),
     ("already_flooded_max", 22),
+    ("inquire_answers_per_source", u32::MAX as u64),
 ];
 
 impl PnrpConfig {
@@ -204,6 +205,7 @@ impl PnrpConfig {
             "balancing_gap_factor" => self.balancing_gap_factor.into(),
             "registration_stop_after_leaf_answers" => self.registration_stop_after_leaf_answers?.into(),
             "already_flooded_max" => self.already_flooded_max as u64,
+            "inquire_answers_per_source" => self.inquire_answers_per_source?.into(),
             _ => return None,
         })
     }
@@ -259,7 +261,7 @@ mod tests {
         }
         for (key, _) in NONZERO_COUNTS {
             assert!(
-                c.count_of(key).is_some() || key == "registration_stop_after_leaf_answers",
+                c.count_of(key).is_some() || key == "inquire_answers_per_source",
                 "{key}"
             );
         }

@@ -18,6 +18,7 @@ mod api;
 pub mod cache;
 mod flood;
 mod hot;
+pub mod inquire_limit;
 pub mod leafset;
 mod maintenance;
 mod node;

@@ -113,6 +113,8 @@ pub struct PnrpNode {
     /// True when a registration may wait for a deferred walk (`LocalReg::announce_pending`): a
     /// flag on the node itself, so hot paths need not load every boxed registration to ask.
     pub(super) announces_deferred: bool,
+    /// With `inquire_answers_per_source`, the answers given per source (boxed: off by default).
+    pub(super) inquire_limiter: Option<Box<super::inquire_limit::InquireLimiter>>,
 }
 
 impl PnrpNode {
@@ -138,6 +140,9 @@ impl PnrpNode {
             config.cache_levels_max,
         );
         let reassembly = Reassembly::new(config.reassembly_contexts_max, config.reassembly_bytes_max);
+        let inquire_limiter = config
+            .inquire_answers_per_source
+            .map(|n| Box::new(super::inquire_limit::InquireLimiter::new(n)));
         PnrpNode {
             cfg: config,
             local,
@@ -175,6 +180,7 @@ impl PnrpNode {
             events: VecDeque::new(),
             stats: PnrpStats::default(),
             announces_deferred: false,
+            inquire_limiter,
             leaf_window: None,
         }
     }

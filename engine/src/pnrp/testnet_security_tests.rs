@@ -176,3 +176,67 @@ fn unsecured_names_are_revoked_only_by_the_admitted_key() {
     net.run_for(Duration::from_secs(10));
     assert!(!net.nodes[holder].cache_ids().any(|c| c == id));
 }
+
+/// Bytes a stranger's INQUIREs for a registered ID draw from its publisher, and how many answers.
+fn inquire_reflection(limit: Option<u32>) -> (usize, usize, usize, u64) {
+    let cfg = PnrpConfig {
+        inquire_answers_per_source: limit,
+        ..PnrpConfig::default()
+    };
+    let mut net = TestNet::new(4, cfg, Scheme::Ed25519, 5);
+    net.register_all(Duration::from_secs(90));
+    let publisher = 1;
+    let id = net.nodes[publisher]
+        .registered_ids()
+        .next()
+        .expect("a registered ID");
+    let stranger = Endpoint::new(Ipv6Addr::new(0x2001, 0xdb8, 0xbad, 0, 0, 0, 0, 1), 4000);
+    let inquire = Message::Inquire(Box::new(crate::pnrp::message::Inquire {
+        message_id: 77,
+        flags: crate::pnrp::message::InquireFlags {
+            cpa: true,
+            ..Default::default()
+        },
+        validate_id: id,
+        nonce: Some([9; 16]),
+    }));
+    while net.nodes[publisher].poll_transmit().is_some() {}
+    let now = net.now;
+    let (mut answers, mut answer_bytes) = (0, 0);
+    for _ in 0..10 {
+        net.nodes[publisher].handle_message(now, stranger, inquire.clone());
+        while let Some(t) = net.nodes[publisher].poll_transmit() {
+            if t.to == stranger {
+                answers += 1;
+                answer_bytes += t.msg.encoded_len();
+            }
+        }
+    }
+    let limited = net.nodes[publisher]
+        .stats()
+        .drops
+        .get("inquire_rate_limited")
+        .copied()
+        .unwrap_or(0);
+    (inquire.encoded_len(), answers, answer_bytes, limited)
+}
+
+#[test]
+fn an_unauthenticated_inquire_draws_several_times_its_bytes() {
+    // MS-PNRP answers every INQUIRE: ten from a stranger draw ten AUTHORITYs, each holding the
+    // route entry, the classifier and a CPA signed over the stranger's nonce.
+    let (asked, answers, answer_bytes, limited) = inquire_reflection(None);
+    assert_eq!(answers, 10);
+    assert_eq!(limited, 0);
+    let per_answer = answer_bytes / answers;
+    assert_eq!(asked, 76, "an INQUIRE with a nonce is 76 bytes");
+    // 543 bytes per answer, 7.1 times the INQUIRE (Ed25519 and RSA-1024 CPAs have the same sizes).
+    assert_eq!(per_answer, 543, "bytes per {asked}-byte INQUIRE");
+}
+
+#[test]
+fn the_per_source_limit_caps_answers_and_counts_the_rest() {
+    let (_, answers, _, limited) = inquire_reflection(Some(3));
+    assert_eq!(answers, 3);
+    assert_eq!(limited, 7);
+}
