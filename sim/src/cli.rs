@@ -79,12 +79,17 @@ pub struct RunArgs {
     /// Stop the run after the first event that records an invariant violation.
     #[arg(long)]
     pub stop_on_violation: bool,
-    /// Run every seed of an inclusive range in parallel, e.g. `--seeds 1..20`; reports means with 95% CIs.
+    /// Run every seed of an inclusive range in parallel, e.g. `--seeds 1..20`; reports means with
+    /// 95% CIs. Refused together with `--seed`.
     #[arg(long, value_name = "A..B")]
     pub seeds: Option<crate::sweep::SeedRange>,
-    /// Vary one scenario value, e.g. `--sweep network.loss=0%,1%,5%`; draws figure-vs-parameter plots.
+    /// Vary a scenario value, e.g. `--sweep network.loss=0%,1%,5%`; draws figure-vs-parameter plots.
+    /// Repeat it for a grid: every combination of the values runs.
     #[arg(long, value_name = "KEY=V1,V2,...")]
-    pub sweep: Option<crate::sweep::Sweep>,
+    pub sweep: Vec<crate::sweep::Sweep>,
+    /// Runs at once with --seeds/--sweep (default: one per core). Results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// Engine backend: the deterministic event loop, or turmoil over the live UDP driver (≤ 50 peers).
     #[arg(long, value_enum, default_value = "event-loop")]
     pub backend: crate::live::turmoil_backend::Backend,

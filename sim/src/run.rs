@@ -38,9 +38,33 @@ pub struct RunResult {
     pub records_digest: String,
 }
 
+/// How much one run prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    /// The banner, the progress bar, the summary table and where the report went.
+    Normal,
+    /// One closing line (and the table, failed checks and replay line of a failed run).
+    Quiet,
+    /// Nothing: one run among many, whose caller reports them all.
+    Silent,
+}
+
+impl Verbosity {
+    /// True unless `Normal`.
+    pub fn quiet(self) -> bool {
+        self != Verbosity::Normal
+    }
+}
+
 /// `peerlab run`.
 pub fn run_command(args: &RunArgs) -> u8 {
-    if args.seeds.is_some() || args.sweep.is_some() {
+    if args.seeds.is_some() && args.seed.is_some() {
+        warn!(
+            "error: --seed and --seeds both choose the seed; give --seeds A..B for many runs or --seed N for one"
+        );
+        return EXIT_BAD_INPUT;
+    }
+    if args.seeds.is_some() || !args.sweep.is_empty() {
         if args.check_determinism {
             // Each run of a sweep is one seed; checking them all twice is a separate command.
             warn!(
@@ -50,15 +74,20 @@ pub fn run_command(args: &RunArgs) -> u8 {
             );
             return EXIT_BAD_INPUT;
         }
-        return crate::sweep::run_many(args, args.seeds, args.sweep.as_ref());
+        return crate::sweep::run_many(args);
     }
-    let result = match run_once(args, args.out.clone(), args.quiet) {
+    let verbosity = if args.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
+    };
+    let result = match run_once(args, args.out.clone(), verbosity) {
         Ok(r) => r,
         Err(code) => return code,
     };
     if args.check_determinism {
         let second_dir = result.dir.join("determinism-check");
-        let again = match run_once(args, Some(second_dir), true) {
+        let again = match run_once(args, Some(second_dir), Verbosity::Silent) {
             Ok(r) => r,
             Err(code) => return code,
         };
@@ -92,7 +121,8 @@ pub fn run_command(args: &RunArgs) -> u8 {
 }
 
 /// Loads, runs and writes one scenario run; errors are printed and mapped to an exit code.
-pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<RunResult, u8> {
+pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> Result<RunResult, u8> {
+    let quiet = verbosity.quiet();
     let mut sets = args.sets.clone();
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}"));
@@ -102,48 +132,40 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
         EXIT_BAD_INPUT
     })?;
     if scenario.distribution.is_some() {
-        let dir = out.unwrap_or_else(|| {
-            PathBuf::from("runs")
-                .join(sanitize(&scenario.name))
-                .join(scenario.seed.to_string())
-        });
+        let dir = out.unwrap_or_else(|| default_run_dir(&scenario.name, &args.sets, scenario.seed));
         std::fs::create_dir_all(&dir).map_err(|e| {
             warn!("error: cannot create {}: {e}", dir.display());
             EXIT_BAD_INPUT
         })?;
-        let replay = replay_command(&args.file, scenario.seed, &args.sets);
-        return crate::dist_world::run::run_once(args, scenario, dir, quiet, &replay);
+        let replay = replay_command(args, scenario.seed);
+        return crate::dist_world::run::run_once(args, scenario, dir, verbosity, &replay);
     }
     let plan = expand::plan(&scenario, &args.file).map_err(|e| {
         warn!("{e}");
         EXIT_BAD_INPUT
     })?;
-    let dir = out.unwrap_or_else(|| {
-        PathBuf::from("runs")
-            .join(sanitize(&plan.name))
-            .join(plan.seed.to_string())
-    });
+    let dir = out.unwrap_or_else(|| default_run_dir(&plan.name, &args.sets, plan.seed));
     let io_err = |what: &str, e: std::io::Error| {
         warn!("error: cannot write {what} in {}: {e}", dir.display());
         EXIT_BAD_INPUT
     };
     std::fs::create_dir_all(&dir).map_err(|e| io_err("the run directory", e))?;
-    let mut replay = replay_command(&args.file, plan.seed, &args.sets);
-    if args.stop_on_violation {
-        replay.push_str(" --stop-on-violation");
+    let replay = replay_command(args, plan.seed);
+    // The seed and crate versions go before every run, quiet or not (not among many runs, whose
+    // progress bar names them).
+    if verbosity != Verbosity::Silent {
+        say!(
+            "{} · {} peers · {} simulated",
+            crate::repro::version_line(&plan.name, plan.seed),
+            crate::world::total_peers(&plan),
+            plan.duration
+        );
     }
-    // Issue 5 point 7: the seed and crate versions go before every run, quiet or not.
-    say!(
-        "{} · {} peers · {} simulated",
-        crate::repro::version_line(&plan.name, plan.seed),
-        crate::world::total_peers(&plan),
-        plan.duration
-    );
     let config = expand::config_json(&scenario, &plan, &args.file, &replay);
     peerlab_reports::output::write_file(&dir.join("config.json"), config)
         .map_err(|e| io_err("config.json", e))?;
     if args.backend == crate::live::turmoil_backend::Backend::Turmoil {
-        return crate::live::turmoil_backend::run_once(args, plan, dir, quiet, &replay);
+        return crate::live::turmoil_backend::run_once(args, plan, dir, verbosity, &replay);
     }
     let rec = records_sink(&dir, plan.records).map_err(|e| io_err("records.jsonl", e))?;
     let watch = wall::Stopwatch::start();
@@ -200,36 +222,55 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, quiet: bool) -> Result<Run
     peerlab_reports::output::write_file(&dir.join("summary.json"), json)
         .map_err(|e| io_err("summary.json", e))?;
     let report = render_report(&dir, plan.records);
-    if !quiet || summary.checks.iter().any(|c| !c.passed) {
-        say!("{}", summary.to_table());
-    }
-    match &report {
-        Some(Ok(path)) if !quiet => say!("report: {}", path.display()),
-        None if !quiet => say!("report: none ([output] records = false)"),
-        Some(Err(e)) => warn!("warning: report not rendered: {e}"),
-        _ => {}
-    }
-    if quiet {
-        say!("{}", quiet_summary(&summary, &dir));
-    }
-    let failed: Vec<_> = summary.checks.iter().filter(|c| !c.passed).collect();
-    if !failed.is_empty() || outcome.violations > 0 {
-        for c in &failed {
-            warn!("check failed: {} — {}", c.name, c.detail);
+    print_outcome(&summary, &dir, report.as_ref(), &replay, verbosity);
+    if outcome.violations > 0 && !args.stop_on_violation && verbosity != Verbosity::Silent {
+        warn!(
+            "{} invariant violations (records.jsonl); stop at the first: {replay} --stop-on-violation",
+            outcome.violations
+        );
+        if summary.checks.iter().all(|c| c.passed) {
+            warn!("replay: {replay}");
         }
-        if outcome.violations > 0 && !args.stop_on_violation {
-            warn!(
-                "{} invariant violations (records.jsonl); stop at the first: {replay} --stop-on-violation",
-                outcome.violations
-            );
-        }
-        warn!("replay: {replay}");
     }
     Ok(RunResult {
         dir,
         summary,
         records_digest: rec.digest(),
     })
+}
+
+/// What a finished run prints: the summary table (always when a check failed, unless silent),
+/// where the report went, the `--quiet` line, each failed check and the replay command.
+pub(crate) fn print_outcome(
+    summary: &Summary,
+    dir: &Path,
+    report: Option<&Result<PathBuf, peerlab_reports::ReportError>>,
+    replay: &str,
+    verbosity: Verbosity,
+) {
+    if verbosity == Verbosity::Silent {
+        return;
+    }
+    let quiet = verbosity.quiet();
+    let failed: Vec<_> = summary.checks.iter().filter(|c| !c.passed).collect();
+    if !quiet || !failed.is_empty() {
+        say!("{}", summary.to_table());
+    }
+    match report {
+        Some(Ok(path)) if !quiet => say!("report: {}", path.display()),
+        None if !quiet => say!("report: none ([output] records = false)"),
+        Some(Err(e)) => warn!("warning: report not rendered: {e}"),
+        _ => {}
+    }
+    if quiet {
+        say!("{}", quiet_summary(summary, dir));
+    }
+    for c in &failed {
+        warn!("check failed: {} — {}", c.name, c.detail);
+    }
+    if !failed.is_empty() {
+        warn!("replay: {replay}");
+    }
 }
 
 /// The one line `--quiet` prints after a run: verdict, checks, fingerprint and where the run went.
@@ -300,19 +341,60 @@ pub fn load_with_sets(file: &Path, sets: &[String]) -> Result<scenario::Scenario
     scenario::load_with_overrides(file, sets).map_err(|e| e.to_string())
 }
 
-/// The one-line command that reproduces a run, every argument shell-quoted.
-pub fn replay_command(file: &Path, seed: u64, sets: &[String]) -> String {
-    let mut args = vec![
+/// The one-line command that reproduces a run of `args` with `seed`, every argument shell-quoted:
+/// the file, the seed, every `--set`, and the flags that change what runs.
+pub fn replay_command(args: &RunArgs, seed: u64) -> String {
+    let mut words = vec![
         "run".to_string(),
-        file.display().to_string(),
+        args.file.display().to_string(),
         "--seed".to_string(),
         seed.to_string(),
     ];
-    for s in sets.iter().filter(|s| !s.starts_with("seed=")) {
-        args.push("--set".into());
-        args.push(s.clone());
+    for s in args.sets.iter().filter(|s| !s.starts_with("seed=")) {
+        words.push("--set".into());
+        words.push(s.clone());
     }
-    crate::shell::peerlab_command(&args)
+    if args.backend == crate::live::turmoil_backend::Backend::Turmoil {
+        words.extend(["--backend".to_string(), "turmoil".to_string()]);
+    }
+    if args.stop_on_violation {
+        words.push("--stop-on-violation".into());
+    }
+    crate::shell::peerlab_command(&words)
+}
+
+/// Where a run goes without `--out`: `runs/<scenario>/<seed>`, or with `--set` overrides
+/// `runs/<scenario>/<overrides>/<seed>`, so that a variant never overwrites the run it is
+/// compared with.
+pub fn default_run_dir(scenario: &str, sets: &[String], seed: u64) -> PathBuf {
+    let mut dir = PathBuf::from("runs").join(sanitize(scenario));
+    if let Some(variant) = variant_dir(sets) {
+        dir = dir.join(variant);
+    }
+    dir.join(seed.to_string())
+}
+
+/// A directory name for a list of `--set` overrides (`seed=` aside): `network.loss=1%` →
+/// `network.loss=1pct`, several joined by `+`; `None` without any.
+pub fn variant_dir(sets: &[String]) -> Option<String> {
+    let parts: Vec<String> = sets
+        .iter()
+        .filter(|s| !s.starts_with("seed="))
+        .map(|s| crate::sweep::readable_name(s))
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let name = parts.join("+");
+    // Keep names within file-system limits; a digest keeps long ones distinct. The name is ASCII
+    // (readable_name), so any byte index is a character boundary.
+    if name.len() <= 120 {
+        return Some(name);
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("{}-{short}", &name[..80]))
 }
 
 /// `name` with every character but ASCII letters, digits, `-` and `_` replaced by `_`.

@@ -1,9 +1,10 @@
-//! Many runs of one scenario (issue 4): `--seeds A..B` repeats it over seeds in parallel and reports
-//! means with 95% confidence intervals; `--sweep key=v1,v2,...` varies one value and draws the
-//! "figure vs parameter" plot. Each run stays deterministic; only their scheduling is parallel.
+//! Many runs of one scenario: `--seeds A..B` repeats it over seeds in parallel and reports means
+//! with 95% confidence intervals; `--sweep key=v1,v2,...` varies a value and draws the "figure vs
+//! parameter" plots, and several `--sweep`s run every combination (a grid). Each run stays
+//! deterministic; only their scheduling is parallel (`--jobs`), under one progress bar.
 
 use crate::cli::RunArgs;
-use crate::run::{run_once, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
+use crate::run::{run_once, Verbosity, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
 use peerlab_engine::Duration;
 use peerlab_reports::{render_sweep, SweepPoint};
 use rayon::prelude::*;
@@ -73,135 +74,266 @@ impl std::str::FromStr for Sweep {
     }
 }
 
-/// Runs `args` over its seeds and sweep values; writes one report per run plus `sweep.html`.
-pub fn run_many(args: &RunArgs, seeds: Option<SeedRange>, sweep: Option<&Sweep>) -> u8 {
-    let values: Vec<Option<String>> = match sweep {
-        Some(s) => s.values.iter().cloned().map(Some).collect(),
-        None => vec![None],
-    };
+/// One point of a sweep's grid: a value of every swept key (none without `--sweep`).
+#[derive(Clone, Debug, PartialEq)]
+struct GridPoint {
+    /// `(key, value)` per swept key, in the order the keys were given.
+    values: Vec<(String, String)>,
+    /// The point's directory below the run set's: one level per key.
+    dir: PathBuf,
+}
+
+impl GridPoint {
+    /// `key=value` overrides that make this point.
+    fn sets(&self) -> Vec<String> {
+        self.values.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+
+    /// How the point is labelled: the value of a one-key sweep, `k1=v1 · k2=v2` for a grid.
+    fn label(&self) -> String {
+        match self.values.as_slice() {
+            [] => "all seeds".into(),
+            [(_, v)] => v.clone(),
+            many => many
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        }
+    }
+}
+
+/// Every combination of the swept values, first key outermost (one empty point without a sweep).
+fn grid(sweeps: &[Sweep]) -> Vec<GridPoint> {
+    let mut points = vec![GridPoint {
+        values: Vec::new(),
+        dir: PathBuf::new(),
+    }];
+    for sweep in sweeps {
+        let dirs = value_dirs(&sweep.values.iter().cloned().map(Some).collect::<Vec<_>>());
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                sweep.values.iter().zip(&dirs).map(move |(v, d)| {
+                    let mut values = p.values.clone();
+                    values.push((sweep.key.clone(), v.clone()));
+                    GridPoint {
+                        values,
+                        dir: p.dir.join(d.as_deref().unwrap_or("_")),
+                    }
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// One run of many: its grid point, its seed, its directory.
+struct Job {
+    point: usize,
+    seed: u64,
+    dir: PathBuf,
+}
+
+/// Runs `args` over its seeds and sweep grid; writes one report per run plus `sweep.html`.
+pub fn run_many(args: &RunArgs) -> u8 {
+    let sweeps = &args.sweep;
+    if let Some(dup) = sweeps
+        .iter()
+        .enumerate()
+        .find(|(i, s)| sweeps[..*i].iter().any(|t| t.key == s.key))
+    {
+        warn(&format!(
+            "error: --sweep {} is given twice; give each key once",
+            dup.1.key
+        ));
+        return EXIT_BAD_INPUT;
+    }
+    let points = grid(sweeps);
     let name = args
         .file
         .file_stem()
         .map_or("scenario".into(), |s| s.to_string_lossy().to_string());
     let base = args.out.clone().unwrap_or_else(|| {
-        let tag = match (sweep, seeds) {
-            (Some(s), _) => format!("sweep-{}", s.key.replace(['.', '[', ']'], "_")),
-            (None, Some(r)) => format!("seeds-{}..{}", r.first, r.last),
-            (None, None) => "runs".into(),
+        let tag = if sweeps.is_empty() {
+            let r = args.seeds.unwrap_or(SeedRange { first: 0, last: 0 });
+            format!("seeds-{}..{}", r.first, r.last)
+        } else {
+            let keys: Vec<String> = sweeps
+                .iter()
+                .map(|s| s.key.replace(['.', '[', ']'], "_"))
+                .collect();
+            format!("sweep-{}", keys.join("-"))
         };
-        PathBuf::from("runs").join(name).join(tag)
+        let mut dir = PathBuf::from("runs").join(name);
+        if let Some(variant) = crate::run::variant_dir(&args.sets) {
+            dir = dir.join(variant);
+        }
+        dir.join(tag)
     });
-    // Validate every sweep value once up front, so a bad value is reported once, not once per
-    // seed; without --seeds each value runs with the seed its scenario ends up with (the file's,
-    // --seed, or the swept `seed` itself), and its directory is named after that seed.
-    let mut seed_lists = Vec::new();
-    for v in &values {
+    // Validate every point once up front, so a bad value is reported once, not once per seed;
+    // without --seeds each point runs with the seed its scenario ends up with (the file's, or a
+    // swept `seed` itself), and its directory is named after that seed.
+    let mut jobs = Vec::new();
+    for (i, p) in points.iter().enumerate() {
         let mut sets = args.sets.clone();
-        if let Some(seed) = args.seed {
-            sets.push(format!("seed={seed}"));
-        }
-        if let (Some(s), Some(v)) = (sweep, v) {
-            sets.push(format!("{}={v}", s.key));
-        }
-        match crate::run::load_with_sets(&args.file, &sets) {
-            Ok(scenario) => seed_lists.push(seeds.map_or_else(|| vec![scenario.seed], |r| r.seeds())),
+        sets.extend(p.sets());
+        let scenario = match crate::run::load_with_sets(&args.file, &sets) {
+            Ok(s) => s,
             Err(e) => {
                 warn(&e);
                 return EXIT_BAD_INPUT;
             }
+        };
+        let seeds = args.seeds.map_or_else(|| vec![scenario.seed], |r| r.seeds());
+        for seed in seeds {
+            let dir = base.join(&p.dir).join(seed.to_string());
+            jobs.push(Job { point: i, seed, dir });
         }
     }
-    let value_dirs = value_dirs(&values);
-    let jobs: Vec<(usize, Option<String>, u64)> = values
-        .iter()
-        .zip(&seed_lists)
-        .enumerate()
-        .flat_map(|(i, (v, list))| list.iter().map(move |s| (i, v.clone(), *s)))
-        .collect();
+    let seeds_per_point = args.seeds.map_or(1, |r| r.seeds().len());
     say(&format!(
-        "{} runs ({} values × {} seeds) into {}",
+        "{} runs ({} points × {} seeds) into {}",
         jobs.len(),
-        values.len(),
-        seed_lists.first().map_or(0, Vec::len),
+        points.len(),
+        seeds_per_point,
         base.display()
     ));
     if let (Some(pcap), true) = (&args.pcap, jobs.len() > 1) {
-        let example = pcap_for(pcap, value_dirs[0].as_deref(), jobs[0].2);
+        let example = pcap_for(pcap, &points[0].dir, jobs[0].seed);
         say(&format!(
-            "pcap: one file per run, named after its value and seed, e.g. {}",
+            "pcap: one file per run, named after its point and seed, e.g. {}",
             example.display()
         ));
     }
-    let results: Vec<(usize, Result<crate::run::RunResult, u8>)> = jobs
-        .par_iter()
-        .map(|(i, value, seed)| {
-            let mut a = args.clone();
-            let mut dir = base.clone();
-            if let (Some(s), Some(v), Some(name)) = (sweep, value, &value_dirs[*i]) {
-                a.sets.push(format!("{}={v}", s.key));
-                dir = dir.join(name);
-            }
-            // A swept `seed` is set by the value itself (it wins over --seed); otherwise the
-            // run's seed is the one its directory is named after.
-            a.seed = if seeds.is_none() && sweep.is_some_and(|s| s.key == "seed") {
-                None
-            } else {
-                Some(*seed)
-            };
-            dir = dir.join(seed.to_string());
-            if let (Some(pcap), true) = (&args.pcap, jobs.len() > 1) {
-                // Runs in parallel must not share one capture file.
-                a.pcap = Some(pcap_for(pcap, value_dirs[*i].as_deref(), *seed));
-            }
-            (*i, run_once(&a, Some(dir), true))
-        })
-        .collect();
-    let mut points: Vec<SweepPoint> = values
+    let bar = progress_bar(jobs.len() as u64, args.quiet);
+    let run_job = |k: usize| {
+        let job = &jobs[k];
+        let mut a = args.clone();
+        a.sets.extend(points[job.point].sets());
+        // A swept `seed` is set by the value itself; otherwise the run's seed is the one its
+        // directory is named after.
+        let seed_swept = args.seeds.is_none() && sweeps.iter().any(|s| s.key == "seed");
+        a.seed = (!seed_swept).then_some(job.seed);
+        if let (Some(pcap), true) = (&args.pcap, jobs.len() > 1) {
+            // Runs in parallel must not share one capture file.
+            a.pcap = Some(pcap_for(pcap, &points[job.point].dir, job.seed));
+        }
+        let result = run_once(&a, Some(job.dir.clone()), Verbosity::Silent);
+        bar.inc(1);
+        (k, a, result)
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.map_or(0, usize::from))
+        .build();
+    let results: Vec<_> = match pool {
+        Ok(pool) => pool.install(|| (0..jobs.len()).into_par_iter().map(run_job).collect()),
+        Err(e) => {
+            warn(&format!(
+                "error: cannot start {} workers: {e}",
+                args.jobs.unwrap_or(0)
+            ));
+            return EXIT_BAD_INPUT;
+        }
+    };
+    bar.finish_and_clear();
+    let mut sweep_points: Vec<SweepPoint> = points
         .iter()
-        .map(|v| {
-            let label = v.clone().unwrap_or_else(|| "all seeds".into());
-            SweepPoint {
-                x: v.as_deref().and_then(numeric),
-                label,
-                summaries: Vec::new(),
-            }
+        .map(|p| SweepPoint {
+            x: match p.values.as_slice() {
+                [(_, v)] => numeric(v),
+                _ => None,
+            },
+            label: p.label(),
+            summaries: Vec::new(),
         })
         .collect();
-    let mut any_failed = false;
-    for (i, r) in results {
+    let mut failed = Vec::new();
+    for (k, a, r) in results {
+        let job = &jobs[k];
         match r {
             Ok(run) => {
-                any_failed |= run.summary.checks.iter().any(|c| !c.passed);
-                points[i].summaries.push(run.summary);
+                let checks: Vec<&str> = run
+                    .summary
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| c.name.as_str())
+                    .collect();
+                if !checks.is_empty() {
+                    failed.push(format!(
+                        "  {}: failed {}; replay: {}",
+                        job.dir.display(),
+                        checks.join(", "),
+                        crate::run::replay_command(&a, job.seed)
+                    ));
+                }
+                sweep_points[job.point].summaries.push(run.summary);
             }
-            Err(code) if code == EXIT_BAD_INPUT => return EXIT_BAD_INPUT,
-            Err(_) => any_failed = true,
+            Err(code) if code == EXIT_BAD_INPUT => {
+                warn(&format!(
+                    "error: the run in {} could not be done; replay: {}",
+                    job.dir.display(),
+                    crate::run::replay_command(&a, job.seed)
+                ));
+                return EXIT_BAD_INPUT;
+            }
+            Err(_) => failed.push(format!("  {}: did not complete", job.dir.display())),
         }
     }
-    let param = sweep.map_or("seed".to_string(), |s| s.key.clone());
-    match render_sweep(&param, &points, &base) {
+    let param = if sweeps.is_empty() {
+        "seed".to_string()
+    } else {
+        sweeps
+            .iter()
+            .map(|s| s.key.as_str())
+            .collect::<Vec<_>>()
+            .join(" × ")
+    };
+    match render_sweep(&param, &sweep_points, &base) {
         Ok(path) => say(&format!("report: {}", path.display())),
         Err(e) => warn(&format!("warning: sweep report not rendered: {e}")),
     }
-    for p in &points {
-        let ok: Vec<f64> = p
-            .summaries
-            .iter()
-            .filter_map(|s| s.operations.get("resolve").map(|o| o.success_ratio * 100.0))
-            .collect();
-        if !ok.is_empty() {
-            let ci = peerlab_reports::mean_ci95(&ok);
-            say(&format!(
-                "{:>12}  resolve success {:.3}% ± {:.3}  ({} runs)",
-                p.label, ci.mean, ci.half_width, ci.n
-            ));
+    if !args.quiet {
+        for p in &sweep_points {
+            let ok: Vec<f64> = p
+                .summaries
+                .iter()
+                .filter_map(|s| s.operations.get("resolve").map(|o| o.success_ratio * 100.0))
+                .collect();
+            if !ok.is_empty() {
+                let ci = peerlab_reports::mean_ci95(&ok);
+                say(&format!(
+                    "{:>12}  resolve success {:.3}% ± {:.3}  ({} runs)",
+                    p.label, ci.mean, ci.half_width, ci.n
+                ));
+            }
         }
     }
-    if any_failed {
-        EXIT_FAILED
-    } else {
-        EXIT_PASSED
+    say(&format!("{} of {} runs failed", failed.len(), jobs.len()));
+    if failed.is_empty() {
+        return EXIT_PASSED;
     }
+    if !args.quiet {
+        for line in &failed {
+            warn(line);
+        }
+    }
+    EXIT_FAILED
+}
+
+/// One bar over all the runs, with the time left; hidden when quiet or not on a terminal.
+fn progress_bar(runs: u64, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(runs);
+    let style =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs · {elapsed} · about {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }
 
 /// A sweep value as a number for the x axis: plain numbers, percentages, durations (in seconds).
@@ -215,15 +347,15 @@ fn numeric(v: &str) -> Option<f64> {
     v.parse::<Duration>().ok().map(|d| d.as_secs_f64())
 }
 
-/// A readable directory name for a sweep value: `20%` → `20pct`, `5/s` → `5_per_s`, anything else
-/// but letters, digits, `-`, `_` and `.` → `_` (a leading `.` too, so `..` names no parent).
-fn sanitize(v: &str) -> String {
+/// A readable directory name for a value: `20%` → `20pct`, `5/s` → `5_per_s`, anything else but
+/// letters, digits, `-`, `_`, `=` and `.` → `_` (a leading `.` too, so `..` names no parent).
+pub fn readable_name(v: &str) -> String {
     let mut out = String::new();
     for c in v.chars() {
         match c {
             '%' => out.push_str("pct"),
             '/' => out.push_str("_per_"),
-            c if c.is_ascii_alphanumeric() || "-_.".contains(c) => out.push(c),
+            c if c.is_ascii_alphanumeric() || "-_.=".contains(c) => out.push(c),
             _ => out.push('_'),
         }
     }
@@ -236,7 +368,7 @@ fn sanitize(v: &str) -> String {
 /// One directory name per sweep value (`None` without a sweep); values that sanitize alike get
 /// their position appended, so no two share a directory.
 fn value_dirs(values: &[Option<String>]) -> Vec<Option<String>> {
-    let names: Vec<Option<String>> = values.iter().map(|v| v.as_deref().map(sanitize)).collect();
+    let names: Vec<Option<String>> = values.iter().map(|v| v.as_deref().map(readable_name)).collect();
     names
         .iter()
         .enumerate()
@@ -252,15 +384,20 @@ fn value_dirs(values: &[Option<String>]) -> Vec<Option<String>> {
         .collect()
 }
 
-/// The capture file of one run among many: `x.pcap` → `x-20pct-seed3.pcap` (the value part only
-/// in a sweep).
-fn pcap_for(path: &std::path::Path, value: Option<&str>, seed: u64) -> PathBuf {
+/// The capture file of one run among many: `x.pcap` → `x-20pct-seed3.pcap` (the point's value
+/// directories joined by `-`, only in a sweep).
+fn pcap_for(path: &std::path::Path, point_dir: &std::path::Path, seed: u64) -> PathBuf {
     let stem = path
         .file_stem()
         .map_or("capture".into(), |s| s.to_string_lossy().to_string());
-    let tag = match value {
-        Some(v) => format!("{stem}-{v}-seed{seed}"),
-        None => format!("{stem}-seed{seed}"),
+    let values: Vec<String> = point_dir
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect();
+    let tag = if values.is_empty() {
+        format!("{stem}-seed{seed}")
+    } else {
+        format!("{stem}-{}-seed{seed}", values.join("-"))
     };
     let name = match path.extension() {
         Some(ext) => format!("{tag}.{}", ext.to_string_lossy()),
@@ -314,13 +451,18 @@ mod tests {
     #[test]
     fn each_run_of_many_gets_its_own_pcap() {
         let p = std::path::Path::new("runs/x.pcap");
-        assert_eq!(pcap_for(p, None, 2), PathBuf::from("runs/x-seed2.pcap"));
+        let none = std::path::Path::new("");
+        assert_eq!(pcap_for(p, none, 2), PathBuf::from("runs/x-seed2.pcap"));
         assert_eq!(
-            pcap_for(p, Some("20pct"), 1),
+            pcap_for(p, std::path::Path::new("20pct"), 1),
             PathBuf::from("runs/x-20pct-seed1.pcap")
         );
         assert_eq!(
-            pcap_for(std::path::Path::new("cap"), None, 7),
+            pcap_for(p, std::path::Path::new("20pct/5_per_s"), 1),
+            PathBuf::from("runs/x-20pct-5_per_s-seed1.pcap")
+        );
+        assert_eq!(
+            pcap_for(std::path::Path::new("cap"), none, 7),
             PathBuf::from("cap-seed7")
         );
     }

@@ -224,3 +224,62 @@ fn the_printed_replay_command_quotes_every_argument() {
     assert!(words.contains(&"network.loss=0%".to_string()), "{words:?}");
     assert!(!dir.join("PWNED").exists());
 }
+
+#[test]
+fn several_sweeps_run_every_combination_under_one_closing_line() {
+    let dir = scratch("grid");
+    let file = scenario(&dir, "");
+    let out = dir.join("runs");
+    let o = peerlab(&[
+        "run",
+        &file,
+        "--sweep",
+        "network.loss=0%,20%",
+        "--sweep",
+        "peers.0.count=6,8",
+        "--jobs",
+        "2",
+        "--out",
+        &out.display().to_string(),
+        "--quiet",
+    ]);
+    let all = text(&o);
+    assert!(o.status.code().is_some_and(|c| c < 2), "{all}");
+    for (loss, count) in [("0pct", "6"), ("0pct", "8"), ("20pct", "6"), ("20pct", "8")] {
+        let summary = out.join(loss).join(count).join("1").join("summary.json");
+        assert!(summary.exists(), "{} missing: {all}", summary.display());
+    }
+    assert!(all.contains("4 runs (4 points × 1 seeds)"), "{all}");
+    assert!(all.lines().any(|l| l.ends_with("of 4 runs failed")), "{all}");
+    // Quiet among many runs: no per-run banner or table.
+    assert!(!all.contains("simulated\n") && !all.contains("PASS:"), "{all}");
+}
+
+#[test]
+fn a_variant_run_never_overwrites_the_run_it_is_compared_with() {
+    let dir = scratch("variant");
+    let file = scenario(&dir, "");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", file.as_str(), "--quiet"];
+        args.extend_from_slice(extra);
+        let o = Command::new(env!("CARGO_BIN_EXE_peerlab"))
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.code().is_some_and(|c| c < 2), "{}", text(&o));
+    };
+    run(&[]);
+    run(&["--set", "network.loss=5%"]);
+    assert!(dir.join("runs/small/1/summary.json").exists());
+    assert!(dir.join("runs/small/network.loss=5pct/1/summary.json").exists());
+}
+
+#[test]
+fn seed_and_seeds_together_are_refused() {
+    let dir = scratch("seedseeds");
+    let file = scenario(&dir, "");
+    let o = peerlab(&["run", &file, "--seed", "3", "--seeds", "1..2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--seed and --seeds"), "{}", text(&o));
+}

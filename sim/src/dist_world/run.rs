@@ -4,7 +4,7 @@
 use super::DistWorld;
 use crate::cli::RunArgs;
 use crate::progress::Progress;
-use crate::run::{RunResult, EXIT_BAD_INPUT};
+use crate::run::{RunResult, Verbosity, EXIT_BAD_INPUT};
 use crate::scenario::Scenario;
 use crate::wall;
 use crate::world::{Outcome, Recorder};
@@ -39,9 +39,10 @@ pub fn run_once(
     args: &RunArgs,
     s: Scenario,
     dir: PathBuf,
-    quiet: bool,
+    verbosity: Verbosity,
     replay: &str,
 ) -> Result<RunResult, u8> {
+    let quiet = verbosity.quiet();
     let warn = |m: String| {
         let _ = writeln!(std::io::stderr(), "{m}");
         EXIT_BAD_INPUT
@@ -94,33 +95,7 @@ pub fn run_once(
     peerlab_reports::output::write_file(&dir.join("summary.json"), json)
         .map_err(|e| io_err("summary.json", e))?;
     let report = crate::run::render_report(&dir, s.output.records);
-    if !quiet || summary.checks.iter().any(|c| !c.passed) {
-        let _ = writeln!(std::io::stdout(), "{}", summary.to_table());
-    }
-    match &report {
-        Some(Ok(path)) if !quiet => {
-            let _ = writeln!(std::io::stdout(), "report: {}", path.display());
-        }
-        None if !quiet => {
-            let _ = writeln!(std::io::stdout(), "report: none ([output] records = false)");
-        }
-        Some(Err(e)) => {
-            let _ = writeln!(std::io::stderr(), "warning: report not rendered: {e}");
-        }
-        _ => {}
-    }
-    if quiet {
-        let line = crate::run::quiet_summary(&summary, &dir);
-        let _ = writeln!(std::io::stdout(), "{line}");
-    }
-    for c in summary.checks.iter().filter(|c| !c.passed) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "check failed: {} — {}\nreplay: {replay}",
-            c.name,
-            c.detail
-        );
-    }
+    crate::run::print_outcome(&summary, &dir, report.as_ref(), replay, verbosity);
     Ok(RunResult {
         dir,
         summary,

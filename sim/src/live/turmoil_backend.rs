@@ -559,7 +559,7 @@ pub fn run_once(
     args: &crate::cli::RunArgs,
     plan: Plan,
     dir: std::path::PathBuf,
-    quiet: bool,
+    verbosity: crate::run::Verbosity,
     replay: &str,
 ) -> Result<crate::run::RunResult, u8> {
     if args.pcap.is_some() {
@@ -567,23 +567,12 @@ pub fn run_once(
         return Err(crate::run::EXIT_BAD_INPUT);
     }
     let plan = Arc::new(plan);
-    let (summary, records_digest) = run_in_dir(&plan, &dir, quiet).map_err(|e| {
+    let (summary, records_digest) = run_in_dir(&plan, &dir, verbosity.quiet()).map_err(|e| {
         eprintln!("error: {e}");
         crate::run::EXIT_BAD_INPUT
     })?;
-    if !quiet || summary.checks.iter().any(|c| !c.passed) {
-        println!("{}", summary.to_table());
-    }
-    if let Some(Err(e)) = crate::run::render_report(&dir, plan.records) {
-        eprintln!("warning: report not rendered: {e}");
-    }
-    if quiet {
-        println!("{}", crate::run::quiet_summary(&summary, &dir));
-    }
-    for c in summary.checks.iter().filter(|c| !c.passed) {
-        eprintln!("check failed: {} — {}", c.name, c.detail);
-        eprintln!("replay: {replay} --backend turmoil");
-    }
+    let report = crate::run::render_report(&dir, plan.records);
+    crate::run::print_outcome(&summary, &dir, report.as_ref(), replay, verbosity);
     Ok(crate::run::RunResult {
         dir,
         summary,
