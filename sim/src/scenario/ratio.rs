@@ -13,7 +13,17 @@ use std::str::FromStr;
 pub struct Ratio(u32);
 
 const RATIO_ALLOWED: &str =
-    "a percentage such as \"0.5%\" or \"40%\", a fraction such as \"1/100\", or a number from 0 to 1 such as 0.25";
+    "a percentage such as \"0.5%\" or \"40%\", or a fraction such as \"1/100\" (a bare number only for 0)";
+
+/// Why a bare number other than 0 is refused: `loss = 1` reads as 1% to one person and 100% to
+/// another, so the unit must be written.
+fn ambiguous(text: &dyn fmt::Display, ppm: u128) -> UnitError {
+    let pct = Ratio::from_ppm(ppm.min(u128::from(Ratio::PPM)) as u32);
+    UnitError::new(
+        format!("`{text}` is a bare number: write `\"{pct}\"` if you mean a fraction of {text}, or `\"{text}%\"` for {text} percent"),
+        RATIO_ALLOWED,
+    )
+}
 
 impl Ratio {
     /// Parts per million in one.
@@ -75,7 +85,11 @@ impl FromStr for Ratio {
             (n * Self::PPM as u128 + d / 2) / d
         } else {
             let (m, s) = decimal(t).ok_or_else(bad)?;
-            scaled_round(m, s, Self::PPM as u128).ok_or_else(bad)?
+            let ppm = scaled_round(m, s, Self::PPM as u128).ok_or_else(bad)?;
+            if ppm != 0 {
+                return Err(ambiguous(&t, ppm));
+            }
+            ppm
         };
         Ratio::checked(ppm, &text)
     }
@@ -101,12 +115,9 @@ impl Scalar for Ratio {
     }
     fn from_int(v: i64) -> Result<Self, UnitError> {
         match v {
-            0 | 1 => Ok(Ratio(v as u32 * Self::PPM)),
+            0 => Ok(Ratio::ZERO),
             v if v < 0 => Err(UnitError::new(format!("`{v}` is negative"), RATIO_ALLOWED)),
-            _ => Err(UnitError::new(
-                format!("`{v}` is more than 1 (100%)"),
-                RATIO_ALLOWED,
-            )),
+            v => Err(ambiguous(&v, v as u128 * u128::from(Self::PPM))),
         }
     }
     fn from_float(v: f64) -> Result<Self, UnitError> {
@@ -116,13 +127,10 @@ impl Scalar for Ratio {
                 RATIO_ALLOWED,
             ));
         }
-        if v > 1.0 {
-            return Err(UnitError::new(
-                format!("`{v}` is more than 1 (100%)"),
-                RATIO_ALLOWED,
-            ));
+        if v == 0.0 {
+            return Ok(Ratio::ZERO);
         }
-        Ok(Ratio((v * Self::PPM as f64).round() as u32))
+        Err(ambiguous(&v, (v.min(1.0) * Self::PPM as f64).round() as u128))
     }
     fn sample_between<R: Rng + ?Sized>(lo: Self, hi: Self, rng: &mut R) -> Self {
         Ratio(rng.gen_range(lo.0..=hi.0))
@@ -151,7 +159,7 @@ mod tests {
     fn ratios_parse_exactly() {
         let ppm = |t: &str| t.parse::<Ratio>().unwrap_or_else(|e| panic!("{t}: {e}")).ppm();
         assert_eq!(
-            (ppm("0.5%"), ppm("40%"), ppm("1/100"), ppm("0.25"), ppm("1/3")),
+            (ppm("0.5%"), ppm("40%"), ppm("1/100"), ppm("1/4"), ppm("1/3")),
             (5_000, 400_000, 10_000, 250_000, 333_333)
         );
         assert_eq!((ppm("100%"), ppm("0"), ppm("0.00001%")), (1_000_000, 0, 0));
@@ -167,7 +175,20 @@ mod tests {
                 && Ratio::from_int(-1).is_err()
                 && Ratio::from_float(f64::NAN).is_err()
         );
-        assert_eq!(Ratio::from_float(0.005).unwrap().ppm(), 5_000);
+        assert_eq!(Ratio::from_float(0.0).unwrap(), Ratio::ZERO);
+        assert_eq!(Ratio::from_int(0).unwrap(), Ratio::ZERO);
+    }
+
+    #[test]
+    fn bare_numbers_other_than_zero_are_refused_with_both_readings() {
+        // `loss = 1` used to mean 100% silently.
+        let msg = Ratio::from_int(1).unwrap_err().to_string();
+        assert!(msg.contains("\"100%\"") && msg.contains("\"1%\""), "{msg}");
+        let msg = Ratio::from_float(0.25).unwrap_err().to_string();
+        assert!(msg.contains("\"25%\"") && msg.contains("\"0.25%\""), "{msg}");
+        let msg = "0.5".parse::<Ratio>().unwrap_err().to_string();
+        assert!(msg.contains("bare number"), "{msg}");
+        assert_eq!("0".parse::<Ratio>().unwrap(), Ratio::ZERO);
     }
 
     #[test]

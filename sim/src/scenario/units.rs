@@ -380,7 +380,7 @@ mod tests {
         assert_eq!(round_trip::<Ratio>("0.5%").ppm(), 5_000);
         assert_eq!(round_trip::<Ratio>("40%").ppm(), 400_000);
         assert_eq!(round_trip::<Ratio>("1/100").ppm(), 10_000);
-        assert_eq!(round_trip::<Ratio>("0.25").ppm(), 250_000);
+        assert_eq!(round_trip::<Ratio>("1/4").ppm(), 250_000);
         assert_eq!(round_trip::<Ratio>("1/3").ppm(), 333_333);
         assert_eq!(round_trip::<Duration>("1.5h"), Duration::from_mins(90));
     }
