@@ -120,6 +120,7 @@ impl BranchPeer {
                     segment: *seg,
                     block_count: (probe.version == ProbeVersion::V2) as u32,
                     complete: false,
+                    age: None,
                 });
             } else if let Some((count, complete)) = held {
                 offered = true;
@@ -139,12 +140,14 @@ impl BranchPeer {
                     segment: *seg,
                     block_count: count,
                     complete,
+                    age: None,
                 });
             } else if probe.version == ProbeVersion::V2 {
                 entries.push(MatchEntry {
                     segment: *seg,
                     block_count: 0,
                     complete: false,
+                    age: None,
                 });
             }
         }

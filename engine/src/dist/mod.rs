@@ -45,6 +45,7 @@ pub mod info_codec;
 pub mod message;
 mod offer;
 pub mod pccrd;
+pub mod pccrd_xml;
 pub mod pccrr;
 mod pccrr_wire;
 pub mod pchc;

@@ -124,4 +124,6 @@ pub struct PeerStats {
     pub peer_wait_give_ups: u64,
     /// Incoming messages dropped as malformed or unexpected.
     pub dropped: u64,
+    /// Of those, datagrams that did not decode ([`BranchPeer::handle_datagram`](super::BranchPeer::handle_datagram)).
+    pub malformed: u64,
 }
