@@ -28,6 +28,20 @@ pub(crate) struct Outstanding {
     pub key: SessKey,
     pub kind: OutKind,
     pub xid: u64,
+    /// The protocol version the request went out with; a request resent after a NEGO_RESP is not
+    /// renegotiated again.
+    pub version: ProtoVersion,
+    pub renegotiated: bool,
+}
+
+/// Protocol versions this client speaks (MS-PCCRR §2.2.3: 1.0; 2.0 only adds GETSEGLIST).
+const CLIENT_VERSIONS: (u16, u16) = (1, 2);
+
+/// The highest major version both sides support, if any (MS-PCCRR §3.1.5.1: minor versions do not
+/// matter).
+pub(crate) fn common_major(min: ProtoVersion, max: ProtoVersion, ours: (u16, u16)) -> Option<u16> {
+    let hi = max.major.min(ours.1);
+    (hi >= min.major.max(ours.0)).then_some(hi)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -229,13 +243,34 @@ impl BranchPeer {
     }
 
     fn request(&mut self, now: Instant, key: SessKey, addr: Endpoint, kind: OutKind, body: PccrrBody) {
+        self.request_as(now, key, addr, kind, body, ProtoVersion::V1_0, false);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn request_as(
+        &mut self,
+        now: Instant,
+        key: SessKey,
+        addr: Endpoint,
+        kind: OutKind,
+        body: PccrrBody,
+        version: ProtoVersion,
+        renegotiated: bool,
+    ) {
         let Some(s) = self.sessions.get(&key) else { return };
         let okey = (addr, s.meta.id);
         let xid = self.fresh_id();
-        self.outstanding.insert(okey, Outstanding { key, kind, xid });
+        let o = Outstanding {
+            key,
+            kind,
+            xid,
+            version,
+            renegotiated,
+        };
+        self.outstanding.insert(okey, o);
         self.arm(now + self.cfg.request_timer, Timer::Request { key: okey, xid });
         let msg = PccrrMessage {
-            version: ProtoVersion::V1_0,
+            version,
             crypto: self.cfg.crypto,
             body,
         };
@@ -330,19 +365,7 @@ impl BranchPeer {
     pub(crate) fn on_pccrr_response(&mut self, now: Instant, from: Endpoint, m: &PccrrMessage) {
         let segment = match &m.body {
             PccrrBody::BlkList { segment, .. } | PccrrBody::Blk { segment, .. } => *segment,
-            PccrrBody::NegoResp { .. } => {
-                // We only speak 1.0: a NEGO_RESP means no common major version; abort with it.
-                let Some((&okey, &o)) = self.outstanding.range((from, SegmentId::default())..).next() else {
-                    return self.stats.dropped += 1;
-                };
-                if okey.0 != from {
-                    return self.stats.dropped += 1;
-                }
-                self.outstanding.remove(&okey);
-                self.release_block(o);
-                self.drop_server(o.key, from, true);
-                return self.schedule(now, o.key);
-            }
+            PccrrBody::NegoResp { min, max } => return self.on_nego_resp(now, from, *min, *max),
             _ => return self.stats.dropped += 1,
         };
         let Some(&o) = self.outstanding.get(&(from, segment)) else {
@@ -424,6 +447,51 @@ impl BranchPeer {
                 self.schedule(now, o.key);
             }
             _ => self.stats.dropped += 1,
+        }
+    }
+
+    /// MSG_NEGO_RESP to one of our requests (MS-PCCRR §3.1.5.1): resend it with the highest
+    /// major version both sides speak; with none in common, or a second NEGO_RESP to the resent
+    /// request, abort with that server.
+    fn on_nego_resp(&mut self, now: Instant, from: Endpoint, min: ProtoVersion, max: ProtoVersion) {
+        // The response names no segment: it answers our (only) outstanding request to `from` that
+        // is not already renegotiated, the oldest first.
+        let found = self
+            .outstanding
+            .range((from, SegmentId::default())..)
+            .take_while(|(k, _)| k.0 == from)
+            .min_by_key(|(_, o)| (o.renegotiated, o.xid))
+            .map(|(k, o)| (*k, *o));
+        let Some((okey, o)) = found else {
+            return self.stats.dropped += 1;
+        };
+        self.outstanding.remove(&okey);
+        self.stats.nego_responses += 1;
+        let common = common_major(min, max, CLIENT_VERSIONS);
+        let resend = common.filter(|_| !o.renegotiated).and_then(|major| {
+            let s = self.sessions.get(&o.key)?;
+            let body = match o.kind {
+                OutKind::List => PccrrBody::GetBlkList {
+                    segment: s.meta.id,
+                    ranges: ranges_of(s.wanted()).into_iter().take(RANGES_MAX).collect(),
+                },
+                OutKind::Block(b) => PccrrBody::GetBlks {
+                    segment: s.meta.id,
+                    range: BlockRange { index: b, count: 1 },
+                },
+            };
+            Some((major, body))
+        });
+        match resend {
+            Some((major, body)) => {
+                let version = ProtoVersion { major, minor: 0 };
+                self.request_as(now, o.key, from, o.kind, body, version, true);
+            }
+            None => {
+                self.release_block(o);
+                self.drop_server(o.key, from, true);
+                self.schedule(now, o.key);
+            }
         }
     }
 
