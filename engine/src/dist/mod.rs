@@ -44,6 +44,7 @@ pub mod hash;
 mod hosted;
 pub mod info_codec;
 pub mod message;
+mod negotiate;
 mod offer;
 pub mod pccrd;
 pub mod pccrd_xml;

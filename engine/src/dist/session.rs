@@ -6,6 +6,7 @@ use super::config::Mode;
 use super::crypt;
 use super::hash::SegmentId;
 use super::message::DistMessage;
+use super::negotiate::seglist_id;
 use super::pccrr::{ranges_of, BlockRange, PccrrBody, PccrrMessage, ProtoVersion, RANGES_MAX};
 use super::peer::{BranchPeer, Timer};
 use crate::{Duration, Endpoint, Instant, RequestId};
@@ -21,6 +22,8 @@ pub(crate) type OutKey = (Endpoint, SegmentId);
 pub(crate) enum OutKind {
     List,
     Block(u32),
+    /// MSG_GETSEGLIST to the hosted cache for a V2 segment (MS-PCCRR §3.1.4.4).
+    SegList,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -32,16 +35,6 @@ pub(crate) struct Outstanding {
     /// renegotiated again.
     pub version: ProtoVersion,
     pub renegotiated: bool,
-}
-
-/// Protocol versions this client speaks (MS-PCCRR §2.2.3: 1.0; 2.0 only adds GETSEGLIST).
-const CLIENT_VERSIONS: (u16, u16) = (1, 2);
-
-/// The highest major version both sides support, if any (MS-PCCRR §3.1.5.1: minor versions do not
-/// matter).
-pub(crate) fn common_major(min: ProtoVersion, max: ProtoVersion, ours: (u16, u16)) -> Option<u16> {
-    let hi = max.major.min(ours.1);
-    (hi >= min.major.max(ours.0)).then_some(hi)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +134,7 @@ impl BranchPeer {
             && blocks.iter().enumerate().all(|(i, b)| *b == first + i as u32);
         let key = (fid, seg);
         let id = meta.id;
+        let v2 = meta.desc.block_hashes.is_empty();
         let s = Session {
             meta,
             idle: blocks,
@@ -162,6 +156,9 @@ impl BranchPeer {
         self.rearm_download(now, key);
         match (self.cfg.mode, self.hosted) {
             (Mode::Local, _) | (Mode::Hosted, None) => self.abort_session(now, key),
+            // A V2 client of a hosted cache asks which segments it holds with MSG_GETSEGLIST
+            // (MS-PCCRR §3.1.4.4), then fetches each with MSG_GETBLKS; V1 lists blocks.
+            (Mode::Hosted, Some(hc)) if v2 => self.send_seglist(now, key, hc, ProtoVersion::V2_0, false),
             (Mode::Hosted, Some(hc)) => self.add_server(now, key, hc),
             (Mode::Distributed, _) => match self.lists.state(&id, now) {
                 ListState::Negative => {
@@ -247,7 +244,7 @@ impl BranchPeer {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn request_as(
+    pub(crate) fn request_as(
         &mut self,
         now: Instant,
         key: SessKey,
@@ -269,6 +266,14 @@ impl BranchPeer {
         };
         self.outstanding.insert(okey, o);
         self.arm(now + self.cfg.request_timer, Timer::Request { key: okey, xid });
+        let body = match body {
+            PccrrBody::GetSegList { segments, blob, .. } => PccrrBody::GetSegList {
+                request_id: seglist_id(xid),
+                segments,
+                blob,
+            },
+            other => other,
+        };
         let msg = PccrrMessage {
             version,
             crypto: self.cfg.crypto,
@@ -343,7 +348,7 @@ impl BranchPeer {
 
     /// Removes a server from a session after a failure; a failed GETBLKS also drops it from the
     /// segment's server list (§6).
-    fn drop_server(&mut self, key: SessKey, addr: Endpoint, from_list: bool) {
+    pub(crate) fn drop_server(&mut self, key: SessKey, addr: Endpoint, from_list: bool) {
         if let Some(s) = self.sessions.get_mut(&key) {
             s.servers.retain(|x| x.addr != addr);
             if from_list {
@@ -366,6 +371,9 @@ impl BranchPeer {
         let segment = match &m.body {
             PccrrBody::BlkList { segment, .. } | PccrrBody::Blk { segment, .. } => *segment,
             PccrrBody::NegoResp { min, max } => return self.on_nego_resp(now, from, *min, *max),
+            PccrrBody::SegList {
+                request_id, ranges, ..
+            } => return self.on_seglist(now, from, request_id, ranges),
             _ => return self.stats.dropped += 1,
         };
         let Some(&o) = self.outstanding.get(&(from, segment)) else {
@@ -450,52 +458,7 @@ impl BranchPeer {
         }
     }
 
-    /// MSG_NEGO_RESP to one of our requests (MS-PCCRR §3.1.5.1): resend it with the highest
-    /// major version both sides speak; with none in common, or a second NEGO_RESP to the resent
-    /// request, abort with that server.
-    fn on_nego_resp(&mut self, now: Instant, from: Endpoint, min: ProtoVersion, max: ProtoVersion) {
-        // The response names no segment: it answers our (only) outstanding request to `from` that
-        // is not already renegotiated, the oldest first.
-        let found = self
-            .outstanding
-            .range((from, SegmentId::default())..)
-            .take_while(|(k, _)| k.0 == from)
-            .min_by_key(|(_, o)| (o.renegotiated, o.xid))
-            .map(|(k, o)| (*k, *o));
-        let Some((okey, o)) = found else {
-            return self.stats.dropped += 1;
-        };
-        self.outstanding.remove(&okey);
-        self.stats.nego_responses += 1;
-        let common = common_major(min, max, CLIENT_VERSIONS);
-        let resend = common.filter(|_| !o.renegotiated).and_then(|major| {
-            let s = self.sessions.get(&o.key)?;
-            let body = match o.kind {
-                OutKind::List => PccrrBody::GetBlkList {
-                    segment: s.meta.id,
-                    ranges: ranges_of(s.wanted()).into_iter().take(RANGES_MAX).collect(),
-                },
-                OutKind::Block(b) => PccrrBody::GetBlks {
-                    segment: s.meta.id,
-                    range: BlockRange { index: b, count: 1 },
-                },
-            };
-            Some((major, body))
-        });
-        match resend {
-            Some((major, body)) => {
-                let version = ProtoVersion { major, minor: 0 };
-                self.request_as(now, o.key, from, o.kind, body, version, true);
-            }
-            None => {
-                self.release_block(o);
-                self.drop_server(o.key, from, true);
-                self.schedule(now, o.key);
-            }
-        }
-    }
-
-    fn release_block(&mut self, o: Outstanding) {
+    pub(crate) fn release_block(&mut self, o: Outstanding) {
         if let (OutKind::Block(b), Some(s)) = (o.kind, self.sessions.get_mut(&o.key)) {
             if s.downloading.remove(&b) {
                 s.idle.insert(b);
@@ -523,6 +486,8 @@ impl BranchPeer {
         self.release_block(o);
         match o.kind {
             OutKind::Block(_) => self.drop_server(o.key, addr, true),
+            // The hosted cache did not answer which segments it holds: the origin.
+            OutKind::SegList => return self.abort_session(now, o.key),
             OutKind::List => {
                 let retry = self
                     .sessions
