@@ -343,6 +343,11 @@ pub fn segment_ages(text: &str) -> Result<Vec<(u8, Duration)>, DecodeError> {
         .collect())
 }
 
+/// A cache age as SegmentAges carries it: whole 1/100 s, at most 2^24 − 1 of them.
+pub fn age_on_wire(age: Duration) -> Duration {
+    Duration::from_micros((age.as_micros() / 10_000).min(0xFF_FFFF) * 10_000)
+}
+
 /// Encodes segment ages in 1/100 s (the unit MS-PCCRR says SHOULD be sent), saturating at the
 /// 24-bit maximum (about 46 hours), for the entries that carry an age.
 pub fn encode_segment_ages(entries: &[MatchEntry]) -> String {
@@ -535,7 +540,18 @@ mod tests {
             xaddr: Endpoint::new("2001:db8::1".parse().expect("literal"), 80),
             entries,
         };
-        assert_eq!(ProbeMatch::from_xml(&m.to_xml(), &ids), Ok(m));
+        assert_eq!(ProbeMatch::from_xml(&m.to_xml(), &ids), Ok(m.clone()));
+        // Ages travel in 1/100 s, saturating at 24 bits.
+        let mut aged = m;
+        aged.entries[1].age = Some(Duration::from_millis(123_450));
+        aged.entries[3].age = Some(Duration::from_secs(10 * 86_400));
+        let back = ProbeMatch::from_xml(&aged.to_xml(), &ids).expect("decodes");
+        assert_eq!(back.entries[1].age, Some(Duration::from_millis(123_450)));
+        assert_eq!(
+            back.entries[3].age,
+            Some(Duration::from_micros(0xFF_FFFF * 10_000))
+        );
+        assert_eq!(back.entries[0].age, None);
     }
 
     #[test]
