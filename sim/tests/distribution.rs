@@ -97,21 +97,25 @@ fn cold() -> String {
 }
 
 #[test]
-fn a_cold_flash_crowd_waits_for_one_copy_where_the_old_behaviour_herds() {
+fn by_default_a_cold_flash_crowd_herds_and_the_wait_for_peers_extension_shares_one_copy() {
     for version in ["V1", "V2"] {
         let v = format!("distribution.info_version={version}");
-        let waited = run(&cold(), &[&v]);
-        assert!(passed(&waited), "{version}: {:?}", waited.checks);
-        assert_eq!(metric(&waited, "fetches_ok"), 30.0);
-        let offload = metric(&waited, "wan_offload_ratio");
-        assert!(offload >= 0.9, "{version}: offload {offload}");
-        let herd = run(&cold(), &[&v, "distribution.cold_start=origin"]);
+        // The specification's client (the default): each early client pulls its own copy.
+        let herd = run(&cold(), &[&v]);
         assert_eq!(metric(&herd, "fetches_ok"), 30.0);
+        assert_eq!(metric(&herd, "extension.cold_start_wait_for_peers"), 0.0);
         let herd_offload = metric(&herd, "wan_offload_ratio");
         assert!(
             herd_offload < 0.5,
-            "{version}: the old behaviour offloads {herd_offload}"
+            "{version}: the specification's client offloads {herd_offload}"
         );
+        // The peerlab extension, named in the run's metrics.
+        let waited = run(&cold(), &[&v, "distribution.cold_start=wait-for-peers"]);
+        assert!(passed(&waited), "{version}: {:?}", waited.checks);
+        assert_eq!(metric(&waited, "fetches_ok"), 30.0);
+        assert_eq!(metric(&waited, "extension.cold_start_wait_for_peers"), 1.0);
+        let offload = metric(&waited, "wan_offload_ratio");
+        assert!(offload >= 0.9, "{version}: offload {offload}");
         assert!(metric(&herd, "completion_max_s") > 2.0 * metric(&waited, "completion_max_s"));
     }
 }

@@ -19,19 +19,21 @@ pub enum Mode {
     Local,
 }
 
-/// What a segment session does when the peers it found cannot supply every block it lacks
-/// (§6, §12.6).
+/// What a segment session does when the peers it found cannot supply every block it lacks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ColdStart {
-    /// The digest's algorithm (§6): missing blocks go to the origin at once. In a cold flash crowd
-    /// every early client pulls its own copy over the WAN (§12.6).
-    Origin,
-    /// \[CHOICE §6, §12.6\] Peers fetching a segment from the origin say so in ProbeMatches, and
-    /// a session that found holders or fetchers waits for them (re-listing with backoff, re-probing
-    /// now and then) instead of pulling the segment itself; it falls back to the origin after
-    /// `peer_wait_max` without progress. Only a session whose probe finds nobody goes first.
+    /// The specification's client (default): missing blocks go to the origin at once (MS-CCRSO
+    /// client download algorithm); a peer answers a probe only for segments it holds, and a
+    /// BlockCount of 0 means "not available" (MS-PCCRD §2.2.2.2, §3.2.4.1). In a cold flash crowd
+    /// every early client pulls its own copy over the WAN.
     #[default]
+    Origin,
+    /// peerlab extension, not Windows behaviour: peers fetching a segment from the origin say so in
+    /// ProbeMatches (a V1 BlockCount of 0, a V2 "some, not all"), a peer that overhears another's
+    /// probe adds the prober as a server, and a session that found holders or fetchers waits for
+    /// them (re-listing with backoff, re-probing now and then) instead of pulling the segment
+    /// itself; it falls back to the origin after `peer_wait_max` without progress (`wait.rs`).
     WaitForPeers,
 }
 
@@ -99,7 +101,8 @@ pub struct DistConfig {
     /// Segment download timer, re-armed on progress (§6 \[CHOICE\]: the API read timeout applies to
     /// each sequential read, so a segment session aborts after this long without a new block).
     pub download_timer: Duration,
-    /// Behaviour when the peers found lack some blocks (§6, §12.6 \[CHOICE\]; see [`ColdStart`]).
+    /// Behaviour when the peers found lack some blocks: the specification's by default, or the
+    /// peerlab extension (see [`ColdStart`]).
     pub cold_start: ColdStart,
     /// First delay before a waiting session asks its holders again; doubles without progress up
     /// to eight times this (§12.6 \[CHOICE\]).
@@ -167,7 +170,7 @@ impl Default for DistConfig {
             hosted_uploads_max: 1_024,
             upload_rate_bytes_per_sec: 12_500_000,
             download_timer: Duration::from_secs(5),
-            cold_start: ColdStart::WaitForPeers,
+            cold_start: ColdStart::Origin,
             peer_wait_retry: Duration::from_secs(1),
             peer_wait_reprobe: Duration::from_secs(10),
             peer_wait_max: Duration::from_secs(60),
@@ -200,6 +203,8 @@ mod tests {
     fn defaults_are_the_digest_values() {
         let c = DistConfig::default();
         assert_eq!(c.app_max_delay, Duration::from_millis(65));
+        // The specification's behaviour unless a scenario names the extension.
+        assert_eq!(c.cold_start, ColdStart::Origin);
         assert_eq!(
             (c.server_list_max, c.server_lists_max, c.uploads_max),
             (16, 256, 64)

@@ -5,7 +5,7 @@ use super::config::Mode;
 use super::content::InfoVersion;
 use super::hash::SegmentId;
 use super::message::DistMessage;
-use super::pccrd::{MatchEntry, Probe, ProbeMatch, ProbeVersion, MULTICAST};
+use super::pccrd::{age_on_wire, MatchEntry, Probe, ProbeMatch, ProbeVersion, MULTICAST};
 use super::peer::{BranchPeer, Timer};
 use super::session::SessKey;
 use crate::{Duration, Endpoint, Instant};
@@ -120,6 +120,7 @@ impl BranchPeer {
                     segment: *seg,
                     block_count: (probe.version == ProbeVersion::V2) as u32,
                     complete: false,
+                    age: None,
                 });
             } else if let Some((count, complete)) = held {
                 offered = true;
@@ -135,16 +136,26 @@ impl BranchPeer {
                 };
                 // V1 matches carry only block counts (§4.3); "complete" is a V2 bit.
                 let complete = complete && probe.version == ProbeVersion::V2;
+                // V2 SegmentAges: how long the segment has been in this cache (MS-PCCRD §2.2.3.9).
+                let age = (probe.version == ProbeVersion::V2)
+                    .then(|| {
+                        self.cache
+                            .peek(seg, now)
+                            .map(|c| age_on_wire(now.saturating_since(c.inserted)))
+                    })
+                    .flatten();
                 entries.push(MatchEntry {
                     segment: *seg,
                     block_count: count,
                     complete,
+                    age,
                 });
             } else if probe.version == ProbeVersion::V2 {
                 entries.push(MatchEntry {
                     segment: *seg,
                     block_count: 0,
                     complete: false,
+                    age: None,
                 });
             }
         }

@@ -345,11 +345,13 @@ mod tests {
                         segment: seg,
                         block_count: 1,
                         complete: true,
+                        age: None,
                     },
                     MatchEntry {
                         segment: Hash32([4; 32]),
                         block_count: 0,
                         complete: false,
+                        age: None,
                     },
                 ],
             })),

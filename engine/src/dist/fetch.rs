@@ -231,6 +231,12 @@ impl BranchPeer {
         match msg {
             OriginMessage::Info { info, .. } => {
                 let algo = info.algo();
+                // MS-PCCRC §2.2: a block is good when its hash is listed and the listed hashes
+                // hash to the segment's HoD; content information whose block hashes do not is
+                // corrupt, and nothing from it is fetched, cached or served.
+                if !info.segments.iter().all(|d| d.hashes_consistent(algo)) {
+                    return self.fail(now, fid, FetchError::OriginCorrupt { content });
+                }
                 f.info_bytes += super::info_codec::encoded_len(info) as u64;
                 f.metas = info
                     .segments

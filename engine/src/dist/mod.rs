@@ -22,11 +22,12 @@
 //! datagram per discovery, not repeated (§4.1 \[?\]: a lossy network model can still drop it, and
 //! the session then falls back to the origin); a peer whose block fails the hash is excluded for
 //! the rest of that fetch (§10 item 6 \[SIM\], §13); the download timer is re-armed on progress and
-//! sessions per fetch are bounded (§6 \[CHOICE\]); in a cold flash crowd sessions wait for peers
-//! holding or fetching a segment rather than pulling it from the origin at once, bounded by a
-//! give-up timeout (§6, §12.6 \[CHOICE\], `cold_start`, `wait.rs`); upload slots are held for size / upload rate
-//! (§5.4 \[SIM\]); hosted mode uses the V1 offer flow for both versions and GETBLKLIST/GETBLKS (V2
-//! segments are one unit, hence simple downloads) rather than GETSEGLIST (§7.2 \[AMBIG\], §6);
+//! sessions per fetch are bounded (§6 \[CHOICE\]); missing blocks go to the origin at once, as the
+//! specification's client does, unless the peerlab extension `cold_start = "wait-for-peers"` is
+//! named (`wait.rs`); upload slots are held for size / upload rate (§5.4 \[SIM\]); hosted mode
+//! offers V1 content with INITIAL_OFFER/SEGMENT_INFO and V2 content with BATCHED_OFFER (MS-PCHC
+//! §2.2.1.4, §2.2.1.5), and V2 clients of a hosted cache ask with MSG_GETSEGLIST (MS-PCCRR
+//! §3.1.4.4);
 //! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (§12.2 \[SIM\]).
 #![warn(missing_docs)]
 
@@ -43,8 +44,10 @@ pub mod hash;
 mod hosted;
 pub mod info_codec;
 pub mod message;
+mod negotiate;
 mod offer;
 pub mod pccrd;
+pub mod pccrd_xml;
 pub mod pccrr;
 mod pccrr_wire;
 pub mod pchc;

@@ -4,10 +4,14 @@ use super::cache::SegmentMeta;
 use super::config::Mode;
 use super::content::{ContentInfo, InfoVersion};
 use super::message::DistMessage;
-use super::pchc::{PchcBody, PchcMessage, ResponseCode};
+use super::pchc::{BatchedSegment, PchcBody, PchcMessage, ResponseCode, CONTENT_TAG_LEN};
 use super::peer::{BranchPeer, PendingOffer, Timer};
 use crate::{Endpoint, Instant, RequestId};
 use std::sync::Arc;
+
+/// The ContentTag this client's offers carry (MS-PCHC §2.2.1.4: 16 opaque bytes from the
+/// application; Windows uses e.g. "WinINet" or "BITS-4.0").
+const CONTENT_TAG: [u8; CONTENT_TAG_LEN] = *b"peerlab-dist-v1\0";
 
 impl BranchPeer {
     /// Offers a segment to the hosted cache at each `1/offer_steps` of its units held (§7.3 \[W\]).
@@ -33,11 +37,30 @@ impl BranchPeer {
             info_sent: false,
         });
         self.stats.offers_sent += 1;
-        let body = PchcBody::InitialOffer { segment: meta.id };
+        // V1 content: INITIAL_OFFER, then SEGMENT_INFO if asked (MS-PCHC §2.2.1.3, §2.2.1.4). V2
+        // content: BATCHED_OFFER (§2.2.1.5), a version 2.0 message; SEGMENT_INFO is V1 only.
+        let (major, body) = if meta.desc.block_hashes.is_empty() {
+            let d = &meta.desc;
+            let segment = BatchedSegment {
+                block_size: d.block_size,
+                segment_size: d.len,
+                content_tag: CONTENT_TAG,
+                hash_algo: 4,
+                segment: meta.id,
+            };
+            (
+                2,
+                PchcBody::BatchedOffer {
+                    segments: vec![segment],
+                },
+            )
+        } else {
+            (1, PchcBody::InitialOffer { segment: meta.id })
+        };
         self.send(
             hc,
             DistMessage::Pchc(Arc::new(PchcMessage::Request {
-                major: 1,
+                major,
                 port: self.me.port,
                 body,
             })),
@@ -56,23 +79,19 @@ impl BranchPeer {
         let Some(offer) = self.offers.pop_front() else {
             return self.stats.dropped += 1;
         };
-        if *code == ResponseCode::Interested && !offer.info_sent {
+        let v2 = offer.meta.desc.block_hashes.is_empty();
+        if *code == ResponseCode::Interested && !offer.info_sent && !v2 {
             self.stats.offers_interested += 1;
             let d = &offer.meta.desc;
-            let version = if d.block_hashes.is_empty() {
-                InfoVersion::V2
-            } else {
-                InfoVersion::V1
-            };
             let info = ContentInfo {
-                version,
+                version: InfoVersion::V1,
                 first_segment_index: 0,
                 offset_in_first_segment: 0,
                 range_tail: d.len as u64,
                 segments: vec![d.clone()],
             };
             let body = PchcBody::SegmentInfo {
-                content_tag: *b"peerlab-dist-v1\0",
+                content_tag: CONTENT_TAG,
                 info: Arc::new(info),
             };
             let xid = self.fresh_id();

@@ -1,9 +1,11 @@
 //! MS-PCCRD discovery: WS-Discovery Probe and ProbeMatch as typed messages with their real SOAP/XML
-//! encoding (distribution.md §4). Decoding is a tolerant tag scanner (iPXE's approach, §12.2).
+//! encoding (MS-PCCRD §2.2, §4). Datagrams are read once by [`pccrd_xml::scan`] (linear time,
+//! size-capped at [`pccrd_xml::MAX_DATAGRAM`]); this module turns the fields into typed messages.
 
 use super::hash::{Hash32, SegmentId};
+use super::pccrd_xml::{scan, Fields};
 use super::wire::{base64_decode, base64_encode, DecodeError};
-use crate::Endpoint;
+use crate::{Duration, Endpoint};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
@@ -58,6 +60,10 @@ pub struct MatchEntry {
     pub block_count: u32,
     /// V2 only: the responder holds the whole segment (V1 matches carry block counts only).
     pub complete: bool,
+    /// V2 only: how long the segment has been in the responder's cache (`SegmentAges`, MS-PCCRD
+    /// §2.2.3.9), to 1/100 s; `None` when not reported.
+    #[serde(default)]
+    pub age: Option<Duration>,
 }
 
 /// A ProbeMatch, unicast back to the prober (§4.3).
@@ -123,48 +129,8 @@ fn parse_xaddr(text: &str) -> Option<Endpoint> {
     Some(Endpoint::new(addr, sa.port()))
 }
 
-/// Text of the first element whose local name is `name` (prefix ignored); tolerant scanner.
-fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
-    let mut at = 0;
-    while let Some(i) = xml[at..].find('<') {
-        let start = at + i + 1;
-        let rest = &xml[start..];
-        let tag_end = rest.find('>')?;
-        let tag = &rest[..tag_end];
-        let qname = tag
-            .split(|c: char| c.is_whitespace() || c == '/')
-            .next()
-            .unwrap_or("");
-        let local = qname.rsplit(':').next().unwrap_or("");
-        if local == name && !tag.starts_with('/') {
-            let body = &rest[tag_end + 1..];
-            let close = body.find("</")?;
-            return Some(&body[..close]);
-        }
-        at = start + tag_end;
-    }
-    None
-}
-
-/// Value of attribute `attr` on the first element named `name`.
-fn attribute<'a>(xml: &'a str, name: &str, attr: &str) -> Option<&'a str> {
-    let mut at = 0;
-    while let Some(i) = xml[at..].find('<') {
-        let start = at + i + 1;
-        let tag = &xml[start..start + xml[start..].find('>')?];
-        let qname = tag.split_whitespace().next().unwrap_or("");
-        if qname.rsplit(':').next() == Some(name) {
-            let key = format!("{attr}=\"");
-            let v = &tag[tag.find(&key)? + key.len()..];
-            return Some(&v[..v.find('"')?]);
-        }
-        at = start;
-    }
-    None
-}
-
-fn check_types(xml: &str) -> Result<ProbeVersion, DecodeError> {
-    match element(xml, "Types").map(str::trim) {
+fn check_types(f: &Fields) -> Result<ProbeVersion, DecodeError> {
+    match f.types.as_deref() {
         Some("PeerDist:PeerDistData") => Ok(ProbeVersion::V1),
         Some("PeerDist:PeerDistDataV2") => Ok(ProbeVersion::V2),
         Some(_) => Err(DecodeError::Invalid {
@@ -221,61 +187,200 @@ impl Probe {
     pub fn encoded_len(&self) -> usize {
         self.to_xml().len()
     }
-    /// Parses a probe datagram; malformed ones are errors (and get dropped silently, §4.4).
+    /// Parses a probe datagram; malformed ones are errors (and get dropped silently, MS-PCCRD
+    /// §3.2.4.1).
     pub fn from_xml(xml: &str) -> Result<Probe, DecodeError> {
-        if element(xml, "Action").map(str::trim) != Some(ACTION_PROBE) {
+        let f = scan(xml)?;
+        if f.action.as_deref() != Some(ACTION_PROBE) {
             return Err(DecodeError::Missing("Action Probe"));
         }
-        let message_id = element(xml, "MessageID")
+        let message_id = f
+            .message_id
+            .as_deref()
             .and_then(parse_uuid)
             .ok_or(DecodeError::Missing("MessageID"))?;
-        let version = check_types(xml)?;
-        let text = element(xml, "Scopes").ok_or(DecodeError::Missing("Scopes"))?;
-        let segments = match version {
-            ProbeVersion::V1 => v1_scopes(text)?,
-            ProbeVersion::V2 => {
-                let b = base64_decode(text).ok_or(DecodeError::Invalid {
-                    field: "Scopes",
-                    value: 0,
-                })?;
-                let (n, ids) = match b.as_slice() {
-                    [0, 32, n, rest @ ..] if *n > 0 && rest.len() == *n as usize * 32 => (*n as usize, rest),
-                    _ => {
-                        return Err(DecodeError::Invalid {
-                            field: "Scopes",
-                            value: b.len() as u64,
-                        })
-                    }
-                };
-                (0..n)
-                    .map(|i| Hash32(ids[i * 32..i * 32 + 32].try_into().unwrap_or([0; 32])))
-                    .collect()
-            }
-        };
+        let (version, segments) = Probe::body_from_fields(&f)?;
         Ok(Probe {
             message_id,
             version,
             segments,
         })
     }
+    /// The `wsd:Types` and `wsd:Scopes` of a probe (MS-PCCRD §2.2.2.1), from a whole datagram or
+    /// from the `<wsd:Probe>` element alone.
+    pub fn body_from_fields(f: &Fields) -> Result<(ProbeVersion, Vec<SegmentId>), DecodeError> {
+        let version = check_types(f)?;
+        let text = f.scopes.as_deref().ok_or(DecodeError::Missing("Scopes"))?;
+        let segments = match version {
+            ProbeVersion::V1 => v1_scopes(text)?,
+            ProbeVersion::V2 => v2_scopes(text)?,
+        };
+        Ok((version, segments))
+    }
+}
+
+fn invalid(field: &'static str, value: usize) -> DecodeError {
+    DecodeError::Invalid {
+        field,
+        value: value as u64,
+    }
+}
+
+/// V2 probe scopes: base64 of SegmentHashSize (u16 BE, 32), Count (u8, 1..255), Count IDs
+/// (MS-PCCRD §2.2.3.3).
+fn v2_scopes(text: &str) -> Result<Vec<SegmentId>, DecodeError> {
+    let b = base64_decode(text).ok_or(invalid("Scopes", 0))?;
+    match b.as_slice() {
+        [0, 32, n, rest @ ..] if *n > 0 && rest.len() == *n as usize * 32 => Ok(rest
+            .chunks_exact(32)
+            .map(|c| {
+                let mut id = [0u8; 32];
+                id.copy_from_slice(c);
+                Hash32(id)
+            })
+            .collect()),
+        _ => Err(invalid("Scopes", b.len())),
+    }
+}
+
+/// Hex digits per V1 BlockCount entry, decided from the text's length.
+///
+/// MS-PCCRD §2.2.3.9 defines BlockCount as a hexBinary packed array of integers in network byte
+/// order without giving their width, and its own example is 16-bit ("001900040010" for 25, 4,
+/// 16); the §4.3 example ("0000002A" for two scopes) reads as 16-bit too, but every other source
+/// (iPXE, which interoperates with Windows, and 32-bit block counts everywhere else in the
+/// protocol family) uses 32-bit entries. We send 32-bit entries and accept both: for `n` scopes
+/// the text is either 8·n or 4·n digits, never both.
+fn block_count_width(digits: usize, scopes: usize) -> Option<usize> {
+    if digits == 8 * scopes {
+        Some(8)
+    } else if digits == 4 * scopes {
+        Some(4)
+    } else {
+        None
+    }
+}
+
+fn v1_entries(f: &Fields) -> Result<Vec<MatchEntry>, DecodeError> {
+    let ids = v1_scopes(f.scopes.as_deref().ok_or(DecodeError::Missing("Scopes"))?)?;
+    let counts = f
+        .block_count
+        .as_deref()
+        .ok_or(DecodeError::Missing("BlockCount"))?;
+    let width = block_count_width(counts.len(), ids.len())
+        .filter(|_| counts.is_ascii())
+        .ok_or(invalid("BlockCount", counts.len()))?;
+    ids.into_iter()
+        .enumerate()
+        .map(|(i, segment)| {
+            let c = u32::from_str_radix(&counts[width * i..width * (i + 1)], 16)
+                .map_err(|_| invalid("BlockCount", i))?;
+            Ok(MatchEntry {
+                segment,
+                block_count: c,
+                complete: false,
+                age: None,
+            })
+        })
+        .collect()
+}
+
+/// V2 match scopes: a bit array, two bits per probed ID in probe order, MSB first (MS-PCCRD
+/// §2.2.3.3). The §2.2.2.2 example sends 10 bytes of ones ("/////////////w==") for a one-ID
+/// probe, so bytes past the probed IDs are accepted and ignored; fewer bytes than the probe needs,
+/// or more than the largest probe could, are malformed.
+fn v2_entries(f: &Fields, probed: &[SegmentId]) -> Result<Vec<MatchEntry>, DecodeError> {
+    let bits = base64_decode(f.scopes.as_deref().ok_or(DecodeError::Missing("Scopes"))?)
+        .ok_or(invalid("Scopes", 0))?;
+    if bits.len() < probed.len().div_ceil(4) || bits.len() > V2_PROBE_MAX.div_ceil(4) {
+        return Err(invalid("Scopes", bits.len()));
+    }
+    let ages = match f.segment_ages.as_deref() {
+        Some(text) => segment_ages(text)?,
+        None => Vec::new(),
+    };
+    Ok(probed
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let v = bits[i / 4] >> (6 - 2 * (i % 4)) & 3;
+            MatchEntry {
+                segment: *s,
+                block_count: (v >> 1) as u32,
+                complete: v & 1 == 1,
+                age: ages.iter().find(|(x, _)| *x as usize == i).map(|(_, a)| *a),
+            }
+        })
+        .collect())
+}
+
+/// SegmentAges: base64 of an Extensible Blob version 1 (MS-PCCRR ExtensibleBlob, referenced by
+/// MS-PCCRD §2.2.3.9): Version u16 BE = 1, SegmentAgeUnits u8 (1 = s, 2 = 1/10 s, 3 = 1/100 s,
+/// 4 = ms), SegmentAgeCount u8, then per segment its index in the probe (u8) and its age as a
+/// 24-bit little-endian number (Low, Mid, High).
+pub fn segment_ages(text: &str) -> Result<Vec<(u8, Duration)>, DecodeError> {
+    let b = base64_decode(text).ok_or(invalid("SegmentAges", 0))?;
+    let [0, 1, unit, count, rest @ ..] = b.as_slice() else {
+        return Err(invalid("SegmentAges", b.len()));
+    };
+    let micros: u64 = match unit {
+        1 => 1_000_000,
+        2 => 100_000,
+        3 => 10_000,
+        4 => 1_000,
+        u => return Err(invalid("SegmentAgeUnits", *u as usize)),
+    };
+    if rest.len() < 4 * *count as usize {
+        return Err(invalid("SegmentAgeCount", *count as usize));
+    }
+    Ok(rest
+        .chunks_exact(4)
+        .take(*count as usize)
+        .map(|e| {
+            let v = e[1] as u64 | (e[2] as u64) << 8 | (e[3] as u64) << 16;
+            (e[0], Duration::from_micros(v * micros))
+        })
+        .collect())
+}
+
+/// A cache age as SegmentAges carries it: whole 1/100 s, at most 2^24 − 1 of them.
+pub fn age_on_wire(age: Duration) -> Duration {
+    Duration::from_micros((age.as_micros() / 10_000).min(0xFF_FFFF) * 10_000)
+}
+
+/// Encodes segment ages in 1/100 s (the unit MS-PCCRR says SHOULD be sent), saturating at the
+/// 24-bit maximum (about 46 hours), for the entries that carry an age.
+pub fn encode_segment_ages(entries: &[MatchEntry]) -> String {
+    let aged: Vec<(usize, Duration)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.age.map(|a| (i, a)))
+        .take(u8::MAX as usize)
+        .collect();
+    let mut b = vec![0, 1, 3, aged.len() as u8];
+    for (i, age) in aged {
+        let v = (age.as_micros() / 10_000).min(0xFF_FFFF);
+        b.extend_from_slice(&[i as u8, v as u8, (v >> 8) as u8, (v >> 16) as u8]);
+    }
+    base64_encode(&b)
 }
 
 impl ProbeMatch {
-    /// The `wsa:RelatesTo` of a ProbeMatch datagram, to find the probed IDs a V2 match refers to.
-    pub fn relates_to_of(xml: &str) -> Option<u128> {
-        element(xml, "RelatesTo").and_then(parse_uuid)
-    }
-    /// The SOAP/XML datagram (§4.3).
+    /// The SOAP/XML datagram (MS-PCCRD §2.2.2.2, §4.3).
     pub fn to_xml(&self) -> String {
         let (scopes, data) = match self.version {
             ProbeVersion::V1 => {
                 let s: Vec<String> = self.entries.iter().map(|e| e.segment.to_hex_upper()).collect();
+                // 32-bit entries: see `block_count_width` for the width MS-PCCRD leaves open.
                 let c: String = self
                     .entries
                     .iter()
                     .map(|e| format!("{:08X}", e.block_count))
                     .collect();
-                (s.join(" "), format!("<PeerDist:PeerDistData><PeerDist:BlockCount>{c}</PeerDist:BlockCount></PeerDist:PeerDistData>"))
+                (
+                    s.join(" "),
+                    format!("<PeerDist:BlockCount>{c}</PeerDist:BlockCount>"),
+                )
             }
             ProbeVersion::V2 => {
                 let mut bits = vec![0u8; self.entries.len().div_ceil(4)];
@@ -283,13 +388,17 @@ impl ProbeMatch {
                     let v = ((e.block_count > 0) as u8) << 1 | e.complete as u8;
                     bits[i / 4] |= v << (6 - 2 * (i % 4));
                 }
-                // Extensible Blob v1 (§5.8) with no age entries: ages are not modelled.
-                let ages = base64_encode(&[0, 1, 3, 0]);
-                (base64_encode(&bits), format!("<PeerDist:PeerDistDataV2><PeerDist:SegmentAges>{ages}</PeerDist:SegmentAges></PeerDist:PeerDistDataV2>"))
+                let ages = encode_segment_ages(&self.entries);
+                (
+                    base64_encode(&bits),
+                    format!("<PeerDist:SegmentAges>{ages}</PeerDist:SegmentAges>"),
+                )
             }
         };
+        // The metadata element is PeerDist:PeerDistData for both versions (MS-PCCRD §2.2.3.9);
+        // only wsd:Types names PeerDistDataV2.
         format!(
-            "{ENVELOPE_OPEN}<soap:Header><wsa:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:To><wsa:Action>{ACTION_MATCHES}</wsa:Action><wsa:MessageID>{}</wsa:MessageID><wsa:RelatesTo>{}</wsa:RelatesTo><wsd:AppSequence InstanceId=\"{}\" MessageNumber=\"{}\"></wsd:AppSequence></soap:Header><soap:Body><wsd:ProbeMatches><wsd:ProbeMatch><wsa:EndpointReference><wsa:Address>{}</wsa:Address></wsa:EndpointReference><wsd:Types>{}</wsd:Types><wsd:Scopes>{scopes}</wsd:Scopes><wsd:XAddrs>{}</wsd:XAddrs><wsd:MetadataVersion>{}</wsd:MetadataVersion>{data}</wsd:ProbeMatch></wsd:ProbeMatches></soap:Body></soap:Envelope>",
+            "{ENVELOPE_OPEN}<soap:Header><wsa:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:To><wsa:Action>{ACTION_MATCHES}</wsa:Action><wsa:MessageID>{}</wsa:MessageID><wsa:RelatesTo>{}</wsa:RelatesTo><wsd:AppSequence InstanceId=\"{}\" MessageNumber=\"{}\"></wsd:AppSequence></soap:Header><soap:Body><wsd:ProbeMatches><wsd:ProbeMatch><wsa:EndpointReference><wsa:Address>{}</wsa:Address></wsa:EndpointReference><wsd:Types>{}</wsd:Types><wsd:Scopes>{scopes}</wsd:Scopes><wsd:XAddrs>{}</wsd:XAddrs><wsd:MetadataVersion>{}</wsd:MetadataVersion><PeerDist:PeerDistData>{data}</PeerDist:PeerDistData></wsd:ProbeMatch></wsd:ProbeMatches></soap:Body></soap:Envelope>",
             uuid(self.message_id),
             uuid(self.relates_to),
             self.instance_id,
@@ -304,91 +413,55 @@ impl ProbeMatch {
     pub fn encoded_len(&self) -> usize {
         self.to_xml().len()
     }
+    /// The `wsa:RelatesTo` of a ProbeMatch datagram, to find the probed IDs a V2 match refers to.
+    pub fn relates_to_of(xml: &str) -> Option<u128> {
+        scan(xml).ok()?.relates_to.as_deref().and_then(parse_uuid)
+    }
     /// Parses a ProbeMatch. V2 entries need the probed IDs (`probed`, in probe order) to be named.
     pub fn from_xml(xml: &str, probed: &[SegmentId]) -> Result<ProbeMatch, DecodeError> {
-        if element(xml, "Action").map(str::trim) != Some(ACTION_MATCHES) {
+        let f = scan(xml)?;
+        if f.action.as_deref() != Some(ACTION_MATCHES) {
             return Err(DecodeError::Missing("Action ProbeMatches"));
         }
-        let id = |name: &'static str| {
-            element(xml, name)
+        let id = |name: &'static str, v: &Option<String>| {
+            v.as_deref()
                 .and_then(parse_uuid)
                 .ok_or(DecodeError::Missing(name))
         };
-        let num = |attr: &'static str| {
-            attribute(xml, "AppSequence", attr)
+        let num = |name: &'static str, v: &Option<String>| {
+            v.as_deref()
                 .and_then(|v| v.parse().ok())
-                .ok_or(DecodeError::Missing(attr))
+                .ok_or(DecodeError::Missing(name))
         };
-        let version = check_types(xml)?;
-        let xaddr = element(xml, "XAddrs")
-            .and_then(parse_xaddr)
-            .ok_or(DecodeError::Missing("XAddrs"))?;
-        let scopes = element(xml, "Scopes").ok_or(DecodeError::Missing("Scopes"))?;
-        let entries = match version {
-            ProbeVersion::V1 => {
-                let ids = v1_scopes(scopes)?;
-                let counts = element(xml, "BlockCount")
-                    .ok_or(DecodeError::Missing("BlockCount"))?
-                    .trim();
-                if !counts.is_ascii() || counts.len() != 8 * ids.len() {
-                    return Err(DecodeError::Invalid {
-                        field: "BlockCount",
-                        value: counts.len() as u64,
-                    });
-                }
-                let mut out = Vec::with_capacity(ids.len());
-                for (i, segment) in ids.into_iter().enumerate() {
-                    let c = u32::from_str_radix(&counts[8 * i..8 * i + 8], 16).map_err(|_| {
-                        DecodeError::Invalid {
-                            field: "BlockCount",
-                            value: i as u64,
-                        }
-                    })?;
-                    out.push(MatchEntry {
-                        segment,
-                        block_count: c,
-                        complete: false,
-                    });
-                }
-                out
-            }
-            ProbeVersion::V2 => {
-                let bits = base64_decode(scopes).ok_or(DecodeError::Invalid {
-                    field: "Scopes",
-                    value: 0,
-                })?;
-                if bits.len() != probed.len().div_ceil(4) {
-                    return Err(DecodeError::Invalid {
-                        field: "Scopes",
-                        value: bits.len() as u64,
-                    });
-                }
-                probed
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        let v = bits[i / 4] >> (6 - 2 * (i % 4)) & 3;
-                        MatchEntry {
-                            segment: *s,
-                            block_count: (v >> 1) as u32,
-                            complete: v & 1 == 1,
-                        }
-                    })
-                    .collect()
-            }
-        };
+        let (version, xaddr, entries) = ProbeMatch::body_from_fields(&f, probed)?;
         Ok(ProbeMatch {
-            message_id: id("MessageID")?,
-            relates_to: id("RelatesTo")?,
-            instance_id: num("InstanceId")?,
-            message_number: num("MessageNumber")?,
-            endpoint_uuid: element(xml, "Address")
-                .and_then(parse_uuid)
-                .ok_or(DecodeError::Missing("Address"))?,
+            message_id: id("MessageID", &f.message_id)?,
+            relates_to: id("RelatesTo", &f.relates_to)?,
+            instance_id: num("InstanceId", &f.instance_id)?,
+            message_number: num("MessageNumber", &f.message_number)?,
+            endpoint_uuid: id("Address", &f.address)?,
             version,
             xaddr,
             entries,
         })
+    }
+    /// The body of a match (MS-PCCRD §2.2.2.2): flavour, XAddrs and entries, from a whole
+    /// datagram or from the `<wsd:ProbeMatches>` element alone.
+    pub fn body_from_fields(
+        f: &Fields,
+        probed: &[SegmentId],
+    ) -> Result<(ProbeVersion, Endpoint, Vec<MatchEntry>), DecodeError> {
+        let version = check_types(f)?;
+        let xaddr = f
+            .xaddrs
+            .as_deref()
+            .and_then(parse_xaddr)
+            .ok_or(DecodeError::Missing("XAddrs"))?;
+        let entries = match version {
+            ProbeVersion::V1 => v1_entries(f)?,
+            ProbeVersion::V2 => v2_entries(f, probed)?,
+        };
+        Ok((version, xaddr, entries))
     }
 }
 
@@ -428,6 +501,7 @@ mod tests {
                 segment: Hash32([1; 32]),
                 block_count: 42,
                 complete: false,
+                age: None,
             }],
         };
         let xml = m.to_xml();
@@ -453,6 +527,7 @@ mod tests {
                 segment: *s,
                 block_count: (i % 2) as u32,
                 complete: i == 1,
+                age: None,
             })
             .collect();
         let m = ProbeMatch {
@@ -465,7 +540,18 @@ mod tests {
             xaddr: Endpoint::new("2001:db8::1".parse().expect("literal"), 80),
             entries,
         };
-        assert_eq!(ProbeMatch::from_xml(&m.to_xml(), &ids), Ok(m));
+        assert_eq!(ProbeMatch::from_xml(&m.to_xml(), &ids), Ok(m.clone()));
+        // Ages travel in 1/100 s, saturating at 24 bits.
+        let mut aged = m;
+        aged.entries[1].age = Some(Duration::from_millis(123_450));
+        aged.entries[3].age = Some(Duration::from_secs(10 * 86_400));
+        let back = ProbeMatch::from_xml(&aged.to_xml(), &ids).expect("decodes");
+        assert_eq!(back.entries[1].age, Some(Duration::from_millis(123_450)));
+        assert_eq!(
+            back.entries[3].age,
+            Some(Duration::from_micros(0xFF_FFFF * 10_000))
+        );
+        assert_eq!(back.entries[0].age, None);
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub const RESPONSE_MAX: usize = 393_216;
 pub const RANGES_MAX: usize = 256;
 /// Most blocks in a segment; BLOCK_RANGE indexes are 0..511 (§5.2).
 pub const BLOCKS_MAX: u32 = 512;
+/// Most segment IDs one MSG_GETSEGLIST can carry within [`REQUEST_MAX`] (32-byte IDs): the bound
+/// of a SEGMENT_RANGE index (MS-PCCRR §2.2.4.4).
+pub const SEGMENT_IDS_MAX: usize = (REQUEST_MAX - HEADER_LEN - 16 - 4 - 4) / SEG_GROUP;
 /// Segment-ID length this engine sends and accepts (§5.2: MUST support 32).
 pub const SEGMENT_ID_LEN: u32 = 32;
 /// The AES IV length carried in IVBlock (§5.6).

@@ -183,6 +183,12 @@ impl PccrrMessage {
                 let request_id = r.array("RequestID")?;
                 let n = r.u32_be("CountOfSegmentIDs")? as u64;
                 let n = bounded("CountOfSegmentIDs", n, (r.remaining() / SEG_GROUP) as u64)?;
+                if n == 0 {
+                    return Err(DecodeError::Invalid {
+                        field: "CountOfSegmentIDs",
+                        value: 0,
+                    });
+                }
                 let mut segments = Vec::with_capacity(n);
                 for _ in 0..n {
                     segments.push(get_seg(&mut r)?);
@@ -195,7 +201,7 @@ impl PccrrMessage {
             }
             7 => {
                 let request_id = r.array("RequestID")?;
-                let ranges = get_ranges(&mut r, 0)?;
+                let ranges = get_index_ranges(&mut r, 0, SEGMENT_IDS_MAX as u32, "SEGMENT_RANGE")?;
                 PccrrBody::SegList {
                     request_id,
                     ranges,
@@ -230,6 +236,18 @@ fn get_seg(r: &mut Reader<'_>) -> Result<SegmentId, DecodeError> {
 }
 
 fn get_ranges(r: &mut Reader<'_>, min: usize) -> Result<Vec<BlockRange>, DecodeError> {
+    get_index_ranges(r, min, BLOCKS_MAX, "BLOCK_RANGE")
+}
+
+/// A range array whose indexes run below `limit`: block indexes (0..512) for block ranges,
+/// indexes into the request's segment-ID array for MSG_SEGLIST's SEGMENT_RANGEs (MS-PCCRR
+/// §2.2.5.4), which are not bounded by a segment's block count.
+fn get_index_ranges(
+    r: &mut Reader<'_>,
+    min: usize,
+    limit: u32,
+    field: &'static str,
+) -> Result<Vec<BlockRange>, DecodeError> {
     let n = bounded(
         "BlockRangeCount",
         r.u32_be("BlockRangeCount")? as u64,
@@ -245,9 +263,9 @@ fn get_ranges(r: &mut Reader<'_>, min: usize) -> Result<Vec<BlockRange>, DecodeE
     for _ in 0..n {
         let index = r.u32_be("Index")?;
         let count = r.u32_be("Count")?;
-        if index >= BLOCKS_MAX || count == 0 || count > BLOCKS_MAX - index {
+        if index >= limit || count == 0 || count > limit - index {
             return Err(DecodeError::Invalid {
-                field: "BLOCK_RANGE",
+                field,
                 value: index as u64,
             });
         }
@@ -365,6 +383,48 @@ mod tests {
                 blob: vec![],
             }),
         ]
+    }
+
+    #[test]
+    fn seglist_ranges_are_segment_indexes_and_getseglist_round_trips() {
+        // 600 segment IDs: index 550 is a valid SEGMENT_RANGE though no segment has 550 blocks.
+        let ids: Vec<SegmentId> = (0..600u32).map(|i| Hash32([(i % 251) as u8; 32])).collect();
+        let get = msg(PccrrBody::GetSegList {
+            request_id: [9; 16],
+            segments: ids,
+            blob: vec![],
+        });
+        assert_eq!(PccrrMessage::decode(&get.encode()), Ok(get));
+        let list = msg(PccrrBody::SegList {
+            request_id: [9; 16],
+            ranges: vec![BlockRange {
+                index: 550,
+                count: 40,
+            }],
+            blob: vec![0, 1, 3, 0],
+        });
+        assert_eq!(PccrrMessage::decode(&list.encode()), Ok(list));
+        // Past what any request could have asked, or empty: rejected.
+        for (index, count) in [(SEGMENT_IDS_MAX as u32, 1), (0, 0), (10, SEGMENT_IDS_MAX as u32)] {
+            let bad = msg(PccrrBody::SegList {
+                request_id: [9; 16],
+                ranges: vec![BlockRange { index, count }],
+                blob: vec![],
+            });
+            assert!(matches!(
+                PccrrMessage::decode(&bad.encode()),
+                Err(DecodeError::Invalid {
+                    field: "SEGMENT_RANGE",
+                    ..
+                })
+            ));
+        }
+        let empty = msg(PccrrBody::GetSegList {
+            request_id: [9; 16],
+            segments: vec![],
+            blob: vec![],
+        });
+        assert!(PccrrMessage::decode(&empty.encode()).is_err());
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! MS-PCHC hosted-cache messages and their byte layout (distribution.md §7.2).
 //!
-//! [AMBIG §7.2] SEGMENT_INFO is specified for V1 content information only; for V2 content the
-//! segment travels as a one-segment V2 content information (the decoder tells them apart by the
-//! version bytes). BATCHED_OFFER uses u32 BlockSize/SegmentSize as Microsoft's test stack does,
-//! since V2 segments up to 128 KiB do not fit 16 bits.
+//! SEGMENT_INFO carries version 1.0 content information only (MS-PCHC §2.2.1.4): V2 content is
+//! offered with BATCHED_OFFER (§2.2.1.5), whose rules the decoder enforces: a 16-byte content tag,
+//! 1 to 128 segment descriptors, hash algorithm 1 or 4. BATCHED_OFFER uses u32
+//! BlockSize/SegmentSize as Microsoft's test stack does, since V2 segments up to 128 KiB do not fit
+//! 16 bits.
 
-use super::content::ContentInfo;
+use super::content::{ContentInfo, InfoVersion};
 use super::hash::{Hash32, SegmentId};
 use super::info_codec;
 use super::wire::{DecodeError, Reader};
@@ -18,6 +19,13 @@ pub const REQUEST_HEADER_LEN: usize = 16;
 pub const RESPONSE_LEN: usize = 5;
 /// Largest accepted PCHC request (same cap as PCCRR requests, §10 item 3).
 pub const REQUEST_MAX: usize = 98_304;
+/// ContentTag length (MS-PCHC §2.2.1.4, §2.2.1.5: 16 bytes).
+pub const CONTENT_TAG_LEN: usize = 16;
+/// Most segment descriptors in one BATCHED_OFFER (MS-PCHC §2.2.1.5: 128).
+pub const BATCHED_MAX: usize = 128;
+/// BATCHED_OFFER HashAlgorithm values allowed (MS-PCHC §2.2.1.5: 1 = SHA-256, 4 = truncated
+/// SHA-512).
+pub const BATCHED_HASH_ALGOS: [u8; 2] = [1, 4];
 
 /// One segment of a BATCHED_OFFER (§7.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,8 +34,8 @@ pub struct BatchedSegment {
     pub block_size: u32,
     /// SegmentSize.
     pub segment_size: u32,
-    /// ContentTag (opaque).
-    pub content_tag: Vec<u8>,
+    /// ContentTag (16 opaque bytes).
+    pub content_tag: [u8; CONTENT_TAG_LEN],
     /// HashAlgorithm.
     pub hash_algo: u8,
     /// SegmentHoHoDk.
@@ -202,6 +210,13 @@ impl PchcMessage {
                 let content_tag = r.array("ContentTag")?;
                 let rest = r.bytes(r.remaining(), "SegmentInfo")?;
                 let info = info_codec::decode(rest)?;
+                if info.version != InfoVersion::V1 {
+                    // §2.2.1.4: version 1.0 content information only; V2 goes in BATCHED_OFFER.
+                    return Err(DecodeError::Invalid {
+                        field: "SegmentInfo Version",
+                        value: 2,
+                    });
+                }
                 if info.segments.len() != 1 {
                     return Err(DecodeError::Invalid {
                         field: "cSegments",
@@ -216,11 +231,29 @@ impl PchcMessage {
             3 => {
                 let mut segments = Vec::new();
                 while r.remaining() > 0 {
+                    if segments.len() == BATCHED_MAX {
+                        return Err(DecodeError::Invalid {
+                            field: "SegmentDescriptor count",
+                            value: BATCHED_MAX as u64 + 1,
+                        });
+                    }
                     let block_size = r.u32_be("BlockSize")?;
                     let segment_size = r.u32_be("SegmentSize")?;
-                    let n = r.u16_be("SizeOfContentTag")? as usize;
-                    let content_tag = r.bytes(n, "ContentTag")?.to_vec();
+                    let n = r.u16_be("SizeOfContentTag")?;
+                    if n as usize != CONTENT_TAG_LEN {
+                        return Err(DecodeError::Invalid {
+                            field: "SizeOfContentTag",
+                            value: n as u64,
+                        });
+                    }
+                    let content_tag = r.array("ContentTag")?;
                     let hash_algo = r.u8("HashAlgorithm")?;
+                    if !BATCHED_HASH_ALGOS.contains(&hash_algo) {
+                        return Err(DecodeError::Invalid {
+                            field: "HashAlgorithm",
+                            value: hash_algo as u64,
+                        });
+                    }
                     let segment = Hash32(r.array("SegmentHoHoDk")?);
                     segments.push(BatchedSegment {
                         block_size,
@@ -228,6 +261,12 @@ impl PchcMessage {
                         content_tag,
                         hash_algo,
                         segment,
+                    });
+                }
+                if segments.is_empty() {
+                    return Err(DecodeError::Invalid {
+                        field: "SegmentDescriptor count",
+                        value: 0,
                     });
                 }
                 PchcBody::BatchedOffer { segments }
@@ -281,7 +320,7 @@ mod tests {
                     segments: vec![BatchedSegment {
                         block_size: 70_000,
                         segment_size: 70_000,
-                        content_tag: b"WinINet".to_vec(),
+                        content_tag: *b"WinINet\0\0\0\0\0\0\0\0\0",
                         hash_algo: 4,
                         segment: Hash32([5; 32]),
                     }],
@@ -304,6 +343,66 @@ mod tests {
             assert_eq!(PchcMessage::decode(&b, true), Ok(PchcMessage::Response(code)));
         }
         assert!(PchcMessage::decode(&[0, 0, 0, 1, 7], true).is_err());
+    }
+
+    fn batched(n: usize, algo: u8) -> PchcMessage {
+        PchcMessage::Request {
+            major: 2,
+            port: 80,
+            body: PchcBody::BatchedOffer {
+                segments: (0..n)
+                    .map(|i| BatchedSegment {
+                        block_size: 70_000,
+                        segment_size: 70_000,
+                        content_tag: *b"BITS-4.0\0\0\0\0\0\0\0\0",
+                        hash_algo: algo,
+                        segment: Hash32([i as u8; 32]),
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn batched_offers_keep_the_rules() {
+        for (n, algo) in [(1, 4), (128, 1)] {
+            let m = batched(n, algo);
+            assert_eq!(PchcMessage::decode(&m.encode(), false), Ok(m));
+        }
+        let err = |m: &PchcMessage| match PchcMessage::decode(&m.encode(), false) {
+            Err(DecodeError::Invalid { field, .. }) => field,
+            other => panic!("accepted {other:?}"),
+        };
+        assert_eq!(err(&batched(129, 4)), "SegmentDescriptor count");
+        assert_eq!(err(&batched(0, 4)), "SegmentDescriptor count");
+        assert_eq!(err(&batched(1, 2)), "HashAlgorithm");
+        // A content tag of another length: rewrite SizeOfContentTag from 16 to 7.
+        let mut b = batched(1, 4).encode();
+        b[REQUEST_HEADER_LEN + 9] = 7;
+        assert_eq!(
+            PchcMessage::decode(&b, false),
+            Err(DecodeError::Invalid {
+                field: "SizeOfContentTag",
+                value: 7
+            })
+        );
+        // V2 content information never travels in SEGMENT_INFO.
+        let mut info = compute_info(
+            &ContentSpec { id: 1, size: 90_000 },
+            InfoVersion::V2,
+            DataMode::Modeled,
+            b"k",
+        );
+        info.segments.truncate(1);
+        let m = PchcMessage::Request {
+            major: 2,
+            port: 80,
+            body: PchcBody::SegmentInfo {
+                content_tag: [0; 16],
+                info: Arc::new(info),
+            },
+        };
+        assert!(PchcMessage::decode(&m.encode(), false).is_err());
     }
 
     proptest! {

@@ -208,6 +208,22 @@ impl BranchPeer {
     }
 }
 
+impl BranchPeer {
+    /// Decodes a framed datagram ([`DistMessage::decode`]) and handles it; one that does not
+    /// decode is counted in `stats.malformed` and `stats.dropped` and otherwise ignored (MS-PCCRD
+    /// §3.2.4.1: malformed messages are silently discarded). Reading is linear in its length.
+    pub fn handle_datagram(&mut self, now: Instant, from: Endpoint, bytes: &[u8]) {
+        let probes = &self.my_probes;
+        match DistMessage::decode(bytes, |id| probes.get(&id).map(|p| p.1.clone())) {
+            Ok(msg) => self.handle_message(now, from, msg),
+            Err(_) => {
+                self.stats.malformed += 1;
+                self.stats.dropped += 1;
+            }
+        }
+    }
+}
+
 impl Node for BranchPeer {
     type Message = DistMessage;
     type Command = PeerCommand;

@@ -122,6 +122,11 @@ pub struct PeerStats {
     pub peer_rechecks: u64,
     /// Waiting sessions that gave up on their peers and went to the origin.
     pub peer_wait_give_ups: u64,
+    /// MSG_NEGO_RESP answers to our PCCRR requests (each resent with a common version, or the
+    /// server dropped when there is none).
+    pub nego_responses: u64,
     /// Incoming messages dropped as malformed or unexpected.
     pub dropped: u64,
+    /// Of those, datagrams that did not decode ([`BranchPeer::handle_datagram`](super::BranchPeer::handle_datagram)).
+    pub malformed: u64,
 }

@@ -6,6 +6,7 @@ use super::config::Mode;
 use super::crypt;
 use super::hash::SegmentId;
 use super::message::DistMessage;
+use super::negotiate::seglist_id;
 use super::pccrr::{ranges_of, BlockRange, PccrrBody, PccrrMessage, ProtoVersion, RANGES_MAX};
 use super::peer::{BranchPeer, Timer};
 use crate::{Duration, Endpoint, Instant, RequestId};
@@ -21,6 +22,8 @@ pub(crate) type OutKey = (Endpoint, SegmentId);
 pub(crate) enum OutKind {
     List,
     Block(u32),
+    /// MSG_GETSEGLIST to the hosted cache for a V2 segment (MS-PCCRR §3.1.4.4).
+    SegList,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +31,10 @@ pub(crate) struct Outstanding {
     pub key: SessKey,
     pub kind: OutKind,
     pub xid: u64,
+    /// The protocol version the request went out with; a request resent after a NEGO_RESP is not
+    /// renegotiated again.
+    pub version: ProtoVersion,
+    pub renegotiated: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +134,7 @@ impl BranchPeer {
             && blocks.iter().enumerate().all(|(i, b)| *b == first + i as u32);
         let key = (fid, seg);
         let id = meta.id;
+        let v2 = meta.desc.block_hashes.is_empty();
         let s = Session {
             meta,
             idle: blocks,
@@ -148,6 +156,9 @@ impl BranchPeer {
         self.rearm_download(now, key);
         match (self.cfg.mode, self.hosted) {
             (Mode::Local, _) | (Mode::Hosted, None) => self.abort_session(now, key),
+            // A V2 client of a hosted cache asks which segments it holds with MSG_GETSEGLIST
+            // (MS-PCCRR §3.1.4.4), then fetches each with MSG_GETBLKS; V1 lists blocks.
+            (Mode::Hosted, Some(hc)) if v2 => self.send_seglist(now, key, hc, ProtoVersion::V2_0, false),
             (Mode::Hosted, Some(hc)) => self.add_server(now, key, hc),
             (Mode::Distributed, _) => match self.lists.state(&id, now) {
                 ListState::Negative => {
@@ -229,13 +240,42 @@ impl BranchPeer {
     }
 
     fn request(&mut self, now: Instant, key: SessKey, addr: Endpoint, kind: OutKind, body: PccrrBody) {
+        self.request_as(now, key, addr, kind, body, ProtoVersion::V1_0, false);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn request_as(
+        &mut self,
+        now: Instant,
+        key: SessKey,
+        addr: Endpoint,
+        kind: OutKind,
+        body: PccrrBody,
+        version: ProtoVersion,
+        renegotiated: bool,
+    ) {
         let Some(s) = self.sessions.get(&key) else { return };
         let okey = (addr, s.meta.id);
         let xid = self.fresh_id();
-        self.outstanding.insert(okey, Outstanding { key, kind, xid });
+        let o = Outstanding {
+            key,
+            kind,
+            xid,
+            version,
+            renegotiated,
+        };
+        self.outstanding.insert(okey, o);
         self.arm(now + self.cfg.request_timer, Timer::Request { key: okey, xid });
+        let body = match body {
+            PccrrBody::GetSegList { segments, blob, .. } => PccrrBody::GetSegList {
+                request_id: seglist_id(xid),
+                segments,
+                blob,
+            },
+            other => other,
+        };
         let msg = PccrrMessage {
-            version: ProtoVersion::V1_0,
+            version,
             crypto: self.cfg.crypto,
             body,
         };
@@ -308,7 +348,7 @@ impl BranchPeer {
 
     /// Removes a server from a session after a failure; a failed GETBLKS also drops it from the
     /// segment's server list (§6).
-    fn drop_server(&mut self, key: SessKey, addr: Endpoint, from_list: bool) {
+    pub(crate) fn drop_server(&mut self, key: SessKey, addr: Endpoint, from_list: bool) {
         if let Some(s) = self.sessions.get_mut(&key) {
             s.servers.retain(|x| x.addr != addr);
             if from_list {
@@ -330,19 +370,10 @@ impl BranchPeer {
     pub(crate) fn on_pccrr_response(&mut self, now: Instant, from: Endpoint, m: &PccrrMessage) {
         let segment = match &m.body {
             PccrrBody::BlkList { segment, .. } | PccrrBody::Blk { segment, .. } => *segment,
-            PccrrBody::NegoResp { .. } => {
-                // We only speak 1.0: a NEGO_RESP means no common major version; abort with it.
-                let Some((&okey, &o)) = self.outstanding.range((from, SegmentId::default())..).next() else {
-                    return self.stats.dropped += 1;
-                };
-                if okey.0 != from {
-                    return self.stats.dropped += 1;
-                }
-                self.outstanding.remove(&okey);
-                self.release_block(o);
-                self.drop_server(o.key, from, true);
-                return self.schedule(now, o.key);
-            }
+            PccrrBody::NegoResp { min, max } => return self.on_nego_resp(now, from, *min, *max),
+            PccrrBody::SegList {
+                request_id, ranges, ..
+            } => return self.on_seglist(now, from, request_id, ranges),
             _ => return self.stats.dropped += 1,
         };
         let Some(&o) = self.outstanding.get(&(from, segment)) else {
@@ -427,7 +458,7 @@ impl BranchPeer {
         }
     }
 
-    fn release_block(&mut self, o: Outstanding) {
+    pub(crate) fn release_block(&mut self, o: Outstanding) {
         if let (OutKind::Block(b), Some(s)) = (o.kind, self.sessions.get_mut(&o.key)) {
             if s.downloading.remove(&b) {
                 s.idle.insert(b);
@@ -455,6 +486,8 @@ impl BranchPeer {
         self.release_block(o);
         match o.kind {
             OutKind::Block(_) => self.drop_server(o.key, addr, true),
+            // The hosted cache did not answer which segments it holds: the origin.
+            OutKind::SegList => return self.abort_session(now, o.key),
             OutKind::List => {
                 let retry = self
                     .sessions

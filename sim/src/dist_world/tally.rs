@@ -4,7 +4,7 @@
 use super::layout::Role;
 use super::{DistWorld, Machine};
 use crate::world::CheckVerdict;
-use peerlab_engine::dist::DistMessage;
+use peerlab_engine::dist::{ColdStart, DistMessage};
 use peerlab_engine::Instant;
 use peerlab_reports::{OpRecord, Record, Sample};
 use std::collections::BTreeMap;
@@ -217,6 +217,9 @@ impl DistWorld {
         let mut put = |k: &str, v: f64| {
             m.insert(format!("distribution.{k}"), v);
         };
+        // Which behaviour ran: 1 when the peerlab extension replaced the specification's client.
+        let waited = self.dist.config.cold_start == ColdStart::WaitForPeers;
+        put("extension.cold_start_wait_for_peers", f64::from(u8::from(waited)));
         put("wan_offload_ratio", offload);
         put("wan_bytes", t.wan_bytes as f64);
         put("server_bytes", t.server_wire_bytes as f64);

@@ -1,6 +1,7 @@
-//! The cold start of a flash crowd (distribution.md §12.6, `DistConfig::cold_start`): peers that
-//! start together wait for the one fetching from a slow origin instead of each pulling a copy, and
-//! still finish when that peer leaves mid-download.
+//! The cold start of a flash crowd with the peerlab extension `cold_start = "wait-for-peers"`:
+//! peers that start together wait for the one fetching from a slow origin instead of each pulling
+//! a copy (which the specification's client, the default, does), and still finish when that peer
+//! leaves mid-download.
 
 use super::super::harness::{report, Net};
 use super::super::*;
@@ -80,6 +81,7 @@ fn waiters_finish_when_the_fetching_peer_leaves_mid_download() {
     let cfg = DistConfig {
         origin_range_max_bytes: 1 << 20,
         peer_wait_max: Duration::from_secs(10),
+        cold_start: ColdStart::WaitForPeers,
         ..cfg()
     };
     let mut net = slow_origin(&cfg, 5);

@@ -88,6 +88,7 @@ fn arb_message(seg: Hash32) -> impl Strategy<Value = DistMessage> {
                     segment,
                     block_count: count,
                     complete: count % 2 == 0,
+                    age: None,
                 }],
             }))
         });
@@ -140,4 +141,36 @@ proptest! {
         net.run_until(net.now + Duration::from_secs(60));
         prop_assert!(net.fetched(2, r).is_some());
     }
+}
+
+/// Hostile datagrams from the wire are counted and dropped; a good one still gets through.
+#[test]
+fn malformed_datagrams_are_counted_and_dropped() {
+    let mut net = Net::new(&DistConfig::default(), 2, false, Duration::from_millis(1));
+    let hostile = [
+        {
+            let mut b = vec![1u8];
+            b.extend_from_slice(format!("{}>", "<".repeat(60_000)).as_bytes());
+            b
+        },
+        {
+            let mut b = vec![2u8];
+            b.extend_from_slice("<a>".repeat(21_000).as_bytes());
+            b
+        },
+        vec![1u8; crate::dist::pccrd_xml::MAX_DATAGRAM + 2],
+        vec![],
+        vec![9, 1, 2],
+    ];
+    for d in &hostile {
+        net.peer(1).handle_datagram(Instant::ZERO, ep(2), d);
+    }
+    assert_eq!(net.peer(1).stats.malformed, hostile.len() as u64);
+    let probe = DistMessage::Probe(Arc::new(crate::dist::pccrd::Probe {
+        message_id: 7,
+        version: ProbeVersion::V1,
+        segments: vec![Hash32([3; 32])],
+    }));
+    net.peer(1).handle_datagram(Instant::ZERO, ep(2), &probe.encode());
+    assert_eq!(net.peer(1).stats.malformed, hostile.len() as u64);
 }

@@ -63,3 +63,36 @@ fn hosted_offers_at_twenty_percent_steps() {
         "all from the hosted cache"
     );
 }
+
+/// V2 content in hosted mode: offers are BATCHED_OFFERs (never SEGMENT_INFO) and clients ask
+/// with MSG_GETSEGLIST; the BATCHED_OFFER gives the cache no hashes or keys for a segment it has
+/// not seen, so it cannot pull it and clients fill in from the origin (and still complete).
+#[test]
+fn v2_clients_offer_in_batches_and_ask_with_getseglist() {
+    let cfg = DistConfig {
+        mode: Mode::Hosted,
+        info_version: InfoVersion::V2,
+        ..cfg()
+    };
+    let mut net = Net::new(&cfg, 2, true, Duration::from_millis(1));
+    net.codec = true;
+    let spec = ContentSpec { id: 6, size: 400_000 };
+    net.publish(spec);
+    net.run_until(at(100));
+    let r1 = net.command_fetch(1, 6);
+    net.run_until(at(3_000));
+    assert_eq!(report(net.fetched(1, r1)).1, spec.size);
+    assert!(net.peer(1).stats.offers_sent >= 1);
+    assert_eq!(net.peer(1).stats.offers_interested, 0, "no SEGMENT_INFO for V2");
+    let r2 = net.command_fetch(2, 6);
+    net.run_until(at(6_000));
+    let (_, s, _, size) = report(net.fetched(2, r2));
+    assert_eq!((s, size), (spec.size, spec.size));
+    let served = match &mut net.nodes[3] {
+        super::super::harness::AnyNode::Hosted(h) => h.serve_stats(),
+        _ => panic!("node 3 is the hosted cache"),
+    };
+    // One GETSEGLIST per segment of each client, answered with an empty SEGLIST.
+    assert!(served.requests >= 2, "{served:?}");
+    assert_eq!(served.blocks_served, 0);
+}

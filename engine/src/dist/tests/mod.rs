@@ -9,6 +9,7 @@ mod cold_start;
 mod fuzz;
 mod hosted;
 mod rules;
+mod spec_examples;
 
 fn cfg() -> DistConfig {
     DistConfig {

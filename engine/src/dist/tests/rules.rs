@@ -146,3 +146,105 @@ fn stalled_peer_times_out_and_origin_fills_in() {
     assert_eq!((p, s), (0, spec.size));
     assert!(net.peer(2).stats.request_timeouts >= 2, "{:?}", net.peer(2).stats);
 }
+
+/// A NEGO_RESP is answered by resending with the highest common version (MS-PCCRR §3.1.5.1); a
+/// second one, or none in common, drops that server, and the fetch still completes.
+#[test]
+fn nego_resp_resends_with_the_common_version() {
+    use crate::dist::pccrr::{PccrrBody, PccrrMessage, ProtoVersion};
+    use std::sync::Arc;
+    let mut net = Net::new(&cfg(), 2, false, Duration::from_millis(1));
+    let spec = ContentSpec {
+        id: 8,
+        size: 1_500_000,
+    };
+    net.publish(spec);
+    net.run_until(at(100));
+    net.command_fetch(1, 8);
+    net.run_until(at(2_000));
+    let second = net.command_fetch(2, 8);
+    while net
+        .peer(2)
+        .outstanding
+        .keys()
+        .all(|k| k.0 != super::super::harness::ep(1))
+    {
+        let t = net.now + Duration::from_micros(200);
+        net.run_until(t);
+    }
+    let nego = |min: u16, max: u16| {
+        DistMessage::Pccrr(Arc::new(PccrrMessage {
+            version: ProtoVersion::V1_0,
+            crypto: Default::default(),
+            body: PccrrBody::NegoResp {
+                min: ProtoVersion { major: min, minor: 0 },
+                max: ProtoVersion { major: max, minor: 9 },
+            },
+        }))
+    };
+    net.inject(2, super::super::harness::ep(1), nego(1, 3));
+    let o = net.peer(2).outstanding.values().find(|o| o.renegotiated).copied();
+    let o = o.expect("the request was resent");
+    assert_eq!(
+        o.version,
+        ProtoVersion::V2_0,
+        "highest common major: ours are 1 and 2"
+    );
+    assert_eq!(net.peer(2).stats.nego_responses, 1);
+    // No common major version: the server is dropped for the segment, no resend.
+    let before = net.peer(2).outstanding.len();
+    net.inject(2, super::super::harness::ep(1), nego(3, 4));
+    assert!(net.peer(2).outstanding.len() < before || net.peer(2).stats.nego_responses == 2);
+    net.run_until(at(20_000));
+    let (p, s, _, size) = report(net.fetched(2, second));
+    assert_eq!((p + s, size), (spec.size, spec.size));
+    assert_eq!(
+        super::super::negotiate::common_major(ProtoVersion::V1_0, ProtoVersion::V1_0, (1, 2)),
+        Some(1)
+    );
+    assert_eq!(
+        super::super::negotiate::common_major(ProtoVersion::V2_0, ProtoVersion::V2_0, (1, 1)),
+        None
+    );
+}
+
+/// Content information whose block hashes do not hash to the segment's HoD is refused before any
+/// block is fetched (MS-PCCRC §2.2).
+#[test]
+fn content_information_failing_the_hod_check_is_refused() {
+    use crate::dist::message::OriginMessage;
+    use std::sync::Arc;
+    let mut net = Net::new(&cfg(), 1, false, Duration::from_millis(1));
+    let spec = ContentSpec { id: 9, size: 300_000 };
+    let mut info = compute_info(&spec, InfoVersion::V1, DataMode::Real, b"k");
+    let mut hashes = info.segments[0].block_hashes.to_vec();
+    hashes[1].0[0] ^= 1;
+    info.segments[0].block_hashes = hashes.into();
+    let r = net.command_fetch(1, 9);
+    let tag = net
+        .peer(1)
+        .fetches
+        .values()
+        .next()
+        .map(|f| f.get_tag)
+        .expect("fetch");
+    let msg = OriginMessage::Info {
+        tag,
+        content: 9,
+        size: spec.size,
+        info: Arc::new(info),
+    };
+    net.inject(
+        1,
+        super::super::harness::ep(0),
+        DistMessage::Origin(Arc::new(msg)),
+    );
+    assert!(matches!(
+        net.fetched(1, r),
+        Some(PeerEvent::FetchFailed {
+            error: FetchError::OriginCorrupt { content: 9 },
+            ..
+        })
+    ));
+    assert_eq!(net.peer(1).cache_bytes(), 0);
+}
