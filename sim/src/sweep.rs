@@ -1,4 +1,4 @@
-//! Many runs of one scenario (issue 4): `--seeds A..B` repeats it over seeds in parallel and reports
+//! Many runs of one scenario: `--seeds A..B` repeats it over seeds in parallel and reports
 //! means with 95% confidence intervals; `--sweep key=v1,v2,...` varies one value and draws the
 //! "figure vs parameter" plot. Each run stays deterministic; only their scheduling is parallel.
 
