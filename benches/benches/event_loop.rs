@@ -1,4 +1,4 @@
-//! The bare event loop (issue 2 point 12): pop the next event, deliver it to a trivial node, which
+//! The bare event loop: pop the next event, deliver it to a trivial node, which
 //! schedules its own next event 1–100 ms later. Every peer always has exactly one pending event, so
 //! `peers` is also the number of pending events. Reports events/s (criterion `Throughput::Elements`)
 //! for the timing wheel and for a binary-heap baseline, and prints the queue's bytes per pending

@@ -1,4 +1,4 @@
-//! Cost of `NetModel::send` per message for each latency model (issue 2 point 12), plus one
+//! Cost of `NetModel::send` per message for each latency model, plus one
 //! configuration with everything on (jitter, Gilbert-Elliott loss, bandwidth queues, MTU).
 //! Prints the model's bytes per node once per configuration (outside the timed part).
 

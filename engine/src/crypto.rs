@@ -1,8 +1,8 @@
-//! Signature schemes for CPAs (pnrp.md §1.2, §1.4, §6.6).
+//! Signature schemes for CPAs (MS-PNRP §1.3.1.1, §1.3.1.3, §2.2.3.1.4, §2.2.3.2).
 //!
 //! Two schemes sit behind one API so the PNRP engine never cares which one a run uses:
 //! * `rsa1024`: RSA-1024 (e = 65537), RSASSA-PKCS1-v1_5 over SHA-1, exactly as MS-PNRP specifies.
-//! * `ed25519`: real Ed25519 signatures, the "fast scheme" of pnrp.md §6.6 [CHOICE]. On the wire it keeps
+//! * `ed25519`: real Ed25519 signatures, a peerlab choice for large runs. On the wire it keeps
 //!   the RSA sizes (140-byte key field, 128-byte signature field, zero-padded; see `pnrp::wire::cpa_codec`)
 //!   so byte and latency metrics never depend on the scheme.
 //!
@@ -15,7 +15,7 @@
 //! * a reused zero-nonce CPA that passed before is a memo hit (`pnrp::cpa_memo`): ≈ 18 ns.
 //!
 //! The process-wide caches below only save time: every cached value is a pure function of its key, so
-//! results never depend on what is cached (design.md determinism rules).
+//! results never depend on what is cached (docs/architecture.md §7, habit 4).
 
 use ed25519_dalek::{Signer, Verifier};
 use rand_chacha::ChaCha20Rng;
@@ -40,7 +40,7 @@ pub enum Scheme {
     Ed25519,
 }
 
-/// Length of a DER RSAPublicKey of a 1024-bit modulus with e = 65537 (pnrp.md §3.10.3).
+/// Length of a DER RSAPublicKey of a 1024-bit modulus with e = 65537 (MS-PNRP §2.2.3.1).
 pub const RSA1024_KEY_LEN: usize = 140;
 /// Length of an RSA-1024 signature.
 pub const RSA1024_SIGNATURE_LEN: usize = 128;
@@ -134,8 +134,9 @@ impl PublicKey {
         out
     }
 
-    /// BinaryAuthority: SHA-1 of the SubjectPublicKeyInfo DER (pnrp.md §1.2; open point 9 [CHOICE]: SPKI
-    /// DER, the one function used both to name secured peers and to validate CPAs).
+    /// BinaryAuthority: SHA-1 of the SubjectPublicKeyInfo DER (MS-PNRP §1.3.1.1; §2.2.3.1 says
+    /// "PublicKey Data" instead; peerlab choice: SPKI DER, the one function used both to name secured peers
+    /// and to validate CPAs).
     pub fn authority(&self) -> [u8; 20] {
         Sha1::digest(self.spki_der()).into()
     }

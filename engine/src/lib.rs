@@ -1,5 +1,5 @@
 //! peerlab's protocol engines: sans-IO state machines that take time, randomness and datagrams as
-//! inputs and hand back datagrams, timers and events (design.md §3). Nothing here reads a clock,
+//! inputs and hand back datagrams, timers and events (docs/architecture.md §3). Nothing here reads a clock,
 //! opens a socket or spawns a task, so the same code runs in the simulator and over real UDP.
 
 pub mod crypto;

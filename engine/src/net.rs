@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::Ipv6Addr;
 
 /// An (IPv6 address, UDP port) pair. IPv4 peers appear as IPv4-mapped addresses (`::ffff:a.b.c.d`)
-/// because PNRP's route entries and endpoint arrays carry IPv6 only (pnrp.md §1.5).
+/// because PNRP's route entries and endpoint arrays carry IPv6 only (MS-PNRP §1.3.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Endpoint {
     /// The IPv6 address.

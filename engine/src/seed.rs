@@ -1,4 +1,4 @@
-//! Named, seeded random streams (design.md §3: "Randomness comes in as a seeded generator").
+//! Named, seeded random streams (docs/architecture.md §3: "Randomness comes in as a seeded generator").
 
 use sha2::{Digest, Sha256};
 

@@ -1,4 +1,4 @@
-//! Simulated time as integers: microseconds since the run's epoch (design.md §3).
+//! Simulated time as integers: microseconds since the run's epoch (docs/architecture.md §3).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -7,7 +7,7 @@
 use peerlab_engine::Endpoint;
 use std::net::Ipv6Addr;
 
-/// The UDP port every simulated peer listens on (pnrp.md §5.2: 3540).
+/// The UDP port every simulated peer listens on (MS-PNRP §1.9, §2.1: 3540).
 pub const PNRP_PORT: u16 = 3540;
 
 /// The endpoint of peer `index` in address generation `generation` (≥ 1).

@@ -1,6 +1,6 @@
-//! Churn models: when a group's peers arrive, and how long each session lasts (issue 2 point 5,
-//! design.md §4 "Churn"). Leaving (graceful or crash) and rejoining are the world's concern; this
-//! module only draws numbers, always from a seeded generator passed in.
+//! Churn models: when a group's peers arrive, and how long each session lasts
+//! (docs/architecture.md §4 "Churn"). Leaving (graceful or crash) and rejoining are the world's
+//! concern; this module only draws numbers, always from a seeded generator passed in.
 //!
 //! Distributions are parameterised by their MEAN so scenario files compare like with like:
 //! - exponential(mean): rate `1/mean`;

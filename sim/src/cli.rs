@@ -1,4 +1,5 @@
-//! The `peerlab` command line (issue 2 point 9): `run`, `check`, `report`, `compare`.
+//! The `peerlab` command line: `run`, `check`, `report`, `compare`, the live `node`, `resolve` and
+//! `status`, and the bug-finding `explore`, `replay` and `shrink`.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,13 +41,13 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Run a real PNRP peer on a UDP socket, with a local control interface (issue 6).
+    /// Run a real PNRP peer on a UDP socket, with a local control interface.
     Node(crate::live::node_cmd::NodeArgs),
     /// Resolve a peer name through a running `peerlab node` and print the endpoints found.
     Resolve(crate::live::client::ResolveArgs),
     /// Show a running `peerlab node`'s cache, leaf sets and registrations.
     Status(crate::live::client::StatusArgs),
-    /// Run many seeds in parallel and write a repro file for every invariant violation (issue 5).
+    /// Run many seeds in parallel and write a repro file for every invariant violation.
     Explore(crate::repro::explore::ExploreArgs),
     /// Re-run a repro file up to its failure with a message trace and the peers' state.
     Replay(crate::repro::replay::ReplayArgs),

@@ -1,4 +1,4 @@
-//! From a validated scenario to a concrete `Plan` for one seed (design.md §1 "expand(seed)"):
+//! From a validated scenario to a concrete `Plan` for one seed (docs/architecture.md §1 "expand(seed)"):
 //! ranges are sampled from the `expand` stream, units become integers, files named by the scenario
 //! (latency matrix, session traces) are read, and group names become indices.
 

@@ -1,4 +1,4 @@
-//! A running hash over every processed event (design.md §4): same seed, same fingerprint.
+//! A running hash over every processed event (docs/architecture.md §4): same seed, same fingerprint.
 //!
 //! Two independent 64-bit multiply-xorshift lanes give a 128-bit value cheaply enough to fold in
 //! every event of a 10^7-event run; it detects divergence, it is not a cryptographic commitment.

@@ -1,13 +1,13 @@
-//! The simulator's ground truth (design.md §4): who registered which name under which PNRP ID, and
+//! The simulator's ground truth (docs/architecture.md §4): who registered which name under which PNRP ID, and
 //! who is alive. Checkers and metrics compare what nodes believe against it.
 //!
-//! Clouds are separate overlays (pnrp.md §1.5: messages never cross clouds), so each cloud has its
+//! Clouds are separate overlays (MS-PNRP §1.3.3: messages never cross clouds), so each cloud has its
 //! own ring of registrations: leaf sets and workload targets are judged within one cloud.
 
 use peerlab_engine::pnrp::{PeerName, PnrpId};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Leaf-set size per side (pnrp.md §2.3).
+/// Leaf-set size per side (MS-PNRP §3.2.1).
 pub const LEAF_SIDE: usize = 5;
 
 /// Name index standing for a registration with no oracle name (see `register_foreign`).
@@ -34,7 +34,7 @@ pub struct Oracle {
     clouds: Vec<CloudTruth>,
     /// Every ID that was ever registered and later withdrawn (for "stale endpoint" verdicts).
     retired: BTreeSet<PnrpId>,
-    /// P2P IDs (an ID's high half) of the unsecured names: their CPAs prove nothing (pnrp.md §1.4).
+    /// P2P IDs (an ID's high half) of the unsecured names: their CPAs prove nothing (MS-PNRP §1.3.1.3).
     unsecured_p2p: BTreeSet<u128>,
 }
 
@@ -160,7 +160,7 @@ impl Oracle {
     }
 
     /// True when `id` belongs to one of the scenario's unsecured names (`0.classifier`): anyone may
-    /// sign a valid CPA for it, since its key is bound to nothing (pnrp.md §1.4).
+    /// sign a valid CPA for it, since its key is bound to nothing (MS-PNRP §1.3.1.3).
     pub fn is_unsecured_id(&self, id: &PnrpId) -> bool {
         self.unsecured_p2p.contains(&id.p2p_id())
     }
@@ -171,7 +171,7 @@ impl Oracle {
     }
 
     /// The true leaf set of `id` in cloud `cloud`: the nearest current registrations below and
-    /// above, nearest first (pnrp.md §2.3), wrapping round the cloud's ring.
+    /// above, nearest first (MS-PNRP §3.2.1), wrapping round the cloud's ring.
     pub fn true_leaf_set(&self, cloud: u16, id: PnrpId) -> (Vec<PnrpId>, Vec<PnrpId>) {
         let c = self.cloud(cloud);
         (c.true_below(id).collect(), c.true_above(id).collect())
@@ -210,7 +210,7 @@ impl CloudTruth {
     }
 
     /// The lower side of `true_leaf_set(id)`: walks counter-clockwise; the half-ring rule of
-    /// pnrp.md §1.3 decides which side an ID is on.
+    /// MS-PNRP §1.3.1.2 decides which side an ID is on.
     fn true_below(&self, id: PnrpId) -> impl Iterator<Item = PnrpId> + '_ {
         self.registered
             .range(..id)

@@ -1,8 +1,8 @@
-//! pcap export of simulated traffic (issue 6): every datagram a peer transmits, encoded with the
+//! pcap export of simulated traffic: every datagram a peer transmits, encoded with the
 //! real MS-PNRP codec, wrapped in IPv6 + UDP headers with correct checksums, stamped with simulated
 //! time, in a classic pcap file (LINKTYPE_RAW) that tshark and Wireshark open.
 //!
-//! Wireshark's PNRP dissector binds to UDP port 3540 (pnrp.md §7.5), which is the port every
+//! Wireshark's PNRP dissector binds to UDP port 3540 (MS-PNRP §1.9), which is the port every
 //! simulated peer uses (`addr::PNRP_PORT`). Timestamps are simulated microseconds since the run's
 //! epoch, shown as seconds after 1970-01-01.
 

@@ -1,4 +1,4 @@
-//! A scenario with every value made concrete for one seed: what the world runs (design.md §1,
+//! A scenario with every value made concrete for one seed: what the world runs (docs/architecture.md §1,
 //! "RunConfig"). Built by `expand` from a validated scenario; written to `config.json`.
 
 use crate::churn::SessionLength;
@@ -28,7 +28,7 @@ pub struct Plan {
     pub wire_bytes: bool,
     /// How many seed servers each cloud has (see [`Plan::seed_counts`]).
     pub seed_servers: u32,
-    /// Cloud names, in order of first appearance among the groups (pnrp.md §1.5).
+    /// Cloud names, in order of first appearance among the groups (MS-PNRP §1.3.3).
     pub clouds: Vec<String>,
     /// Peer groups, in file order.
     pub groups: Vec<GroupPlan>,
@@ -76,7 +76,7 @@ pub struct GroupPlan {
 impl Plan {
     /// How many of each group's first members are seed servers.
     ///
-    /// Each cloud gets its own `seed_servers` (pnrp.md §1.5: a peer bootstraps only through
+    /// Each cloud gets its own `seed_servers` (MS-PNRP §1.3.3: a peer bootstraps only through
     /// members of its own cloud), taken in file order from the cloud's groups marked
     /// `seed_server`, or from all its groups when none is marked; fewer when the cloud has fewer
     /// such peers (validation refuses that for scenario files).
@@ -201,7 +201,7 @@ pub enum PartitionSides {
     Groups(Vec<Vec<usize>>),
 }
 
-/// Attacker behaviours (issue 3).
+/// Attacker behaviours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Behaviour {
     /// Claims names it holds no key for.

@@ -1,4 +1,4 @@
-//! Target popularity for workloads: which of `n` items an operation picks (issue 2 point 6).
+//! Target popularity for workloads: which of `n` items an operation picks.
 //!
 //! `n` changes as peers come and go, so the Zipf sampler keeps rand_distr's rejection-inversion
 //! `Zipf` (O(1) to build, O(1) expected per sample) for the last `n` and rebuilds it only when `n`

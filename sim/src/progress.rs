@@ -1,4 +1,4 @@
-//! Progress display: a bar on a terminal, plain lines every few seconds otherwise (issue 2 point 9).
+//! Progress display: a bar on a terminal, plain lines every few seconds otherwise.
 
 use crate::wall::Stopwatch;
 use indicatif::{ProgressBar, ProgressStyle};

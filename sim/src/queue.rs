@@ -1,11 +1,12 @@
-//! The event queue: a hierarchical timing wheel over integer microseconds (design.md §4 "Event loop").
+//! The event queue: a hierarchical timing wheel over integer microseconds (docs/architecture.md §4 "Event
+//! loop").
 //!
 //! Events pop in TOTAL order by `(time, insertion sequence)`: earlier time first, and among equal
 //! times first pushed, first popped (FIFO). The order is structural, so no sequence number is stored.
 //!
 //! # Why a wheel
 //! A binary heap costs `O(log n)` cache misses per operation and becomes memory-bound near 10^5
-//! pending events (issue 2, point 3). The wheel has 11 levels of 64 slots (6 bits of time each,
+//! pending events. The wheel has 11 levels of 64 slots (6 bits of time each,
 //! 66 bits ≥ the 64-bit `Instant`), a `u64` occupancy bitmap per level, and one `Vec` per slot: a push
 //! is an append, and an event is moved down at most once per level on its way to the front. Because
 //! the levels span the whole `u64` range, there is no separate overflow list: a far-future event

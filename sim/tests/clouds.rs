@@ -1,4 +1,4 @@
-//! `[[peers]] cloud` (pnrp.md §1.5): groups in different clouds form separate overlays, each with
+//! `[[peers]] cloud` (MS-PNRP §1.3.3): groups in different clouds form separate overlays, each with
 //! its own seed servers; no datagram crosses clouds and resolves target the asker's own cloud.
 
 use peerlab_engine::pnrp::Message;

@@ -1,4 +1,4 @@
-//! Same scenario + same seed = bit-identical run; another seed = another run (issue 2 point 11).
+//! Same scenario + same seed = bit-identical run; another seed = another run.
 
 use peerlab_sim::run::simulate;
 

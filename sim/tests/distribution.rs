@@ -82,7 +82,7 @@ fn the_baseline_pulls_every_copy_over_the_wan_and_finishes_later() {
     assert!(metric(&without, "completion_p90_s") > metric(&with, "completion_p90_s"));
 }
 
-/// A cold flash crowd (distribution.md §12.6): 30 clients open an 8 MB file within 30 s over a
+/// A cold flash crowd: 30 clients open an 8 MB file within 30 s over a
 /// 2 Mbps WAN, where one copy takes 32 s.
 fn cold() -> String {
     SMALL

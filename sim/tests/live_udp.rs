@@ -1,4 +1,4 @@
-//! A real network (issue 6): five `peerlab node` processes on 127.0.0.1 UDP ports form a cloud,
+//! A real network: five `peerlab node` processes on 127.0.0.1 UDP ports form a cloud,
 //! register secured names, and resolve each other through the control interface with
 //! `peerlab resolve --via`. Bounded in time; every child is killed by a guard, even on failure.
 

@@ -1,4 +1,4 @@
-//! Scenario tests with oracle checks (issue 3): small PNRP clouds run through the whole simulator,
+//! Scenario tests with oracle checks: small PNRP clouds run through the whole simulator,
 //! judged by the oracle's verdicts rather than by the engine's own word.
 
 use peerlab_sim::run::simulate;

@@ -1,5 +1,5 @@
 //! The `peerlab explore`, `replay` and `shrink` commands end to end, and their answers to bad
-//! input: exit 2 with a clear message, never a panic (issue 5 "Bad input").
+//! input: exit 2 with a clear message, never a panic.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,4 +1,4 @@
-//! The determinism guard names the first diverging event (issue 5 point 7), and every
+//! The determinism guard names the first diverging event, and every
 //! `scenarios/regressions/*.toml` passes at its pinned seed (point 6).
 
 use peerlab_sim::repro::determinism::{diverge, repeats};

@@ -1,4 +1,4 @@
-//! Proof that the bug-finding loop works (issue 5 point 5): a deliberately injected engine bug
+//! Proof that the bug-finding loop works: a deliberately injected engine bug
 //! (`pnrp.inject_bug = "skip-cpa-verify"`: CPAs accepted without checking their signature) is
 //! found by explore, replayed bit for bit up to the failing event, and shrunk; the same scenario
 //! without the bug is clean.

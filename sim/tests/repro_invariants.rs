@@ -1,4 +1,4 @@
-//! The invariant checkers against the oracle (issue 5 point 1): liveness after a heal is judged
+//! The invariant checkers against the oracle: liveness after a heal is judged
 //! within the scenario's `liveness_within`, and `--stop-on-violation` stops at the first one.
 
 use peerlab_sim::repro::{plan_of, run_plan};

@@ -1,4 +1,4 @@
-//! Parity (issue 6): a loss-free 30-peer scenario under the event-loop simulator and under turmoil
+//! Parity: a loss-free 30-peer scenario under the event-loop simulator and under turmoil
 //! through the live UDP driver agrees on outcomes — every resolve succeeds in both, and the hop
 //! distributions are close. Also: the turmoil backend is deterministic with the seed, and the
 //! `peerlab run --backend turmoil` command writes a summary with resolve counts.

@@ -1,4 +1,4 @@
-//! Wire-bytes mode and pcap export (issue 6).
+//! Wire-bytes mode and pcap export.
 //!
 //! With `[pnrp] wire_bytes = true` the world encodes and decodes every datagram with the MS-PNRP
 //! codec before delivering it; a message that does not survive the round trip identically changes
@@ -99,7 +99,8 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 }
 
 /// Checks every record of a pcap: IPv6/UDP on port 3540, right lengths and checksum, a payload
-/// that starts with the PNRP header Wireshark looks for (pnrp.md §7.5) and decodes.
+/// that starts with the PNRP header Wireshark looks for (0x0010, length 12, identifier
+/// 0x51: MS-PNRP §2.2.1) and decodes.
 fn check_records(path: &std::path::Path) -> Vec<([u8; 16], [u8; 16])> {
     let bytes = std::fs::read(path).unwrap();
     let (linktype, records) = read_pcap(&bytes).expect("pcap parses");

@@ -1,4 +1,4 @@
-//! The address list of a route entry (pnrp.md §3.10.1: 1..=20 IPv6 addresses sharing one port).
+//! The address list of a route entry (MS-PNRP §2.2.3.4: 1..=20 IPv6 addresses sharing one port).
 //!
 //! Nearly every node listens on one address, and route entries are copied into every message,
 //! cache slot and leaf set that mentions them. A single address is therefore held inline (a copy

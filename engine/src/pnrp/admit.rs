@@ -1,5 +1,10 @@
-//! Admitting route entries (pnrp.md §4.4 return-routability, §6.2), leaf-set insertion and
-//! flooding (§4.5), and removing entries from cache and leaf sets.
+//! Admitting route entries (MS-PNRP §3.1.5.11 return-routability, §3.2.5.1), leaf-set insertion and
+//! flooding (§3.2.5.11), and removing entries from cache and leaf sets.
+//!
+//! Steps of an admission, as this module numbers them: 1 port check, 2 skip known or pending
+//! entries, 3 Pending Route Entry Add List (NeedCpa for leaf-set candidates), 4 return-routability
+//! INQUIRE, 5 its answer, 6 its timeout. Steps of a leaf-set insertion: 1 insert, 2 pick two flood
+//! targets, 3 build the Already Flooded List, 4 send, 5 tell X about us.
 
 use super::cache::Insert;
 use super::id::PnrpId;
@@ -23,16 +28,16 @@ impl PnrpNode {
         self.regs.values().any(|r| r.leaf.would_change(entry))
     }
 
-    /// §4.4: start admitting `entry` with a return-routability INQUIRE (A + C when it would enter a
-    /// leaf set: NeedCpa).
+    /// MS-PNRP §3.1.5.11: start admitting `entry` with a return-routability INQUIRE (A + C when it would
+    /// enter a leaf set: NeedCpa).
     pub(super) fn submit_route_entry(&mut self, now: Instant, entry: RouteEntry, origin: Origin) {
         self.admit_route_entry(now, entry, origin, false);
     }
 
-    /// §4.6 step 11: a LOOKUP to `entry`'s address with Validate = its ID was answered without N.
-    /// [CHOICE] `lookup_answer_proves_reachability`: that answer is the same proof as the
-    /// return-routability INQUIRE of §4.4 (the node at that address claims the ID, §6.2; answers
-    /// must come from the address asked, §6.1), so a plain cache entry is stored at once. A
+    /// MS-PNRP §3.1.4.4.2: a LOOKUP to `entry`'s address with Validate = its ID was answered without N.
+    /// (peerlab choice) `lookup_answer_proves_reachability`: that answer is the same proof as the
+    /// return-routability INQUIRE of MS-PNRP §3.1.5.11 (the node at that address claims the ID; answers
+    /// must come from the address asked, MS-PNRP §3.1.5.2), so a plain cache entry is stored at once. A
     /// leaf-set candidate still needs its CPA and is INQUIREd (A + C) as usual.
     pub(super) fn admit_lookup_responder(&mut self, now: Instant, entry: RouteEntry) {
         // Only as strong as the check that the answer came from the address asked.
@@ -41,9 +46,9 @@ impl PnrpNode {
         self.admit_route_entry(now, entry, Origin::default(), proven);
     }
 
-    /// §4.4 steps 1–4; `proven` entries need no return-routability INQUIRE.
+    /// MS-PNRP §3.1.5.11; `proven` entries need no return-routability INQUIRE.
     fn admit_route_entry(&mut self, now: Instant, entry: RouteEntry, origin: Origin, proven: bool) {
-        // Step 1 (§6.1: ports must be above 1024).
+        // Step 1 (MS-PNRP §3.1.5.2: ports must be above 1024).
         if !super::receive::route_entry_ok(&entry) {
             self.stats.drop("bad_route_entry");
             return;
@@ -55,7 +60,7 @@ impl PnrpNode {
         // `needs_cpa` has no side effects: it is asked only once an entry already pending is ruled out.
         let need_cpa;
         if self.cfg.skip_known_route_entries {
-            // Step 2 [CHOICE].
+            // Step 2 (peerlab choice).
             if self.adds.contains_key(&entry.id) {
                 return;
             }
@@ -69,7 +74,8 @@ impl PnrpNode {
                 self.pending.remove(old.msg_id);
             }
         }
-        // §2.2 [CHOICE] `full_level_admission`: most newcomers to a full level are not worth an INQUIRE.
+        // MS-PNRP §3.2.1.1, peerlab choice `full_level_admission`: most newcomers to a full level are not
+        // worth an INQUIRE.
         if !need_cpa
             && self.cfg.full_level_admission < 1.0
             && !self.cache.contains(&entry.id)
@@ -88,7 +94,7 @@ impl PnrpNode {
             self.stats.drop("pending_adds_full");
             return;
         }
-        // Step 4. [CHOICE] inquire_nonce_for_leaf_set: see PnrpConfig.
+        // Step 4. (peerlab choice) inquire_nonce_for_leaf_set: see PnrpConfig.
         let nonce: [u8; 16] = if need_cpa && self.cfg.inquire_nonce_for_leaf_set {
             self.rng.gen()
         } else {
@@ -125,8 +131,9 @@ impl PnrpNode {
         }
     }
 
-    /// §2.2 [DOC]/[CHOICE] `leaf_set_liveness_probes`: INQUIRE a known entry again (no CPA). The
-    /// admission answer path (§4.4 step 5) refreshes it; an N answer or a timeout evicts it.
+    /// MS-PNRP §3.2.1.1, Microsoft's conceptual docs, peerlab choice `leaf_set_liveness_probes`: INQUIRE a
+    /// known entry again (no CPA). The admission answer path (MS-PNRP §3.1.5.11) refreshes it; an N answer or
+    /// a timeout evicts it.
     /// Returns false when it could not be sent (already pending, or the list is full).
     pub(super) fn probe_entry(&mut self, now: Instant, entry: RouteEntry) -> bool {
         if self.adds.contains_key(&entry.id) || self.adds.len() >= self.cfg.pending_adds_max {
@@ -165,7 +172,7 @@ impl PnrpNode {
         true
     }
 
-    /// §4.4 step 5: the answer to a return-routability INQUIRE.
+    /// MS-PNRP §3.1.5.11: the answer to a return-routability INQUIRE.
     pub(super) fn on_admit_answer(&mut self, now: Instant, id: PnrpId, msg_id: u32, buf: AuthorityBuffer) {
         if self.adds.get(&id).is_none_or(|a| a.msg_id != msg_id) {
             return;
@@ -189,7 +196,7 @@ impl PnrpNode {
         }
         let verdict = match &buf.cpa {
             None => Err("missing_cpa"),
-            // The test-only `inject_bug = "skip-cpa-verify"` (issue 5) skips the signature check.
+            // The test-only `inject_bug = "skip-cpa-verify"` skips the signature check.
             Some(cpa) => match if self.cfg.injects("skip-cpa-verify") {
                 Ok(())
             } else {
@@ -210,7 +217,7 @@ impl PnrpNode {
     }
 
     /// Stores a reachable entry in the cache and, when `validated`, in every leaf set it falls into,
-    /// then floods it (§4.5).
+    /// then floods it (MS-PNRP §3.2.5.11).
     fn store_entry(
         &mut self,
         now: Instant,
@@ -234,7 +241,7 @@ impl PnrpNode {
             Some(b) if (x.distance(b), b) <= (x.distance(l), l) => Some(b),
             _ => Some(l),
         };
-        // §4.5 step 5 (below): our entry goes to X from each leaf set it is new in.
+        // MS-PNRP §3.2.5.11 (below): our entry goes to X from each leaf set it is new in.
         let own_to_x = self.cfg.flood_own_entry_to_new_member && !origin.knows_us;
         let mut own_routes: Vec<RouteEntry> = Vec::new();
         if validated {
@@ -253,7 +260,7 @@ impl PnrpNode {
                         own_routes.push(r.route.clone());
                     }
                 } else if !r.leaf.members(r.leaf.side_of(x)).contains(&entry) {
-                    // §4.15: a member that re-announced from new addresses is news for the leaf
+                    // MS-PNRP §3.1.7.1: a member that re-announced from new addresses is news for the leaf
                     // set too: flood it like a newcomer (it is pinned already, so only `newly`
                     // adds pins).
                     moved = true;
@@ -290,7 +297,8 @@ impl PnrpNode {
                 if !entering.contains(i) {
                     continue;
                 }
-                // §4.5 step 1: a full side evicts its farthest member, which is then only a cache entry.
+                // MS-PNRP §3.2.5.11: a full side evicts its farthest member, which is then only a cache
+                // entry.
                 if let Some(out) = reg.leaf.insert(entry.clone()) {
                     if self.cache.unpin(&out.id, &mut self.rng).is_some() {
                         self.stats.evict("displaced");
@@ -305,8 +313,9 @@ impl PnrpNode {
         self.stats.leaf_set_admissions += 1;
         let nearest = if newly == 0 { near_entering } else { near_newly }.unwrap_or(x);
         self.flood_new_member(now, &entry, origin, nearest);
-        // §4.5 step 5, open point 7: send X our entry so it learns about us — unless X itself flooded
-        // or looked us up ([CHOICE]: a SOLICIT's or AUTHORITY's sender does not necessarily know us).
+        // MS-PNRP §3.2.5.11 (text and example disagree), peerlab choice: send X our entry so it learns about
+        // us — unless X itself flooded or looked us up (peerlab choice: a SOLICIT's or AUTHORITY's sender
+        // does not necessarily know us).
         for route in own_routes {
             let flood = Flood {
                 message_id: self.msg_id(),
@@ -325,12 +334,12 @@ impl PnrpNode {
         }
     }
 
-    /// §4.5 steps 2–4: FLOOD X to the nearest cached IDs above and below X not already flooded.
+    /// MS-PNRP §3.2.5.11: FLOOD X to the nearest cached IDs above and below X not already flooded.
     ///
-    /// `us` is our registered ID nearest X. With `flood_outward_only` ([CHOICE]), the target on our
+    /// `us` is our registered ID nearest X. With `flood_outward_only` (peerlab choice), the target on our
     /// own side of X must lie beyond us: nodes between X and us are nearer X and learn it earlier in
     /// the wave. In a single-chain wave the Already Flooded List already excludes them, so this only
-    /// matters when X reaches a node through several copies at once (e.g. X's own §4.5 step-5
+    /// matters when X reaches a node through several copies at once (e.g. X's own step-5
     /// FLOODs, whose list holds just X): without it such copies re-flood X's nearest neighbours,
     /// which ignore the duplicate, and the wave dies before the far edges of X's leaf set.
     fn flood_new_member(&mut self, now: Instant, x: &RouteEntry, origin: &Origin, us: PnrpId) {
@@ -355,7 +364,7 @@ impl PnrpNode {
         if targets.is_empty() {
             return;
         }
-        // Step 3: received list + both targets (+ ourselves, [CHOICE]); cap by dropping the oldest.
+        // Step 3: received list + both targets (+ ourselves, peerlab choice); cap by dropping the oldest.
         let mut list: Vec<Endpoint> = afl.clone();
         let mut add = |ep: Endpoint| {
             if !list.contains(&ep) {
@@ -390,8 +399,8 @@ impl PnrpNode {
         }
     }
 
-    /// Removes `id` from the cache and every leaf set (N flags, timeouts, revokes, §2.2 lifetime),
-    /// then refills the leaf sets it left.
+    /// Removes `id` from the cache and every leaf set (N flags, timeouts, revokes, MS-PNRP §3.2.1.1
+    /// lifetime), then refills the leaf sets it left.
     pub(super) fn drop_entry(
         &mut self,
         now: Instant,
@@ -419,7 +428,8 @@ impl PnrpNode {
         left
     }
 
-    /// §2.3 [CHOICE]: offer the next cached entries on `side` of `l` for (CPA-checked) admission.
+    /// MS-PNRP §3.2.1, peerlab choice: offer the next cached entries on `side` of `l` for (CPA-checked)
+    /// admission.
     pub(super) fn refill_leaf_side(&mut self, now: Instant, l: PnrpId, side: Side) {
         let Some(reg) = self.regs.get(&l) else { return };
         let missing = self

@@ -1,5 +1,9 @@
-//! Answering LOOKUPs (pnrp.md §4.7) and INQUIREs (§4.8), building CPAs (§2.4, §4.8) and sending
-//! AUTHORITY_BUFFERs as fragments (§4.13).
+//! Answering LOOKUPs (MS-PNRP §3.2.5.2) and INQUIREs (§3.2.5.6), building CPAs (§3.2.5.7) and
+//! sending AUTHORITY_BUFFERs as fragments (§3.2.5.10).
+//!
+//! Steps of a LOOKUP answer, as this module numbers them: 1 syntax, 2 admit the carried route entry,
+//! 3 ValidateNotLocal, 4 ClosestLocalMatch, 5 ClosestRemoteMatch, 6 TargetSuspicious, 7 build the
+//! AUTHORITY_BUFFER, 8 send it.
 
 use super::cpa::Cpa;
 use super::id::PnrpId;
@@ -14,9 +18,9 @@ use std::sync::Arc;
 const LOOKUP_SCAN_MAX: usize = 64;
 
 impl PnrpNode {
-    /// Encodes `buf`, cuts it into ≤ 1,188-byte fragments and sends them to `to` (§4.13).
+    /// Encodes `buf`, cuts it into ≤ 1,188-byte fragments and sends them to `to` (MS-PNRP §3.2.5.10).
     pub(super) fn send_authority(&mut self, to: Endpoint, acked_id: u32, buf: &AuthorityBuffer) {
-        // Every answer is encoded (real bytes, §4.13), then copied into its fragments: one
+        // Every answer is encoded (real bytes, MS-PNRP §3.2.5.10), then copied into its fragments: one
         // scratch buffer per thread spares an allocation per AUTHORITY.
         thread_local! {
             static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
@@ -31,8 +35,8 @@ impl PnrpNode {
         SCRATCH.set(bytes);
     }
 
-    /// §4.7: every node answers a LOOKUP with the closest entry it knows, never referring back into
-    /// the Flagged Path.
+    /// MS-PNRP §3.2.5.2: every node answers a LOOKUP with the closest entry it knows, never referring back
+    /// into the Flagged Path.
     pub(super) fn on_lookup(&mut self, now: Instant, from: Endpoint, l: Lookup) {
         if !self.cfg.resolvers_answer && self.regs.is_empty() {
             self.stats.drop("not_publisher");
@@ -109,7 +113,7 @@ impl PnrpNode {
         self.send_authority(from, l.message_id, &buf);
     }
 
-    /// §4.7 step 5 [CHOICE]: the index of a random choice among `n` ranked candidates, biased
+    /// MS-PNRP §3.2.5.2, peerlab choice: the index of a random choice among `n` ranked candidates, biased
     /// towards the closest (weights 3:2:1 by rank).
     fn weighted_pick(&mut self, n: usize) -> Option<usize> {
         if n == 0 {
@@ -130,8 +134,8 @@ impl PnrpNode {
         Some(0)
     }
 
-    /// §4.8: N unless the Validate ID is ours; else our route entry, the classifier and, with A, a CPA
-    /// carrying the INQUIRE's nonce.
+    /// MS-PNRP §3.2.5.6: N unless the Validate ID is ours; else our route entry, the classifier and, with A,
+    /// a CPA carrying the INQUIRE's nonce.
     pub(super) fn on_inquire(&mut self, now: Instant, from: Endpoint, i: Inquire) {
         if let Some(limiter) = self.inquire_limiter.as_mut() {
             if !limiter.allow(now, from) {
@@ -164,7 +168,8 @@ impl PnrpNode {
         };
         let buf = AuthorityBuffer {
             flags: AuthorityFlags::default(),
-            // C: no delegation chains are supported (§1.2 [CHOICE]); X: no extended payloads.
+            // C: no delegation chains are supported (MS-PNRP §1.3.1.1, peerlab choice); X: no extended
+            // payloads.
             cert_chain: None,
             classifier: Some(classifier),
             extended_payload: None,
@@ -174,7 +179,7 @@ impl PnrpNode {
         self.send_authority(from, i.message_id, &buf);
     }
 
-    /// A freshly signed CPA for registered `id` carrying `nonce` (§4.8 step 3, §6.4).
+    /// A freshly signed CPA for registered `id` carrying `nonce` (MS-PNRP §3.2.5.6, §3.1.5.8).
     pub(super) fn build_cpa(&self, now: Instant, id: PnrpId, nonce: [u8; 16]) -> Option<Arc<Cpa>> {
         let reg = self.regs.get(&id)?;
         let mut cpa = Cpa::unsigned(
@@ -189,7 +194,8 @@ impl PnrpNode {
         Some(Arc::new(cpa.sign(&reg.identity)))
     }
 
-    /// The zero-nonce CPA of `id`, signed once and reused until half its lifetime has passed (§2.4).
+    /// The zero-nonce CPA of `id`, signed once and reused until half its lifetime has passed (MS-PNRP
+    /// §3.2.1).
     pub(super) fn zero_nonce_cpa(&mut self, now: Instant, id: PnrpId) -> Option<Arc<Cpa>> {
         let half = self.cfg.cpa_lifetime.as_micros() / 2;
         let fresh = self.regs.get(&id)?.cpa_zero.as_ref().and_then(|(cpa, signed)| {
@@ -205,7 +211,8 @@ impl PnrpNode {
         Some(cpa)
     }
 
-    /// A signed revoke CPA for registered `id` (§4.10 step 1: R set, zero nonce, no payload, no addresses).
+    /// A signed revoke CPA for registered `id` (MS-PNRP §3.2.4.2: R set, zero nonce, no payload, no
+    /// addresses).
     pub(super) fn build_revoke(&self, now: Instant, id: PnrpId) -> Option<Arc<Cpa>> {
         let reg = self.regs.get(&id)?;
         let cpa = Cpa::unsigned_revoke(

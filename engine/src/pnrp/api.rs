@@ -1,4 +1,4 @@
-//! Commands the application gives a PNRP node and the events it reports back (design.md §3).
+//! Commands the application gives a PNRP node and the events it reports back (docs/architecture.md §3).
 
 use super::cpa::{AppEndpoint, Cpa};
 use super::id::PnrpId;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// What an application can ask a PNRP node to do.
 #[derive(Clone, Debug)]
 pub enum Command {
-    /// Register `name` (§4.9): the ID is P2P ID || our /64 prefix || a random suffix.
+    /// Register `name` (MS-PNRP §3.2.4.1): the ID is P2P ID || our /64 prefix || a random suffix.
     Register {
         /// The peer name; a secured name's authority must be `identity.authority()`.
         name: PeerName,
@@ -20,25 +20,25 @@ pub enum Command {
         /// Application endpoints carried in the CPA payload (≤ 10).
         app_endpoints: Vec<AppEndpoint>,
     },
-    /// Unregister a locally registered ID (§4.10): revoke floods and leaf-set repair.
+    /// Unregister a locally registered ID (MS-PNRP §3.2.4.2): revoke floods and leaf-set repair.
     Unregister {
         /// The registered PNRP ID.
         id: PnrpId,
     },
-    /// Resolve a peer name (§4.6): target = P2P ID || our /64 prefix || 0x8000000000000000.
+    /// Resolve a peer name (MS-PNRP §3.1.4.4.2): target = P2P ID || our /64 prefix || 0x8000000000000000.
     Resolve {
         /// The name.
         name: PeerName,
-        /// Matching rule (§3.8); `AnyPeerName` finds any instance.
+        /// Matching rule (MS-PNRP §2.2.2.8); `AnyPeerName` finds any instance.
         criteria: ResolveCriteria,
-        /// Caller deadline (§4.6 [CHOICE] per-resolve deadline).
+        /// Caller deadline (MS-PNRP §3.1.4.4.2, peerlab choice per-resolve deadline).
         timeout: Duration,
     },
-    /// Resolve a raw PNRP ID (§4.6).
+    /// Resolve a raw PNRP ID (MS-PNRP §3.1.4.4.2).
     ResolveId {
         /// The target ID.
         target: PnrpId,
-        /// Matching rule (§3.8).
+        /// Matching rule (MS-PNRP §2.2.2.8).
         criteria: ResolveCriteria,
         /// Bits to match for `UpperBits`.
         precision: u16,
@@ -47,19 +47,19 @@ pub enum Command {
         /// Caller deadline.
         timeout: Duration,
     },
-    /// Our address changed (§4.15): re-announce every registered ID with the new endpoint.
+    /// Our address changed (MS-PNRP §3.1.7.1): re-announce every registered ID with the new endpoint.
     ChangeAddress {
         /// The new local endpoint.
         local: Endpoint,
     },
-    /// Unregister everything (revoke floods) and stop maintenance (§4.10 leaving a cloud).
+    /// Unregister everything (revoke floods) and stop maintenance (MS-PNRP §3.2.4.2 leaving a cloud).
     Leave,
 }
 
 /// What a PNRP node reports.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// The registration walk of `id` ended (§4.9; it never "finds" ID+1, open point 4).
+    /// The registration walk of `id` ended (MS-PNRP §3.2.4.1; it never "finds" ID+1).
     Registered {
         /// The Register command.
         request: RequestId,
@@ -91,14 +91,14 @@ pub enum Event {
         /// Cost of the resolve.
         stats: ResolveStats,
     },
-    /// A split test found a split (§4.12).
+    /// A split test found a split (MS-PNRP §3.2.6.2.1).
     SplitDetected {
         /// True when we appear to be in the smaller part.
         smaller_side: bool,
     },
 }
 
-/// A validated resolve result (§4.6 step 20).
+/// A validated resolve result (MS-PNRP §3.1.4.4.2).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resolved {
     /// The registration found.
@@ -111,7 +111,7 @@ pub struct Resolved {
     pub cpa: Arc<Cpa>,
 }
 
-/// Cost of one resolve (pnrp.md §8).
+/// Cost of one resolve: hops, messages and time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ResolveStats {
     /// LOOKUPs that got an AUTHORITY back (TotalUsefulHops).
@@ -140,22 +140,22 @@ pub enum ResolveError {
     /// The caller's deadline passed.
     #[error("the resolve timed out")]
     Timeout,
-    /// Every candidate's CPA failed validation (§6.3).
+    /// Every candidate's CPA failed validation (MS-PNRP §3.1.5.7).
     #[error("CPA rejected: {reason}")]
     CpaInvalid {
         /// The last rejection reason.
         reason: &'static str,
     },
-    /// The cache holds no entry to start from (§4.6 step 3 [CHOICE]), although the node had
+    /// The cache holds no entry to start from (MS-PNRP §3.1.4.4.2, peerlab choice), although the node had
     /// joined its cloud: every member it knew is gone.
     #[error("the cache is empty")]
     EmptyCache,
     /// The node has not learned of any other cloud member yet (its cloud is still synchronizing,
-    /// §4.2–§4.3): nothing was sent. Drivers tell it from `EmptyCache` because the asker, not the
-    /// protocol, was not ready.
+    /// MS-PNRP §3.1.4.2–§3.1.4.3): nothing was sent. Drivers tell it from `EmptyCache` because the asker, not
+    /// the protocol, was not ready.
     #[error("the cloud is still synchronizing: no other member known yet")]
     NotSynchronized,
-    /// The Outstanding Resolves Table is full (§4.6 step 1).
+    /// The Outstanding Resolves Table is full (MS-PNRP §3.1.4.4.2).
     #[error("too many outstanding resolves")]
     Busy,
     /// The node left the cloud.

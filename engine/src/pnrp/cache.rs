@@ -1,9 +1,10 @@
-//! The route-entry cache (pnrp.md §2.2): a multi-level cache centred on a locally registered ID.
+//! The route-entry cache (MS-PNRP §3.2.1.1): a multi-level cache centred on a locally registered ID.
 //!
-//! Level of an entry x: `floor(log10(2^256 / d(centre, x)))`, clamped to `[0, levels − 1]` (§2.2
-//! [CHOICE]); computed with exact integer thresholds `⌊(2^256 − 1) / 10^k⌋`, so no floating point
+//! Level of an entry x: `floor(log10(2^256 / d(centre, x)))`, clamped to `[0, levels − 1]` (MS-PNRP §3.2.1.1,
+//! peerlab choice); computed with exact integer thresholds `⌊(2^256 − 1) / 10^k⌋`, so no floating point
 //! decides membership. Each level holds `capacity` entries; a full level evicts a random unpinned
-//! entry (§2.2 [PAT]). Leaf-set members are *pinned* and never evicted while pinned (§2.2 req. 2).
+//! entry (MS-PNRP §3.2.1.1, Microsoft's PNRP patents). Leaf-set members are *pinned* and never evicted while
+//! pinned (MS-PNRP §3.2.1.1 req. 2).
 //! Entries are unique by ID (newer information replaces older) and indexed in ring order by a
 //! sorted array, so nearest-neighbour queries are index walks, not scans (ring queries: cache_ring.rs).
 
@@ -295,7 +296,7 @@ impl RouteCache {
         let mut pos = self.lower_bound(&id);
         if self.find_at(pos, &id) {
             let e = &mut self.slab[slab_index(self.ring[pos])];
-            // §2.2 [PAT]: newer information replaces older.
+            // MS-PNRP §3.2.1.1, Microsoft's PNRP patents: newer information replaces older.
             e.route = route;
             if key.is_some() {
                 e.key = key;

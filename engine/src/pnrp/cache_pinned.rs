@@ -1,8 +1,8 @@
 //! A compact mirror of the pinned (leaf-set) entries' last-heard times.
 //!
 //! The maintenance tick asks "when did we last hear from each leaf-set member?" on every node
-//! every tick (§4.11 liveness probes). Answered from the cache, each question is a cold walk of
-//! the ring index plus a miss on the entry; answered from this list of at most a few dozen
+//! every tick (MS-PNRP §3.1.6.2/§3.2.6.2 liveness probes). Answered from the cache, each question is a cold
+//! walk of the ring index plus a miss on the entry; answered from this list of at most a few dozen
 //! `(id, added)` pairs, held contiguously, it is a short linear scan of warm memory. The cache
 //! keeps it exactly in step with its pinned entries' `added` (cache.rs), and `check_invariants`
 //! compares the two.

@@ -97,7 +97,8 @@ impl RouteCache {
         }
     }
 
-    /// Unpinned entries admitted before `cutoff` (for the optional max age, §2.2 [CHOICE]).
+    /// Unpinned entries admitted before `cutoff` (for the optional max age, MS-PNRP §3.2.1.1, peerlab
+    /// choice).
     pub fn older_than(&self, cutoff: Instant) -> Vec<PnrpId> {
         self.entries()
             .filter(|e| e.pins == 0 && e.added < cutoff)

@@ -1,226 +1,259 @@
-//! Every PNRP constant and implementation choice, with its spec default (pnrp.md §5, §4.16).
+//! Every PNRP constant and implementation choice, with its spec default (timers MS-PNRP §3.1.2; the other
+//! constants in the sections cited per field).
 //!
 //! A scenario's `[pnrp]` table deserializes into [`PnrpConfig`]; every field has the spec's default,
-//! and every [CHOICE]/[AMBIG] of pnrp.md §4.16 is a field so that a run can log which variant ran.
+//! and every point the specification leaves open or states ambiguously is a field ("peerlab choice"
+//! below), so that a run can log which variant ran.
 
 use crate::Duration;
 use serde::{Deserialize, Serialize};
 
-/// Protocol constants and [CHOICE]/[AMBIG] knobs; a scenario's `[pnrp]` table overrides any of them.
+/// Protocol constants and the knobs for points the specification leaves open; a scenario's `[pnrp]` table
+/// overrides any of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct PnrpConfig {
-    // ---- timers (§5.1) ----
-    /// Maintenance timer period (§4.11, §5.1: 15 s).
+    // ---- timers (MS-PNRP §3.1.2) ----
+    /// Maintenance timer period (MS-PNRP §3.1.2: 15 s).
     pub maintenance_period: Duration,
-    /// Maintenance period while the cache is small (§4.11 [WIN]: 10 s while the cache has ≤ 2 entries).
+    /// Maintenance period while the cache is small (MS-PNRP §3.1.6.2/§3.2.6.2, Windows behaviour, MS-PNRP §6:
+    /// 10 s while the cache has ≤ 2 entries).
     pub maintenance_period_small_cache: Duration,
-    /// Cache size at or below which the short maintenance period applies (§4.11 [WIN]: 2).
+    /// Cache size at or below which the short maintenance period applies (MS-PNRP §3.1.6.2/§3.2.6.2, Windows
+    /// behaviour, MS-PNRP §6: 2).
     pub small_cache_maintenance_entries: usize,
-    /// Retransmission timer of a Pending List entry (§4.14, §5.1: 1 s).
+    /// Retransmission timer of a Pending List entry (MS-PNRP §3.1.2, §3.1.6.3: 1 s).
     pub retransmit_interval: Duration,
-    /// RetryCount of a Pending List entry: transmissions before failure (§4.14, §5.1: 2).
+    /// RetryCount of a Pending List entry: transmissions before failure (MS-PNRP §3.1.2, §3.1.6.3: 2).
     pub retry_count: u8,
-    /// Publisher-side sync conversation timer (§4.3, §5.1: 15 s, restarted by a repeated SOLICIT).
+    /// Publisher-side sync conversation timer (MS-PNRP §3.1.2, §3.2.5.3: 15 s, restarted by a repeated
+    /// SOLICIT).
     pub conversation_timeout: Duration,
-    /// CPA validity: Not After = signing time + this (§1.4, §5.1: 12 h … 7 days).
+    /// CPA validity: Not After = signing time + this (MS-PNRP §3.1.2, §3.2.5.7: 12 h … 7 days).
     pub cpa_lifetime: Duration,
-    /// Deadline of resolves the node starts itself: registration, maintenance, split tests (§4.6 [CHOICE]).
+    /// Deadline of resolves the node starts itself: registration, maintenance, split tests (MS-PNRP
+    /// §3.1.4.4.2, peerlab choice).
     pub internal_resolve_timeout: Duration,
-    /// Re-run the registration resolve of every ID this often (§4.9 [CHOICE] re-announce); `None` = never.
+    /// Re-run the registration resolve of every ID this often (MS-PNRP §3.2.4.1, peerlab choice re-announce);
+    /// `None` = never.
     pub reannounce_period: Option<Duration>,
-    /// Optional cache-entry TTL (§2.2 [CHOICE]: the spec defines none); `None` = entries never age out.
+    /// Optional cache-entry TTL (MS-PNRP §3.2.1.1, peerlab choice: the spec defines none); `None` = entries
+    /// never age out.
     pub cache_max_age: Option<Duration>,
 
-    // ---- sizes and limits (§5.2) ----
-    /// Leaf-set members per side of each registered ID (§2.3, §5.2: 5).
+    // ---- sizes and limits (MS-PNRP §2.2.2, §3.1.4.4.2, §3.2.1) ----
+    /// Leaf-set members per side of each registered ID (MS-PNRP §3.2.1: 5).
     pub leaf_set_side: usize,
-    /// Entries per cache level (§2.2 [WIN]/[DOC]: 20).
+    /// Entries per cache level (MS-PNRP §3.2.1.1; Windows behaviour, MS-PNRP §6 note <5>: 20).
     pub cache_level_capacity: usize,
-    /// Number of cache levels; deeper entries are clamped to the last (§2.2 [CHOICE]).
+    /// Number of cache levels; deeper entries are clamped to the last (MS-PNRP §3.2.1.1, peerlab choice).
     pub cache_levels_max: usize,
-    /// A resolve stops when TotalUsefulHops exceeds this (§4.6 step 6, §5.2: 22).
+    /// A resolve stops when TotalUsefulHops exceeds this (MS-PNRP §3.1.4.4.2: 22).
     pub max_useful_hops: u32,
-    /// A resolve stops when SuspiciousCount exceeds this (§4.6 step 6, §5.2: 6).
+    /// A resolve stops when SuspiciousCount exceeds this (MS-PNRP §3.1.4.4.2: 6).
     pub max_suspicious: u32,
-    /// A next hop is asked at most this many times (§4.6 step 13, §5.2: 3).
+    /// A next hop is asked at most this many times (MS-PNRP §3.1.5.6.1: 3).
     pub hop_use_count_max: u8,
-    /// Small-cache threshold: below it LOOKUPs carry the A flag and non-closer hops are kept (§4.6, §5.2: 8).
+    /// Small-cache threshold: below it LOOKUPs carry the A flag and non-closer hops are kept (MS-PNRP
+    /// §3.1.4.4.2, §3.1.5.6.1: 8).
     pub small_cache_entries: usize,
-    /// Longest Flagged Path in a LOOKUP (§3.8, §5.2: 22).
+    /// Longest Flagged Path in a LOOKUP (MS-PNRP §2.2.2.8: 22).
     pub flagged_path_max: usize,
-    /// Longest Already Flooded List (§3.5, §5.2: 22).
+    /// Longest Already Flooded List (MS-PNRP §2.2.2.4: 22).
     pub already_flooded_max: usize,
-    /// IDs offered per ADVERTISE (§4.3, §5.2: 5).
+    /// IDs offered per ADVERTISE (MS-PNRP §3.2.5.3: 5).
     pub advertise_ids: usize,
-    /// Most IDs honoured from one REQUEST (bound, §4.3 [CHOICE]).
+    /// Most IDs honoured from one REQUEST (bound, MS-PNRP §3.2.5.4, peerlab choice).
     pub request_ids_max: usize,
-    /// Bootstrap endpoints contacted in one LocalOOB round (§4.2 [WIN]: 10 most-recently-used nodes;
-    /// [CHOICE] our list is the configured seeds, taken from a seeded random offset so that joins
-    /// spread over them). Default 2: a fresh node has no persisted MRU list, and each sync
-    /// conversation costs ~20 datagrams (5 sync FLOODs, each INQUIREd), but its 5 IDs spread round
+    /// Bootstrap endpoints contacted in one LocalOOB round (MS-PNRP §3.1.4.2, Windows behaviour, MS-PNRP §6:
+    /// 10 most-recently-used nodes; (peerlab choice) our list is the configured seeds, taken from a seeded
+    /// random offset so that joins spread over them). Default 2: a fresh node has no persisted MRU list, and
+    /// each sync conversation costs ~20 datagrams (5 sync FLOODs, each INQUIREd), but its 5 IDs spread round
     /// the ring seed the upper cache levels: with 1, median resolve hops rise by one (stable-10k
     /// 4 → 5, 20,000 churning peers 5 → 6) for 9% fewer events. 10 = the Windows list size.
     pub local_oob_max: usize,
-    /// Publisher-side conversation table size; when full SOLICITs get an empty ADVERTISE (§4.3, §6.1).
+    /// Publisher-side conversation table size; when full SOLICITs get an empty ADVERTISE (MS-PNRP §3.2.5.3).
     pub conversation_table_max: usize,
-    /// Pending Route Entry Add List size; further candidates are ignored (§4.4 step 3).
+    /// Pending Route Entry Add List size; further candidates are ignored (MS-PNRP §3.1.5.11).
     pub pending_adds_max: usize,
-    /// Outstanding Resolves Table size; further resolves fail at once (§4.6 step 1).
+    /// Outstanding Resolves Table size; further resolves fail at once (MS-PNRP §3.1.4.4.2).
     pub ort_max: usize,
-    /// Reassembly contexts kept at once (§4.13 [CHOICE]).
+    /// Reassembly contexts kept at once (MS-PNRP §3.1.5.6, peerlab choice).
     pub reassembly_contexts_max: usize,
-    /// Total bytes buffered by all reassembly contexts (§4.13 [CHOICE]).
+    /// Total bytes buffered by all reassembly contexts (MS-PNRP §3.1.5.6, peerlab choice).
     pub reassembly_bytes_max: usize,
-    /// Pending List size; beyond it, new requests are not sent (bound everything, design.md §7).
+    /// Pending List size; beyond it, new requests are not sent (bound everything, docs/architecture.md §7
+    /// habit 7).
     pub pending_max: usize,
 
-    // ---- resolve choices (§4.6, §4.16) ----
-    /// Open point 1: an AUTHORITY without route entry marks the responder exhausted (`true`, recommended)
-    /// instead of pushing it back to be re-asked (`false`, the literal spec).
+    // ---- resolve choices (MS-PNRP §3.1.4.4.2; peerlab choices) ----
+    /// MS-PNRP §3.1.5.6.1, peerlab choice: an AUTHORITY without route entry marks the responder exhausted
+    /// (`true`, recommended) instead of pushing it back to be re-asked (`false`, the literal spec).
     pub exhaust_hop_without_route_entry: bool,
-    /// Open point 2: a LOOKUP timeout skips the hop (always) and evicts it from the cache (`true`).
+    /// MS-PNRP §3.1.4.4.2, §3.1.6.3, peerlab choice: a LOOKUP timeout skips the hop (always) and evicts it
+    /// from the cache (`true`).
     pub evict_on_lookup_timeout: bool,
-    /// Open point 3: a final INQUIRE timeout pops BestMatchStack first (`true`) rather than retrying it.
+    /// MS-PNRP §3.1.4.4.2, peerlab choice: a final INQUIRE timeout pops BestMatchStack first (`true`) rather
+    /// than retrying it.
     pub pop_best_on_inquire_timeout: bool,
-    /// Open point 5: InitialBestMatch also becomes CurrentBestMatch so it rides in LOOKUPs (`true`).
+    /// MS-PNRP §3.1.4.4.2, peerlab choice: InitialBestMatch also becomes CurrentBestMatch so it rides in
+    /// LOOKUPs (`true`).
     pub initial_best_match_is_current: bool,
-    /// Open point 8: a cache of exactly `small_cache_entries` counts as large (pops non-improving hops).
+    /// MS-PNRP §3.1.4.4.2, §3.1.5.6.1 (neither rule covers exactly 8), peerlab choice: a cache of exactly
+    /// `small_cache_entries` counts as large (pops non-improving hops).
     pub small_cache_boundary_is_large: bool,
     /// App resolves start with CurrentBestMatch = our nearest registered ID (PickBestMatchFromLocalIds,
-    /// §4.6 step 4), so resolving our own name succeeds locally.
+    /// MS-PNRP §3.1.4.4.2), so resolving our own name succeeds locally.
     pub app_resolve_picks_local_ids: bool,
-    /// §4.6 step 3 [CHOICE]: a resolve with an empty cache fails at once and triggers rediscovery.
+    /// MS-PNRP §3.1.4.4.2, peerlab choice: a resolve with an empty cache fails at once and triggers
+    /// rediscovery.
     pub rediscover_on_empty_resolve: bool,
-    /// §4.6.3/§6.1 [CHOICE]: answers must come from the endpoint the request went to.
+    /// MS-PNRP §3.1.5.6/§3.1.5.2, peerlab choice: answers must come from the endpoint the request went to.
     pub require_answer_from_request_endpoint: bool,
-    /// §4.6 step 17 [CHOICE]: a referral closer to the target than CurrentBestMatch is followed even
-    /// when it is not closer than the responder's ID — needed when the responder answered N (it
+    /// MS-PNRP §3.1.4.4.2, peerlab choice: a referral closer to the target than CurrentBestMatch is followed
+    /// even when it is not closer than the responder's ID — needed when the responder answered N (it
     /// re-registered under a new ID at the same endpoint, and refers to that new ID).
     pub follow_referrals_closer_than_best: bool,
-    /// §4.6 step 6 / "Timeouts inside a resolve" [CHOICE]: when NextHopStack runs empty (dead hops
-    /// timed out, or the referrals ran dry in a neighbourhood with stale knowledge), an app resolve
+    /// MS-PNRP §3.1.4.4.2 / "Timeouts inside a resolve" (peerlab choice): when NextHopStack runs empty (dead
+    /// hops timed out, or the referrals ran dry in a neighbourhood with stale knowledge), an app resolve
     /// restarts from the cache entry closest to the target whose endpoint it has not asked
     /// yet, at most this many times (within the hop limits); 0 = the literal spec.
     pub empty_stack_cache_restarts: u32,
-    /// §4.9 / open point 4 [CHOICE]: a registration walk ends after this many answers with L set
-    /// (hops whose leaf set spans our ID and that know nothing closer: they admit and flood us).
+    /// MS-PNRP §3.2.4.1 (the spec never says how the walk ends), peerlab choice: a registration walk ends
+    /// after this many answers with L set (hops whose leaf set spans our ID and that know nothing closer:
+    /// they admit and flood us).
     /// `None` = the literal walk, which re-asks every pushed-back hop (≤ 3×) until the 22-hop or
     /// the suspicious-answer limit — about 23 LOOKUPs per registration in a 2,000-peer cloud.
     pub registration_stop_after_leaf_answers: Option<u32>,
-    /// Weights of the 3 closest candidates when answering a LOOKUP (§4.7 step 5 [CHOICE]: 3:2:1).
+    /// Weights of the 3 closest candidates when answering a LOOKUP (MS-PNRP §3.2.5.2, peerlab choice: 3:2:1).
     pub lookup_answer_weights: [u32; 3],
-    /// Answer LOOKUPs with B (busy) while the Pending List holds more than this (§4.7 step 7 [CHOICE]).
+    /// Answer LOOKUPs with B (busy) while the Pending List holds more than this (MS-PNRP §3.2.5.2, peerlab
+    /// choice).
     pub busy_pending_threshold: Option<usize>,
-    /// Open point 14: every node with a cache answers SOLICIT/LOOKUP, not only publishers.
+    /// MS-PNRP §3.2.5.2, §3.2.5.3 (written as publisher rules), peerlab choice: every node with a cache
+    /// answers SOLICIT/LOOKUP, not only publishers.
     pub resolvers_answer: bool,
 
-    // ---- admission, flooding, revocation (§4.4, §4.5, §4.10, §6.2) ----
-    /// §4.4 step 2 [CHOICE]: skip candidates already cached with the same endpoints or already pending.
+    // ---- admission, flooding, revocation (MS-PNRP §3.1.5.11, §3.2.5.11, §3.2.4.2) ----
+    /// MS-PNRP §3.1.5.11, peerlab choice: skip candidates already cached with the same endpoints or already
+    /// pending.
     pub skip_known_route_entries: bool,
-    /// §2.2 [PAT] vs [CHOICE]: the fraction of new candidates for a *full* cache level (outside every
-    /// leaf set) that are INQUIREd and then replace a random entry. 1.0 = Windows' random
-    /// replacement of every newcomer; below 1 saves the return-routability INQUIRE of most of them
-    /// (levels 0–2 of a large cloud are always full and see most candidates) while still renewing
-    /// the level over time. Dead entries leave on timeouts either way (§2.2 entry lifetime).
+    /// MS-PNRP §3.2.1.1, Microsoft's PNRP patents vs (peerlab choice): the fraction of new candidates for a
+    /// *full* cache level (outside every leaf set) that are INQUIREd and then replace a random entry. 1.0 =
+    /// Windows' random replacement of every newcomer; below 1 saves the return-routability INQUIRE of most of
+    /// them (levels 0–2 of a large cloud are always full and see most candidates) while still renewing
+    /// the level over time. Dead entries leave on timeouts either way (MS-PNRP §3.2.1.1 entry lifetime).
     /// Default 1.0: at 0.1 a 20,000-peer hour sends ~1 M fewer INQUIREs, but caches renew slowly
     /// and 5% `poison` attackers cut honest success from 99.97% to 97.8% (stale caches meet
     /// poisoned referrals more often).
     pub full_level_admission: f64,
-    /// [CHOICE] leaf-set admission INQUIREs (A set) carry a fresh nonce. Default `false`: they carry none,
-    /// so the publisher answers with its once-signed zero-nonce CPA and the verifier hits the signature
+    /// (peerlab choice) leaf-set admission INQUIREs (A set) carry a fresh nonce. Default `false`: they carry
+    /// none, so the publisher answers with its once-signed zero-nonce CPA and the verifier hits the signature
     /// cache — one signature per registration instead of one per INQUIRE, which is what makes 10^4+
     /// peers affordable. Return-routability still binds the address (the INQUIRE goes to it), and
     /// resolve-final INQUIREs always carry a fresh nonce.
     pub inquire_nonce_for_leaf_set: bool,
-    /// §4.5 step 3 [INFO]/[CHOICE]: the flooder adds its own endpoint to the Already Flooded List.
+    /// MS-PNRP §3.2.5.11, informative, peerlab choice: the flooder adds its own endpoint to the Already
+    /// Flooded List.
     pub flood_list_includes_self: bool,
-    /// §4.5 step 2 [CHOICE]: the flood target on our own side of X must lie beyond us, so that
+    /// MS-PNRP §3.2.5.11, peerlab choice: the flood target on our own side of X must lie beyond us, so that
     /// waves always move outward (see `admit.rs`); `false` = the literal nearest-above/below rule.
     pub flood_outward_only: bool,
-    /// Open point 7: a node admitting X into a leaf set sends its own entry to X (not to the flood sender).
+    /// MS-PNRP §3.2.5.11 (its text and its example disagree), peerlab choice: a node admitting X into a leaf
+    /// set sends its own entry to X (not to the flood sender).
     pub flood_own_entry_to_new_member: bool,
-    /// §4.6 step 11 [CHOICE]: a LOOKUP answered without N proves the responder's entry as the
-    /// return-routability INQUIRE of §4.4 would (the LOOKUP went to that address with Validate =
+    /// MS-PNRP §3.1.4.4.2, peerlab choice: a LOOKUP answered without N proves the responder's entry as the
+    /// return-routability INQUIRE of MS-PNRP §3.1.5.11 would (the LOOKUP went to that address with Validate =
     /// its ID, and answers must come from the address asked), so a plain cache entry is stored
     /// without a second round trip; leaf-set candidates are still INQUIREd for their CPA.
-    /// Default `false` (the literal §4.4 INQUIRE for every responder): `true` saves ~3% of the
+    /// Default `false` (the literal MS-PNRP §3.1.5.11 INQUIRE for every responder): `true` saves ~3% of the
     /// datagrams of a 20,000-peer churning hour (291 k INQUIRE/AUTHORITY pairs), but over
     /// stable-10k seeds 1–3 and stable-100k it failed 45 of ~30 k resolves against 26 — within
     /// seed noise, yet leaning worse, and the saving is small.
     pub lookup_answer_proves_reachability: bool,
-    /// Open point 6: sync FLOODs are sent with D set (no ACK); D-clear FLOODs are always ACKed.
+    /// MS-PNRP §3.2.5.4 vs the example of §4.1.2, peerlab choice: sync FLOODs are sent with D set (no ACK);
+    /// D-clear FLOODs are always ACKed.
     pub sync_flood_dont_ack: bool,
-    /// Open point 13: forward revoke FLOODs along the leaf sets (§4.6.1 [INFO]).
+    /// Forward revoke FLOODs along the leaf sets (described only in the example of MS-PNRP §4.3;
+    /// peerlab choice).
     pub forward_revokes: bool,
-    /// §6.2 [CHOICE]: a revoke only removes an entry whose admitted key (when known) equals the revoking key.
+    /// MS-PNRP §3.1.5.11, peerlab choice: a revoke only removes an entry whose admitted key (when known)
+    /// equals the revoking key.
     pub revoke_requires_admitted_key: bool,
-    /// When a leaf-set member goes, submit the next cached entries on that side for admission (§2.3
-    /// [CHOICE]: keeps leaf sets full after crashes without waiting for floods).
+    /// When a leaf-set member goes, submit the next cached entries on that side for admission (MS-PNRP §3.2.1
+    /// (peerlab choice): keeps leaf sets full after crashes without waiting for floods).
     pub refill_leaf_set_from_cache: bool,
 
-    // ---- maintenance, split detection (§4.11, §4.12) ----
-    /// §4.11 [CHOICE]: a maintenance tick with nothing due sleeps to the tick (on the same grid)
-    /// where its next work falls due, at most this many periods ahead (see `ticks.rs`); 0 = the
-    /// literal timer, which wakes every node every period.
+    // ---- maintenance, split detection (MS-PNRP §3.1.6.2/§3.2.6.2, §3.2.6.2.1) ----
+    /// MS-PNRP §3.1.6.2/§3.2.6.2, peerlab choice: a maintenance tick with nothing due sleeps to the tick (on
+    /// the same grid) where its next work falls due, at most this many periods ahead (see `ticks.rs`); 0 =
+    /// the literal timer, which wakes every node every period.
     pub maintenance_idle_ticks_max: u32,
-    /// §4.11 [WIN]: cache-balancing resolves (UPPER_BITS into the largest gap of a level).
+    /// MS-PNRP §3.1.6.2/§3.2.6.2, Windows behaviour, MS-PNRP §6: cache-balancing resolves (UPPER_BITS into
+    /// the largest gap of a level).
     pub cache_balancing: bool,
-    /// Least time between two balancing resolves of one node (§4.11 [CHOICE]; bounds maintenance traffic).
+    /// Least time between two balancing resolves of one node (MS-PNRP §3.1.6.2/§3.2.6.2, peerlab choice;
+    /// bounds maintenance traffic).
     pub balancing_interval: Duration,
     /// Every other balancing resolve probes the largest gap of a leaf set instead of a cache level
-    /// (§4.11 [CHOICE]: finds neighbours that no flood reached, e.g. after a split heals).
+    /// (MS-PNRP §3.1.6.2/§3.2.6.2, peerlab choice: finds neighbours that no flood reached, e.g. after a split
+    /// heals).
     pub leaf_set_probes: bool,
-    /// §2.2 [DOC] "stale entries are dropped as time passes" [CHOICE]: every
-    /// `leaf_set_liveness_interval`, send a plain INQUIRE to this many leaf-set members in turn; an
-    /// N answer or a timeout evicts the member (and the refill of §2.3 looks for the next one).
+    /// MS-PNRP §3.2.1.1, Microsoft's conceptual docs "stale entries are dropped as time passes" (peerlab
+    /// choice): every `leaf_set_liveness_interval`, send a plain INQUIRE to this many leaf-set members in
+    /// turn; an N answer or a timeout evicts the member (and the refill of MS-PNRP §3.2.1 looks for the next
+    /// one).
     /// 0 = off.
     pub leaf_set_liveness_probes: usize,
     /// The period of leaf-set liveness probes (checked on maintenance ticks; 15 s = every tick).
     pub leaf_set_liveness_interval: Duration,
-    /// [CHOICE] a member confirmed alive this recently is skipped by the probes: an admission
-    /// answer or an ACK without N to a FLOOD naming it (§4.6.2) proves it still holds its ID.
+    /// (peerlab choice) a member confirmed alive this recently is skipped by the probes: an admission
+    /// answer or an ACK without N to a FLOOD naming it (MS-PNRP §3.1.5.4) proves it still holds its ID.
     /// Leaf-set neighbours exchange FLOODs whenever their neighbourhood changes, so under churn
     /// most members need no probe, and a quiet neighbourhood gets one probe per member per 300 s
     /// instead of one per tick (a crashed member leaves within ~5 minutes).
     pub leaf_set_liveness_quiet: Duration,
-    /// A level's gap is "too large" when it exceeds this many times the level's mean spacing (§4.11 [CHOICE]).
+    /// A level's gap is "too large" when it exceeds this many times the level's mean spacing (MS-PNRP
+    /// §3.1.6.2/§3.2.6.2, peerlab choice).
     pub balancing_gap_factor: u32,
-    /// §4.12: run split detection at all.
+    /// MS-PNRP §3.2.6.2.1: run split detection at all.
     pub split_detection: bool,
-    /// Ksplit: per tick a publisher tests with probability min(1, Ksplit / estimated nodes) (§4.12 [CHOICE]).
+    /// Ksplit: per tick a publisher tests with probability min(1, Ksplit / estimated nodes) (MS-PNRP
+    /// §3.2.6.2.1, peerlab choice).
     pub split_k: f64,
-    /// Per-ID cloud-size estimates at or above this are ignored (§4.12, §5.2: 2^32).
+    /// Per-ID cloud-size estimates at or above this are ignored (MS-PNRP §3.2.6.2.1.1: 2^32).
     pub split_estimate_max: f64,
-    /// §4.12 [CHOICE]: no split test of an ID within this long after its (re-)announcement walk
-    /// started (its neighbourhood is still learning it; a test would see false splits).
+    /// MS-PNRP §3.2.6.2.1, peerlab choice: no split test of an ID within this long after its
+    /// (re-)announcement walk started (its neighbourhood is still learning it; a test would see false
+    /// splits).
     pub split_test_settle: Duration,
-    /// §4.12 [CHOICE]: every application registration is followed, `split_test_settle` after its
-    /// walk ends, by one split test of that ID. A node whose bootstrap and walk only met a stale
+    /// MS-PNRP §3.2.6.2.1, peerlab choice: every application registration is followed, `split_test_settle`
+    /// after its walk ends, by one split test of that ID. A node whose bootstrap and walk only met a stale
     /// corner of the ring (its leaf set spans a far wider arc than its true neighbours) is an
     /// island that the cloud-wide test rate (one node per tick) would find only after hours; this
     /// test walks from a seed through the main cloud and, finding neighbours we do not know, runs
     /// the repair walk. One extra walk per registration.
     pub split_test_after_registration: bool,
-    /// §4.12 [CHOICE]: the split test's final INQUIRE asks for a CPA (A + X + C with a fresh nonce,
-    /// as a resolve's step 19 does). Default `false`: the analysis uses only the answer's route
-    /// entry, so a plain INQUIRE does the same work without a signature per test.
+    /// MS-PNRP §3.2.6.2.1, peerlab choice: the split test's final INQUIRE asks for a CPA (A + X + C with a
+    /// fresh nonce, as a resolve's final INQUIRE does). Default `false`: the analysis uses only the answer's
+    /// route entry, so a plain INQUIRE does the same work without a signature per test.
     pub split_inquire_wants_cpa: bool,
-    /// §4.12 repair [CHOICE]: after a detected split, re-run each registration walk through the other part.
+    /// MS-PNRP §3.2.6.2.1 repair (peerlab choice): after a detected split, re-run each registration walk
+    /// through the other part.
     pub split_repair_reregister: bool,
 
     // ---- peerlab options beyond the specification ----
     /// peerlab option, off (`None`) by default as in MS-PNRP, which answers every INQUIRE
-    /// (MS-PNRP §3.2.5.6): answer at most this many INQUIREs per source address per second, dropping the
-    /// rest (`drops["inquire_rate_limited"]`). Bounds the reflection an unauthenticated INQUIRE
-    /// buys (about 7 times its bytes and a signature); see `inquire_limit.rs`.
+    /// (MS-PNRP §3.2.5.6): answer at most this many INQUIREs per source address per second,
+    /// dropping the rest (`drops["inquire_rate_limited"]`). Bounds the reflection an
+    /// unauthenticated INQUIRE buys (about 7 times its bytes and a signature); see `inquire_limit.rs`.
     pub inquire_answers_per_source: Option<u32>,
 
-    // ---- test-only fault injection ----
+    // ---- test-only fault injection (see `peerlab explore` in the README) ----
     /// A deliberate bug for proving the simulator's bug-finding loop (explore, replay, shrink):
     /// `"skip-cpa-verify"` makes a resolve accept the final answer's CPA without checking its
-    /// signature, nonce or expiry (breaks §6.3). Absent in every real configuration.
+    /// signature, nonce or expiry (breaks MS-PNRP §3.1.5.7). Absent in every real configuration.
     #[doc(hidden)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inject_bug: Option<String>,

@@ -30,7 +30,7 @@ const POSITIVE_DURATIONS: [&str; 10] = [
 ];
 
 /// Counts that must be at least 1, with their largest value (the field type's, or a protocol
-/// maximum: §3.5/§3.8 the wire arrays hold at most 22 endpoints; 77 levels cover 2^256).
+/// maximum: MS-PNRP §2.2.2.4/§2.2.2.8 the wire arrays hold at most 22 endpoints; 77 levels cover 2^256).
 const NONZERO_COUNTS: [(&str, u64); 17] = [
     ("retry_count", u8::MAX as u64),
     ("leaf_set_side", u32::MAX as u64),

@@ -1,4 +1,4 @@
-//! Certified Peer Addresses (pnrp.md §1.4, §3.10.3, §6.3): building, signing and validating.
+//! Certified Peer Addresses (MS-PNRP §1.3.1.3, §2.2.3.1, §3.1.5.7): building, signing and validating.
 //! The byte layout lives in `wire::cpa_codec`.
 
 use super::cpa_memo;
@@ -11,14 +11,15 @@ use crate::{Endpoint, Instant};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv6Addr;
 
-/// Most bytes in a friendly name (pnrp.md §3.10.3).
+/// Most bytes in a friendly name (MS-PNRP §2.2.3.1).
 pub const FRIENDLY_NAME_MAX: usize = 78;
 /// Most PNRP service addresses in a CPA.
 pub const SERVICE_ADDRESSES_MAX: usize = 4;
 /// Most application endpoints in a CPA payload.
 pub const APP_ENDPOINTS_MAX: usize = 10;
 
-/// FILETIME of simulated `Instant::ZERO`: 2026-01-01T00:00:00Z in 100-ns ticks since 1601-01-01 [CHOICE].
+/// FILETIME of simulated `Instant::ZERO`: 2026-01-01T00:00:00Z in 100-ns ticks since 1601-01-01 (peerlab
+/// choice).
 /// (134,774 days 1601→1970 plus 20,454 days 1970→2026 = 13,411,699,200 s.)
 pub const FILETIME_EPOCH_TICKS: u64 = 134_116_992_000_000_000;
 
@@ -37,7 +38,7 @@ pub fn filetime_to_instant(ft: u64) -> Option<Instant> {
     ticks.is_multiple_of(10).then(|| Instant::from_micros(ticks / 10))
 }
 
-/// An application endpoint in the CPA payload (IPV6_APP_ENDPOINT, pnrp.md §3.10.3).
+/// An application endpoint in the CPA payload (IPV6_APP_ENDPOINT, MS-PNRP §2.2.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppEndpoint {
     /// Address.
@@ -77,10 +78,10 @@ pub struct Cpa {
     pub signature: Vec<u8>,
 }
 
-/// Why a CPA failed validation (pnrp.md §6.3).
+/// Why a CPA failed validation (MS-PNRP §3.1.5.7).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CpaError {
-    /// Rule 1: syntax or ranges of §3.10.3.
+    /// Rule 1: syntax or ranges of MS-PNRP §2.2.3.1.
     #[error("CPA syntax: {0}")]
     BadSyntax(&'static str),
     /// Rule 2: a secured name's BinaryAuthority is not SHA-1 of the CPA's key.
@@ -126,7 +127,7 @@ impl Cpa {
             not_after,
             service_location,
             nonce,
-            // pnrp.md §3.10.3: BinaryAuthority is never present for unsecured names.
+            // MS-PNRP §2.2.3.1: BinaryAuthority is never present for unsecured names.
             authority: name.is_secured().then_some(name.authority),
             classifier_hash: Some(name.classifier_hash()),
             friendly_name: None,
@@ -138,7 +139,8 @@ impl Cpa {
         }
     }
 
-    /// An unsigned revoke CPA (R set, zero nonce; pnrp.md §4.10) for the registration `name`/`service_location`.
+    /// An unsigned revoke CPA (R set, zero nonce; MS-PNRP §3.2.4.2) for the registration
+    /// `name`/`service_location`.
     pub fn unsigned_revoke(
         name: &PeerName,
         identity: &Identity,
@@ -160,7 +162,7 @@ impl Cpa {
     }
 
     /// Signs `self` (whose `signature` is ignored) with `identity`, filling in key and signature: the signature
-    /// covers every encoded byte before the SIGNATURE structure, CPA Length included (pnrp.md §6.4).
+    /// covers every encoded byte before the SIGNATURE structure, CPA Length included (MS-PNRP §3.1.5.8).
     pub fn sign(mut self, identity: &Identity) -> Cpa {
         self.public_key = identity.public_key().clone();
         self.signature.clear();
@@ -170,21 +172,21 @@ impl Cpa {
         self
     }
 
-    /// Bytes of the Encoded CPA (pnrp.md §3.10.3), computed without allocating.
+    /// Bytes of the Encoded CPA (MS-PNRP §2.2.3.1), computed without allocating.
     pub fn encoded_len(&self) -> usize {
         cpa_encoded_len(self)
     }
 
     /// The PNRP ID this CPA certifies, recomputed from BinaryAuthority (zeros if absent), ClassifierHash
-    /// (SHA-1 of the empty classifier if absent, pnrp.md §6.3 rule 6 [INFER]) and ServiceLocation.
+    /// (SHA-1 of the empty classifier if absent, MS-PNRP §3.1.5.7 rule 6 (our reading)) and ServiceLocation.
     pub fn pnrp_id(&self) -> PnrpId {
         let authority = self.authority.unwrap_or([0; 20]);
         let ch = self.classifier_hash.unwrap_or_else(|| classifier_hash(""));
         PnrpId::new(p2p_id(&authority, &ch), self.service_location)
     }
 
-    /// True when this CPA backs `entry`: same recomputed PNRP ID (pnrp.md §6.3 rule 6), and the entry's
-    /// addresses and port are exactly the CPA's service addresses (§6.2 leaf-set admission).
+    /// True when this CPA backs `entry`: same recomputed PNRP ID (MS-PNRP §3.1.5.7 rule 6), and the entry's
+    /// addresses and port are exactly the CPA's service addresses (MS-PNRP §3.1.5.11 leaf-set admission).
     pub fn matches_route_entry(&self, entry: &RouteEntry) -> bool {
         self.pnrp_id() == entry.id && self.addresses_match(entry)
     }
@@ -203,7 +205,7 @@ impl Cpa {
                 .all(|a| self.service_addresses.iter().any(|ep| ep.addr == *a))
     }
 
-    /// Rule 1 of pnrp.md §6.3 on the typed fields: the §3.10.3 flag rules, counts and lengths.
+    /// Rule 1 of MS-PNRP §3.1.5.7 on the typed fields: the MS-PNRP §2.2.3.1 flag rules, counts and lengths.
     pub fn check_syntax(&self) -> Result<(), CpaError> {
         let bad = |what| Err(CpaError::BadSyntax(what));
         if self.authority.is_none() && self.classifier_hash.is_none() {
@@ -244,13 +246,14 @@ impl Cpa {
         Ok(())
     }
 
-    /// Validates rules 1, 2, 4, 5 and 7 of pnrp.md §6.3 (syntax, authority = SHA-1 of the key for secured
+    /// Validates rules 1, 2, 4, 5 and 7 of MS-PNRP §3.1.5.7 (syntax, authority = SHA-1 of the key for secured
     /// names, not expired, nonce, signature). Rule 6 and the address comparison are the caller's, through
-    /// `matches_route_entry`. Rule 3 (extended payload) and delegation chains (§6.5) are not supported:
+    /// `matches_route_entry`. Rule 3 (extended payload) and delegation chains (MS-PNRP §3.1.5.10) are not
+    /// supported:
     /// a secured CPA must be signed by the key its authority hashes.
     pub fn validate(&self, now: Instant, expected_nonce: &[u8; 16]) -> Result<(), CpaError> {
         self.check_syntax()?;
-        // Zero-nonce CPAs are the reused ones (§2.4, revokes): many peers validate the same value.
+        // Zero-nonce CPAs are the reused ones (MS-PNRP §3.2.1, revokes): many peers validate the same value.
         // A memo hit means this exact CPA passed rules 2 and 7 before (see `cpa_memo`); the checks
         // that depend on `now` and the nonce still run, in the same order as below.
         let reused = self.nonce == [0; 16];

@@ -1,6 +1,6 @@
-//! A process-wide memo of CPAs whose authority (pnrp.md §6.3 rule 2) and signature (rule 7) checked
-//! out, so that the thousands of peers validating one publisher's reused zero-nonce CPA (§2.4) verify
-//! it once, without re-encoding and hashing it every time.
+//! A process-wide memo of CPAs whose authority (MS-PNRP §3.1.5.7 rule 2) and signature (rule 7) checked
+//! out, so that the thousands of peers validating one publisher's reused zero-nonce CPA (MS-PNRP §3.2.1)
+//! verify it once, without re-encoding and hashing it every time.
 //!
 //! Soundness: a hit needs the stored CPA to equal the asked one field for field, key and signature
 //! included. The signed bytes are a function of those fields (`encode_cpa`), and so are the authority

@@ -1,5 +1,7 @@
-//! Receiving FLOODs (pnrp.md §4.6.1): ACK unless D, route entries into admission, revoke CPAs
-//! validated, applied and forwarded along the leaf sets (§4.6.1 [INFO], open point 13).
+//! Receiving FLOODs (MS-PNRP §3.1.5.5): ACK unless D, route entries into admission, revoke CPAs
+//! validated, applied and forwarded along the leaf sets (MS-PNRP §3.1.5.5; the forwarding is shown
+//! only in the example of MS-PNRP §4.3, peerlab choice). Steps: 1 syntax, 2 ACK unless D (N when we
+//! do not hold the Validate ID), 3 admit the route entry, 4 apply the revoke CPA.
 
 use super::cpa::Cpa;
 use super::id::PnrpId;
@@ -11,7 +13,7 @@ use crate::{Endpoint, Instant};
 use std::sync::Arc;
 
 impl PnrpNode {
-    /// §4.6.1 steps 1–4.
+    /// MS-PNRP §3.1.5.5.
     pub(super) fn on_flood(&mut self, now: Instant, from: Endpoint, f: Flood) {
         if !f.dont_ack {
             // Step 2: N when the sender believes we hold an ID we do not.
@@ -27,7 +29,8 @@ impl PnrpNode {
             self.on_revoke(now, from, cpa.clone());
         }
         if let Some(entry) = f.route_entry {
-            // §4.5 step 5: X told us itself (it picked us, so it knows us) unless a third party forwarded X.
+            // MS-PNRP §3.2.5.11: X told us itself (it picked us, so it knows us) unless a third party
+            // forwarded X.
             let knows_us = entry.has_endpoint(&from);
             let origin = Origin {
                 already_flooded: f.already_flooded,
@@ -37,7 +40,7 @@ impl PnrpNode {
         }
     }
 
-    /// §4.6.1 step 4 + §6.2: a valid revoke CPA removes its ID from cache and leaf sets; nodes that
+    /// MS-PNRP §3.1.5.5 + §3.1.5.11: a valid revoke CPA removes its ID from cache and leaf sets; nodes that
     /// had it in a leaf set forward the revoke to their next leaf-set neighbour on the far side.
     fn on_revoke(&mut self, now: Instant, from: Endpoint, cpa: Arc<Cpa>) {
         if !cpa.revoke {
@@ -56,7 +59,8 @@ impl PnrpNode {
         let Some(entry) = self.cache.get(&id) else {
             return; // neither cached nor in a leaf set: the revoke stops here
         };
-        // §6.2 [CHOICE]: only the key we admitted may revoke (unsecured names are otherwise open to anyone).
+        // MS-PNRP §3.1.5.11, peerlab choice: only the key we admitted may revoke (unsecured names are
+        // otherwise open to anyone).
         if self.cfg.revoke_requires_admitted_key && entry.key.as_ref().is_some_and(|k| *k != cpa.public_key) {
             self.stats.cpa_reject("revoke_key_mismatch");
             return;

@@ -1,4 +1,4 @@
-//! 256-bit PNRP IDs on a ring, and the P2P ID / service-location halves (pnrp.md §1.3).
+//! 256-bit PNRP IDs on a ring, and the P2P ID / service-location halves (MS-PNRP §1.3.1.2).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -6,7 +6,7 @@ use std::fmt;
 /// A 256-bit PNRP ID: the P2P ID in the high 128 bits, the service location in the low 128.
 ///
 /// IDs live on a ring (2^256 − 1 is adjacent to 0); ordering is numeric. On the wire an ID is
-/// most-significant byte first (pnrp.md §7.1 [INFER], open point 11).
+/// most-significant byte first (MS-PNRP §2.2 does not say; our reading).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct PnrpId {
     /// High 128 bits: the P2P ID.
@@ -91,7 +91,7 @@ impl PnrpId {
         }
     }
 
-    /// The circular distance `min((a−b), (b−a)) mod 2^256` (pnrp.md §1.3).
+    /// The circular distance `min((a−b), (b−a)) mod 2^256` (MS-PNRP §1.3.1.2).
     pub fn distance(self, other: PnrpId) -> Distance {
         let cw = other.wrapping_sub(self);
         let ccw = self.wrapping_sub(other);
@@ -99,14 +99,14 @@ impl PnrpId {
     }
 
     /// True when `other` lies clockwise ("above") within half the ring: its offset
-    /// `(other − self) mod 2^256` is in (0, 2^255) (pnrp.md §1.3 [INFER]).
+    /// `(other − self) mod 2^256` is in (0, 2^255) (MS-PNRP §1.3.1.2, our reading).
     pub fn is_above(self, other: PnrpId) -> bool {
         let off = other.wrapping_sub(self);
         off != Distance::ZERO && off.hi >> 127 == 0
     }
 
     /// True when `a` is strictly closer to `self` than `b`, ties broken by the lower numeric ID
-    /// (pnrp.md §1.3 [CHOICE]).
+    /// (MS-PNRP §1.3.1.2, peerlab choice).
     pub fn closer(self, a: PnrpId, b: PnrpId) -> bool {
         (self.distance(a), a) < (self.distance(b), b)
     }

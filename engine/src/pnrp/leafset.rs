@@ -1,4 +1,4 @@
-//! The leaf set of one locally registered ID: the 5 closest IDs below and the 5 above (pnrp.md §2.3).
+//! The leaf set of one locally registered ID: the 5 closest IDs below and the 5 above (MS-PNRP §3.2.1).
 
 use super::id::{Distance, PnrpId};
 use super::message::RouteEntry;
@@ -94,7 +94,7 @@ impl LeafSet {
         self.centre
     }
 
-    /// The side `x` lies on (§1.3 [INFER]: clockwise offset in (0, 2^255) is "above").
+    /// The side `x` lies on (MS-PNRP §1.3.1.2, our reading: clockwise offset in (0, 2^255) is "above").
     pub fn side_of(&self, x: PnrpId) -> Side {
         if self.centre.is_above(x) {
             Side::Above
@@ -138,7 +138,7 @@ impl LeafSet {
         self.list(self.side_of(x)).iter().any(|r| r.id == x)
     }
 
-    /// §2.3: `x` falls within the leaf set when its side has room or it is closer than that side's
+    /// MS-PNRP §3.2.1: `x` falls within the leaf set when its side has room or it is closer than that side's
     /// farthest member. The centre itself never does.
     pub fn falls_within(&self, x: PnrpId) -> bool {
         // Same as "the side has room, or `centre.closer(x, farthest)`", through the cached limit.
@@ -176,7 +176,7 @@ impl LeafSet {
         }
     }
 
-    /// Inserts (or refreshes) `r`; returns the member evicted from a full side (§2.3), if any.
+    /// Inserts (or refreshes) `r`; returns the member evicted from a full side (MS-PNRP §3.2.1), if any.
     /// Does nothing (returns `None`) when `r` does not fall within.
     pub fn insert(&mut self, r: RouteEntry) -> Option<RouteEntry> {
         let s = self.side_of(r.id);
@@ -233,8 +233,8 @@ impl LeafSet {
         self.len() == 0
     }
 
-    /// §4.7 step 6 [CHOICE]: `t` lies inside the span from the farthest lower to the farthest upper
-    /// member; a side with fewer than `side` members is unbounded.
+    /// MS-PNRP §3.2.5.2, peerlab choice: `t` lies inside the span from the farthest lower to the farthest
+    /// upper member; a side with fewer than `side` members is unbounded.
     pub fn spans(&self, t: PnrpId) -> bool {
         if t == self.centre {
             return true;
@@ -243,7 +243,7 @@ impl LeafSet {
         self.centre.distance(t) <= self.limit[self.side_of(t).index()].0
     }
 
-    /// The nearest member below and above, when both exist (for the size estimate, §4.12).
+    /// The nearest member below and above, when both exist (for the size estimate, MS-PNRP §3.2.6.2.1).
     pub fn nearest_pair(&self) -> Option<(PnrpId, PnrpId)> {
         Some((self.below.first()?.id, self.above.first()?.id))
     }

@@ -1,5 +1,6 @@
-//! The maintenance timer's work (pnrp.md §4.11; its schedule is in ticks.rs): rediscovery, optional cache TTL, re-announcements,
-//! cache balancing, and cloud-split detection with its size estimate and analysis (§4.12).
+//! The maintenance timer's work (MS-PNRP §3.1.6.2/§3.2.6.2; its schedule is in ticks.rs): rediscovery,
+//! optional cache TTL, re-announcements, cache balancing, and cloud-split detection with its size estimate
+//! and analysis (MS-PNRP §3.2.6.2.1).
 
 use super::api::Event;
 use super::id::{Distance, PnrpId};
@@ -11,14 +12,15 @@ use crate::Instant;
 use rand::Rng;
 
 impl PnrpNode {
-    /// §4.11: one maintenance tick; reschedules itself (10 s while the cache is small, else 15 s).
+    /// MS-PNRP §3.1.6.2/§3.2.6.2: one maintenance tick; reschedules itself (10 s while the cache is small,
+    /// else 15 s).
     pub(super) fn maintenance_tick(&mut self, now: Instant) {
         if self.left {
             self.maintenance_at = None;
             return;
         }
         if !self.opened {
-            // §4.2: discovery runs once when the cloud opens.
+            // MS-PNRP §3.1.4.2: discovery runs once when the cloud opens.
             self.opened = true;
             self.discover(now);
         } else if self.cache.is_empty() {
@@ -83,7 +85,7 @@ impl PnrpNode {
             if let Some(est) = self.estimated_cloud_size() {
                 if self.split_test_due(now, est) {
                     let k = self.rng.gen_range(0..self.regs.len());
-                    // [CHOICE] split_test_settle: an ID whose (re-)announcement is younger than
+                    // (peerlab choice) split_test_settle: an ID whose (re-)announcement is younger than
                     // this is not tested — its neighbourhood is still learning it, so any
                     // unknown closer node would look like a split.
                     let settle = self.cfg.split_test_settle;
@@ -102,10 +104,10 @@ impl PnrpNode {
         self.schedule_next_tick(now);
     }
 
-    /// §2.2 [DOC] [CHOICE] `leaf_set_liveness_probes`: once per `leaf_set_liveness_interval`,
-    /// INQUIRE the next few leaf-set members in turn that nothing confirmed alive within
-    /// `leaf_set_liveness_quiet` (an admission answer or a FLOOD ACK without N refreshes a member),
-    /// so that crashed members (no revoke ever comes) and IDs their node no longer holds (it
+    /// MS-PNRP §3.2.1.1, Microsoft's conceptual docs (peerlab choice) `leaf_set_liveness_probes`: once per
+    /// `leaf_set_liveness_interval`, INQUIRE the next few leaf-set members in turn that nothing confirmed
+    /// alive within `leaf_set_liveness_quiet` (an admission answer or a FLOOD ACK without N refreshes a
+    /// member), so that crashed members (no revoke ever comes) and IDs their node no longer holds (it
     /// re-registered under a new ID) leave the leaf set.
     fn probe_leaf_liveness(&mut self, now: Instant) {
         let k = self.cfg.leaf_set_liveness_probes;
@@ -143,8 +145,9 @@ impl PnrpNode {
         }
     }
 
-    /// §4.11 [WIN]: find the largest gap in one random level and side; if it exceeds
-    /// `balancing_gap_factor` × the level's mean spacing, resolve its middle with UPPER_BITS.
+    /// MS-PNRP §3.1.6.2/§3.2.6.2, Windows behaviour, MS-PNRP §6: find the largest gap in one random level and
+    /// side; if it exceeds `balancing_gap_factor` × the level's mean spacing, resolve its middle with
+    /// UPPER_BITS.
     fn balance_cache(&mut self, now: Instant) {
         let sizes = self.cache.level_sizes();
         // The deepest populated level is sparse by nature (the cloud ends there): balance above it.
@@ -180,9 +183,10 @@ impl PnrpNode {
         self.start_maintenance_resolve(now, target, gap);
     }
 
-    /// §4.11 [CHOICE] leaf-set probe: resolve the middle of one gap between consecutive members
-    /// (the registered ID included) of our leaf sets, taking the gaps in turn. The walk admits every
-    /// hop it meets (§4.6 step 11), so a neighbour hiding in the gap enters the leaf set (CPA-checked).
+    /// MS-PNRP §3.1.6.2/§3.2.6.2, peerlab choice leaf-set probe: resolve the middle of one gap between
+    /// consecutive members (the registered ID included) of our leaf sets, taking the gaps in turn. The walk
+    /// admits every hop it meets (MS-PNRP §3.1.4.4.2), so a neighbour hiding in the gap enters the leaf set
+    /// (CPA-checked).
     fn probe_leaf_set(&mut self, now: Instant) {
         let mut gaps: Vec<(PnrpId, Distance)> = Vec::new();
         for reg in self.regs.values() {
@@ -247,7 +251,8 @@ impl PnrpNode {
         d
     }
 
-    /// §4.12: the estimated number of nodes in the cloud from the gaps around our registered IDs.
+    /// MS-PNRP §3.2.6.2.1: the estimated number of nodes in the cloud from the gaps around our registered
+    /// IDs.
     pub fn estimated_cloud_size(&self) -> Option<f64> {
         if self.regs.is_empty() {
             return None;
@@ -272,7 +277,7 @@ impl PnrpNode {
         Some(ids / self.regs.len() as f64)
     }
 
-    /// §4.12 test: resolve (local ID)+1 starting at a seed (InitialNextHop with PNRP ID 0).
+    /// MS-PNRP §3.2.6.2.1 test: resolve (local ID)+1 starting at a seed (InitialNextHop with PNRP ID 0).
     pub(super) fn split_test(&mut self, now: Instant, local: PnrpId, followup: bool) {
         let seeds = self.other_seeds();
         if seeds.is_empty() {
@@ -301,11 +306,12 @@ impl PnrpNode {
         }
     }
 
-    /// §4.12 analysis of the final INQUIRE's route entry `best` for the test of `local`.
+    /// MS-PNRP §3.2.6.2.1 analysis of the final INQUIRE's route entry `best` for the test of `local`.
     ///
     /// "Our cache" means the cache as it was when the test started (`known` = its entry closest to
-    /// the target, `started` = the start time): the walk itself admits every hop it meets (§4.6
-    /// step 11), which would otherwise turn every split into case 1 by the time the answer arrives.
+    /// the target, `started` = the start time): the walk itself admits every hop it meets (MS-PNRP
+    /// §3.1.4.4.2; step 11 in `resolve`'s numbering), which would otherwise turn every split into case 1 by
+    /// the time the answer arrives.
     pub(super) fn split_analysis(
         &mut self,
         now: Instant,
@@ -323,7 +329,8 @@ impl PnrpNode {
             // Cases 1 and 2.
             (knows_closer, false)
         } else {
-            // Case 3 ([AMBIG] our reading): smaller part when the walk found something closer than we know.
+            // Case 3 (the specification is ambiguous; our reading): smaller part when the walk found
+            // something closer than we know.
             (true, !knows_closer)
         };
         if !split {

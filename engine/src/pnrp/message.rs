@@ -1,4 +1,4 @@
-//! Typed PNRP messages (pnrp.md §3). The byte layout lives in `wire`; every message knows its
+//! Typed PNRP messages (MS-PNRP §2.2.2). The byte layout lives in `wire`; every message knows its
 //! encoded length so the simulator's byte counts and bandwidth use are real.
 
 use super::addrs::Addrs;
@@ -9,16 +9,16 @@ use serde::{Deserialize, Serialize};
 use std::net::Ipv6Addr;
 use std::sync::Arc;
 
-/// Most addresses a ROUTE_ENTRY may carry (pnrp.md §3.10.1).
+/// Most addresses a ROUTE_ENTRY may carry (MS-PNRP §2.2.3.4).
 pub const ROUTE_ENTRY_MAX_ADDRS: usize = 20;
-/// Most endpoints in a Flagged Path or Already Flooded List (pnrp.md §3.5, §3.8).
+/// Most endpoints in a Flagged Path or Already Flooded List (MS-PNRP §2.2.2.4, §2.2.2.8).
 pub const ENDPOINT_LIST_MAX: usize = 22;
-/// Largest AUTHORITY fragment (pnrp.md §3.7).
+/// Largest AUTHORITY fragment (MS-PNRP §2.2.2.6).
 pub const AUTHORITY_FRAGMENT_MAX: usize = 1188;
-/// Largest AUTHORITY_BUFFER (pnrp.md §3.7: 0x91E4).
+/// Largest AUTHORITY_BUFFER (MS-PNRP §2.2.2.6: 0x91E4).
 pub const AUTHORITY_BUFFER_MAX: usize = 0x91E4;
 
-/// A route entry: a PNRP ID and the addresses/port of the node that registered it (pnrp.md §3.10.1).
+/// A route entry: a PNRP ID and the addresses/port of the node that registered it (MS-PNRP §2.2.3.4).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RouteEntry {
     /// The registered PNRP ID.
@@ -38,7 +38,7 @@ impl RouteEntry {
             addrs: Addrs::one(ep.addr),
         }
     }
-    /// The endpoint messages to this entry go to (the first address: pnrp.md §4.4 [CHOICE]).
+    /// The endpoint messages to this entry go to (the first address: MS-PNRP §3.1.5.11, peerlab choice).
     pub fn endpoint(&self) -> Endpoint {
         Endpoint::new(
             self.addrs.first().copied().unwrap_or(Ipv6Addr::UNSPECIFIED),
@@ -55,7 +55,7 @@ impl RouteEntry {
     }
 }
 
-/// SOLICIT_CONTROLS SolicitType (pnrp.md §3.2).
+/// SOLICIT_CONTROLS SolicitType (MS-PNRP §2.2.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SolicitType {
     /// Cached and local entries (0x00).
@@ -64,7 +64,7 @@ pub enum SolicitType {
     Local,
 }
 
-/// SOLICIT (0x01): start a synchronization conversation (pnrp.md §3.2).
+/// SOLICIT (0x01): start a synchronization conversation (MS-PNRP §2.2.2.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Solicit {
     /// Header Message ID.
@@ -77,7 +77,7 @@ pub struct Solicit {
     pub hashed_nonce: [u8; 20],
 }
 
-/// ADVERTISE (0x02): the IDs the responder offers (pnrp.md §3.3). Empty = busy.
+/// ADVERTISE (0x02): the IDs the responder offers (MS-PNRP §2.2.2.2). Empty = busy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Advertise {
     /// Header Message ID.
@@ -90,7 +90,7 @@ pub struct Advertise {
     pub hashed_nonce: [u8; 20],
 }
 
-/// REQUEST (0x03): ask for the route entries of advertised IDs (pnrp.md §3.4).
+/// REQUEST (0x03): ask for the route entries of advertised IDs (MS-PNRP §2.2.2.3).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     /// Header Message ID.
@@ -101,7 +101,7 @@ pub struct Request {
     pub ids: Vec<PnrpId>,
 }
 
-/// FLOOD (0x04): push a route entry or a revoke CPA (pnrp.md §3.5).
+/// FLOOD (0x04): push a route entry or a revoke CPA (MS-PNRP §2.2.2.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Flood {
     /// Header Message ID.
@@ -118,7 +118,7 @@ pub struct Flood {
     pub already_flooded: Vec<Endpoint>,
 }
 
-/// INQUIRE FLAGS_FIELD bits (pnrp.md §3.6).
+/// INQUIRE FLAGS_FIELD bits (MS-PNRP §2.2.2.5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InquireFlags {
     /// A: send the CPA.
@@ -129,7 +129,7 @@ pub struct InquireFlags {
     pub cert_chain: bool,
 }
 
-/// INQUIRE (0x07): "do you hold this ID? send its CPA" (pnrp.md §3.6).
+/// INQUIRE (0x07): "do you hold this ID? send its CPA" (MS-PNRP §2.2.2.5).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Inquire {
     /// Header Message ID.
@@ -142,7 +142,7 @@ pub struct Inquire {
     pub nonce: Option<[u8; 16]>,
 }
 
-/// AUTHORITY (0x08): one fragment of an encoded AUTHORITY_BUFFER (pnrp.md §3.7, §4.13).
+/// AUTHORITY (0x08): one fragment of an encoded AUTHORITY_BUFFER (MS-PNRP §2.2.2.6, §3.2.5.10).
 ///
 /// The buffer travels as bytes even inside the simulator so that fragmentation, reassembly and the
 /// buffer codec are always exercised; decode it with `wire::decode_authority_buffer`.
@@ -160,7 +160,7 @@ pub struct Authority {
     pub fragment: Arc<[u8]>,
 }
 
-/// AUTHORITY_BUFFER FLAGS_FIELD bits (pnrp.md §3.7).
+/// AUTHORITY_BUFFER FLAGS_FIELD bits (MS-PNRP §2.2.2.6).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorityFlags {
     /// L: target unknown here but would fall inside my leaf set (suspicious).
@@ -171,7 +171,7 @@ pub struct AuthorityFlags {
     pub not_registered: bool,
 }
 
-/// The logical answer to a LOOKUP or INQUIRE before fragmentation (pnrp.md §3.7).
+/// The logical answer to a LOOKUP or INQUIRE before fragmentation (MS-PNRP §2.2.2.6).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuthorityBuffer {
     /// L/B/N flags.
@@ -188,7 +188,7 @@ pub struct AuthorityBuffer {
     pub cpa: Option<Arc<Cpa>>,
 }
 
-/// ACK (0x09) (pnrp.md §3.9).
+/// ACK (0x09) (MS-PNRP §2.2.2.7).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ack {
     /// Header Message ID.
@@ -199,7 +199,7 @@ pub struct Ack {
     pub not_registered: Option<bool>,
 }
 
-/// ResolveCriteria (pnrp.md §3.8).
+/// ResolveCriteria (MS-PNRP §2.2.2.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResolveCriteria {
     /// 0x00: all 256 bits equal.
@@ -214,7 +214,7 @@ pub enum ResolveCriteria {
     UpperBits,
 }
 
-/// ResolveReasonCode (pnrp.md §3.8), informational only.
+/// ResolveReasonCode (MS-PNRP §2.2.2.8), informational only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReasonCode {
     /// 0x00
@@ -227,7 +227,7 @@ pub enum ReasonCode {
     SplitDetection,
 }
 
-/// LOOKUP (0x0B): one iterative resolution step (pnrp.md §3.8).
+/// LOOKUP (0x0B): one iterative resolution step (MS-PNRP §2.2.2.8).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Lookup {
     /// Header Message ID.
@@ -250,7 +250,7 @@ pub struct Lookup {
     pub flagged_path: Vec<Endpoint>,
 }
 
-/// The PNRP message types (header MessageType, pnrp.md §3.1).
+/// The PNRP message types (header MessageType, MS-PNRP §2.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum MessageType {
     /// 0x01

@@ -1,5 +1,6 @@
 //! The Peer Name Resolution Protocol, wire version 4.0 ("PNRP 2.0"), as a sans-IO engine.
-//! Section references (§n) point into `shared/spec/pnrp.md`.
+//! Section references (MS-PNRP §n) point into Microsoft's specification [MS-PNRP] "Peer Name
+//! Resolution Protocol (PNRP) Version 4.0"; "peerlab choice" marks a point the specification leaves open.
 
 pub mod addrs;
 pub mod config;

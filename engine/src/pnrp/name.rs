@@ -1,10 +1,10 @@
-//! Peer names (`authority.classifier`) and the P2P ID derived from them (pnrp.md §1.2, §1.3).
+//! Peer names (`authority.classifier`) and the P2P ID derived from them (MS-PNRP §1.3.1.1, §1.3.1.2).
 
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 use std::fmt;
 
-/// The longest classifier, in characters (pnrp.md §1.2: 0..149, 150 with the API's NUL).
+/// The longest classifier, in characters (MS-PNRP §1.3.1.1: 0..149, 150 with the API's NUL).
 pub const CLASSIFIER_MAX_CHARS: usize = 149;
 
 /// A peer name: a 20-byte authority (all zero for unsecured names) and a classifier.
@@ -49,7 +49,7 @@ impl PeerName {
         })
     }
 
-    /// Parses the text form `authority.classifier` (pnrp.md §1.2 ABNF).
+    /// Parses the text form `authority.classifier` (MS-PNRP §1.3.1.1 ABNF).
     pub fn parse(text: &str) -> Result<Self, NameError> {
         let (auth, classifier) = text
             .split_once('.')
@@ -84,18 +84,20 @@ impl PeerName {
         self.authority != [0; 20]
     }
 
-    /// SHA-1 of the classifier (pnrp.md open point 10: UTF-16LE code units, no NUL).
+    /// SHA-1 of the classifier (MS-PNRP §1.3.1.2 leaves the encoding open; peerlab choice: UTF-16LE
+    /// code units, no NUL).
     pub fn classifier_hash(&self) -> [u8; 20] {
         classifier_hash(&self.classifier)
     }
 
-    /// The 128-bit P2P ID: first 16 bytes of SHA-1(CH || authority || CH || "PNRP") (pnrp.md §1.3).
+    /// The 128-bit P2P ID: first 16 bytes of SHA-1(CH || authority || CH || "PNRP") (MS-PNRP §1.3.1.2).
     pub fn p2p_id(&self) -> u128 {
         p2p_id(&self.authority, &self.classifier_hash())
     }
 }
 
-/// SHA-1 of a classifier's UTF-16LE code units without a terminating NUL (pnrp.md §1.3 [AMBIG]).
+/// SHA-1 of a classifier's UTF-16LE code units without a terminating NUL (MS-PNRP §1.3.1.2, the specification
+/// is ambiguous; our reading).
 pub fn classifier_hash(classifier: &str) -> [u8; 20] {
     let mut h = Sha1::new();
     for unit in classifier.encode_utf16() {
@@ -104,7 +106,7 @@ pub fn classifier_hash(classifier: &str) -> [u8; 20] {
     h.finalize().into()
 }
 
-/// The P2P ID from a binary authority and a classifier hash (pnrp.md §1.3).
+/// The P2P ID from a binary authority and a classifier hash (MS-PNRP §1.3.1.2).
 pub fn p2p_id(authority: &[u8; 20], classifier_hash: &[u8; 20]) -> u128 {
     let mut h = Sha1::new();
     h.update(classifier_hash);

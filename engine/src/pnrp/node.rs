@@ -1,8 +1,9 @@
-//! The PNRP node: state of one peer in the Global_ cloud (pnrp.md §2.1) and the `Node` seam.
+//! The PNRP node: state of one peer in the Global_ cloud (MS-PNRP §3.1.1) and the `Node` seam.
 //!
-//! The behaviour is split over sibling modules, each an `impl PnrpNode` block: `receive` (§4.1),
-//! `resolve` (§4.6), `answer` (§4.7, §4.8), `admit` (§4.4, §4.5), `flood` (§4.6.1, §4.10),
-//! `sync` (§4.2, §4.3), `register` (§4.9, §4.10, §4.15), `maintenance` (§4.11, §4.12).
+//! The behaviour is split over sibling modules, each an `impl PnrpNode` block: `receive` (MS-PNRP §3.1.5.2),
+//! `resolve` (MS-PNRP §3.1.4.4.2), `answer` (MS-PNRP §3.2.5.2, §3.2.5.6), `admit` (MS-PNRP §3.1.5.11,
+//! §3.2.5.11), `flood` (MS-PNRP §3.1.5.5, §3.2.4.2), `sync` (MS-PNRP §3.1.4.2, §3.1.4.3), `register` (MS-PNRP
+//! §3.2.4.1, §3.2.4.2, §3.1.7.1), `maintenance` (MS-PNRP §3.1.6.2/§3.2.6.2, §3.2.6.2.1).
 
 use super::api::{Command, Event};
 use super::cache::RouteCache;
@@ -24,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// One locally registered ID (pnrp.md §2.4).
+/// One locally registered ID (MS-PNRP §3.2.1).
 #[derive(Clone, Debug)]
 pub(super) struct LocalReg {
     pub(super) id: PnrpId,
@@ -33,10 +34,10 @@ pub(super) struct LocalReg {
     pub(super) app_endpoints: Vec<AppEndpoint>,
     pub(super) leaf: LeafSet,
     pub(super) route: RouteEntry,
-    /// The zero-nonce CPA, signed once and reused (§2.4), with its signing time.
+    /// The zero-nonce CPA, signed once and reused (MS-PNRP §3.2.1), with its signing time.
     pub(super) cpa_zero: Option<(Arc<Cpa>, Instant)>,
     pub(super) last_announce: Instant,
-    /// The registration walk found an empty cache: walk as soon as the cache has an entry (§4.9).
+    /// The registration walk found an empty cache: walk as soon as the cache has an entry (MS-PNRP §3.2.4.1).
     pub(super) announce_pending: bool,
     /// The Register command whose `Registered` event waits for that deferred walk.
     pub(super) pending_request: Option<RequestId>,
@@ -44,7 +45,7 @@ pub(super) struct LocalReg {
     pub(super) join_check_at: Option<Instant>,
 }
 
-/// A route entry awaiting its return-routability INQUIRE (§2.1 PendingRouteEntryAddList).
+/// A route entry awaiting its return-routability INQUIRE (MS-PNRP §3.1.1 PendingRouteEntryAddList).
 #[derive(Clone, Debug)]
 pub(super) struct PendingAdd {
     pub(super) entry: RouteEntry,
@@ -55,7 +56,7 @@ pub(super) struct PendingAdd {
 }
 
 /// Where a route entry came from: for FLOODs its Already Flooded List, and whether the entry's
-/// node already knows our entry (then §4.5 step 5 sends it nothing).
+/// node already knows our entry (then MS-PNRP §3.2.5.11 sends it nothing).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Origin {
     pub(super) already_flooded: Vec<Endpoint>,
@@ -85,7 +86,7 @@ pub struct PnrpNode {
     pub(super) reassembly: Reassembly,
     pub(super) discovery: Discovery,
     pub(super) opened: bool,
-    /// Set when the cache first admits another member (the cloud has synchronized, §4.3).
+    /// Set when the cache first admits another member (the cloud has synchronized, MS-PNRP §3.1.4.3).
     pub(super) synchronized: bool,
     pub(super) left: bool,
     pub(super) maintenance_at: Option<Instant>,
@@ -118,7 +119,8 @@ pub struct PnrpNode {
 }
 
 impl PnrpNode {
-    /// Opens the Global_ cloud at `local` and starts discovery through `seeds` (§4.2 SeedServer/LocalOOB).
+    /// Opens the Global_ cloud at `local` and starts discovery through `seeds` (MS-PNRP §3.1.4.2
+    /// SeedServer/LocalOOB).
     ///
     /// Discovery runs at the first `handle_timeout`, which `poll_timeout` asks for at `now`, so the
     /// driver's drain rule picks up the first SOLICITs.
@@ -130,9 +132,11 @@ impl PnrpNode {
         now: Instant,
     ) -> Self {
         let mut rng = NodeRng::from_seed(rng_seed);
-        // §3.1 [CHOICE]: Message IDs from a per-node counter starting at a seeded random value.
+        // MS-PNRP §2.2.1, peerlab choice: Message IDs from a per-node counter starting at a seeded random
+        // value.
         let next_msg_id = rng.gen::<u32>();
-        // §2.2 [CHOICE]: a node without registrations centres its cache on a random virtual ID.
+        // MS-PNRP §3.2.1.1, peerlab choice: a node without registrations centres its cache on a random
+        // virtual ID.
         let virtual_centre = PnrpId::new(rng.gen(), rng.gen());
         let cache = RouteCache::new(
             virtual_centre,
@@ -255,7 +259,7 @@ impl PnrpNode {
         self.left
     }
 
-    /// A fresh Message ID (§3.1 [CHOICE]: a wrapping per-node counter).
+    /// A fresh Message ID (MS-PNRP §2.2.1, peerlab choice: a wrapping per-node counter).
     pub(super) fn msg_id(&mut self) -> u32 {
         let id = self.next_msg_id;
         self.next_msg_id = self.next_msg_id.wrapping_add(1);
@@ -268,7 +272,7 @@ impl PnrpNode {
         self.transmits.push_back(Transmit { to, msg });
     }
 
-    /// Sends a request tracked by the Pending List (§4.14); `None` when the list is full.
+    /// Sends a request tracked by the Pending List (MS-PNRP §3.1.6.3); `None` when the list is full.
     pub(super) fn send_request(
         &mut self,
         now: Instant,
@@ -313,7 +317,7 @@ impl PnrpNode {
         self.regs.contains_key(id)
     }
 
-    /// The cache centre we should have: the first registered ID, or the virtual centre (§2.2).
+    /// The cache centre we should have: the first registered ID, or the virtual centre (MS-PNRP §3.2.1.1).
     pub(super) fn wanted_centre(&self) -> PnrpId {
         self.regs.keys().next().copied().unwrap_or(self.virtual_centre)
     }
@@ -350,7 +354,7 @@ impl PnrpNode {
         }
     }
 
-    /// §4.14: resend while RetryCount allows, else drop the entry and run its failure action.
+    /// MS-PNRP §3.1.6.3: resend while RetryCount allows, else drop the entry and run its failure action.
     fn retransmit_or_fail(&mut self, now: Instant, id: u32) {
         let Some(e) = self.pending.get(id) else { return };
         if e.retries_left > 1 {
@@ -375,7 +379,7 @@ impl PnrpNode {
         }
     }
 
-    /// Type-specific failure actions (§4.14).
+    /// Type-specific failure actions (MS-PNRP §3.1.6.3).
     fn request_failed(&mut self, now: Instant, id: u32, e: PendingEntry) {
         match e.purpose {
             Purpose::Lookup { resolve } => {
@@ -389,7 +393,7 @@ impl PnrpNode {
             Purpose::AdmitInquire { id: cand } => {
                 self.reassembly.purge_acked(id);
                 if self.adds.get(&cand).is_some_and(|a| a.msg_id == id) {
-                    // §4.4 step 6: drop the candidate. [CHOICE] a cached copy with the same
+                    // MS-PNRP §3.1.5.11: drop the candidate. (peerlab choice) a cached copy with the same
                     // endpoint is just as unreachable: evict it too.
                     if let Some(add) = self.adds.remove(&cand) {
                         if self.cache.get(&cand).is_some_and(|c| c.route == add.entry) {
@@ -398,9 +402,9 @@ impl PnrpNode {
                     }
                 }
             }
-            // §4.14: a failed SOLICIT releases the conversation (ours lives in the pending entry).
+            // MS-PNRP §3.1.6.3: a failed SOLICIT releases the conversation (ours lives in the pending entry).
             Purpose::Solicit { .. } | Purpose::Request => {}
-            // §4.14: an unanswered D-clear FLOOD evicts its destination.
+            // MS-PNRP §3.1.6.3: an unanswered D-clear FLOOD evicts its destination.
             Purpose::Flood { validate } => {
                 if validate != PnrpId::ZERO {
                     self.drop_entry(now, validate, "flood_timeout");

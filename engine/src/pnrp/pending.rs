@@ -1,38 +1,38 @@
-//! The Pending List (pnrp.md §2.1, §4.14): every sent request awaiting an answer, with its
+//! The Pending List (MS-PNRP §3.1.1, §3.1.6.3): every sent request awaiting an answer, with its
 //! retransmission deadline, in slot vectors with a deadline-ordered list (see `PendingList`).
 
 use super::id::PnrpId;
 use super::message::Message;
 use crate::{Endpoint, Instant};
 
-/// Why a request was sent: decides what its answer or its failure does (§4.14).
+/// Why a request was sent: decides what its answer or its failure does (MS-PNRP §3.1.6.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    /// A LOOKUP of the resolve with this key (§4.6 step 8).
+    /// A LOOKUP of the resolve with this key (MS-PNRP §3.1.4.4.2).
     Lookup {
         /// ORT key.
         resolve: u64,
     },
-    /// The final INQUIRE of a resolve (§4.6 step 19).
+    /// The final INQUIRE of a resolve (MS-PNRP §3.1.4.4.2).
     ResolveInquire {
         /// ORT key.
         resolve: u64,
         /// The nonce the CPA must carry.
         nonce: [u8; 16],
     },
-    /// A return-routability INQUIRE for a pending cache add (§4.4 step 4).
+    /// A return-routability INQUIRE for a pending cache add (MS-PNRP §3.1.5.11).
     AdmitInquire {
         /// The candidate's ID.
         id: PnrpId,
     },
-    /// A SOLICIT of a sync conversation (§4.3 step 2).
+    /// A SOLICIT of a sync conversation (MS-PNRP §3.1.4.3).
     Solicit {
         /// The conversation nonce.
         nonce: [u8; 16],
     },
-    /// A REQUEST of a sync conversation (§4.3 step 3).
+    /// A REQUEST of a sync conversation (MS-PNRP §3.1.4.3).
     Request,
-    /// A D-clear FLOOD (§4.5, §4.10).
+    /// A D-clear FLOOD (MS-PNRP §3.2.5.11, §3.2.4.2).
     Flood {
         /// The destination's ID (Validate PNRP ID), evicted when the FLOOD times out.
         validate: PnrpId,
@@ -46,7 +46,7 @@ pub struct PendingEntry {
     pub msg: Message,
     /// Where it went.
     pub to: Endpoint,
-    /// Transmissions left before failure (§4.14 RetryCount).
+    /// Transmissions left before failure (MS-PNRP §3.1.6.3 RetryCount).
     pub retries_left: u8,
     /// Next retransmission deadline.
     pub deadline: Instant,

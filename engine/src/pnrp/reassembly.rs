@@ -1,5 +1,5 @@
-//! AUTHORITY fragment reassembly (pnrp.md §4.13, §6.1), keyed by (Message ID, source endpoint).
-//! Bounded in contexts and in total buffered bytes (§4.13 [CHOICE]).
+//! AUTHORITY fragment reassembly (MS-PNRP §3.1.5.6, §3.1.5.2), keyed by (Message ID, source endpoint).
+//! Bounded in contexts and in total buffered bytes (MS-PNRP §3.1.5.6, peerlab choice).
 
 use super::message::{Authority, AUTHORITY_BUFFER_MAX, AUTHORITY_FRAGMENT_MAX};
 use crate::Endpoint;
@@ -61,7 +61,7 @@ impl Reassembly {
         self.bytes
     }
 
-    /// Takes one fragment from `from` (§4.13 receiving rules, §6.1 AUTHORITY checks).
+    /// Takes one fragment from `from` (MS-PNRP §3.1.5.6 receiving rules, MS-PNRP §3.1.5.2 AUTHORITY checks).
     pub fn add(&mut self, from: Endpoint, a: &Authority) -> Fragment {
         let size = a.size as usize;
         let offset = a.offset as usize;
@@ -72,7 +72,7 @@ impl Reassembly {
         if !offset.is_multiple_of(AUTHORITY_FRAGMENT_MAX) || offset + len > size {
             return Fragment::Dropped("authority_offset");
         }
-        // Every fragment but the last is exactly 1,188 bytes (§3.7).
+        // Every fragment but the last is exactly 1,188 bytes (MS-PNRP §2.2.2.6).
         if len != AUTHORITY_FRAGMENT_MAX.min(size - offset) {
             return Fragment::Dropped("authority_fragment_len");
         }
@@ -98,7 +98,7 @@ impl Reassembly {
             return Fragment::Dropped("reassembly_full");
         };
         if ctx.size != size || ctx.acked_id != a.acked_id {
-            // §4.13: a Size differing from the context's drops the datagram and the whole context.
+            // MS-PNRP §3.1.5.6: a Size differing from the context's drops the datagram and the whole context.
             self.discard(key);
             return Fragment::Dropped("authority_size_mismatch");
         }
@@ -124,7 +124,8 @@ impl Reassembly {
         }
     }
 
-    /// Deletes the contexts answering `acked_id` (its LOOKUP/INQUIRE timed out or finished, §4.13).
+    /// Deletes the contexts answering `acked_id` (its LOOKUP/INQUIRE timed out or finished, MS-PNRP
+    /// §3.1.5.6).
     pub fn purge_acked(&mut self, acked_id: u32) {
         let keys: Vec<_> = self
             .contexts

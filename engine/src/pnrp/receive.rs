@@ -1,5 +1,5 @@
-//! The receive pipeline (pnrp.md §4.1, §6.1): source-port check, syntax checks, answer matching
-//! against the Pending List, AUTHORITY reassembly and dispatch (§4.6.3).
+//! The receive pipeline (MS-PNRP §3.1.5.2): source-port check, syntax checks, answer matching
+//! against the Pending List, AUTHORITY reassembly and dispatch (MS-PNRP §3.1.5.6).
 
 use super::message::{Ack, Authority, Message, RouteEntry, ENDPOINT_LIST_MAX, ROUTE_ENTRY_MAX_ADDRS};
 use super::node::PnrpNode;
@@ -8,12 +8,12 @@ use super::reassembly::Fragment;
 use super::wire;
 use crate::{Endpoint, Instant};
 
-/// §6.1: a route entry is usable when its port is above 1024 and it has 1..=20 addresses.
+/// MS-PNRP §3.1.5.2: a route entry is usable when its port is above 1024 and it has 1..=20 addresses.
 pub(super) fn route_entry_ok(r: &RouteEntry) -> bool {
     r.port > 1024 && !r.addrs.is_empty() && r.addrs.len() <= ROUTE_ENTRY_MAX_ADDRS
 }
 
-/// §4.1 step 4 / §6.1: the semantic part of the syntax check (counts and ranges) for typed messages.
+/// MS-PNRP §3.1.5.2: the semantic part of the syntax check (counts and ranges) for typed messages.
 fn syntax_error(msg: &Message) -> Option<&'static str> {
     let bad_entry = |r: &Option<RouteEntry>| r.as_ref().is_some_and(|r| !route_entry_ok(r));
     let bad_list = |l: &[Endpoint]| l.len() > ENDPOINT_LIST_MAX || l.iter().any(|e| e.port <= 1024);
@@ -32,10 +32,10 @@ fn syntax_error(msg: &Message) -> Option<&'static str> {
 }
 
 impl PnrpNode {
-    /// §4.1: every datagram enters here.
+    /// MS-PNRP §3.1.5.2: every datagram enters here.
     pub(super) fn receive(&mut self, now: Instant, from: Endpoint, msg: Message) {
         self.stats.received(msg.kind(), msg.encoded_len());
-        // §4.1 step 2: datagrams from privileged source ports are dropped.
+        // MS-PNRP §3.1.5.2: datagrams from privileged source ports are dropped.
         if from.port <= 1024 {
             self.stats.drop("source_port");
             return;
@@ -64,8 +64,8 @@ impl PnrpNode {
         }
     }
 
-    /// §4.1 step 5 / §6.1: an answer must match a pending request of an allowed purpose and, by
-    /// [CHOICE], come from the endpoint the request went to.
+    /// MS-PNRP §3.1.5.2: an answer must match a pending request of an allowed purpose and, by
+    /// (peerlab choice), come from the endpoint the request went to.
     pub(super) fn match_answer(
         &mut self,
         acked_id: u32,
@@ -87,7 +87,7 @@ impl PnrpNode {
         self.pending.get(acked_id)
     }
 
-    /// §4.13 + §4.6.3: reassemble, decode, then hand the buffer to its owner.
+    /// MS-PNRP §3.1.5.6: reassemble, decode, then hand the buffer to its owner.
     fn on_authority(&mut self, now: Instant, from: Endpoint, a: Authority) {
         let ok = |p: &Purpose| {
             matches!(
@@ -112,7 +112,8 @@ impl PnrpNode {
         let buf = match wire::decode_authority_buffer(&bytes) {
             Ok(b) => b,
             Err(e) => {
-                // The pending entry stays: a well-formed retransmitted answer may still come (§4.1 step 5).
+                // The pending entry stays: a well-formed retransmitted answer may still come (MS-PNRP
+                // §3.1.5.2).
                 self.stats.drop(e.reason());
                 return;
             }
@@ -130,7 +131,7 @@ impl PnrpNode {
         }
     }
 
-    /// §4.6.2: ACKs clear REQUEST/FLOOD entries; N on a FLOOD's ACK evicts its Validate ID.
+    /// MS-PNRP §3.1.5.4: ACKs clear REQUEST/FLOOD entries; N on a FLOOD's ACK evicts its Validate ID.
     fn on_ack(&mut self, now: Instant, from: Endpoint, a: Ack) {
         let ok = |p: &Purpose| matches!(p, Purpose::Request | Purpose::Flood { .. });
         if self.match_answer(a.acked_id, from, ok).is_none() {

@@ -1,5 +1,8 @@
-//! Commands: register (pnrp.md §4.9), unregister and leave (§4.10), resolve (§4.6 app entry
-//! point), address change (§4.15).
+//! Commands: register (MS-PNRP §3.2.4.1), unregister and leave (§3.2.4.2), resolve (§3.1.4.4 app
+//! entry point), address change (§3.1.7.1, §3.2.7.2).
+//!
+//! Steps of an unregistration, as this module numbers them: 1 revoke CPA, 2 FLOOD it to S1 and P1,
+//! 3 leaf-set repair (S1's entry to P5, P1's to S5), 4 Pending List, 5 forget the ID.
 
 use super::api::{Command, Event, ResolveError, ResolveStats};
 use super::id::PnrpId;
@@ -11,10 +14,10 @@ use super::resolve::{ResolveKind, ResolveSpec};
 use crate::{Endpoint, Instant, RequestId};
 use rand::Rng;
 
-/// Most application endpoints in a CPA payload (§3.10.3: ≤ 10).
+/// Most application endpoints in a CPA payload (MS-PNRP §2.2.3.1: ≤ 10).
 const APP_ENDPOINTS_MAX: usize = 10;
 
-/// The /64 prefix of an endpoint's address (§1.3 SLupper).
+/// The /64 prefix of an endpoint's address (MS-PNRP §1.3.1.2 SLupper).
 pub(super) fn prefix_of(ep: &Endpoint) -> u64 {
     (u128::from(ep.addr) >> 64) as u64
 }
@@ -47,7 +50,7 @@ impl PnrpNode {
                 criteria,
                 timeout,
             } => {
-                // §4.6 app entry point: P2P ID || our prefix || 0x8000000000000000.
+                // MS-PNRP §3.1.4.4.2 app entry point: P2P ID || our prefix || 0x8000000000000000.
                 let lo = ((prefix_of(&self.local) as u128) << 64) | 0x8000_0000_0000_0000;
                 let target = PnrpId::new(name.p2p_id(), lo);
                 self.app_resolve(now, request, target, criteria, 0, ReasonCode::AppRequest, timeout);
@@ -108,7 +111,7 @@ impl PnrpNode {
         }
     }
 
-    /// §4.9 steps 2–4.
+    /// MS-PNRP §3.2.4.1.
     fn register(
         &mut self,
         now: Instant,
@@ -172,7 +175,7 @@ impl PnrpNode {
         }
     }
 
-    /// §4.9 step 4: resolve ID + 1 with our own entry as InitialBestMatch.
+    /// MS-PNRP §3.2.4.1: resolve ID + 1 with our own entry as InitialBestMatch.
     pub(super) fn announce(
         &mut self,
         now: Instant,
@@ -221,7 +224,7 @@ impl PnrpNode {
         }
     }
 
-    /// §4.10: revoke CPA to S1/P1, leaf-set repair floods to P5/S5, then forget the ID.
+    /// MS-PNRP §3.2.4.2: revoke CPA to S1/P1, leaf-set repair floods to P5/S5, then forget the ID.
     pub(super) fn unregister(&mut self, now: Instant, id: PnrpId) {
         let Some(revoke) = self.build_revoke(now, id) else {
             return;
@@ -280,7 +283,7 @@ impl PnrpNode {
         self.recentre();
     }
 
-    /// §4.15: adopt the new endpoint and re-announce every registered ID with it.
+    /// MS-PNRP §3.1.7.1: adopt the new endpoint and re-announce every registered ID with it.
     fn change_address(&mut self, now: Instant, local: Endpoint) {
         if local == self.local {
             return;

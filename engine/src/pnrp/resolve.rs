@@ -1,5 +1,13 @@
-//! Iterative resolution (pnrp.md §4.6): the Outstanding Resolves Table, NextHopStack,
+//! Iterative resolution (MS-PNRP §3.1.4.4.2): the Outstanding Resolves Table, NextHopStack,
 //! BestMatchStack, the walk (steps 5–18) and the final INQUIRE (steps 19–21).
+//!
+//! Step numbers in this module and in `walk` are peerlab's count of the procedure of MS-PNRP
+//! §3.1.4.4.2 and §3.1.5.6.1, not the specification's own numbering: 1–4 start (ORT entry,
+//! ResolvePath, first next hop, InitialBestMatch); 5 done yet? (the spec's "step 7"); 6–8 pop a next
+//! hop and send it a LOOKUP (the spec's "step 8"); 9–18 handle its AUTHORITY (9 path, 10 L flag,
+//! 11 N flag and admission, 12 new best match, 13 use count, 14–15 referral and push-back,
+//! 16 loop prevention, 17 push the referral, 18 back to 5); 19–21 INQUIRE the best match, check its
+//! CPA, and run the split analysis.
 
 use super::api::{Event, ResolveError, ResolveStats, Resolved};
 use super::cpa::Cpa;
@@ -21,11 +29,11 @@ pub(super) const NEXT_HOPS_MAX: usize = 64;
 pub(super) enum ResolveKind {
     /// An application resolve (Resolve/ResolveId command).
     App { request: RequestId },
-    /// A registration walk for `id` (§4.9 step 4); `request` is set for the Register command.
+    /// A registration walk for `id` (MS-PNRP §3.2.4.1); `request` is set for the Register command.
     Registration { request: Option<RequestId>, id: PnrpId },
-    /// A cache-maintenance resolve (§4.11).
+    /// A cache-maintenance resolve (MS-PNRP §3.1.6.2/§3.2.6.2).
     Maintenance,
-    /// A split test for local ID `local` (§4.12); `followup` tests do not spawn more tests;
+    /// A split test for local ID `local` (MS-PNRP §3.2.6.2.1); `followup` tests do not spawn more tests;
     /// `known` is the cached entry closest to the target when the test started.
     Split {
         local: PnrpId,
@@ -42,14 +50,14 @@ pub(super) enum Phase {
     Inquire { msg: u32 },
 }
 
-/// A NextHopStack element (§2.5).
+/// A NextHopStack element (MS-PNRP §3.1.1).
 #[derive(Clone, Debug)]
 pub(super) struct Hop {
     pub(super) entry: RouteEntry,
     pub(super) use_count: u8,
 }
 
-/// One Outstanding Resolves Table entry (§2.5).
+/// One Outstanding Resolves Table entry (MS-PNRP §3.1.1).
 #[derive(Clone, Debug)]
 pub(super) struct ResolveState {
     pub(super) kind: ResolveKind,
@@ -70,13 +78,14 @@ pub(super) struct ResolveState {
     pub(super) started: Instant,
     pub(super) deadline: Instant,
     pub(super) cpa_error: Option<&'static str>,
-    /// Endpoints of hops that timed out (never restarted from, §4.6 "Timeouts inside a resolve").
+    /// Endpoints of hops that timed out (never restarted from, MS-PNRP §3.1.4.4.2 "Timeouts inside a
+    /// resolve").
     pub(super) dead: Vec<Endpoint>,
     /// Restarts from the cache after NextHopStack ran empty (`empty_stack_cache_restarts`).
     pub(super) restarts: u32,
 }
 
-/// Inputs of a resolve (§4.6 "Inputs").
+/// Inputs of a resolve (MS-PNRP §3.1.4.4.2 "Inputs").
 pub(super) struct ResolveSpec {
     pub(super) kind: ResolveKind,
     pub(super) target: PnrpId,
@@ -100,12 +109,13 @@ pub(super) fn upper_bits_match(a: PnrpId, b: PnrpId, bits: u16) -> bool {
     same >= bits.min(256) as u32
 }
 
-/// §4.6 step 5 with the §3.8 table: is `best` a match? NEAREST criteria only decide once exhausted.
+/// MS-PNRP §3.1.4.4.2 with the MS-PNRP §2.2.2.8 table: is `best` a match? NEAREST criteria only decide once
+/// exhausted.
 pub(super) fn sufficiently_close(st: &ResolveState, best: PnrpId, exhausted: bool) -> bool {
     match st.criteria {
         ResolveCriteria::Exact => best == st.target,
         ResolveCriteria::AnyPeerName => best.hi == st.target.hi,
-        // [INFER] the closest instance must still be an instance of the name.
+        // (our reading) the closest instance must still be an instance of the name.
         ResolveCriteria::NearestPeerName | ResolveCriteria::Nearest64PeerName => {
             exhausted && best.hi == st.target.hi
         }
@@ -126,7 +136,7 @@ impl ResolveState {
 }
 
 impl PnrpNode {
-    /// §4.6 steps 1–4, then the walk. Returns the ORT key.
+    /// MS-PNRP §3.1.4.4.2, then the walk. Returns the ORT key.
     pub(super) fn start_resolve(&mut self, now: Instant, spec: ResolveSpec) -> Result<u64, ResolveError> {
         let app = matches!(spec.kind, ResolveKind::App { .. });
         if app {
@@ -143,8 +153,8 @@ impl PnrpNode {
             .clone()
             .or_else(|| self.cache.closest(spec.target).cloned());
         let Some(first) = first else {
-            // §4.6 step 3 [CHOICE]: fail at once and look for the cloud again — unless the cloud
-            // has not opened yet: its first tick runs discovery anyway, and a second sync
+            // MS-PNRP §3.1.4.4.2, peerlab choice: fail at once and look for the cloud again — unless the
+            // cloud has not opened yet: its first tick runs discovery anyway, and a second sync
             // conversation then (a registration made at start-up) only doubles the join traffic.
             if self.cfg.rediscover_on_empty_resolve && self.opened {
                 self.discover(now);
@@ -181,7 +191,7 @@ impl PnrpNode {
             restarts: 0,
         };
         if let Some(b) = spec.initial_best {
-            // §4.6 step 4, open point 5: also the CurrentBestMatch so it rides in the LOOKUPs.
+            // MS-PNRP §3.1.4.4.2, peerlab choice: also the CurrentBestMatch so it rides in the LOOKUPs.
             if self.cfg.initial_best_match_is_current {
                 st.best = Some(b.clone());
             }
@@ -203,7 +213,7 @@ impl PnrpNode {
         Ok(key)
     }
 
-    /// §4.6 steps 5–8: finish if the best match suffices, else ask the next hop.
+    /// MS-PNRP §3.1.4.4.2: finish if the best match suffices, else ask the next hop.
     pub(super) fn advance(&mut self, now: Instant, key: u64) {
         let small_cache = self.cache.len() < self.cfg.small_cache_entries;
         let Some(st) = self.ort.get_mut(&key) else { return };
@@ -218,14 +228,16 @@ impl PnrpNode {
         }
         // Step 6.
         let exhausted = st.suspicious > self.cfg.max_suspicious || st.useful_hops > self.cfg.max_useful_hops;
-        // Split tests never restart: their walk must start at the seed, not in our own cache (§4.12).
+        // Split tests never restart: their walk must start at the seed, not in our own cache (MS-PNRP
+        // §3.2.6.2.1).
         let restartable = matches!(st.kind, ResolveKind::App { .. });
         if st.next_hops.is_empty()
             && !exhausted
             && restartable
             && st.restarts < self.cfg.empty_stack_cache_restarts
         {
-            // [CHOICE] empty_stack_cache_restarts: continue from the closest cache entry not asked yet.
+            // (peerlab choice) empty_stack_cache_restarts: continue from the closest cache entry not asked
+            // yet.
             let (target, path, dead) = (st.target, &st.path, &st.dead);
             let fresh = self
                 .cache
@@ -247,7 +259,7 @@ impl PnrpNode {
         let path = if st.path.len() <= self.cfg.flagged_path_max {
             st.path.clone()
         } else {
-            // [CHOICE] keep the resolver's own endpoint and the most recent hops.
+            // (peerlab choice) keep the resolver's own endpoint and the most recent hops.
             let keep = self.cfg.flagged_path_max - 1;
             std::iter::once(st.path[0])
                 .chain(st.path[st.path.len() - keep..].iter().copied())
@@ -289,7 +301,8 @@ impl PnrpNode {
         let Some(st) = self.ort.get(&key) else { return };
         let best = st.best.as_ref().map(|b| b.id);
         match (&st.kind, best) {
-            // Open point 4: registration walks end silently; their work is the side effects.
+            // MS-PNRP §3.2.4.1 never says how the walk ends; peerlab choice: registration walks end
+            // silently; their work is the side effects.
             (ResolveKind::Registration { .. }, _) => self.end_resolve(
                 now,
                 key,
@@ -298,7 +311,7 @@ impl PnrpNode {
                     closest: best,
                 }),
             ),
-            // Open point 4: split tests always INQUIRE the final best match.
+            // MS-PNRP §3.2.6.2.1, peerlab choice: split tests always INQUIRE the final best match.
             (ResolveKind::Split { .. }, Some(_)) => self.finish(now, key),
             (_, Some(b)) if sufficiently_close(st, b, true) => self.finish(now, key),
             _ => {
@@ -314,14 +327,14 @@ impl PnrpNode {
         }
     }
 
-    /// §4.6 step 19: INQUIRE the best match for its CPA (with a fresh nonce, [CHOICE]).
+    /// MS-PNRP §3.1.4.4.2: INQUIRE the best match for its CPA (with a fresh nonce, peerlab choice).
     fn finish(&mut self, now: Instant, key: u64) {
         let Some(st) = self.ort.get(&key) else { return };
         let Some(best) = st.best.clone() else {
             return self.walk_exhausted(now, key);
         };
         if st.kind == ResolveKind::Maintenance {
-            // [CHOICE] a cache-maintenance walk is done once it reached the region: its work is the
+            // (peerlab choice) a cache-maintenance walk is done once it reached the region: its work is the
             // entries it admitted on the way, so it skips the final INQUIRE and its signature.
             let target = st.target;
             return self.end_resolve(
@@ -346,8 +359,8 @@ impl PnrpNode {
             };
             return self.end_resolve(now, key, result);
         }
-        // §4.12 [CHOICE] `split_inquire_wants_cpa`: the split analysis reads only the answer's
-        // route entry and never validates a CPA, so by default its final INQUIRE is a plain one
+        // MS-PNRP §3.2.6.2.1, peerlab choice `split_inquire_wants_cpa`: the split analysis reads only the
+        // answer's route entry and never validates a CPA, so by default its final INQUIRE is a plain one
         // (no A/X/C, no nonce): the publisher signs nothing and the answer is ~600 bytes smaller.
         let wants_cpa = !matches!(st.kind, ResolveKind::Split { .. }) || self.cfg.split_inquire_wants_cpa;
         let nonce: [u8; 16] = if wants_cpa { self.rng.gen() } else { [0; 16] };
@@ -377,7 +390,7 @@ impl PnrpNode {
         }
     }
 
-    /// The caller's deadline passed (§4.6 [CHOICE]).
+    /// The caller's deadline passed (MS-PNRP §3.1.4.4.2, peerlab choice).
     pub(super) fn resolve_deadline(&mut self, now: Instant, key: u64) {
         self.end_resolve(now, key, Err(ResolveError::Timeout));
     }
@@ -406,8 +419,8 @@ impl PnrpNode {
             }
             ResolveKind::Registration { request, id } => {
                 self.stats.registrations_done += 1;
-                // §4.12 [CHOICE] `split_test_after_registration`: an application registration
-                // (not a re-announcement) is checked once by a split test from a seed.
+                // MS-PNRP §3.2.6.2.1, peerlab choice `split_test_after_registration`: an application
+                // registration (not a re-announcement) is checked once by a split test from a seed.
                 if request.is_some() && self.cfg.split_test_after_registration {
                     let at = now + self.cfg.split_test_settle;
                     if let Some(reg) = self.regs.get_mut(&id) {

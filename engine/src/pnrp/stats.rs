@@ -1,4 +1,4 @@
-//! Per-node PNRP counters (pnrp.md §8): messages and bytes per type, retransmissions, drops by reason,
+//! Per-node PNRP counters: messages and bytes per type, retransmissions, drops by reason,
 //! CPA rejections, cache evictions by cause, resolves and split tests.
 
 use super::message::MessageType;
@@ -23,30 +23,31 @@ pub struct PnrpStats {
     pub sent: [Traffic; 8],
     /// Datagrams and encoded bytes received, indexed by `MessageType::index()`.
     pub received: [Traffic; 8],
-    /// Retransmissions from the Pending List (§4.14), indexed by `MessageType::index()`.
+    /// Retransmissions from the Pending List (MS-PNRP §3.1.6.3), indexed by `MessageType::index()`.
     pub retransmissions: [u64; 8],
     /// Pending List failures (retries exhausted), indexed by `MessageType::index()`.
     pub timeouts: [u64; 8],
     /// Received datagrams dropped, by reason.
     pub drops: BTreeMap<&'static str, u64>,
-    /// CPAs rejected by validation (§6.3), by reason.
+    /// CPAs rejected by validation (MS-PNRP §3.1.5.7), by reason.
     pub cpa_rejected: BTreeMap<&'static str, u64>,
     /// Cache evictions, by cause (`"n_flag"`, `"timeout"`, `"revoke"`, `"displaced"`, `"age"`, ...).
     pub evictions: BTreeMap<&'static str, u64>,
-    /// Route entries admitted into the cache (§4.4).
+    /// Route entries admitted into the cache (MS-PNRP §3.1.5.11).
     pub cache_admissions: u64,
-    /// Route entries admitted into a leaf set (§4.5).
+    /// Route entries admitted into a leaf set (MS-PNRP §3.2.5.11).
     pub leaf_set_admissions: u64,
-    /// Return-routability INQUIREs started (§4.4).
+    /// Return-routability INQUIREs started (MS-PNRP §3.1.5.11).
     pub admission_inquires: u64,
-    /// Route entries stored without an INQUIRE because a LOOKUP answer proved them (§4.6 step 11,
+    /// Route entries stored without an INQUIRE because a LOOKUP answer proved them (MS-PNRP §3.1.4.4.2,
     /// `lookup_answer_proves_reachability`).
     pub admissions_by_lookup_answer: u64,
-    /// Candidates for a full cache level not INQUIREd (§2.2 [CHOICE] `full_level_admission`).
+    /// Candidates for a full cache level not INQUIREd (MS-PNRP §3.2.1.1, peerlab choice
+    /// `full_level_admission`).
     pub admissions_skipped_full_level: u64,
-    /// Sync conversations started as the joining side (§4.3).
+    /// Sync conversations started as the joining side (MS-PNRP §3.1.4.3).
     pub syncs_started: u64,
-    /// Discovery rounds run (§4.2).
+    /// Discovery rounds run (MS-PNRP §3.1.4.2).
     pub discoveries: u64,
     /// Resolves started, of any reason.
     pub resolves_started: u64,
@@ -54,19 +55,19 @@ pub struct PnrpStats {
     pub resolves_ok: u64,
     /// Resolves that ended without a result (not found, CPA invalid, timeout, empty cache).
     pub resolves_failed: u64,
-    /// Registration walks that ended (§4.9).
+    /// Registration walks that ended (MS-PNRP §3.2.4.1).
     pub registrations_done: u64,
-    /// Cache-maintenance (balancing) resolves started (§4.11).
+    /// Cache-maintenance (balancing) resolves started (MS-PNRP §3.1.6.2/§3.2.6.2).
     pub maintenance_resolves: u64,
-    /// Leaf-set liveness INQUIREs sent (§2.2 [CHOICE] `leaf_set_liveness_probes`).
+    /// Leaf-set liveness INQUIREs sent (MS-PNRP §3.2.1.1, peerlab choice `leaf_set_liveness_probes`).
     pub liveness_probes: u64,
-    /// Split tests run (§4.12).
+    /// Split tests run (MS-PNRP §3.2.6.2.1).
     pub split_tests_run: u64,
-    /// Split tests that found a split (§4.12).
+    /// Split tests that found a split (MS-PNRP §3.2.6.2.1).
     pub splits_detected: u64,
-    /// Revoke CPAs accepted (§4.6.1).
+    /// Revoke CPAs accepted (MS-PNRP §3.1.5.5).
     pub revokes_accepted: u64,
-    /// AUTHORITY_BUFFERs reassembled from more than one fragment (§4.13).
+    /// AUTHORITY_BUFFERs reassembled from more than one fragment (MS-PNRP §3.1.5.6).
     pub reassembled_buffers: u64,
 }
 

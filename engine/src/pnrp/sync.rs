@@ -1,4 +1,9 @@
-//! Discovery (pnrp.md §4.2) and the synchronization conversation (§4.3), both sides.
+//! Discovery (MS-PNRP §3.1.4.2) and the synchronization conversation (MS-PNRP §3.1.4.3), both sides.
+//!
+//! Steps as this module numbers them. Joining side: 1 nonce and conversation entry, 2 SOLICIT,
+//! 3 on ADVERTISE send REQUEST, 4 ACK and FLOODs. Existing side (MS-PNRP §3.2.5.3, §3.2.5.4):
+//! 1 conversation entry (or an empty ADVERTISE when full), 2 pick 5 IDs, 3 ADVERTISE, 4 admit the
+//! SOLICIT's route entry, 5 on REQUEST: ACK, then one FLOOD per requested ID.
 
 use super::id::{Distance, PnrpId};
 use super::message::{Ack, Advertise, Flood, Message, Request, Solicit};
@@ -8,8 +13,8 @@ use crate::{Endpoint, Instant};
 use rand::Rng;
 use sha1::{Digest, Sha1};
 
-/// §4.2 CloudDiscoveryMode. SSDP has no simulated counterpart ([CHOICE]: disabled), so the machine
-/// alternates LocalOOB and SeedServer.
+/// MS-PNRP §3.1.4.2 CloudDiscoveryMode. SSDP has no simulated counterpart (peerlab choice: disabled), so the
+/// machine alternates LocalOOB and SeedServer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) enum DiscoveryMode {
     #[default]
@@ -17,7 +22,7 @@ pub(super) enum DiscoveryMode {
     SeedServer,
 }
 
-/// §2.1 CurrentSeedServerAddressIndex and CloudDiscoveryMode.
+/// MS-PNRP §3.1.1 CurrentSeedServerAddressIndex and CloudDiscoveryMode.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Discovery {
     pub(super) mode: DiscoveryMode,
@@ -25,14 +30,14 @@ pub(super) struct Discovery {
     pub(super) split_seed_index: usize,
 }
 
-/// A publisher-side conversation (§2.1): who solicited, and the ID it announced (if any).
+/// A publisher-side conversation (MS-PNRP §3.1.1): who solicited, and the ID it announced (if any).
 #[derive(Clone, Debug)]
 pub(super) struct Conversation {
     pub(super) deadline: Instant,
     pub(super) solicitor_id: Option<PnrpId>,
 }
 
-/// SHA-1 of a conversation nonce (§3.2 HASHED_NONCE).
+/// SHA-1 of a conversation nonce (MS-PNRP §2.2.2.1 HASHED_NONCE).
 pub(super) fn hash_nonce(nonce: &[u8; 16]) -> [u8; 20] {
     Sha1::digest(nonce).into()
 }
@@ -58,16 +63,17 @@ impl PnrpNode {
         self.seeds.iter().copied().filter(|s| *s != self.local).collect()
     }
 
-    /// §4.2: run one discovery step (LocalOOB: sync with each bootstrap peer; SeedServer: the next seed).
+    /// MS-PNRP §3.1.4.2: run one discovery step (LocalOOB: sync with each bootstrap peer; SeedServer: the
+    /// next seed).
     pub(super) fn discover(&mut self, now: Instant) {
         let seeds = self.other_seeds();
         self.stats.discoveries += 1;
         if self.discovery.mode == DiscoveryMode::LocalOob {
-            // [CHOICE] the LocalOOB list is the configured bootstrap peers (Windows: 10 MRU nodes).
+            // (peerlab choice) the LocalOOB list is the configured bootstrap peers (Windows: 10 MRU nodes).
             self.discovery.mode = DiscoveryMode::SeedServer;
             if !seeds.is_empty() {
-                // [CHOICE] start at a random seed (see `local_oob_max`) so joins spread over all seeds;
-                // the SeedServer step then continues from the next one.
+                // (peerlab choice) start at a random seed (see `local_oob_max`) so joins spread over all
+                // seeds; the SeedServer step then continues from the next one.
                 let start = self.rng.gen_range(0..seeds.len());
                 self.discovery.seed_index = start + 1;
                 for k in 0..self.cfg.local_oob_max.min(seeds.len()) {
@@ -80,7 +86,8 @@ impl PnrpNode {
             self.discovery.mode = DiscoveryMode::LocalOob;
             return;
         }
-        // [AMBIG] the spec's "greater than" is an off-by-one: wrap when index ≥ length.
+        // (the specification is ambiguous; our reading) the spec's "greater than" is an off-by-one: wrap when
+        // index ≥ length.
         if self.discovery.seed_index >= seeds.len() {
             self.discovery.seed_index = 0;
         }
@@ -90,7 +97,7 @@ impl PnrpNode {
         self.discovery.mode = DiscoveryMode::LocalOob;
     }
 
-    /// §4.3 joining side steps 1–2.
+    /// MS-PNRP §3.1.4.3 joining side steps 1–2.
     pub(super) fn start_sync(&mut self, now: Instant, to: Endpoint) {
         let nonce: [u8; 16] = self.rng.gen();
         let solicit = Solicit {
@@ -107,7 +114,7 @@ impl PnrpNode {
         }
     }
 
-    /// §4.3 existing side steps 1–4.
+    /// MS-PNRP §3.2.5.3: existing side steps 1–4.
     pub(super) fn on_solicit(&mut self, now: Instant, from: Endpoint, s: Solicit) {
         if !self.cfg.resolvers_answer && self.regs.is_empty() {
             self.stats.drop("not_publisher");
@@ -122,7 +129,7 @@ impl PnrpNode {
             c.deadline = deadline;
             self.conversation_timers.insert((deadline, key.0, key.1));
         } else if self.conversations.len() >= self.cfg.conversation_table_max {
-            // §6.1 flood protection: no state, an empty ADVERTISE.
+            // MS-PNRP §3.1.5.2 flood protection: no state, an empty ADVERTISE.
             let adv = Advertise {
                 message_id: self.msg_id(),
                 acked_id: s.message_id,
@@ -164,7 +171,7 @@ impl PnrpNode {
         }
     }
 
-    /// §4.3 step 2: `n` IDs spread roughly evenly round the ring (the closest entry to each of `n`
+    /// MS-PNRP §3.2.5.3: `n` IDs spread roughly evenly round the ring (the closest entry to each of `n`
     /// evenly spaced points with a random offset), plus our own IDs when the cache is small.
     fn spread_ids(&mut self, n: usize) -> Vec<PnrpId> {
         let step = ring_fraction(n as u64);
@@ -184,7 +191,7 @@ impl PnrpNode {
         ids
     }
 
-    /// §4.3 joining side step 3.
+    /// MS-PNRP §3.1.4.3 joining side step 3.
     pub(super) fn on_advertise(&mut self, now: Instant, from: Endpoint, a: Advertise) {
         let Some(e) = self.match_answer(a.acked_id, from, |p| matches!(p, Purpose::Solicit { .. })) else {
             return;
@@ -219,7 +226,8 @@ impl PnrpNode {
         self.send_request(now, from, Message::from(req), Purpose::Request);
     }
 
-    /// §4.3 existing side step 5: ACK, then one FLOOD (D set) per requested ID; the conversation ends.
+    /// MS-PNRP §3.2.5.4: existing side step 5: ACK, then one FLOOD (D set) per requested ID; the conversation
+    /// ends.
     pub(super) fn on_request(&mut self, now: Instant, from: Endpoint, r: Request) {
         let hashed = hash_nonce(&r.nonce);
         let key = (from, hashed);

@@ -178,7 +178,7 @@ impl TestNet {
         )
     }
 
-    /// Moves node `i` to `ep` (§4.15): the network delivers to the new endpoint only.
+    /// Moves node `i` to `ep` (MS-PNRP §3.1.7.1): the network delivers to the new endpoint only.
     pub(super) fn change_address(&mut self, i: usize, ep: Endpoint) {
         let old = self.nodes[i].local_endpoint();
         self.by_endpoint.remove(&old);

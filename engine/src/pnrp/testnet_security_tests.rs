@@ -1,5 +1,5 @@
 //! Whole-protocol security tests on the in-crate test network: forged CPAs, revokes from strangers,
-//! privileged ports and unmatched answers (pnrp.md §6).
+//! privileged ports and unmatched answers (MS-PNRP §3.1.5.2, §3.1.5.7, §3.1.5.11, §5.1).
 
 use super::tests::settled;
 use super::*;

@@ -378,7 +378,7 @@ fn large_answers_are_fragmented_and_reassembled_out_of_order() {
     assert_eq!(net.nodes[2].reassembly_usage(), (0, 0), "no context left behind");
 }
 
-/// §4.15: after an address change the re-announcement reaches every leaf-set neighbour (the
+/// MS-PNRP §3.1.7.1: after an address change the re-announcement reaches every leaf-set neighbour (the
 /// changed entry floods through the leaf sets like a newcomer), on every seed tried.
 #[test]
 fn an_address_change_is_re_announced() {

@@ -1,12 +1,12 @@
-//! Scheduling of the maintenance timer (pnrp.md §4.11): the 15-s period, and the elision of ticks
+//! Scheduling of the maintenance timer (MS-PNRP §3.1.6.2/§3.2.6.2): the 15-s period, and the elision of ticks
 //! that provably have nothing to do.
 //!
-//! [CHOICE] `maintenance_idle_ticks_max`: in a settled cloud most ticks do nothing (the liveness
+//! (peerlab choice) `maintenance_idle_ticks_max`: in a settled cloud most ticks do nothing (the liveness
 //! probe is due once a minute, balancing once per five minutes, a split test on one tick in
 //! ~N for the whole cloud), yet each tick is a timer event on every node: 4.8 M events per hour at
 //! 20,000 peers. With elision, a tick computes when its next piece of work falls due and sleeps to
 //! that tick of the same 15-s grid (at most `maintenance_idle_ticks_max` periods ahead), so every
-//! action still happens on a tick the literal timer would have run. Split tests (§4.12) draw the
+//! action still happens on a tick the literal timer would have run. Split tests (MS-PNRP §3.2.6.2.1) draw the
 //! gap to their next tick from the geometric distribution of the per-tick coin `min(1, Ksplit/N)`
 //! instead of tossing it on every tick: the same rate, one draw. Inputs that make every tick useful
 //! again (the cache empties or shrinks to the small-cache size, a registration waits for its walk)
@@ -17,7 +17,8 @@ use crate::{Duration, Instant};
 use rand::Rng;
 
 impl PnrpNode {
-    /// The maintenance period in force: 10 s while the cache is small, else 15 s (§4.11 [WIN]).
+    /// The maintenance period in force: 10 s while the cache is small, else 15 s (MS-PNRP §3.1.6.2/§3.2.6.2,
+    /// Windows behaviour, MS-PNRP §6).
     pub(super) fn maintenance_period_now(&self) -> Duration {
         if self.cache.len() <= self.cfg.small_cache_maintenance_entries {
             self.cfg.maintenance_period_small_cache
@@ -110,8 +111,8 @@ impl PnrpNode {
         self.maintenance_at = Some((self.last_tick + Duration::from_micros(p * k)).min(at));
     }
 
-    /// §4.12 [CHOICE]: whether a split test runs on this tick. Literal mode tosses the coin
-    /// `min(1, Ksplit / N)` now; elided mode runs the test when its drawn tick has come and draws
+    /// MS-PNRP §3.2.6.2.1, peerlab choice: whether a split test runs on this tick. Literal mode tosses the
+    /// coin `min(1, Ksplit / N)` now; elided mode runs the test when its drawn tick has come and draws
     /// the next one (geometric, same mean rate).
     pub(super) fn split_test_due(&mut self, now: Instant, estimate: f64) -> bool {
         let p = (self.cfg.split_k / estimate).min(1.0);

@@ -1,4 +1,4 @@
-//! Answers and timeouts inside a resolve (pnrp.md §4.6 steps 9–21): the AUTHORITY to a LOOKUP
+//! Answers and timeouts inside a resolve (MS-PNRP §3.1.4.4.2): the AUTHORITY to a LOOKUP
 //! (loop prevention, NextHopStack/BestMatchStack updates), skipped hops, and the CPA check of the
 //! final INQUIRE's answer.
 
@@ -12,7 +12,7 @@ use crate::{Endpoint, Instant};
 use std::sync::Arc;
 
 impl PnrpNode {
-    /// §4.6 steps 9–18: an AUTHORITY answered our LOOKUP that went to `sent_to`.
+    /// MS-PNRP §3.1.4.4.2: an AUTHORITY answered our LOOKUP that went to `sent_to`.
     pub(super) fn on_lookup_answer(
         &mut self,
         now: Instant,
@@ -35,7 +35,7 @@ impl PnrpNode {
         let Some(st) = self.ort.get_mut(&key) else { return };
         let Some(hop) = st.current.take() else { return };
         if buf.flags.busy {
-            // [CHOICE] B: like a timed-out hop, without eviction.
+            // (peerlab choice) B: like a timed-out hop, without eviction.
             return self.advance(now, key);
         }
         st.path.push(sent_to); // step 9
@@ -77,7 +77,7 @@ impl PnrpNode {
         let new = buf.route_entry; // step 14
         let mut pushed_back = false;
         if let Some(c) = cur {
-            // Step 15; open point 1: without a route entry the responder is exhausted.
+            // Step 15, peerlab choice: without a route entry the responder is exhausted.
             if new.is_some() || !exhaust_bare {
                 st.next_hops.push(c);
                 pushed_back = true;
@@ -85,7 +85,7 @@ impl PnrpNode {
         }
         if let Some(n) = new {
             // Step 16: loop prevention (the path's last element is the node that just answered).
-            // [CHOICE] hops that timed out in this walk count as visited too (never re-asked).
+            // (peerlab choice) hops that timed out in this walk count as visited too (never re-asked).
             let visited = st.path[..st.path.len() - 1]
                 .iter()
                 .chain(st.dead.iter())
@@ -94,7 +94,7 @@ impl PnrpNode {
                 super::receive::route_entry_ok(&n) && !n.has_endpoint(&local) && n.id != PnrpId::ZERO;
             if !visited && usable {
                 // Step 17: closer referrals are followed; others only while our cache is small.
-                // [CHOICE] follow_referrals_closer_than_best: also anything better than our best.
+                // (peerlab choice) follow_referrals_closer_than_best: also anything better than our best.
                 let improves = beyond_best && st.best.as_ref().is_none_or(|b| st.target.closer(n.id, b.id));
                 if st.target.closer(n.id, responder) || small || improves {
                     st.next_hops.push(Hop {
@@ -115,7 +115,7 @@ impl PnrpNode {
         if let Some(e) = admit {
             self.admit_lookup_responder(now, e);
         }
-        // [CHOICE] registration_stop_after_leaf_answers (§4.9, open point 4): the walk's work is
+        // (peerlab choice) registration_stop_after_leaf_answers (MS-PNRP §3.2.4.1): the walk's work is
         // done once a few hops whose leaf set spans our ID (L) knew nothing closer — they are
         // admitting and flooding us through the neighbourhood; re-asking earlier hops only
         // repeats that.
@@ -134,7 +134,8 @@ impl PnrpNode {
         self.advance(now, key); // step 18
     }
 
-    /// Open point 2: a LOOKUP that timed out skips the hop (and, by default, evicts it).
+    /// Peerlab choice (MS-PNRP §3.1.6.3 would fail the resolve): a LOOKUP that timed out skips the hop (and,
+    /// by default, evicts it).
     pub(super) fn lookup_timeout(&mut self, now: Instant, key: u64) {
         let Some(st) = self.ort.get_mut(&key) else { return };
         let hop = st.current.take();
@@ -147,7 +148,8 @@ impl PnrpNode {
         self.advance(now, key);
     }
 
-    /// Open point 3: a final INQUIRE that timed out pops BestMatchStack first, then walks on.
+    /// Peerlab choice (MS-PNRP §3.1.4.4.2 retries the same match): a final INQUIRE that timed out pops
+    /// BestMatchStack first, then walks on.
     pub(super) fn final_inquire_timeout(&mut self, now: Instant, key: u64) {
         let pop = self.cfg.pop_best_on_inquire_timeout;
         let Some(st) = self.ort.get_mut(&key) else { return };
@@ -160,7 +162,7 @@ impl PnrpNode {
         self.advance(now, key);
     }
 
-    /// §4.6 steps 20–21: check the CPA of the final INQUIRE's answer.
+    /// MS-PNRP §3.1.4.4.2: check the CPA of the final INQUIRE's answer.
     pub(super) fn on_final_inquire_answer(
         &mut self,
         now: Instant,
@@ -176,7 +178,7 @@ impl PnrpNode {
             known,
         } = st.kind
         {
-            // §4.12: the analysis runs on the route entry of this answer.
+            // MS-PNRP §3.2.6.2.1: the analysis runs on the route entry of this answer.
             let found = buf
                 .route_entry
                 .clone()
@@ -213,8 +215,8 @@ impl PnrpNode {
     }
 }
 
-/// §6.3 for a resolve answer: N clear, a CPA present and valid for our nonce, its recomputed ID the
-/// best match's, and its service addresses those of the buffer's route entry.
+/// MS-PNRP §3.1.5.7 for a resolve answer: N clear, a CPA present and valid for our nonce, its recomputed ID
+/// the best match's, and its service addresses those of the buffer's route entry.
 pub(super) fn check_cpa(
     buf: &AuthorityBuffer,
     best: &RouteEntry,
@@ -223,11 +225,11 @@ pub(super) fn check_cpa(
     verify: bool,
 ) -> Result<Arc<Cpa>, &'static str> {
     if buf.flags.not_registered {
-        // [INFER] N set → like a failed CPA.
+        // (our reading) N set → like a failed CPA.
         return Err("not_registered");
     }
     let cpa = buf.cpa.clone().ok_or("missing_cpa")?;
-    // `verify` is false only under the test-only `inject_bug = "skip-cpa-verify"` (issue 5).
+    // `verify` is false only under the test-only `inject_bug = "skip-cpa-verify"`.
     if verify {
         cpa.validate(now, nonce).map_err(|e| e.reason())?;
     }

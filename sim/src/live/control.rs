@@ -19,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-/// Longest request line accepted (bound everything, design.md §7).
+/// Longest request line accepted (bound everything, docs/architecture.md §7 habit 7).
 pub const REQUEST_BYTES_MAX: u64 = 16 * 1024;
 /// Control connections open at once; a new one closes the oldest idle one when all are taken.
 pub const CONNECTIONS_MAX: usize = 16;

@@ -1,9 +1,9 @@
-//! The one live driver (design.md §4 "Live drivers"): runs a [`PnrpNode`] over any
+//! The one live driver (docs/architecture.md §4 "Live drivers"): runs a [`PnrpNode`] over any
 //! [`DatagramSocket`], real (tokio) or simulated (turmoil).
 //!
 //! One task, one biased `select!` over three inputs, in priority order: application inputs
 //! (commands, status queries, shutdown), the engine's next deadline (`sleep_until(poll_timeout)`),
-//! and the socket. After every input the driver applies the drain rule (design.md §3): every
+//! and the socket. After every input the driver applies the drain rule (docs/architecture.md §3): every
 //! transmit is encoded with the MS-PNRP codec (`wire::encode`) and sent, every event is handed to
 //! whoever asked for it, and only then is the next input taken.
 
@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tokio::sync::{mpsc, oneshot};
 
-/// Largest datagram the driver receives (the UDP maximum; PNRP messages are far smaller, §7.3).
+/// Largest datagram the driver receives (the UDP maximum; PNRP messages are far smaller, MS-PNRP §2.2.2).
 pub const RECV_BUFFER_BYTES: usize = 65_535;
-/// Inputs queued for the driver before senders wait (bound everything, design.md §7).
+/// Inputs queued for the driver before senders wait (bound everything, docs/architecture.md §7 habit 7).
 pub const INPUT_QUEUE_MAX: usize = 256;
 
 /// Maps tokio's clock onto engine time: engine time = `epoch` + time elapsed on tokio's clock
@@ -51,7 +51,7 @@ impl Clock {
 }
 
 /// The one place the live path reads a clock.
-// design.md §3: the engine never reads a clock; the live driver is where real (or turmoil's
+// docs/architecture.md §3: the engine never reads a clock; the live driver is where real (or turmoil's
 // simulated) time enters, so reading tokio's clock here is the point.
 #[allow(clippy::disallowed_methods)]
 fn tokio_now() -> tokio::time::Instant {
@@ -224,7 +224,7 @@ impl<S: DatagramSocket> Driver<S> {
     }
 
     /// Runs until a `Shutdown` input or until every handle is dropped; then leaves the cloud
-    /// (§4.10: revoke floods for every registration), sends what that produced, and returns the
+    /// (MS-PNRP §3.2.4.2: revoke floods for every registration), sends what that produced, and returns the
     /// counters.
     pub async fn run(mut self) -> DriverStats {
         self.drain().await;
@@ -277,7 +277,7 @@ impl<S: DatagramSocket> Driver<S> {
             .map(|_| self.node.registered_ids().collect::<Vec<_>>());
         let request = self.node.handle_command(self.clock.now(), cmd);
         if let Some(label) = label {
-            // The ID exists as soon as the command is taken (§4.9), long before its registration
+            // The ID exists as soon as the command is taken (MS-PNRP §3.2.4.1), long before its registration
             // walk ends; name it at once so `status` shows it meanwhile.
             let before = before.unwrap_or_default();
             let new_ids: Vec<PnrpId> = self
@@ -296,7 +296,7 @@ impl<S: DatagramSocket> Driver<S> {
     }
 
     fn datagram(&mut self, len: usize, from: std::net::SocketAddr) {
-        // pnrp.md §4.1: input from the network never panics; undecodable datagrams are counted.
+        // MS-PNRP §3.1.5.2: input from the network never panics; undecodable datagrams are counted.
         match pnrp::wire::decode(&self.recv_buf[..len]) {
             Ok(msg) => {
                 self.stats.received += 1;

@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 /// Exit code for bad flags or unusable addresses.
 pub const EXIT_BAD_INPUT: u8 = 2;
-/// The only cloud a node joins (pnrp.md §1.5 [CHOICE]: one global cloud per node).
+/// The only cloud a node joins (MS-PNRP §1.3.3, peerlab choice: one global cloud per node).
 pub const GLOBAL_CLOUD: &str = "Global_";
-/// Lowest port PNRP accepts in route entries (pnrp.md §6.1: ports must be > 1024).
+/// Lowest port PNRP accepts in route entries (MS-PNRP §3.1.5.2: ports must be > 1024).
 pub const PORT_MIN: u16 = 1025;
 
 /// Signature scheme of the node's key.
@@ -39,7 +39,7 @@ pub struct NodeArgs {
     /// UDP address to listen on, e.g. `127.0.0.1:3540` or `[::1]:3540` (port 0 = any free port).
     #[arg(long, value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Seed servers to bootstrap from (pnrp.md §4.2); none for the first node of a cloud.
+    /// Seed servers to bootstrap from (MS-PNRP §3.1.4.2); none for the first node of a cloud.
     #[arg(long = "seed-server", value_name = "ADDR", num_args = 1..)]
     pub seed_servers: Vec<SocketAddr>,
     /// Names to register: a classifier (registered as a secured name under this node's key), or a
@@ -124,7 +124,7 @@ fn hex(bytes: &[u8]) -> String {
 /// The peer name a `--register` argument stands for under `identity`.
 pub fn name_for(text: &str, identity: &Identity) -> Result<PeerName, String> {
     // A full name (authority `0` or 40 hex digits, a dot, a classifier) is taken as it is;
-    // anything else is a classifier of a secured name under our key (pnrp.md §1.2).
+    // anything else is a classifier of a secured name under our key (MS-PNRP §1.3.1.1).
     if let Ok(name) = PeerName::parse(text) {
         if name.is_secured() && name.authority != identity.authority() {
             return Err(format!(
@@ -153,7 +153,7 @@ pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
     }
     if args.listen.port() != 0 && args.listen.port() < PORT_MIN {
         return Err(format!(
-            "--listen {}: PNRP ports must be above 1024 (pnrp.md §6.1)",
+            "--listen {}: PNRP ports must be above 1024 (MS-PNRP §3.1.5.2)",
             args.listen
         ));
     }

@@ -1,8 +1,8 @@
 //! The datagram-socket seam of the live driver: one trait, implemented for tokio's real UDP socket
 //! and for turmoil's simulated one, so the same driver runs on a network and in a simulation
-//! (design.md §4 "Live drivers").
+//! (docs/architecture.md §4 "Live drivers").
 //!
-//! The engine speaks IPv6 only (pnrp.md §1.5 [CHOICE]: IPv4 peers are IPv4-mapped `::ffff:a.b.c.d`
+//! The engine speaks IPv6 only (MS-PNRP §1.3.3, peerlab choice: IPv4 peers are IPv4-mapped `::ffff:a.b.c.d`
 //! inside route entries and endpoint arrays); [`endpoint_of`] and [`socket_addr_of`] translate at
 //! this edge, so an IPv4 socket sends to a plain `SocketAddrV4`.
 
@@ -57,7 +57,7 @@ impl DatagramSocket for turmoil::net::UdpSocket {
     }
 }
 
-/// The engine endpoint of a socket address: IPv4 becomes IPv4-mapped IPv6 (pnrp.md §1.5).
+/// The engine endpoint of a socket address: IPv4 becomes IPv4-mapped IPv6 (MS-PNRP §1.3.3).
 pub fn endpoint_of(addr: SocketAddr) -> Endpoint {
     let ip = match addr.ip() {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),

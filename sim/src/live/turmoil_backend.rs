@@ -1,5 +1,5 @@
 //! `peerlab run FILE --backend turmoil`: small scenarios through the live driver under turmoil's
-//! simulated network, deterministic with the seed (issue 6).
+//! simulated network, deterministic with the seed.
 //!
 //! Every peer is a turmoil host running the very [`Driver`] that `peerlab node` runs, over
 //! `turmoil::net::UdpSocket` with the real wire codec; a turmoil client plays the workload and
@@ -49,7 +49,7 @@ pub enum Backend {
 pub const PEERS_MAX: u32 = 50;
 /// turmoil's tick: the resolution of simulated time and of message latency.
 pub const TICK: std::time::Duration = std::time::Duration::from_millis(1);
-/// UDP port of every host (pnrp.md §5.2).
+/// UDP port of every host (MS-PNRP §1.9, §2.1: 3540).
 pub const PORT: u16 = crate::addr::PNRP_PORT;
 /// Datagrams a host's socket buffers before turmoil drops (turmoil's default of 64 is too few
 /// for a seed server during a join burst).
@@ -109,7 +109,7 @@ pub fn check_supported(plan: &Plan) -> Result<Vec<String>, String> {
         notes.push("jitter is ignored (turmoil draws each latency from its own range)".to_string());
     }
     // The MTU always has a value (1500 by default) and is not enforced either; the engine's own
-    // AUTHORITY fragmentation (§4.13) keeps datagrams under it, so it is not worth a note.
+    // AUTHORITY fragmentation (MS-PNRP §3.2.5.10) keeps datagrams under it, so it is not worth a note.
     if plan.net.bandwidth != Default::default()
         || plan.net.queue_limit_bytes != 0
         || plan.net.classes.iter().any(|c| c.link.is_some())

@@ -1,4 +1,4 @@
-//! Per-node uplink and downlink bandwidth with FIFO queueing and a queue limit (issue 2 point 4).
+//! Per-node uplink and downlink bandwidth with FIFO queueing and a queue limit.
 //!
 //! Time here is in nanoseconds so that rounding a message's transmission time never accumulates
 //! to more than a microsecond over a long transfer (100 MB at 10 Mbps is 80 s, not 80 s + drift).
@@ -6,7 +6,7 @@
 //! Uplink: sends come in non-decreasing `now`, so the uplink is an exact FIFO with one
 //! `free_at`: `done = max(now, free_at) + bytes·8/up`. Its backlog is `(free_at − now)·up/8`.
 //!
-//! Downlink [CHOICE]: reservations are made at send time but the message reaches the downlink
+//! Downlink (peerlab choice): reservations are made at send time but the message reaches the downlink
 //! later, and a message sent later over a shorter path can reach it first. A single `free_at`
 //! would queue it behind the longer one (up to that path's whole latency). So each node keeps its
 //! reserved busy intervals, and a message takes the earliest gap at or after its arrival that fits

@@ -1,6 +1,6 @@
-//! One-way latency models and jitter (design.md §4 "Network model", issue 2 point 4).
+//! One-way latency models and jitter (docs/architecture.md §4 "Network model").
 //!
-//! # The `internet` model [CHOICE]
+//! # The `internet` model (peerlab choice)
 //! Each node gets a point drawn uniformly in the unit square and an access delay `a = 0.1 · e^(σZ)`
 //! (lognormal, median 0.1, `Z` standard normal, `σ = tail`), both from the node's own ChaCha stream,
 //! so adding nodes never moves the others. A pair's one-way latency is

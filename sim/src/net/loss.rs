@@ -1,10 +1,10 @@
-//! Packet loss: independent, or bursty Gilbert-Elliott (issue 2 point 4).
+//! Packet loss: independent, or bursty Gilbert-Elliott.
 //!
 //! Probabilities are exact ratios in parts per million, sampled through integers
-//! (`rng.gen_range(0..1_000_000) < ppm`) so results reproduce bit for bit (design.md §7 habit 5,
+//! (`rng.gen_range(0..1_000_000) < ppm`) so results reproduce bit for bit (docs/architecture.md §7 habit 5,
 //! after TigerBeetle's packet simulator).
 //!
-//! Gilbert-Elliott [CHOICE]: a two-state Markov chain stepped once per message that reaches the
+//! Gilbert-Elliott (peerlab choice): a two-state Markov chain stepped once per message that reaches the
 //! loss stage. The message is lost with the CURRENT state's loss ratio, then the state moves
 //! (good→bad with `p_gb`, bad→good with `p_bg`), so the mean burst lasts `1/p_bg` messages. The state
 //! belongs either to each directed link (`PerLink`: bursts hit one path; the few links in the bad

@@ -1,4 +1,4 @@
-//! The network model: sans-IO, over node indices (design.md §4 "Network model", issue 2 point 4).
+//! The network model: sans-IO, over node indices (docs/architecture.md §4 "Network model").
 //!
 //! [`NetModel::send`] answers, at send time, when a message will be delivered or why it is
 //! dropped; the event loop schedules the delivery. Like str0m's netem and TigerBeetle's packet
@@ -73,7 +73,7 @@ pub struct NetConfig {
 #[non_exhaustive]
 pub struct NodeClass {
     /// Latency model of messages a member sends, and of those it receives from a node without
-    /// one [CHOICE]: sender's model, else receiver's, else the network's (scenarios/README.md).
+    /// one (peerlab choice): sender's model, else receiver's, else the network's (scenarios/README.md).
     pub latency: Option<LatencyModel>,
     /// A member's access-link rates and queue limit in bytes, instead of the network's.
     pub link: Option<(Bandwidth, u64)>,

@@ -1,5 +1,5 @@
 //! Partitions (symmetric or one-way, until healed) and time-windowed faults that add loss or
-//! latency (issue 2 point 4; scenario fault kinds "partition", "loss", "latency").
+//! latency (scenario fault kinds "partition", "loss", "latency").
 
 use super::loss::chance;
 use peerlab_engine::{Duration, Instant, NodeRng};

@@ -1,4 +1,4 @@
-//! Naming the first diverging event of two runs that should be identical (issue 5 point 7): both
+//! Naming the first diverging event of two runs that should be identical: both
 //! runs keep the world's fingerprint after every event (`World::keep_hash_log`), and the first
 //! index where the logs differ is the first event processed differently.
 

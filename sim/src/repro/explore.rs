@@ -1,6 +1,6 @@
 //! `peerlab explore FILE --seeds A..B`: runs many seeds in parallel, each deterministic and in
 //! memory, lists the failing seeds grouped by invariant, and writes one repro file per failure
-//! (issue 5 point 2; FoundationDB's and TigerBeetle's VOPR loop).
+//! (FoundationDB's and TigerBeetle's VOPR loop).
 
 use super::repro_file::Repro;
 use super::{plan_of, run_plan, version_line, Failure};

@@ -1,4 +1,4 @@
-//! Reproducing bugs from seeds (issue 5; design.md §7 habit 13): explore many seeds for invariant
+//! Reproducing bugs from seeds (docs/architecture.md §7 habit 13): explore many seeds for invariant
 //! violations, write self-contained repro files, replay one with a message trace and state dump,
 //! shrink it, and name the first diverging event when a run is not deterministic.
 //!

@@ -1,9 +1,8 @@
-//! One resolve drawn as a message-sequence diagram (SVG), for `peerlab replay --msc K/PEER`
-//! (issue 5 point 3).
+//! One resolve drawn as a message-sequence diagram (SVG), for `peerlab replay --msc K/PEER`.
 //!
-//! [CHOICE] The engine does not expose which datagrams belong to which `RequestId`, so a resolve
+//! (peerlab choice) The engine does not expose which datagrams belong to which `RequestId`, so a resolve
 //! is recognised on the wire: the K-th distinct name (P2P ID, the upper 128 bits of the target)
-//! that PEER sends an application LOOKUP for (`reason=AppRequest`, pnrp.md §3.8). The diagram
+//! that PEER sends an application LOOKUP for (`reason=AppRequest`, MS-PNRP §2.2.2.8). The diagram
 //! holds PEER's LOOKUPs and INQUIREs naming an ID of that name, and every answer (AUTHORITY,
 //! ACK) whose acked ID is one of theirs. Resolving the same name twice draws both in one diagram.
 

@@ -1,5 +1,5 @@
 //! `peerlab shrink REPRO`: makes a failing case smaller while the same invariant still fails
-//! (issue 5 point 4; neither FoundationDB's simulator nor the VOPR does this).
+//! (neither FoundationDB's simulator nor the VOPR does this).
 //!
 //! Greedy delta debugging on the scenario's TOML with the seed fixed: each candidate is the
 //! current scenario with one cut (end the run just after the failure, halve the duration, drop a

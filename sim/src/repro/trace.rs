@@ -1,4 +1,4 @@
-//! Message-level traces for `peerlab replay` (issue 5 point 3): an `Observer` that keeps every
+//! Message-level traces for `peerlab replay`: an `Observer` that keeps every
 //! datagram sent or delivered that involves the traced peers or PNRP IDs, stops the run at the
 //! chosen event or time, and the readable and JSON-lines renderings of what it kept; plus the
 //! state dump of a peer at the stop.
@@ -217,7 +217,7 @@ pub fn short(id: &PnrpId) -> String {
     }
 }
 
-/// Key fields of a message (pnrp.md §3 names).
+/// Key fields of a message (MS-PNRP §2.2.2 names).
 pub fn describe(msg: &Message) -> Described {
     let mut ids = Vec::new();
     let mut acked = None;

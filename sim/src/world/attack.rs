@@ -1,6 +1,6 @@
-//! Attackers (issue 3): nodes that run a real engine but tamper with what they answer. Faults live
-//! in the harness (design.md §7 habit 6), so the engine stays honest code; the defences under test
-//! are the honest engines' validation rules (pnrp.md §6.2, §6.3).
+//! Attackers: nodes that run a real engine but tamper with what they answer. Faults live
+//! in the harness (docs/architecture.md §7 habit 6), so the engine stays honest code; the defences under test
+//! are the honest engines' validation rules (MS-PNRP §3.1.5.11, §3.1.5.7).
 
 use super::{Role, World};
 use crate::plan::Behaviour;
@@ -86,7 +86,7 @@ impl World {
             let cpa = self.forge_cpa(peer, &name, id);
             self.attack.claimed.insert((peer, id), Some(cpa));
             // Announce the claim the way a registration does: LOOKUPs that carry our entry as best
-            // match make every hop INQUIRE us and cache us (pnrp.md §4.9 step 4).
+            // match make every hop INQUIRE us and cache us (MS-PNRP §3.2.4.1).
             let entry = RouteEntry::single(id, ep);
             let mut targets: Vec<Endpoint> = self.seeds[0].clone();
             for _ in 0..ANNOUNCE_TO {

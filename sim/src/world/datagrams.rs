@@ -1,4 +1,4 @@
-//! The datagram path (design.md §3): delivering datagrams and timer wake-ups to the engines,
+//! The datagram path (docs/architecture.md §3): delivering datagrams and timer wake-ups to the engines,
 //! the drain rule after every input, and sending each datagram through the network model.
 
 use super::{Ev, Role, World, CHECK_STRIDE, EXACT_CHECK_PEERS};
@@ -80,7 +80,7 @@ impl World {
         Some(id)
     }
 
-    /// The drain rule (design.md §3): after any input, take every transmit and event, then re-arm
+    /// The drain rule (docs/architecture.md §3): after any input, take every transmit and event, then re-arm
     /// the peer's timer.
     pub(super) fn drain(&mut self, peer: u32) {
         let mut events = std::mem::take(&mut self.event_buf);
@@ -162,7 +162,7 @@ impl World {
             *self.traffic.dropped.entry("no_such_address").or_default() += 1;
             return;
         };
-        // pnrp.md §1.5: messages never cross clouds (a node only listens for its own cloud). No
+        // MS-PNRP §1.3.3: messages never cross clouds (a node only listens for its own cloud). No
         // honest node learns another cloud's addresses; this guards against any that leak.
         if self.plan.clouds.len() > 1 && self.cloud_of(from) != self.cloud_of(dst) {
             *self.traffic.dropped.entry("other_cloud").or_default() += 1;
@@ -183,7 +183,7 @@ impl World {
         }
     }
 
-    /// Wire-bytes mode (issue 6): every datagram goes through the real codec and back.
+    /// Wire-bytes mode: every datagram goes through the real codec and back.
     pub(super) fn round_trip(&mut self, msg: Message) -> Option<Message> {
         self.wire_buf.clear();
         pnrp::wire::encode(&msg, &mut self.wire_buf);

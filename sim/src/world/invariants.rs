@@ -1,6 +1,6 @@
 //! Safety invariants checked as events happen, liveness after faults heal, and the bookkeeping
-//! that lets `explore`, `replay` and `--stop-on-violation` find the first failure (issue 5;
-//! design.md §4 "Oracle and invariants").
+//! that lets `explore`, `replay` and `--stop-on-violation` find the first failure
+//! (docs/architecture.md §4 "Oracle and invariants").
 //!
 //! Every check compares what an engine holds with a bound from its configuration or with the
 //! oracle. A breach is recorded as a `Record::Violation` through `World::violation`; a breach that
@@ -105,7 +105,7 @@ impl World {
         }
     }
 
-    /// Safety checks on one peer's engine after it handled an input (design.md §7 habit 7: every
+    /// Safety checks on one peer's engine after it handled an input (docs/architecture.md §7 habit 7: every
     /// bound is the configuration's).
     pub(super) fn check_peer(&mut self, peer: u32) {
         let Some(node) = self.peers[peer as usize].node.as_deref() else {
@@ -113,8 +113,8 @@ impl World {
         };
         let cfg = node.config();
         let mut found: Vec<(&'static str, String)> = Vec::new();
-        // pnrp.md §2.2: each level holds `cache_level_capacity` entries; leaf-set members are kept
-        // beyond it (§2.3), so a level may exceed it by at most both leaf sides of every
+        // MS-PNRP §3.2.1.1: each level holds `cache_level_capacity` entries; leaf-set members are kept
+        // beyond it (MS-PNRP §3.2.1), so a level may exceed it by at most both leaf sides of every
         // registered ID (a peer with several names has a leaf set per name).
         let leaf_sets = node.registered_ids().count().max(1);
         let level_max = cfg.cache_level_capacity + 2 * cfg.leaf_set_side * leaf_sets;
@@ -159,7 +159,7 @@ impl World {
             ));
         }
         for id in node.registered_ids() {
-            // pnrp.md §2.2: a node never caches its own registered IDs.
+            // MS-PNRP §3.2.1.1: a node never caches its own registered IDs.
             if node.cached_route(id).is_some() {
                 found.push(("cache_holds_self", format!("registered ID {id} is in the cache")));
             }
@@ -185,9 +185,9 @@ impl World {
         }
     }
 
-    /// "Nothing is sent to an address that never existed" (issue 5), for honest senders.
+    /// "Nothing is sent to an address that never existed", for honest senders.
     ///
-    /// [CHOICE] An address inside the simulated plan whose peer never had that address generation
+    /// (peerlab choice) An address inside the simulated plan whose peer never had that address generation
     /// is always a violation: no honest path can learn it. An address outside the plan is a
     /// violation only when the scenario has no attackers: poisoning attackers invent such
     /// addresses on purpose (`attack.rs`) and honest peers legitimately try them before the
@@ -224,13 +224,13 @@ impl World {
         })
     }
 
-    /// "No forged or unverified CPA accepted" (issue 5) for leaf sets, which admit only
-    /// CPA-verified entries (pnrp.md §4.4, §6.2): a leaf-set member whose verified route (the leaf
+    /// "No forged or unverified CPA accepted" for leaf sets, which admit only
+    /// CPA-verified entries (MS-PNRP §3.1.5.11): a leaf-set member whose verified route (the leaf
     /// set's own copy, not the cache's, which a plain admission may re-point) leads to an attacker
     /// must be one of that attacker's own registrations. Attackers claim other IDs only with CPAs
     /// that cannot verify (a victim's authority under the attacker's key, or a replayed CPA whose
     /// addresses are not the attacker's), so a correct engine never admits such an entry.
-    /// Unsecured names are left out: their CPAs prove nothing (§1.4), so an attacker may claim
+    /// Unsecured names are left out: their CPAs prove nothing (MS-PNRP §1.3.1.3), so an attacker may claim
     /// them. Checked at every sample, over every online honest peer.
     pub(super) fn check_forged_leaf_entries(&mut self) {
         let mut found: Vec<(u32, String)> = Vec::new();

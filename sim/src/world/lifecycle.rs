@@ -75,7 +75,7 @@ impl World {
             .map(|i| Identity::generate(plan.scheme, derive_seed(plan.seed, "identity", i)))
             .collect();
         self.live.ensure(plan.groups.len(), total);
-        // Each cloud bootstraps through its own seed servers (pnrp.md §1.5).
+        // Each cloud bootstraps through its own seed servers (MS-PNRP §1.3.3).
         let seed_counts = plan.seed_counts();
         self.seeds = vec![Vec::new(); plan.clouds.len().max(1)];
         let mut index = 0u32;
@@ -146,7 +146,7 @@ impl World {
         let mut index = 0u32;
         for g in &plan.groups {
             for &at in &g.joins {
-                // Seed servers are up from the start: bootstrap needs them (pnrp.md §4.2).
+                // Seed servers are up from the start: bootstrap needs them (MS-PNRP §3.1.4.2).
                 let at = if self.peers[index as usize].seed_server {
                     Instant::ZERO
                 } else {
@@ -224,7 +224,7 @@ impl World {
         match self.peers[peer as usize].role {
             Role::Honest { group } => {
                 // Join-time registrations get the deadline the engine gives a registration walk
-                // (`pnrp.internal_resolve_timeout`, pnrp.md §4.9): one waiting longer for its
+                // (`pnrp.internal_resolve_timeout`, MS-PNRP §3.2.4.1): one waiting longer for its
                 // cache to fill has failed.
                 let deadline = self.plan.pnrp.internal_resolve_timeout;
                 for name in self.peers[peer as usize].names.clone() {
@@ -389,7 +389,7 @@ impl World {
         pool
     }
 
-    /// Moves a peer to a new address in its /64 (pnrp.md §4.15); its old address goes dark.
+    /// Moves a peer to a new address in its /64 (MS-PNRP §3.1.7.1); its old address goes dark.
     fn change_address(&mut self, peer: u32) {
         let p = &mut self.peers[peer as usize];
         p.generation = p.generation.wrapping_add(1).max(1);

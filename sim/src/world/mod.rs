@@ -1,5 +1,5 @@
 //! The simulated world: peers running real PNRP engines over the network model, driven by one
-//! deterministic discrete-event loop (design.md §4). Time jumps to the next event; ties break by
+//! deterministic discrete-event loop (docs/architecture.md §4). Time jumps to the next event; ties break by
 //! insertion order, so a run is a pure function of its plan and seed.
 
 mod attack;

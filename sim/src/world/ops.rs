@@ -50,7 +50,7 @@ impl World {
     fn start_resolve(&mut self, source: u32, index: usize) {
         let plan = self.plan.clone();
         let w = &plan.workloads[index];
-        // [CHOICE] pnrp.md §1.5: clouds are separate overlays, so a resolve targets names of the
+        // (peerlab choice) MS-PNRP §1.3.3: clouds are separate overlays, so a resolve targets names of the
         // asker's own cloud (another cloud's name cannot be found from here by design).
         let cloud = self.cloud_of(source);
         let (name, online) = if w.include_offline {
@@ -252,7 +252,7 @@ impl World {
         }
     }
 
-    /// Compares a resolve's answer with the oracle (issue 3, "Measure"; issue 5 safety invariants).
+    /// Compares a resolve's answer with the oracle (the safety invariants of docs/architecture.md §4).
     fn judge_resolve(
         &mut self,
         peer: u32,
@@ -297,7 +297,7 @@ impl World {
                 } else {
                     // Issue 5: success with an endpoint the registrant never had is a safety
                     // violation — unless an attacker answered for an unsecured name, which the
-                    // protocol cannot prevent (pnrp.md §6.3: only secured names are verifiable).
+                    // protocol cannot prevent (MS-PNRP §3.1.5.7: only secured names are verifiable).
                     if !points_to_attacker {
                         let detail = format!(
                             "{} resolved to {:?}; the registrant (peer {}) is at {owner_ep}",
@@ -365,7 +365,7 @@ fn error_outcome(e: &ResolveError) -> &'static str {
 }
 
 /// Why a successful resolve of `name` is forged, if it is: a secured name must resolve only to
-/// endpoints its own key signed (issue 3, "Defences must hold").
+/// endpoints its own key signed (docs/architecture.md §4 "Attackers").
 fn forged(name: &pnrp::PeerName, r: &Resolved) -> Option<String> {
     if r.cpa.pnrp_id().p2p_id() != name.p2p_id() {
         return Some("the CPA certifies another name".into());

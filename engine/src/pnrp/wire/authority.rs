@@ -1,5 +1,5 @@
-//! AUTHORITY_BUFFER encoding (pnrp.md §3.7) and its fragmentation into AUTHORITY messages and
-//! reassembly (§4.13, §6.1).
+//! AUTHORITY_BUFFER encoding (MS-PNRP §2.2.2.6) and its fragmentation into AUTHORITY messages and
+//! reassembly (MS-PNRP §3.2.5.10, §3.1.5.6).
 
 use super::cpa_codec::{cpa_encoded_len, decode_cpa, encode_cpa};
 use super::elements::*;
@@ -35,7 +35,7 @@ impl AuthorityBuffer {
     pub fn encoded_len(&self) -> usize {
         let lens = optional_lens(self);
         let last = lens.iter().rposition(Option::is_some);
-        // FLAGS_FIELD with its mandatory 2 padding bytes (an N-only buffer is 8 bytes, pnrp.md §7.2);
+        // FLAGS_FIELD with its mandatory 2 padding bytes (an N-only buffer is 8 bytes, MS-PNRP §2.2);
         // every element but the last is padded to 4. FLAGS keeps later elements aligned.
         8 + lens
             .iter()
@@ -76,7 +76,8 @@ pub fn encode_authority_buffer_into(b: &AuthorityBuffer, out: &mut Vec<u8>) {
         }
     }
     if let Some(c) = &b.classifier {
-        // pnrp.md open point 10 [CHOICE]: UTF-16 code units, big-endian on the wire.
+        // MS-PNRP §2.2.2.6.1 leaves the byte order open; peerlab choice: UTF-16 code units, big-endian
+        // on the wire, as Wireshark's PNRP dissector reads them.
         w.array_header(FIELD_CLASSIFIER, c.encode_utf16().count(), FIELD_WCHAR, 2);
         for unit in c.encode_utf16() {
             w.u16(unit);
@@ -101,7 +102,7 @@ pub fn encode_authority_buffer_into(b: &AuthorityBuffer, out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes a complete (reassembled) AUTHORITY_BUFFER, checking every element (pnrp.md §3.7, §6.1).
+/// Decodes a complete (reassembled) AUTHORITY_BUFFER, checking every element (MS-PNRP §2.2.2.6, §3.1.5.2).
 pub fn decode_authority_buffer(bytes: &[u8]) -> Result<AuthorityBuffer, DecodeError> {
     if bytes.len() > AUTHORITY_BUFFER_MAX {
         return Err(DecodeError::BadValue("AUTHORITY_BUFFER above 37,348 bytes"));
@@ -165,7 +166,7 @@ fn opaque(r: &mut Reader<'_>, field: u16) -> Result<Option<Vec<u8>>, DecodeError
     Ok(Some(body.to_vec()))
 }
 
-/// Checks SPLIT_CONTROLS against the fragment it carries (pnrp.md §6.1): Size ≤ 0x91E4, Offset a multiple
+/// Checks SPLIT_CONTROLS against the fragment it carries (MS-PNRP §3.1.5.2): Size ≤ 0x91E4, Offset a multiple
 /// of 1,188, 1..=1,188 bytes, inside Size, and only the last fragment shorter than 1,188.
 pub(crate) fn check_fragment(size: u16, offset: u16, len: usize) -> Result<(), DecodeError> {
     let (size, offset) = (size as usize, offset as usize);
@@ -189,7 +190,7 @@ pub(crate) fn check_fragment(size: u16, offset: u16, len: usize) -> Result<(), D
 }
 
 /// Cuts an encoded AUTHORITY_BUFFER into AUTHORITY messages of ≤ 1,188 bytes with identical headers
-/// (pnrp.md §4.13). An empty buffer yields no message. Buffers above 0x91E4 bytes are an encoder bug
+/// (MS-PNRP §3.2.5.10). An empty buffer yields no message. Buffers above 0x91E4 bytes are an encoder bug
 /// (`debug_assert`); their Size saturates and receivers drop them.
 pub fn fragment_authority(message_id: u32, acked_id: u32, buffer: &[u8]) -> Vec<Authority> {
     authority_fragments(message_id, acked_id, buffer).collect()
@@ -219,7 +220,7 @@ pub fn authority_fragments(
         })
 }
 
-/// One reassembly context (pnrp.md §4.13): collects the fragments of one AUTHORITY_BUFFER.
+/// One reassembly context (MS-PNRP §3.1.5.6): collects the fragments of one AUTHORITY_BUFFER.
 #[derive(Clone, Debug)]
 pub struct Reassembly {
     bytes: Vec<u8>,

@@ -1,16 +1,19 @@
-//! The Encoded CPA (pnrp.md §3.10.3): little-endian integers, reversed ServiceLocation/BinaryAuthority.
+//! The Encoded CPA (MS-PNRP §2.2.3.1): little-endian integers, reversed ServiceLocation/BinaryAuthority.
 //!
-//! Key and signature fields keep MS-PNRP's fixed sizes for both schemes (pnrp.md §6.6 [CHOICE]):
+//! Key and signature fields keep MS-PNRP's fixed sizes for both schemes (MS-PNRP §2.2.3.1.4, §2.2.3.2; the
+//! Ed25519 scheme is a peerlab choice):
 //! * CPA Public Key (169 bytes): `u16 169 | u16 OID length 20 | u16 0 | u16 140 | u8 0 | OID[20] | key[140]`.
 //!   RSA: OID `1.2.840.113549.1.1.1`, key = 140-byte DER RSAPublicKey. Ed25519: OID `1.3.101.112` (RFC 8410)
 //!   followed by 9 NUL bytes to keep the OID length 20, key = 32-byte point then 108 zero bytes.
 //! * SIGNATURE (136 bytes): `u16 136 | u16 128 | u32 ALG_ID 0x8004 (CALG_SHA1) | sig[128]`. Ed25519 puts its
 //!   64-byte signature first and 64 zero bytes after; ALG_ID stays 0x8004 (the key OID tells the scheme).
 //!
-//! Decoding is canonical [CHOICE]: reserved bytes and paddings must be zero and every length/count must be
-//! exact, so `encode_cpa(decode_cpa(b)) == b`. Validation re-encodes the typed CPA to check the signature,
-//! and canonical decoding guarantees that re-encoding reproduces exactly the bytes that were signed.
-//! [AMBIG] IPV6_APP_ENDPOINT port byte order: little-endian, as Wireshark reads it.
+//! Decoding is canonical (peerlab choice): reserved bytes and paddings must be zero and every length/count
+//! must be exact, so `encode_cpa(decode_cpa(b)) == b`. Validation re-encodes the typed CPA to check the
+//! signature, and canonical decoding guarantees that re-encoding reproduces exactly the bytes that were
+//! signed.
+//! (the specification is ambiguous; our reading) IPV6_APP_ENDPOINT port byte order: little-endian, as
+//! Wireshark reads it.
 
 use super::error::{DecodeError, Reader};
 use crate::crypto::{PublicKey, Scheme, ED25519_KEY_LEN, ED25519_SIGNATURE_LEN};
@@ -59,10 +62,10 @@ pub fn cpa_encoded_len(cpa: &Cpa) -> usize {
         + CPA_SIGNATURE_FIELD_LEN
 }
 
-/// Appends the Encoded CPA of `cpa` to `out` (CPA Length filled in first; pnrp.md §3.10.3).
+/// Appends the Encoded CPA of `cpa` to `out` (CPA Length filled in first; MS-PNRP §2.2.3.1).
 ///
-/// Never fails: a CPA breaking the §3.10.3 ranges is still written (truncating counts to 16 bits, padding or
-/// cutting key/signature to their fields), and then fails decoding or validation at the receiver.
+/// Never fails: a CPA breaking the MS-PNRP §2.2.3.1 ranges is still written (truncating counts to 16 bits,
+/// padding or cutting key/signature to their fields), and then fails decoding or validation at the receiver.
 pub fn encode_cpa(cpa: &Cpa, out: &mut Vec<u8>) {
     let total = cpa_encoded_len(cpa);
     out.reserve(total);
@@ -90,7 +93,7 @@ pub fn encode_cpa(cpa: &Cpa, out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&[flags, 0]);
     out.extend_from_slice(&instant_to_filetime(cpa.not_after).to_le_bytes());
-    // pnrp.md §7.1: ServiceLocation and BinaryAuthority are stored least-significant byte first.
+    // MS-PNRP §2.2: ServiceLocation and BinaryAuthority are stored least-significant byte first.
     out.extend_from_slice(&cpa.service_location.to_le_bytes());
     out.extend_from_slice(&cpa.nonce);
     if let Some(a) = &cpa.authority {
@@ -106,7 +109,7 @@ pub fn encode_cpa(cpa: &Cpa, out: &mut Vec<u8>) {
     out.extend_from_slice(&(cpa.service_addresses.len() as u16).to_le_bytes());
     out.extend_from_slice(&18u16.to_le_bytes());
     for ep in &cpa.service_addresses {
-        // IPV6_ENDPOINT: port first, big-endian (pnrp.md §3.10.2).
+        // IPV6_ENDPOINT: port first, big-endian (MS-PNRP §2.2.3.6).
         out.extend_from_slice(&ep.port.to_be_bytes());
         out.extend_from_slice(&ep.addr.octets());
     }
@@ -164,7 +167,7 @@ fn ensure(cond: bool, what: &'static str) -> Result<(), DecodeError> {
     }
 }
 
-/// Decodes exactly one Encoded CPA occupying all of `bytes` (pnrp.md §3.10.3, §6.3 rule 1).
+/// Decodes exactly one Encoded CPA occupying all of `bytes` (MS-PNRP §2.2.3.1, §3.1.5.7 rule 1).
 pub fn decode_cpa(bytes: &[u8]) -> Result<Cpa, DecodeError> {
     decode_inner(bytes).map_err(cpa_err("truncated"))
 }

@@ -1,6 +1,6 @@
-//! Element framing shared by all messages (pnrp.md §3.0, §7.2): `FieldID | Length | body`, 4-byte
+//! Element framing shared by all messages (MS-PNRP §2.2): `FieldID | Length | body`, 4-byte
 //! alignment from the start of the datagram (or AUTHORITY_BUFFER), array elements, ROUTE_ENTRY and
-//! IPV6_ENDPOINT (§3.10.1, §3.10.2).
+//! IPV6_ENDPOINT (MS-PNRP §2.2.3.4, §2.2.3.6).
 
 use super::error::{DecodeError, Reader};
 use super::header::*;
@@ -15,7 +15,7 @@ const ARRAY_HEADER_LEN: usize = 8;
 pub(crate) const ENDPOINT_LEN: usize = 18;
 /// Bytes of one PNRP ID.
 pub(crate) const ID_LEN: usize = 32;
-/// Largest NumEntries of any array (pnrp.md §3.3, §3.7).
+/// Largest NumEntries of any array (MS-PNRP §2.2.2.2, §2.2.2.6).
 const ARRAY_MAX_ENTRIES: usize = 0x7FFF;
 
 /// Padding that brings `len` to a multiple of 4.
@@ -79,7 +79,7 @@ impl<'a> Writer<'a> {
     pub(crate) fn vec(&mut self) -> &mut Vec<u8> {
         self.out
     }
-    /// A 32-byte PNRP ID, most-significant byte first (pnrp.md §7.1 [INFER], open point 11).
+    /// A 32-byte PNRP ID, most-significant byte first (MS-PNRP §2.2 does not say; our reading).
     pub(crate) fn id(&mut self, id: PnrpId) {
         self.bytes(&id.to_be_bytes());
     }
@@ -103,7 +103,7 @@ impl<'a> Writer<'a> {
             self.id(*id);
         }
     }
-    /// An IPV6_ENDPOINT_ARRAY element (port first, big-endian; pnrp.md §3.10.2).
+    /// An IPV6_ENDPOINT_ARRAY element (port first, big-endian; MS-PNRP §2.2.3.6).
     pub(crate) fn endpoint_array(&mut self, eps: &[Endpoint]) {
         self.array_header(
             FIELD_IPV6_ENDPOINT_ARRAY,
@@ -116,7 +116,7 @@ impl<'a> Writer<'a> {
             self.bytes(&ep.addr.octets());
         }
     }
-    /// A ROUTING_ENTRY element, padded when `more` elements follow (pnrp.md §3.10.1).
+    /// A ROUTING_ENTRY element, padded when `more` elements follow (MS-PNRP §2.2.3.4).
     pub(crate) fn route_entry(&mut self, e: &RouteEntry, more: bool) {
         self.elem(FIELD_ROUTING_ENTRY, route_entry_elem_len(e));
         self.id(e.id);
@@ -134,7 +134,7 @@ impl<'a> Writer<'a> {
 }
 
 /// Skips the padding after an element: to the next multiple of 4 unless the input ends here
-/// (pnrp.md §7.2 decoder rule; mandatory pads of fixed elements are tolerated missing at the very end).
+/// (MS-PNRP §2.2 decoder rule; mandatory pads of fixed elements are tolerated missing at the very end).
 pub(crate) fn skip_pad(r: &mut Reader<'_>) -> Result<(), DecodeError> {
     if r.is_empty() {
         return Ok(());
@@ -191,7 +191,8 @@ pub(crate) fn id_elem(r: &mut Reader<'_>, field: u16) -> Result<PnrpId, DecodeEr
     Ok(PnrpId::from_be_bytes(body.array()?))
 }
 
-/// Reads an array element, checking every header field (pnrp.md §6.1); returns the entries' bytes and count.
+/// Reads an array element, checking every header field (MS-PNRP §3.1.5.2); returns the entries' bytes and
+/// count.
 pub(crate) fn array<'a>(
     r: &mut Reader<'a>,
     field: u16,
@@ -246,7 +247,7 @@ pub(crate) fn endpoint_array(
     Ok(eps)
 }
 
-/// A big-endian port that must be above 1024 (pnrp.md §6.1).
+/// A big-endian port that must be above 1024 (MS-PNRP §3.1.5.2).
 fn port(r: &mut Reader<'_>) -> Result<u16, DecodeError> {
     let p = r.u16_be()?;
     if p <= 1024 {
@@ -255,7 +256,7 @@ fn port(r: &mut Reader<'_>) -> Result<u16, DecodeError> {
     Ok(p)
 }
 
-/// Reads a ROUTING_ENTRY element and its padding (pnrp.md §3.10.1).
+/// Reads a ROUTING_ENTRY element and its padding (MS-PNRP §2.2.3.4).
 pub(crate) fn route_entry(r: &mut Reader<'_>) -> Result<RouteEntry, DecodeError> {
     let body = elem(r, FIELD_ROUTING_ENTRY)?;
     skip_pad(r)?;
@@ -275,7 +276,7 @@ pub(crate) fn route_entry(r: &mut Reader<'_>) -> Result<RouteEntry, DecodeError>
             e
         }
     })?;
-    let _flags = b.u8().map_err(|_| bad_len.clone())?; // reserved, ignored on receipt (pnrp.md §6.1)
+    let _flags = b.u8().map_err(|_| bad_len.clone())?; // reserved, ignored on receipt (MS-PNRP §3.1.5.2)
     let k = b.u8().map_err(|_| bad_len.clone())? as usize;
     if k == 0 || k > ROUTE_ENTRY_MAX_ADDRS {
         return Err(DecodeError::BadValue("route entry address count out of 1..20"));

@@ -1,7 +1,7 @@
-//! Decode errors and the bounds-checked byte reader every decode path uses (pnrp.md §6.1).
+//! Decode errors and the bounds-checked byte reader every decode path uses (MS-PNRP §3.1.5.2).
 
 /// Why a datagram, AUTHORITY_BUFFER or encoded CPA was rejected. Every variant is a silent drop for the
-/// protocol (pnrp.md §6.1); `reason()` names it for counters.
+/// protocol (MS-PNRP §3.1.5.2); `reason()` names it for counters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The input ends before a field it must contain.
@@ -41,10 +41,10 @@ pub enum DecodeError {
     /// A value out of its range (counts, versions, enums, classifier text).
     #[error("bad value: {0}")]
     BadValue(&'static str),
-    /// An encoded CPA that breaks pnrp.md §3.10.3.
+    /// An encoded CPA that breaks MS-PNRP §2.2.3.1.
     #[error("bad encoded CPA: {0}")]
     BadCpa(&'static str),
-    /// SPLIT_CONTROLS or a fragment inconsistent with pnrp.md §3.7 / §6.1.
+    /// SPLIT_CONTROLS or a fragment inconsistent with MS-PNRP §2.2.2.6 / §3.1.5.2.
     #[error("bad AUTHORITY fragment: {0}")]
     BadSplit(&'static str),
     /// Bytes left over after the last element.

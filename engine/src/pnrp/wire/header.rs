@@ -1,4 +1,4 @@
-//! The 12-byte PNRP header (pnrp.md §3.1) and the FieldID registry (§3.0).
+//! The 12-byte PNRP header (MS-PNRP §2.2.1) and the FieldID registry (MS-PNRP §2.2).
 
 use super::elements::Writer;
 use super::error::{DecodeError, Reader};
@@ -55,7 +55,7 @@ pub const HEADER_LEN: usize = 12;
 const IDENTIFIER: u8 = 0x51;
 
 impl MessageType {
-    /// The type for a header MessageType code; 0x05, 0x06, 0x0A and unknown codes have none (pnrp.md §3.1).
+    /// The type for a header MessageType code; 0x05, 0x06, 0x0A and unknown codes have none (MS-PNRP §2.2.1).
     pub const fn from_code(code: u8) -> Option<MessageType> {
         Some(match code {
             0x01 => MessageType::Solicit,
@@ -72,7 +72,7 @@ impl MessageType {
 }
 
 impl ResolveCriteria {
-    /// The wire code (pnrp.md §3.8; an enum, not bit flags).
+    /// The wire code (MS-PNRP §2.2.2.8; an enum, not bit flags).
     pub const fn code(self) -> u8 {
         match self {
             ResolveCriteria::Exact => 0x00,
@@ -96,7 +96,7 @@ impl ResolveCriteria {
 }
 
 impl ReasonCode {
-    /// The wire code (pnrp.md §3.8).
+    /// The wire code (MS-PNRP §2.2.2.8).
     pub const fn code(self) -> u8 {
         match self {
             ReasonCode::AppRequest => 0x00,
@@ -105,8 +105,8 @@ impl ReasonCode {
             ReasonCode::SplitDetection => 0x03,
         }
     }
-    /// The reason for a wire code; receivers must ignore the reason (pnrp.md §3.8), so an unknown code
-    /// reads as `AppRequest` instead of dropping the LOOKUP [CHOICE].
+    /// The reason for a wire code; receivers must ignore the reason (MS-PNRP §2.2.2.8), so an unknown code
+    /// reads as `AppRequest` instead of dropping the LOOKUP (peerlab choice).
     pub const fn from_code(c: u8) -> Self {
         match c {
             0x01 => ReasonCode::Registration,
@@ -125,7 +125,7 @@ pub(crate) fn put_header(w: &mut Writer<'_>, kind: MessageType, message_id: u32)
     w.u32(message_id);
 }
 
-/// Reads and checks the header (pnrp.md §6.1: it must be exact), returning type and Message ID.
+/// Reads and checks the header (MS-PNRP §3.1.5.2: it must be exact), returning type and Message ID.
 pub(crate) fn get_header(r: &mut Reader<'_>) -> Result<(MessageType, u32), DecodeError> {
     let h: [u8; HEADER_LEN] = r.array()?;
     if h[..7] != [0x00, 0x10, 0x00, 0x0C, IDENTIFIER, 4, 0] {

@@ -1,4 +1,4 @@
-//! Encoding, decoding and arithmetic sizes of the eight PNRP messages (pnrp.md §3.2–§3.9, §7.3).
+//! Encoding, decoding and arithmetic sizes of the eight PNRP messages (MS-PNRP §2.2.2.1–§2.2.2.8).
 
 use super::authority::{check_fragment, AUTHORITY_PREFIX_LEN};
 use super::cpa_codec::{cpa_encoded_len, decode_cpa, encode_cpa};
@@ -25,7 +25,7 @@ fn opt_route_entry_len(e: &Option<RouteEntry>) -> usize {
 }
 
 impl Message {
-    /// Datagram bytes of this message, computed arithmetically (pnrp.md §7.3); equals `encode(..).len()`.
+    /// Datagram bytes of this message, computed arithmetically (MS-PNRP §2.2.2); equals `encode(..).len()`.
     pub fn encoded_len(&self) -> usize {
         match self {
             Message::Solicit(m) => {
@@ -61,8 +61,8 @@ impl Message {
 
 /// Appends the datagram bytes of `msg` to `out` (alignment counted from where it starts).
 ///
-/// Never fails: values outside the §3 ranges (e.g. 30 flagged endpoints, port 80) are still written and
-/// rejected by the receiver's `decode`.
+/// Never fails: values outside the MS-PNRP §2.2.2 ranges (e.g. 30 flagged endpoints, port 80) are still
+/// written and rejected by the receiver's `decode`.
 pub fn encode(msg: &Message, out: &mut Vec<u8>) {
     out.reserve(msg.encoded_len());
     let mut w = Writer::new(out);
@@ -109,7 +109,7 @@ pub fn encode(msg: &Message, out: &mut Vec<u8>) {
             w.elem(FIELD_FLAGS, 6);
             let f = &m.flags;
             w.u16(bit(f.cpa, INQUIRE_A) | bit(f.extended_payload, INQUIRE_X) | bit(f.cert_chain, INQUIRE_C));
-            w.bytes(&[0, 0]); // mandatory padding (pnrp.md §7.2)
+            w.bytes(&[0, 0]); // mandatory padding (MS-PNRP §2.2)
             w.id_elem(FIELD_VALIDATE_PNRP_ID, m.validate_id);
             if let Some(n) = &m.nonce {
                 w.elem(FIELD_NONCE, 20);
@@ -127,7 +127,7 @@ pub fn encode(msg: &Message, out: &mut Vec<u8>) {
             put_acked(&mut w, m.acked_id);
             if let Some(n) = m.not_registered {
                 w.elem(FIELD_FLAGS, 6);
-                w.u16(bit(n, ACK_N)); // last element: no padding (pnrp.md §3.9)
+                w.u16(bit(n, ACK_N)); // last element: no padding (MS-PNRP §2.2.2.7)
             }
         }
         Message::Lookup(m) => {
@@ -170,7 +170,7 @@ fn opt_route_entry(r: &mut Reader<'_>) -> Result<Option<RouteEntry>, DecodeError
     }
 }
 
-/// Decodes one datagram, checking every FieldID, Length, array header, count and range (pnrp.md §6.1).
+/// Decodes one datagram, checking every FieldID, Length, array header, count and range (MS-PNRP §3.1.5.2).
 pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     let mut r = Reader::new(bytes);
     let (kind, message_id) = get_header(&mut r)?;
@@ -217,7 +217,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
             }))
         }
         MessageType::Flood => {
-            // Reserved bits and Reserved2 may hold anything (pnrp.md §6.1).
+            // Reserved bits and Reserved2 may hold anything (MS-PNRP §3.1.5.2).
             let dont_ack = elem_exact(&mut r, FIELD_FLOOD_CONTROLS, 7)?.u16_be()? & FLOOD_D != 0;
             let validate_id = id_elem(&mut r, FIELD_VALIDATE_PNRP_ID)?;
             let revoke_cpa = if next_is(&r, FIELD_REVOKE_CPA) {

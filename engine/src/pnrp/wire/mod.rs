@@ -1,10 +1,12 @@
-//! The MS-PNRP byte encoding (pnrp.md §3, §7): datagrams, AUTHORITY_BUFFERs and Encoded CPAs.
+//! The MS-PNRP byte encoding (MS-PNRP §2.2): datagrams, AUTHORITY_BUFFERs and Encoded CPAs.
 //!
 //! * `encode`/`decode` and `Message::encoded_len` for the eight message types;
-//! * `encode_authority_buffer`/`decode_authority_buffer`, `fragment_authority` and `Reassembly` (§4.13);
-//! * `encode_cpa`/`decode_cpa` (§3.10.3), used by `Cpa::sign`/`Cpa::validate`.
+//! * `encode_authority_buffer`/`decode_authority_buffer`, `fragment_authority` and `Reassembly` (MS-PNRP
+//!   §3.2.5.10, §3.1.5.6);
+//! * `encode_cpa`/`decode_cpa` (MS-PNRP §2.2.3.1), used by `Cpa::sign`/`Cpa::validate`.
 //!
-//! Decoders never panic: every read is bounds-checked and every rule of §6.1 yields a `DecodeError`.
+//! Decoders never panic: every read is bounds-checked and every rule of MS-PNRP §3.1.5.2 yields a
+//! `DecodeError`.
 
 mod authority;
 mod cpa_codec;
