@@ -103,7 +103,7 @@ pub fn run_many(args: &RunArgs, seeds: Option<SeedRange>, sweep: Option<&Sweep>)
         if let (Some(s), Some(v)) = (sweep, v) {
             sets.push(format!("{}={v}", s.key));
         }
-        match crate::run::load_with_sets(&args.file, &sets) {
+        match crate::run::load_with_sets(&args.file, &sets, &args.allow_files) {
             Ok(scenario) => seed_lists.push(seeds.map_or_else(|| vec![scenario.seed], |r| r.seeds())),
             Err(e) => {
                 warn(&e);

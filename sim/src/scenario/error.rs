@@ -1,6 +1,7 @@
 //! Scenario errors a user can act on: each names the file, the line and column, the key, what is
 //! wrong and what is allowed (design.md §5, issue 2 point 8).
 
+use super::printable::escape;
 use super::spans::{line_col, KeyPath, SpanIndex};
 use std::fmt;
 use std::ops::Range;
@@ -38,15 +39,17 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every part may quote the file: escaped, so that nothing in it drives the terminal.
+        let file = escape(&self.file);
         match &self.location {
-            Location::At { line, col } => write!(f, "{}:{line}:{col}: ", self.file)?,
-            Location::Set(arg) => write!(f, "{} (--set {arg}): ", self.file)?,
-            Location::File => write!(f, "{}: ", self.file)?,
+            Location::At { line, col } => write!(f, "{file}:{line}:{col}: ")?,
+            Location::Set(arg) => write!(f, "{file} (--set {}): ", escape(arg))?,
+            Location::File => write!(f, "{file}: ")?,
         }
         if let Some(key) = &self.key {
-            write!(f, "key `{key}`: ")?;
+            write!(f, "key `{}`: ", escape(key))?;
         }
-        write!(f, "{}; allowed: {}", self.what, self.allowed)
+        write!(f, "{}; allowed: {}", escape(&self.what), escape(&self.allowed))
     }
 }
 
