@@ -230,7 +230,7 @@ fn diagnose(issues: &[Issue], file: &str, text: &str, overrides: &[(KeyPath, Str
         index: &index,
         overrides,
     };
-    ScenarioError::new(issues.iter().map(|i| locator.diagnose(i)).collect(), file)
+    ScenarioError::new(locator.diagnose_all(issues), file)
 }
 
 /// The keys already reported, to leave out checks on the same keys (or on keys above or below
