@@ -48,7 +48,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
     for g in &s.peers {
         let cloud = *cloud_index.entry(g.cloud.as_str()).or_insert_with(|| {
             clouds.push(g.cloud.clone());
-            // Validation bounds the number of groups, and so of clouds, far below u16::MAX.
+            // Validation allows at most u16::MAX groups (scenario::GROUPS_MAX), so of clouds.
             (clouds.len() - 1) as u16
         });
         let count = g.count.sample(&mut rng) as usize;

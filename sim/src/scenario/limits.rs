@@ -14,6 +14,9 @@ use peerlab_engine::Duration;
 
 /// Most peers of one run: honest peers of every group plus attackers.
 pub const PEERS_MAX: u64 = 10_000_000;
+/// Most `[[peers]]` tables: a group's cloud, its node class (own latency or bandwidth) and its
+/// latency-matrix row are 16-bit indices.
+pub const GROUPS_MAX: usize = u16::MAX as usize;
 /// Longest simulated duration: 30 days.
 pub const DURATION_MAX: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -47,6 +50,13 @@ impl Validator<'_> {
         }
         if s.distribution.is_some() {
             return;
+        }
+        if s.peers.len() > GROUPS_MAX {
+            self.push(
+                root().key("peers").index(GROUPS_MAX),
+                format!("{} [[peers]] tables are too many", s.peers.len()),
+                format!("at most {GROUPS_MAX} [[peers]] tables"),
+            );
         }
         // Peers first, then attackers: the first count that takes the total past the limit is
         // where the run became too big.
@@ -210,6 +220,16 @@ mod tests {
         );
         let month = format!("{}{hourly}", BASE.replace("\"10m\"", "\"30d\""));
         parse(&month, "l.toml").expect("30 days is allowed");
+    }
+
+    #[test]
+    fn groups_beyond_16_bit_indices_are_refused() {
+        let groups: String = (0..=65_535)
+            .map(|i| format!("[[peers]]\nname = \"g{i}\"\ncount = 1\n"))
+            .collect();
+        let e = error(&format!("name = \"l\"\nduration = \"10m\"\n{groups}"));
+        assert!(e.starts_with("l.toml:196608:1: key `peers[65535]`"), "{e}");
+        assert!(e.contains("allowed: at most 65535 [[peers]] tables"), "{e}");
     }
 
     #[test]

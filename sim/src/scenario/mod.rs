@@ -36,7 +36,7 @@ pub use distribution::{
 pub use error::{Diagnostic, Location, ScenarioError};
 pub use estimate::{parse_meminfo, Estimate, MemInfo};
 pub use files::{parse_matrix, parse_trace, read_matrix, read_trace};
-pub use limits::{DURATION_MAX, PEERS_MAX};
+pub use limits::{DURATION_MAX, GROUPS_MAX, PEERS_MAX};
 pub use printable::{escape, excerpt, EXCERPT_CHARS};
 pub use rate::Rate;
 pub use schema::{

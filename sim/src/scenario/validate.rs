@@ -408,11 +408,11 @@ impl Validator<'_> {
         if let Some(session) = &g.session {
             self.session(key.key("session"), session);
         }
-        if g.cloud.trim().is_empty() {
+        if g.cloud.trim().is_empty() || g.cloud.chars().any(char::is_control) {
             self.push(
                 key.key("cloud"),
-                "the cloud name is empty",
-                "a cloud name such as \"Global_\"",
+                format!("\"{}\" cannot name a cloud", excerpt(&g.cloud)),
+                "a cloud name without control characters, such as \"Global_\"",
             );
         }
         if let Some(b) = &g.bandwidth {

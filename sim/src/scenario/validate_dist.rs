@@ -40,11 +40,11 @@ impl Validator<'_> {
         let contents = Self::content_names(d);
         for (i, c) in d.content.iter().enumerate() {
             let key = dist.key("content").index(i);
-            if contents.is_repeat(&c.name, i) {
+            if contents.is_repeat(&c.name, i) || c.name.chars().any(char::is_control) {
                 self.push(
                     key.key("name"),
-                    format!("\"{}\" is named twice", excerpt(&c.name)),
-                    "unique content names",
+                    format!("\"{}\" is named twice or unprintable", excerpt(&c.name)),
+                    "unique content names without control characters",
                 );
             }
             if c.size.bytes() == 0 || c.size.bytes() > CONTENT_SIZE_MAX {
@@ -96,11 +96,11 @@ impl Validator<'_> {
         let names = Self::branch_names(d);
         for (i, b) in d.branches.iter().enumerate() {
             let key = root().key("branch").index(i);
-            if names.is_repeat(&b.name, i) || b.name == "all" {
+            if names.is_repeat(&b.name, i) || b.name == "all" || b.name.chars().any(char::is_control) {
                 self.push(
                     key.key("name"),
-                    format!("\"{}\" is taken", excerpt(&b.name)),
-                    "a unique name other than \"all\"",
+                    format!("\"{}\" is taken or unprintable", excerpt(&b.name)),
+                    "a unique name other than \"all\", without control characters",
                 );
             }
             if b.clients == 0 {
