@@ -408,10 +408,16 @@ impl Validator<'_> {
         if let Some(session) = &g.session {
             self.session(key.key("session"), session);
         }
-        if g.cloud.trim().is_empty() || g.cloud.chars().any(char::is_control) {
+        if g.cloud.trim().is_empty() {
             self.push(
                 key.key("cloud"),
-                format!("\"{}\" cannot name a cloud", excerpt(&g.cloud)),
+                "the cloud name is empty",
+                "a cloud name such as \"Global_\"",
+            );
+        } else if g.cloud.chars().any(char::is_control) {
+            self.push(
+                key.key("cloud"),
+                format!("\"{}\" has control characters", excerpt(&g.cloud)),
                 "a cloud name without control characters, such as \"Global_\"",
             );
         }
