@@ -23,6 +23,10 @@ pub enum Command {
         /// Scenario files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Let the scenarios read files (latency matrix, session traces) in this directory too,
+        /// besides their own directory tree (repeatable).
+        #[arg(long = "allow-files", value_name = "DIR")]
+        allow_files: Vec<PathBuf>,
     },
     /// Re-render a run directory's report from its records.
     Report {
@@ -100,4 +104,11 @@ pub struct RunArgs {
     /// Keep only datagrams sent by or to these peer indices in the pcap, e.g. `1,2,3`.
     #[arg(long, value_name = "I,J,...", value_delimiter = ',', requires = "pcap")]
     pub pcap_nodes: Vec<u32>,
+    /// Let the scenario read files (latency matrix, session traces) in this directory too,
+    /// besides its own directory tree (repeatable).
+    #[arg(long = "allow-files", value_name = "DIR")]
+    pub allow_files: Vec<PathBuf>,
+    /// Run even when the estimated memory exceeds what this machine has available.
+    #[arg(long)]
+    pub force: bool,
 }

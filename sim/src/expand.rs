@@ -15,12 +15,13 @@ use crate::popularity::Popularity;
 use crate::scenario::{self as sc, Scenario, Value};
 use peerlab_engine::{derive_seed, Duration, Instant, NodeRng};
 use rand::SeedableRng;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 /// Why a valid-looking scenario cannot be expanded (a file it names is unreadable or malformed).
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {what}")]
+#[error("{}: {}", sc::escape(file), sc::escape(what))]
 pub struct ExpandError {
     /// The scenario (or the file it names).
     pub file: String,
@@ -35,27 +36,32 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         file: source.display().to_string(),
         what,
     };
-    let group_index = |name: &str| s.peers.iter().position(|g| g.name == name);
+    // Maps, not scans: a file of many groups, workloads and faults expands in near-linear time.
+    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, g) in s.peers.iter().enumerate() {
+        by_name.entry(g.name.as_str()).or_insert(i);
+    }
+    let group_index = |name: &str| by_name.get(name).copied();
     let mut groups = Vec::new();
     let mut clouds: Vec<String> = Vec::new();
+    let mut cloud_index: BTreeMap<&str, u16> = BTreeMap::new();
     for g in &s.peers {
-        let cloud = match clouds.iter().position(|c| *c == g.cloud) {
-            Some(c) => c,
-            None => {
-                clouds.push(g.cloud.clone());
-                clouds.len() - 1
-            }
-        } as u16;
+        let cloud = *cloud_index.entry(g.cloud.as_str()).or_insert_with(|| {
+            clouds.push(g.cloud.clone());
+            // Validation allows at most u16::MAX groups (scenario::GROUPS_MAX), so of clouds.
+            (clouds.len() - 1) as u16
+        });
         let count = g.count.sample(&mut rng) as usize;
         let arrivals = arrivals(&g.join, &mut rng);
         let joins = arrivals
             .join_times(count, &mut rng)
-            .map_err(|e| err(format!("peers `{}`: {e}", g.name)))?;
+            .map_err(|e| err(format!("peers `{}`: {e}", sc::excerpt(&g.name))))?;
         let session = match &g.session {
             None => None,
-            Some(model) => {
-                Some(session(model, s, &mut rng).map_err(|e| err(format!("peers `{}`: {e}", g.name)))?)
-            }
+            Some(model) => Some(
+                session(model, s, &mut rng)
+                    .map_err(|e| err(format!("peers `{}`: {e}", sc::excerpt(&g.name))))?,
+            ),
         };
         groups.push(GroupPlan {
             name: g.name.clone(),
@@ -74,7 +80,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
     let groups_named = |names: &[String]| -> Result<Vec<usize>, ExpandError> {
         names
             .iter()
-            .map(|n| group_index(n).ok_or_else(|| err(format!("no peer group `{n}`"))))
+            .map(|n| group_index(n).ok_or_else(|| err(format!("no peer group `{}`", sc::excerpt(n)))))
             .collect()
     };
     let all_groups: Vec<usize> = (0..groups.len()).collect();
@@ -167,6 +173,29 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
     })
 }
 
+/// Peers per group (and attackers per table) `check` expands: every error of `plan` comes from a
+/// model's parameters, a group's name or a file, never from how many peers there are, so a copy
+/// of the scenario with at most this many fails exactly where the whole would, without building
+/// state for each of its peers (ten million of them took 15 s and 1 GB).
+const CHECK_PEERS: u64 = 2;
+
+/// Expands `s` as `plan` does, with every group and attacker count cut to `CHECK_PEERS`: what
+/// `peerlab check` runs to find what would stop `peerlab run` after validation.
+pub fn check(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
+    let cut = |v: &Value<u64>| match *v {
+        Value::Fixed(n) => Value::Fixed(n.min(CHECK_PEERS)),
+        Value::Range(lo, hi) => Value::Range(lo.min(CHECK_PEERS), hi.min(CHECK_PEERS)),
+    };
+    let mut small = s.clone();
+    for g in &mut small.peers {
+        g.count = cut(&g.count);
+    }
+    for a in &mut small.attackers {
+        a.count = a.count.as_ref().map(cut);
+    }
+    plan(&small, source)
+}
+
 fn arrivals(join: &sc::Join, rng: &mut NodeRng) -> Arrivals {
     match join {
         sc::Join::AtStart => Arrivals::At(Instant::ZERO),
@@ -188,7 +217,7 @@ pub(crate) fn session(model: &sc::Session, s: &Scenario, rng: &mut NodeRng) -> R
         sc::Session::Weibull { mean, shape } => SessionLength::weibull(mean.sample(rng), shape.sample(rng)),
         sc::Session::Pareto { mean, shape } => SessionLength::pareto(mean.sample(rng), shape.sample(rng)),
         sc::Session::Fixed { length } => Ok(SessionLength::fixed(length.sample(rng))),
-        sc::Session::Trace { file } => SessionLength::trace(sc::read_trace(&s.resolve_path(file))?),
+        sc::Session::Trace { file } => SessionLength::trace(sc::read_trace(&s.resolve_path(file)?)?),
     };
     r.map_err(|e| e.to_string())
 }
@@ -435,9 +464,12 @@ fn matrix(
     attackers: u32,
     source: &Path,
 ) -> Result<LatencyModel, ExpandError> {
-    let path = s.resolve_path(file);
+    let path = s.resolve_path(file).map_err(|what| ExpandError {
+        file: source.display().to_string(),
+        what,
+    })?;
     let e = |what: String| ExpandError {
-        file: path.display().to_string(),
+        file: sc::escape(&path.display().to_string()),
         what,
     };
     let table = sc::read_matrix(&path).map_err(e)?;
@@ -449,19 +481,23 @@ fn matrix(
         return Err(e(format!(
             "the matrix must be {0}×{0} (one row and column per group: {1}); it is {2} rows",
             names.len(),
-            names.join(", "),
+            sc::excerpt(&names.join(", ")),
             table.len()
         )));
     }
+    let mut row_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, n) in names.iter().enumerate() {
+        row_of.entry(n.as_str()).or_insert(i);
+    }
     let mut node_group = Vec::new();
     for g in groups {
-        let idx = names
-            .iter()
-            .position(|n| *n == g.name)
-            .ok_or_else(|| ExpandError {
-                file: source.display().to_string(),
-                what: format!("network.latency.groups does not list peer group `{}`", g.name),
-            })?;
+        let idx = row_of.get(g.name.as_str()).copied().ok_or_else(|| ExpandError {
+            file: source.display().to_string(),
+            what: format!(
+                "network.latency.groups does not list peer group `{}`",
+                sc::excerpt(&g.name)
+            ),
+        })?;
         node_group.extend(std::iter::repeat_n(idx as u16, g.joins.len()));
     }
     // Attackers sit in the first group's region.

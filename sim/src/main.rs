@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => peerlab_sim::run::run_command(&args),
-        Command::Check { files } => peerlab_sim::run::check_command(&files),
+        Command::Check { files, allow_files } => peerlab_sim::run::check_command(&files, &allow_files),
         Command::Report { run_dir, png } => peerlab_sim::run::report_command(&run_dir, png),
         Command::Compare { runs, out } => peerlab_sim::run::compare_command(&runs, out.as_deref()),
         Command::Node(args) => peerlab_sim::live::node_cmd::node_command(&args),

@@ -127,8 +127,12 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}"));
     }
-    let scenario = load_with_sets(&args.file, &sets).map_err(|e| {
+    let scenario = load_checked(&args.file, &sets, &args.allow_files, quiet).map_err(|e| {
         warn!("{e}");
+        EXIT_BAD_INPUT
+    })?;
+    admit(&scenario, args.force, quiet).map_err(|e| {
+        warn!("{}: {e}", scenario::escape(&args.file.display().to_string()));
         EXIT_BAD_INPUT
     })?;
     if scenario.distribution.is_some() {
@@ -156,7 +160,7 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
     if verbosity != Verbosity::Silent {
         say!(
             "{} · {} peers · {} simulated",
-            crate::repro::version_line(&plan.name, plan.seed),
+            crate::repro::version_line(&scenario::escape(&plan.name), plan.seed),
             crate::world::total_peers(&plan),
             plan.duration
         );
@@ -332,13 +336,58 @@ fn determinism_plan(args: &RunArgs) -> Result<Arc<crate::plan::Plan>, String> {
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}"));
     }
-    let scenario = load_with_sets(&args.file, &sets)?;
+    let scenario = load_with_sets(&args.file, &sets, &args.allow_files)?;
     crate::repro::plan_of(&scenario, &args.file)
 }
 
-/// Loads a scenario file with `--set` overrides.
-pub fn load_with_sets(file: &Path, sets: &[String]) -> Result<scenario::Scenario, String> {
-    scenario::load_with_overrides(file, sets).map_err(|e| e.to_string())
+/// Loads a scenario file with `--set` overrides, letting it read files in `allow_files` too.
+pub fn load_with_sets(
+    file: &Path,
+    sets: &[String],
+    allow_files: &[PathBuf],
+) -> Result<scenario::Scenario, String> {
+    let options = scenario::LoadOptions {
+        sets: sets.to_vec(),
+        allow_files: allow_files.to_vec(),
+    };
+    scenario::load_with(file, &options)
+        .map(|l| l.scenario)
+        .map_err(|e| e.to_string())
+}
+
+/// As `load_with_sets`, printing the scenario's warnings (unless `quiet`).
+fn load_checked(
+    file: &Path,
+    sets: &[String],
+    allow_files: &[PathBuf],
+    quiet: bool,
+) -> Result<scenario::Scenario, String> {
+    let options = scenario::LoadOptions {
+        sets: sets.to_vec(),
+        allow_files: allow_files.to_vec(),
+    };
+    let loaded = scenario::load_with(file, &options).map_err(|e| e.to_string())?;
+    if !quiet {
+        for w in &loaded.warnings {
+            warn!("{w}");
+        }
+    }
+    Ok(loaded.scenario)
+}
+
+/// Prints the estimate of a large run, and refuses one whose estimated memory exceeds what this
+/// machine has available, unless `force`.
+fn admit(s: &scenario::Scenario, force: bool, quiet: bool) -> Result<(), String> {
+    let Some(estimate) = scenario::Estimate::of(s) else {
+        return Ok(());
+    };
+    if estimate.is_large() && !quiet {
+        say!("{}", estimate.line());
+    }
+    match estimate.fits(wall::meminfo()) {
+        Err(why) if !force => Err(why),
+        _ => Ok(()),
+    }
 }
 
 /// The one-line command that reproduces a run of `args` with `seed`, every argument shell-quoted:
@@ -359,6 +408,13 @@ pub fn replay_command(args: &RunArgs, seed: u64) -> String {
     }
     if args.stop_on_violation {
         words.push("--stop-on-violation".into());
+    }
+    for dir in &args.allow_files {
+        words.push("--allow-files".into());
+        words.push(dir.display().to_string());
+    }
+    if args.force {
+        words.push("--force".into());
     }
     crate::shell::peerlab_command(&words)
 }
@@ -411,17 +467,24 @@ pub fn sanitize(name: &str) -> String {
 }
 
 /// `peerlab check`: validates every file; exit 2 when any is bad.
-pub fn check_command(files: &[PathBuf]) -> u8 {
+pub fn check_command(files: &[PathBuf], allow_files: &[PathBuf]) -> u8 {
     let mut bad = false;
     for f in files {
-        let checked = load_with_sets(f, &[]).and_then(|s| match &s.distribution {
-            Some(d) => crate::dist_world::layout::Layout::new(d).map(|_| ()),
-            None => expand::plan(&s, f)
-                .map_err(|e| e.to_string())
-                .and_then(|plan| network_builds(&plan, f)),
+        // No per-peer state: `expand::check` expands a copy with a few peers per group.
+        let checked = load_checked(f, &[], allow_files, false).and_then(|s| {
+            match &s.distribution {
+                Some(d) => crate::dist_world::layout::Layout::new(d).map(|_| ()),
+                None => expand::check(&s, f)
+                    .map_err(|e| e.to_string())
+                    .and_then(|plan| network_builds(&plan, f)),
+            }?;
+            if let Some(e) = scenario::Estimate::of(&s).filter(scenario::Estimate::is_large) {
+                say!("{}: {}", scenario::escape(&f.display().to_string()), e.line());
+            }
+            Ok(())
         });
         match checked {
-            Ok(()) => say!("{}: ok", f.display()),
+            Ok(()) => say!("{}: ok", scenario::escape(&f.display().to_string())),
             Err(e) => {
                 warn!("{e}");
                 bad = true;

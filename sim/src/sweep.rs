@@ -177,8 +177,11 @@ pub fn run_many(args: &RunArgs) -> u8 {
     let mut jobs = Vec::new();
     for (i, p) in points.iter().enumerate() {
         let mut sets = args.sets.clone();
+        if let Some(seed) = args.seed {
+            sets.push(format!("seed={seed}"));
+        }
         sets.extend(p.sets());
-        let scenario = match crate::run::load_with_sets(&args.file, &sets) {
+        let scenario = match crate::run::load_with_sets(&args.file, &sets, &args.allow_files) {
             Ok(s) => s,
             Err(e) => {
                 warn(&e);

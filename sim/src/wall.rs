@@ -28,6 +28,11 @@ pub fn current_rss_bytes() -> u64 {
     read_status_kib("VmRSS:").map_or(0, |k| k * 1024)
 }
 
+/// This machine's memory, total and available (Linux /proc/meminfo); `None` where unknown.
+pub fn meminfo() -> Option<crate::scenario::MemInfo> {
+    crate::scenario::parse_meminfo(&std::fs::read_to_string("/proc/meminfo").ok()?)
+}
+
 fn read_status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;

@@ -5,7 +5,7 @@
 use super::repro_file::Repro;
 use super::{plan_of, run_plan, version_line, Failure};
 use crate::run::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
-use crate::scenario::Scenario;
+use crate::scenario::{escape, Scenario};
 use crate::sweep::SeedRange;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -37,6 +37,10 @@ pub struct ExploreArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Let the scenario read files (latency matrix, session traces) in this directory too,
+    /// besides its own directory tree (repeatable).
+    #[arg(long = "allow-files", value_name = "DIR")]
+    pub allow_files: Vec<PathBuf>,
 }
 
 /// How one seed came out.
@@ -130,10 +134,27 @@ pub fn repro_name(invariant: &str, seed: u64) -> String {
     format!("{clean}-seed{seed}.toml")
 }
 
+/// The command that replays the repro at `path`: with `--allow-files` for the scenario's own
+/// directory and every directory explore was allowed, when the scenario names files (a repro
+/// file's `base_dir` is honoured only inside an allowed directory).
+pub fn replay_line(path: &Path, scenario: &Scenario, args: &ExploreArgs) -> String {
+    let mut words = vec!["replay".to_string(), path.display().to_string()];
+    if scenario.names_files() {
+        let own = std::fs::canonicalize(&scenario.base_dir).unwrap_or_else(|_| scenario.base_dir.clone());
+        for dir in std::iter::once(&own).chain(&args.allow_files) {
+            words.push("--allow-files".into());
+            words.push(dir.display().to_string());
+        }
+    }
+    // Quoted for the shell, then escaped for the terminal (a control character in a path is
+    // shown, not sent).
+    escape(&crate::shell::peerlab_command(&words))
+}
+
 /// `peerlab explore`.
 pub fn explore_command(args: &ExploreArgs) -> u8 {
     let mut stdout = std::io::stdout();
-    let scenario = match crate::run::load_with_sets(&args.file, &args.sets) {
+    let scenario = match crate::run::load_with_sets(&args.file, &args.sets, &args.allow_files) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -145,7 +166,7 @@ pub fn explore_command(args: &ExploreArgs) -> u8 {
     let _ = writeln!(
         stdout,
         "{}",
-        version_line(&scenario.name, 0).replace("seed 0", &format!("seeds {range}"))
+        version_line(&escape(&scenario.name), 0).replace("seed 0", &format!("seeds {range}"))
     );
     let bar = ProgressBar::new(n);
     if args.quiet {
@@ -224,16 +245,9 @@ pub fn explore_command(args: &ExploreArgs) -> u8 {
                             f.event_index,
                             super::fmt_time(f.t_us),
                             f.node.map_or("-".into(), |n| n.to_string()),
-                            f.detail
+                            escape(&f.detail)
                         );
-                        let _ = writeln!(
-                            stdout,
-                            "    replay: {}",
-                            crate::shell::peerlab_command(&[
-                                "replay".to_string(),
-                                path.display().to_string()
-                            ])
-                        );
+                        let _ = writeln!(stdout, "    replay: {}", replay_line(&path, &scenario, args));
                     }
                 }
                 Err(e) => {

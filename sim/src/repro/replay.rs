@@ -7,6 +7,7 @@ use super::repro_file::Repro;
 use super::trace::{self, TraceFilter, TraceObserver, Until};
 use super::{run_plan, version_line, Verdict};
 use crate::run::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
+use crate::scenario::escape;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,10 @@ pub struct ReplayArgs {
     /// Trace lines printed (the last ones; the JSON file has all).
     #[arg(long, default_value_t = 60)]
     pub tail: usize,
+    /// Let the scenario read files (latency matrix, session traces) in this directory too
+    /// (repeatable); a repro file's `base_dir` is used only when it lies inside one of them.
+    #[arg(long = "allow-files", value_name = "DIR")]
+    pub allow_files: Vec<PathBuf>,
 }
 
 /// The peers in a `--trace` value: `node=17,42` or `17,42`.
@@ -102,7 +107,10 @@ pub fn replay(repro: &Repro, filter: TraceFilter, until: Option<Until>) -> Resul
 pub fn replay_command(args: &ReplayArgs) -> u8 {
     let mut out = std::io::stdout();
     let repro = match Repro::read(&args.repro) {
-        Ok(r) => r,
+        Ok(r) => Repro {
+            allow_files: args.allow_files.clone(),
+            ..r
+        },
         Err(e) => {
             eprintln!("{e}");
             return EXIT_BAD_INPUT;
@@ -138,12 +146,13 @@ pub fn replay_command(args: &ReplayArgs) -> u8 {
         .and_then(|v| v.as_str())
         .unwrap_or("?")
         .to_string();
-    let _ = writeln!(out, "{}", version_line(&name, repro.seed().unwrap_or(0)));
+    // Everything from the file is escaped: a repro file is untrusted input.
+    let _ = writeln!(out, "{}", version_line(&escape(&name), repro.seed().unwrap_or(0)));
     let _ = writeln!(
         out,
         "replaying {}: {} at event {} ({}){}",
-        args.repro.display(),
-        repro.info.invariant,
+        escape(&args.repro.display().to_string()),
+        escape(&repro.info.invariant),
         repro.info.event_index,
         super::fmt_time(repro.info.t_us),
         repro.info.node.map(|n| format!(", peer {n}")).unwrap_or_default()
@@ -198,30 +207,33 @@ pub fn replay_command(args: &ReplayArgs) -> u8 {
         let _ = writeln!(
             out,
             "failure: {} at event {} ({}): {}",
-            f.invariant,
+            escape(&f.invariant),
             f.event_index,
             super::fmt_time(f.t_us),
-            f.detail
+            escape(&f.detail)
         );
     }
     if r.reproduced {
         let _ = writeln!(
             out,
             "reproduced: {} at event {}",
-            repro.info.invariant, repro.info.event_index
+            escape(&repro.info.invariant),
+            repro.info.event_index
         );
         EXIT_FAILED
     } else if args.until.is_some() {
         let _ = writeln!(
             out,
             "stopped as asked; {} did not happen by then",
-            repro.info.invariant
+            escape(&repro.info.invariant)
         );
         EXIT_PASSED
     } else {
         eprintln!(
             "NOT reproduced: {} did not happen at event {} (scenario schema or engine changed since {}?)",
-            repro.info.invariant, repro.info.event_index, repro.info.peerlab_version
+            escape(&repro.info.invariant),
+            repro.info.event_index,
+            escape(&repro.info.peerlab_version)
         );
         EXIT_PASSED
     }

@@ -75,30 +75,36 @@ impl ReproInfo {
     }
 }
 
-/// Why a repro file cannot be used (exit 2).
+/// Why a repro file cannot be used (exit 2). Every field quoting the file is escaped.
 #[derive(Debug, thiserror::Error)]
 pub enum ReproError {
-    /// The file cannot be read.
-    #[error("{path}: cannot read the repro file: {source}")]
+    /// The file cannot be read (missing, too large, not UTF-8: then `at` is its first bad byte).
+    #[error("{path}{at}: cannot read the repro file: {what}")]
     Read {
         /// The file.
         path: String,
+        /// `:LINE:COL` when known.
+        at: String,
         /// Why.
-        source: std::io::Error,
+        what: String,
     },
     /// The file is not TOML.
-    #[error("{path}: not a repro file: TOML syntax: {what}")]
+    #[error("{path}{at}: not a repro file: TOML syntax: {what}")]
     Syntax {
         /// The file.
         path: String,
+        /// `:LINE:COL` of the error.
+        at: String,
         /// What the parser said.
         what: String,
     },
     /// `[repro]` is missing or malformed.
-    #[error("{path}: the [repro] table {what}; allowed: invariant, node, event_index, t_us, detail, source, base_dir, sets, peerlab_version (see `peerlab explore`)")]
+    #[error("{path}{at}: the [repro] table {what}; allowed: invariant, node, event_index, t_us, detail, source, base_dir, sets, peerlab_version (see `peerlab explore`)")]
     Table {
         /// The file.
         path: String,
+        /// `:LINE:COL` of the error, when the file has one.
+        at: String,
         /// What is wrong.
         what: String,
     },
@@ -116,6 +122,22 @@ pub struct Repro {
     pub info: ReproInfo,
     /// Where it was read from or will be written (names it in messages).
     pub path: PathBuf,
+    /// Directories the user allowed files to come from (`--allow-files`): the scenario's
+    /// `base_dir` is honoured only inside one of them; otherwise relative files resolve in the
+    /// repro file's own directory.
+    pub allow_files: Vec<PathBuf>,
+}
+
+/// `:LINE:COL` of byte `offset` of `text`.
+fn at(text: &str, offset: usize) -> String {
+    let (line, col) = scenario::line_col(text, offset);
+    format!(":{line}:{col}")
+}
+
+/// The `[repro]` table read from the text itself, so that its errors have a position.
+#[derive(Deserialize)]
+struct ReproOnly {
+    repro: ReproInfo,
 }
 
 impl Repro {
@@ -127,7 +149,8 @@ impl Repro {
         failure: &Failure,
         path: PathBuf,
     ) -> Result<Repro, String> {
-        let text = std::fs::read_to_string(source).map_err(|e| format!("{}: {e}", source.display()))?;
+        let text = scenario::read_text(source)
+            .map_err(|e| format!("{}: {e}", scenario::escape(&source.display().to_string())))?;
         let (table, leftover) = bake(&text, &source.display().to_string(), sets, seed)?;
         let base_dir = source
             .parent()
@@ -144,38 +167,57 @@ impl Repro {
             sets: leftover,
             peerlab_version: env!("CARGO_PKG_VERSION").to_string(),
         };
-        Ok(Repro { table, info, path })
+        Ok(Repro {
+            table,
+            info,
+            path,
+            allow_files: Vec::new(),
+        })
     }
 
-    /// Reads and checks a repro file (the scenario part is validated by `scenario`).
+    /// Reads and checks a repro file (the scenario part is validated by `scenario`); at most
+    /// 8 MiB of UTF-8, like a scenario file.
     pub fn read(path: &Path) -> Result<Repro, ReproError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ReproError::Read {
+        let name = scenario::escape(&path.display().to_string());
+        let text = scenario::read_text(path).map_err(|e| ReproError::Read {
             path: name.clone(),
-            source,
+            at: match e {
+                scenario::TextError::NotUtf8 { line, col } => format!(":{line}:{col}"),
+                _ => String::new(),
+            },
+            what: e.to_string(),
         })?;
         Self::parse(&text, path)
     }
 
     /// Parses repro-file `text`; `path` names it.
     pub fn parse(text: &str, path: &Path) -> Result<Repro, ReproError> {
-        let name = path.display().to_string();
+        let name = scenario::escape(&path.display().to_string());
         let mut table: toml::Table = toml::from_str(text).map_err(|e| ReproError::Syntax {
             path: name.clone(),
-            what: e.message().trim().to_string(),
+            at: at(text, e.span().map_or(0, |s| s.start)),
+            what: scenario::escape(&one_line(e.message())),
         })?;
-        let raw = table.remove("repro").ok_or_else(|| ReproError::Table {
-            path: name.clone(),
-            what: "is missing".into(),
-        })?;
-        let info = ReproInfo::deserialize(raw).map_err(|e| ReproError::Table {
-            path: name.clone(),
-            what: format!("is malformed: {}", e.message().trim()),
-        })?;
+        if table.remove("repro").is_none() {
+            return Err(ReproError::Table {
+                path: name,
+                at: String::new(),
+                what: "is missing".into(),
+            });
+        }
+        // Decoded from the text, not the table, so that an error has a line and column.
+        let info = toml::from_str::<ReproOnly>(text)
+            .map_err(|e| ReproError::Table {
+                path: name.clone(),
+                at: at(text, e.span().map_or(0, |s| s.start)),
+                what: format!("is malformed: {}", scenario::escape(&one_line(e.message()))),
+            })?
+            .repro;
         Ok(Repro {
             table,
             info,
             path: path.to_path_buf(),
+            allow_files: Vec::new(),
         })
     }
 
@@ -184,22 +226,54 @@ impl Repro {
         toml::to_string(&self.table).unwrap_or_default()
     }
 
-    /// The validated scenario, with relative files anchored at the original scenario's directory.
+    /// Whether the file's `base_dir` may anchor relative files: only inside a directory the user
+    /// allowed (`--allow-files`), since the file itself is untrusted input.
+    pub fn base_dir_allowed(&self) -> bool {
+        let dir = Path::new(&self.info.base_dir);
+        !self.info.base_dir.is_empty() && dir.is_dir() && scenario::is_within(dir, &self.allow_files)
+    }
+
+    /// The validated scenario. Relative files resolve in the repro file's own directory, or in
+    /// the original scenario's (`base_dir`) when the user allowed it; either way only inside
+    /// that tree or an allowed directory.
     pub fn scenario(&self) -> Result<Scenario, ReproError> {
         let name = self.path.display().to_string();
-        let mut s = scenario::parse_with_overrides(&self.scenario_text(), &name, &self.info.sets)
-            .map_err(|e| ReproError::Scenario(e.to_string()))?;
-        if !self.info.base_dir.is_empty() && Path::new(&self.info.base_dir).is_dir() {
+        let options = scenario::LoadOptions {
+            sets: self.info.sets.clone(),
+            allow_files: self.allow_files.clone(),
+        };
+        let mut s = scenario::parse_with(&self.scenario_text(), &name, &options)
+            .map_err(|e| ReproError::Scenario(e.to_string()))?
+            .scenario;
+        if self.base_dir_allowed() {
             s.base_dir = PathBuf::from(&self.info.base_dir);
         }
         Ok(s)
     }
 
+    /// This repro, once its scenario is known to be valid.
+    pub fn scenario_checked(self) -> Result<Repro, ReproError> {
+        self.scenario().map(|_| self)
+    }
+
     /// The expanded plan.
     pub fn plan(&self) -> Result<Arc<Plan>, ReproError> {
         let s = self.scenario()?;
-        super::plan_of(&s, &self.path)
-            .map_err(|e| ReproError::Scenario(format!("{}: {e}", self.path.display())))
+        super::plan_of(&s, &self.path).map_err(|e| {
+            let hint = if self.base_dir_allowed() || self.info.base_dir.is_empty() || !s.names_files() {
+                String::new()
+            } else {
+                format!(
+                    " (the repro file's base_dir \"{}\" is used only when allowed: add --allow-files with that directory)",
+                    scenario::excerpt(&self.info.base_dir)
+                )
+            };
+            ReproError::Scenario(format!(
+                "{}: {}{hint}",
+                scenario::escape(&self.path.display().to_string()),
+                scenario::escape(&e)
+            ))
+        })
     }
 
     /// The run seed written in the file.
@@ -256,6 +330,11 @@ pub fn bake(
     }
     table.insert("seed".into(), toml::Value::Integer(seed as i64));
     Ok((table, sets.to_vec()))
+}
+
+/// A multi-line parser message on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Applies one `key.path=value` to `table` (paths as for `--set`: `peers.0.count`,
@@ -367,6 +446,7 @@ count = 10
                 peerlab_version: "0".into(),
             },
             path: PathBuf::from("r.toml"),
+            allow_files: Vec::new(),
         };
         let back = Repro::parse(&r.to_text(), Path::new("r.toml")).unwrap();
         assert_eq!(back.info, r.info);

@@ -12,7 +12,7 @@
 use super::repro_file::Repro;
 use super::{plan_of, run_plan, Failure};
 use crate::run::{EXIT_BAD_INPUT, EXIT_FAILED};
-use crate::scenario::{Rate, Ratio, Value};
+use crate::scenario::{escape, Rate, Ratio, Value};
 use peerlab_engine::Duration;
 use serde::Deserialize;
 use std::fmt;
@@ -30,6 +30,10 @@ pub struct ShrinkArgs {
     /// Most candidate runs to try.
     #[arg(long, default_value_t = 200)]
     pub max_runs: usize,
+    /// Let the scenario read files (latency matrix, session traces) in this directory too
+    /// (repeatable); a repro file's `base_dir` is used only when it lies inside one of them.
+    #[arg(long = "allow-files", value_name = "DIR")]
+    pub allow_files: Vec<PathBuf>,
 }
 
 /// How big a failing case is.
@@ -243,6 +247,8 @@ fn still_fails(base: &Repro, table: &toml::Table, invariant: &str) -> Option<Fai
 /// Shrinks `repro`, trying at most `max_runs` candidates; `log` hears every kept cut.
 pub fn shrink(repro: &Repro, max_runs: usize, log: &mut dyn FnMut(&str)) -> Result<Shrunk, String> {
     let invariant = repro.info.invariant.clone();
+    // A plan that cannot expand (a file not allowed, say) is said as such, not as "no failure".
+    repro.plan().map_err(|e| e.to_string())?;
     let mut failure = still_fails(repro, &repro.table, &invariant).ok_or_else(|| {
         format!(
             "{}: {invariant} does not fail any more; nothing to shrink",
@@ -282,7 +288,12 @@ pub fn shrink(repro: &Repro, max_runs: usize, log: &mut dyn FnMut(&str)) -> Resu
         .unwrap_or_default();
     path.set_file_name(format!("{}.min.toml", stem.trim_end_matches(".min")));
     Ok(Shrunk {
-        repro: Repro { table, info, path },
+        repro: Repro {
+            table,
+            info,
+            path,
+            allow_files: repro.allow_files.clone(),
+        },
         before,
         after,
         runs,
@@ -293,7 +304,11 @@ pub fn shrink(repro: &Repro, max_runs: usize, log: &mut dyn FnMut(&str)) -> Resu
 /// `peerlab shrink`.
 pub fn shrink_command(args: &ShrinkArgs) -> u8 {
     let mut out = std::io::stdout();
-    let repro = match Repro::read(&args.repro).and_then(|r| r.scenario().map(|_| r)) {
+    let allowed = |r: Repro| Repro {
+        allow_files: args.allow_files.clone(),
+        ..r
+    };
+    let repro = match Repro::read(&args.repro).and_then(|r| allowed(r).scenario_checked()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -306,12 +321,16 @@ pub fn shrink_command(args: &ShrinkArgs) -> u8 {
         .and_then(|v| v.as_str())
         .unwrap_or("?")
         .to_string();
-    let _ = writeln!(out, "{}", super::version_line(&name, repro.seed().unwrap_or(0)));
+    let _ = writeln!(
+        out,
+        "{}",
+        super::version_line(&escape(&name), repro.seed().unwrap_or(0))
+    );
     let _ = writeln!(
         out,
         "shrinking {} ({})",
-        args.repro.display(),
-        repro.info.invariant
+        escape(&args.repro.display().to_string()),
+        escape(&repro.info.invariant)
     );
     let mut log = |s: &str| {
         let _ = writeln!(std::io::stdout(), "  {s}");

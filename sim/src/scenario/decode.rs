@@ -351,7 +351,7 @@ pub(crate) fn decode(
     for key in root.keys().filter(|k| !TOP_KEYS.contains(&k.as_str())) {
         d.issues.push(Issue::new(
             top.key(key),
-            format!("unknown key `{key}`"),
+            format!("unknown key `{}`", super::printable::excerpt(key)),
             list(&TOP_KEYS),
         ));
     }
@@ -404,6 +404,7 @@ pub(crate) fn decode(
                 output,
                 distribution,
                 base_dir,
+                allowed_dirs: Vec::new(),
             };
             if d.issues.is_empty() {
                 Ok(scenario)

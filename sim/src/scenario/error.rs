@@ -1,7 +1,8 @@
 //! Scenario errors a user can act on: each names the file, the line and column, the key, what is
 //! wrong and what is allowed (design.md §5, issue 2 point 8).
 
-use super::spans::{line_col, KeyPath, SpanIndex};
+use super::printable::escape;
+use super::spans::{KeyPath, LineCursor, SpanIndex};
 use std::fmt;
 use std::ops::Range;
 
@@ -38,15 +39,17 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every part may quote the file: escaped, so that nothing in it drives the terminal.
+        let file = escape(&self.file);
         match &self.location {
-            Location::At { line, col } => write!(f, "{}:{line}:{col}: ", self.file)?,
-            Location::Set(arg) => write!(f, "{} (--set {arg}): ", self.file)?,
-            Location::File => write!(f, "{}: ", self.file)?,
+            Location::At { line, col } => write!(f, "{file}:{line}:{col}: ")?,
+            Location::Set(arg) => write!(f, "{file} (--set {}): ", escape(arg))?,
+            Location::File => write!(f, "{file}: ")?,
         }
         if let Some(key) = &self.key {
-            write!(f, "key `{key}`: ")?;
+            write!(f, "key `{}`: ", escape(key))?;
         }
-        write!(f, "{}; allowed: {}", self.what, self.allowed)
+        write!(f, "{}; allowed: {}", escape(&self.what), escape(&self.allowed))
     }
 }
 
@@ -162,18 +165,71 @@ pub(crate) struct Locator<'a> {
     pub overrides: &'a [(KeyPath, String)],
 }
 
+/// Most problems listed for one file; the rest are counted. A file of a million bad keys listed
+/// them all, one line each, and placing each one scanned the text from its start.
+pub const DIAGNOSTICS_MAX: usize = 1000;
+
+/// Where an issue points before it has a line and column: a byte offset, or a `--set` argument.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    At(usize),
+    Set(String),
+}
+
 impl Locator<'_> {
-    /// The diagnostic for `issue`.
-    pub fn diagnose(&self, issue: &Issue) -> Diagnostic {
+    /// The diagnostics of `issues` in file order: the first `DIAGNOSTICS_MAX`, then one saying
+    /// how many more there are. Lines and columns come from one pass over the text.
+    pub fn diagnose_all(&self, issues: &[Issue]) -> Vec<Diagnostic> {
+        let mut placed: Vec<(Place, &Issue)> = issues.iter().map(|i| (self.place(i), i)).collect();
+        placed.sort_by(|a, b| a.0.cmp(&b.0));
+        let more = placed.len().saturating_sub(DIAGNOSTICS_MAX);
+        placed.truncate(DIAGNOSTICS_MAX);
+        let mut lines = LineCursor::new(self.text);
+        let mut out: Vec<Diagnostic> = placed
+            .into_iter()
+            .map(|(place, issue)| {
+                let location = match place {
+                    Place::At(offset) => {
+                        let (line, col) = lines.line_col(offset);
+                        Location::At { line, col }
+                    }
+                    Place::Set(arg) => Location::Set(arg),
+                };
+                Diagnostic {
+                    file: self.file.to_owned(),
+                    location,
+                    key: (!issue.key.is_root()).then(|| issue.key.to_string()),
+                    what: one_line(&issue.what),
+                    allowed: one_line(&issue.allowed),
+                }
+            })
+            .collect();
+        if more > 0 {
+            out.push(Diagnostic {
+                file: self.file.to_owned(),
+                location: Location::File,
+                key: None,
+                what: format!(
+                    "{} problems found; only the first {DIAGNOSTICS_MAX} in file order are listed",
+                    more + DIAGNOSTICS_MAX
+                ),
+                allowed: "fix these and check again".into(),
+            });
+        }
+        out
+    }
+
+    /// Where `issue` points.
+    fn place(&self, issue: &Issue) -> Place {
         let at = issue.at.clone().unwrap_or_else(|| issue.key.clone());
         let from_set = self.overrides.iter().rev().find(|(ov, _)| {
             issue.key.starts_with(ov)
                 || at.starts_with(ov)
                 || (ov.starts_with(&issue.key) && !self.index.contains(&issue.key))
         });
-        let location = match (from_set, &issue.span) {
-            (_, Some(span)) => self.position(span.start),
-            (Some((_, arg)), None) => Location::Set(arg.clone()),
+        match (from_set, &issue.span) {
+            (_, Some(span)) => Place::At(span.start),
+            (Some((_, arg)), None) => Place::Set(arg.clone()),
             (None, None) => {
                 // An unknown key is best shown at the key itself, anything else at its value.
                 let span = if issue.what.starts_with("unknown key") {
@@ -181,21 +237,9 @@ impl Locator<'_> {
                 } else {
                     self.index.span_of(&at)
                 };
-                self.position(span.map_or(0, |s| s.start))
+                Place::At(span.map_or(0, |s| s.start))
             }
-        };
-        Diagnostic {
-            file: self.file.to_owned(),
-            location,
-            key: (!issue.key.is_root()).then(|| issue.key.to_string()),
-            what: one_line(&issue.what),
-            allowed: one_line(&issue.allowed),
         }
-    }
-
-    fn position(&self, offset: usize) -> Location {
-        let (line, col) = line_col(self.text, offset);
-        Location::At { line, col }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Files a scenario names: the latency matrix CSV and session-length traces. `load` checks them
 //! before a run starts; the run reads them through the same functions.
 
+use super::access::read_text;
 use super::error::Issue;
+use super::printable::{escape, excerpt};
 use super::schema::{Latency, Scenario, Session};
 use super::spans::KeyPath;
 use super::units::parse_duration;
@@ -34,7 +36,7 @@ pub fn parse_matrix(text: &str) -> Result<Vec<Vec<Duration>>, String> {
         }
         let row: Result<Vec<Duration>, String> = cells(line)
             .into_iter()
-            .map(|c| ms(c).ok_or_else(|| format!("line {}: `{c}` is not milliseconds", n + 1)))
+            .map(|c| ms(c).ok_or_else(|| format!("line {}: `{}` is not milliseconds", n + 1, excerpt(c))))
             .collect();
         rows.push(row?);
     }
@@ -67,7 +69,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<Duration>, String> {
         };
         out.push(
             parse_duration(&with_unit)
-                .map_err(|_| format!("line {}: `{t}` is not a session length", n + 1))?,
+                .map_err(|_| format!("line {}: `{}` is not a session length", n + 1, excerpt(t)))?,
         );
     }
     if out.is_empty() {
@@ -76,18 +78,24 @@ pub fn parse_trace(text: &str) -> Result<Vec<Duration>, String> {
     Ok(out)
 }
 
-/// Reads and parses a latency matrix file.
-pub fn read_matrix(path: &Path) -> Result<Vec<Vec<Duration>>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot open \"{}\": {e}", path.display()))?;
-    parse_matrix(&text).map_err(|e| format!("\"{}\": {e}", path.display()))
+/// The text of a file a scenario names (at most 8 MiB, UTF-8); errors name it escaped.
+fn read_named(path: &Path) -> Result<String, String> {
+    read_text(path).map_err(|e| format!("cannot read \"{}\": {e}", shown(path)))
 }
 
-/// Reads and parses a session trace file.
+/// A path for a message, escaped.
+fn shown(path: &Path) -> String {
+    escape(&path.display().to_string())
+}
+
+/// Reads and parses a latency matrix file (`path` already resolved by `Scenario::resolve_path`).
+pub fn read_matrix(path: &Path) -> Result<Vec<Vec<Duration>>, String> {
+    parse_matrix(&read_named(path)?).map_err(|e| format!("\"{}\": {e}", shown(path)))
+}
+
+/// Reads and parses a session trace file (`path` already resolved by `Scenario::resolve_path`).
 pub fn read_trace(path: &Path) -> Result<Vec<Duration>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot open \"{}\": {e}", path.display()))?;
-    parse_trace(&text).map_err(|e| format!("\"{}\": {e}", path.display()))
+    parse_trace(&read_named(path)?).map_err(|e| format!("\"{}\": {e}", shown(path)))
 }
 
 /// Problems with the files `s` names (missing, unreadable, malformed, wrong size).
@@ -96,7 +104,7 @@ pub(crate) fn check_files(s: &Scenario) -> Vec<Issue> {
     let root = KeyPath::root();
     if let Latency::Matrix { file, groups } = &s.network.latency {
         let key = root.key("network").key("latency").key("file");
-        match read_matrix(&s.resolve_path(file)) {
+        match s.resolve_path(file).and_then(|p| read_matrix(&p)) {
             Err(what) => issues.push(Issue::new(key, what, MATRIX_ALLOWED)),
             Ok(rows) => {
                 let want = groups.as_ref().map_or(s.peers.len(), Vec::len);
@@ -107,11 +115,17 @@ pub(crate) fn check_files(s: &Scenario) -> Vec<Issue> {
             }
         }
     }
-    for (i, g) in s.peers.iter().enumerate() {
-        if let Some(Session::Trace { file }) = &g.session {
-            if let Err(what) = read_trace(&s.resolve_path(file)) {
-                let key = root.key("peers").index(i).key("session").key("file");
-                issues.push(Issue::new(key, what, TRACE_ALLOWED));
+    let branches = s.distribution.iter().flat_map(|d| &d.branches);
+    let sessions = (s.peers.iter().map(|g| &g.session).enumerate())
+        .map(|(i, session)| (root.key("peers").index(i), session))
+        .chain(
+            (branches.map(|b| &b.session).enumerate())
+                .map(|(i, session)| (root.key("branch").index(i), session)),
+        );
+    for (key, session) in sessions {
+        if let Some(Session::Trace { file }) = session {
+            if let Err(what) = s.resolve_path(file).and_then(|p| read_trace(&p)) {
+                issues.push(Issue::new(key.key("session").key("file"), what, TRACE_ALLOWED));
             }
         }
     }

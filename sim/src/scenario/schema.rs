@@ -47,6 +47,9 @@ pub struct Scenario {
     /// Directory that relative file paths (latency matrix, session traces) are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// Directories besides `base_dir`'s tree whose files the scenario may read (`--allow-files`).
+    #[serde(skip)]
+    pub allowed_dirs: Vec<PathBuf>,
 }
 
 // ------------------------------------------------------------------ [network]

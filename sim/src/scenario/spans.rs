@@ -87,6 +87,9 @@ impl fmt::Display for KeyPath {
     }
 }
 
+/// Plain values of one array given their own span; later ones point at the array.
+const LEAVES_INDEXED: usize = 4096;
+
 /// The spans of one key and of its value, where the parser knows them.
 #[derive(Clone, Debug, Default)]
 struct Spans {
@@ -116,6 +119,11 @@ impl SpanIndex {
             Raw::Leaf => {}
             Raw::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
+                    // A problem in a long array of plain values is shown at the array: indexing
+                    // each of millions of numbers took gigabytes. Tables are always indexed.
+                    if i >= LEAVES_INDEXED && matches!(item.raw, Raw::Leaf) {
+                        continue;
+                    }
                     let p = path.index(i);
                     self.entries.insert(
                         p.clone(),
@@ -189,14 +197,49 @@ impl SpanIndex {
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut at = offset.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
+    LineCursor::new(text).line_col(offset)
+}
+
+/// Lines and columns of offsets of one text: increasing offsets take one pass over the text in
+/// all (placing each from the start made a file of many errors quadratic).
+pub struct LineCursor<'a> {
+    text: &'a str,
+    at: usize,
+    line: usize,
+    col: usize,
+}
+
+impl<'a> LineCursor<'a> {
+    /// A cursor at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        LineCursor {
+            text,
+            at: 0,
+            line: 1,
+            col: 1,
+        }
     }
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
+
+    /// 1-based line and column (in characters) of byte `offset`, clamped to the text.
+    pub fn line_col(&mut self, offset: usize) -> (usize, usize) {
+        let mut to = offset.min(self.text.len());
+        while !self.text.is_char_boundary(to) {
+            to -= 1;
+        }
+        if to < self.at {
+            *self = LineCursor::new(self.text);
+        }
+        for c in self.text[self.at..to].chars() {
+            if c == '\n' {
+                self.line += 1;
+                self.col = 1;
+            } else {
+                self.col += 1;
+            }
+        }
+        self.at = to;
+        (self.line, self.col)
+    }
 }
 
 // ------------------------------------------------------------------ the spanned tree
@@ -379,6 +422,27 @@ mod tests {
             "peers[0].count"
         );
         assert!(index.contains(&KeyPath::root().key("peers").index(1)));
+    }
+
+    #[test]
+    fn long_arrays_of_values_point_at_the_array_past_the_first_ones() {
+        let text = format!("x = [{}]\n", "1, ".repeat(5000));
+        let index = SpanIndex::build(&text);
+        let x = KeyPath::root().key("x");
+        assert_eq!(
+            index.span_of(&x.index(4095)).unwrap().start,
+            text.find("1, ").unwrap() + 3 * 4095
+        );
+        assert_eq!(index.span_of(&x.index(4999)), index.span_of(&x));
+    }
+
+    #[test]
+    fn a_cursor_agrees_with_line_col_in_any_order() {
+        let text = "ab\ncé d\n\nxyz";
+        let mut cursor = LineCursor::new(text);
+        for offset in [0, 1, 3, 5, 6, 9, 12, 99, 2, 0, 7] {
+            assert_eq!(cursor.line_col(offset), line_col(text, offset), "{offset}");
+        }
     }
 
     #[test]

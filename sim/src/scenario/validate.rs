@@ -5,10 +5,13 @@
 //! `at = "10m"` is rejected, since some seeds would heal before the fault.
 
 use super::error::Issue;
+use super::names::Names;
+use super::printable::excerpt;
 use super::schema::{Join, Latency, LinkBandwidth, PeerGroup, Scenario, Session, Target};
 use super::spans::KeyPath;
 use super::value::Value;
 use peerlab_engine::Duration;
+use std::collections::BTreeMap;
 
 /// MTU bounds: IPv6's minimum MTU up to the largest UDP datagram.
 pub const MTU_MIN: u64 = 1280;
@@ -20,9 +23,14 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
     let mut v = Validator {
         s,
         issues: Vec::new(),
+        groups: Names::new(
+            s.peers.iter().map(|g| g.name.as_str()),
+            "(no [[peers]] groups are defined)",
+        ),
     };
     v.top();
     v.bounds();
+    v.limits();
     if let Some(d) = &s.distribution {
         v.distribution(d);
         if s.output.trace {
@@ -57,6 +65,8 @@ pub(super) struct Validator<'a> {
     pub(super) s: &'a Scenario,
     /// What is wrong so far.
     pub(super) issues: Vec<Issue>,
+    /// The peer groups' names.
+    pub(super) groups: Names<'a>,
 }
 
 /// The document root (shorthand).
@@ -70,22 +80,21 @@ impl Validator<'_> {
     }
 
     pub(super) fn group_names(&self) -> String {
-        let names: Vec<String> = self.s.peers.iter().map(|g| format!("\"{}\"", g.name)).collect();
-        if names.is_empty() {
-            "(no [[peers]] groups are defined)".into()
-        } else {
-            names.join(", ")
-        }
+        self.groups.shown().to_owned()
     }
 
     /// A group name must exist (`all` too when `allow_all`).
     pub(super) fn group_exists(&mut self, key: KeyPath, name: &str, allow_all: bool) {
-        if (allow_all && name == "all") || self.s.peers.iter().any(|g| g.name == name) {
+        if (allow_all && name == "all") || self.groups.contains(name) {
             return;
         }
         let all = if allow_all { "\"all\", " } else { "" };
         let allowed = format!("{all}{}", self.group_names());
-        self.push(key, format!("there is no peer group \"{name}\""), allowed);
+        self.push(
+            key,
+            format!("there is no peer group \"{}\"", excerpt(name)),
+            allowed,
+        );
     }
 
     pub(super) fn positive_duration(&mut self, key: KeyPath, v: &Value<Duration>) {
@@ -166,11 +175,11 @@ impl Validator<'_> {
                 "a duration above zero such as \"20m\"",
             );
         }
-        if s.name.trim().is_empty() || s.name.contains(['/', '\\']) {
+        if s.name.trim().is_empty() || s.name.contains(['/', '\\']) || s.name.chars().any(char::is_control) {
             self.push(
                 root().key("name"),
-                format!("\"{}\" cannot name a run directory", s.name),
-                "a non-empty name without slashes",
+                format!("\"{}\" cannot name a run directory", excerpt(&s.name)),
+                "a non-empty name without slashes or control characters",
             );
         }
         if s.output.sample_every == Duration::ZERO || s.output.sample_every > s.duration {
@@ -200,24 +209,31 @@ impl Validator<'_> {
         }
         let seeds = root().key("pnrp").key("seed_servers");
         self.positive_count(seeds.clone(), &s.pnrp.seed_servers);
-        // Each cloud has its own seed servers (pnrp.md §1.5), picked among its own members.
-        let mut clouds: Vec<&str> = Vec::new();
+        // Each cloud has its own seed servers (pnrp.md §1.5), picked among its own members:
+        // (peers of groups with seed_server = true, all peers) per cloud, in one pass.
+        // Clouds in file order, so that of equal limits the first cloud is named.
+        let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut clouds: Vec<(&str, u64, u64)> = Vec::new();
         for g in &s.peers {
-            if !clouds.contains(&g.cloud.as_str()) {
-                clouds.push(&g.cloud);
+            let i = *index.entry(g.cloud.as_str()).or_insert_with(|| {
+                clouds.push((g.cloud.as_str(), 0, 0));
+                clouds.len() - 1
+            });
+            let c = &mut clouds[i];
+            if g.seed_server {
+                c.1 = c.1.saturating_add(g.count.lo());
             }
+            c.2 = c.2.saturating_add(g.count.lo());
         }
         let mut worst: Option<(u64, String)> = None;
-        for cloud in &clouds {
-            let members = || s.peers.iter().filter(|g| g.cloud == *cloud);
-            let hosts: u64 = members().filter(|g| g.seed_server).map(|g| g.count.lo()).sum();
+        for &(cloud, hosts, all) in &clouds {
             let (limit, of) = if hosts > 0 {
                 (hosts, "peers in groups with seed_server = true")
             } else {
-                (members().map(|g| g.count.lo()).sum(), "peers")
+                (all, "peers")
             };
             let of = if clouds.len() > 1 {
-                format!("{of} in cloud \"{cloud}\"")
+                format!("{of} in cloud \"{}\"", excerpt(cloud))
             } else {
                 of.to_string()
             };
@@ -285,14 +301,19 @@ impl Validator<'_> {
 
     /// Each `[[peers]]` group must have exactly one row of the latency matrix.
     fn matrix_groups(&mut self, key: KeyPath, groups: &[String]) {
+        let rows = Names::new(groups.iter().map(String::as_str), "");
         for (i, g) in groups.iter().enumerate() {
             self.group_exists(key.index(i), g, false);
-            if groups[..i].contains(g) {
-                self.push(key.index(i), format!("\"{g}\" has two rows"), "each group once");
+            if rows.is_repeat(g, i) {
+                self.push(
+                    key.index(i),
+                    format!("\"{}\" has two rows", excerpt(g)),
+                    "each group once",
+                );
             }
         }
-        for g in self.s.peers.iter().filter(|p| !groups.contains(&p.name)) {
-            let what = format!("group \"{}\" has no row in the matrix", g.name);
+        for g in self.s.peers.iter().filter(|p| !rows.contains(&p.name)) {
+            let what = format!("group \"{}\" has no row in the matrix", excerpt(&g.name));
             self.push(
                 key.clone(),
                 what,
@@ -369,16 +390,16 @@ impl Validator<'_> {
     }
 
     fn group(&mut self, key: KeyPath, i: usize, g: &PeerGroup) {
-        if g.name.trim().is_empty() || g.name == "all" {
+        if g.name.trim().is_empty() || g.name == "all" || g.name.chars().any(char::is_control) {
             self.push(
                 key.key("name"),
-                format!("\"{}\" cannot name a group", g.name),
-                "a non-empty name other than \"all\"",
+                format!("\"{}\" cannot name a group", excerpt(&g.name)),
+                "a non-empty name other than \"all\", without control characters",
             );
-        } else if self.s.peers[..i].iter().any(|o| o.name == g.name) {
+        } else if self.groups.is_repeat(&g.name, i) {
             self.push(
                 key.key("name"),
-                format!("\"{}\" names two groups", g.name),
+                format!("\"{}\" names two groups", excerpt(&g.name)),
                 "a name no other group has",
             );
         }
@@ -392,6 +413,12 @@ impl Validator<'_> {
                 key.key("cloud"),
                 "the cloud name is empty",
                 "a cloud name such as \"Global_\"",
+            );
+        } else if g.cloud.chars().any(char::is_control) {
+            self.push(
+                key.key("cloud"),
+                format!("\"{}\" has control characters", excerpt(&g.cloud)),
+                "a cloud name without control characters, such as \"Global_\"",
             );
         }
         if let Some(b) = &g.bandwidth {

@@ -8,6 +8,7 @@ use super::validate::{root, Validator};
 use super::value::Value;
 use peerlab_engine::pnrp::{ConfigIssue, PnrpConfig};
 use peerlab_engine::Duration;
+use std::collections::BTreeMap;
 
 /// Most samples one run takes (`duration / sample_every`).
 pub const SAMPLES_MAX: u64 = 100_000;
@@ -87,14 +88,19 @@ impl Validator<'_> {
     }
 
     fn rate_bounds(&mut self) {
+        // Peers per group name, and in all, computed once (not once per workload).
+        let mut per_name: BTreeMap<&str, u64> = BTreeMap::new();
+        for g in &self.s.peers {
+            let n = per_name.entry(g.name.as_str()).or_default();
+            *n = n.saturating_add(g.count.hi());
+        }
+        let all = per_name.values().fold(0, |a: u64, &b| a.saturating_add(b));
         for (i, w) in self.s.workload.iter().enumerate() {
-            let peers: u64 = self
-                .s
-                .peers
-                .iter()
-                .filter(|g| w.from == "all" || g.name == w.from)
-                .map(|g| g.count.hi())
-                .sum();
+            let peers = if w.from == "all" {
+                all
+            } else {
+                per_name.get(w.from.as_str()).copied().unwrap_or(0)
+            };
             if peers == 0 {
                 continue; // no such group: validate.rs reports it
             }

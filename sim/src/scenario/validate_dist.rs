@@ -2,6 +2,8 @@
 //! speeds above zero, fetch patterns with the keys they need, times inside the run.
 
 use super::distribution::{DistMode, Distribution, FetchPattern};
+use super::names::Names;
+use super::printable::excerpt;
 use super::validate::{root, Validator};
 use peerlab_engine::Duration;
 
@@ -11,22 +13,18 @@ pub const DIST_NODES_MAX: u64 = 1_000_000;
 pub const CONTENT_SIZE_MAX: u64 = u32::MAX as u64 - 65_536;
 
 impl Validator<'_> {
-    fn branch_names(&self, d: &Distribution) -> String {
-        let names: Vec<String> = d.branches.iter().map(|b| format!("\"{}\"", b.name)).collect();
-        if names.is_empty() {
-            "(no [[branch]] tables are defined)".into()
-        } else {
-            names.join(", ")
-        }
+    fn branch_names(d: &Distribution) -> Names<'_> {
+        Names::new(
+            d.branches.iter().map(|b| b.name.as_str()),
+            "(no [[branch]] tables are defined)",
+        )
     }
 
-    fn content_names(d: &Distribution) -> String {
-        let names: Vec<String> = d.content.iter().map(|c| format!("\"{}\"", c.name)).collect();
-        if names.is_empty() {
-            "(no [[distribution.content]] tables are defined)".into()
-        } else {
-            names.join(", ")
-        }
+    fn content_names(d: &Distribution) -> Names<'_> {
+        Names::new(
+            d.content.iter().map(|c| c.name.as_str()),
+            "(no [[distribution.content]] tables are defined)",
+        )
     }
 
     /// Every issue of the distribution part of the scenario.
@@ -39,13 +37,14 @@ impl Validator<'_> {
                 "at least one [[distribution.content]] table with a name and a size",
             );
         }
+        let contents = Self::content_names(d);
         for (i, c) in d.content.iter().enumerate() {
             let key = dist.key("content").index(i);
-            if d.content[..i].iter().any(|o| o.name == c.name) {
+            if contents.is_repeat(&c.name, i) || c.name.chars().any(char::is_control) {
                 self.push(
                     key.key("name"),
-                    format!("\"{}\" is named twice", c.name),
-                    "unique content names",
+                    format!("\"{}\" is named twice or unprintable", excerpt(&c.name)),
+                    "unique content names without control characters",
                 );
             }
             if c.size.bytes() == 0 || c.size.bytes() > CONTENT_SIZE_MAX {
@@ -94,13 +93,14 @@ impl Validator<'_> {
             );
         }
         let mut nodes = 0u64;
+        let names = Self::branch_names(d);
         for (i, b) in d.branches.iter().enumerate() {
             let key = root().key("branch").index(i);
-            if d.branches[..i].iter().any(|o| o.name == b.name) || b.name == "all" {
+            if names.is_repeat(&b.name, i) || b.name == "all" || b.name.chars().any(char::is_control) {
                 self.push(
                     key.key("name"),
-                    format!("\"{}\" is taken", b.name),
-                    "a unique name other than \"all\"",
+                    format!("\"{}\" is taken or unprintable", excerpt(&b.name)),
+                    "a unique name other than \"all\", without control characters",
                 );
             }
             if b.clients == 0 {
@@ -145,30 +145,29 @@ impl Validator<'_> {
         }
     }
 
-    fn branch_exists(&mut self, d: &Distribution, key: super::spans::KeyPath, name: &str, allow_all: bool) {
-        if (allow_all && name == "all") || d.branches.iter().any(|b| b.name == name) {
+    fn branch_exists(&mut self, names: &Names<'_>, key: super::spans::KeyPath, name: &str, allow_all: bool) {
+        if (allow_all && name == "all") || names.contains(name) {
             return;
         }
         let all = if allow_all { "\"all\", " } else { "" };
-        let allowed = format!("{all}{}", self.branch_names(d));
-        self.push(key, format!("there is no branch \"{name}\""), allowed);
+        let allowed = format!("{all}{}", names.shown());
+        self.push(key, format!("there is no branch \"{}\"", excerpt(name)), allowed);
     }
 
-    fn content_exists(&mut self, d: &Distribution, key: super::spans::KeyPath, name: &Option<String>) {
-        if let Some(n) = name {
-            if !d.content.iter().any(|c| &c.name == n) {
-                let allowed = Self::content_names(d);
-                self.push(key, format!("there is no content \"{n}\""), allowed);
-            }
+    fn content_exists(&mut self, names: &Names<'_>, key: super::spans::KeyPath, name: &Option<String>) {
+        if let Some(n) = name.as_deref().filter(|n| !names.contains(n)) {
+            let what = format!("there is no content \"{}\"", excerpt(n));
+            self.push(key, what, names.shown());
         }
     }
 
     fn fetches(&mut self, d: &Distribution) {
         let run = self.s.duration;
+        let (branches, contents) = (Self::branch_names(d), Self::content_names(d));
         for (i, w) in d.fetches.iter().enumerate() {
             let key = root().key("workload").index(i);
-            self.branch_exists(d, key.key("branch"), &w.branch, true);
-            self.content_exists(d, key.key("content"), &w.content);
+            self.branch_exists(&branches, key.key("branch"), &w.branch, true);
+            self.content_exists(&contents, key.key("content"), &w.content);
             if w.start >= run {
                 let what = format!("`{}` is not before the end of the run ({run})", w.start);
                 self.push(
@@ -224,10 +223,11 @@ impl Validator<'_> {
     }
 
     fn dist_attackers(&mut self, d: &Distribution) {
+        let (branches, contents) = (Self::branch_names(d), Self::content_names(d));
         for (i, a) in d.attackers.iter().enumerate() {
             let key = root().key("attackers").index(i);
-            self.branch_exists(d, key.key("branch"), &a.branch, false);
-            self.content_exists(d, key.key("content"), &a.content);
+            self.branch_exists(&branches, key.key("branch"), &a.branch, false);
+            self.content_exists(&contents, key.key("content"), &a.content);
             if a.count == 0 || a.count > DIST_NODES_MAX {
                 self.push(
                     key.key("count"),

@@ -2,11 +2,13 @@
 //! `fraction`, partition sides that exist and add up (issue 2 point 8).
 
 use super::error::Issue;
+use super::printable::excerpt;
 use super::schema::{Attackers, Fault, PartitionGroups};
 use super::spans::KeyPath;
 use super::units::Ratio;
 use super::validate::{root, Validator};
 use super::value::Value;
+use std::collections::BTreeSet;
 
 impl Validator<'_> {
     /// `count` xor `fraction`, each non-zero, and `group` (if any) existing.
@@ -114,18 +116,17 @@ impl Validator<'_> {
                 }
             }
             PartitionGroups::Named(sides) => {
-                let mut seen: Vec<&str> = Vec::new();
+                let mut seen: BTreeSet<&str> = BTreeSet::new();
                 for (i, side) in sides.iter().enumerate() {
                     for (j, name) in side.iter().enumerate() {
                         self.group_exists(key.index(i).index(j), name, false);
-                        if seen.contains(&name.as_str()) {
+                        if !seen.insert(name.as_str()) {
                             self.push(
                                 key.index(i).index(j),
-                                format!("\"{name}\" is on two sides"),
+                                format!("\"{}\" is on two sides", excerpt(name)),
                                 "each group on one side at most",
                             );
                         }
-                        seen.push(name);
                     }
                 }
             }
