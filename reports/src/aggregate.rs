@@ -9,12 +9,17 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Highest latency the histograms resolve (one hour, in microseconds); longer ones saturate.
-const LATENCY_MAX_US: u64 = 3_600_000_000;
-/// Highest hop count the histograms resolve; PNRP resolves stay far below it.
-const HOPS_MAX: u64 = 4_096;
 /// Significant decimal digits kept by the histograms (relative error 0.1%).
 const SIGFIG: u8 = 3;
+
+/// An empty histogram that grows to hold any value it is given, so no figure saturates: a fixed
+/// upper bound once clamped hours-long distribution fetches to one hour. Memory still grows only
+/// with the logarithm of the largest value.
+fn growing_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new(SIGFIG).expect("constant precision is valid");
+    h.auto(true);
+    h
+}
 
 /// Run-level figures the records do not hold (wall time, memory), supplied by the simulator.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -169,9 +174,8 @@ impl OpAgg {
             source_left: 0,
             unfinished: 0,
             failures: BTreeMap::new(),
-            latency_us: Histogram::new_with_bounds(1, LATENCY_MAX_US, SIGFIG)
-                .expect("constant bounds are valid"),
-            hops: Histogram::new_with_bounds(1, HOPS_MAX, SIGFIG).expect("constant bounds are valid"),
+            latency_us: growing_histogram(),
+            hops: growing_histogram(),
         }
     }
 
@@ -203,9 +207,9 @@ impl OpAgg {
             return;
         }
         self.succeeded += 1;
-        self.latency_us.saturating_record(op.latency_us);
+        record(&mut self.latency_us, op.latency_us);
         if let Some(hops) = op.hops {
-            self.hops.saturating_record(u64::from(hops));
+            record(&mut self.hops, u64::from(hops));
         }
     }
 
@@ -229,6 +233,14 @@ impl OpAgg {
             latency_ms: percentiles(&self.latency_us, 1e-3),
             hops: (!self.hops.is_empty()).then(|| percentiles(&self.hops, 1.0)),
         }
+    }
+}
+
+/// Records `value`, growing `hist` as needed; only a value beyond the histogram's largest possible
+/// range (over 2^62 µs, i.e. input garbage) is clamped, so a hostile record cannot panic.
+fn record(hist: &mut Histogram<u64>, value: u64) {
+    if hist.record(value).is_err() {
+        hist.saturating_record(value);
     }
 }
 
@@ -373,6 +385,26 @@ mod tests {
         assert_eq!(h.p50, nearest_rank(&hops, 0.5) as f64);
         assert_eq!(h.p99, nearest_rank(&hops, 0.99) as f64);
         assert_eq!(h.max, 6.0);
+    }
+
+    #[test]
+    fn latencies_over_an_hour_do_not_saturate() {
+        // A WAN-only distribution baseline: fetches of four to five hours.
+        let mut agg = Aggregator::new();
+        let hour_us = 3_600_000_000u64;
+        for i in 0..100u64 {
+            agg.push(&op("fetch", "ok", true, 4 * hour_us + i * 36_000_000, None));
+        }
+        agg.push(&op("resolve", "ok", true, 1, Some(70_000)));
+        let s = agg.summary(&RunInfo::default());
+        let l = s.operations["fetch"].latency_ms;
+        let ms = |us: u64| us as f64 / 1000.0;
+        assert!(close(l.p50, ms(4 * hour_us + 49 * 36_000_000)), "p50 {}", l.p50);
+        assert!(close(l.max, ms(4 * hour_us + 99 * 36_000_000)), "max {}", l.max);
+        assert!(l.p50 < l.p99 && l.p99 <= l.max, "{l:?}");
+        assert!(close(s.operations["resolve"].hops.unwrap().max, 70_000.0));
+        // Garbage beyond any histogram's range is clamped, never a panic.
+        agg.push(&op("fetch", "ok", true, u64::MAX, None));
     }
 
     #[test]
