@@ -60,6 +60,9 @@ pub struct Percentiles {
     pub p99: f64,
     /// Maximum.
     pub max: f64,
+    /// Arithmetic mean (exact to the histogram's 0.1% precision).
+    #[serde(default)]
+    pub mean: f64,
 }
 
 /// Figures of one operation kind in `summary.json` (`operations.<kind>`).
@@ -255,6 +258,7 @@ fn percentiles(hist: &Histogram<u64>, scale: f64) -> Percentiles {
         p90: at(0.9),
         p99: at(0.99),
         max: hist.max() as f64 * scale,
+        mean: hist.mean() * scale,
     }
 }
 

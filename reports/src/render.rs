@@ -6,10 +6,8 @@ use crate::figures::{all_figures, Figure, RunView};
 use crate::html::{badge, escape, Page, Table};
 use crate::read::RecordReader;
 use crate::series::{RunData, MAX_LISTED_VIOLATIONS};
-use crate::stats::{headline_figures, higher_is_better};
 use crate::table::{fmt_bytes, fmt_num, fmt_pct, group_digits};
 use crate::RECORD_SCHEMA_VERSION;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// A run directory read from disk.
@@ -331,7 +329,7 @@ fn violations_section(p: &mut Page, run: &LoadedRun, replay: &str) {
     }
 }
 
-fn figures_section(p: &mut Page, figures: &[Figure]) {
+pub(crate) fn figures_section(p: &mut Page, figures: &[Figure]) {
     p.heading("plots", "Plots");
     p.raw("<div class=\"grid\">");
     for f in figures {
@@ -371,116 +369,6 @@ fn phases_section(p: &mut Page, data: &RunData) {
     p.table(&t);
 }
 
-/// Renders one page comparing `run_dirs` (the first is the baseline) into `out_dir/compare.html`:
-/// the runs overlaid on the same plots and a table of headline deltas marked better or worse.
-pub fn render_compare(run_dirs: &[PathBuf], out_dir: &Path) -> Result<PathBuf, ReportError> {
-    if run_dirs.is_empty() {
-        return Err(ReportError::Empty(
-            "compare needs at least one run directory".into(),
-        ));
-    }
-    let mut runs = Vec::with_capacity(run_dirs.len());
-    for dir in run_dirs {
-        runs.push(load_run(dir)?);
-    }
-    // Labels must tell runs apart; fall back to directory paths when scenario and seed repeat.
-    let labels: BTreeSet<&String> = runs.iter().map(|r| &r.view.label).collect();
-    if labels.len() < runs.len() {
-        for (r, dir) in runs.iter_mut().zip(run_dirs) {
-            r.view.label = dir.display().to_string();
-        }
-    }
-    let views: Vec<RunView> = runs.into_iter().map(|r| r.view).collect();
-    let figures = all_figures(&views)?;
-    let mut p = Page::new();
-    p.text("h1", "peerlab · run comparison");
-    let mut t = Table::new(&["run", "scenario", "seed", "fingerprint", "directory"], 5);
-    for (v, dir) in views.iter().zip(run_dirs) {
-        t.rows.push(vec![
-            format!("<b>{}</b>", escape(&v.label)),
-            escape(&v.summary.scenario),
-            v.summary.seed.to_string(),
-            format!("<code>{}</code>", escape(&v.summary.fingerprint)),
-            format!("<code>{}</code>", escape(&dir.display().to_string())),
-        ]);
-    }
-    p.table(&t);
-    p.heading("deltas", "Headline deltas");
-    p.raw(&format!(
-        "<p class=\"note\">Against the baseline <b>{}</b>.</p>",
-        escape(&views[0].label)
-    ));
-    p.table(&delta_table(&views));
-    figures_section(&mut p, &figures);
-    std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
-    let path = out_dir.join("compare.html");
-    write_file(&path, &p.finish("peerlab · run comparison"))?;
-    Ok(path)
-}
-
-/// One verdict of a delta.
-fn verdict(name: &str, base: f64, value: f64) -> (&'static str, &'static str) {
-    if value == base || (value - base).abs() <= 1e-12 * base.abs().max(1.0) {
-        return ("same", "same");
-    }
-    match higher_is_better(name) {
-        Some(up) if up == (value > base) => ("better", "better"),
-        Some(_) => ("worse", "worse"),
-        None => ("neutral", "changed"),
-    }
-}
-
-/// Rows: every headline figure; columns: the baseline, then each run with its delta and verdict.
-fn delta_table(views: &[RunView]) -> Table {
-    let figures: Vec<_> = views.iter().map(|v| headline_figures(&v.summary)).collect();
-    let names: BTreeSet<&String> = figures.iter().flat_map(|f| f.keys()).collect();
-    let mut header = vec!["figure".to_string(), views[0].label.clone()];
-    for v in &views[1..] {
-        header.push(v.label.clone());
-        header.push("Δ".into());
-        header.push("verdict".into());
-    }
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut t = Table::new(&header, 1);
-    for (i, h) in header.iter().enumerate() {
-        t.numeric[i] = i > 0 && *h != "verdict";
-    }
-    for name in names {
-        let base = figures[0].get(name).copied();
-        let mut row = vec![escape(name), base.map_or("–".into(), fmt_num)];
-        for f in &figures[1..] {
-            let value = f.get(name).copied();
-            row.push(value.map_or("–".into(), fmt_num));
-            match (base, value) {
-                (Some(b), Some(v)) => {
-                    let pct = if b != 0.0 {
-                        format!(" ({:+.1}%)", (v - b) / b.abs() * 100.0)
-                    } else {
-                        String::new()
-                    };
-                    let (class, word) = verdict(name, b, v);
-                    row.push(format!("{}{pct}", fmt_delta(v - b)));
-                    row.push(format!("<span class=\"{class}\">{word}</span>"));
-                }
-                _ => {
-                    row.push("–".into());
-                    row.push("<span class=\"neutral\">n/a</span>".into());
-                }
-            }
-        }
-        t.rows.push(row);
-    }
-    t
-}
-
-fn fmt_delta(d: f64) -> String {
-    if d > 0.0 {
-        format!("+{}", fmt_num(d))
-    } else {
-        fmt_num(d)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,13 +399,5 @@ mod tests {
             violation_replay(cmd, 9, 4),
             "cargo run --release -- run a.toml --seed 4 --set 'loss=1%'"
         );
-    }
-
-    #[test]
-    fn verdicts_follow_the_figure_direction() {
-        assert_eq!(verdict("resolve.success_ratio", 0.9, 0.95).1, "better");
-        assert_eq!(verdict("resolve.latency_ms.p99", 100.0, 120.0).1, "worse");
-        assert_eq!(verdict("resolve.latency_ms.p99", 100.0, 100.0).1, "same");
-        assert_eq!(verdict("peers_max", 10.0, 12.0).1, "changed");
     }
 }

@@ -246,12 +246,14 @@ mod tests {
                     p90: 230.1,
                     p99: 480.0,
                     max: 1200.0,
+                    ..Percentiles::default()
                 },
                 hops: Some(Percentiles {
                     p50: 3.0,
                     p90: 5.0,
                     p99: 7.0,
                     max: 9.0,
+                    ..Percentiles::default()
                 }),
                 ..OpSummary::default()
             },
@@ -267,6 +269,7 @@ mod tests {
                     p90: 2.25,
                     p99: 3.0,
                     max: 4.0,
+                    ..Percentiles::default()
                 },
                 ..OpSummary::default()
             },
