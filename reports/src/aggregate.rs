@@ -116,9 +116,20 @@ pub struct CheckResult {
     pub detail: String,
 }
 
-/// The contents of `summary.json` (issue 2, point 10).
+/// Version of the `summary.json` layout (docs/metrics.md); bump it when a key changes meaning or
+/// goes away. Version 1 had no `schema_version` key; 2 added it and `violations_by_invariant`.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 2;
+
+fn summary_v1() -> u32 {
+    1
+}
+
+/// The contents of `summary.json`; every key is defined in docs/metrics.md.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Layout version, [`SUMMARY_SCHEMA_VERSION`] when written now (1 for files without it).
+    #[serde(default = "summary_v1")]
+    pub schema_version: u32,
     /// Scenario name.
     pub scenario: String,
     /// Run seed.
@@ -139,6 +150,9 @@ pub struct Summary {
     pub peers_max: u64,
     /// Invariant violations recorded.
     pub violations: u64,
+    /// Violations by invariant name.
+    #[serde(default)]
+    pub violations_by_invariant: BTreeMap<String, u64>,
     /// Per operation kind.
     pub operations: BTreeMap<String, OpSummary>,
     /// Protocol headline figures, dotted names.
@@ -267,6 +281,7 @@ fn percentiles(hist: &Histogram<u64>, scale: f64) -> Percentiles {
 pub struct Aggregator {
     pub(crate) ops: BTreeMap<String, OpAgg>,
     violations: u64,
+    violations_by_invariant: BTreeMap<String, u64>,
     live_peers_max: u64,
 }
 
@@ -287,7 +302,13 @@ impl Aggregator {
                     self.ops.insert(op.kind.clone(), agg);
                 }
             },
-            Record::Violation(_) => self.violations += 1,
+            Record::Violation(v) => {
+                self.violations += 1;
+                *self
+                    .violations_by_invariant
+                    .entry(v.invariant.clone())
+                    .or_default() += 1;
+            }
             Record::Sample(s) => self.live_peers_max = self.live_peers_max.max(s.live_peers),
             Record::Meta(_) | Record::Phase(_) | Record::End(_) => {}
         }
@@ -307,6 +328,7 @@ impl Aggregator {
     /// left empty for the caller to fill.
     pub fn summary(&self, run: &RunInfo) -> Summary {
         Summary {
+            schema_version: SUMMARY_SCHEMA_VERSION,
             scenario: run.scenario.clone(),
             seed: run.seed,
             fingerprint: run.fingerprint.clone(),
@@ -321,6 +343,7 @@ impl Aggregator {
             peak_rss_bytes: run.peak_rss_bytes,
             peers_max: run.peers_max,
             violations: self.violations,
+            violations_by_invariant: self.violations_by_invariant.clone(),
             operations: self.ops.iter().map(|(k, a)| (k.clone(), a.summary())).collect(),
             metrics: run.metrics.clone(),
             checks: Vec::new(),
@@ -478,6 +501,8 @@ mod tests {
         };
         let s = agg.summary(&run);
         assert_eq!(s.violations, 1);
+        assert_eq!(s.violations_by_invariant.get("x"), Some(&1));
+        assert_eq!(s.schema_version, SUMMARY_SCHEMA_VERSION);
         assert_eq!(s.events_per_sec, 500.0);
         assert_eq!(agg.live_peers_max(), 40);
         let json = serde_json::to_value(&s).unwrap();

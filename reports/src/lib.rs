@@ -22,9 +22,11 @@ mod series;
 mod stats;
 mod sweep;
 mod table;
+mod terminal;
 
 pub use aggregate::{
-    Aggregator, CheckResult, OpSummary, Percentiles, RunInfo, Summary, SOURCE_LEFT, UNFINISHED,
+    Aggregator, CheckResult, OpSummary, Percentiles, RunInfo, Summary, SOURCE_LEFT, SUMMARY_SCHEMA_VERSION,
+    UNFINISHED,
 };
 pub use compare::render_compare;
 pub use error::ReportError;
@@ -42,4 +44,4 @@ pub use stats::{
     t975, MeanCi,
 };
 pub use sweep::{render_sweep, SweepPoint};
-pub use table::{fmt_bytes, fmt_num, fmt_pct, group_digits};
+pub use table::{fmt_bytes, fmt_duration_ms, fmt_metric, fmt_num, fmt_pct, group_digits};

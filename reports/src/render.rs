@@ -6,7 +6,7 @@ use crate::figures::{all_figures, Figure, RunView};
 use crate::html::{badge, escape, Page, Table};
 use crate::read::RecordReader;
 use crate::series::{RunData, MAX_LISTED_VIOLATIONS};
-use crate::table::{fmt_bytes, fmt_num, fmt_pct, group_digits};
+use crate::table::{fmt_bytes, fmt_metric, fmt_num, fmt_pct, group_digits};
 use crate::RECORD_SCHEMA_VERSION;
 use std::path::{Path, PathBuf};
 
@@ -222,12 +222,12 @@ fn operations_section(p: &mut Page, s: &Summary) {
         "p90 ms",
         "p99 ms",
         "max ms",
-        "hops p50 / p90 / p99 / max",
+        "hops mean · p50 / p90 / p99 / max",
     ];
     let mut t = Table::new(&header, 1);
     for (kind, o) in &s.operations {
         let hops = o.hops.map_or("–".to_string(), |h| {
-            format!("{} / {} / {} / {}", h.p50, h.p90, h.p99, h.max)
+            format!("{:.2} · {} / {} / {} / {}", h.mean, h.p50, h.p90, h.p99, h.max)
         });
         t.rows.push(vec![
             format!("<b>{}</b>", escape(kind)),
@@ -288,7 +288,7 @@ fn metrics_section(p: &mut Page, s: &Summary) {
     p.heading("metrics", "Protocol metrics");
     let mut t = Table::new(&["metric", "value"], 1);
     for (k, v) in &s.metrics {
-        t.rows.push(vec![escape(k), fmt_num(*v)]);
+        t.rows.push(vec![escape(k), escape(&fmt_metric(k, *v))]);
     }
     p.table(&t);
 }
