@@ -22,6 +22,9 @@ pub struct RunView {
     pub data: RunData,
     /// `summary.json` (or one recomputed from the records).
     pub summary: Summary,
+    /// The `--set key=value` overrides the run was made with (a sweep's parameter among them),
+    /// in command-line order.
+    pub params: Vec<(String, String)>,
 }
 
 /// A plot on the page.

@@ -65,9 +65,73 @@ pub(crate) fn load_run(dir: &Path) -> Result<LoadedRun, ReportError> {
     let config = read_json(&dir.join("config.json"))?;
     let label = format!("{} seed {}", summary.scenario, summary.seed);
     Ok(LoadedRun {
-        view: RunView { label, data, summary },
+        view: RunView {
+            label,
+            data,
+            summary,
+            params: config.as_ref().map(set_params).unwrap_or_default(),
+        },
         config,
     })
+}
+
+/// The `--set key=value` pairs of config.json's replay command, in order.
+pub(crate) fn set_params(config: &serde_json::Value) -> Vec<(String, String)> {
+    let replay = config.get("replay").and_then(|r| r.as_str()).unwrap_or("");
+    let words = shell_words(replay);
+    words
+        .windows(2)
+        .filter(|w| w[0] == "--set")
+        .filter_map(|w| {
+            let (k, v) = w[1].split_once('=')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Splits a command line as a POSIX shell does for the quoting [`shell_word`] produces: single
+/// quotes (with `'\''` for a quote inside), double quotes and backslashes.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                word.extend(chars.by_ref().take_while(|c| *c != '\''));
+            }
+            '"' => {
+                in_word = true;
+                while let Some(d) = chars.next() {
+                    match d {
+                        '"' => break,
+                        '\\' => word.extend(chars.next()),
+                        d => word.push(d),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                word.extend(chars.next());
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// The command that reproduces a run: config.json's `replay` when the simulator wrote one (it knows
@@ -181,7 +245,8 @@ fn run_page(run: &LoadedRun, figures: &[Figure]) -> String {
     p.raw(
         "<footer>CSV beside this page: <a href=\"timeseries.csv\">timeseries.csv</a> · \
          <a href=\"latency_cdf.csv\">latency_cdf.csv</a> · <a href=\"hops.csv\">hops.csv</a> · \
-         <a href=\"ops.csv\">ops.csv</a></footer>",
+         <a href=\"ops.csv\">ops.csv</a> · <a href=\"metrics.csv\">metrics.csv</a> (tidy: a \
+         row per figure); each led by the run's seed and <code>--set</code> parameters</footer>",
     );
     p.finish(&format!("peerlab · {} · seed {}", s.scenario, s.seed))
 }
@@ -372,6 +437,21 @@ fn phases_section(p: &mut Page, data: &RunData) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_params_come_from_the_replay_command() {
+        let c = serde_json::json!({"replay": "cargo run --release -- run a.toml --seed 4 \
+            --set 'network.loss=1%' --set \"peers.0.count=500\" --set 'x=it'\\''s'"});
+        assert_eq!(
+            set_params(&c),
+            vec![
+                ("network.loss".to_string(), "1%".to_string()),
+                ("peers.0.count".to_string(), "500".to_string()),
+                ("x".to_string(), "it's".to_string()),
+            ]
+        );
+        assert!(set_params(&serde_json::json!({})).is_empty());
+    }
 
     #[test]
     fn replay_uses_source_path_and_quotes_it() {

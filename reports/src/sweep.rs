@@ -2,6 +2,7 @@
 //! `--sweep key=v1,v2,…` (the same per parameter value, plus "figure vs parameter" plots).
 
 use crate::aggregate::Summary;
+use crate::csv::{field, num, tidy_figures};
 use crate::error::ReportError;
 use crate::html::{badge, escape, Page, Table};
 use crate::plot::{metric_vs_param_chart, ParamAxis, ParamPoint};
@@ -146,6 +147,31 @@ fn sweep_csv(points: &[SweepPoint], table: &BTreeMap<String, Vec<Option<MeanCi>>
     out
 }
 
+/// `runs.csv`: the tidy table of the whole set, a row per (run, figure):
+/// `seed,[<param>,<param>_value,]metric,value` (the parameter as written and as a number).
+fn runs_csv(param: &str, points: &[SweepPoint]) -> String {
+    let sweep = param != "seed";
+    let mut out = String::from("seed,");
+    if sweep {
+        out.push_str(&format!("{},{}_value,", field(param), field(param)));
+    }
+    out.push_str("metric,value\n");
+    for p in points {
+        let x = p.x.map_or(String::new(), num);
+        for s in &p.summaries {
+            let lead = if sweep {
+                format!("{},{},{x},", s.seed, field(&p.label))
+            } else {
+                format!("{},", s.seed)
+            };
+            for (k, v) in tidy_figures(s) {
+                let _ = writeln!(out, "{lead}{},{}", field(&k), num(v));
+            }
+        }
+    }
+    out
+}
+
 /// Renders `out_dir/sweep.html` and `out_dir/sweep.csv` for runs grouped by the value of `param`.
 ///
 /// With one point it is the `--seeds` page: every headline figure as mean ± 95% CI over the seeds.
@@ -209,8 +235,14 @@ pub fn render_sweep(param: &str, points: &[SweepPoint], out_dir: &Path) -> Resul
     if sweep {
         plots(&mut page, param, points, &table)?;
     }
-    page.raw("<footer>Data beside this page: <a href=\"sweep.csv\">sweep.csv</a></footer>");
+    page.raw(
+        "<footer>Data beside this page: <a href=\"sweep.csv\">sweep.csv</a> (mean and interval \
+         per value and figure) · <a href=\"runs.csv\">runs.csv</a> (tidy: a row per run and \
+         figure, with its seed and parameter)</footer>",
+    );
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
+    let runs_path = out_dir.join("runs.csv");
+    std::fs::write(&runs_path, runs_csv(param, points)).map_err(|e| ReportError::io(runs_path, e))?;
     let csv_path = out_dir.join("sweep.csv");
     std::fs::write(&csv_path, sweep_csv(points, &table)).map_err(|e| ReportError::io(csv_path, e))?;
     let path = out_dir.join("sweep.html");

@@ -186,6 +186,7 @@ fn write_run(dir: &Path, seed: u64, samples: u64, ops_per_sample: u64, slow: u64
         "source_path": "scenarios/pnrp/churny-cloud.toml",
         "seed": seed,
         "network": {"latency": {"model": "internet", "median_us": 70000}},
+        "replay": format!("peerlab run scenarios/pnrp/churny-cloud.toml --seed {seed} --set 'network.loss=1%' --set peers.0.count=40"),
     });
     std::fs::write(
         dir.join("config.json"),
@@ -296,7 +297,10 @@ fn run_report_is_well_formed_self_contained_and_every_plot_has_data() {
     // CSV beside the page.
     let ts = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
     let header = ts.lines().next().unwrap();
-    assert!(header.starts_with("t_s,live_peers,leafset_correct,ok.register,failed.register"));
+    assert!(header.starts_with(
+        "seed,network.loss,peers.0.count,t_s,live_peers,leafset_correct,ok.register,failed.register"
+    ));
+    assert!(ts.lines().nth(1).unwrap().starts_with("7,1%,40,"));
     assert!(header.contains("messages_per_s.flood") && header.contains("bytes_per_s.ack"));
     assert_eq!(ts.lines().count(), 151);
     let ops = std::fs::read_to_string(dir.join("ops.csv")).unwrap();
@@ -310,6 +314,25 @@ fn run_report_is_well_formed_self_contained_and_every_plot_has_data() {
     );
     let hops = std::fs::read_to_string(dir.join("hops.csv")).unwrap();
     assert_eq!(hops.lines().count(), 7, "six hop values of resolve\n{hops}");
+    // Every per-run CSV starts with the seed and the run's parameters.
+    for name in ["ops.csv", "latency_cdf.csv", "hops.csv", "metrics.csv"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(text.starts_with("seed,network.loss,peers.0.count,"), "{name}");
+    }
+    // metrics.csv is tidy: a row per figure, value in the last column.
+    let m = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(
+        m.lines().next(),
+        Some("seed,network.loss,peers.0.count,metric,value")
+    );
+    assert!(
+        m.lines().any(|l| l.starts_with("7,1%,40,resolve.success_ratio,")),
+        "{m}"
+    );
+    assert!(
+        m.lines().any(|l| l.starts_with("7,1%,40,resolve.started,")),
+        "{m}"
+    );
 }
 
 #[test]
@@ -404,6 +427,11 @@ fn compare_overlays_runs_and_marks_deltas() {
     assert!(html.contains(&a.display().to_string()));
 }
 
+/// Lines of `csv` that start with `prefix`.
+fn tidy_row_count(csv: &str, prefix: &str) -> usize {
+    csv.lines().filter(|l| l.starts_with(prefix)).count()
+}
+
 /// The row of figure `name` in `html`.
 fn row<'a>(html: &'a str, name: &str) -> &'a str {
     let i = html
@@ -489,6 +517,16 @@ fn sweep_page_from_run_summaries() {
     assert_self_contained(&html);
     let plots = svgs(&html);
     assert!(plots.len() >= 5, "{} plots", plots.len());
+    // The tidy table of the whole set: a row per (run, figure), seed and parameter on each.
+    let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    let mut lines = runs.lines();
+    assert_eq!(
+        lines.next(),
+        Some("seed,extra_latency_ms,extra_latency_ms_value,metric,value")
+    );
+    assert!(runs.contains("\n2,40ms,40,resolve.success_ratio,"), "{runs}");
+    let figures = tidy_row_count(&runs, "3,120ms,120,");
+    assert!(figures > 10, "one row per figure of run 3 at 120ms: {figures}");
     let p50 = plots
         .iter()
         .find(|s| s.contains("resolve.latency_ms.p50 vs extra_latency_ms"))
