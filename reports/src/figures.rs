@@ -107,10 +107,45 @@ fn bands(runs: &[RunView]) -> Vec<Band> {
     out
 }
 
-/// `0` to the latest end of the runs, so time plots span the whole run (phases included).
+/// Time of the last sample at which anything happened in `run`: an operation completed, a message
+/// was sent, or a phase (fault, churn, attack) ended; the run's end when there are no samples.
+pub(crate) fn activity_end_s(run: &RunView) -> f64 {
+    let s = &run.data.series;
+    let cumulative = s
+        .messages
+        .values()
+        .chain(s.bytes.values())
+        .chain(s.ops_ok.values())
+        .chain(s.ops_failed.values());
+    let mut last = 0usize;
+    for c in cumulative {
+        if let Some(i) = (1..c.len()).rev().find(|i| c[*i] != c[*i - 1]) {
+            last = last.max(i);
+        }
+    }
+    let phases = run
+        .data
+        .phases
+        .iter()
+        .map(|p| p.end_us as f64 / 1e6)
+        .fold(0.0f64, f64::max);
+    match s.t_s.get(last) {
+        Some(t) if s.t_s.len() > 1 => t.max(phases).min(run.data.end_s()),
+        _ => run.data.end_s(),
+    }
+}
+
+/// `0` to where the runs' activity ends (with a 5% margin), so a fetch that finishes in 20
+/// minutes is not drawn on a 5-hour axis; the whole run when activity lasts to near its end.
 fn time_range(runs: &[RunView]) -> Option<(f64, f64)> {
     let end = runs.iter().map(|r| r.data.end_s()).fold(0.0f64, f64::max);
-    (end > 0.0).then_some((0.0, end))
+    let active = runs.iter().map(activity_end_s).fold(0.0f64, f64::max);
+    let shown = if active > 0.0 && active < 0.8 * end {
+        (active * 1.05).min(end)
+    } else {
+        end
+    };
+    (shown > 0.0).then_some((0.0, shown))
 }
 
 /// CDF points `(value * scale, fraction)` of `hist`, sampled at [`CDF_STEPS`] quantiles plus the tail.
@@ -136,32 +171,50 @@ pub fn cdf_points(hist: &Histogram<u64>, scale: f64) -> Vec<(f64, f64)> {
     out
 }
 
-/// Operation latency CDF, one line per kind (one run) or per run and kind (compare).
+/// The unit to show latencies of at most `max_ms` in: (name, milliseconds per unit).
+fn latency_unit(max_ms: f64) -> (&'static str, f64) {
+    if max_ms >= 2.0 * 3_600_000.0 {
+        ("h", 3_600_000.0)
+    } else if max_ms >= 2.0 * 60_000.0 {
+        ("min", 60_000.0)
+    } else if max_ms >= 10_000.0 {
+        ("s", 1_000.0)
+    } else {
+        ("ms", 1.0)
+    }
+}
+
+/// Operation latency CDF, one line per kind (one run) or per run and kind (compare), in the unit
+/// that suits the longest latency (hours for the WAN-only distribution baseline).
 pub fn latency_cdf(runs: &[RunView]) -> Result<Figure, ReportError> {
-    let mut lines = Vec::new();
+    let mut kinds = Vec::new();
     let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
     for r in runs {
         for (kind, agg) in &r.data.agg.ops {
-            let points = cdf_points(&agg.latency_us, 1e-3);
-            if points.is_empty() {
+            if agg.latency_us.is_empty() {
                 continue;
             }
             lo = lo.min(agg.latency_us.value_at_quantile(0.01).max(1) as f64 * 1e-3);
             hi = hi.max(agg.latency_us.max() as f64 * 1e-3);
-            lines.push(Line {
-                name: name(runs, r, kind),
-                points,
-            });
+            kinds.push((name(runs, r, kind), &agg.latency_us));
         }
     }
+    let (unit, ms_per_unit) = latency_unit(hi);
+    let lines = kinds
+        .into_iter()
+        .map(|(name, hist)| Line {
+            name,
+            points: cdf_points(hist, 1e-3 / ms_per_unit),
+        })
+        .collect();
     // A long tail (timeouts) squeezes a linear axis: switch to log when it spans two decades.
     let x_log = hi > 100.0 * lo;
     let chart = LineChart {
         title: "Operation latency CDF".into(),
         x_desc: if x_log {
-            "latency (ms, log scale)".into()
+            format!("latency ({unit}, log scale)")
         } else {
-            "latency (ms)".into()
+            format!("latency ({unit})")
         },
         y_desc: "fraction of successful operations".into(),
         lines,
@@ -479,4 +532,46 @@ pub fn all_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
         v.push(leafset_correctness(runs)?);
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{End, Record, Sample};
+
+    /// A run of `samples` one-minute samples whose traffic stops after `active` of them.
+    fn run(samples: u64, active: u64) -> RunView {
+        let mut data = RunData::new();
+        for i in 1..=samples {
+            let mut s = Sample {
+                t_us: i * 60_000_000,
+                live_peers: 10,
+                ..Sample::default()
+            };
+            s.messages.insert("GET_BLKS".into(), i.min(active) * 100);
+            data.push(&Record::Sample(s));
+        }
+        data.push(&Record::End(End {
+            t_us: samples * 60_000_000,
+            events: 1,
+            fingerprint: String::new(),
+        }));
+        data.finish();
+        RunView {
+            label: "r".into(),
+            data,
+            summary: Summary::default(),
+            params: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn time_axes_end_where_the_activity_ends() {
+        // Five hours simulated, traffic over after 20 minutes: the axis ends at 21 minutes.
+        let quiet = run(300, 20);
+        assert_eq!(activity_end_s(&quiet), 1200.0);
+        assert_eq!(time_range(&[quiet]), Some((0.0, 1260.0)));
+        // Busy to the end: the whole run.
+        assert_eq!(time_range(&[run(300, 300)]), Some((0.0, 18_000.0)));
+    }
 }

@@ -6,7 +6,7 @@ use crate::figures::{all_figures, Figure, RunView};
 use crate::html::{badge, escape, Page, Table};
 use crate::read::RecordReader;
 use crate::series::{RunData, MAX_LISTED_VIOLATIONS};
-use crate::table::{fmt_bytes, fmt_metric, fmt_num, fmt_pct, group_digits};
+use crate::table::{fmt_bytes, fmt_duration_ms, fmt_metric, fmt_pct, group_digits};
 use crate::RECORD_SCHEMA_VERSION;
 use std::path::{Path, PathBuf};
 
@@ -199,7 +199,7 @@ fn run_page(run: &LoadedRun, figures: &[Figure]) -> String {
         .map_or("unknown".to_string(), |m| m.version.clone());
     p.facts(&[
         ("fingerprint", s.fingerprint.clone()),
-        ("simulated", format!("{:.1} s", s.sim_duration_s)),
+        ("simulated", fmt_duration_ms(s.sim_duration_s * 1e3)),
         ("wall time", format!("{:.2} s", s.wall_s)),
         (
             "events",
@@ -283,10 +283,10 @@ fn operations_section(p: &mut Page, s: &Summary) {
         "offline target (ok / failed)",
         "asker left",
         "unfinished",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "max ms",
+        "p50",
+        "p90",
+        "p99",
+        "max",
         "hops mean · p50 / p90 / p99 / max",
     ];
     let mut t = Table::new(&header, 1);
@@ -308,10 +308,10 @@ fn operations_section(p: &mut Page, s: &Summary) {
             ),
             group_digits(o.source_left),
             group_digits(o.unfinished),
-            fmt_num(o.latency_ms.p50),
-            fmt_num(o.latency_ms.p90),
-            fmt_num(o.latency_ms.p99),
-            fmt_num(o.latency_ms.max),
+            fmt_duration_ms(o.latency_ms.p50),
+            fmt_duration_ms(o.latency_ms.p90),
+            fmt_duration_ms(o.latency_ms.p99),
+            fmt_duration_ms(o.latency_ms.max),
             hops,
         ]);
     }
@@ -398,23 +398,26 @@ pub(crate) fn figures_section(p: &mut Page, figures: &[Figure]) {
     p.heading("plots", "Plots");
     p.raw("<div class=\"grid\">");
     for f in figures {
-        match &f.svg {
-            Some(svg) => {
-                p.raw(&format!(
-                    "<figure>{svg}<figcaption>{}</figcaption></figure>",
-                    escape(&f.note)
-                ));
-            }
-            None => {
-                p.raw(&format!(
-                    "<figure class=\"nodata\"><div><b>{}</b><br>{}</div></figure>",
-                    escape(&f.title),
-                    escape(&f.note)
-                ));
-            }
+        if let Some(svg) = &f.svg {
+            p.raw(&format!(
+                "<figure>{svg}<figcaption>{}</figcaption></figure>",
+                escape(&f.note)
+            ));
         }
     }
     p.raw("</div>");
+    // No empty panels: plots without data are named in one line.
+    let empty: Vec<String> = figures
+        .iter()
+        .filter(|f| f.svg.is_none())
+        .map(|f| format!("{} ({})", escape(&f.title), escape(&f.note)))
+        .collect();
+    if !empty.is_empty() {
+        p.raw(&format!(
+            "<p class=\"note\">Not drawn, no data: {}.</p>",
+            empty.join("; ")
+        ));
+    }
 }
 
 fn phases_section(p: &mut Page, data: &RunData) {

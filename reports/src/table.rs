@@ -116,6 +116,9 @@ pub fn fmt_metric(name: &str, v: f64) -> String {
     if name.ends_with("_s") && v >= 0.0 {
         return fmt_duration_ms(v * 1e3);
     }
+    if name.ends_with("_ratio") || name.ends_with("_share") || name.contains("leafset_correct") {
+        return fmt_pct(v);
+    }
     fmt_num(v)
 }
 
@@ -144,6 +147,7 @@ mod tests {
         assert_eq!(fmt_metric("pnrp.bytes_per_peer_per_s", 1536.0), "1.5 KiB/s");
         assert_eq!(fmt_metric("distribution.completion_p50_s", 15_506.0), "4.31h");
         assert_eq!(fmt_metric("distribution.fetches_ok", 200.0), "200");
+        assert_eq!(fmt_metric("distribution.wan_offload_ratio", -6.16e-4), "-0.06%");
         assert_eq!(fmt_num(-67108864.0), "-67,108,864");
         assert_eq!(fmt_num(1200.4), "1,200");
         assert_eq!(fmt_pct(0.5), "50.00%");

@@ -261,7 +261,7 @@ fn run_report_is_well_formed_self_contained_and_every_plot_has_data() {
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert_balanced(&html);
     assert_self_contained(&html);
-    assert!(!html.contains("class=\"nodata\""), "a plot had no data");
+    assert!(!html.contains("Not drawn, no data"), "a plot had no data");
     let plots = svgs(&html);
     assert_eq!(plots.len(), 8, "eight plots");
     for title in [
@@ -405,7 +405,7 @@ fn compare_overlays_runs_and_marks_deltas() {
     let html = std::fs::read_to_string(html_path).unwrap();
     assert_balanced(&html);
     assert_self_contained(&html);
-    assert!(!html.contains("class=\"nodata\""));
+    assert!(!html.contains("Not drawn, no data"));
     assert_eq!(svgs(&html).len(), 8);
     // Both runs are in the legends of the overlaid plots.
     let cdf = svgs(&html)
