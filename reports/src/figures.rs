@@ -345,6 +345,60 @@ pub fn live_peers(runs: &[RunView]) -> Result<Figure, ReportError> {
 }
 
 /// Per-second traffic by message type (one run) or in total (compare).
+/// Byte counters of links, not message types: distribution runs sample the WAN links and the
+/// origin's access link beside the message types.
+const LINKS: [(&str, &str); 2] = [("wan", "WAN links"), ("server", "origin access link")];
+
+/// A message type or link key as a legend reads it: PNRP types keep their specification names,
+/// distribution keys are spelt out.
+pub fn type_label(key: &str) -> String {
+    let words = match key {
+        "pccrr" => "peer block retrieval (MS-PCCRR)",
+        "origin" => "origin HTTP range requests",
+        "probe" => "discovery probes (MS-PCCRD Probe)",
+        "probe_match" => "discovery replies (MS-PCCRD ProbeMatch)",
+        "hosted_cache" => "hosted cache offers (MS-PCHC)",
+        _ => match LINKS.iter().find(|l| l.0 == key) {
+            Some((_, words)) => words,
+            None => return key.to_string(),
+        },
+    };
+    words.to_string()
+}
+
+/// Bytes per second on the WAN links and the origin's access link (distribution runs).
+pub fn link_traffic(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let mut lines = Vec::new();
+    for r in runs {
+        let s = &r.data.series;
+        for (key, _) in LINKS {
+            if let Some(c) = s.bytes.get(key) {
+                let (t, c) = with_origin(&s.t_s, c);
+                lines.push(Line {
+                    name: one_per_run(runs, r, &type_label(key)),
+                    points: rates(&t, &c),
+                });
+            }
+        }
+    }
+    let chart = LineChart {
+        title: "Bytes per second on links".into(),
+        x_desc: "simulated time (s)".into(),
+        y_desc: "bytes/s".into(),
+        lines,
+        bands: bands(runs),
+        x_range: time_range(runs),
+        ..LineChart::default()
+    };
+    line_figure(
+        chart,
+        "Both directions of every WAN link, and what left the origin.",
+        "No link traffic sampled (PNRP runs count messages by type only).",
+    )
+}
+
+/// Messages or bytes per second by message type (links excluded, see [`link_traffic`]); each type
+/// keeps its colour across both plots (types in name order).
 pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
     let (title, unit) = if bytes {
         ("Bytes per second by message type", "bytes/s")
@@ -354,7 +408,11 @@ pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
     let mut lines = Vec::new();
     for r in runs {
         let s = &r.data.series;
-        let map = if bytes { &s.bytes } else { &s.messages };
+        let all = if bytes { &s.bytes } else { &s.messages };
+        let map: std::collections::BTreeMap<&String, &Vec<f64>> = all
+            .iter()
+            .filter(|(k, _)| !LINKS.iter().any(|l| l.0 == k.as_str()))
+            .collect();
         let rate = |c: &[f64]| {
             let (t, c) = with_origin(&s.t_s, c);
             rates(&t, &c)
@@ -362,11 +420,11 @@ pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
         if runs.len() > 1 {
             lines.push(Line {
                 name: one_per_run(runs, r, "total"),
-                points: rate(&sum_series(map.values(), s.t_s.len())),
+                points: rate(&sum_series(map.values().copied(), s.t_s.len())),
             });
             continue;
         }
-        let mut by_total: Vec<(&String, &Vec<f64>)> = map.iter().collect();
+        let mut by_total: Vec<(&String, &Vec<f64>)> = map.into_iter().collect();
         by_total.sort_by(|a, b| {
             b.1.last()
                 .unwrap_or(&0.0)
@@ -374,9 +432,11 @@ pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
                 .then(a.0.cmp(b.0))
         });
         let rest = by_total.split_off(by_total.len().min(TOP_TYPES));
+        // Name order, so a type has the same colour on the messages and the bytes plot.
+        by_total.sort_by(|a, b| a.0.cmp(b.0));
         for (ty, c) in by_total {
             lines.push(Line {
-                name: ty.clone(),
+                name: type_label(ty),
                 points: rate(c),
             });
         }
@@ -526,6 +586,7 @@ pub fn all_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
         traffic(runs, true)?,
     ];
     if has_fetches(runs) {
+        v.push(link_traffic(runs)?);
         v.push(completion_curve(runs)?);
     } else {
         v.push(cache_levels(runs)?);
@@ -548,7 +609,10 @@ mod tests {
                 live_peers: 10,
                 ..Sample::default()
             };
-            s.messages.insert("GET_BLKS".into(), i.min(active) * 100);
+            s.messages.insert("pccrr".into(), i.min(active) * 100);
+            s.bytes.insert("pccrr".into(), i.min(active) * 100_000);
+            s.bytes.insert("probe".into(), i.min(active) * 1_000);
+            s.bytes.insert("wan".into(), i.min(active) * 5_000);
             data.push(&Record::Sample(s));
         }
         data.push(&Record::End(End {
@@ -573,5 +637,18 @@ mod tests {
         assert_eq!(time_range(&[quiet]), Some((0.0, 1260.0)));
         // Busy to the end: the whole run.
         assert_eq!(time_range(&[run(300, 300)]), Some((0.0, 18_000.0)));
+    }
+
+    #[test]
+    fn message_types_and_links_on_separate_plots_in_words() {
+        let r = [run(10, 10)];
+        let types = traffic(&r, true).unwrap().svg.unwrap();
+        assert!(
+            types.contains("peer block retrieval (MS-PCCRR)"),
+            "legend in words"
+        );
+        assert!(!types.contains(">\npccrr\n<") && !types.contains("WAN links"));
+        let links = link_traffic(&r).unwrap().svg.unwrap();
+        assert!(links.contains("WAN links") && !links.contains("MS-PCCRR"));
     }
 }
