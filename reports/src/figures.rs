@@ -366,6 +366,19 @@ pub fn type_label(key: &str) -> String {
     words.to_string()
 }
 
+/// A chart of `lines` over simulated time, with the runs' phase bands and time range.
+fn over_time(runs: &[RunView], title: String, y_desc: &str, lines: Vec<Line>) -> LineChart {
+    LineChart {
+        title,
+        x_desc: "simulated time (s)".into(),
+        y_desc: y_desc.into(),
+        lines,
+        bands: bands(runs),
+        x_range: time_range(runs),
+        ..LineChart::default()
+    }
+}
+
 /// Bytes per second on the WAN links and the origin's access link (distribution runs).
 pub fn link_traffic(runs: &[RunView]) -> Result<Figure, ReportError> {
     let mut lines = Vec::new();
@@ -381,17 +394,8 @@ pub fn link_traffic(runs: &[RunView]) -> Result<Figure, ReportError> {
             }
         }
     }
-    let chart = LineChart {
-        title: "Bytes per second on links".into(),
-        x_desc: "simulated time (s)".into(),
-        y_desc: "bytes/s".into(),
-        lines,
-        bands: bands(runs),
-        x_range: time_range(runs),
-        ..LineChart::default()
-    };
     line_figure(
-        chart,
+        over_time(runs, "Bytes per second on links".into(), "bytes/s", lines),
         "Both directions of every WAN link, and what left the origin.",
         "No link traffic sampled (PNRP runs count messages by type only).",
     )
@@ -453,17 +457,8 @@ pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
     } else {
         title.to_string()
     };
-    let chart = LineChart {
-        title,
-        x_desc: "simulated time (s)".into(),
-        y_desc: unit.into(),
-        lines,
-        bands: bands(runs),
-        x_range: time_range(runs),
-        ..LineChart::default()
-    };
     line_figure(
-        chart,
+        over_time(runs, title, unit, lines),
         "Rates over each sample interval, from cumulative counts.",
         "No message counted.",
     )
