@@ -32,8 +32,10 @@ pub struct RunInfo {
     pub fingerprint: String,
     /// Simulated duration, seconds.
     pub sim_duration_s: f64,
-    /// Wall-clock duration, seconds.
+    /// Wall-clock duration, seconds (set-up included).
     pub wall_s: f64,
+    /// Of `wall_s`, the set-up before the first event (keys, world), seconds.
+    pub setup_s: f64,
     /// Events processed.
     pub events: u64,
     /// Peak resident memory, bytes.
@@ -138,11 +140,15 @@ pub struct Summary {
     pub fingerprint: String,
     /// Simulated duration, seconds.
     pub sim_duration_s: f64,
-    /// Wall-clock duration, seconds.
+    /// Wall-clock duration, seconds (set-up included).
     pub wall_s: f64,
+    /// Of `wall_s`, the set-up before the first event (key generation or loading, building the
+    /// world), seconds.
+    #[serde(default)]
+    pub setup_s: f64,
     /// Events processed.
     pub events: u64,
-    /// `events / wall_s`.
+    /// `events / (wall_s − setup_s)`: simulation speed, set-up left out.
     pub events_per_sec: f64,
     /// Peak resident memory, bytes.
     pub peak_rss_bytes: u64,
@@ -334,9 +340,10 @@ impl Aggregator {
             fingerprint: run.fingerprint.clone(),
             sim_duration_s: run.sim_duration_s,
             wall_s: run.wall_s,
+            setup_s: run.setup_s,
             events: run.events,
-            events_per_sec: if run.wall_s > 0.0 {
-                run.events as f64 / run.wall_s
+            events_per_sec: if run.wall_s - run.setup_s > 0.0 {
+                run.events as f64 / (run.wall_s - run.setup_s)
             } else {
                 0.0
             },
@@ -504,6 +511,12 @@ mod tests {
         assert_eq!(s.violations_by_invariant.get("x"), Some(&1));
         assert_eq!(s.schema_version, SUMMARY_SCHEMA_VERSION);
         assert_eq!(s.events_per_sec, 500.0);
+        // Set-up time is not simulation time.
+        let s = agg.summary(&RunInfo {
+            setup_s: 1.5,
+            ..run.clone()
+        });
+        assert_eq!((s.setup_s, s.events_per_sec), (1.5, 2000.0));
         assert_eq!(agg.live_peers_max(), 40);
         let json = serde_json::to_value(&s).unwrap();
         for key in [

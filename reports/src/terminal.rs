@@ -108,9 +108,10 @@ impl Summary {
         );
         let _ = writeln!(
             out,
-            "simulated {} in {:.2} s wall  events {} ({} /s)",
+            "simulated {} in {:.2} s wall ({:.2} s set-up)  events {} ({} /s simulating)",
             fmt_duration_ms(self.sim_duration_s * 1e3),
             self.wall_s,
+            self.setup_s,
             group_digits(self.events),
             group_digits(self.events_per_sec.round() as u64),
         );

@@ -159,6 +159,7 @@ fn write_run(dir: &Path, seed: u64, samples: u64, ops_per_sample: u64, slow: u64
         fingerprint: format!("{seed:016x}"),
         sim_duration_s: duration_us as f64 / 1e6,
         wall_s: 1.5,
+        setup_s: 0.5,
         events: samples * 1000,
         peak_rss_bytes: 64 << 20,
         peers_max: 1000,
