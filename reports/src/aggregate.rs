@@ -97,6 +97,9 @@ pub struct OpSummary {
     /// `succeeded`/`failed`.
     #[serde(default)]
     pub unfinished: u64,
+    /// Operations completed within `[output] warmup`: in `started` only, in no other figure.
+    #[serde(default)]
+    pub warmup: u64,
     /// Failures with the target online, by cause (`timeout`, `not_found`, ...).
     #[serde(default)]
     pub failures: BTreeMap<String, u64>,
@@ -179,6 +182,7 @@ pub(crate) struct OpAgg {
     pub(crate) offline_failed: u64,
     pub(crate) source_left: u64,
     pub(crate) unfinished: u64,
+    pub(crate) warmup: u64,
     pub(crate) failures: BTreeMap<String, u64>,
     /// Latency of successes, microseconds.
     pub(crate) latency_us: Histogram<u64>,
@@ -196,14 +200,20 @@ impl OpAgg {
             offline_failed: 0,
             source_left: 0,
             unfinished: 0,
+            warmup: 0,
             failures: BTreeMap::new(),
             latency_us: growing_histogram(),
             hops: growing_histogram(),
         }
     }
 
-    fn push(&mut self, op: &OpRecord) {
+    fn push(&mut self, op: &OpRecord, warmup_us: u64) {
         self.started += 1;
+        // The warm-up is left out of every figure (the network is still forming).
+        if op.t_us < warmup_us {
+            self.warmup += 1;
+            return;
+        }
         let ok = op.outcome == "ok";
         // Neither says anything about the protocol: the asker went away, or the run ended first.
         // Checked before `target_online`: older records mark `source_left` ones offline too.
@@ -252,6 +262,7 @@ impl OpAgg {
             target_offline_failed: self.offline_failed,
             source_left: self.source_left,
             unfinished: self.unfinished,
+            warmup: self.warmup,
             failures: self.failures.clone(),
             latency_ms: percentiles(&self.latency_us, 1e-3),
             hops: (!self.hops.is_empty()).then(|| percentiles(&self.hops, 1.0)),
@@ -289,6 +300,8 @@ pub struct Aggregator {
     violations: u64,
     violations_by_invariant: BTreeMap<String, u64>,
     live_peers_max: u64,
+    /// `[output] warmup` from the meta record, microseconds.
+    warmup_us: u64,
 }
 
 impl Aggregator {
@@ -301,13 +314,14 @@ impl Aggregator {
     pub fn push(&mut self, record: &Record) {
         match record {
             Record::Op(op) => match self.ops.get_mut(&op.kind) {
-                Some(agg) => agg.push(op),
+                Some(agg) => agg.push(op, self.warmup_us),
                 None => {
                     let mut agg = OpAgg::new();
-                    agg.push(op);
+                    agg.push(op, self.warmup_us);
                     self.ops.insert(op.kind.clone(), agg);
                 }
             },
+            Record::Meta(m) => self.warmup_us = m.warmup_us,
             Record::Violation(v) => {
                 self.violations += 1;
                 *self
@@ -316,7 +330,7 @@ impl Aggregator {
                     .or_default() += 1;
             }
             Record::Sample(s) => self.live_peers_max = self.live_peers_max.max(s.live_peers),
-            Record::Meta(_) | Record::Phase(_) | Record::End(_) => {}
+            Record::Phase(_) | Record::End(_) => {}
         }
     }
 
@@ -439,6 +453,34 @@ mod tests {
         assert!(close(s.operations["resolve"].hops.unwrap().max, 70_000.0));
         // Garbage beyond any histogram's range is clamped, never a panic.
         agg.push(&op("fetch", "ok", true, u64::MAX, None));
+    }
+
+    #[test]
+    fn the_warmup_is_left_out_of_every_figure() {
+        let mut agg = Aggregator::new();
+        agg.push(&Record::Meta(crate::record::Meta {
+            schema: 1,
+            scenario: "s".into(),
+            seed: 1,
+            duration_us: 600_000_000,
+            version: "x".into(),
+            warmup_us: 120_000_000,
+        }));
+        let at = |t_us: u64, outcome: &str, latency_us: u64| {
+            let mut r = op("resolve", outcome, true, latency_us, Some(9));
+            if let Record::Op(o) = &mut r {
+                o.t_us = t_us;
+            }
+            r
+        };
+        agg.push(&at(60_000_000, "timeout", 5_000_000));
+        agg.push(&at(119_999_999, "ok", 4_000_000));
+        agg.push(&at(120_000_000, "ok", 20_000));
+        agg.push(&at(300_000_000, "ok", 30_000));
+        let r = &agg.summary(&RunInfo::default()).operations["resolve"];
+        assert_eq!((r.started, r.warmup, r.succeeded, r.failed), (4, 2, 2, 0));
+        assert_eq!(r.success_ratio, 1.0);
+        assert!(close(r.latency_ms.max, 30.0), "warm-up latencies left out");
     }
 
     #[test]

@@ -90,6 +90,9 @@ fn set_apart(o: &OpSummary) -> String {
     if o.source_left > 0 {
         parts.push(format!("{} whose asker left", group_digits(o.source_left)));
     }
+    if o.warmup > 0 {
+        parts.push(format!("{} completed during the warm-up", group_digits(o.warmup)));
+    }
     if o.unfinished > 0 {
         parts.push(format!("{} unfinished at the end", group_digits(o.unfinished)));
     }

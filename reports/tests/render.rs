@@ -48,6 +48,7 @@ fn write_run(dir: &Path, seed: u64, samples: u64, ops_per_sample: u64, slow: u64
             seed,
             duration_us,
             version: "0.1.0".into(),
+            warmup_us: 0,
         }),
         &mut agg,
     );

@@ -521,6 +521,7 @@ pub fn run_in_dir(plan: &Arc<Plan>, dir: &Path, quiet: bool) -> Result<(Summary,
         seed: plan.seed,
         duration_us: plan.duration.as_micros(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        warmup_us: plan.warmup.as_micros(),
     }));
     for op in &run.ops {
         rec.push(Record::Op(op.clone()));
