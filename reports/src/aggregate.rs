@@ -108,6 +108,10 @@ pub struct OpSummary {
     /// Hops of successful operations that report hops; absent for kinds without hops.
     #[serde(default)]
     pub hops: Option<Percentiles>,
+    /// 95% confidence interval `[low, high]` of `hops.mean` (normal approximation over the
+    /// operations, `mean ± 1.96 · sd / √n`); absent without hops or with one operation.
+    #[serde(default)]
+    pub hops_mean_ci95: Option<[f64; 2]>,
 }
 
 /// One `[checks]` verdict, filled by the simulator.
@@ -266,6 +270,7 @@ impl OpAgg {
             failures: self.failures.clone(),
             latency_ms: percentiles(&self.latency_us, 1e-3),
             hops: (!self.hops.is_empty()).then(|| percentiles(&self.hops, 1.0)),
+            hops_mean_ci95: mean_ci95(&self.hops),
         }
     }
 }
@@ -276,6 +281,17 @@ fn record(hist: &mut Histogram<u64>, value: u64) {
     if hist.record(value).is_err() {
         hist.saturating_record(value);
     }
+}
+
+/// The 95% interval of the mean of `hist` (normal approximation: with hundreds of operations the
+/// mean of a bounded count is close to normal), clipped at 0; `None` below two values.
+fn mean_ci95(hist: &Histogram<u64>) -> Option<[f64; 2]> {
+    let n = hist.len();
+    if n < 2 {
+        return None;
+    }
+    let half = 1.959_964 * hist.stdev() * (n as f64 / (n - 1) as f64).sqrt() / (n as f64).sqrt();
+    Some([(hist.mean() - half).max(0.0), hist.mean() + half])
 }
 
 /// Percentiles of `hist`, each value multiplied by `scale`.
@@ -433,6 +449,14 @@ mod tests {
         assert_eq!(h.p50, nearest_rank(&hops, 0.5) as f64);
         assert_eq!(h.p99, nearest_rank(&hops, 0.99) as f64);
         assert_eq!(h.max, 6.0);
+        // Mean hops with its interval, against the exact mean and standard error.
+        let n = hops.len() as f64;
+        let mean = hops.iter().sum::<u64>() as f64 / n;
+        let sd = (hops.iter().map(|h| (*h as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        assert!(close(h.mean, mean), "{} vs {mean}", h.mean);
+        let [lo, hi] = r.hops_mean_ci95.unwrap();
+        assert!(close(hi - lo, 2.0 * 1.959_964 * sd / n.sqrt()), "{lo} {hi}");
+        assert!(lo < mean && mean < hi);
     }
 
     #[test]

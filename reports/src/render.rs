@@ -292,7 +292,13 @@ fn operations_section(p: &mut Page, s: &Summary) {
     let mut t = Table::new(&header, 1);
     for (kind, o) in &s.operations {
         let hops = o.hops.map_or("–".to_string(), |h| {
-            format!("{:.2} · {} / {} / {} / {}", h.mean, h.p50, h.p90, h.p99, h.max)
+            let ci = o
+                .hops_mean_ci95
+                .map_or(String::new(), |[lo, hi]| format!(" [{lo:.2}–{hi:.2}]"));
+            format!(
+                "{:.2}{ci} · {} / {} / {} / {}",
+                h.mean, h.p50, h.p90, h.p99, h.max
+            )
         });
         t.rows.push(vec![
             format!("<b>{}</b>", escape(kind)),

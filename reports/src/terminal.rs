@@ -72,7 +72,10 @@ fn wrap(prefix: &str, text: &str, indent: usize) -> String {
 /// Hops as `mean (p50/p99/max)`, or `-` for kinds without hops.
 fn hops_cell(o: &OpSummary) -> String {
     o.hops.map_or("-".into(), |h| {
-        format!("{:.2} ({}/{}/{})", h.mean, h.p50, h.p99, h.max)
+        let ci = o
+            .hops_mean_ci95
+            .map_or(String::new(), |[lo, hi]| format!("±{:.2}", (hi - lo) / 2.0));
+        format!("{:.2}{ci} ({}/{}/{})", h.mean, h.p50, h.p99, h.max)
     })
 }
 
@@ -285,6 +288,7 @@ mod tests {
                     max: 9.0,
                     mean: 3.42,
                 }),
+                hops_mean_ci95: Some([3.40, 3.44]),
                 ..OpSummary::default()
             },
         );
@@ -334,7 +338,10 @@ mod tests {
             t.contains("4.31h") && t.contains("102ms"),
             "latency in readable units\n{t}"
         );
-        assert!(t.contains("3.42 (3/7/9)"), "mean hops\n{t}");
+        assert!(
+            t.contains("3.42±0.02 (3/7/9)"),
+            "mean hops with its interval\n{t}"
+        );
         assert!(
             t.contains("18.6 GiB") && !t.contains("200.0"),
             "bytes and counts\n{t}"
