@@ -10,7 +10,7 @@ use crate::figures::{all_figures, RunView};
 use crate::html::{escape, Page, Table};
 use crate::interval::{holm, mean_var, t975, t_two_sided_p};
 use crate::render::{figures_section, load_run, LoadedRun};
-use crate::stats::{figure_values, higher_is_better, is_host_figure};
+use crate::stats::{figure_values_of, headline_figures, higher_is_better, is_host_figure};
 use crate::table::fmt_num;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -85,13 +85,18 @@ pub fn render_compare(dirs: &[PathBuf], out_dir: &Path) -> Result<PathBuf, Repor
             s.label = s.dir.display().to_string();
         }
     }
-    let values: Vec<BTreeMap<String, Vec<f64>>> = sides
+    let summaries: Vec<Vec<_>> = sides
         .iter()
-        .map(|s| {
-            let summaries: Vec<_> = s.runs.iter().map(|r| r.view.summary.clone()).collect();
-            figure_values(&summaries)
-        })
+        .map(|s| s.runs.iter().map(|r| r.view.summary.clone()).collect())
         .collect();
+    // Every figure of any side, so a counter one side never reports is 0 there, not missing.
+    let all: BTreeSet<String> = summaries
+        .iter()
+        .flatten()
+        .flat_map(|s| headline_figures(s).into_keys())
+        .collect();
+    let values: Vec<BTreeMap<String, Vec<f64>>> =
+        summaries.iter().map(|s| figure_values_of(s, &all)).collect();
     let labels: Vec<String> = sides.iter().map(|s| s.label.clone()).collect();
     let mut p = Page::new();
     p.text("h1", "peerlab · run comparison");

@@ -149,8 +149,18 @@ pub fn headline_figures(s: &Summary) -> BTreeMap<String, f64> {
 /// from a run's summary (the simulator omits zero counters) counts as 0 there; a figure measured
 /// only when something happened (see `measured_only_when_present`) is left out instead.
 pub fn figure_values(summaries: &[Summary]) -> BTreeMap<String, Vec<f64>> {
+    figure_values_of(summaries, &std::collections::BTreeSet::new())
+}
+
+/// [`figure_values`] with `also` named too: a sweep passes every figure any of its runs has, so
+/// a counter no run at one value reports is 0 there rather than missing.
+pub(crate) fn figure_values_of(
+    summaries: &[Summary],
+    also: &std::collections::BTreeSet<String>,
+) -> BTreeMap<String, Vec<f64>> {
     let per_run: Vec<BTreeMap<String, f64>> = summaries.iter().map(headline_figures).collect();
-    let names: std::collections::BTreeSet<&String> = per_run.iter().flat_map(|f| f.keys()).collect();
+    let mut names: std::collections::BTreeSet<&String> = per_run.iter().flat_map(|f| f.keys()).collect();
+    names.extend(also.iter());
     names
         .into_iter()
         .map(|name| {
@@ -171,8 +181,17 @@ pub fn figure_values(summaries: &[Summary]) -> BTreeMap<String, Vec<f64>> {
 /// `--seeds 1..20`), from [`figure_values`] (so `n` counts runs with a zero counter too); see
 /// [`figure_ci`] for the intervals.
 pub fn across_runs(summaries: &[Summary]) -> BTreeMap<String, MeanCi> {
-    figure_values(summaries)
+    across_runs_of(summaries, &std::collections::BTreeSet::new())
+}
+
+/// [`across_runs`] over the figures of `summaries` and those named in `also`.
+pub(crate) fn across_runs_of(
+    summaries: &[Summary],
+    also: &std::collections::BTreeSet<String>,
+) -> BTreeMap<String, MeanCi> {
+    figure_values_of(summaries, also)
         .into_iter()
+        .filter(|(_, values)| !values.is_empty())
         .map(|(name, values)| {
             let pooled = name.strip_suffix(".success_ratio").map(|kind| {
                 summaries

@@ -6,7 +6,7 @@ use crate::csv::{field, num, tidy_figures};
 use crate::error::ReportError;
 use crate::html::{badge, escape, Page, Table};
 use crate::plot::{metric_vs_param_chart, ParamAxis, ParamPoint};
-use crate::stats::{across_runs, MeanCi};
+use crate::stats::{across_runs_of, headline_figures, MeanCi};
 use crate::table::fmt_num;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -50,7 +50,15 @@ pub struct SweepPoint {
 
 /// Mean and 95% CI of every headline figure at every point: `figure → per point`.
 fn figure_table(points: &[SweepPoint]) -> BTreeMap<String, Vec<Option<MeanCi>>> {
-    let per_point: Vec<BTreeMap<String, MeanCi>> = points.iter().map(|p| across_runs(&p.summaries)).collect();
+    // Every figure any run has, so a counter absent from every run at one value is 0 there.
+    let all: BTreeSet<String> = points
+        .iter()
+        .flat_map(|p| p.summaries.iter().flat_map(|s| headline_figures(s).into_keys()))
+        .collect();
+    let per_point: Vec<BTreeMap<String, MeanCi>> = points
+        .iter()
+        .map(|p| across_runs_of(&p.summaries, &all))
+        .collect();
     let names: BTreeSet<&String> = per_point.iter().flat_map(|m| m.keys()).collect();
     names
         .into_iter()
@@ -419,6 +427,21 @@ mod tests {
         assert!(html.contains("\n1000\n</text>"), "log ticks at powers of ten");
         assert!(!html.contains("316.228"), "no ticks between powers of ten");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_counter_no_run_at_a_value_reports_is_zero_there() {
+        let mut points = vec![
+            point("1%", Some(1.0), &[0.9, 0.9]),
+            point("5%", Some(5.0), &[0.8, 0.8]),
+        ];
+        for s in &mut points[1].summaries {
+            s.metrics.insert("pnrp.engine.timeouts.FLOOD".into(), 4.0);
+        }
+        let table = figure_table(&points);
+        let cells = &table["pnrp.engine.timeouts.FLOOD"];
+        assert_eq!(cells[0].map(|c| (c.n, c.mean)), Some((2, 0.0)));
+        assert_eq!(cells[1].map(|c| (c.n, c.mean)), Some((2, 4.0)));
     }
 
     #[test]
