@@ -20,7 +20,7 @@
 use ed25519_dalek::{Signer, Verifier};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use rsa::pkcs1::{DecodeRsaPublicKey, EncodeRsaPublicKey};
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
@@ -218,12 +218,17 @@ pub struct Identity {
 
 type IdentityCache = Mutex<BTreeMap<(Scheme, [u8; 32]), Arc<Identity>>>;
 
+/// The process-wide identity cache, by (scheme, seed).
+fn identity_cache() -> &'static IdentityCache {
+    static CACHE: OnceLock<IdentityCache> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
 impl Identity {
     /// The identity for `seed` under `scheme`: keys come from a ChaCha20 stream seeded with `seed`, so the
     /// same seed always yields the same key. A process-wide cache makes each seed generate only once.
     pub fn generate(scheme: Scheme, seed: [u8; 32]) -> Arc<Identity> {
-        static CACHE: OnceLock<IdentityCache> = OnceLock::new();
-        let cache = CACHE.get_or_init(|| Mutex::new(BTreeMap::new()));
+        let cache = identity_cache();
         if let Some(id) = lock(cache).get(&(scheme, seed)) {
             return Arc::clone(id);
         }
@@ -231,6 +236,53 @@ impl Identity {
         // seeds meanwhile. A racing duplicate generation produces the identical key; the first insert wins.
         let fresh = Arc::new(Identity::generate_uncached(scheme, seed));
         Arc::clone(lock(cache).entry((scheme, seed)).or_insert(fresh))
+    }
+
+    /// Whether the identity for (`scheme`, `seed`) is already in the process-wide cache.
+    pub fn is_cached(scheme: Scheme, seed: [u8; 32]) -> bool {
+        lock(identity_cache()).contains_key(&(scheme, seed))
+    }
+
+    /// The RSA private key as PKCS#1 DER, for a key store outside the engine; `None` for Ed25519
+    /// (which derives in microseconds and is never stored).
+    pub fn rsa_private_der(&self) -> Option<Vec<u8>> {
+        match &self.secret {
+            Secret::Rsa(key) => key.to_pkcs1_der().ok().map(|d| d.as_bytes().to_vec()),
+            Secret::Ed25519(_) => None,
+        }
+    }
+
+    /// Puts a stored RSA-1024 key (PKCS#1 DER from [`Identity::rsa_private_der`]) in the
+    /// process-wide cache as the identity of `seed`, so [`Identity::generate`] returns it without
+    /// generating. Refuses (returns `None`) DER that does not parse, is not a 1024-bit key whose
+    /// public half encodes in 140 bytes, or fails a sign-and-verify round trip. The caller vouches
+    /// that the DER was derived from `seed` (a key store names its files by it and checksums them).
+    pub fn adopt_rsa_private_der(seed: [u8; 32], der: &[u8]) -> Option<Arc<Identity>> {
+        let key = RsaPrivateKey::from_pkcs1_der(der).ok()?;
+        key.validate().ok()?;
+        let public_der = key.to_public_key().to_pkcs1_der().ok()?;
+        if public_der.as_bytes().len() != RSA1024_KEY_LEN {
+            return None;
+        }
+        let public = PublicKey {
+            scheme: Scheme::Rsa1024Sha1,
+            bytes: Arc::from(public_der.as_bytes().to_vec()),
+        };
+        let id = Identity {
+            authority: public.authority(),
+            public,
+            secret: Secret::Rsa(Box::new(key)),
+        };
+        let probe = b"peerlab key store check";
+        if !id.public.verify_uncached(probe, &id.sign(probe)) {
+            return None;
+        }
+        let fresh = Arc::new(id);
+        Some(Arc::clone(
+            lock(identity_cache())
+                .entry((Scheme::Rsa1024Sha1, seed))
+                .or_insert(fresh),
+        ))
     }
 
     fn generate_uncached(scheme: Scheme, seed: [u8; 32]) -> Identity {
@@ -399,6 +451,31 @@ mod tests {
             assert_eq!(a.public_key().bytes.len(), scheme.key_len());
             assert!(a.public_key().is_well_formed());
         }
+    }
+
+    #[test]
+    fn a_stored_rsa_key_is_bit_identical_to_a_fresh_one() {
+        let fresh = Identity::generate_uncached(Scheme::Rsa1024Sha1, seed(91));
+        let der = fresh.rsa_private_der().unwrap();
+        let adopted = Identity::adopt_rsa_private_der(seed(91), &der).unwrap();
+        assert_eq!(adopted.public_key().bytes, fresh.public_key().bytes);
+        assert_eq!(adopted.rsa_private_der().unwrap(), der);
+        assert_eq!(
+            adopted.sign(b"msg"),
+            fresh.sign(b"msg"),
+            "PKCS#1 v1.5 signs deterministically"
+        );
+        // generate() now returns the adopted identity.
+        assert!(Arc::ptr_eq(
+            &Identity::generate(Scheme::Rsa1024Sha1, seed(91)),
+            &adopted
+        ));
+        // Damaged DER is refused.
+        let mut bad = der.clone();
+        bad[40] ^= 0xff;
+        assert!(Identity::adopt_rsa_private_der(seed(92), &bad).is_none());
+        assert!(Identity::adopt_rsa_private_der(seed(92), &der[..100]).is_none());
+        assert!(!Identity::is_cached(Scheme::Rsa1024Sha1, seed(92)));
     }
 
     #[test]

@@ -9,12 +9,17 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Highest latency the histograms resolve (one hour, in microseconds); longer ones saturate.
-const LATENCY_MAX_US: u64 = 3_600_000_000;
-/// Highest hop count the histograms resolve; PNRP resolves stay far below it.
-const HOPS_MAX: u64 = 4_096;
 /// Significant decimal digits kept by the histograms (relative error 0.1%).
 const SIGFIG: u8 = 3;
+
+/// An empty histogram that grows to hold any value it is given, so no figure saturates: a fixed
+/// upper bound once clamped hours-long distribution fetches to one hour. Memory still grows only
+/// with the logarithm of the largest value.
+fn growing_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new(SIGFIG).expect("constant precision is valid");
+    h.auto(true);
+    h
+}
 
 /// Run-level figures the records do not hold (wall time, memory), supplied by the simulator.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -27,8 +32,10 @@ pub struct RunInfo {
     pub fingerprint: String,
     /// Simulated duration, seconds.
     pub sim_duration_s: f64,
-    /// Wall-clock duration, seconds.
+    /// Wall-clock duration, seconds (set-up included).
     pub wall_s: f64,
+    /// Of `wall_s`, the set-up before the first event (keys, world), seconds.
+    pub setup_s: f64,
     /// Events processed.
     pub events: u64,
     /// Peak resident memory, bytes.
@@ -55,6 +62,9 @@ pub struct Percentiles {
     pub p99: f64,
     /// Maximum.
     pub max: f64,
+    /// Arithmetic mean (exact to the histogram's 0.1% precision).
+    #[serde(default)]
+    pub mean: f64,
 }
 
 /// Figures of one operation kind in `summary.json` (`operations.<kind>`).
@@ -87,6 +97,9 @@ pub struct OpSummary {
     /// `succeeded`/`failed`.
     #[serde(default)]
     pub unfinished: u64,
+    /// Operations completed within `[output] warmup`: in `started` only, in no other figure.
+    #[serde(default)]
+    pub warmup: u64,
     /// Failures with the target online, by cause (`timeout`, `not_found`, ...).
     #[serde(default)]
     pub failures: BTreeMap<String, u64>,
@@ -95,6 +108,10 @@ pub struct OpSummary {
     /// Hops of successful operations that report hops; absent for kinds without hops.
     #[serde(default)]
     pub hops: Option<Percentiles>,
+    /// 95% confidence interval `[low, high]` of `hops.mean` (normal approximation over the
+    /// operations, `mean ± 1.96 · sd / √n`); absent without hops or with one operation.
+    #[serde(default)]
+    pub hops_mean_ci95: Option<[f64; 2]>,
 }
 
 /// One `[checks]` verdict, filled by the simulator.
@@ -108,9 +125,20 @@ pub struct CheckResult {
     pub detail: String,
 }
 
-/// The contents of `summary.json` (issue 2, point 10).
+/// Version of the `summary.json` layout (docs/metrics.md); bump it when a key changes meaning or
+/// goes away. Version 1 had no `schema_version` key; 2 added it and `violations_by_invariant`.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 2;
+
+fn summary_v1() -> u32 {
+    1
+}
+
+/// The contents of `summary.json`; every key is defined in docs/metrics.md.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Layout version, [`SUMMARY_SCHEMA_VERSION`] when written now (1 for files without it).
+    #[serde(default = "summary_v1")]
+    pub schema_version: u32,
     /// Scenario name.
     pub scenario: String,
     /// Run seed.
@@ -119,11 +147,15 @@ pub struct Summary {
     pub fingerprint: String,
     /// Simulated duration, seconds.
     pub sim_duration_s: f64,
-    /// Wall-clock duration, seconds.
+    /// Wall-clock duration, seconds (set-up included).
     pub wall_s: f64,
+    /// Of `wall_s`, the set-up before the first event (key generation or loading, building the
+    /// world), seconds.
+    #[serde(default)]
+    pub setup_s: f64,
     /// Events processed.
     pub events: u64,
-    /// `events / wall_s`.
+    /// `events / (wall_s − setup_s)`: simulation speed, set-up left out.
     pub events_per_sec: f64,
     /// Peak resident memory, bytes.
     pub peak_rss_bytes: u64,
@@ -131,6 +163,9 @@ pub struct Summary {
     pub peers_max: u64,
     /// Invariant violations recorded.
     pub violations: u64,
+    /// Violations by invariant name.
+    #[serde(default)]
+    pub violations_by_invariant: BTreeMap<String, u64>,
     /// Per operation kind.
     pub operations: BTreeMap<String, OpSummary>,
     /// Protocol headline figures, dotted names.
@@ -151,6 +186,7 @@ pub(crate) struct OpAgg {
     pub(crate) offline_failed: u64,
     pub(crate) source_left: u64,
     pub(crate) unfinished: u64,
+    pub(crate) warmup: u64,
     pub(crate) failures: BTreeMap<String, u64>,
     /// Latency of successes, microseconds.
     pub(crate) latency_us: Histogram<u64>,
@@ -168,15 +204,20 @@ impl OpAgg {
             offline_failed: 0,
             source_left: 0,
             unfinished: 0,
+            warmup: 0,
             failures: BTreeMap::new(),
-            latency_us: Histogram::new_with_bounds(1, LATENCY_MAX_US, SIGFIG)
-                .expect("constant bounds are valid"),
-            hops: Histogram::new_with_bounds(1, HOPS_MAX, SIGFIG).expect("constant bounds are valid"),
+            latency_us: growing_histogram(),
+            hops: growing_histogram(),
         }
     }
 
-    fn push(&mut self, op: &OpRecord) {
+    fn push(&mut self, op: &OpRecord, warmup_us: u64) {
         self.started += 1;
+        // The warm-up is left out of every figure (the network is still forming).
+        if op.t_us < warmup_us {
+            self.warmup += 1;
+            return;
+        }
         let ok = op.outcome == "ok";
         // Neither says anything about the protocol: the asker went away, or the run ended first.
         // Checked before `target_online`: older records mark `source_left` ones offline too.
@@ -203,9 +244,9 @@ impl OpAgg {
             return;
         }
         self.succeeded += 1;
-        self.latency_us.saturating_record(op.latency_us);
+        record(&mut self.latency_us, op.latency_us);
         if let Some(hops) = op.hops {
-            self.hops.saturating_record(u64::from(hops));
+            record(&mut self.hops, u64::from(hops));
         }
     }
 
@@ -225,11 +266,32 @@ impl OpAgg {
             target_offline_failed: self.offline_failed,
             source_left: self.source_left,
             unfinished: self.unfinished,
+            warmup: self.warmup,
             failures: self.failures.clone(),
             latency_ms: percentiles(&self.latency_us, 1e-3),
             hops: (!self.hops.is_empty()).then(|| percentiles(&self.hops, 1.0)),
+            hops_mean_ci95: mean_ci95(&self.hops),
         }
     }
+}
+
+/// Records `value`, growing `hist` as needed; only a value beyond the histogram's largest possible
+/// range (over 2^62 µs, i.e. input garbage) is clamped, so a hostile record cannot panic.
+fn record(hist: &mut Histogram<u64>, value: u64) {
+    if hist.record(value).is_err() {
+        hist.saturating_record(value);
+    }
+}
+
+/// The 95% interval of the mean of `hist` (normal approximation: with hundreds of operations the
+/// mean of a bounded count is close to normal), clipped at 0; `None` below two values.
+fn mean_ci95(hist: &Histogram<u64>) -> Option<[f64; 2]> {
+    let n = hist.len();
+    if n < 2 {
+        return None;
+    }
+    let half = 1.959_964 * hist.stdev() * (n as f64 / (n - 1) as f64).sqrt() / (n as f64).sqrt();
+    Some([(hist.mean() - half).max(0.0), hist.mean() + half])
 }
 
 /// Percentiles of `hist`, each value multiplied by `scale`.
@@ -243,6 +305,7 @@ fn percentiles(hist: &Histogram<u64>, scale: f64) -> Percentiles {
         p90: at(0.9),
         p99: at(0.99),
         max: hist.max() as f64 * scale,
+        mean: hist.mean() * scale,
     }
 }
 
@@ -251,7 +314,10 @@ fn percentiles(hist: &Histogram<u64>, scale: f64) -> Percentiles {
 pub struct Aggregator {
     pub(crate) ops: BTreeMap<String, OpAgg>,
     violations: u64,
+    violations_by_invariant: BTreeMap<String, u64>,
     live_peers_max: u64,
+    /// `[output] warmup` from the meta record, microseconds.
+    warmup_us: u64,
 }
 
 impl Aggregator {
@@ -264,16 +330,23 @@ impl Aggregator {
     pub fn push(&mut self, record: &Record) {
         match record {
             Record::Op(op) => match self.ops.get_mut(&op.kind) {
-                Some(agg) => agg.push(op),
+                Some(agg) => agg.push(op, self.warmup_us),
                 None => {
                     let mut agg = OpAgg::new();
-                    agg.push(op);
+                    agg.push(op, self.warmup_us);
                     self.ops.insert(op.kind.clone(), agg);
                 }
             },
-            Record::Violation(_) => self.violations += 1,
+            Record::Meta(m) => self.warmup_us = m.warmup_us,
+            Record::Violation(v) => {
+                self.violations += 1;
+                *self
+                    .violations_by_invariant
+                    .entry(v.invariant.clone())
+                    .or_default() += 1;
+            }
             Record::Sample(s) => self.live_peers_max = self.live_peers_max.max(s.live_peers),
-            Record::Meta(_) | Record::Phase(_) | Record::End(_) => {}
+            Record::Phase(_) | Record::End(_) => {}
         }
     }
 
@@ -291,20 +364,23 @@ impl Aggregator {
     /// left empty for the caller to fill.
     pub fn summary(&self, run: &RunInfo) -> Summary {
         Summary {
+            schema_version: SUMMARY_SCHEMA_VERSION,
             scenario: run.scenario.clone(),
             seed: run.seed,
             fingerprint: run.fingerprint.clone(),
             sim_duration_s: run.sim_duration_s,
             wall_s: run.wall_s,
+            setup_s: run.setup_s,
             events: run.events,
-            events_per_sec: if run.wall_s > 0.0 {
-                run.events as f64 / run.wall_s
+            events_per_sec: if run.wall_s - run.setup_s > 0.0 {
+                run.events as f64 / (run.wall_s - run.setup_s)
             } else {
                 0.0
             },
             peak_rss_bytes: run.peak_rss_bytes,
             peers_max: run.peers_max,
             violations: self.violations,
+            violations_by_invariant: self.violations_by_invariant.clone(),
             operations: self.ops.iter().map(|(k, a)| (k.clone(), a.summary())).collect(),
             metrics: run.metrics.clone(),
             checks: Vec::new(),
@@ -373,6 +449,62 @@ mod tests {
         assert_eq!(h.p50, nearest_rank(&hops, 0.5) as f64);
         assert_eq!(h.p99, nearest_rank(&hops, 0.99) as f64);
         assert_eq!(h.max, 6.0);
+        // Mean hops with its interval, against the exact mean and standard error.
+        let n = hops.len() as f64;
+        let mean = hops.iter().sum::<u64>() as f64 / n;
+        let sd = (hops.iter().map(|h| (*h as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        assert!(close(h.mean, mean), "{} vs {mean}", h.mean);
+        let [lo, hi] = r.hops_mean_ci95.unwrap();
+        assert!(close(hi - lo, 2.0 * 1.959_964 * sd / n.sqrt()), "{lo} {hi}");
+        assert!(lo < mean && mean < hi);
+    }
+
+    #[test]
+    fn latencies_over_an_hour_do_not_saturate() {
+        // A WAN-only distribution baseline: fetches of four to five hours.
+        let mut agg = Aggregator::new();
+        let hour_us = 3_600_000_000u64;
+        for i in 0..100u64 {
+            agg.push(&op("fetch", "ok", true, 4 * hour_us + i * 36_000_000, None));
+        }
+        agg.push(&op("resolve", "ok", true, 1, Some(70_000)));
+        let s = agg.summary(&RunInfo::default());
+        let l = s.operations["fetch"].latency_ms;
+        let ms = |us: u64| us as f64 / 1000.0;
+        assert!(close(l.p50, ms(4 * hour_us + 49 * 36_000_000)), "p50 {}", l.p50);
+        assert!(close(l.max, ms(4 * hour_us + 99 * 36_000_000)), "max {}", l.max);
+        assert!(l.p50 < l.p99 && l.p99 <= l.max, "{l:?}");
+        assert!(close(s.operations["resolve"].hops.unwrap().max, 70_000.0));
+        // Garbage beyond any histogram's range is clamped, never a panic.
+        agg.push(&op("fetch", "ok", true, u64::MAX, None));
+    }
+
+    #[test]
+    fn the_warmup_is_left_out_of_every_figure() {
+        let mut agg = Aggregator::new();
+        agg.push(&Record::Meta(crate::record::Meta {
+            schema: 1,
+            scenario: "s".into(),
+            seed: 1,
+            duration_us: 600_000_000,
+            version: "x".into(),
+            warmup_us: 120_000_000,
+        }));
+        let at = |t_us: u64, outcome: &str, latency_us: u64| {
+            let mut r = op("resolve", outcome, true, latency_us, Some(9));
+            if let Record::Op(o) = &mut r {
+                o.t_us = t_us;
+            }
+            r
+        };
+        agg.push(&at(60_000_000, "timeout", 5_000_000));
+        agg.push(&at(119_999_999, "ok", 4_000_000));
+        agg.push(&at(120_000_000, "ok", 20_000));
+        agg.push(&at(300_000_000, "ok", 30_000));
+        let r = &agg.summary(&RunInfo::default()).operations["resolve"];
+        assert_eq!((r.started, r.warmup, r.succeeded, r.failed), (4, 2, 2, 0));
+        assert_eq!(r.success_ratio, 1.0);
+        assert!(close(r.latency_ms.max, 30.0), "warm-up latencies left out");
     }
 
     #[test]
@@ -442,7 +574,15 @@ mod tests {
         };
         let s = agg.summary(&run);
         assert_eq!(s.violations, 1);
+        assert_eq!(s.violations_by_invariant.get("x"), Some(&1));
+        assert_eq!(s.schema_version, SUMMARY_SCHEMA_VERSION);
         assert_eq!(s.events_per_sec, 500.0);
+        // Set-up time is not simulation time.
+        let s = agg.summary(&RunInfo {
+            setup_s: 1.5,
+            ..run.clone()
+        });
+        assert_eq!((s.setup_s, s.events_per_sec), (1.5, 2000.0));
         assert_eq!(agg.live_peers_max(), 40);
         let json = serde_json::to_value(&s).unwrap();
         for key in [

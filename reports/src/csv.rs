@@ -1,13 +1,16 @@
 //! CSV files written beside `report.html`, for people who plot elsewhere.
 
+use crate::aggregate::Summary;
 use crate::error::ReportError;
 use crate::figures::{cdf_points, with_origin, RunView};
 use crate::series::{rates, success_ratios};
+use crate::stats::headline_figures;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// Quotes a CSV field when it needs it (RFC 4180).
-fn field(s: &str) -> String {
+pub(crate) fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -15,7 +18,7 @@ fn field(s: &str) -> String {
     }
 }
 
-fn num(x: f64) -> String {
+pub(crate) fn num(x: f64) -> String {
     if x.is_finite() {
         format!("{x}")
     } else {
@@ -26,6 +29,67 @@ fn num(x: f64) -> String {
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), ReportError> {
     let path = dir.join(name);
     crate::output::write_file(&path, text).map_err(|e| ReportError::io(path, e))
+}
+
+/// The leading columns of every per-run CSV: the run's seed and each `--set` parameter (a sweep's
+/// among them), so files from many runs can be concatenated and grouped in pandas, R or polars.
+fn run_columns(run: &RunView) -> (String, String) {
+    let mut header = vec!["seed".to_string()];
+    let mut row = vec![run.summary.seed.to_string()];
+    for (k, v) in &run.params {
+        header.push(field(k));
+        row.push(field(v));
+    }
+    (header.join(","), row.join(","))
+}
+
+/// Prefixes every line of `csv` (header included) with the run's seed and parameters.
+fn with_run_columns(run: &RunView, csv: &str) -> String {
+    let (head, row) = run_columns(run);
+    let mut out = String::with_capacity(csv.len() + csv.lines().count() * (row.len() + 1));
+    for (i, line) in csv.lines().enumerate() {
+        out.push_str(if i == 0 { &head } else { &row });
+        out.push(',');
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Every figure of a summary as `(name, value)`: the headline figures plus each operation kind's
+/// counts and percentiles.
+pub(crate) fn tidy_figures(s: &Summary) -> BTreeMap<String, f64> {
+    let mut out = headline_figures(s);
+    out.insert("sim_duration_s".into(), s.sim_duration_s);
+    out.insert("events".into(), s.events as f64);
+    for (kind, o) in &s.operations {
+        for (k, v) in [
+            ("started", o.started),
+            ("succeeded", o.succeeded),
+            ("target_offline", o.target_offline),
+            ("target_offline_ok", o.target_offline_ok),
+            ("target_offline_failed", o.target_offline_failed),
+            ("source_left", o.source_left),
+            ("unfinished", o.unfinished),
+        ] {
+            out.insert(format!("{kind}.{k}"), v as f64);
+        }
+        out.insert(format!("{kind}.latency_ms.max"), o.latency_ms.max);
+        if let Some(h) = o.hops {
+            out.insert(format!("{kind}.hops.p99"), h.p99);
+            out.insert(format!("{kind}.hops.max"), h.max);
+        }
+    }
+    out
+}
+
+/// `metrics.csv`: the tidy table of one run, a row per figure: `seed,<params…>,metric,value`.
+pub fn metrics(run: &RunView) -> String {
+    let mut out = String::from("metric,value\n");
+    for (k, v) in tidy_figures(&run.summary) {
+        let _ = writeln!(out, "{},{}", field(&k), num(v));
+    }
+    with_run_columns(run, &out)
 }
 
 /// `timeseries.csv`: one row per kept sample; per-interval operation counts and ratios, per-second
@@ -149,12 +213,13 @@ pub fn ops(run: &RunView) -> String {
     out
 }
 
-/// Writes the four CSV files of `run` into `dir`.
+/// Writes the CSV files of `run` into `dir`, each led by the run's seed and parameters.
 pub fn write_all(run: &RunView, dir: &Path) -> Result<(), ReportError> {
-    write(dir, "timeseries.csv", &timeseries(run))?;
-    write(dir, "latency_cdf.csv", &latency_cdf(run))?;
-    write(dir, "hops.csv", &hops(run))?;
-    write(dir, "ops.csv", &ops(run))
+    write(dir, "timeseries.csv", &with_run_columns(run, &timeseries(run)))?;
+    write(dir, "latency_cdf.csv", &with_run_columns(run, &latency_cdf(run)))?;
+    write(dir, "hops.csv", &with_run_columns(run, &hops(run)))?;
+    write(dir, "ops.csv", &with_run_columns(run, &ops(run)))?;
+    write(dir, "metrics.csv", &metrics(run))
 }
 
 #[cfg(test)]

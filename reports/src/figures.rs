@@ -22,6 +22,9 @@ pub struct RunView {
     pub data: RunData,
     /// `summary.json` (or one recomputed from the records).
     pub summary: Summary,
+    /// The `--set key=value` overrides the run was made with (a sweep's parameter among them),
+    /// in command-line order.
+    pub params: Vec<(String, String)>,
 }
 
 /// A plot on the page.
@@ -104,10 +107,45 @@ fn bands(runs: &[RunView]) -> Vec<Band> {
     out
 }
 
-/// `0` to the latest end of the runs, so time plots span the whole run (phases included).
+/// Time of the last sample at which anything happened in `run`: an operation completed, a message
+/// was sent, or a phase (fault, churn, attack) ended; the run's end when there are no samples.
+pub(crate) fn activity_end_s(run: &RunView) -> f64 {
+    let s = &run.data.series;
+    let cumulative = s
+        .messages
+        .values()
+        .chain(s.bytes.values())
+        .chain(s.ops_ok.values())
+        .chain(s.ops_failed.values());
+    let mut last = 0usize;
+    for c in cumulative {
+        if let Some(i) = (1..c.len()).rev().find(|i| c[*i] != c[*i - 1]) {
+            last = last.max(i);
+        }
+    }
+    let phases = run
+        .data
+        .phases
+        .iter()
+        .map(|p| p.end_us as f64 / 1e6)
+        .fold(0.0f64, f64::max);
+    match s.t_s.get(last) {
+        Some(t) if s.t_s.len() > 1 => t.max(phases).min(run.data.end_s()),
+        _ => run.data.end_s(),
+    }
+}
+
+/// `0` to where the runs' activity ends (with a 5% margin), so a fetch that finishes in 20
+/// minutes is not drawn on a 5-hour axis; the whole run when activity lasts to near its end.
 fn time_range(runs: &[RunView]) -> Option<(f64, f64)> {
     let end = runs.iter().map(|r| r.data.end_s()).fold(0.0f64, f64::max);
-    (end > 0.0).then_some((0.0, end))
+    let active = runs.iter().map(activity_end_s).fold(0.0f64, f64::max);
+    let shown = if active > 0.0 && active < 0.8 * end {
+        (active * 1.05).min(end)
+    } else {
+        end
+    };
+    (shown > 0.0).then_some((0.0, shown))
 }
 
 /// CDF points `(value * scale, fraction)` of `hist`, sampled at [`CDF_STEPS`] quantiles plus the tail.
@@ -133,32 +171,50 @@ pub fn cdf_points(hist: &Histogram<u64>, scale: f64) -> Vec<(f64, f64)> {
     out
 }
 
-/// Operation latency CDF, one line per kind (one run) or per run and kind (compare).
+/// The unit to show latencies of at most `max_ms` in: (name, milliseconds per unit).
+fn latency_unit(max_ms: f64) -> (&'static str, f64) {
+    if max_ms >= 2.0 * 3_600_000.0 {
+        ("h", 3_600_000.0)
+    } else if max_ms >= 2.0 * 60_000.0 {
+        ("min", 60_000.0)
+    } else if max_ms >= 10_000.0 {
+        ("s", 1_000.0)
+    } else {
+        ("ms", 1.0)
+    }
+}
+
+/// Operation latency CDF, one line per kind (one run) or per run and kind (compare), in the unit
+/// that suits the longest latency (hours for the WAN-only distribution baseline).
 pub fn latency_cdf(runs: &[RunView]) -> Result<Figure, ReportError> {
-    let mut lines = Vec::new();
+    let mut kinds = Vec::new();
     let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
     for r in runs {
         for (kind, agg) in &r.data.agg.ops {
-            let points = cdf_points(&agg.latency_us, 1e-3);
-            if points.is_empty() {
+            if agg.latency_us.is_empty() {
                 continue;
             }
             lo = lo.min(agg.latency_us.value_at_quantile(0.01).max(1) as f64 * 1e-3);
             hi = hi.max(agg.latency_us.max() as f64 * 1e-3);
-            lines.push(Line {
-                name: name(runs, r, kind),
-                points,
-            });
+            kinds.push((name(runs, r, kind), &agg.latency_us));
         }
     }
+    let (unit, ms_per_unit) = latency_unit(hi);
+    let lines = kinds
+        .into_iter()
+        .map(|(name, hist)| Line {
+            name,
+            points: cdf_points(hist, 1e-3 / ms_per_unit),
+        })
+        .collect();
     // A long tail (timeouts) squeezes a linear axis: switch to log when it spans two decades.
     let x_log = hi > 100.0 * lo;
     let chart = LineChart {
         title: "Operation latency CDF".into(),
         x_desc: if x_log {
-            "latency (ms, log scale)".into()
+            format!("latency ({unit}, log scale)")
         } else {
-            "latency (ms)".into()
+            format!("latency ({unit})")
         },
         y_desc: "fraction of successful operations".into(),
         lines,
@@ -289,6 +345,64 @@ pub fn live_peers(runs: &[RunView]) -> Result<Figure, ReportError> {
 }
 
 /// Per-second traffic by message type (one run) or in total (compare).
+/// Byte counters of links, not message types: distribution runs sample the WAN links and the
+/// origin's access link beside the message types.
+const LINKS: [(&str, &str); 2] = [("wan", "WAN links"), ("server", "origin access link")];
+
+/// A message type or link key as a legend reads it: PNRP types keep their specification names,
+/// distribution keys are spelt out.
+pub fn type_label(key: &str) -> String {
+    let words = match key {
+        "pccrr" => "peer block retrieval (MS-PCCRR)",
+        "origin" => "origin HTTP range requests",
+        "probe" => "discovery probes (MS-PCCRD Probe)",
+        "probe_match" => "discovery replies (MS-PCCRD ProbeMatch)",
+        "hosted_cache" => "hosted cache offers (MS-PCHC)",
+        _ => match LINKS.iter().find(|l| l.0 == key) {
+            Some((_, words)) => words,
+            None => return key.to_string(),
+        },
+    };
+    words.to_string()
+}
+
+/// A chart of `lines` over simulated time, with the runs' phase bands and time range.
+fn over_time(runs: &[RunView], title: String, y_desc: &str, lines: Vec<Line>) -> LineChart {
+    LineChart {
+        title,
+        x_desc: "simulated time (s)".into(),
+        y_desc: y_desc.into(),
+        lines,
+        bands: bands(runs),
+        x_range: time_range(runs),
+        ..LineChart::default()
+    }
+}
+
+/// Bytes per second on the WAN links and the origin's access link (distribution runs).
+pub fn link_traffic(runs: &[RunView]) -> Result<Figure, ReportError> {
+    let mut lines = Vec::new();
+    for r in runs {
+        let s = &r.data.series;
+        for (key, _) in LINKS {
+            if let Some(c) = s.bytes.get(key) {
+                let (t, c) = with_origin(&s.t_s, c);
+                lines.push(Line {
+                    name: one_per_run(runs, r, &type_label(key)),
+                    points: rates(&t, &c),
+                });
+            }
+        }
+    }
+    line_figure(
+        over_time(runs, "Bytes per second on links".into(), "bytes/s", lines),
+        "Both directions of every WAN link, and what left the origin.",
+        "No link traffic sampled (PNRP runs count messages by type only).",
+    )
+}
+
+/// Messages or bytes per second by message type (links excluded, see [`link_traffic`]); each type
+/// keeps its colour across both plots (types in name order).
 pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
     let (title, unit) = if bytes {
         ("Bytes per second by message type", "bytes/s")
@@ -298,7 +412,11 @@ pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
     let mut lines = Vec::new();
     for r in runs {
         let s = &r.data.series;
-        let map = if bytes { &s.bytes } else { &s.messages };
+        let all = if bytes { &s.bytes } else { &s.messages };
+        let map: std::collections::BTreeMap<&String, &Vec<f64>> = all
+            .iter()
+            .filter(|(k, _)| !LINKS.iter().any(|l| l.0 == k.as_str()))
+            .collect();
         let rate = |c: &[f64]| {
             let (t, c) = with_origin(&s.t_s, c);
             rates(&t, &c)
@@ -306,11 +424,11 @@ pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
         if runs.len() > 1 {
             lines.push(Line {
                 name: one_per_run(runs, r, "total"),
-                points: rate(&sum_series(map.values(), s.t_s.len())),
+                points: rate(&sum_series(map.values().copied(), s.t_s.len())),
             });
             continue;
         }
-        let mut by_total: Vec<(&String, &Vec<f64>)> = map.iter().collect();
+        let mut by_total: Vec<(&String, &Vec<f64>)> = map.into_iter().collect();
         by_total.sort_by(|a, b| {
             b.1.last()
                 .unwrap_or(&0.0)
@@ -318,9 +436,11 @@ pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
                 .then(a.0.cmp(b.0))
         });
         let rest = by_total.split_off(by_total.len().min(TOP_TYPES));
+        // Name order, so a type has the same colour on the messages and the bytes plot.
+        by_total.sort_by(|a, b| a.0.cmp(b.0));
         for (ty, c) in by_total {
             lines.push(Line {
-                name: ty.clone(),
+                name: type_label(ty),
                 points: rate(c),
             });
         }
@@ -337,17 +457,8 @@ pub fn traffic(runs: &[RunView], bytes: bool) -> Result<Figure, ReportError> {
     } else {
         title.to_string()
     };
-    let chart = LineChart {
-        title,
-        x_desc: "simulated time (s)".into(),
-        y_desc: unit.into(),
-        lines,
-        bands: bands(runs),
-        x_range: time_range(runs),
-        ..LineChart::default()
-    };
     line_figure(
-        chart,
+        over_time(runs, title, unit, lines),
         "Rates over each sample interval, from cumulative counts.",
         "No message counted.",
     )
@@ -470,10 +581,69 @@ pub fn all_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
         traffic(runs, true)?,
     ];
     if has_fetches(runs) {
+        v.push(link_traffic(runs)?);
         v.push(completion_curve(runs)?);
     } else {
         v.push(cache_levels(runs)?);
         v.push(leafset_correctness(runs)?);
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{End, Record, Sample};
+
+    /// A run of `samples` one-minute samples whose traffic stops after `active` of them.
+    fn run(samples: u64, active: u64) -> RunView {
+        let mut data = RunData::new();
+        for i in 1..=samples {
+            let mut s = Sample {
+                t_us: i * 60_000_000,
+                live_peers: 10,
+                ..Sample::default()
+            };
+            s.messages.insert("pccrr".into(), i.min(active) * 100);
+            s.bytes.insert("pccrr".into(), i.min(active) * 100_000);
+            s.bytes.insert("probe".into(), i.min(active) * 1_000);
+            s.bytes.insert("wan".into(), i.min(active) * 5_000);
+            data.push(&Record::Sample(s));
+        }
+        data.push(&Record::End(End {
+            t_us: samples * 60_000_000,
+            events: 1,
+            fingerprint: String::new(),
+        }));
+        data.finish();
+        RunView {
+            label: "r".into(),
+            data,
+            summary: Summary::default(),
+            params: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn time_axes_end_where_the_activity_ends() {
+        // Five hours simulated, traffic over after 20 minutes: the axis ends at 21 minutes.
+        let quiet = run(300, 20);
+        assert_eq!(activity_end_s(&quiet), 1200.0);
+        assert_eq!(time_range(&[quiet]), Some((0.0, 1260.0)));
+        // Busy to the end: the whole run.
+        assert_eq!(time_range(&[run(300, 300)]), Some((0.0, 18_000.0)));
+    }
+
+    #[test]
+    fn message_types_and_links_on_separate_plots_in_words() {
+        let r = [run(10, 10)];
+        let types = traffic(&r, true).unwrap().svg.unwrap();
+        assert!(
+            types.contains("peer block retrieval (MS-PCCRR)"),
+            "legend in words"
+        );
+        assert!(!types.contains(">\npccrr\n<") && !types.contains("WAN links"));
+        let links = link_traffic(&r).unwrap().svg.unwrap();
+        assert!(links.contains("WAN links") && !links.contains("MS-PCCRR"));
+    }
 }

@@ -472,17 +472,53 @@ pub struct ParamPoint {
     pub y: MeanCi,
 }
 
+/// The x axis of a metric-vs-parameter chart.
+#[derive(Clone, Copy, Debug)]
+pub enum ParamAxis<'a> {
+    /// A linear axis over the points' `x`.
+    Linear,
+    /// A base-10 logarithmic axis (for counts spanning decades); points must have `x > 0`.
+    Log,
+    /// A parameter that is not numeric: point `x = i` is labelled `names[i]`.
+    Categories(&'a [String]),
+}
+
 /// Draws "metric vs parameter": per series, the mean as a line with markers, the 95% confidence
-/// interval as a shaded band and whiskers.
-///
-/// With `categories`, the parameter is not numeric: point `x = i` is labelled `categories[i]`.
+/// interval as a shaded band and whiskers, over an `axis` that is linear, logarithmic or
+/// categorical.
 pub fn metric_vs_param_chart(
     title: &str,
     x_desc: &str,
     y_desc: &str,
     series: &[(String, Vec<ParamPoint>)],
-    categories: Option<&[String]>,
+    axis: ParamAxis<'_>,
 ) -> Result<String, ReportError> {
+    // A log axis is drawn as a linear one over log10(x), its ticks labelled with x itself.
+    let log = matches!(axis, ParamAxis::Log);
+    let logged: Vec<(String, Vec<ParamPoint>)>;
+    let series = if log {
+        logged = series
+            .iter()
+            .map(|(n, p)| {
+                let p = p
+                    .iter()
+                    .filter(|q| q.x > 0.0)
+                    .map(|q| ParamPoint {
+                        x: q.x.log10(),
+                        y: q.y,
+                    })
+                    .collect();
+                (n.clone(), p)
+            })
+            .collect();
+        logged.as_slice()
+    } else {
+        series
+    };
+    let categories = match axis {
+        ParamAxis::Categories(names) => Some(names),
+        _ => None,
+    };
     let finite = |p: &&ParamPoint| p.x.is_finite() && p.y.mean.is_finite();
     let pts = || series.iter().flat_map(|(_, p)| p.iter()).filter(finite);
     let (x0, x1) = pts().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
@@ -516,6 +552,9 @@ pub fn metric_vs_param_chart(
             names.get(v.round() as usize).cloned().unwrap_or_default()
         }
         Some(_) => String::new(),
+        // Only whole powers of ten are labelled; the others would read 316.228.
+        None if log && (v - v.round()).abs() < 1e-6 => tick_label(&10f64.powf(v.round())),
+        None if log => String::new(),
         None => tick_label(v),
     };
     with_canvas(title, &entries, |area| {
@@ -621,9 +660,10 @@ mod tests {
         let p = |x, mean| ParamPoint {
             x,
             y: MeanCi {
+                lo: mean - 0.1,
+                hi: mean + 0.1,
                 n: 3,
                 mean,
-                half_width: 0.1,
             },
         };
         let svg = metric_vs_param_chart(
@@ -631,7 +671,7 @@ mod tests {
             "session (min)",
             "success",
             &[("resolve".into(), vec![p(30.0, 0.9), p(10.0, 0.7), p(60.0, 0.95)])],
-            None,
+            ParamAxis::Linear,
         )
         .unwrap();
         assert!(svg.contains("95% CI") && svg.contains("polygon"));

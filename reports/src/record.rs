@@ -40,6 +40,10 @@ pub struct Meta {
     pub duration_us: u64,
     /// peerlab version.
     pub version: String,
+    /// `[output] warmup`: operations completed before this (simulated microseconds) are left out
+    /// of the headline figures; 0 in records written before the key existed.
+    #[serde(default)]
+    pub warmup_us: u64,
 }
 
 /// One completed operation.

@@ -6,10 +6,8 @@ use crate::figures::{all_figures, Figure, RunView};
 use crate::html::{badge, escape, Page, Table};
 use crate::read::RecordReader;
 use crate::series::{RunData, MAX_LISTED_VIOLATIONS};
-use crate::stats::{headline_figures, higher_is_better};
-use crate::table::{fmt_bytes, fmt_num, fmt_pct, group_digits};
+use crate::table::{fmt_bytes, fmt_duration_ms, fmt_metric, fmt_pct, group_digits};
 use crate::RECORD_SCHEMA_VERSION;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// A run directory read from disk.
@@ -67,9 +65,73 @@ pub(crate) fn load_run(dir: &Path) -> Result<LoadedRun, ReportError> {
     let config = read_json(&dir.join("config.json"))?;
     let label = format!("{} seed {}", summary.scenario, summary.seed);
     Ok(LoadedRun {
-        view: RunView { label, data, summary },
+        view: RunView {
+            label,
+            data,
+            summary,
+            params: config.as_ref().map(set_params).unwrap_or_default(),
+        },
         config,
     })
+}
+
+/// The `--set key=value` pairs of config.json's replay command, in order.
+pub(crate) fn set_params(config: &serde_json::Value) -> Vec<(String, String)> {
+    let replay = config.get("replay").and_then(|r| r.as_str()).unwrap_or("");
+    let words = shell_words(replay);
+    words
+        .windows(2)
+        .filter(|w| w[0] == "--set")
+        .filter_map(|w| {
+            let (k, v) = w[1].split_once('=')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Splits a command line as a POSIX shell does for the quoting [`shell_word`] produces: single
+/// quotes (with `'\''` for a quote inside), double quotes and backslashes.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                word.extend(chars.by_ref().take_while(|c| *c != '\''));
+            }
+            '"' => {
+                in_word = true;
+                while let Some(d) = chars.next() {
+                    match d {
+                        '"' => break,
+                        '\\' => word.extend(chars.next()),
+                        d => word.push(d),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                word.extend(chars.next());
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// The command that reproduces a run: config.json's `replay` when the simulator wrote one (it knows
@@ -132,7 +194,7 @@ fn run_page(run: &LoadedRun, figures: &[Figure]) -> String {
         .map_or("unknown".to_string(), |m| m.version.clone());
     p.facts(&[
         ("fingerprint", s.fingerprint.clone()),
-        ("simulated", format!("{:.1} s", s.sim_duration_s)),
+        ("simulated", fmt_duration_ms(s.sim_duration_s * 1e3)),
         ("wall time", format!("{:.2} s", s.wall_s)),
         (
             "events",
@@ -178,7 +240,8 @@ fn run_page(run: &LoadedRun, figures: &[Figure]) -> String {
     p.raw(
         "<footer>CSV beside this page: <a href=\"timeseries.csv\">timeseries.csv</a> · \
          <a href=\"latency_cdf.csv\">latency_cdf.csv</a> · <a href=\"hops.csv\">hops.csv</a> · \
-         <a href=\"ops.csv\">ops.csv</a></footer>",
+         <a href=\"ops.csv\">ops.csv</a> · <a href=\"metrics.csv\">metrics.csv</a> (tidy: a \
+         row per figure); each led by the run's seed and <code>--set</code> parameters</footer>",
     );
     p.finish(&format!("peerlab · {} · seed {}", s.scenario, s.seed))
 }
@@ -215,16 +278,22 @@ fn operations_section(p: &mut Page, s: &Summary) {
         "offline target (ok / failed)",
         "asker left",
         "unfinished",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "max ms",
-        "hops p50 / p90 / p99 / max",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+        "hops mean · p50 / p90 / p99 / max",
     ];
     let mut t = Table::new(&header, 1);
     for (kind, o) in &s.operations {
         let hops = o.hops.map_or("–".to_string(), |h| {
-            format!("{} / {} / {} / {}", h.p50, h.p90, h.p99, h.max)
+            let ci = o
+                .hops_mean_ci95
+                .map_or(String::new(), |[lo, hi]| format!(" [{lo:.2}–{hi:.2}]"));
+            format!(
+                "{:.2}{ci} · {} / {} / {} / {}",
+                h.mean, h.p50, h.p90, h.p99, h.max
+            )
         });
         t.rows.push(vec![
             format!("<b>{}</b>", escape(kind)),
@@ -240,10 +309,10 @@ fn operations_section(p: &mut Page, s: &Summary) {
             ),
             group_digits(o.source_left),
             group_digits(o.unfinished),
-            fmt_num(o.latency_ms.p50),
-            fmt_num(o.latency_ms.p90),
-            fmt_num(o.latency_ms.p99),
-            fmt_num(o.latency_ms.max),
+            fmt_duration_ms(o.latency_ms.p50),
+            fmt_duration_ms(o.latency_ms.p90),
+            fmt_duration_ms(o.latency_ms.p99),
+            fmt_duration_ms(o.latency_ms.max),
             hops,
         ]);
     }
@@ -285,7 +354,7 @@ fn metrics_section(p: &mut Page, s: &Summary) {
     p.heading("metrics", "Protocol metrics");
     let mut t = Table::new(&["metric", "value"], 1);
     for (k, v) in &s.metrics {
-        t.rows.push(vec![escape(k), fmt_num(*v)]);
+        t.rows.push(vec![escape(k), escape(&fmt_metric(k, *v))]);
     }
     p.table(&t);
 }
@@ -326,27 +395,30 @@ fn violations_section(p: &mut Page, run: &LoadedRun, replay: &str) {
     }
 }
 
-fn figures_section(p: &mut Page, figures: &[Figure]) {
+pub(crate) fn figures_section(p: &mut Page, figures: &[Figure]) {
     p.heading("plots", "Plots");
     p.raw("<div class=\"grid\">");
     for f in figures {
-        match &f.svg {
-            Some(svg) => {
-                p.raw(&format!(
-                    "<figure>{svg}<figcaption>{}</figcaption></figure>",
-                    escape(&f.note)
-                ));
-            }
-            None => {
-                p.raw(&format!(
-                    "<figure class=\"nodata\"><div><b>{}</b><br>{}</div></figure>",
-                    escape(&f.title),
-                    escape(&f.note)
-                ));
-            }
+        if let Some(svg) = &f.svg {
+            p.raw(&format!(
+                "<figure>{svg}<figcaption>{}</figcaption></figure>",
+                escape(&f.note)
+            ));
         }
     }
     p.raw("</div>");
+    // No empty panels: plots without data are named in one line.
+    let empty: Vec<String> = figures
+        .iter()
+        .filter(|f| f.svg.is_none())
+        .map(|f| format!("{} ({})", escape(&f.title), escape(&f.note)))
+        .collect();
+    if !empty.is_empty() {
+        p.raw(&format!(
+            "<p class=\"note\">Not drawn, no data: {}.</p>",
+            empty.join("; ")
+        ));
+    }
 }
 
 fn phases_section(p: &mut Page, data: &RunData) {
@@ -366,119 +438,24 @@ fn phases_section(p: &mut Page, data: &RunData) {
     p.table(&t);
 }
 
-/// Renders one page comparing `run_dirs` (the first is the baseline) into `out_dir/compare.html`:
-/// the runs overlaid on the same plots and a table of headline deltas marked better or worse.
-pub fn render_compare(run_dirs: &[PathBuf], out_dir: &Path) -> Result<PathBuf, ReportError> {
-    if run_dirs.is_empty() {
-        return Err(ReportError::Empty(
-            "compare needs at least one run directory".into(),
-        ));
-    }
-    let mut runs = Vec::with_capacity(run_dirs.len());
-    for dir in run_dirs {
-        runs.push(load_run(dir)?);
-    }
-    // Labels must tell runs apart; fall back to directory paths when scenario and seed repeat.
-    let labels: BTreeSet<&String> = runs.iter().map(|r| &r.view.label).collect();
-    if labels.len() < runs.len() {
-        for (r, dir) in runs.iter_mut().zip(run_dirs) {
-            r.view.label = dir.display().to_string();
-        }
-    }
-    let views: Vec<RunView> = runs.into_iter().map(|r| r.view).collect();
-    let figures = all_figures(&views)?;
-    let mut p = Page::new();
-    p.text("h1", "peerlab · run comparison");
-    let mut t = Table::new(&["run", "scenario", "seed", "fingerprint", "directory"], 5);
-    for (v, dir) in views.iter().zip(run_dirs) {
-        t.rows.push(vec![
-            format!("<b>{}</b>", escape(&v.label)),
-            escape(&v.summary.scenario),
-            v.summary.seed.to_string(),
-            format!("<code>{}</code>", escape(&v.summary.fingerprint)),
-            format!("<code>{}</code>", escape(&dir.display().to_string())),
-        ]);
-    }
-    p.table(&t);
-    p.heading("deltas", "Headline deltas");
-    p.raw(&format!(
-        "<p class=\"note\">Against the baseline <b>{}</b>.</p>",
-        escape(&views[0].label)
-    ));
-    p.table(&delta_table(&views));
-    figures_section(&mut p, &figures);
-    std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
-    let path = out_dir.join("compare.html");
-    write_file(&path, &p.finish("peerlab · run comparison"))?;
-    Ok(path)
-}
-
-/// One verdict of a delta.
-fn verdict(name: &str, base: f64, value: f64) -> (&'static str, &'static str) {
-    if value == base || (value - base).abs() <= 1e-12 * base.abs().max(1.0) {
-        return ("same", "same");
-    }
-    match higher_is_better(name) {
-        Some(up) if up == (value > base) => ("better", "better"),
-        Some(_) => ("worse", "worse"),
-        None => ("neutral", "changed"),
-    }
-}
-
-/// Rows: every headline figure; columns: the baseline, then each run with its delta and verdict.
-fn delta_table(views: &[RunView]) -> Table {
-    let figures: Vec<_> = views.iter().map(|v| headline_figures(&v.summary)).collect();
-    let names: BTreeSet<&String> = figures.iter().flat_map(|f| f.keys()).collect();
-    let mut header = vec!["figure".to_string(), views[0].label.clone()];
-    for v in &views[1..] {
-        header.push(v.label.clone());
-        header.push("Δ".into());
-        header.push("verdict".into());
-    }
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut t = Table::new(&header, 1);
-    for (i, h) in header.iter().enumerate() {
-        t.numeric[i] = i > 0 && *h != "verdict";
-    }
-    for name in names {
-        let base = figures[0].get(name).copied();
-        let mut row = vec![escape(name), base.map_or("–".into(), fmt_num)];
-        for f in &figures[1..] {
-            let value = f.get(name).copied();
-            row.push(value.map_or("–".into(), fmt_num));
-            match (base, value) {
-                (Some(b), Some(v)) => {
-                    let pct = if b != 0.0 {
-                        format!(" ({:+.1}%)", (v - b) / b.abs() * 100.0)
-                    } else {
-                        String::new()
-                    };
-                    let (class, word) = verdict(name, b, v);
-                    row.push(format!("{}{pct}", fmt_delta(v - b)));
-                    row.push(format!("<span class=\"{class}\">{word}</span>"));
-                }
-                _ => {
-                    row.push("–".into());
-                    row.push("<span class=\"neutral\">n/a</span>".into());
-                }
-            }
-        }
-        t.rows.push(row);
-    }
-    t
-}
-
-fn fmt_delta(d: f64) -> String {
-    if d > 0.0 {
-        format!("+{}", fmt_num(d))
-    } else {
-        fmt_num(d)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_params_come_from_the_replay_command() {
+        let c = serde_json::json!({"replay": "cargo run --release -- run a.toml --seed 4 \
+            --set 'network.loss=1%' --set \"peers.0.count=500\" --set 'x=it'\\''s'"});
+        assert_eq!(
+            set_params(&c),
+            vec![
+                ("network.loss".to_string(), "1%".to_string()),
+                ("peers.0.count".to_string(), "500".to_string()),
+                ("x".to_string(), "it's".to_string()),
+            ]
+        );
+        assert!(set_params(&serde_json::json!({})).is_empty());
+    }
 
     #[test]
     fn replay_uses_source_path_and_quotes_it() {
@@ -506,13 +483,5 @@ mod tests {
             violation_replay(cmd, 9, 4),
             "cargo run --release -- run a.toml --seed 4 --set 'loss=1%'"
         );
-    }
-
-    #[test]
-    fn verdicts_follow_the_figure_direction() {
-        assert_eq!(verdict("resolve.success_ratio", 0.9, 0.95).1, "better");
-        assert_eq!(verdict("resolve.latency_ms.p99", 100.0, 120.0).1, "worse");
-        assert_eq!(verdict("resolve.latency_ms.p99", 100.0, 100.0).1, "same");
-        assert_eq!(verdict("peers_max", 10.0, 12.0).1, "changed");
     }
 }

@@ -1,73 +1,116 @@
 //! Statistics across runs (seeds of one scenario): mean with a 95% confidence interval.
 
 use crate::aggregate::Summary;
+use crate::interval::{bootstrap, student, wilson};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Two-sided 97.5% quantiles of Student's t for 1..=30 degrees of freedom.
-const T975: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-    2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
+pub use crate::interval::t975;
 
-/// Student's t quantile for a two-sided 95% interval with `df` degrees of freedom.
-pub fn t975(df: usize) -> f64 {
-    match df {
-        0 => f64::INFINITY,
-        1..=30 => T975[df - 1],
-        // Beyond the table, t approaches the normal quantile; this series is within 1e-3 of it.
-        _ => 1.959_964 + 2.372 / df as f64 + 2.8 / (df * df) as f64,
-    }
-}
-
-/// Mean of a metric over runs with the half width of its 95% confidence interval.
+/// Mean of a figure over runs with its 95% confidence interval `[lo, hi]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MeanCi {
-    /// Runs.
+    /// Runs that measured the figure.
     pub n: usize,
     /// Sample mean.
     pub mean: f64,
-    /// Half width of the 95% interval (Student's t); 0 for a single run.
-    pub half_width: f64,
+    /// Lower end of the 95% interval; equal to `mean` when `n < 2` (no spread to estimate).
+    pub lo: f64,
+    /// Upper end of the 95% interval; equal to `mean` when `n < 2`.
+    pub hi: f64,
 }
 
 impl MeanCi {
     /// Lower end of the interval.
     pub fn low(&self) -> f64 {
-        self.mean - self.half_width
+        self.lo
     }
     /// Upper end of the interval.
     pub fn high(&self) -> f64 {
-        self.mean + self.half_width
+        self.hi
+    }
+    /// Whether there is an interval at all (two runs or more).
+    pub fn has_interval(&self) -> bool {
+        self.n >= 2 && self.lo.is_finite() && self.hi.is_finite()
+    }
+    /// The mean alone, `n` runs, no interval.
+    fn point(n: usize, mean: f64) -> Self {
+        MeanCi {
+            n,
+            mean,
+            lo: mean,
+            hi: mean,
+        }
+    }
+}
+
+/// Finite values of `values`, or the empty-input answer.
+fn finite(values: &[f64]) -> Result<Vec<f64>, MeanCi> {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    match v.len() {
+        0 => Err(MeanCi::point(0, f64::NAN)),
+        1 => Err(MeanCi::point(1, v[0])),
+        _ => Ok(v),
     }
 }
 
 /// Mean and 95% confidence interval (Student's t) of `values`; non-finite values are ignored.
 pub fn mean_ci95(values: &[f64]) -> MeanCi {
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    let n = v.len();
-    if n == 0 {
-        return MeanCi {
-            n: 0,
-            mean: f64::NAN,
-            half_width: f64::NAN,
-        };
-    }
-    let mean = v.iter().sum::<f64>() / n as f64;
-    if n == 1 {
-        // One run gives no spread estimate; say so with a zero width rather than infinity.
-        return MeanCi {
-            n,
-            mean,
-            half_width: 0.0,
-        };
-    }
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let v = match finite(values) {
+        Ok(v) => v,
+        Err(ci) => return ci,
+    };
+    let (lo, hi) = student(&v);
     MeanCi {
-        n,
-        mean,
-        half_width: t975(n - 1) * (var / n as f64).sqrt(),
+        n: v.len(),
+        mean: v.iter().sum::<f64>() / v.len() as f64,
+        lo,
+        hi,
     }
+}
+
+/// Mean and 95% interval of the figure `name` over runs, kept inside the figure's range: a
+/// percentile bootstrap (seeded by the name, so deterministic) when no value is negative, Student's
+/// t otherwise; for a success ratio, `pooled = (successes, trials)` over all runs widens the
+/// interval to cover Wilson's, so 100% in every run still shows the uncertainty of its count.
+pub fn figure_ci(name: &str, values: &[f64], pooled: Option<(u64, u64)>) -> MeanCi {
+    let v = match finite(values) {
+        Ok(v) => v,
+        Err(ci) => return ci,
+    };
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let (mut lo, mut hi) = if v.iter().all(|x| *x >= 0.0) {
+        bootstrap(&v, name)
+    } else {
+        student(&v)
+    };
+    if let Some((ok, trials)) = pooled.filter(|p| p.1 > 0) {
+        let (wl, wh) = wilson(ok, trials);
+        lo = lo.min(wl);
+        hi = hi.max(wh);
+    }
+    MeanCi {
+        n: v.len(),
+        mean,
+        lo: lo.min(mean),
+        hi: hi.max(mean),
+    }
+}
+
+/// Figures that are measured only when something happened (a partition, a heal, an operation of
+/// that kind); a run without them did not measure them, so it is left out of their mean. Every
+/// other figure absent from a run is a counter the simulator omits at zero, and counts as 0.
+fn measured_only_when_present(name: &str) -> bool {
+    const CONDITIONAL: [&str; 4] = [
+        "pnrp.leafset_correct_mean",
+        "pnrp.resolve_success_during_partition",
+        "pnrp.split_detect_after_heal_s",
+        "pnrp.recovery_after_heal_s",
+    ];
+    CONDITIONAL.contains(&name)
+        || name.ends_with(".success_ratio")
+        || name.contains(".latency_ms.")
+        || name.contains(".hops.")
 }
 
 /// Headline figures of a summary as flat dotted names (`resolve.success_ratio`,
@@ -89,7 +132,9 @@ pub fn headline_figures(s: &Summary) -> BTreeMap<String, f64> {
         ] {
             out.insert(format!("{kind}.latency_ms.{p}"), v);
         }
+        out.insert(format!("{kind}.latency_ms.mean"), o.latency_ms.mean);
         if let Some(h) = o.hops {
+            out.insert(format!("{kind}.hops.mean"), h.mean);
             out.insert(format!("{kind}.hops.p50"), h.p50);
             out.insert(format!("{kind}.hops.p90"), h.p90);
         }
@@ -100,15 +145,75 @@ pub fn headline_figures(s: &Summary) -> BTreeMap<String, f64> {
     out
 }
 
-/// Mean and 95% CI of every headline figure over `summaries` (e.g. the seeds of `--seeds 1..20`).
+/// Every headline figure's values over `summaries`, one per run that has it. A counter absent
+/// from a run's summary (the simulator omits zero counters) counts as 0 there; a figure measured
+/// only when something happened (see `measured_only_when_present`) is left out instead.
+pub fn figure_values(summaries: &[Summary]) -> BTreeMap<String, Vec<f64>> {
+    figure_values_of(summaries, &std::collections::BTreeSet::new())
+}
+
+/// [`figure_values`] with `also` named too: a sweep passes every figure any of its runs has, so
+/// a counter no run at one value reports is 0 there rather than missing.
+pub(crate) fn figure_values_of(
+    summaries: &[Summary],
+    also: &std::collections::BTreeSet<String>,
+) -> BTreeMap<String, Vec<f64>> {
+    let per_run: Vec<BTreeMap<String, f64>> = summaries.iter().map(headline_figures).collect();
+    let mut names: std::collections::BTreeSet<&String> = per_run.iter().flat_map(|f| f.keys()).collect();
+    names.extend(also.iter());
+    names
+        .into_iter()
+        .map(|name| {
+            let values = per_run
+                .iter()
+                .filter_map(|f| match f.get(name) {
+                    Some(v) => Some(*v),
+                    None if measured_only_when_present(name) => None,
+                    None => Some(0.0),
+                })
+                .collect();
+            (name.clone(), values)
+        })
+        .collect()
+}
+
+/// Mean and 95% interval of every headline figure over `summaries` (e.g. the seeds of
+/// `--seeds 1..20`), from [`figure_values`] (so `n` counts runs with a zero counter too); see
+/// [`figure_ci`] for the intervals.
 pub fn across_runs(summaries: &[Summary]) -> BTreeMap<String, MeanCi> {
-    let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for s in summaries {
-        for (k, v) in headline_figures(s) {
-            values.entry(k).or_default().push(v);
-        }
-    }
-    values.into_iter().map(|(k, v)| (k, mean_ci95(&v))).collect()
+    across_runs_of(summaries, &std::collections::BTreeSet::new())
+}
+
+/// [`across_runs`] over the figures of `summaries` and those named in `also`.
+pub(crate) fn across_runs_of(
+    summaries: &[Summary],
+    also: &std::collections::BTreeSet<String>,
+) -> BTreeMap<String, MeanCi> {
+    figure_values_of(summaries, also)
+        .into_iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(name, values)| {
+            let pooled = name.strip_suffix(".success_ratio").map(|kind| {
+                summaries
+                    .iter()
+                    .filter_map(|s| s.operations.get(kind))
+                    .fold((0, 0), |(ok, all), o| {
+                        (ok + o.succeeded, all + o.succeeded + o.failed)
+                    })
+            });
+            let ci = figure_ci(&name, &values, pooled);
+            (name, ci)
+        })
+        .collect()
+}
+
+/// Figures about the machine that ran the simulation, not the protocol: reported apart and never
+/// called better or worse between runs.
+pub fn is_host_figure(name: &str) -> bool {
+    matches!(
+        name,
+        "wall_s" | "setup_s" | "sim_wall_s" | "events_per_sec" | "peak_rss_bytes"
+    )
 }
 
 /// Whether a larger value of the figure `name` is better (`Some(true)`), worse (`Some(false)`), or
@@ -159,25 +264,18 @@ mod tests {
         assert_eq!(ci.n, 8);
         assert!((ci.mean - 5.0).abs() < 1e-12);
         let want = 2.365 * (32.0f64 / 7.0 / 8.0).sqrt();
-        assert!((ci.half_width - want).abs() < 1e-9, "{} vs {want}", ci.half_width);
+        assert!((ci.hi - 5.0 - want).abs() < 1e-9, "{} vs {want}", ci.hi - 5.0);
         assert!(ci.low() < 5.0 && ci.high() > 5.0);
     }
 
     #[test]
     fn degenerate_inputs() {
-        assert_eq!(
-            mean_ci95(&[3.0]),
-            MeanCi {
-                n: 1,
-                mean: 3.0,
-                half_width: 0.0
-            }
-        );
+        let one = mean_ci95(&[3.0]);
+        assert_eq!((one.n, one.mean, one.lo, one.hi), (1, 3.0, 3.0, 3.0));
+        assert!(!one.has_interval());
         assert!(mean_ci95(&[]).mean.is_nan());
-        assert_eq!(mean_ci95(&[1.0, f64::NAN, 1.0]).half_width, 0.0);
-        // The large-df approximation joins the table smoothly and tends to 1.96.
-        assert!((t975(31) - 2.040).abs() < 2e-3);
-        assert!((t975(1000) - 1.962).abs() < 1e-3);
+        let same = mean_ci95(&[1.0, f64::NAN, 1.0]);
+        assert_eq!((same.n, same.lo, same.hi), (2, 1.0, 1.0));
     }
 
     #[test]
@@ -193,6 +291,7 @@ mod tests {
                         p90: 2.0,
                         p99: 3.0,
                         max: 4.0,
+                        ..Percentiles::default()
                     },
                     ..OpSummary::default()
                 },
@@ -204,7 +303,61 @@ mod tests {
         assert!((m["resolve.success_ratio"].mean - 0.95).abs() < 1e-12);
         assert_eq!(m["resolve.success_ratio"].n, 2);
         assert!((m["pnrp.messages_per_resolve"].mean - 9.5).abs() < 1e-12);
-        assert_eq!(m["resolve.latency_ms.p99"].half_width, 0.0);
+        assert_eq!(m["resolve.latency_ms.p99"].lo, 3.0);
+    }
+
+    #[test]
+    fn a_counter_missing_from_one_seed_counts_as_zero() {
+        // Eight seeds; the simulator omits a zero counter, so only seed 1 has it.
+        let runs: Vec<Summary> = (0..8)
+            .map(|seed| {
+                let mut s = Summary::default();
+                if seed == 0 {
+                    s.metrics.insert("pnrp.engine.drops.bad_signature".into(), 8.0);
+                }
+                s.metrics.insert("pnrp.split_detections".into(), 1.0);
+                if seed < 3 {
+                    s.metrics.insert("pnrp.recovery_after_heal_s".into(), 30.0);
+                }
+                s
+            })
+            .collect();
+        let m = across_runs(&runs);
+        let drops = m["pnrp.engine.drops.bad_signature"];
+        assert_eq!((drops.n, drops.mean), (8, 1.0));
+        assert!(drops.lo >= 0.0 && drops.lo < 1.0 && drops.hi > 1.0, "{drops:?}");
+        // A figure only measured after a heal is averaged over the runs that measured it.
+        assert_eq!(m["pnrp.recovery_after_heal_s"].n, 3);
+    }
+
+    #[test]
+    fn ratio_intervals_stay_in_range() {
+        let runs: Vec<Summary> = [1.0, 1.0, 0.5]
+            .iter()
+            .map(|r| {
+                let mut s = Summary::default();
+                let ok = (r * 10.0) as u64;
+                s.operations.insert(
+                    "resolve".into(),
+                    OpSummary {
+                        succeeded: ok,
+                        failed: 10 - ok,
+                        success_ratio: *r,
+                        ..OpSummary::default()
+                    },
+                );
+                s
+            })
+            .collect();
+        let ci = across_runs(&runs)["resolve.success_ratio"];
+        assert!(
+            ci.lo >= 0.0 && ci.hi <= 1.0 && ci.lo < ci.mean && ci.mean < ci.hi,
+            "{ci:?}"
+        );
+        // All seeds at 100%: the interval still reflects 30 trials (Wilson), not a zero width.
+        let all: Vec<Summary> = (0..3).map(|_| runs[0].clone()).collect();
+        let ci = across_runs(&all)["resolve.success_ratio"];
+        assert!(ci.hi == 1.0 && ci.lo < 0.9, "{ci:?}");
     }
 
     #[test]

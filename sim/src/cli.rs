@@ -84,6 +84,10 @@ pub struct RunArgs {
     /// Stop the run after the first event that records an invariant violation.
     #[arg(long)]
     pub stop_on_violation: bool,
+    /// Generate every RSA key afresh instead of reading the key store
+    /// (`$XDG_CACHE_HOME/peerlab/keys`, else `~/.cache/peerlab/keys`); results are the same.
+    #[arg(long)]
+    pub no_key_cache: bool,
     /// Run every seed of an inclusive range in parallel, e.g. `--seeds 1..20`; reports means with
     /// 95% CIs. Refused together with `--seed`.
     #[arg(long, value_name = "A..B")]

@@ -168,6 +168,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
             min_leafset_correct_ppm: s.checks.min_leafset_correct.map(|r| r.ppm()),
         },
         sample_every: s.output.sample_every,
+        warmup: s.output.warmup,
         records: s.output.records,
         trace: s.output.trace,
     })

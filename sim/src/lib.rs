@@ -7,6 +7,7 @@ pub mod dist_world;
 pub mod expand;
 pub mod fingerprint;
 mod hint;
+pub mod key_cache;
 pub mod live;
 pub mod net;
 pub mod oracle;

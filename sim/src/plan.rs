@@ -42,6 +42,8 @@ pub struct Plan {
     pub checks: ChecksPlan,
     /// Period of world samples.
     pub sample_every: Duration,
+    /// Operations completed before this are left out of the headline figures (`[output] warmup`).
+    pub warmup: Duration,
     /// Write `records.jsonl` (`[output] records`).
     pub records: bool,
     /// Write every datagram to `trace.jsonl` (`[output] trace`).

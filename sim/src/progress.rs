@@ -57,6 +57,13 @@ impl Progress {
         }
     }
 
+    /// Reports key preparation: `done` of `total` identities ready.
+    pub fn keys(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("setting up: keys {done} / {total}"));
+        }
+    }
+
     /// Clears the bar.
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {

@@ -175,10 +175,29 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
     let watch = wall::Stopwatch::start();
     let plan = Arc::new(plan);
     let mut progress = Progress::new(plan.duration, quiet);
+    // Set-up (keys, then the world) is timed apart from the simulation it precedes.
+    let store = (!args.no_key_cache).then(crate::key_cache::default_dir).flatten();
+    let peers = u64::from(crate::world::total_peers(&plan));
+    let keys = crate::key_cache::prepare(plan.scheme, plan.seed, peers, store.as_deref(), &|d, n| {
+        progress.keys(d, n)
+    });
     let mut world = World::new(plan.clone(), rec).map_err(|e| {
         warn!("{}: {e}", args.file.display());
         EXIT_BAD_INPUT
     })?;
+    let setup_s = watch.secs();
+    if !quiet && keys.loaded + keys.generated > 0 {
+        say!(
+            "set-up {setup_s:.2} s: {} keys from the key store, {} generated{}",
+            keys.loaded,
+            keys.generated,
+            if keys.damaged > 0 {
+                format!(" ({} damaged store entries rewritten)", keys.damaged)
+            } else {
+                String::new()
+            }
+        );
+    }
     world.set_stop_on_violation(args.stop_on_violation);
     let pcap = crate::pcap::attach(&mut world, args)?;
     let trace = attach_trace(&mut world, &dir, plan.trace).map_err(|e| io_err("trace.jsonl", e))?;
@@ -207,6 +226,7 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
         // Not the scenario's duration: `--stop-on-violation` may have ended the run early.
         sim_duration_s: outcome.simulated.as_secs_f64(),
         wall_s,
+        setup_s,
         events: outcome.events,
         peak_rss_bytes: wall::peak_rss_bytes(),
         peers_max: outcome.peers_max,

@@ -299,16 +299,18 @@ pub fn run_many(args: &RunArgs) -> u8 {
     }
     if !args.quiet {
         for p in &sweep_points {
-            let ok: Vec<f64> = p
-                .summaries
-                .iter()
-                .filter_map(|s| s.operations.get("resolve").map(|o| o.success_ratio * 100.0))
-                .collect();
-            if !ok.is_empty() {
-                let ci = peerlab_reports::mean_ci95(&ok);
+            // The same mean and interval as the sweep page (zeros counted, range kept).
+            if let Some(ci) = peerlab_reports::across_runs(&p.summaries).get("resolve.success_ratio") {
+                let interval = if ci.has_interval() {
+                    format!(" [{:.3}% – {:.3}%]", ci.lo * 100.0, ci.hi * 100.0)
+                } else {
+                    String::new()
+                };
                 say(&format!(
-                    "{:>12}  resolve success {:.3}% ± {:.3}  ({} runs)",
-                    p.label, ci.mean, ci.half_width, ci.n
+                    "{:>12}  resolve success {:.3}%{interval}  (n={})",
+                    p.label,
+                    ci.mean * 100.0,
+                    ci.n
                 ));
             }
         }

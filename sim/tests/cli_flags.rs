@@ -82,12 +82,12 @@ fn stop_on_violation_reports_when_it_stopped_and_replays_with_the_flag() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(o.status.code(), Some(1), "{text}");
-    let simulated: f64 = text
-        .split("simulated ")
-        .nth(1) // the version line ends with "4m simulated" and a newline
-        .and_then(|s| s.split(' ').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no simulated time in {text}"));
+    // The table shows durations in words ("1.17min"); summary.json has the seconds.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let simulated = summary["sim_duration_s"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no simulated time in {summary}"));
     assert!(
         simulated < 240.0,
         "stopped early, yet reports {simulated} s: {text}"

@@ -597,3 +597,22 @@ proptest::proptest! {
         let _ = parse_with_overrides(BASE, "fuzz.toml", &[arg]);
     }
 }
+
+#[test]
+fn output_warmup_is_a_duration_shorter_than_the_run() {
+    let tail = "behaviour = \"drop\"\n";
+    let (t, e) = broken(tail, &format!("{tail}\n[output]\nwarmup = \"12m\"\n"));
+    assert_diag(
+        &t,
+        &e,
+        "\"12m\"",
+        "output.warmup",
+        &["leaves nothing", "shorter than the run"],
+    );
+    let (t, e) = broken(tail, &format!("{tail}\n[output]\nwarmup = \"2 apples\"\n"));
+    assert!(e.starts_with(&pos(&t, "\"2 apples\"")), "{e}");
+    assert!(e.contains("output.warmup"), "{e}");
+    let ok = parse(&format!("{BASE}\n[output]\nwarmup = \"2m\"\n"), "ok.toml").unwrap();
+    assert_eq!(ok.output.warmup, Duration::from_secs(120));
+    assert_eq!(parse(BASE, "ok.toml").unwrap().output.warmup, Duration::ZERO);
+}

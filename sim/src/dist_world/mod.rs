@@ -385,6 +385,7 @@ impl DistWorld {
                 seed: self.seed,
                 duration_us: self.duration.as_micros(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                warmup_us: 0,
             }));
         self.publish();
         let end = Instant::ZERO + self.duration;

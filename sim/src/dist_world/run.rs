@@ -76,6 +76,8 @@ pub fn run_once(
         fingerprint: outcome.fingerprint.clone(),
         sim_duration_s: s.duration.as_secs_f64(),
         wall_s,
+        // No key store here: set-up is counted as simulation.
+        setup_s: 0.0,
         events: outcome.events,
         peak_rss_bytes: wall::peak_rss_bytes(),
         peers_max: outcome.peers_max,

@@ -521,6 +521,7 @@ pub fn run_in_dir(plan: &Arc<Plan>, dir: &Path, quiet: bool) -> Result<(Summary,
         seed: plan.seed,
         duration_us: plan.duration.as_micros(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        warmup_us: plan.warmup.as_micros(),
     }));
     for op in &run.ops {
         rec.push(Record::Op(op.clone()));
@@ -541,6 +542,8 @@ pub fn run_in_dir(plan: &Arc<Plan>, dir: &Path, quiet: bool) -> Result<(Summary,
         fingerprint: digest.clone(),
         sim_duration_s: plan.duration.as_secs_f64(),
         wall_s,
+        // No key store here: set-up is counted as simulation.
+        setup_s: 0.0,
         events: run.datagrams_sent,
         peak_rss_bytes: crate::wall::peak_rss_bytes(),
         peers_max: crate::world::total_peers(plan) as u64,

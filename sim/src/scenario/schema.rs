@@ -361,6 +361,10 @@ pub struct Output {
     pub records: bool,
     /// Write a per-message trace (default false).
     pub trace: bool,
+    /// Operations completed before this much simulated time are left out of the headline
+    /// figures (default 0: none).
+    #[serde(deserialize_with = "de_fixed")]
+    pub warmup: Duration,
 }
 
 impl Default for Output {
@@ -369,6 +373,7 @@ impl Default for Output {
             sample_every: Duration::from_secs(10),
             records: true,
             trace: false,
+            warmup: Duration::ZERO,
         }
     }
 }

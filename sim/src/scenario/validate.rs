@@ -193,6 +193,16 @@ impl Validator<'_> {
                 "a duration above zero and at most the run's duration",
             );
         }
+        if s.output.warmup >= s.duration {
+            self.push(
+                root().key("output").key("warmup"),
+                format!(
+                    "`{}` leaves nothing of the run ({}) to report",
+                    s.output.warmup, s.duration
+                ),
+                "a duration shorter than the run, such as \"2m\" (default 0)",
+            );
+        }
         if s.checks.liveness_within == Duration::ZERO {
             self.push(
                 root().key("checks").key("liveness_within"),

@@ -293,6 +293,7 @@ impl World {
             seed,
             duration_us: w.plan.duration.as_micros(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            warmup_us: w.plan.warmup.as_micros(),
         }));
         w.populate();
         w.generations = w.peers.iter().map(|p| p.generation).collect();

@@ -267,7 +267,7 @@ impl World {
             Ok(r) => {
                 if let Some(why) = forged(&info.name, r) {
                     self.metrics.forged_accepted += 1;
-                    let detail = format!("{} resolved to {:?}: {why}", info.name, r.endpoints);
+                    let detail = format!("{} resolved to {}: {why}", info.name, endpoints(&r.endpoints));
                     self.violation(peer, "forged_resolution_accepted", detail);
                     return "forged";
                 }
@@ -283,7 +283,7 @@ impl World {
                     self.violation(
                         peer,
                         "resolved_to_attacker",
-                        format!("{} → {:?}", info.name, r.endpoints),
+                        format!("{} → {}", info.name, endpoints(&r.endpoints)),
                     );
                     return "forged";
                 }
@@ -300,8 +300,10 @@ impl World {
                     // protocol cannot prevent (MS-PNRP §3.1.5.7: only secured names are verifiable).
                     if !points_to_attacker {
                         let detail = format!(
-                            "{} resolved to {:?}; the registrant (peer {}) is at {owner_ep}",
-                            info.name, r.endpoints, info.owner
+                            "{} resolved to {}; the registrant (peer {}) is at {owner_ep}",
+                            info.name,
+                            endpoints(&r.endpoints),
+                            info.owner
                         );
                         self.violation(peer, "resolve_wrong_endpoint", detail);
                     }
@@ -388,4 +390,12 @@ fn forged(name: &pnrp::PeerName, r: &Resolved) -> Option<String> {
         }
     }
     None
+}
+
+/// Endpoints as people read them: `[2001:db8::1]:3540, [2001:db8::2]:3540`, or `no endpoint`.
+fn endpoints(eps: &[peerlab_engine::Endpoint]) -> String {
+    if eps.is_empty() {
+        return "no endpoint".into();
+    }
+    eps.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
