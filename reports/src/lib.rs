@@ -1,4 +1,4 @@
-//! Run records, aggregation and rendering (design.md §2: reports only read files, so a report can be
+//! Run records, aggregation and rendering (docs/architecture.md §2: reports only read files, so a report can be
 //! re-rendered without re-running).
 //!
 //! The simulator feeds an [`Aggregator`] live and writes `summary.json` from [`Aggregator::summary`];

@@ -1,4 +1,4 @@
-//! PNG export of a run's plots (issue 4: "PNG export of the plots as an option"). The SVGs the
+//! PNG export of a run's plots . The SVGs the
 //! HTML page inlines are rasterised with resvg, using the bundled font only, so the pictures are the
 //! same on every machine and need no system fonts.
 

@@ -1,4 +1,4 @@
-//! The run-record schema: one JSON object per line in `records.jsonl` (design.md §6).
+//! The run-record schema: one JSON object per line in `records.jsonl` (docs/architecture.md §6).
 //!
 //! Records hold only simulated quantities, so two runs of one scenario and seed write identical
 //! files. Wall-clock figures live in `summary.json` alone.

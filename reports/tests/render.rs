@@ -544,7 +544,7 @@ fn sweep_page_from_run_summaries() {
 /// 10^6 operations and 3,600 samples, as a long 10^5-peer run writes.
 #[test]
 #[ignore]
-// Wall time is printed for the closing note, never asserted (issue 2, point 12).
+// Wall time is printed for the closing note, never asserted .
 #[allow(clippy::disallowed_methods)]
 fn large_run_renders() {
     let dir = scratch("large");

@@ -1,6 +1,6 @@
 //! `peerlab replay REPRO`: the bit-identical re-run of a repro file that stops at its failure,
 //! prints the message trace of the peers or IDs involved and their state at the stop, and writes
-//! the trace as JSON lines (and one resolve as an SVG sequence diagram) (issue 5 point 3).
+//! the trace as JSON lines (and one resolve as an SVG sequence diagram).
 
 use super::msc::{self, MscSpec};
 use super::repro_file::Repro;

@@ -1,4 +1,4 @@
-//! Repro files: one failing run, self-contained (issue 5 point 2).
+//! Repro files: one failing run, self-contained.
 //!
 //! [CHOICE] A repro file is a scenario file: the scenario's TOML with the seed and every `--set`
 //! override written into it, plus one `[repro]` table saying what failed, where and when:

@@ -1,5 +1,5 @@
 //! Who takes part and what happens to them: `[[peers]]`, `[[workload]]`, `[[fault]]` and
-//! `[[attackers]]` (design.md §4: churn, workloads, faults, attackers).
+//! `[[attackers]]` (docs/architecture.md §4: churn, workloads, faults, attackers).
 
 use super::rate::Rate;
 use super::schema::{scalar_or_table, Latency, LinkBandwidth, Loss, ScalarOrTable};

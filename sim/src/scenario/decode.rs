@@ -198,7 +198,7 @@ impl Decoder {
                 return pnrp;
             }
         };
-        // design.md §5 [CHOICE]: simulator-level keys are taken out, the remainder must be
+        // docs/architecture.md §5, a peerlab choice: simulator-level keys are taken out, the remainder must be
         // exactly PnrpConfig (deny_unknown_fields) so an unknown key lists both sets.
         let mut rest = table.clone();
         for key in PNRP_SIM_KEYS {

@@ -1,5 +1,5 @@
 //! Scenario errors a user can act on: each names the file, the line and column, the key, what is
-//! wrong and what is allowed (design.md §5, issue 2 point 8).
+//! wrong and what is allowed (docs/architecture.md §5).
 
 use super::printable::escape;
 use super::spans::{KeyPath, LineCursor, SpanIndex};

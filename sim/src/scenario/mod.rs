@@ -1,4 +1,4 @@
-//! Scenario files: TOML → typed, validated `Scenario` (design.md §5; keys in scenarios/README.md).
+//! Scenario files: TOML → typed, validated `Scenario` (docs/architecture.md §5; keys in scenarios/README.md).
 //!
 //! The pipeline: parse the text (syntax errors carry toml's span) → index every key's span → apply
 //! `--set` edits → decode section by section (`decode`) → validate the whole (`validate`) → give

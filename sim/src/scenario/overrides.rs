@@ -1,5 +1,5 @@
 //! `--set key.path=value`: edits the parsed TOML before it is decoded, so an overridden value is
-//! checked exactly like one written in the file (design.md §5).
+//! checked exactly like one written in the file (docs/architecture.md §5).
 //!
 //! Paths use dots, with array entries as a number or in brackets: `peers.0.count`,
 //! `peers[0].count`, `pnrp.maintenance_period`. The value is read as TOML when it parses as TOML

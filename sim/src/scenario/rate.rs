@@ -1,5 +1,5 @@
 //! Event rates such as "50/s", "3/m" or "1/h", kept as exact ratios so schedules reproduce bit
-//! for bit (design.md §5, §7 habit 5).
+//! for bit (docs/architecture.md §5, §7 habit 5).
 
 use super::units::{decimal, gcd, Scalar, UnitError};
 use super::value::de_fixed;

@@ -1,5 +1,5 @@
 //! Probabilities and fractions ("0.5%", "40%", "1/100", 0.25), stored exactly as parts per million
-//! so that draws reproduce on every machine (design.md §5, §7 habit 5).
+//! so that draws reproduce on every machine (docs/architecture.md §5, §7 habit 5).
 
 use super::units::{decimal, scaled_round, Scalar, UnitError};
 use super::value::de_fixed;
@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// A probability or fraction in 0..=1, stored exactly as parts per million (design.md §7 habit 5).
+/// A probability or fraction in 0..=1, stored exactly as parts per million (docs/architecture.md §7 habit 5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ratio(u32);
 

@@ -1,5 +1,5 @@
 //! The scenario file's shape: one struct or enum per table, `deny_unknown_fields` everywhere, every
-//! default written here (scenarios/README.md documents each key; design.md §4, §5).
+//! default written here (scenarios/README.md documents each key; docs/architecture.md §4, §5).
 
 pub use super::activity::{
     Attackers, Behaviour, Fault, Join, Leave, Names, OpKind, PartitionGroups, PeerGroup, Rejoin, Session,
@@ -54,7 +54,7 @@ pub struct Scenario {
 
 // ------------------------------------------------------------------ [network]
 
-/// `[network]`: latency, jitter, loss, bandwidth and MTU shared by every peer (design.md §4).
+/// `[network]`: latency, jitter, loss, bandwidth and MTU shared by every peer (docs/architecture.md §4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Network {

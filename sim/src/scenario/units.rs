@@ -1,5 +1,5 @@
 //! Typed scenario values written as text with a unit: durations, rates, bandwidths, sizes and
-//! counts (design.md §5); rates live in `rate.rs`, ratios in `ratio.rs`. `value.rs` wraps any of
+//! counts (docs/architecture.md §5); rates live in `rate.rs`, ratios in `ratio.rs`. `value.rs` wraps any of
 //! them in a range.
 //!
 //! Every parse error reads "WHAT; allowed: ALLOWED" so the scenario loader can split it into the

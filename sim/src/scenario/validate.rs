@@ -1,5 +1,5 @@
 //! Checks that need the whole scenario: impossible values, times out of order or past the end of
-//! the run, names that do not exist (issue 2 point 8).
+//! the run, names that do not exist.
 //!
 //! [CHOICE] A range passes only when every value it can take passes: `heal = "9m..13m"` with
 //! `at = "10m"` is rejected, since some seeds would heal before the fault.
@@ -219,7 +219,7 @@ impl Validator<'_> {
         }
         let seeds = root().key("pnrp").key("seed_servers");
         self.positive_count(seeds.clone(), &s.pnrp.seed_servers);
-        // Each cloud has its own seed servers (pnrp.md §1.5), picked among its own members:
+        // Each cloud has its own seed servers (MS-PNRP §1.3.3), picked among its own members:
         // (peers of groups with seed_server = true, all peers) per cloud, in one pass.
         // Clouds in file order, so that of equal limits the first cloud is named.
         let mut index: BTreeMap<&str, usize> = BTreeMap::new();

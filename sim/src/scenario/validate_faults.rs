@@ -1,5 +1,5 @@
 //! Validation of `[[fault]]` and `[[attackers]]`: times inside the run and in order, `count` or
-//! `fraction`, partition sides that exist and add up (issue 2 point 8).
+//! `fraction`, partition sides that exist and add up.
 
 use super::error::Issue;
 use super::printable::excerpt;

@@ -1,5 +1,5 @@
 //! `Value<T>`: a scenario scalar that is fixed or a range (`"5ms..120ms"`, `"10..50"`) sampled
-//! uniformly from the seed at expand time (design.md §5).
+//! uniformly from the seed at expand time (docs/architecture.md §5).
 
 use super::units::{Scalar, UnitError};
 use rand::Rng;
