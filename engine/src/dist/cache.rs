@@ -2,7 +2,7 @@
 //! server lists of discovery (§4.5, §6).
 
 use super::content::{SegmentDesc, UnitData};
-use super::hash::{HashAlgo, SegmentId};
+use super::hash::{Hash32, HashAlgo, SegmentId};
 use crate::{Duration, Endpoint, Instant};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,13 +16,39 @@ pub struct SegmentMeta {
     pub desc: SegmentDesc,
     /// HoHoDk, recomputed by the receiver (§2.1).
     pub id: SegmentId,
+    /// Whether Kp is known. A hosted cache that learned a V2 segment from a BATCHED_OFFER holds
+    /// its data and HoD but no Kp (MS-PCHC §3.1.5.3), so it serves it unencrypted.
+    pub keyed: bool,
 }
 
 impl SegmentMeta {
     /// Builds the meta, computing HoHoDk.
     pub fn new(algo: HashAlgo, desc: SegmentDesc) -> Arc<SegmentMeta> {
         let id = desc.id(algo);
-        Arc::new(SegmentMeta { algo, desc, id })
+        Arc::new(SegmentMeta {
+            algo,
+            desc,
+            id,
+            keyed: true,
+        })
+    }
+    /// A V2 segment known only by its HoHoDk and, once its data arrived, HoD = H(data): what a
+    /// hosted cache learns from a BATCHED_OFFER and the pull that follows (MS-PCHC §3.1.5.3).
+    pub fn unkeyed_v2(id: SegmentId, len: u32, hod: Hash32) -> Arc<SegmentMeta> {
+        let desc = SegmentDesc {
+            offset: 0,
+            len,
+            block_size: len,
+            hod,
+            kp: Hash32::default(),
+            block_hashes: Arc::from(Vec::new()),
+        };
+        Arc::new(SegmentMeta {
+            algo: HashAlgo::Sha512Trunc,
+            desc,
+            id,
+            keyed: false,
+        })
     }
     /// Verifies a unit against the content information (§2.5).
     pub fn verify(&self, unit: u32, data: &UnitData) -> bool {

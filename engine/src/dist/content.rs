@@ -118,11 +118,14 @@ impl UnitData {
     }
     /// §2.5: length and H(data) must equal what the content information lists.
     pub fn verify(&self, algo: HashAlgo, expected: &Hash32, expected_len: u32) -> bool {
-        self.len() == expected_len
-            && match self {
-                UnitData::Bytes(b) => algo.hash(b) == *expected,
-                UnitData::Token { hash, .. } => hash == expected,
-            }
+        self.len() == expected_len && self.digest(algo) == *expected
+    }
+    /// H(data): the hash a modeled unit carries, or the hash of the real bytes.
+    pub fn digest(&self, algo: HashAlgo) -> Hash32 {
+        match self {
+            UnitData::Bytes(b) => algo.hash(b),
+            UnitData::Token { hash, .. } => *hash,
+        }
     }
     /// The same unit with its content damaged (what a corrupt peer serves).
     pub fn corrupted(&self) -> UnitData {

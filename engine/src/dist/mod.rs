@@ -26,8 +26,9 @@
 //! specification's client does, unless the peerlab extension `cold_start = "wait-for-peers"` is
 //! named (`wait.rs`); upload slots are held for size / upload rate (§5.4 \[SIM\]); hosted mode
 //! offers V1 content with INITIAL_OFFER/SEGMENT_INFO and V2 content with BATCHED_OFFER (MS-PCHC
-//! §2.2.1.4, §2.2.1.5), and V2 clients of a hosted cache ask with MSG_GETSEGLIST (MS-PCCRR
-//! §3.1.4.4);
+//! §2.2.1.4, §2.2.1.5), the hosted cache answers a BATCHED_OFFER with OK and pulls the segments by
+//! HoHoDk, unencrypted when it holds no Kp (MS-PCHC §3.1.5.3), and V2 clients of a hosted cache ask
+//! with MSG_GETSEGLIST (MS-PCCRR §3.1.4.4);
 //! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (§12.2 \[SIM\]).
 #![warn(missing_docs)]
 
