@@ -16,7 +16,8 @@
 //! headers included) and frames to bytes ([`DistMessage::encode`] / [`DistMessage::decode`]).
 //!
 //! Decisions on the digest's open points, each also commented where it is implemented:
-//! hashes SHA-256 (V1) and truncated SHA-512 (V2) only (§2.1); whole-segment block lists only
+//! V1 hashes SHA-256 (default), SHA-384 or SHA-512 (`v1_hash`, MS-PCCRC §2.3) and truncated SHA-512 for V2,
+//! digests of 32/48/64 bytes throughout; whole-segment block lists only
 //! (§2.3 \[?\]); gear-hash content-defined chunking for V2, 32/64/128 KiB (§2.4 \[SIM\]); AES key =
 //! first bytes of Kp, PKCS#7 (§5.6 \[?\]); server entries live 60 s, Dmax 16 (§4.5 \[?\]); one probe
 //! datagram per discovery, not repeated (§4.1 \[?\]: a lossy network model can still drop it, and
@@ -63,8 +64,10 @@ mod wait;
 mod wire;
 
 pub use config::{ColdStart, DistConfig, Mode};
-pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData};
-pub use hash::{Hash32, HashAlgo, SegmentId};
+pub use content::{
+    compute_info, compute_info_with, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData,
+};
+pub use hash::{Digest, HashAlgo, SegmentId, V1Hash};
 pub use hosted::{HostedCache, HostedCommand, HostedEvent, HostedStats};
 pub use message::{DistMessage, OriginMessage};
 pub use peer::BranchPeer;
