@@ -64,12 +64,8 @@ fn hosted_offers_at_twenty_percent_steps() {
     );
 }
 
-/// V2 content in hosted mode (MS-PCHC §2.2.2.2, §3.1.5.3): the first client offers with
-/// BATCHED_OFFER (never SEGMENT_INFO), the cache answers OK and pulls each segment by HoHoDk, in the
-/// clear since it holds no Kp, and learns HoD from the data; the second client asks with
-/// MSG_GETSEGLIST and gets every byte from the cache, verified against its own content information.
-#[test]
-fn v2_hosted_cache_learns_batched_offers_and_serves_them() {
+/// Two V2 clients and a hosted cache (client 1 `corrupt` or not); client 1 has fetched `spec`.
+fn v2_hosted_first_fetch(spec: ContentSpec, corrupt: bool) -> (Net, crate::RequestId) {
     let cfg = DistConfig {
         mode: Mode::Hosted,
         info_version: InfoVersion::V2,
@@ -77,11 +73,22 @@ fn v2_hosted_cache_learns_batched_offers_and_serves_them() {
     };
     let mut net = Net::new(&cfg, 2, true, Duration::from_millis(1));
     net.codec = true;
-    let spec = ContentSpec { id: 6, size: 400_000 };
+    net.peer(1).set_corrupt(corrupt);
     net.publish(spec);
     net.run_until(at(100));
-    let r1 = net.command_fetch(1, 6);
+    let r1 = net.command_fetch(1, spec.id);
     net.run_until(at(3_000));
+    (net, r1)
+}
+
+/// V2 content in hosted mode (MS-PCHC §2.2.2.2, §3.1.5.3): the first client offers with
+/// BATCHED_OFFER (never SEGMENT_INFO), the cache answers OK and pulls each segment by HoHoDk, in the
+/// clear since it holds no Kp, and learns HoD from the data; the second client asks with
+/// MSG_GETSEGLIST and gets every byte from the cache, verified against its own content information.
+#[test]
+fn v2_hosted_cache_learns_batched_offers_and_serves_them() {
+    let spec = ContentSpec { id: 6, size: 400_000 };
+    let (mut net, r1) = v2_hosted_first_fetch(spec, false);
     assert_eq!(report(net.fetched(1, r1)).1, spec.size);
     assert!(net.peer(1).stats.offers_sent >= 1);
     assert_eq!(net.peer(1).stats.offers_interested, 0, "no SEGMENT_INFO for V2");
@@ -109,19 +116,8 @@ fn v2_hosted_cache_learns_batched_offers_and_serves_them() {
 /// corrupt V2 segment is caught by the fetching client's HoD check, not passed on as good data.
 #[test]
 fn v2_blind_pull_from_a_corrupt_offerer_is_not_trusted_by_clients() {
-    let cfg = DistConfig {
-        mode: Mode::Hosted,
-        info_version: InfoVersion::V2,
-        ..cfg()
-    };
-    let mut net = Net::new(&cfg, 2, true, Duration::from_millis(1));
-    net.codec = true;
-    net.peer(1).set_corrupt(true);
     let spec = ContentSpec { id: 7, size: 300_000 };
-    net.publish(spec);
-    net.run_until(at(100));
-    let r1 = net.command_fetch(1, 7);
-    net.run_until(at(3_000));
+    let (mut net, r1) = v2_hosted_first_fetch(spec, true);
     assert_eq!(report(net.fetched(1, r1)).1, spec.size);
     let r2 = net.command_fetch(2, 7);
     net.run_until(at(60_000));
