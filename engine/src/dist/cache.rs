@@ -2,7 +2,7 @@
 //! server lists of discovery (§4.5, §6).
 
 use super::content::{SegmentDesc, UnitData};
-use super::hash::{HashAlgo, SegmentId};
+use super::hash::{Digest, HashAlgo, SegmentId};
 use crate::{Duration, Endpoint, Instant};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,13 +16,39 @@ pub struct SegmentMeta {
     pub desc: SegmentDesc,
     /// HoHoDk, recomputed by the receiver (§2.1).
     pub id: SegmentId,
+    /// Whether Kp is known. A hosted cache that learned a V2 segment from a BATCHED_OFFER holds
+    /// its data and HoD but no Kp (MS-PCHC §3.1.5.3), so it serves it unencrypted.
+    pub keyed: bool,
 }
 
 impl SegmentMeta {
     /// Builds the meta, computing HoHoDk.
     pub fn new(algo: HashAlgo, desc: SegmentDesc) -> Arc<SegmentMeta> {
         let id = desc.id(algo);
-        Arc::new(SegmentMeta { algo, desc, id })
+        Arc::new(SegmentMeta {
+            algo,
+            desc,
+            id,
+            keyed: true,
+        })
+    }
+    /// A V2 segment known only by its HoHoDk and, once its data arrived, HoD = H(data): what a
+    /// hosted cache learns from a BATCHED_OFFER and the pull that follows (MS-PCHC §3.1.5.3).
+    pub fn unkeyed_v2(id: SegmentId, len: u32, hod: Digest) -> Arc<SegmentMeta> {
+        let desc = SegmentDesc {
+            offset: 0,
+            len,
+            block_size: len,
+            hod,
+            kp: Digest::default(),
+            block_hashes: Arc::from(Vec::new()),
+        };
+        Arc::new(SegmentMeta {
+            algo: HashAlgo::Sha512Trunc,
+            desc,
+            id,
+            keyed: false,
+        })
     }
     /// Verifies a unit against the content information (§2.5).
     pub fn verify(&self, unit: u32, data: &UnitData) -> bool {
@@ -378,7 +404,7 @@ mod tests {
         let ep = |i: u16| Endpoint::new(Ipv6Addr::LOCALHOST, i);
         let t = |ms: u64| Instant::from_micros(ms * 1_000);
         let mut l = ServerLists::new(2, 2, Duration::from_secs(15), Duration::from_secs(60));
-        let a = crate::dist::Hash32([1; 32]);
+        let a = crate::dist::Digest::from32([1; 32]);
         assert_eq!(l.state(&a, t(0)), ListState::Unknown);
         l.start_probe(a, t(0), t(300));
         assert_eq!(l.state(&a, t(100)), ListState::Probing);
@@ -398,7 +424,11 @@ mod tests {
             "entries expired long after the probe"
         );
         for i in 2..5u8 {
-            l.start_probe(crate::dist::Hash32([i; 32]), t(90_000 + i as u64), t(90_300));
+            l.start_probe(
+                crate::dist::Digest::from32([i; 32]),
+                t(90_000 + i as u64),
+                t(90_300),
+            );
         }
         assert_eq!(l.len(), 2);
     }

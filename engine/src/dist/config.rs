@@ -2,6 +2,7 @@
 //! (distribution.md §11); a scenario's `[distribution]` table overrides any of them.
 
 use super::content::{DataMode, InfoVersion};
+use super::hash::{HashAlgo, V1Hash};
 use super::pccrr::CryptoAlgo;
 use crate::Duration;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,9 @@ pub struct DistConfig {
     pub mode: Mode,
     /// Content-information version the origin produces (§2.3, §2.4; V2 is Win8+).
     pub info_version: InfoVersion,
+    /// Hash of V1 content information: `Sha256` (default, 0x800C), `Sha384` (0x800D) or `Sha512`
+    /// (0x800E) (MS-PCCRC §2.3); V2 always uses truncated SHA-512 (§2.4).
+    pub v1_hash: V1Hash,
     /// Real bytes or hash tokens for block payloads (§12.1 \[SIM\]).
     pub data_mode: DataMode,
     /// Origin server passphrase, input of Ks (§2.1).
@@ -140,11 +144,22 @@ pub struct DistConfig {
     pub fetches_max: usize,
 }
 
+impl DistConfig {
+    /// The hash of the content information the origin produces (MS-PCCRC §2.3, §2.4).
+    pub fn content_hash(&self) -> HashAlgo {
+        match self.info_version {
+            InfoVersion::V1 => self.v1_hash.algo(),
+            InfoVersion::V2 => HashAlgo::Sha512Trunc,
+        }
+    }
+}
+
 impl Default for DistConfig {
     fn default() -> Self {
         DistConfig {
             mode: Mode::Distributed,
             info_version: InfoVersion::V1,
+            v1_hash: V1Hash::Sha256,
             data_mode: DataMode::Real,
             passphrase: "peerlab-origin-secret".to_owned(),
             crypto: CryptoAlgo::Aes128,

@@ -6,13 +6,13 @@
 //! hash decides.
 
 use super::content::UnitData;
-use super::hash::Hash32;
+use super::hash::Digest;
 use super::pccrr::{BlockBody, CryptoAlgo, IV_LEN};
 use cbc::cipher::block_padding::{NoPadding, Pkcs7};
 use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 
 /// Encrypts a unit for MSG_BLK with `iv`; modeled units become modeled bodies of the padded size.
-pub fn seal(algo: CryptoAlgo, kp: &Hash32, iv: &[u8; IV_LEN], unit: &UnitData) -> BlockBody {
+pub fn seal(algo: CryptoAlgo, kp: &Digest, iv: &[u8; IV_LEN], unit: &UnitData) -> BlockBody {
     match unit {
         UnitData::Token { len, hash } => BlockBody::Modeled {
             wire_len: algo.cipher_len(*len),
@@ -21,9 +21,9 @@ pub fn seal(algo: CryptoAlgo, kp: &Hash32, iv: &[u8; IV_LEN], unit: &UnitData) -
         },
         UnitData::Bytes(plain) => BlockBody::Bytes(match algo {
             CryptoAlgo::None => plain.clone(),
-            CryptoAlgo::Aes128 => enc::<aes::Aes128>(&kp.0[..16], iv, plain).into(),
-            CryptoAlgo::Aes192 => enc::<aes::Aes192>(&kp.0[..24], iv, plain).into(),
-            CryptoAlgo::Aes256 => enc::<aes::Aes256>(&kp.0[..32], iv, plain).into(),
+            CryptoAlgo::Aes128 => enc::<aes::Aes128>(&kp.as_bytes()[..16], iv, plain).into(),
+            CryptoAlgo::Aes192 => enc::<aes::Aes192>(&kp.as_bytes()[..24], iv, plain).into(),
+            CryptoAlgo::Aes256 => enc::<aes::Aes256>(&kp.as_bytes()[..32], iv, plain).into(),
         }),
     }
 }
@@ -32,7 +32,7 @@ pub fn seal(algo: CryptoAlgo, kp: &Hash32, iv: &[u8; IV_LEN], unit: &UnitData) -
 /// ciphertext cannot be (wrong length, missing IV) or is too short.
 pub fn open(
     algo: CryptoAlgo,
-    kp: &Hash32,
+    kp: &Digest,
     iv: Option<&[u8; IV_LEN]>,
     body: &BlockBody,
     expected_len: u32,
@@ -45,9 +45,9 @@ pub fn open(
         BlockBody::Bytes(cipher) => {
             let mut plain = match algo {
                 CryptoAlgo::None => cipher.to_vec(),
-                CryptoAlgo::Aes128 => dec::<aes::Aes128>(&kp.0[..16], iv?, cipher)?,
-                CryptoAlgo::Aes192 => dec::<aes::Aes192>(&kp.0[..24], iv?, cipher)?,
-                CryptoAlgo::Aes256 => dec::<aes::Aes256>(&kp.0[..32], iv?, cipher)?,
+                CryptoAlgo::Aes128 => dec::<aes::Aes128>(&kp.as_bytes()[..16], iv?, cipher)?,
+                CryptoAlgo::Aes192 => dec::<aes::Aes192>(&kp.as_bytes()[..24], iv?, cipher)?,
+                CryptoAlgo::Aes256 => dec::<aes::Aes256>(&kp.as_bytes()[..32], iv?, cipher)?,
             };
             if plain.len() < expected_len as usize {
                 return None;
@@ -83,7 +83,7 @@ mod tests {
 
     #[test]
     fn aes_round_trip_all_sizes() {
-        let kp = Hash32([0x5a; 32]);
+        let kp = Digest::from32([0x5a; 32]);
         let iv = [3u8; 16];
         for algo in [
             CryptoAlgo::None,
@@ -110,22 +110,37 @@ mod tests {
         let expected = HashAlgo::Sha256.hash(&plain);
         let body = seal(
             CryptoAlgo::Aes128,
-            &Hash32([1; 32]),
+            &Digest::from32([1; 32]),
             &[0; 16],
             &UnitData::Bytes(plain.into()),
         );
-        let wrong =
-            open(CryptoAlgo::Aes128, &Hash32([2; 32]), Some(&[0; 16]), &body, 5000).expect("decrypts");
+        let wrong = open(
+            CryptoAlgo::Aes128,
+            &Digest::from32([2; 32]),
+            Some(&[0; 16]),
+            &body,
+            5000,
+        )
+        .expect("decrypts");
         assert!(!wrong.verify(HashAlgo::Sha256, &expected, 5000));
         assert_eq!(
-            open(CryptoAlgo::Aes128, &Hash32([1; 32]), None, &body, 5000),
+            open(CryptoAlgo::Aes128, &Digest::from32([1; 32]), None, &body, 5000),
             None
         );
         let odd = BlockBody::Bytes(vec![0u8; 17].into());
         assert_eq!(
-            open(CryptoAlgo::Aes128, &Hash32([1; 32]), Some(&[0; 16]), &odd, 10),
+            open(
+                CryptoAlgo::Aes128,
+                &Digest::from32([1; 32]),
+                Some(&[0; 16]),
+                &odd,
+                10
+            ),
             None
         );
-        assert_eq!(open(CryptoAlgo::None, &Hash32([1; 32]), None, &odd, 18), None);
+        assert_eq!(
+            open(CryptoAlgo::None, &Digest::from32([1; 32]), None, &odd, 18),
+            None
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! bytes, so only real-data messages round-trip exactly.
 
 use super::content::UnitData;
-use super::hash::{Hash32, SegmentId};
+use super::hash::{Digest, SegmentId};
 use super::info_codec;
 use super::message::{DistMessage, OriginMessage};
 use super::pccrd::{Probe, ProbeMatch};
@@ -202,7 +202,8 @@ fn encode_origin(m: &OriginMessage, out: &mut Vec<u8>) {
                     UnitData::Token { len, hash } => {
                         out.push(1);
                         put32(out, *len);
-                        out.extend_from_slice(&hash.0);
+                        out.push(hash.len() as u8);
+                        out.extend_from_slice(hash.as_bytes());
                     }
                 }
             }
@@ -270,7 +271,14 @@ fn decode_origin(buf: &[u8]) -> Result<OriginMessage, DecodeError> {
                     0 => UnitData::Bytes(Arc::from(r.bytes(len as usize, "unit")?)),
                     1 => UnitData::Token {
                         len,
-                        hash: Hash32(r.array("unit token")?),
+                        hash: {
+                            let n = r.u8("unit token length")?;
+                            let bad = DecodeError::Invalid {
+                                field: "unit token length",
+                                value: n as u64,
+                            };
+                            Digest::from_slice(r.bytes(n as usize, "unit token")?).ok_or(bad)?
+                        },
                     },
                     v => {
                         return Err(DecodeError::Invalid {
@@ -311,7 +319,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn samples() -> Vec<DistMessage> {
-        let seg = Hash32([3; 32]);
+        let seg = Digest::from32([3; 32]);
         let info = compute_info(
             &ContentSpec { id: 1, size: 100_000 },
             InfoVersion::V1,
@@ -330,7 +338,7 @@ mod tests {
             DistMessage::Probe(Arc::new(Probe {
                 message_id: 5,
                 version: ProbeVersion::V2,
-                segments: vec![seg, Hash32([4; 32])],
+                segments: vec![seg, Digest::from32([4; 32])],
             })),
             DistMessage::ProbeMatch(Arc::new(ProbeMatch {
                 message_id: 6,
@@ -348,7 +356,7 @@ mod tests {
                         age: None,
                     },
                     MatchEntry {
-                        segment: Hash32([4; 32]),
+                        segment: Digest::from32([4; 32]),
                         block_count: 0,
                         complete: false,
                         age: None,
@@ -416,7 +424,7 @@ mod tests {
     }
 
     fn lookup(id: u128) -> Option<Vec<SegmentId>> {
-        (id == 5).then(|| vec![Hash32([3; 32]), Hash32([4; 32])])
+        (id == 5).then(|| vec![Digest::from32([3; 32]), Digest::from32([4; 32])])
     }
 
     #[test]

@@ -3,10 +3,11 @@
 
 use super::cache::{SegmentCache, SegmentMeta};
 use super::config::DistConfig;
+use super::content::V2_SEGMENT_MAX;
 use super::crypt;
 use super::hash::SegmentId;
 use super::message::DistMessage;
-use super::pccrr::{ranges_of, BlockRange, PccrrBody, PccrrMessage, ProtoVersion, RANGES_MAX};
+use super::pccrr::{ranges_of, BlockRange, CryptoAlgo, PccrrBody, PccrrMessage, ProtoVersion, RANGES_MAX};
 use super::pchc::{PchcBody, PchcMessage, ResponseCode};
 use super::serve::{Responder, ServeStats};
 use crate::{Endpoint, Instant, Node, NodeRng, RequestId, Transmit};
@@ -137,9 +138,11 @@ impl HostedCache {
         }
         self.timers
             .insert((now + self.cfg.request_timer, xid), (key, xid));
+        // Without Kp the pulled block could not be decrypted: ask in the clear (MS-PCHC §3.1.5.3).
+        let keyed = self.pulls.get(&key).is_none_or(|p| p.meta.keyed);
         let msg = PccrrMessage {
             version: ProtoVersion::V1_0,
-            crypto: self.cfg.crypto,
+            crypto: if keyed { self.cfg.crypto } else { CryptoAlgo::None },
             body,
         };
         self.send(key.0, DistMessage::Pccrr(Arc::new(msg)));
@@ -241,12 +244,28 @@ impl HostedCache {
                 ResponseCode::Ok
             }
             PchcBody::BatchedOffer { segments } => {
-                // V2 (§7.3 step 3): always OK; pull the segments whose hashes are known here.
+                // MS-PCHC §2.2.2.2, §3.1.5.3: the answer to a BATCHED_OFFER MUST be OK, and the
+                // hosted cache pulls every offered segment it lacks by its HoHoDk over PCCRR.
+                // SEGMENT_INFO is a version 1.0 message (§2.2.1.4), so for a segment it has never
+                // seen the cache learns HoD from the pulled data itself (V2: one block per
+                // segment, HoD = H(data)); fetching clients verify it against their own HoD.
                 for s in segments {
                     self.stats.offers += 1;
-                    if let Some(meta) = self.cache.peek(&s.segment, now).map(|c| c.meta.clone()) {
-                        self.start_pull(now, client, meta);
-                    }
+                    let meta = match self.cache.peek(&s.segment, now).map(|c| c.meta.clone()) {
+                        Some(meta) => meta,
+                        // V2 layout only: one block per segment of at most 128 KiB (MS-PCCRC §2.4).
+                        None if s.hash_algo == 4
+                            && s.block_size == s.segment_size
+                            && (1..=V2_SEGMENT_MAX).contains(&s.segment_size) =>
+                        {
+                            SegmentMeta::unkeyed_v2(s.segment, s.segment_size, Default::default())
+                        }
+                        None => {
+                            self.stats.dropped += 1;
+                            continue;
+                        }
+                    };
+                    self.start_pull(now, client, meta);
                 }
                 ResponseCode::Ok
             }
@@ -283,7 +302,19 @@ impl HostedCache {
             } if !p.listing => {
                 let meta = p.meta.clone();
                 let b = *block_index;
-                let plain = crypt::open(m.crypto, &meta.desc.kp, iv.as_ref(), body, meta.desc.unit_len(b));
+                let plain = if meta.keyed {
+                    crypt::open(m.crypto, &meta.desc.kp, iv.as_ref(), body, meta.desc.unit_len(b))
+                } else {
+                    crypt::open(CryptoAlgo::None, &meta.desc.kp, None, body, meta.desc.unit_len(b))
+                        .filter(|_| m.crypto == CryptoAlgo::None)
+                };
+                // An unkeyed V2 segment: HoD is the hash of the one block that arrived.
+                let meta = match &plain {
+                    Some(data) if !meta.keyed => {
+                        SegmentMeta::unkeyed_v2(meta.id, meta.desc.len, data.digest(meta.algo))
+                    }
+                    _ => meta,
+                };
                 match plain {
                     Some(data) if self.cache.add(&meta, b, data.clone(), now) => {
                         self.stats.blocks_pulled += 1;

@@ -1,20 +1,22 @@
 //! Wire encoding of content information: V1 little-endian (§2.3), V2 big-endian (§2.4).
 
 use super::content::{ContentInfo, InfoVersion, SegmentDesc, V1_BLOCK_SIZE, V2_SEGMENT_MAX};
-use super::hash::Hash32;
+use super::hash::{Digest, HashAlgo};
 use super::wire::{bounded, DecodeError, Reader};
 use std::sync::Arc;
 
 /// V1 `Version` field: 0x0100 (§2.3).
 const V1_VERSION: u16 = 0x0100;
-/// V1 `dwHashAlgo` for SHA-256, the only one retrieval accepts (§2.1 \[SIM\]).
-const V1_ALGO_SHA256: u32 = 0x800C;
 /// V2 `bHashAlgo` for truncated SHA-512 (§2.4).
 const V2_ALGO: u8 = 0x04;
 /// V1 header bytes (§2.3).
 pub const V1_HEADER_LEN: usize = 18;
-/// V1 SegmentDescription bytes with 32-byte hashes (§2.3).
+/// V1 SegmentDescription bytes with 32-byte hashes (MS-PCCRC §2.3.1.1: 16 + 2·hash length).
 pub const V1_SEGMENT_DESC_LEN: usize = 80;
+/// V1 SegmentDescription bytes for hashes of `n` bytes.
+fn v1_desc_len(n: usize) -> usize {
+    16 + 2 * n
+}
 /// V2 header bytes (§2.4).
 pub const V2_HEADER_LEN: usize = 31;
 /// V2 SegmentDescription bytes (§2.4).
@@ -28,7 +30,8 @@ pub fn encoded_len(info: &ContentInfo) -> usize {
     match info.version {
         InfoVersion::V1 => {
             let blocks: usize = info.segments.iter().map(|x| x.block_hashes.len()).sum();
-            V1_HEADER_LEN + s * (V1_SEGMENT_DESC_LEN + 4) + blocks * 32
+            let n = info.hash.output_len();
+            V1_HEADER_LEN + s * (v1_desc_len(n) + 4) + blocks * n
         }
         InfoVersion::V2 => V2_HEADER_LEN + if s == 0 { 0 } else { 5 + s * V2_SEGMENT_DESC_LEN },
     }
@@ -46,7 +49,9 @@ pub fn encode(info: &ContentInfo) -> Vec<u8> {
 
 fn encode_v1(info: &ContentInfo, out: &mut Vec<u8>) {
     out.extend_from_slice(&V1_VERSION.to_le_bytes());
-    out.extend_from_slice(&V1_ALGO_SHA256.to_le_bytes());
+    // A V1 structure only carries SHA-256/384/512; the V2 algorithm has no dwHashAlgo code.
+    let code = info.hash.v1_code().unwrap_or(0x800C);
+    out.extend_from_slice(&code.to_le_bytes());
     out.extend_from_slice(&info.offset_in_first_segment.to_le_bytes());
     out.extend_from_slice(&(info.range_tail as u32).to_le_bytes());
     out.extend_from_slice(&(info.segments.len() as u32).to_le_bytes());
@@ -54,12 +59,14 @@ fn encode_v1(info: &ContentInfo, out: &mut Vec<u8>) {
         out.extend_from_slice(&s.offset.to_le_bytes());
         out.extend_from_slice(&s.len.to_le_bytes());
         out.extend_from_slice(&s.block_size.to_le_bytes());
-        out.extend_from_slice(&s.hod.0);
-        out.extend_from_slice(&s.kp.0);
+        out.extend_from_slice(s.hod.as_bytes());
+        out.extend_from_slice(s.kp.as_bytes());
     }
     for s in &info.segments {
         out.extend_from_slice(&(s.block_hashes.len() as u32).to_le_bytes());
-        s.block_hashes.iter().for_each(|h| out.extend_from_slice(&h.0));
+        s.block_hashes
+            .iter()
+            .for_each(|h| out.extend_from_slice(h.as_bytes()));
     }
 }
 
@@ -77,8 +84,8 @@ fn encode_v2(info: &ContentInfo, out: &mut Vec<u8>) {
     out.extend_from_slice(&((info.segments.len() * V2_SEGMENT_DESC_LEN) as u32).to_be_bytes());
     for s in &info.segments {
         out.extend_from_slice(&s.len.to_be_bytes());
-        out.extend_from_slice(&s.hod.0);
-        out.extend_from_slice(&s.kp.0);
+        out.extend_from_slice(s.hod.as_bytes());
+        out.extend_from_slice(s.kp.as_bytes());
     }
 }
 
@@ -102,17 +109,21 @@ pub fn decode(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
 fn decode_v1(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
     let mut r = Reader::new(buf);
     r.u16_le("Version")?;
-    let algo = r.u32_le("dwHashAlgo")?;
-    if algo != V1_ALGO_SHA256 {
-        return Err(DecodeError::Invalid {
-            field: "dwHashAlgo",
-            value: algo as u64,
-        });
-    }
+    let code = r.u32_le("dwHashAlgo")?;
+    // MS-PCCRC §2.3: 0x800C SHA-256, 0x800D SHA-384, 0x800E SHA-512.
+    let hash = HashAlgo::from_v1_code(code).ok_or(DecodeError::Invalid {
+        field: "dwHashAlgo",
+        value: code as u64,
+    })?;
+    let hn = hash.output_len();
+    let digest = |r: &mut Reader<'_>, field: &'static str| -> Result<Digest, DecodeError> {
+        // `expect`: `hn` is 32, 48 or 64, the lengths a digest accepts.
+        Ok(Digest::from_slice(r.bytes(hn, field)?).expect("hash length of a V1 algorithm"))
+    };
     let offset_in_first_segment = r.u32_le("dwOffsetInFirstSegment")?;
     let range_tail = r.u32_le("dwReadBytesInLastSegment")? as u64;
     let c = r.u32_le("cSegments")? as u64;
-    let n = bounded("cSegments", c, (r.remaining() / (V1_SEGMENT_DESC_LEN + 4)) as u64)?;
+    let n = bounded("cSegments", c, (r.remaining() / (v1_desc_len(hn) + 4)) as u64)?;
     let mut descs = Vec::with_capacity(n);
     for _ in 0..n {
         let offset = r.u64_le("ullOffsetInContent")?;
@@ -130,8 +141,8 @@ fn decode_v1(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
                 value: len as u64,
             });
         }
-        let hod = Hash32(r.array("SegmentHashOfData")?);
-        let kp = Hash32(r.array("SegmentSecret")?);
+        let hod = digest(&mut r, "SegmentHashOfData")?;
+        let kp = digest(&mut r, "SegmentSecret")?;
         descs.push((offset, len, hod, kp));
     }
     let mut segments = Vec::with_capacity(n);
@@ -144,10 +155,10 @@ fn decode_v1(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
                 value: c,
             });
         }
-        let k = bounded("cBlocks", c, (r.remaining() / 32) as u64)?;
+        let k = bounded("cBlocks", c, (r.remaining() / hn) as u64)?;
         let mut hashes = Vec::with_capacity(k);
         for _ in 0..k {
-            hashes.push(Hash32(r.array("BlockHash")?));
+            hashes.push(digest(&mut r, "BlockHash")?);
         }
         segments.push(SegmentDesc {
             offset,
@@ -161,6 +172,7 @@ fn decode_v1(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
     r.finish()?;
     Ok(ContentInfo {
         version: InfoVersion::V1,
+        hash,
         first_segment_index: 0,
         offset_in_first_segment,
         range_tail,
@@ -208,8 +220,8 @@ fn decode_v2(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
                     value: cb as u64,
                 });
             }
-            let hod = Hash32(r.array("SegmentHashOfData")?);
-            let kp = Hash32(r.array("SegmentSecret")?);
+            let hod = Digest::from32(r.array("SegmentHashOfData")?);
+            let kp = Digest::from32(r.array("SegmentSecret")?);
             segments.push(SegmentDesc {
                 offset,
                 len: cb,
@@ -223,6 +235,7 @@ fn decode_v2(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
     }
     Ok(ContentInfo {
         version: InfoVersion::V2,
+        hash: HashAlgo::Sha512Trunc,
         first_segment_index,
         offset_in_first_segment,
         range_tail,
@@ -287,14 +300,41 @@ mod tests {
             DataMode::Modeled,
             b"k",
         ));
-        v1[2] = 0x0D; // SHA-384
+        v1[2] = 0x0F; // no such algorithm
         assert_eq!(
             decode(&v1),
             Err(DecodeError::Invalid {
                 field: "dwHashAlgo",
-                value: 0x800D
+                value: 0x800F
             })
         );
+        v1[2] = 0x0D; // SHA-384 with 32-byte hashes: the lengths no longer add up
+        assert!(decode(&v1).is_err());
+    }
+
+    /// MS-PCCRC §2.3: each V1 algorithm round-trips with its own hash length (32, 48, 64) and
+    /// `dwHashAlgo` code, and the sizes follow `18 + S·(16 + 2n) + 4·S + B·n`.
+    #[test]
+    fn v1_round_trips_for_every_algorithm() {
+        use crate::dist::content::compute_info_with;
+        for (algo, code, n) in [
+            (HashAlgo::Sha256, 0x800Cu32, 32usize),
+            (HashAlgo::Sha384, 0x800D, 48),
+            (HashAlgo::Sha512, 0x800E, 64),
+        ] {
+            let spec = ContentSpec { id: 4, size: 200_000 };
+            let info = compute_info_with(&spec, InfoVersion::V1, algo, DataMode::Real, b"k");
+            let s = &info.segments[0];
+            assert_eq!((s.hod.len(), s.kp.len(), s.block_hashes[0].len()), (n, n, n));
+            assert!(s.hashes_consistent(algo));
+            let bytes = encode(&info);
+            assert_eq!(bytes.len(), 18 + (16 + 2 * n) + 4 + 4 * n);
+            assert_eq!(bytes.len(), encoded_len(&info));
+            assert_eq!(&bytes[2..6], &code.to_le_bytes());
+            let back = decode(&bytes).expect("decodes");
+            assert_eq!(back, info);
+            assert_eq!(encode(&back), bytes);
+        }
     }
 
     proptest! {

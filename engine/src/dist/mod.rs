@@ -16,7 +16,8 @@
 //! headers included) and frames to bytes ([`DistMessage::encode`] / [`DistMessage::decode`]).
 //!
 //! Decisions on the digest's open points, each also commented where it is implemented:
-//! hashes SHA-256 (V1) and truncated SHA-512 (V2) only (§2.1); whole-segment block lists only
+//! V1 hashes SHA-256 (default), SHA-384 or SHA-512 (`v1_hash`, MS-PCCRC §2.3) and truncated SHA-512 for V2,
+//! digests of 32/48/64 bytes throughout; whole-segment block lists only
 //! (§2.3 \[?\]); gear-hash content-defined chunking for V2, 32/64/128 KiB (§2.4 \[SIM\]); AES key =
 //! first bytes of Kp, PKCS#7 (§5.6 \[?\]); server entries live 60 s, Dmax 16 (§4.5 \[?\]); one probe
 //! datagram per discovery, not repeated (§4.1 \[?\]: a lossy network model can still drop it, and
@@ -26,8 +27,9 @@
 //! specification's client does, unless the peerlab extension `cold_start = "wait-for-peers"` is
 //! named (`wait.rs`); upload slots are held for size / upload rate (§5.4 \[SIM\]); hosted mode
 //! offers V1 content with INITIAL_OFFER/SEGMENT_INFO and V2 content with BATCHED_OFFER (MS-PCHC
-//! §2.2.1.4, §2.2.1.5), and V2 clients of a hosted cache ask with MSG_GETSEGLIST (MS-PCCRR
-//! §3.1.4.4);
+//! §2.2.1.4, §2.2.1.5), the hosted cache answers a BATCHED_OFFER with OK and pulls the segments by
+//! HoHoDk, unencrypted when it holds no Kp (MS-PCHC §3.1.5.3), and V2 clients of a hosted cache ask
+//! with MSG_GETSEGLIST (MS-PCCRR §3.1.4.4);
 //! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (§12.2 \[SIM\]).
 #![warn(missing_docs)]
 
@@ -62,8 +64,10 @@ mod wait;
 mod wire;
 
 pub use config::{ColdStart, DistConfig, Mode};
-pub use content::{compute_info, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData};
-pub use hash::{Hash32, HashAlgo, SegmentId};
+pub use content::{
+    compute_info, compute_info_with, ContentInfo, ContentSpec, DataMode, InfoVersion, SegmentDesc, UnitData,
+};
+pub use hash::{Digest, HashAlgo, SegmentId, V1Hash};
 pub use hosted::{HostedCache, HostedCommand, HostedEvent, HostedStats};
 pub use message::{DistMessage, OriginMessage};
 pub use peer::BranchPeer;

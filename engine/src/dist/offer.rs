@@ -85,6 +85,7 @@ impl BranchPeer {
             let d = &offer.meta.desc;
             let info = ContentInfo {
                 version: InfoVersion::V1,
+                hash: offer.meta.algo,
                 first_segment_index: 0,
                 offset_in_first_segment: 0,
                 range_tail: d.len as u64,

@@ -2,7 +2,7 @@
 //! encoding (MS-PCCRD §2.2, §4). Datagrams are read once by [`pccrd_xml::scan`] (linear time,
 //! size-capped at [`pccrd_xml::MAX_DATAGRAM`]); this module turns the fields into typed messages.
 
-use super::hash::{Hash32, SegmentId};
+use super::hash::{Digest, SegmentId};
 use super::pccrd_xml::{scan, Fields};
 use super::wire::{base64_decode, base64_encode, DecodeError};
 use crate::{Duration, Endpoint};
@@ -145,7 +145,7 @@ fn v1_scopes(text: &str) -> Result<Vec<SegmentId>, DecodeError> {
     let ids: Option<Vec<_>> = text
         .split_whitespace()
         .take(V1_PROBE_MAX + 1)
-        .map(Hash32::from_hex)
+        .map(Digest::from_hex)
         .collect();
     match ids {
         Some(v) if !v.is_empty() && v.len() <= V1_PROBE_MAX => Ok(v),
@@ -173,7 +173,7 @@ impl Probe {
                 self.segments
                     .iter()
                     .take(V2_PROBE_MAX)
-                    .for_each(|s| b.extend_from_slice(&s.0));
+                    .for_each(|s| b.extend_from_slice(s.as_bytes()));
                 (base64_encode(&b), MATCH_V2)
             }
         };
@@ -236,7 +236,7 @@ fn v2_scopes(text: &str) -> Result<Vec<SegmentId>, DecodeError> {
             .map(|c| {
                 let mut id = [0u8; 32];
                 id.copy_from_slice(c);
-                Hash32(id)
+                Digest::from32(id)
             })
             .collect()),
         _ => Err(invalid("Scopes", b.len())),
@@ -479,7 +479,7 @@ mod tests {
         let p = Probe {
             message_id: 0x1234,
             version: ProbeVersion::V1,
-            segments: vec![Hash32([0xab; 32])],
+            segments: vec![Digest::from32([0xab; 32])],
         };
         let xml = p.to_xml();
         assert!(xml.contains(&"AB".repeat(32)));
@@ -498,7 +498,7 @@ mod tests {
             version: ProbeVersion::V1,
             xaddr: ep(),
             entries: vec![MatchEntry {
-                segment: Hash32([1; 32]),
+                segment: Digest::from32([1; 32]),
                 block_count: 42,
                 complete: false,
                 age: None,
@@ -513,7 +513,7 @@ mod tests {
 
     #[test]
     fn v2_round_trip() {
-        let ids: Vec<_> = (0..5u8).map(|i| Hash32([i; 32])).collect();
+        let ids: Vec<_> = (0..5u8).map(|i| Digest::from32([i; 32])).collect();
         let p = Probe {
             message_id: 9,
             version: ProbeVersion::V2,
@@ -559,7 +559,7 @@ mod tests {
         let p = Probe {
             message_id: 1,
             version: ProbeVersion::V1,
-            segments: vec![Hash32([1; 32])],
+            segments: vec![Digest::from32([1; 32])],
         };
         let xml = p.to_xml().replace(&"01".repeat(32), "zz");
         assert!(Probe::from_xml(&xml).is_err());
@@ -571,8 +571,8 @@ mod tests {
         #[test]
         fn parsers_never_panic(s in "\\PC{0,300}", cut in any::<usize>()) {
             let _ = Probe::from_xml(&s);
-            let _ = ProbeMatch::from_xml(&s, &[Hash32([0; 32])]);
-            let p = Probe { message_id: 1, version: ProbeVersion::V2, segments: vec![Hash32([1; 32])] }.to_xml();
+            let _ = ProbeMatch::from_xml(&s, &[Digest::from32([0; 32])]);
+            let p = Probe { message_id: 1, version: ProbeVersion::V2, segments: vec![Digest::from32([1; 32])] }.to_xml();
             let mut i = cut % p.len();
             while !p.is_char_boundary(i) { i -= 1; }
             let _ = Probe::from_xml(&p[..i]);

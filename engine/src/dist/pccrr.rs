@@ -4,7 +4,7 @@
 //! message start (§5.1). A request is one HTTP POST body; a response is a 4-byte size prefix and
 //! the message (§5.2), which [`PccrrMessage::wire_len`] accounts. The codec is in `pccrr_wire.rs`.
 
-use super::hash::{Hash32, SegmentId};
+use super::hash::{Digest, SegmentId};
 use super::wire::{pad4, DecodeError, Reader};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -22,7 +22,8 @@ pub const BLOCKS_MAX: u32 = 512;
 /// Most segment IDs one MSG_GETSEGLIST can carry within [`REQUEST_MAX`] (32-byte IDs): the bound
 /// of a SEGMENT_RANGE index (MS-PCCRR §2.2.4.4).
 pub const SEGMENT_IDS_MAX: usize = (REQUEST_MAX - HEADER_LEN - 16 - 4 - 4) / SEG_GROUP;
-/// Segment-ID length this engine sends and accepts (§5.2: MUST support 32).
+/// Segment-ID length of 32-byte-hash content, the one every implementation MUST support; 48- and
+/// 64-byte IDs (V1 SHA-384/SHA-512 content) are sent and accepted too (MS-PCCRR §2.2.4.2).
 pub const SEGMENT_ID_LEN: u32 = 32;
 /// The AES IV length carried in IVBlock (§5.6).
 pub const IV_LEN: usize = 16;
@@ -140,7 +141,7 @@ pub enum BlockBody {
         /// Plaintext length.
         plain_len: u32,
         /// The unit's hash as sent (wrong if the sender is corrupt).
-        token: Hash32,
+        token: Digest,
     },
 }
 
@@ -258,7 +259,13 @@ pub struct PccrrMessage {
     pub body: PccrrBody,
 }
 
+/// Bytes of the smallest SizeOfSegmentID + SegmentID group (a 32-byte ID, already 4-aligned).
 pub(crate) const SEG_GROUP: usize = 4 + SEGMENT_ID_LEN as usize;
+
+/// Bytes of one SizeOfSegmentID + SegmentID group; 32, 48 and 64 are all 4-aligned (no ZeroPad).
+pub(crate) fn seg_group(s: &SegmentId) -> usize {
+    4 + s.len()
+}
 
 impl PccrrMessage {
     /// MsgSize: the whole message including its header (§5.2).
@@ -267,16 +274,18 @@ impl PccrrMessage {
         HEADER_LEN
             + match &self.body {
                 PccrrBody::NegoReq { .. } | PccrrBody::NegoResp { .. } => 8,
-                PccrrBody::GetBlkList { ranges, .. } => SEG_GROUP + 4 + 8 * ranges.len(),
-                PccrrBody::GetBlks { .. } => SEG_GROUP + 4 + 8 + 4,
-                PccrrBody::BlkList { ranges, .. } => SEG_GROUP + 4 + 8 * ranges.len() + 4,
-                PccrrBody::Blk { body, iv, .. } => {
+                PccrrBody::GetBlkList { ranges, segment } => seg_group(segment) + 4 + 8 * ranges.len(),
+                PccrrBody::GetBlks { segment, .. } => seg_group(segment) + 4 + 8 + 4,
+                PccrrBody::BlkList { ranges, segment, .. } => seg_group(segment) + 4 + 8 * ranges.len() + 4,
+                PccrrBody::Blk {
+                    body, iv, segment, ..
+                } => {
                     let n = body.as_ref().map_or(0, |b| b.wire_len());
-                    SEG_GROUP + 12 + n + pad4(n) + 4 + 4 + iv.map_or(0, |_| IV_LEN)
+                    seg_group(segment) + 12 + n + pad4(n) + 4 + 4 + iv.map_or(0, |_| IV_LEN)
                 }
                 PccrrBody::GetSegList {
                     segments, blob: b, ..
-                } => 16 + 4 + SEG_GROUP * segments.len() + blob(b),
+                } => 16 + 4 + segments.iter().map(seg_group).sum::<usize>() + blob(b),
                 PccrrBody::SegList { ranges, blob: b, .. } => 16 + 4 + 8 * ranges.len() + blob(b),
             }
     }

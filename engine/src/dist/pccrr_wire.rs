@@ -1,7 +1,7 @@
 //! The MS-PCCRR byte codec (distribution.md §5.1–§5.3): big-endian u32 fields, 4-byte alignment,
 //! bounds-checked decoding that never panics.
 
-use super::hash::{Hash32, SegmentId};
+use super::hash::{Digest, SegmentId};
 use super::pccrr::*;
 use super::wire::{bounded, put_align4, DecodeError, Reader};
 
@@ -15,8 +15,8 @@ impl PccrrMessage {
         out.extend_from_slice(&self.crypto.code().to_be_bytes());
         let u32s = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_be_bytes());
         let seg = |out: &mut Vec<u8>, s: &SegmentId| {
-            out.extend_from_slice(&SEGMENT_ID_LEN.to_be_bytes());
-            out.extend_from_slice(&s.0);
+            out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            out.extend_from_slice(s.as_bytes());
         };
         let ranges = |out: &mut Vec<u8>, rs: &[BlockRange]| {
             out.extend_from_slice(&(rs.len() as u32).to_be_bytes());
@@ -74,8 +74,8 @@ impl PccrrMessage {
                         u32s(&mut out, *wire_len);
                         let start = out.len();
                         out.resize(start + *wire_len as usize, 0);
-                        let n = (*wire_len as usize).min(32);
-                        out[start..start + n].copy_from_slice(&token.0[..n]);
+                        let n = (*wire_len as usize).min(token.len());
+                        out[start..start + n].copy_from_slice(&token.as_bytes()[..n]);
                     }
                 }
                 put_align4(&mut out);
@@ -226,13 +226,15 @@ impl PccrrMessage {
 
 fn get_seg(r: &mut Reader<'_>) -> Result<SegmentId, DecodeError> {
     let n = r.u32_be("SizeOfSegmentID")?;
-    if n != SEGMENT_ID_LEN {
-        return Err(DecodeError::Invalid {
-            field: "SizeOfSegmentID",
-            value: n as u64,
-        });
+    // MS-PCCRR §2.2.4.2: the length follows the content's hash (32, 48 or 64 bytes).
+    let invalid = DecodeError::Invalid {
+        field: "SizeOfSegmentID",
+        value: n as u64,
+    };
+    if !matches!(n, 32 | 48 | 64) {
+        return Err(invalid);
     }
-    Ok(Hash32(r.array("SegmentID")?))
+    Digest::from_slice(r.bytes(n as usize, "SegmentID")?).ok_or(invalid)
 }
 
 fn get_ranges(r: &mut Reader<'_>, min: usize) -> Result<Vec<BlockRange>, DecodeError> {
@@ -318,7 +320,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn seg() -> SegmentId {
-        Hash32([7; 32])
+        Digest::from32([7; 32])
     }
 
     fn msg(body: PccrrBody) -> PccrrMessage {
@@ -374,7 +376,7 @@ mod tests {
             }),
             msg(PccrrBody::GetSegList {
                 request_id: [1; 16],
-                segments: vec![seg(), Hash32([2; 32])],
+                segments: vec![seg(), Digest::from32([2; 32])],
                 blob: vec![1, 2, 3],
             }),
             msg(PccrrBody::SegList {
@@ -388,7 +390,9 @@ mod tests {
     #[test]
     fn seglist_ranges_are_segment_indexes_and_getseglist_round_trips() {
         // 600 segment IDs: index 550 is a valid SEGMENT_RANGE though no segment has 550 blocks.
-        let ids: Vec<SegmentId> = (0..600u32).map(|i| Hash32([(i % 251) as u8; 32])).collect();
+        let ids: Vec<SegmentId> = (0..600u32)
+            .map(|i| Digest::from32([(i % 251) as u8; 32]))
+            .collect();
         let get = msg(PccrrBody::GetSegList {
             request_id: [9; 16],
             segments: ids,

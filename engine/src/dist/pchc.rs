@@ -7,7 +7,7 @@
 //! 16 bits.
 
 use super::content::{ContentInfo, InfoVersion};
-use super::hash::{Hash32, SegmentId};
+use super::hash::{Digest, SegmentId};
 use super::info_codec;
 use super::wire::{DecodeError, Reader};
 use serde::{Deserialize, Serialize};
@@ -97,7 +97,7 @@ impl PchcMessage {
             PchcMessage::Request { body, .. } => {
                 REQUEST_HEADER_LEN
                     + match body {
-                        PchcBody::InitialOffer { .. } => 32,
+                        PchcBody::InitialOffer { segment } => segment.len(),
                         PchcBody::SegmentInfo { info, .. } => 16 + info_codec::encoded_len(info),
                         PchcBody::BatchedOffer { segments } => segments
                             .iter()
@@ -131,7 +131,7 @@ impl PchcMessage {
                 out.extend_from_slice(&port.to_be_bytes());
                 out.extend_from_slice(&[0; 6]);
                 match body {
-                    PchcBody::InitialOffer { segment } => out.extend_from_slice(&segment.0),
+                    PchcBody::InitialOffer { segment } => out.extend_from_slice(segment.as_bytes()),
                     PchcBody::SegmentInfo { content_tag, info } => {
                         out.extend_from_slice(content_tag);
                         out.extend_from_slice(&info_codec::encode(info));
@@ -143,7 +143,7 @@ impl PchcMessage {
                             out.extend_from_slice(&(s.content_tag.len() as u16).to_be_bytes());
                             out.extend_from_slice(&s.content_tag);
                             out.push(s.hash_algo);
-                            out.extend_from_slice(&s.segment.0);
+                            out.extend_from_slice(s.segment.as_bytes());
                         }
                     }
                 }
@@ -196,15 +196,14 @@ impl PchcMessage {
         r.bytes(6, "Padding")?;
         let body = match kind {
             1 => {
-                if r.remaining() != 32 {
-                    return Err(DecodeError::Invalid {
-                        field: "HoHoDk",
-                        value: r.remaining() as u64,
-                    });
-                }
-                PchcBody::InitialOffer {
-                    segment: Hash32(r.array("HoHoDk")?),
-                }
+                // MS-PCHC §2.2.1.3: the rest of the message is the HoHoDk, of the content's hash
+                // length (32, 48 or 64 bytes, MS-PCCRC §2.3).
+                let bad = DecodeError::Invalid {
+                    field: "HoHoDk",
+                    value: r.remaining() as u64,
+                };
+                let segment = Digest::from_slice(r.bytes(r.remaining(), "HoHoDk")?).ok_or(bad)?;
+                PchcBody::InitialOffer { segment }
             }
             2 => {
                 let content_tag = r.array("ContentTag")?;
@@ -254,7 +253,7 @@ impl PchcMessage {
                             value: hash_algo as u64,
                         });
                     }
-                    let segment = Hash32(r.array("SegmentHoHoDk")?);
+                    let segment = Digest::from32(r.array("SegmentHoHoDk")?);
                     segments.push(BatchedSegment {
                         block_size,
                         segment_size,
@@ -302,7 +301,7 @@ mod tests {
                 major: 1,
                 port: 8080,
                 body: PchcBody::InitialOffer {
-                    segment: Hash32([4; 32]),
+                    segment: Digest::from32([4; 32]),
                 },
             },
             PchcMessage::Request {
@@ -322,7 +321,7 @@ mod tests {
                         segment_size: 70_000,
                         content_tag: *b"WinINet\0\0\0\0\0\0\0\0\0",
                         hash_algo: 4,
-                        segment: Hash32([5; 32]),
+                        segment: Digest::from32([5; 32]),
                     }],
                 },
             },
@@ -356,7 +355,7 @@ mod tests {
                         segment_size: 70_000,
                         content_tag: *b"BITS-4.0\0\0\0\0\0\0\0\0",
                         hash_algo: algo,
-                        segment: Hash32([i as u8; 32]),
+                        segment: Digest::from32([i as u8; 32]),
                     })
                     .collect(),
             },

@@ -89,7 +89,18 @@ impl Responder {
                 minor: 0,
             },
         };
-        let crypto = self.crypto;
+        // MS-PCHC §3.1.5.3: a hosted cache pulling a V2 segment it knows only by HoHoDk has no Kp
+        // and asks without encryption; a segment held without Kp is likewise served in the clear
+        // (the requester verifies against the HoD of its own content information).
+        let unkeyed = match &req.body {
+            PccrrBody::GetBlks { segment, .. } => cache.peek(segment, now).is_some_and(|s| !s.meta.keyed),
+            _ => false,
+        };
+        let crypto = if req.crypto == CryptoAlgo::None || unkeyed {
+            CryptoAlgo::None
+        } else {
+            self.crypto
+        };
         let reply = |body| {
             Some(PccrrMessage {
                 version: ProtoVersion::V1_0,
@@ -154,10 +165,10 @@ impl Responder {
                         };
                         let mut iv = [0u8; 16];
                         rng.fill_bytes(&mut iv);
-                        let body: BlockBody = crypt::seal(self.crypto, &kp, &iv, &unit);
+                        let body: BlockBody = crypt::seal(crypto, &kp, &iv, &unit);
                         self.stats.blocks_served += 1;
                         self.stats.bytes_served += unit.len() as u64;
-                        let iv = (self.crypto != CryptoAlgo::None).then_some(iv);
+                        let iv = (crypto != CryptoAlgo::None).then_some(iv);
                         PccrrBody::Blk {
                             segment: *segment,
                             block_index,
@@ -201,7 +212,7 @@ impl Responder {
         };
         let resp = PccrrMessage {
             version: req.version,
-            crypto: self.crypto,
+            crypto,
             body,
         };
         if !busy {

@@ -2,7 +2,7 @@
 //! information, whole bodies and missing-data ranges (distribution.md §3.1, §8).
 
 use super::config::DistConfig;
-use super::content::{compute_info, unit_data, ContentInfo, ContentSpec};
+use super::content::{compute_info_with, unit_data, ContentInfo, ContentSpec};
 use super::info_codec;
 use super::message::{DistMessage, OriginMessage};
 use crate::{Duration, Endpoint, Instant, Node, RequestId, Transmit};
@@ -249,9 +249,10 @@ impl Node for ContentServer {
             let HashState::Hashing { since } = p.state else {
                 continue;
             };
-            let info = compute_info(
+            let info = compute_info_with(
                 &p.spec,
                 self.cfg.info_version,
+                self.cfg.content_hash(),
                 self.cfg.data_mode,
                 self.cfg.passphrase.as_bytes(),
             );

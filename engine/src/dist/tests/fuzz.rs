@@ -8,8 +8,8 @@ use crate::dist::pccrr::{BlockBody, BlockRange, CryptoAlgo, PccrrBody, PccrrMess
 use proptest::prelude::*;
 use std::sync::Arc;
 
-fn arb_message(seg: Hash32) -> impl Strategy<Value = DistMessage> {
-    let id = prop_oneof![Just(seg), any::<[u8; 32]>().prop_map(Hash32)];
+fn arb_message(seg: Digest) -> impl Strategy<Value = DistMessage> {
+    let id = prop_oneof![Just(seg), any::<[u8; 32]>().prop_map(Digest::from32)];
     let pccrr = (
         id.clone(),
         0u32..600,
@@ -113,7 +113,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     /// Hostile or stray input never panics a peer in the middle of a fetch, and the fetch ends.
     #[test]
-    fn peers_survive_arbitrary_input(msgs in proptest::collection::vec((arb_message(Hash32([0; 32])), 0usize..3, 0u64..400), 1..40)) {
+    fn peers_survive_arbitrary_input(msgs in proptest::collection::vec((arb_message(Digest::from32([0; 32])), 0usize..3, 0u64..400), 1..40)) {
         let mut net = Net::new(&cfg(), 2, false, Duration::from_millis(1));
         let spec = ContentSpec { id: 1, size: 300_000 };
         net.publish(spec);
@@ -127,7 +127,7 @@ proptest! {
                 DistMessage::Pccrr(m) => {
                     let mut m = (*m).clone();
                     match &mut m.body {
-                        PccrrBody::Blk { segment, .. } | PccrrBody::BlkList { segment, .. } if segment.0 == [0; 32] => *segment = seg,
+                        PccrrBody::Blk { segment, .. } | PccrrBody::BlkList { segment, .. } if *segment == Digest::from32([0; 32]) => *segment = seg,
                         _ => {}
                     }
                     DistMessage::Pccrr(Arc::new(m))
@@ -169,7 +169,7 @@ fn malformed_datagrams_are_counted_and_dropped() {
     let probe = DistMessage::Probe(Arc::new(crate::dist::pccrd::Probe {
         message_id: 7,
         version: ProbeVersion::V1,
-        segments: vec![Hash32([3; 32])],
+        segments: vec![Digest::from32([3; 32])],
     }));
     net.peer(1).handle_datagram(Instant::ZERO, ep(2), &probe.encode());
     assert_eq!(net.peer(1).stats.malformed, hostile.len() as u64);

@@ -204,3 +204,31 @@ fn small_cache_evicts_and_still_completes() {
         "peer 1 can only serve what it kept: {p} of {held}"
     );
 }
+
+/// V1 content information with SHA-384 and SHA-512 (MS-PCCRC §2.3): a client fetches it from a
+/// peer over the codec (48/64-byte HoHoDk hex in PCCRD probes, SizeOfSegmentID 48/64 in PCCRR) and
+/// verifies every block against the longer block hashes.
+#[test]
+fn v1_sha384_and_sha512_content_is_fetched_from_a_peer_and_verified() {
+    for v1_hash in [V1Hash::Sha384, V1Hash::Sha512] {
+        let cfg = DistConfig { v1_hash, ..cfg() };
+        let mut net = Net::new(&cfg, 2, false, Duration::from_millis(1));
+        net.codec = true;
+        let spec = ContentSpec { id: 9, size: 300_000 };
+        net.publish(spec);
+        net.run_until(at(100));
+        let info = net.server().info(9).expect("hashed").clone();
+        assert_eq!(info.hash, v1_hash.algo());
+        assert_eq!(info.segments[0].id(info.hash).len(), v1_hash.algo().output_len());
+        let first = net.command_fetch(1, 9);
+        net.run_until(at(2_000));
+        assert_eq!(report(net.fetched(1, first)).1, spec.size);
+        let second = net.command_fetch(2, 9);
+        net.run_until(at(4_000));
+        assert_eq!(
+            report(net.fetched(2, second)),
+            (spec.size, 0, 0, spec.size),
+            "{v1_hash:?}: every block from the peer, none corrupt"
+        );
+    }
+}

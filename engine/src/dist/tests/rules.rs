@@ -218,7 +218,7 @@ fn content_information_failing_the_hod_check_is_refused() {
     let spec = ContentSpec { id: 9, size: 300_000 };
     let mut info = compute_info(&spec, InfoVersion::V1, DataMode::Real, b"k");
     let mut hashes = info.segments[0].block_hashes.to_vec();
-    hashes[1].0[0] ^= 1;
+    hashes[1].as_bytes_mut()[0] ^= 1;
     info.segments[0].block_hashes = hashes.into();
     let r = net.command_fetch(1, 9);
     let tag = net

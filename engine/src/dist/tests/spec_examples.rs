@@ -2,7 +2,7 @@
 //! text prints it (§2.2.2.1, §2.2.2.2, §4.3), and the content information that IIS produced for
 //! iis-85.png, as iPXE publishes it beside its test vectors (`src/tests/pccrc_test.c`).
 
-use crate::dist::hash::Hash32;
+use crate::dist::hash::Digest;
 use crate::dist::info_codec;
 use crate::dist::pccrd::{MatchEntry, Probe, ProbeMatch, ProbeVersion};
 use crate::dist::pccrd_xml::scan;
@@ -17,8 +17,8 @@ fn hex(text: &[&str]) -> Vec<u8> {
         .collect()
 }
 
-fn h(text: &str) -> Hash32 {
-    Hash32::from_hex(text).expect("64 hex digits")
+fn h(text: &str) -> Digest {
+    Digest::from_hex(text).expect("64 hex digits")
 }
 
 /// iis-85.png, content information version 1 as IIS sent it (iPXE `iis_85_png_v1`).
@@ -171,13 +171,13 @@ fn the_4_3_probe_match_is_not_well_formed_as_printed_and_decodes_once_its_quotes
         m.entries,
         vec![
             MatchEntry {
-                segment: Hash32(first),
+                segment: Digest::from32(first),
                 block_count: 0,
                 complete: false,
                 age: None,
             },
             MatchEntry {
-                segment: Hash32([0; 32]),
+                segment: Digest::from32([0; 32]),
                 block_count: 42,
                 complete: false,
                 age: None,
@@ -203,12 +203,12 @@ fn the_v1_probe_example_has_malformed_segment_ids() {
 }
 
 /// The segment ID the §2.2.2.1 V2 example probes for: the 32 bytes after its 3-byte header.
-fn v2_example_id() -> Hash32 {
+fn v2_example_id() -> Digest {
     let b = hex(&["00200129011a0100000000301d1a0100000000410041004400790067004d004d003100"]);
     // 00 20 | 01 | 32 bytes
     let mut id = [0u8; 32];
     id.copy_from_slice(&b[3..35]);
-    Hash32(id)
+    Digest::from32(id)
 }
 
 #[test]
@@ -281,7 +281,7 @@ fn iis_content_information_v2_decodes_exactly_and_re_encodes_to_the_same_bytes()
         info.segments[0].hod,
         h("e0d0c358e2684b62330d32b5f1978724a0d0a52bdc5e781fae71ff57a8be3dd4")
     );
-    let ids: Vec<Hash32> = info
+    let ids: Vec<Digest> = info
         .segments
         .iter()
         .map(|s| s.id(HashAlgo::Sha512Trunc))
