@@ -1,5 +1,5 @@
-//! The segment cache shared by the client and server roles (distribution.md §9) and the per-segment
-//! server lists of discovery (§4.5, §6).
+//! The segment cache shared by the client and server roles (MS-PCCRR §3.2.1; limits as Windows sets them) and the per-segment
+//! server lists of discovery (MS-CCRSO §5.1, §6.5).
 
 use super::content::{SegmentDesc, UnitData};
 use super::hash::{Digest, HashAlgo, SegmentId};
@@ -7,14 +7,14 @@ use crate::{Duration, Endpoint, Instant};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// What a node knows about one segment from content information (§2.1).
+/// What a node knows about one segment from content information (MS-PCCRC §2.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentMeta {
     /// Hash algorithm of the content information it came from.
     pub algo: HashAlgo,
     /// Layout, HoD, Kp and block hashes.
     pub desc: SegmentDesc,
-    /// HoHoDk, recomputed by the receiver (§2.1).
+    /// HoHoDk, recomputed by the receiver (MS-PCCRC §2.2).
     pub id: SegmentId,
     /// Whether Kp is known. A hosted cache that learned a V2 segment from a BATCHED_OFFER holds
     /// its data and HoD but no Kp (MS-PCHC §3.1.5.3), so it serves it unencrypted.
@@ -50,7 +50,7 @@ impl SegmentMeta {
             keyed: false,
         })
     }
-    /// Verifies a unit against the content information (§2.5).
+    /// Verifies a unit against the content information (MS-PCCRC §2.2).
     pub fn verify(&self, unit: u32, data: &UnitData) -> bool {
         match self.desc.unit_hash(unit) {
             Some(h) => data.verify(self.algo, &h, self.desc.unit_len(unit)),
@@ -66,9 +66,9 @@ pub struct CachedSegment {
     pub meta: Arc<SegmentMeta>,
     /// Verified units by index.
     pub units: BTreeMap<u32, UnitData>,
-    /// When the segment entered the cache (age limit, §9).
+    /// When the segment entered the cache (age limit, as Windows has).
     pub inserted: Instant,
-    /// ProbeMatches seen when this node discovered the segment (reply suppression, §4.4).
+    /// ProbeMatches seen when this node discovered the segment (reply suppression, MS-PCCRD §3.2.4.1 \[W\]).
     pub replies_seen: u32,
     /// Of those, full-segment ones.
     pub full_replies_seen: u32,
@@ -92,7 +92,7 @@ pub struct CacheStats {
     pub evicted_age: u64,
 }
 
-/// Verified segments with a byte limit, an age limit and least-recently-accessed eviction (§9).
+/// Verified segments with a byte limit, an age limit and least-recently-accessed eviction (as Windows does).
 #[derive(Debug)]
 pub struct SegmentCache {
     segs: BTreeMap<SegmentId, CachedSegment>,
@@ -153,32 +153,32 @@ impl SegmentCache {
             .get(id)
             .filter(|s| now.saturating_since(s.inserted) < self.max_age)
     }
-    /// (ProbeMatches, full ones) seen when this node downloaded the segment (§4.4).
+    /// (ProbeMatches, full ones) seen when this node downloaded the segment (MS-PCCRD §3.2.4.1 \[W\]).
     pub fn peek_stats(&self, id: &SegmentId) -> (u32, u32) {
         self.segs
             .get(id)
             .map_or((0, 0), |s| (s.replies_seen, s.full_replies_seen))
     }
-    /// Records the replies a download of the segment saw, for reply suppression (§4.4).
+    /// Records the replies a download of the segment saw, for reply suppression (MS-PCCRD §3.2.4.1 \[W\]).
     pub fn record_replies(&mut self, id: &SegmentId, replies: u32, full: u32) {
         if let Some(s) = self.segs.get_mut(id) {
             s.replies_seen = s.replies_seen.max(replies);
             s.full_replies_seen = s.full_replies_seen.max(full);
         }
     }
-    /// A held unit, counting as an access (LRU, §9).
+    /// A held unit, counting as an access (LRU, as Windows does).
     pub fn unit(&mut self, id: &SegmentId, unit: u32, now: Instant) -> Option<UnitData> {
         let data = self.peek(id, now)?.units.get(&unit).cloned()?;
         self.touch(id, now);
         Some(data)
     }
-    /// (units held, complete) for discovery answers (§4.4).
+    /// (units held, complete) for discovery answers (MS-PCCRD §3.2.4.1).
     pub fn held(&self, id: &SegmentId, now: Instant) -> Option<(u32, bool)> {
         self.peek(id, now)
             .filter(|s| !s.units.is_empty())
             .map(|s| (s.units.len() as u32, s.complete()))
     }
-    /// Adds a unit the caller has verified (§2.5), then evicts least-recently-used other segments
+    /// Adds a unit the caller has verified (MS-PCCRC §2.2), then evicts least-recently-used other segments
     /// while over the size limit. Returns false (and stores nothing) for unverifiable data.
     pub fn add(&mut self, meta: &Arc<SegmentMeta>, unit: u32, data: UnitData, now: Instant) -> bool {
         if !meta.verify(unit, &data) {
@@ -209,7 +209,7 @@ impl SegmentCache {
             self.bytes -= s.units.values().map(|u| u.len() as u64).sum::<u64>();
         }
     }
-    /// Drops segments past the age limit (§9).
+    /// Drops segments past the age limit (as Windows does).
     pub fn sweep(&mut self, now: Instant) {
         let old: Vec<SegmentId> = self
             .segs
@@ -224,7 +224,7 @@ impl SegmentCache {
     }
 }
 
-/// A known holder of a segment (§6 ServerList entry).
+/// A known holder of a segment (MS-CCRSO §5.1 server list entry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerEntry {
     /// Its PCCRR endpoint (XAddrs).
@@ -241,7 +241,7 @@ struct ServerList {
     probing_until: Option<Instant>,
 }
 
-/// What the discovery cache says about a segment (§6 session start).
+/// What the discovery cache says about a segment (MS-CCRSO §6.5 session start).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ListState {
     /// No list: probe.
@@ -254,7 +254,7 @@ pub enum ListState {
     Servers(Vec<Endpoint>),
 }
 
-/// Per-segment server lists: ≤ `lists_max` lists of ≤ `servers_max` entries, both LRU (§4.5).
+/// Per-segment server lists: ≤ `lists_max` lists of ≤ `servers_max` entries, both LRU (MS-CCRSO §5.1).
 #[derive(Debug)]
 pub struct ServerLists {
     lists: BTreeMap<SegmentId, ServerList>,
@@ -265,7 +265,7 @@ pub struct ServerLists {
 }
 
 impl ServerLists {
-    /// Empty lists with the §4.5 bounds and lifetimes.
+    /// Empty lists with the MS-CCRSO §5.1 bounds and lifetimes.
     pub fn new(
         lists_max: usize,
         servers_max: usize,
@@ -352,7 +352,7 @@ impl ServerLists {
         list.servers.push(ServerEntry { addr, seen: now });
         true
     }
-    /// Removes a holder (failed GETBLKS, §6).
+    /// Removes a holder (failed GETBLKS, MS-CCRSO §6.5).
     pub fn remove(&mut self, id: &SegmentId, addr: &Endpoint) {
         if let Some(l) = self.lists.get_mut(id) {
             l.servers.retain(|s| s.addr != *addr);

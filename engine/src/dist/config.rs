@@ -1,5 +1,5 @@
-//! Every Peer Distribution constant and \[CHOICE\]/\[AMBIG\] knob, with its digest default
-//! (distribution.md §11); a scenario's `[distribution]` table overrides any of them.
+//! Every Peer Distribution constant and \[CHOICE\]/\[AMBIG\] knob, with its specification default
+//! (or Windows' where the text leaves it open); a scenario's `[distribution]` table overrides any of them.
 
 use super::content::{DataMode, InfoVersion};
 use super::hash::{HashAlgo, V1Hash};
@@ -7,16 +7,16 @@ use super::pccrr::CryptoAlgo;
 use crate::Duration;
 use serde::{Deserialize, Serialize};
 
-/// How a branch peer finds blocks (§1.2).
+/// How a branch peer finds blocks (MS-CCRSO §5.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// Multicast discovery on the subnet; every client caches and serves (§1.2).
+    /// Multicast discovery on the subnet; every client caches and serves (MS-CCRSO §5.1).
     #[default]
     Distributed,
-    /// Ask the configured hosted cache and offer it new segments (§1.2, §7).
+    /// Ask the configured hosted cache and offer it new segments (MS-CCRSO §5.1, MS-PCHC §3.2).
     Hosted,
-    /// No peers: origin only, local cache still used (§1.2).
+    /// No peers: origin only, local cache still used (MS-CCRSO §5.1).
     Local,
 }
 
@@ -43,104 +43,104 @@ pub enum ColdStart {
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct DistConfig {
-    /// Client mode (§1.2).
+    /// Client mode (MS-CCRSO §5.1).
     pub mode: Mode,
-    /// Content-information version the origin produces (§2.3, §2.4; V2 is Win8+).
+    /// Content-information version the origin produces (MS-PCCRC §2.3, §2.4; V2 is Win8+).
     pub info_version: InfoVersion,
     /// Hash of V1 content information: `Sha256` (default, 0x800C), `Sha384` (0x800D) or `Sha512`
     /// (0x800E) (MS-PCCRC §2.3); V2 always uses truncated SHA-512 (§2.4).
     pub v1_hash: V1Hash,
-    /// Real bytes or hash tokens for block payloads (§12.1 \[SIM\]).
+    /// Real bytes or hash tokens for block payloads (\[SIM\], peerlab's model).
     pub data_mode: DataMode,
-    /// Origin server passphrase, input of Ks (§2.1).
+    /// Origin server passphrase, input of Ks (MS-PCCRC §2.2).
     pub passphrase: String,
-    /// Block encryption algorithm (§5.6: Windows defaults to AES-128).
+    /// Block encryption algorithm (MS-PCCRR §2.2.3 \[W\]: Windows defaults to AES-128).
     pub crypto: CryptoAlgo,
-    /// Origin hashing speed, which sets how long content information takes to appear (§3.1 \[SIM\]).
+    /// Origin hashing speed, which sets how long content information takes to appear (\[SIM\]).
     pub hash_rate_bytes_per_sec: u64,
-    /// Hash when content is published rather than on its first request (§3.1 \[W\]: Windows hashes on
+    /// Hash when content is published rather than on its first request (MS-PCCRTP §3.2 \[W\]: Windows hashes on
     /// first request, so the default is false).
     pub hash_on_publish: bool,
-    /// Most ProbeMatch backoff: uniform in [`backoff_min`, this] (§4.4: APP_MAX_DELAY 65 ms).
+    /// Most ProbeMatch backoff: uniform in [`backoff_min`, this] (MS-PCCRD §3.2.2: APP_MAX_DELAY 65 ms).
     pub app_max_delay: Duration,
-    /// Least ProbeMatch backoff (§4.4: 1 ms).
+    /// Least ProbeMatch backoff (MS-PCCRD §3.2.2: 1 ms).
     pub backoff_min: Duration,
-    /// Probe request timer; never below `app_max_delay` (§4.5: 200–500 ms, Win7 300 ms).
+    /// Probe request timer; never below `app_max_delay` (MS-PCCRD §3.1.2: 200–500 ms, Win7 300 ms).
     pub probe_timer: Duration,
-    /// Reply-suppression threshold n (§4.4 \[W\]: 10).
+    /// Reply-suppression threshold n (MS-PCCRD §3.2.4.1 \[W\]: 10).
     pub suppression_replies: u32,
-    /// Reply-suppression answer probability as a ratio numerator/denominator (§4.4 \[W\]: 0.33).
+    /// Reply-suppression answer probability as a ratio numerator/denominator (MS-PCCRD §3.2.4.1 \[W\]: 0.33).
     pub suppression_ratio: (u32, u32),
-    /// Servers per segment server list (§4.5: 16, LRU).
+    /// Servers per segment server list (MS-CCRSO §5.1: 16, LRU).
     pub server_list_max: usize,
-    /// Server lists per node (§4.5: 256, LRU).
+    /// Server lists per node (MS-CCRSO §5.1: 256, LRU).
     pub server_lists_max: usize,
-    /// Lifetime of an empty server list (negative discovery) (§4.5: 15 s).
+    /// Lifetime of an empty server list (negative discovery) (MS-CCRSO §5.1: 15 s).
     pub negative_lifetime: Duration,
-    /// Lifetime of a server entry (§4.5 \[?\]: 60 s in Windows vs 15 s in the spec body; we take
+    /// Lifetime of a server entry (MS-CCRSO §5.1 \[?\]: 60 s in Windows vs 15 s in the spec body; we take
     /// Windows' 60 s).
     pub server_entry_lifetime: Duration,
-    /// Discovery rate cap Fmax, probes per second (§4.5: 100).
+    /// Discovery rate cap Fmax, probes per second (MS-CCRSO §5.1: 100).
     pub probe_rate_max: u32,
-    /// Responders used per segment download, Dmax (§4.5 \[?\]: 16, the spec body's value).
+    /// Responders used per segment download, Dmax (MS-CCRSO §5.1 \[?\]: 16, the spec body's value).
     pub responders_max: usize,
-    /// Segment IDs per V2 probe (§4.2: 1..255).
+    /// Segment IDs per V2 probe (MS-PCCRD §2.2.3.3: 1..255).
     pub v2_probe_batch: usize,
-    /// PCCRR request timer (§5.5: 2 s).
+    /// PCCRR request timer (MS-PCCRR §3.1.2: 2 s).
     pub request_timer: Duration,
-    /// Timeouts before a server is excluded from the current download (§5.5 \[W\]: 3).
+    /// Timeouts before a server is excluded from the current download (MS-CCRSO §6.5 \[W\]: 3).
     pub peer_timeouts_max: u32,
-    /// Wanted-range size under which GETBLKLIST is skipped (§5.5 \[W\]: < 4 blocks, i.e. ≤ 3).
+    /// Wanted-range size under which GETBLKLIST is skipped (MS-PCCRR §3.1.4.3 \[W\]: < 4 blocks, i.e. ≤ 3).
     pub simple_download_max: u32,
-    /// PCCRR upload timer (§5.4: 15 s).
+    /// PCCRR upload timer (MS-PCCRR §3.2.2: 15 s).
     pub upload_timer: Duration,
-    /// Concurrent served requests on a peer (§5.4 \[W\]: 64).
+    /// Concurrent served requests on a peer (MS-PCCRR §3.2.1 \[W\]: 64).
     pub uploads_max: usize,
-    /// Concurrent served requests on a hosted cache (§5.4 \[W\]: 1,024).
+    /// Concurrent served requests on a hosted cache (MS-PCCRR §3.2.1 \[W\]: 1,024).
     pub hosted_uploads_max: usize,
     /// Upload rate used to estimate how long a served response holds its upload slot
-    /// (§5.4 \[SIM\]: the engine gets no "sent" signal, so a slot is held for size / rate, capped
+    /// (MS-PCCRR §3.2.1 \[SIM\]: the engine gets no "sent" signal, so a slot is held for size / rate, capped
     /// at the upload timer).
     pub upload_rate_bytes_per_sec: u64,
-    /// Segment download timer, re-armed on progress (§6 \[CHOICE\]: the API read timeout applies to
+    /// Segment download timer, re-armed on progress (MS-CCRSO §6.5 \[CHOICE\]: the API read timeout applies to
     /// each sequential read, so a segment session aborts after this long without a new block).
     pub download_timer: Duration,
     /// Behaviour when the peers found lack some blocks: the specification's by default, or the
     /// peerlab extension (see [`ColdStart`]).
     pub cold_start: ColdStart,
     /// First delay before a waiting session asks its holders again; doubles without progress up
-    /// to eight times this (§12.6 \[CHOICE\]).
+    /// to eight times this (\[CHOICE\], `cold_start`).
     pub peer_wait_retry: Duration,
     /// Least time between two probes of one waiting session, to find new partial holders without
-    /// a probe storm (§4.5 rate rules, §12.6 \[CHOICE\]).
+    /// a probe storm (MS-CCRSO §5.1 rate rules, \[CHOICE\]).
     pub peer_wait_reprobe: Duration,
     /// Give-up timeout of a waiting session: after this long (plus up to half again, drawn per
-    /// session so waiters do not all give up together) without progress, the origin (§6
+    /// session so waiters do not all give up together) without progress, the origin (MS-CCRSO §6.5
     /// \[CHOICE\]; in wait mode it replaces `download_timer`). Progress is a verified block or a
     /// peer reporting it is still fetching the segment, the latter only for the first four times
     /// this since the session started, so a peer that claims forever cannot stall a download.
     pub peer_wait_max: Duration,
-    /// Segment sessions a fetch runs at once (§6 \[CHOICE\]: sessions for different segments run
+    /// Segment sessions a fetch runs at once (MS-CCRSO §6.5 \[CHOICE\]: sessions for different segments run
     /// concurrently; we bound them).
     pub parallel_sessions: usize,
-    /// Largest origin Range GET for missing data (§6 \[CHOICE\]: whole missing runs, capped).
+    /// Largest origin Range GET for missing data (MS-CCRSO §6.5 \[CHOICE\]: whole missing runs, capped).
     pub origin_range_max_bytes: u64,
-    /// Origin request timer before a fetch fails (§3.1 \[SIM\]).
+    /// Origin request timer before a fetch fails (\[SIM\], peerlab's model).
     pub origin_timer: Duration,
-    /// Local cache size limit (§9 \[W\]: 5 % of the volume; \[SIM\] 10 GiB).
+    /// Local cache size limit (Windows' BranchCache default \[W\]: 5 % of the volume; \[SIM\] 10 GiB).
     pub cache_size_max_bytes: u64,
-    /// Segment age limit (§9 \[W\]: 28 days).
+    /// Segment age limit (Windows' BranchCache default \[W\]: 28 days).
     pub cache_age_max: Duration,
-    /// Period of the cache age sweep (§9 \[SIM\]).
+    /// Period of the cache age sweep (\[SIM\], peerlab's model).
     pub cache_sweep_period: Duration,
-    /// PCHC client request timer (§7.1: 5 s).
+    /// PCHC client request timer (MS-PCHC §3.2.2: 5 s).
     pub pchc_request_timer: Duration,
-    /// Offer points per segment: offer at every 1/steps of its blocks (§7.3 \[W\]: 20 % steps = 5).
+    /// Offer points per segment: offer at every 1/steps of its blocks (MS-PCHC §3.2.4 \[W\]: 20 % steps = 5).
     pub offer_steps: u32,
-    /// IPv6 prefix length of the local subnet, for the XAddrs check (§4.1 \[SIM\]: 120 = an IPv4 /24
+    /// IPv6 prefix length of the local subnet, for the XAddrs check (MS-PCCRD §3.1.4.1 \[SIM\]: 120 = an IPv4 /24
     /// in IPv4-mapped form).
     pub subnet_prefix_len: u8,
-    /// Outstanding fetches per node (bounded table, §10 \[SIM\]).
+    /// Outstanding fetches per node (bounded table, \[SIM\]).
     pub fetches_max: usize,
 }
 
@@ -204,7 +204,7 @@ impl Default for DistConfig {
 }
 
 impl DistConfig {
-    /// The effective probe timer: never below the responders' largest backoff (§4.5).
+    /// The effective probe timer: never below the responders' largest backoff (MS-PCCRD §3.1.2).
     pub fn probe_wait(&self) -> Duration {
         self.probe_timer.max(self.app_max_delay)
     }

@@ -1,9 +1,9 @@
-//! Content, its segment/block layout and its content information (distribution.md §1.4, §2).
+//! Content, its segment/block layout and its content information (MS-PCCRC §2).
 //!
 //! Content is described by a [`ContentSpec`] (an id and a size); its bytes are generated on demand
 //! from a seeded ChaCha stream, 64 KiB at a time, so a 100 MB file never lives in memory. Content
 //! information is computed streaming (block by block) in [`DataMode::Real`], or from per-unit tokens
-//! in [`DataMode::Modeled`] (§12.1 \[SIM\] "block tokens"), which costs one tiny hash per block.
+//! in [`DataMode::Modeled`] (\[SIM\] "block tokens", docs/architecture.md §4), which costs one tiny hash per block.
 
 use super::hash::{hod_of_blocks, segment_id, segment_secret, server_secret, Digest, HashAlgo, SegmentId};
 use crate::derive_seed;
@@ -11,15 +11,15 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// V1 segment size: 32 MiB (§1.4).
+/// V1 segment size: 32 MiB (MS-PCCRC §2.1).
 pub const V1_SEGMENT_SIZE: u64 = 32 << 20;
-/// V1 block size: 64 KiB, `cbBlockSize` MUST be 65,536 (§2.3).
+/// V1 block size: 64 KiB, `cbBlockSize` MUST be 65,536 (MS-PCCRC §2.3.1.1).
 pub const V1_BLOCK_SIZE: u32 = 64 << 10;
-/// V2 segments are at most 128 KiB (§2.4).
+/// V2 segments are at most 128 KiB (MS-PCCRC §2.4.1.2).
 pub const V2_SEGMENT_MAX: u32 = 128 << 10;
-/// V2 content-defined chunking: smallest segment (§2.4 \[SIM\]: min 32 KiB).
+/// V2 content-defined chunking: smallest segment (\[SIM\]: min 32 KiB; MS-PCCRC §2.4 leaves it open).
 pub const V2_SEGMENT_MIN: u32 = 32 << 10;
-/// V2 chunker cut mask for a ~64 KiB average past the minimum (§2.4 \[SIM\]: target 64 KiB).
+/// V2 chunker cut mask for a ~64 KiB average past the minimum (\[SIM\]: target 64 KiB).
 const V2_CUT_MASK: u64 = (1 << 15) - 1;
 /// Generation granularity of content bytes.
 const GEN_CHUNK: u64 = 64 << 10;
@@ -59,7 +59,7 @@ impl ContentSpec {
     }
 }
 
-/// Whether blocks travel as real bytes or as hash tokens (§12.1 \[SIM\]).
+/// Whether blocks travel as real bytes or as hash tokens (\[SIM\], peerlab's model).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataMode {
@@ -70,7 +70,7 @@ pub enum DataMode {
     Modeled,
 }
 
-/// Content-information version (§2.3, §2.4).
+/// Content-information version (MS-PCCRC §2.3, §2.4).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum InfoVersion {
     /// 1.0: 32 MiB segments of 64 KiB blocks, SHA-256.
@@ -81,7 +81,7 @@ pub enum InfoVersion {
 }
 
 impl InfoVersion {
-    /// The hash algorithm this version uses (§2.1 \[SIM\]).
+    /// The hash algorithm this version uses (MS-PCCRC §2.3, §2.4; \[SIM\] SHA-256 only for V1).
     pub fn algo(self) -> HashAlgo {
         match self {
             InfoVersion::V1 => HashAlgo::Sha256,
@@ -116,7 +116,7 @@ impl UnitData {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// §2.5: length and H(data) must equal what the content information lists.
+    /// MS-PCCRC §2.2: length and H(data) must equal what the content information lists.
     pub fn verify(&self, algo: HashAlgo, expected: &Digest, expected_len: u32) -> bool {
         self.len() == expected_len && self.digest(algo) == *expected
     }
@@ -146,7 +146,7 @@ impl UnitData {
     }
 }
 
-/// One segment as content information lists it (§2.3 SegmentDescription, §2.4).
+/// One segment as content information lists it (MS-PCCRC §2.3.1.1 SegmentDescription, §2.4.1.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentDesc {
     /// Absolute offset of the segment in the content.
@@ -155,9 +155,9 @@ pub struct SegmentDesc {
     pub len: u32,
     /// Block size: 65,536 for V1, the segment length for V2 (one unit).
     pub block_size: u32,
-    /// HoD (§2.1).
+    /// HoD (MS-PCCRC §2.2).
     pub hod: Digest,
-    /// Kp, the segment secret and encryption key (§2.1).
+    /// Kp, the segment secret and encryption key (MS-PCCRC §2.2).
     pub kp: Digest,
     /// V1 block hashes in block order; empty for V2.
     pub block_hashes: Arc<[Digest]>,
@@ -185,17 +185,17 @@ impl SegmentDesc {
             self.block_hashes.get(i as usize).copied()
         }
     }
-    /// The public segment ID HoHoDk (§2.1).
+    /// The public segment ID HoHoDk (MS-PCCRC §2.2).
     pub fn id(&self, algo: HashAlgo) -> SegmentId {
         segment_id(algo, &self.kp, &self.hod)
     }
-    /// V1 check that the block hashes are consistent with HoD (§2.5).
+    /// V1 check that the block hashes are consistent with HoD (MS-PCCRC §2.2).
     pub fn hashes_consistent(&self, algo: HashAlgo) -> bool {
         self.block_hashes.is_empty() || hod_of_blocks(algo, &self.block_hashes) == self.hod
     }
 }
 
-/// Decoded content information: the whole-content view every role works with (§2.3, §2.4).
+/// Decoded content information: the whole-content view every role works with (MS-PCCRC §2.3, §2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContentInfo {
     /// Format version.
@@ -206,7 +206,7 @@ pub struct ContentInfo {
     pub first_segment_index: u64,
     /// Where the described range starts inside the first listed segment.
     pub offset_in_first_segment: u32,
-    /// V1 `dwReadBytesInLastSegment` / V2 `ullLengthOfRange`; 0 = through the end (§2.3 \[R\]).
+    /// V1 `dwReadBytesInLastSegment` / V2 `ullLengthOfRange`; 0 = through the end (MS-PCCRC §2.3 \[R\]).
     pub range_tail: u64,
     /// The listed segments, in content order.
     pub segments: Vec<SegmentDesc>,
@@ -251,7 +251,7 @@ pub fn compute_info(
 /// (MS-PCCRC §2.2–§2.4).
 ///
 /// Real mode hashes the generated bytes block by block (V1) or chunks them with a gear-hash
-/// content-defined chunker (V2, §2.4 \[SIM\]); modeled mode uses per-unit tokens and, for V2,
+/// content-defined chunker (V2, MS-PCCRC §2.4 \[SIM\]); modeled mode uses per-unit tokens and, for V2,
 /// fixed 64 KiB segments.
 pub fn compute_info_with(
     spec: &ContentSpec,
@@ -369,7 +369,7 @@ fn v2_real_segments(spec: &ContentSpec, algo: HashAlgo, ks: &Digest) -> Vec<Segm
     out
 }
 
-/// The plaintext of unit `unit` of segment `seg` as the origin serves it (§3.1).
+/// The plaintext of unit `unit` of segment `seg` as the origin serves it (MS-PCCRTP §3.2).
 pub fn unit_data(
     spec: &ContentSpec,
     info: &ContentInfo,

@@ -1,6 +1,6 @@
-//! Block encryption for MSG_BLK: AES-CBC with the segment key Ke = Kp (distribution.md §5.6).
+//! Block encryption for MSG_BLK: AES-CBC with the segment key Ke = Kp (MS-PCCRR §2.2.5.3, MS-PCCRC §2.2).
 //!
-//! \[?\] §5.6 decisions: the key is the first 16/24/32 bytes of Kp (the iPXE rule, which interoperates
+//! \[?\] Decisions the specs leave open: the key is the first 16/24/32 bytes of Kp (the iPXE rule, which interoperates
 //! with Windows); the sender pads with PKCS#7; the receiver decrypts all of SizeOfBlock without
 //! checking padding and keeps the expected number of bytes (the robust-receiver rule), then the
 //! hash decides.

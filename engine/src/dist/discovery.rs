@@ -1,5 +1,5 @@
 //! Discovery of the branch peer: the PCCRD requester (probes, matches, request timer) and
-//! responder (backoff, reply suppression) of distribution.md §4.4–§4.5.
+//! responder (backoff, reply suppression) of MS-PCCRD §3.1–§3.2.
 
 use super::config::Mode;
 use super::content::InfoVersion;
@@ -13,7 +13,7 @@ use rand::Rng;
 use std::net::Ipv6Addr;
 use std::sync::Arc;
 
-/// True when `a` and `b` share the first `bits` bits (the local-subnet check of §4.1).
+/// True when `a` and `b` share the first `bits` bits (the local-subnet check of MS-PCCRD §3.1.4.1).
 fn same_subnet(a: &Ipv6Addr, b: &Ipv6Addr, bits: u8) -> bool {
     let (x, y) = (u128::from(*a), u128::from(*b));
     let bits = bits.min(128) as u32;
@@ -21,7 +21,7 @@ fn same_subnet(a: &Ipv6Addr, b: &Ipv6Addr, bits: u8) -> bool {
 }
 
 impl BranchPeer {
-    /// Sends queued probes: one per segment for V1 (what Windows does), batched for V2 (§4.2).
+    /// Sends queued probes: one per segment for V1 (what Windows does), batched for V2 (MS-PCCRD §2.2.2.1).
     pub(crate) fn flush_probes(&mut self, now: Instant) {
         if self.probe_queue.is_empty() {
             return;
@@ -60,8 +60,8 @@ impl BranchPeer {
         }
     }
 
-    /// Multicasts a probe for the session's segment (§6 step 4) unless the rate cap Fmax is
-    /// reached (§4.5), which returns false; the session is discovering until the request timer.
+    /// Multicasts a probe for the session's segment (MS-CCRSO §6.5) unless the rate cap Fmax is
+    /// reached (MS-CCRSO §5.1), which returns false; the session is discovering until the request timer.
     pub(crate) fn probe_segment(&mut self, now: Instant, key: SessKey) -> bool {
         let Some(s) = self.sessions.get(&key) else {
             return false;
@@ -95,7 +95,7 @@ impl BranchPeer {
         true
     }
 
-    /// Responder rules with backoff and reply suppression (§4.4).
+    /// Responder rules with backoff and reply suppression (MS-PCCRD §3.2.2, §3.2.4.1).
     pub(crate) fn on_probe(&mut self, now: Instant, from: Endpoint, probe: &Probe) {
         if from == self.me || self.cfg.mode != Mode::Distributed || probe.segments.is_empty() {
             return;
@@ -110,10 +110,10 @@ impl BranchPeer {
         for seg in &probe.segments {
             let held = self.cache.held(seg, now);
             if announce_fetching && self.first_in_line(seg) {
-                // §12.6 [CHOICE] (`cold_start`): "fetching from the origin", so that the crowd
+                // [CHOICE] (peerlab's `cold_start` extension): "fetching from the origin", so that the crowd
                 // waits for this copy instead of pulling its own. V1 says BlockCount 0 whatever
                 // is held (Windows and iPXE ignore such entries; ours list the blocks next), V2
-                // "some" without "all" (§4.3; a V2 segment is one unit, so never partly held).
+                // "some" without "all" (MS-PCCRD §2.2.3.3; a V2 segment is one unit, so never partly held).
                 answer = true;
                 offered = true;
                 entries.push(MatchEntry {
@@ -134,7 +134,7 @@ impl BranchPeer {
                     let (num, den) = self.cfg.suppression_ratio;
                     self.rng.gen_range(0..den.max(1)) < num
                 };
-                // V1 matches carry only block counts (§4.3); "complete" is a V2 bit.
+                // V1 matches carry only block counts (MS-PCCRD §2.2.3.9); "complete" is a V2 bit.
                 let complete = complete && probe.version == ProbeVersion::V2;
                 // V2 SegmentAges: how long the segment has been in this cache (MS-PCCRD §2.2.3.9).
                 let age = (probe.version == ProbeVersion::V2)
@@ -189,7 +189,7 @@ impl BranchPeer {
         );
     }
 
-    /// Requester validation (§4.5): our probe, local subnet, a probed segment with blocks.
+    /// Requester validation (MS-PCCRD §3.1.4.1): our probe, local subnet, a probed segment with blocks.
     pub(crate) fn on_probe_match(&mut self, now: Instant, m: &ProbeMatch) {
         let Some((_, probed)) = self.my_probes.get(&m.relates_to) else {
             return self.stats.dropped += 1;
@@ -201,7 +201,7 @@ impl BranchPeer {
         self.stats.matches_received += 1;
         let v2 = m.version == ProbeVersion::V2;
         for e in m.entries.iter().filter(|e| probed.contains(&e.segment)) {
-            // §12.6 [CHOICE]: a peer still fetching the segment from the origin (see `on_probe`).
+            // [CHOICE] (`cold_start`): a peer still fetching the segment from the origin (see `on_probe`).
             let fetching = self.wait_for_peers()
                 && if v2 {
                     e.block_count > 0 && !e.complete
@@ -220,7 +220,7 @@ impl BranchPeer {
                 .collect();
             for key in keys {
                 if let Some(s) = self.sessions.get_mut(&key) {
-                    // A fetcher is no reply for reply suppression (§4.4): it holds nothing yet.
+                    // A fetcher is no reply for reply suppression (MS-PCCRD [W]): it holds nothing yet.
                     s.replies += !fetching as u32;
                     s.full += (!fetching && (e.complete || e.block_count >= s.meta.desc.unit_count())) as u32;
                 }
@@ -234,7 +234,7 @@ impl BranchPeer {
         }
     }
 
-    /// The probe request timer fired: sessions that found nobody go to the origin (§6).
+    /// The probe request timer fired: sessions that found nobody go to the origin (MS-CCRSO §6.5).
     pub(crate) fn on_probe_end(&mut self, now: Instant, segment: SegmentId) {
         self.lists.end_probe(&segment, now);
         let keys: Vec<SessKey> = self
@@ -254,7 +254,7 @@ impl BranchPeer {
                 self.abort_session(now, key);
             } else if self.wait_for_peers() {
                 // A re-probe of a waiting session: back to the schedule pass, which re-arms the
-                // re-ask if the holders still have nothing new (§12.6 [CHOICE]).
+                // re-ask if the holders still have nothing new ([CHOICE], `cold_start`).
                 self.schedule(now, key);
             }
         }

@@ -1,8 +1,8 @@
 //! Byte framing of [`DistMessage`] for live drivers and the simulator's codec round-trip switch.
 //!
-//! One kind byte, then the protocol's own bytes: the SOAP/XML datagram for PCCRD (§4), the exact
-//! MS-PCCRR message (responses with their 4-byte TRANSPORT_RESPONSE_HEADER, §5.2) and MS-PCHC
-//! message (§7.2). The origin exchange stands for HTTP (§12.2 \[SIM\]) and gets a compact
+//! One kind byte, then the protocol's own bytes: the SOAP/XML datagram for PCCRD (MS-PCCRD §2.2), the exact
+//! MS-PCCRR message (responses with their 4-byte TRANSPORT_RESPONSE_HEADER, MS-PCCRR §2.2.2) and MS-PCHC
+//! message (MS-PCHC §2.2). The origin exchange stands for HTTP (\[SIM\], peerlab's model) and gets a compact
 //! big-endian layout of its fields. Modeled blocks are encoded at their real size but decode as
 //! bytes, so only real-data messages round-trip exactly.
 
@@ -65,7 +65,7 @@ impl DistMessage {
     }
 
     /// Decodes a framed message. `probed` returns the segment IDs of one of our probes by its
-    /// MessageID, which a V2 ProbeMatch needs to name its entries (§4.3).
+    /// MessageID, which a V2 ProbeMatch needs to name its entries (MS-PCCRD §2.2.3.3).
     pub fn decode(
         buf: &[u8],
         probed: impl Fn(u128) -> Option<Vec<SegmentId>>,

@@ -1,4 +1,4 @@
-//! The fetch lifecycle of the branch peer (distribution.md §1.5, §6): content information from
+//! The fetch lifecycle of the branch peer (MS-PCCRTP §3, MS-CCRSO §6.5): content information from
 //! the origin, segment sessions up to the parallel bound, missing data as origin Range GETs, and
 //! the completion event. `session.rs` runs the sessions, `discovery.rs` finds their peers.
 
@@ -159,7 +159,7 @@ impl BranchPeer {
         self.advance(now, fid);
     }
 
-    /// Requests `missing` units of segment `seg` from the origin as Range GETs (§6 origin fallback).
+    /// Requests `missing` units of segment `seg` from the origin as Range GETs (MS-CCRSO §6.5).
     pub(crate) fn fetch_missing(&mut self, now: Instant, fid: RequestId, seg: u32, missing: Vec<u32>) {
         let Some(f) = self.fetches.get(&fid) else { return };
         let (server, content) = (f.server, f.content);

@@ -1,4 +1,4 @@
-//! In-crate test driver (quinn's `Pair`, design.md §7 habit 12): a content server, branch peers and
+//! In-crate test driver (quinn's `Pair`, docs/architecture.md §7 habit 12): a content server, branch peers and
 //! an optional hosted cache on one subnet with a fixed one-way delay, run to the next deadline.
 
 use super::*;

@@ -1,7 +1,7 @@
 //! Hashes, segment identifiers and keys of MS-PCCRC §2.2.
 //!
 //! Version 1.0 content information names SHA-256, SHA-384 or SHA-512 (MS-PCCRC §2.3, `dwHashAlgo`
-//! 0x800C/0x800D/0x800E); version 2.0 names SHA-512 truncated to 32 bytes (§2.4). Every derived
+//! 0x800C/0x800D/0x800E); version 2.0 names SHA-512 truncated to 32 bytes (MS-PCCRC §2.4). Every derived
 //! value (block hash, HoD, Kp, HoHoDk) has the length of its algorithm's output (MS-PCCRC §2.2),
 //! so a [`Digest`] is a 64-byte buffer with a length: `Copy`, no allocation.
 
@@ -127,10 +127,10 @@ pub(crate) fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// A segment's public identifier HoHoDk, sent in probes and PCCRR requests (§2.1).
+/// A segment's public identifier HoHoDk, sent in probes and PCCRR requests (MS-PCCRC §2.2).
 pub type SegmentId = Digest;
 
-/// The constant C mixed into HoHoDk: UTF-16LE "MS_P2P_CACHING" plus a UTF-16 NUL, 30 bytes (§2.1).
+/// The constant C mixed into HoHoDk: UTF-16LE "MS_P2P_CACHING" plus a UTF-16 NUL, 30 bytes (MS-PCCRC §2.2 \[R\]).
 pub const HOHODK_CONSTANT: [u8; 30] = *b"M\0S\0_\0P\0\x32\0P\0_\0C\0A\0C\0H\0I\0N\0G\0\0\0";
 
 /// The content-information hash algorithm (MS-PCCRC §2.3 `dwHashAlgo`, §2.4 `bHashAlgo`).
@@ -266,22 +266,22 @@ fn cut(full: &[u8], len: usize) -> Digest {
     Digest::from_slice(&full[..len]).expect("digest lengths are 32, 48 or 64")
 }
 
-/// The server secret Ks = H_s(passphrase): SHA-256 for V1, truncated SHA-512 for V2 (§2.1).
+/// The server secret Ks = H_s(passphrase): SHA-256 for V1, truncated SHA-512 for V2 (MS-PCCRC §2.2).
 pub fn server_secret(algo: HashAlgo, passphrase: &[u8]) -> Digest {
     algo.hash(passphrase)
 }
 
-/// The segment secret Kp = HMAC_H(Ks, HoD); it is also the encryption key Ke (§2.1).
+/// The segment secret Kp = HMAC_H(Ks, HoD); it is also the encryption key Ke (MS-PCCRC §2.2).
 pub fn segment_secret(algo: HashAlgo, ks: &Digest, hod: &Digest) -> Digest {
     algo.hmac(ks, &[hod.as_bytes()])
 }
 
-/// The segment ID HoHoDk = HMAC_H(Kp, HoD ‖ C) (§2.1).
+/// The segment ID HoHoDk = HMAC_H(Kp, HoD ‖ C) (MS-PCCRC §2.2).
 pub fn segment_id(algo: HashAlgo, kp: &Digest, hod: &Digest) -> SegmentId {
     algo.hmac(kp, &[hod.as_bytes(), &HOHODK_CONSTANT])
 }
 
-/// V1 HoD = H(BlockHash₁ ‖ … ‖ BlockHashₙ) over all blocks of the segment (§2.1).
+/// V1 HoD = H(BlockHash₁ ‖ … ‖ BlockHashₙ) over all blocks of the segment (MS-PCCRC §2.2).
 pub fn hod_of_blocks(algo: HashAlgo, block_hashes: &[Digest]) -> Digest {
     let parts: Vec<&[u8]> = block_hashes.iter().map(|h| h.as_bytes()).collect();
     algo.hash_parts(&parts)
@@ -310,7 +310,7 @@ mod tests {
         assert_eq!(&HOHODK_CONSTANT[..], &want[..]);
     }
 
-    /// §2.2 V1 known answers (iis-85.png, real IIS output).
+    /// V1 known answers (iis-85.png, real IIS output, from iPXE's `src/tests/pccrc_test.c`).
     #[test]
     fn v1_known_answers() {
         let algo = HashAlgo::Sha256;
@@ -336,7 +336,7 @@ mod tests {
         );
     }
 
-    /// §2.2 V2 known answers, segment 0.
+    /// V2 known answers (same source), segment 0.
     #[test]
     fn v2_known_answers() {
         let algo = HashAlgo::Sha512Trunc;

@@ -1,5 +1,5 @@
 //! The hosted cache: takes offers (MS-PCHC), pulls offered blocks from clients as a PCCRR client,
-//! and serves everyone as a PCCRR server (distribution.md §7.3).
+//! and serves everyone as a PCCRR server (MS-PCHC §3.1).
 
 use super::cache::{SegmentCache, SegmentMeta};
 use super::config::DistConfig;
@@ -14,7 +14,7 @@ use crate::{Endpoint, Instant, Node, NodeRng, RequestId, Transmit};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-/// Most pulls (one per offering client and segment) the hosted cache runs at once (§7.3 \[SIM\]).
+/// Most pulls (one per offering client and segment) the hosted cache runs at once (\[SIM\], a peerlab bound).
 pub const PULLS_MAX: usize = 256;
 
 /// What an operator asks the hosted cache to do.
@@ -71,7 +71,7 @@ struct Pull {
     xid: u64,
 }
 
-/// The hosted cache server as a sans-IO node (§1.2 "hosted (server)").
+/// The hosted cache server as a sans-IO node (MS-PCHC §3.1).
 #[derive(Debug)]
 pub struct HostedCache {
     cfg: DistConfig,
@@ -148,7 +148,7 @@ impl HostedCache {
         self.send(key.0, DistMessage::Pccrr(Arc::new(msg)));
     }
 
-    /// Starts pulling the blocks this cache lacks from the offering client (§7.3 step 4).
+    /// Starts pulling the blocks this cache lacks from the offering client (MS-PCHC §3.1.5).
     fn start_pull(&mut self, now: Instant, client: Endpoint, meta: Arc<SegmentMeta>) {
         let key = (client, meta.id);
         if self.pulls.contains_key(&key) || self.cache.held(&meta.id, now).is_some_and(|h| h.1) {
@@ -233,7 +233,7 @@ impl HostedCache {
                 let Some(desc) = info.segments.first() else {
                     return self.stats.dropped += 1;
                 };
-                // §2.5: block hashes must match HoD before anything is stored or pulled.
+                // MS-PCCRC §2.2: block hashes must match HoD before anything is stored or pulled.
                 if !desc.hashes_consistent(info.algo()) {
                     return self.stats.dropped += 1;
                 }
@@ -246,7 +246,7 @@ impl HostedCache {
             PchcBody::BatchedOffer { segments } => {
                 // MS-PCHC §2.2.2.2, §3.1.5.3: the answer to a BATCHED_OFFER MUST be OK, and the
                 // hosted cache pulls every offered segment it lacks by its HoHoDk over PCCRR.
-                // SEGMENT_INFO is a version 1.0 message (§2.2.1.4), so for a segment it has never
+                // SEGMENT_INFO is a version 1.0 message (MS-PCHC §2.2.1.4), so for a segment it has never
                 // seen the cache learns HoD from the pulled data itself (V2: one block per
                 // segment, HoD = H(data)); fetching clients verify it against their own HoD.
                 for s in segments {

@@ -1,15 +1,15 @@
-//! Wire encoding of content information: V1 little-endian (§2.3), V2 big-endian (§2.4).
+//! Wire encoding of content information: V1 little-endian (MS-PCCRC §2.3), V2 big-endian (MS-PCCRC §2.4).
 
 use super::content::{ContentInfo, InfoVersion, SegmentDesc, V1_BLOCK_SIZE, V2_SEGMENT_MAX};
 use super::hash::{Digest, HashAlgo};
 use super::wire::{bounded, DecodeError, Reader};
 use std::sync::Arc;
 
-/// V1 `Version` field: 0x0100 (§2.3).
+/// V1 `Version` field: 0x0100 (MS-PCCRC §2.3).
 const V1_VERSION: u16 = 0x0100;
-/// V2 `bHashAlgo` for truncated SHA-512 (§2.4).
+/// V2 `bHashAlgo` for truncated SHA-512 (MS-PCCRC §2.4).
 const V2_ALGO: u8 = 0x04;
-/// V1 header bytes (§2.3).
+/// V1 header bytes (MS-PCCRC §2.3).
 pub const V1_HEADER_LEN: usize = 18;
 /// V1 SegmentDescription bytes with 32-byte hashes (MS-PCCRC §2.3.1.1: 16 + 2·hash length).
 pub const V1_SEGMENT_DESC_LEN: usize = 80;
@@ -17,14 +17,14 @@ pub const V1_SEGMENT_DESC_LEN: usize = 80;
 fn v1_desc_len(n: usize) -> usize {
     16 + 2 * n
 }
-/// V2 header bytes (§2.4).
+/// V2 header bytes (MS-PCCRC §2.4).
 pub const V2_HEADER_LEN: usize = 31;
-/// V2 SegmentDescription bytes (§2.4).
+/// V2 SegmentDescription bytes (MS-PCCRC §2.4.1.2).
 pub const V2_SEGMENT_DESC_LEN: usize = 68;
 /// Largest block count of one V1 segment (32 MiB / 64 KiB).
 const V1_MAX_BLOCKS: u64 = 512;
 
-/// Encoded size of `info` without building it (§2.3: `18 + S·80 + 4·S + B·32`; §2.4: `31 + 5 + 68·S`).
+/// Encoded size of `info` without building it (MS-PCCRC §2.3: `18 + S·80 + 4·S + B·32`; §2.4: `31 + 5 + 68·S`).
 pub fn encoded_len(info: &ContentInfo) -> usize {
     let s = info.segments.len();
     match info.version {
@@ -79,7 +79,7 @@ fn encode_v2(info: &ContentInfo, out: &mut Vec<u8>) {
     if info.segments.is_empty() {
         return;
     }
-    // §2.4 [SIM]: one chunk holding every segment.
+    // MS-PCCRC §2.4.1 [SIM]: one chunk holding every segment.
     out.push(0x00);
     out.extend_from_slice(&((info.segments.len() * V2_SEGMENT_DESC_LEN) as u32).to_be_bytes());
     for s in &info.segments {
@@ -89,10 +89,10 @@ fn encode_v2(info: &ContentInfo, out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes content information of either version, detected from the first two bytes (§2.3, §2.4).
+/// Decodes content information of either version, detected from the first two bytes (MS-PCCRC §2.3, §2.4).
 ///
 /// Rejects unknown versions and algorithms, counts that overrun the buffer, V1 block sizes other
-/// than 65,536, and V1 segments whose block list is not complete (§2.3 \[?\]: we only accept
+/// than 65,536, and V1 segments whose block list is not complete (MS-PCCRC §2.3 \[?\]: we only accept
 /// whole-segment block lists, which is what every origin here produces).
 pub fn decode(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
     match buf {
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn v1_sizes_match_the_spec() {
-        // §2.3: 166 B for 125 KB (one segment of two blocks), 64,354 B for 125 MiB.
+        // MS-PCCRC §2.3 sizes: 166 B for 125 KB (one segment of two blocks), 64,354 B for 125 MiB.
         let small = compute_info(
             &ContentSpec { id: 1, size: 125_000 },
             InfoVersion::V1,

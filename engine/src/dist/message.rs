@@ -1,6 +1,6 @@
 //! The message every distribution node sends and receives, and the origin (PCCRTP) exchange.
 //!
-//! HTTP framing is abstracted (§12.2 \[SIM\]): each HTTP-carried message adds [`HTTP_OVERHEAD`]
+//! HTTP framing is abstracted (\[SIM\], peerlab's model): each HTTP-carried message adds [`HTTP_OVERHEAD`]
 //! bytes of headers to its protocol bytes in [`DistMessage::wire_len`]. Discovery datagrams are
 //! UDP and carry no such overhead.
 
@@ -12,20 +12,20 @@ use super::pchc::PchcMessage;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Bytes of HTTP request or response headers per exchange leg (§12.2 \[SIM\]: ≈200–300).
+/// Bytes of HTTP request or response headers per exchange leg (\[SIM\]: ≈200–300 in practice).
 pub const HTTP_OVERHEAD: usize = 250;
 
-/// The origin exchange of MS-PCCRTP (§3.1), abstracted to typed requests and responses.
+/// The origin exchange of MS-PCCRTP (MS-PCCRTP §3), abstracted to typed requests and responses.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OriginMessage {
-    /// `GET` with `Accept-Encoding: peerdist` (§3.1).
+    /// `GET` with `Accept-Encoding: peerdist` (MS-PCCRTP §2.2, §3.1).
     Get {
         /// Client correlation tag.
         tag: u64,
         /// The content asked for.
         content: u64,
     },
-    /// `Content-Encoding: peerdist`: the body is content information (§3.1).
+    /// `Content-Encoding: peerdist`: the body is content information (MS-PCCRTP §3.2).
     Info {
         /// Copied from the request.
         tag: u64,
@@ -36,7 +36,7 @@ pub enum OriginMessage {
         /// The content information.
         info: Arc<ContentInfo>,
     },
-    /// A plain 200 with the whole entity: hashes are not ready yet (§3.1 \[W\]).
+    /// A plain 200 with the whole entity: hashes are not ready yet (MS-PCCRTP §3.2 \[W\]).
     Body {
         /// Copied from the request.
         tag: u64,
@@ -47,7 +47,7 @@ pub enum OriginMessage {
         /// The bytes, in real data mode.
         data: Option<Arc<[u8]>>,
     },
-    /// Range GET for missing data, `MissingDataRequest=true` (§6): units of one segment.
+    /// Range GET for missing data, `MissingDataRequest=true` (MS-PCCRTP §2.2): units of one segment.
     GetRange {
         /// Client correlation tag.
         tag: u64,
@@ -97,15 +97,15 @@ impl OriginMessage {
 /// Everything a distribution node sends: discovery datagrams and HTTP-carried exchanges.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DistMessage {
-    /// PCCRD Probe, multicast on the subnet (§4.2).
+    /// PCCRD Probe, multicast on the subnet (MS-PCCRD §2.2.2.1).
     Probe(Arc<Probe>),
-    /// PCCRD ProbeMatch, unicast (§4.3).
+    /// PCCRD ProbeMatch, unicast (MS-PCCRD §2.2.2.2).
     ProbeMatch(Arc<ProbeMatch>),
-    /// PCCRR request or response (§5).
+    /// PCCRR request or response (MS-PCCRR §2.2).
     Pccrr(Arc<PccrrMessage>),
-    /// PCHC request or response (§7).
+    /// PCHC request or response (MS-PCHC §2.2).
     Pchc(Arc<PchcMessage>),
-    /// Origin request or response (§3.1).
+    /// Origin request or response (MS-PCCRTP §3).
     Origin(Arc<OriginMessage>),
 }
 

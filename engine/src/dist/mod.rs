@@ -1,10 +1,10 @@
 //! Peer Distribution (BranchCache) as sans-IO engines: content information (MS-PCCRC), discovery
-//! (MS-PCCRD), retrieval (MS-PCCRR) and the hosted cache (MS-PCHC). Section references (§n) point
-//! into `shared/spec/distribution.md`.
+//! (MS-PCCRD), retrieval (MS-PCCRR) and the hosted cache (MS-PCHC). Sections cited are the Microsoft
+//! specifications' (\[W\] Windows' behaviour, \[R\] as iPXE, which interoperates with Windows).
 //!
 //! Three nodes implement [`crate::Node`] over [`DistMessage`]:
 //! - [`ContentServer`]: the origin. `Publish { spec }`; hashes on first request (or on publish)
-//!   at `hash_rate_bytes_per_sec`, serving plain bodies until the hashes are ready (§3.1); then
+//!   at `hash_rate_bytes_per_sec`, serving plain bodies until the hashes are ready (MS-PCCRTP §3.2); then
 //!   content information and missing-data ranges.
 //! - [`BranchPeer`]: client and serving peer. `Fetch { content, server }` ends in
 //!   [`PeerEvent::Fetched`] (bytes from peers / server / cache, time to first byte, elapsed,
@@ -15,22 +15,22 @@
 //! the sender's subnet. Every message knows its bytes on the wire ([`DistMessage::wire_len`], HTTP
 //! headers included) and frames to bytes ([`DistMessage::encode`] / [`DistMessage::decode`]).
 //!
-//! Decisions on the digest's open points, each also commented where it is implemented:
+//! Decisions (\[?\] sources disagree, \[SIM\] model shortcut, \[CHOICE\] ours), noted in place:
 //! V1 hashes SHA-256 (default), SHA-384 or SHA-512 (`v1_hash`, MS-PCCRC §2.3) and truncated SHA-512 for V2,
 //! digests of 32/48/64 bytes throughout; whole-segment block lists only
-//! (§2.3 \[?\]); gear-hash content-defined chunking for V2, 32/64/128 KiB (§2.4 \[SIM\]); AES key =
-//! first bytes of Kp, PKCS#7 (§5.6 \[?\]); server entries live 60 s, Dmax 16 (§4.5 \[?\]); one probe
-//! datagram per discovery, not repeated (§4.1 \[?\]: a lossy network model can still drop it, and
+//! (MS-PCCRC §2.3 \[?\]); gear-hash content-defined chunking for V2, 32/64/128 KiB (MS-PCCRC §2.4 \[SIM\]); AES key =
+//! first bytes of Kp, PKCS#7 (MS-PCCRR §2.2.5.3 \[?\]); server entries 60 s, Dmax 16 (MS-CCRSO §5.1 \[?\]); one probe
+//! datagram per discovery, not repeated (MS-PCCRD §2.1 \[?\]: a lossy network model can still drop it, and
 //! the session then falls back to the origin); a peer whose block fails the hash is excluded for
-//! the rest of that fetch (§10 item 6 \[SIM\], §13); the download timer is re-armed on progress and
-//! sessions per fetch are bounded (§6 \[CHOICE\]); missing blocks go to the origin at once, as the
+//! the rest of that fetch (\[SIM\], the specs are silent); the download timer is re-armed on progress and
+//! sessions per fetch are bounded (MS-CCRSO §6.5 \[CHOICE\]); missing blocks go to the origin at once, as the
 //! specification's client does, unless the peerlab extension `cold_start = "wait-for-peers"` is
-//! named (`wait.rs`); upload slots are held for size / upload rate (§5.4 \[SIM\]); hosted mode
+//! named (`wait.rs`); upload slots are held for size / upload rate (MS-PCCRR §3.2.1 \[SIM\]); hosted mode
 //! offers V1 content with INITIAL_OFFER/SEGMENT_INFO and V2 content with BATCHED_OFFER (MS-PCHC
 //! §2.2.1.4, §2.2.1.5), the hosted cache answers a BATCHED_OFFER with OK and pulls the segments by
 //! HoHoDk, unencrypted when it holds no Kp (MS-PCHC §3.1.5.3), and V2 clients of a hosted cache ask
 //! with MSG_GETSEGLIST (MS-PCCRR §3.1.4.4);
-//! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (§12.2 \[SIM\]).
+//! HTTP is abstracted as 250 bytes of headers per leg, no TCP handshake (\[SIM\], peerlab's model).
 #![warn(missing_docs)]
 
 mod cache;

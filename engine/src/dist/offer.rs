@@ -1,4 +1,4 @@
-//! Hosted-cache offers of the branch peer, the MS-PCHC client (distribution.md §7.3).
+//! Hosted-cache offers of the branch peer, the MS-PCHC client (MS-PCHC §3.2).
 
 use super::cache::SegmentMeta;
 use super::config::Mode;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 const CONTENT_TAG: [u8; CONTENT_TAG_LEN] = *b"peerlab-dist-v1\0";
 
 impl BranchPeer {
-    /// Offers a segment to the hosted cache at each `1/offer_steps` of its units held (§7.3 \[W\]).
+    /// Offers a segment to the hosted cache at each `1/offer_steps` of its units held (MS-PCHC §3.2.4 \[W\]).
     pub(crate) fn maybe_offer(&mut self, now: Instant, fid: RequestId, seg: u32, meta: &Arc<SegmentMeta>) {
         let (Mode::Hosted, Some(hc)) = (self.cfg.mode, self.hosted) else {
             return;
@@ -38,7 +38,7 @@ impl BranchPeer {
         });
         self.stats.offers_sent += 1;
         // V1 content: INITIAL_OFFER, then SEGMENT_INFO if asked (MS-PCHC §2.2.1.3, §2.2.1.4). V2
-        // content: BATCHED_OFFER (§2.2.1.5), a version 2.0 message; SEGMENT_INFO is V1 only.
+        // content: BATCHED_OFFER (MS-PCHC §2.2.1.5), a version 2.0 message; SEGMENT_INFO is V1 only.
         let (major, body) = if meta.desc.block_hashes.is_empty() {
             let d = &meta.desc;
             let segment = BatchedSegment {
@@ -72,7 +72,7 @@ impl BranchPeer {
         let PchcMessage::Response(code) = msg else {
             return self.stats.dropped += 1;
         };
-        // PCHC runs over one ordered connection: answers come in request order (§7.1).
+        // PCHC runs over one ordered connection: answers come in request order (MS-PCHC §2.1).
         if Some(from) != self.hosted {
             return self.stats.dropped += 1;
         }

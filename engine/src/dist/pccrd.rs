@@ -9,11 +9,11 @@ use crate::{Duration, Endpoint};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-/// The IPv6 WS-Discovery multicast group and port a probe is sent to (§4.1: ff02::c, 3702).
+/// The IPv6 WS-Discovery multicast group and port a probe is sent to (MS-PCCRD §2.1: ff02::c, 3702).
 pub const MULTICAST: Endpoint = Endpoint::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xc), 3702);
-/// Most segment IDs in one V2 probe (§4.2: Count is u8, 1..255).
+/// Most segment IDs in one V2 probe (MS-PCCRD §2.2.3.3: Count is u8, 1..255).
 pub const V2_PROBE_MAX: usize = 255;
-/// Most segment IDs this engine accepts in one V1 probe (bounded parsing, §10 item 3).
+/// Most segment IDs this engine accepts in one V1 probe (bounded parsing of hostile input).
 pub const V1_PROBE_MAX: usize = 255;
 
 const ENVELOPE_OPEN: &str = r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:PeerDist="http://schemas.microsoft.com/p2p/2007/09/PeerDistributionDiscovery">"#;
@@ -22,7 +22,7 @@ const ACTION_MATCHES: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/Pr
 const MATCH_V1: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/strcmp0";
 const MATCH_V2: &str = "http://schemas.microsoft.com/p2p/2010/05/PeerDistV2MatchingRule";
 
-/// Which PeerDist discovery flavour (§4.2 table).
+/// Which PeerDist discovery flavour (MS-PCCRD §2.2.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ProbeVersion {
     /// `PeerDist:PeerDistData`, hex scopes (content information 1.0).
@@ -40,7 +40,7 @@ impl ProbeVersion {
     }
 }
 
-/// A Probe: "who holds these segments?" (§4.2).
+/// A Probe: "who holds these segments?" (MS-PCCRD §2.2.2.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Probe {
     /// `wsa:MessageID` UUID (fresh per probe, from the node's RNG).
@@ -56,7 +56,7 @@ pub struct Probe {
 pub struct MatchEntry {
     /// The segment.
     pub segment: SegmentId,
-    /// V1: blocks held; V2: 1 for "some", the unit count for "all" (§4.3).
+    /// V1: blocks held; V2: 1 for "some", the unit count for "all" (MS-PCCRD §2.2.2.2).
     pub block_count: u32,
     /// V2 only: the responder holds the whole segment (V1 matches carry block counts only).
     pub complete: bool,
@@ -66,7 +66,7 @@ pub struct MatchEntry {
     pub age: Option<Duration>,
 }
 
-/// A ProbeMatch, unicast back to the prober (§4.3).
+/// A ProbeMatch, unicast back to the prober (MS-PCCRD §2.2.2.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeMatch {
     /// Fresh `wsa:MessageID`.
@@ -157,7 +157,7 @@ fn v1_scopes(text: &str) -> Result<Vec<SegmentId>, DecodeError> {
 }
 
 impl Probe {
-    /// The SOAP/XML datagram (§4.2).
+    /// The SOAP/XML datagram (MS-PCCRD §2.2.2.1).
     pub fn to_xml(&self) -> String {
         let (scopes, rule) = match self.version {
             ProbeVersion::V1 => (
@@ -247,7 +247,7 @@ fn v2_scopes(text: &str) -> Result<Vec<SegmentId>, DecodeError> {
 ///
 /// MS-PCCRD §2.2.3.9 defines BlockCount as a hexBinary packed array of integers in network byte
 /// order without giving their width, and its own example is 16-bit ("001900040010" for 25, 4,
-/// 16); the §4.3 example ("0000002A" for two scopes) reads as 16-bit too, but every other source
+/// 16); the MS-PCCRD §4.3 example ("0000002A" for two scopes) reads as 16-bit too, but every other source
 /// (iPXE, which interoperates with Windows, and 32-bit block counts everywhere else in the
 /// protocol family) uses 32-bit entries. We send 32-bit entries and accept both: for `n` scopes
 /// the text is either 8·n or 4·n digits, never both.
@@ -286,7 +286,7 @@ fn v1_entries(f: &Fields) -> Result<Vec<MatchEntry>, DecodeError> {
 }
 
 /// V2 match scopes: a bit array, two bits per probed ID in probe order, MSB first (MS-PCCRD
-/// §2.2.3.3). The §2.2.2.2 example sends 10 bytes of ones ("/////////////w==") for a one-ID
+/// §2.2.3.3). The MS-PCCRD §2.2.2.2 example sends 10 bytes of ones ("/////////////w==") for a one-ID
 /// probe, so bytes past the probed IDs are accepted and ignored; fewer bytes than the probe needs,
 /// or more than the largest probe could, are malformed.
 fn v2_entries(f: &Fields, probed: &[SegmentId]) -> Result<Vec<MatchEntry>, DecodeError> {
@@ -483,7 +483,7 @@ mod tests {
         };
         let xml = p.to_xml();
         assert!(xml.contains(&"AB".repeat(32)));
-        assert!((700..=900).contains(&xml.len()), "{} bytes", xml.len()); // §4.1: ≈ 800 B
+        assert!((700..=900).contains(&xml.len()), "{} bytes", xml.len()); // V1, one segment: ≈ 800 B
         assert_eq!(Probe::from_xml(&xml), Ok(p));
     }
 
@@ -507,7 +507,7 @@ mod tests {
         let xml = m.to_xml();
         assert!(xml.contains("<wsd:XAddrs>157.59.141.183:54321</wsd:XAddrs>"));
         assert!(xml.contains("0000002A"));
-        assert!((1_000..=1_400).contains(&xml.len()), "{} bytes", xml.len()); // §4.1: ≈ 1.25 KB
+        assert!((1_000..=1_400).contains(&xml.len()), "{} bytes", xml.len()); // a V1 ProbeMatch: ≈ 1.25 KB
         assert_eq!(ProbeMatch::from_xml(&xml, &[]), Ok(m));
     }
 

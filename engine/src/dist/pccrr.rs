@@ -1,23 +1,23 @@
-//! MS-PCCRR retrieval messages and their exact byte layout (distribution.md §5).
+//! MS-PCCRR retrieval messages and their exact byte layout (MS-PCCRR §2.2).
 //!
 //! All integers are u32 big-endian, variable byte arrays are zero-padded to 4 bytes from the
-//! message start (§5.1). A request is one HTTP POST body; a response is a 4-byte size prefix and
-//! the message (§5.2), which [`PccrrMessage::wire_len`] accounts. The codec is in `pccrr_wire.rs`.
+//! message start (MS-PCCRR ZeroPad). A request is one HTTP POST body; a response is a 4-byte size prefix and
+//! the message (MS-PCCRR §2.2.2), which [`PccrrMessage::wire_len`] accounts. The codec is in `pccrr_wire.rs`.
 
 use super::hash::{Digest, SegmentId};
 use super::wire::{pad4, DecodeError, Reader};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// MESSAGE_HEADER bytes (§5.2).
+/// MESSAGE_HEADER bytes (MS-PCCRR §2.2.3).
 pub const HEADER_LEN: usize = 16;
-/// Largest request MsgSize (§5.1: 98,304).
+/// Largest request MsgSize (MS-PCCRR §2.2.3: 98,304).
 pub const REQUEST_MAX: usize = 98_304;
-/// Largest response MsgSize (§5.1: 393,216).
+/// Largest response MsgSize (MS-PCCRR §2.2.3: 393,216).
 pub const RESPONSE_MAX: usize = 393_216;
-/// Most block ranges in one array (§5.2: 1..256).
+/// Most block ranges in one array (MS-PCCRR §2.2.1: 1..256).
 pub const RANGES_MAX: usize = 256;
-/// Most blocks in a segment; BLOCK_RANGE indexes are 0..511 (§5.2).
+/// Most blocks in a segment; BLOCK_RANGE indexes are 0..511 (MS-PCCRR §2.2.1.1).
 pub const BLOCKS_MAX: u32 = 512;
 /// Most segment IDs one MSG_GETSEGLIST can carry within [`REQUEST_MAX`] (32-byte IDs): the bound
 /// of a SEGMENT_RANGE index (MS-PCCRR §2.2.4.4).
@@ -25,10 +25,10 @@ pub const SEGMENT_IDS_MAX: usize = (REQUEST_MAX - HEADER_LEN - 16 - 4 - 4) / SEG
 /// Segment-ID length of 32-byte-hash content, the one every implementation MUST support; 48- and
 /// 64-byte IDs (V1 SHA-384/SHA-512 content) are sent and accepted too (MS-PCCRR §2.2.4.2).
 pub const SEGMENT_ID_LEN: u32 = 32;
-/// The AES IV length carried in IVBlock (§5.6).
+/// The AES IV length carried in IVBlock (MS-PCCRR §2.2.5.3).
 pub const IV_LEN: usize = 16;
 
-/// ProtVer: major and minor (§5.2); wire bytes are minor then major, each u16 BE.
+/// ProtVer: major and minor (MS-PCCRR §2.2.3); wire bytes are minor then major, each u16 BE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ProtoVersion {
     /// Major version (1 or 2).
@@ -38,9 +38,9 @@ pub struct ProtoVersion {
 }
 
 impl ProtoVersion {
-    /// Protocol 1.0: everything but GETSEGLIST/SEGLIST (§5.7).
+    /// Protocol 1.0: everything but GETSEGLIST/SEGLIST (MS-PCCRR §2.2.3).
     pub const V1_0: ProtoVersion = ProtoVersion { major: 1, minor: 0 };
-    /// Protocol 2.0: adds GETSEGLIST/SEGLIST (§5.7).
+    /// Protocol 2.0: adds GETSEGLIST/SEGLIST (MS-PCCRR §2.2.4.4, §2.2.5.4).
     pub const V2_0: ProtoVersion = ProtoVersion { major: 2, minor: 0 };
     pub(crate) fn put(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.minor.to_be_bytes());
@@ -53,13 +53,13 @@ impl ProtoVersion {
     }
 }
 
-/// CryptoAlgoId (§5.2).
+/// CryptoAlgoId (MS-PCCRR §2.2.3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CryptoAlgo {
     /// 0: plaintext blocks.
     None,
-    /// 1: AES-128-CBC, the Windows default (§5.6).
+    /// 1: AES-128-CBC, the Windows default (MS-PCCRR §2.2.3 \[W\]).
     #[default]
     Aes128,
     /// 2: AES-192-CBC.
@@ -92,7 +92,7 @@ impl CryptoAlgo {
             }
         })
     }
-    /// Ciphertext length for `plain` bytes: PKCS#7 pads to the next multiple of 16 (§5.6 \[?\]).
+    /// Ciphertext length for `plain` bytes: PKCS#7 pads to the next multiple of 16 (MS-PCCRR §2.2.5.3 \[?\]).
     pub const fn cipher_len(self, plain: u32) -> u32 {
         match self {
             CryptoAlgo::None => plain,
@@ -101,7 +101,7 @@ impl CryptoAlgo {
     }
 }
 
-/// BLOCK_RANGE: `count` blocks from `index` (§5.2).
+/// BLOCK_RANGE: `count` blocks from `index` (MS-PCCRR §2.2.1.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BlockRange {
     /// First block, 0..511.
@@ -117,7 +117,7 @@ impl BlockRange {
     }
 }
 
-/// Normalises a set of block indexes into sorted, merged ranges (§5.2 \[W\]).
+/// Normalises a set of block indexes into sorted, merged ranges (MS-PCCRR §2.2.1 \[W\]).
 pub fn ranges_of(blocks: impl IntoIterator<Item = u32>) -> Vec<BlockRange> {
     let mut out: Vec<BlockRange> = Vec::new();
     for b in blocks {
@@ -129,7 +129,7 @@ pub fn ranges_of(blocks: impl IntoIterator<Item = u32>) -> Vec<BlockRange> {
     out
 }
 
-/// The Block field of MSG_BLK: ciphertext, or a modeled stand-in with the same size (§12.1 \[SIM\]).
+/// The Block field of MSG_BLK: ciphertext, or a modeled stand-in with the same size (\[SIM\]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BlockBody {
     /// Ciphertext (or plaintext when CryptoAlgoId is 0) as on the wire.
@@ -155,7 +155,7 @@ impl BlockBody {
     }
 }
 
-/// A PCCRR message body (§5.3).
+/// A PCCRR message body (MS-PCCRR §2.2.4, §2.2.5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PccrrBody {
     /// MSG_NEGO_REQ (0).
@@ -179,7 +179,7 @@ pub enum PccrrBody {
         /// NeededBlocksRanges (1..256).
         ranges: Vec<BlockRange>,
     },
-    /// MSG_GETBLKS (3): send this one block (§5.5: one block per request).
+    /// MSG_GETBLKS (3): send this one block (MS-PCCRR §3.1.4.3: one block per request).
     GetBlks {
         /// Segment ID.
         segment: SegmentId,
@@ -223,13 +223,13 @@ pub enum PccrrBody {
         request_id: [u8; 16],
         /// Held segments as index ranges.
         ranges: Vec<BlockRange>,
-        /// Extensible blob (segment ages, §5.8).
+        /// Extensible blob (segment ages, MS-PCCRR §2.2.6).
         blob: Vec<u8>,
     },
 }
 
 impl PccrrBody {
-    /// MsgType (§5.2).
+    /// MsgType (MS-PCCRR §2.2.3).
     pub fn code(&self) -> u32 {
         match self {
             PccrrBody::NegoReq { .. } => 0,
@@ -248,7 +248,7 @@ impl PccrrBody {
     }
 }
 
-/// A PCCRR message: header fields plus body (§5.2).
+/// A PCCRR message: header fields plus body (MS-PCCRR §2.2.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PccrrMessage {
     /// ProtVer.
@@ -268,7 +268,7 @@ pub(crate) fn seg_group(s: &SegmentId) -> usize {
 }
 
 impl PccrrMessage {
-    /// MsgSize: the whole message including its header (§5.2).
+    /// MsgSize: the whole message including its header (MS-PCCRR §2.2.3).
     pub fn encoded_len(&self) -> usize {
         let blob = |b: &Vec<u8>| 4 + b.len() + pad4(b.len());
         HEADER_LEN

@@ -1,4 +1,4 @@
-//! The MS-PCCRR byte codec (distribution.md §5.1–§5.3): big-endian u32 fields, 4-byte alignment,
+//! The MS-PCCRR byte codec (MS-PCCRR §2.2): big-endian u32 fields, 4-byte alignment,
 //! bounds-checked decoding that never panics.
 
 use super::hash::{Digest, SegmentId};
@@ -111,7 +111,7 @@ impl PccrrMessage {
         out
     }
 
-    /// Decodes one message (without the response size prefix); never panics (§10 item 3).
+    /// Decodes one message (without the response size prefix); never panics (hostile input).
     pub fn decode(buf: &[u8]) -> Result<PccrrMessage, DecodeError> {
         let mut r = Reader::new(buf);
         let version = ProtoVersion::get(&mut r, "ProtVer")?;

@@ -1,7 +1,7 @@
-//! MS-PCHC hosted-cache messages and their byte layout (distribution.md §7.2).
+//! MS-PCHC hosted-cache messages and their byte layout (MS-PCHC §2.2).
 //!
 //! SEGMENT_INFO carries version 1.0 content information only (MS-PCHC §2.2.1.4): V2 content is
-//! offered with BATCHED_OFFER (§2.2.1.5), whose rules the decoder enforces: a 16-byte content tag,
+//! offered with BATCHED_OFFER (MS-PCHC §2.2.1.5), whose rules the decoder enforces: a 16-byte content tag,
 //! 1 to 128 segment descriptors, hash algorithm 1 or 4. BATCHED_OFFER uses u32
 //! BlockSize/SegmentSize as Microsoft's test stack does, since V2 segments up to 128 KiB do not fit
 //! 16 bits.
@@ -13,11 +13,11 @@ use super::wire::{DecodeError, Reader};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// MESSAGE_HEADER + CONNECTION_INFORMATION bytes (§7.2).
+/// MESSAGE_HEADER + CONNECTION_INFORMATION bytes (MS-PCHC §2.2.1.1, §2.2.1.2).
 pub const REQUEST_HEADER_LEN: usize = 16;
-/// A response: Size (4) + ResponseCode (1) (§7.2).
+/// A response: Size (4) + ResponseCode (1) (MS-PCHC §2.2.2).
 pub const RESPONSE_LEN: usize = 5;
-/// Largest accepted PCHC request (same cap as PCCRR requests, §10 item 3).
+/// Largest accepted PCHC request (same cap as PCCRR requests, MS-PCCRR §2.2.2).
 pub const REQUEST_MAX: usize = 98_304;
 /// ContentTag length (MS-PCHC §2.2.1.4, §2.2.1.5: 16 bytes).
 pub const CONTENT_TAG_LEN: usize = 16;
@@ -27,7 +27,7 @@ pub const BATCHED_MAX: usize = 128;
 /// SHA-512).
 pub const BATCHED_HASH_ALGOS: [u8; 2] = [1, 4];
 
-/// One segment of a BATCHED_OFFER (§7.2).
+/// One segment of a BATCHED_OFFER (MS-PCHC §2.2.1.5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchedSegment {
     /// BlockSize.
@@ -42,7 +42,7 @@ pub struct BatchedSegment {
     pub segment: SegmentId,
 }
 
-/// A PCHC request body (§7.2).
+/// A PCHC request body (MS-PCHC §2.2.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PchcBody {
     /// INITIAL_OFFER (type 1): "I have new blocks of this segment".
@@ -64,7 +64,7 @@ pub enum PchcBody {
     },
 }
 
-/// ResponseCode (§7.2).
+/// ResponseCode (MS-PCHC §2.2.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseCode {
     /// 0: OK.
@@ -210,7 +210,7 @@ impl PchcMessage {
                 let rest = r.bytes(r.remaining(), "SegmentInfo")?;
                 let info = info_codec::decode(rest)?;
                 if info.version != InfoVersion::V1 {
-                    // §2.2.1.4: version 1.0 content information only; V2 goes in BATCHED_OFFER.
+                    // MS-PCHC §2.2.1.4: version 1.0 content information only; V2 goes in BATCHED_OFFER.
                     return Err(DecodeError::Invalid {
                         field: "SegmentInfo Version",
                         value: 2,

@@ -1,4 +1,4 @@
-//! The branch peer: a BranchCache client that is also a serving peer (distribution.md §1.1, §6).
+//! The branch peer: a BranchCache client that is also a serving peer (MS-PCCRR §3.1, §3.2; MS-CCRSO §6.5).
 //!
 //! This file holds the node, its timers and the `Node` interface; `fetch.rs` holds the fetch
 //! lifecycle (origin, missing data), `offer.rs` the hosted-cache offers, `discovery.rs` PCCRD,
@@ -17,7 +17,7 @@ use crate::{Endpoint, Instant, Node, NodeRng, RequestId, Transmit};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-/// Timers as data (design.md §3).
+/// Timers as data (docs/architecture.md §3).
 #[derive(Clone, Debug)]
 pub(crate) enum Timer {
     Request {
@@ -55,7 +55,7 @@ pub(crate) struct PendingOffer {
     pub info_sent: bool,
 }
 
-/// A BranchCache client and serving peer as a sans-IO node (§6, §4.4, §5.4).
+/// A BranchCache client and serving peer as a sans-IO node (MS-CCRSO §6.5, MS-PCCRD §3.2, MS-PCCRR §3.2).
 #[derive(Debug)]
 pub struct BranchPeer {
     pub(crate) cfg: DistConfig,
@@ -141,7 +141,7 @@ impl BranchPeer {
     pub fn serve_stats(&self) -> ServeStats {
         self.responder.stats
     }
-    /// Segments in the local cache and server lists held (cache occupancy metrics, §12.5).
+    /// Segments in the local cache and server lists held (cache occupancy metrics, docs/metrics.md).
     pub fn cache_counts(&self) -> (usize, usize) {
         (self.cache.len(), self.lists.len())
     }
@@ -154,7 +154,7 @@ impl BranchPeer {
     pub fn probed_segments(&self, message_id: u128) -> Option<Vec<SegmentId>> {
         self.my_probes.get(&message_id).map(|(_, ids)| ids.clone())
     }
-    /// Turns this peer into the corrupt-block attacker of §12.4 item 7 (it still answers probes).
+    /// Turns this peer into the `corrupt-blocks` attacker of scenarios/README.md (it still answers probes).
     pub fn set_corrupt(&mut self, corrupt: bool) {
         self.responder.corrupt = corrupt;
     }

@@ -1,11 +1,11 @@
-//! The branch peer's public surface: commands, events, errors and counters (distribution.md §8).
+//! The branch peer's public surface: commands, events, errors and counters (after Win32 peerdist.h).
 
 use crate::{Duration, Endpoint, RequestId};
 
 /// What an application asks a branch peer to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeerCommand {
-    /// Open content from `server` and read it all (§1.5, §8 `PeerDistClientStreamRead`).
+    /// Open content from `server` and read it all (MS-CCRSO §6.5; Win32 `PeerDistClientStreamRead`).
     Fetch {
         /// Content id.
         content: u64,
@@ -29,7 +29,7 @@ pub enum FetchError {
         /// Content id.
         content: u64,
     },
-    /// Data from the origin failed verification (§2.5).
+    /// Data from the origin failed verification (MS-PCCRC §2.2).
     #[error("origin data for content {content} failed verification")]
     OriginCorrupt {
         /// Content id.
@@ -68,7 +68,7 @@ pub enum PeerEvent {
         elapsed: Duration,
         /// Blocks that failed verification (the serving peer was dropped).
         corrupt_blocks: u32,
-        /// True when the origin sent the plain body (hashes not ready, §3.1).
+        /// True when the origin sent the plain body (hashes not ready, MS-PCCRTP §3.2).
         whole_body: bool,
     },
     /// A fetch failed.
@@ -90,35 +90,35 @@ pub struct PeerStats {
     pub matches_sent: u64,
     /// ProbeMatches accepted.
     pub matches_received: u64,
-    /// Probes left unanswered by reply suppression (§4.4).
+    /// Probes left unanswered by reply suppression (MS-PCCRD §3.2.4.1 \[W\]).
     pub replies_suppressed: u64,
-    /// Sessions that went to the origin on a cached negative discovery (§6).
+    /// Sessions that went to the origin on a cached negative discovery (MS-CCRSO §6.5).
     pub negative_hits: u64,
-    /// Sessions that went to the origin because of the probe rate cap (§4.5).
+    /// Sessions that went to the origin because of the probe rate cap (MS-CCRSO §5.1).
     pub rate_limited: u64,
     /// Segment sessions started / with at least one responder.
     pub sessions: u64,
-    /// Sessions with at least one responder (peer hit, §12.5).
+    /// Sessions with at least one responder (peer hit, docs/metrics.md).
     pub sessions_with_peers: u64,
-    /// GETBLKLIST requests sent (none for simple downloads, §5.5).
+    /// GETBLKLIST requests sent (none for simple downloads, MS-PCCRR §3.1.4.3).
     pub block_lists_sent: u64,
-    /// GETBLKS requests sent (one block each, §5.5).
+    /// GETBLKS requests sent (one block each, MS-PCCRR §3.1.4.3).
     pub blocks_requested: u64,
-    /// PCCRR request-timer expiries (§5.5).
+    /// PCCRR request-timer expiries (MS-PCCRR §3.1.2).
     pub request_timeouts: u64,
-    /// Servers excluded from a download after repeated timeouts or bad data (§5.5, §10).
+    /// Servers excluded from a download after repeated timeouts or bad data (MS-CCRSO §6.5 \[W\], \[SIM\]).
     pub peers_excluded: u64,
     /// Blocks that failed decryption or verification.
     pub corrupt_blocks: u64,
     /// Missing-data range requests sent to the origin.
     pub origin_ranges: u64,
-    /// Hosted-cache offers sent / answered INTERESTED / timed out (§7.3).
+    /// Hosted-cache offers sent / answered INTERESTED / timed out (MS-PCHC §3.2).
     pub offers_sent: u64,
     /// INTERESTED answers.
     pub offers_interested: u64,
     /// PCHC requests that timed out.
     pub offer_timeouts: u64,
-    /// Waiting sessions' re-asks of their holders (§12.6 \[CHOICE\], `cold_start`).
+    /// Waiting sessions' re-asks of their holders (\[CHOICE\], the peerlab extension `cold_start`).
     pub peer_rechecks: u64,
     /// Waiting sessions that gave up on their peers and went to the origin.
     pub peer_wait_give_ups: u64,

@@ -1,4 +1,4 @@
-//! The PCCRR server role shared by branch peers and the hosted cache (distribution.md §5.4).
+//! The PCCRR server role shared by branch peers and the hosted cache (MS-PCCRR §3.2).
 
 use super::cache::SegmentCache;
 use super::crypt;
@@ -16,19 +16,19 @@ pub struct ServeStats {
     pub blocks_served: u64,
     /// Plaintext bytes of the blocks served (upload per peer).
     pub bytes_served: u64,
-    /// Empty answers because every upload slot was taken (§5.4 rule 2).
+    /// Empty answers because every upload slot was taken (MS-PCCRR §3.2.1 Active Client Count).
     pub busy_replies: u64,
     /// Empty MSG_BLK because the block is not held.
     pub missing_replies: u64,
-    /// NEGO_RESP sent (§5.4 rule 1).
+    /// NEGO_RESP sent (MS-PCCRR §3.2: an unsupported version).
     pub nego_replies: u64,
     /// Corrupted blocks served deliberately (attacker role).
     pub corrupt_served: u64,
 }
 
-/// Answers GETBLKLIST/GETBLKS/GETSEGLIST/NEGO_REQ from a segment cache (§5.4).
+/// Answers GETBLKLIST/GETBLKS/GETSEGLIST/NEGO_REQ from a segment cache (MS-PCCRR §3.2).
 ///
-/// [SIM §5.4] The Active Client Count needs to know when a response has left; the engine gets no
+/// [SIM] The Active Client Count (MS-PCCRR §3.2.1) needs to know when a response has left; the engine gets no
 /// such signal, so a slot is held for the response's size divided by the configured upload rate,
 /// capped at the upload timer (15 s), the longest an exchange may live.
 #[derive(Debug)]
@@ -39,7 +39,7 @@ pub struct Responder {
     upload_timer: Duration,
     crypto: CryptoAlgo,
     max_major: u16,
-    /// When set, every block is served corrupted (the attacker of §12.4 item 7).
+    /// When set, every block is served corrupted (the `corrupt-blocks` attacker of scenarios/README.md).
     pub corrupt: bool,
     /// Counters.
     pub stats: ServeStats,
@@ -201,7 +201,7 @@ impl Responder {
                         .filter(|&i| cache.held(&segments[i as usize], now).is_some())
                         .collect()
                 };
-                // Segment ages (§5.8) are a freshness hint we do not model: empty blob.
+                // Segment ages (MS-PCCRR §2.2.6) are a freshness hint we do not model: empty blob.
                 PccrrBody::SegList {
                     request_id: *request_id,
                     ranges: ranges_of(held),

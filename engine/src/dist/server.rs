@@ -1,5 +1,5 @@
 //! The content server (origin): publishes content, hashes it in the background and serves content
-//! information, whole bodies and missing-data ranges (distribution.md §3.1, §8).
+//! information, whole bodies and missing-data ranges (MS-PCCRTP §3.2; Win32 `PeerDistServer*` API).
 
 use super::config::DistConfig;
 use super::content::{compute_info_with, unit_data, ContentInfo, ContentSpec};
@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// What an application asks the origin to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerCommand {
-    /// Publish content (`PeerDistServerPublishStream`, §8); hashing starts per `hash_on_publish`.
+    /// Publish content (Win32 `PeerDistServerPublishStream`); hashing starts per `hash_on_publish`.
     Publish {
         /// The content.
         spec: ContentSpec,
@@ -34,7 +34,7 @@ pub enum ServerEvent {
         /// False when publishing existing or unpublishing unknown content.
         ok: bool,
     },
-    /// Content information became available (§3.1: later requests get peerdist).
+    /// Content information became available (MS-PCCRTP §3.2 \[W\]: later requests get peerdist).
     HashesReady {
         /// Content id.
         content: u64,
@@ -156,7 +156,7 @@ impl ContentServer {
                 },
             );
         }
-        // §3.1 [W]: the first request starts hashing; it and every request during hashing get the
+        // MS-PCCRTP §3.2 [W]: the first request starts hashing; it and every request during hashing get the
         // plain body.
         self.start_hashing(now, content);
         self.stats.full_bodies += 1;

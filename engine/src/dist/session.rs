@@ -1,5 +1,5 @@
 //! Segment retrieval sessions (the PCCRR client) of the branch peer: the client download
-//! algorithm of distribution.md §6.
+//! algorithm of MS-CCRSO §6.5.
 
 use super::cache::{ListState, SegmentMeta};
 use super::config::Mode;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// A segment session: (fetch, segment index).
 pub(crate) type SessKey = (RequestId, u32);
-/// An outstanding PCCRR exchange: at most one per (server, segment) (§6).
+/// An outstanding PCCRR exchange: at most one per (server, segment) (MS-CCRSO §6.5).
 pub(crate) type OutKey = (Endpoint, SegmentId);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,13 +54,13 @@ pub(crate) struct Srv {
     list_failures: u32,
 }
 
-/// Per-segment download state (§6 "segment retrieval session").
+/// Per-segment download state (MS-CCRSO §6.5 "segment retrieval session").
 #[derive(Clone, Debug)]
 pub(crate) struct Session {
     pub meta: Arc<SegmentMeta>,
-    /// Wanted blocks nobody is fetching (§6 Idle).
+    /// Wanted blocks nobody is fetching (MS-CCRSO §6.5 Idle).
     idle: BTreeSet<u32>,
-    /// Wanted blocks with a GETBLKS outstanding (§6 Downloading).
+    /// Wanted blocks with a GETBLKS outstanding (MS-CCRSO §6.5 Downloading).
     downloading: BTreeSet<u32>,
     pub servers: Vec<Srv>,
     pub simple: bool,
@@ -70,10 +70,10 @@ pub(crate) struct Session {
     pub full: u32,
     /// When the session started (bounds how long "still fetching" reports keep it waiting).
     pub started: Instant,
-    /// Some peer listed, served or reported fetching this segment (§12.6 \[CHOICE\]: only then
+    /// Some peer listed, served or reported fetching this segment (\[CHOICE\], `cold_start`: only then
     /// is waiting worth it).
     pub holders_seen: bool,
-    /// Delay before the next re-ask of the holders while waiting (§12.6 \[CHOICE\]).
+    /// Delay before the next re-ask of the holders while waiting (\[CHOICE\], `cold_start`).
     pub backoff: Duration,
     /// The armed re-ask timer's id, if any.
     pub recheck: Option<u64>,
@@ -98,7 +98,7 @@ impl Session {
 }
 
 impl BranchPeer {
-    /// Session start (§6 steps 1–4). Returns true when the local cache already held the whole
+    /// Session start (MS-CCRSO §6.5). Returns true when the local cache already held the whole
     /// segment (no session needed), so the caller's loop moves on without recursion.
     pub(crate) fn start_session(&mut self, now: Instant, fid: RequestId, seg: u32) -> bool {
         let Some(meta) = self
@@ -191,7 +191,7 @@ impl BranchPeer {
         }
     }
 
-    /// (Re)starts the session's download timer: progress was made (§6 \[CHOICE\]). In wait mode
+    /// (Re)starts the session's download timer: progress was made (MS-CCRSO §6.5 \[CHOICE\]). In wait mode
     /// it is the longer, jittered give-up timeout and the re-ask backoff starts over.
     pub(crate) fn rearm_download(&mut self, now: Instant, key: SessKey) {
         let gen = self.fresh_id();
@@ -204,7 +204,7 @@ impl BranchPeer {
         self.arm(now + after, Timer::Download { key, gen });
     }
 
-    /// Server discovered (§6): add it, then list its blocks or, for simple downloads, schedule.
+    /// Server discovered (MS-CCRSO §6.5): add it, then list its blocks or, for simple downloads, schedule.
     pub(crate) fn add_server(&mut self, now: Instant, key: SessKey, addr: Endpoint) {
         let excluded = self
             .fetches
@@ -294,7 +294,7 @@ impl BranchPeer {
         self.request(now, key, addr, OutKind::List, body);
     }
 
-    /// The schedule pass (§6). [CHOICE §6] A Complete server is reconsidered when blocks return
+    /// The schedule pass (MS-CCRSO §6.5). [CHOICE] A Complete server is reconsidered when blocks return
     /// to idle, since a failed transfer elsewhere may free a block it holds.
     pub(crate) fn schedule(&mut self, now: Instant, key: SessKey) {
         let Some(s) = self.sessions.get_mut(&key) else {
@@ -347,7 +347,7 @@ impl BranchPeer {
     }
 
     /// Removes a server from a session after a failure; a failed GETBLKS also drops it from the
-    /// segment's server list (§6).
+    /// segment's server list (MS-CCRSO §6.5).
     pub(crate) fn drop_server(&mut self, key: SessKey, addr: Endpoint, from_list: bool) {
         if let Some(s) = self.sessions.get_mut(&key) {
             s.servers.retain(|x| x.addr != addr);
@@ -366,7 +366,7 @@ impl BranchPeer {
         }
     }
 
-    /// Matches a PCCRR response to its outstanding request by (server, segment, block) (§5.5).
+    /// Matches a PCCRR response to its outstanding request by (server, segment, block) (MS-PCCRR §3.1.5).
     pub(crate) fn on_pccrr_response(&mut self, now: Instant, from: Endpoint, m: &PccrrMessage) {
         let segment = match &m.body {
             PccrrBody::BlkList { segment, .. } | PccrrBody::Blk { segment, .. } => *segment,
@@ -417,12 +417,12 @@ impl BranchPeer {
                 });
                 match plain {
                     None if self.wait_for_peers() => {
-                        // §12.6 [CHOICE]: a partial holder or a busy one; it is asked again later.
+                        // [CHOICE] (`cold_start`): a partial holder or a busy one; it is asked again later.
                         self.release_block(o);
                         self.set_nothing_now(o.key, from);
                     }
                     None => {
-                        // Empty BLK ("don't have it" or busy): the block goes back to idle (§6).
+                        // Empty BLK ("don't have it" or busy): the block goes back to idle (MS-CCRSO §6.5).
                         self.release_block(o);
                         self.drop_server(o.key, from, true);
                     }
@@ -433,7 +433,7 @@ impl BranchPeer {
                         }
                         self.release_block(o);
                         self.drop_server(o.key, from, true);
-                        // §10 item 6 [SIM] / §13: a peer that sent bad data is excluded for the
+                        // [SIM] (the specs are silent): a peer that sent bad data is excluded for the
                         // rest of this fetch, not only dropped from the segment's list.
                         self.exclude(o.key.0, from);
                     }
@@ -466,7 +466,7 @@ impl BranchPeer {
         }
     }
 
-    /// Request timer expiry (§5.5): count it, exclude after `peer_timeouts_max`, retry lists.
+    /// Request timer expiry (MS-PCCRR §3.1.2): count it, exclude after `peer_timeouts_max`, retry lists.
     pub(crate) fn on_request_timeout(&mut self, now: Instant, okey: OutKey, xid: u64) {
         let Some(&o) = self.outstanding.get(&okey).filter(|o| o.xid == xid) else {
             return;
@@ -516,7 +516,7 @@ impl BranchPeer {
         self.fetch_missing(now, key.0, key.1, missing);
     }
 
-    /// Ends a session early; whatever is not downloaded becomes missing data for the origin (§6).
+    /// Ends a session early; whatever is not downloaded becomes missing data for the origin (MS-CCRSO §6.5).
     pub(crate) fn abort_session(&mut self, now: Instant, key: SessKey) {
         self.finish_session(now, key);
     }

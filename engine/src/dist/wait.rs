@@ -1,19 +1,19 @@
-//! Cold start of a flash crowd (distribution.md §12.6): a segment session that found peers holding
+//! Cold start of a flash crowd (`cold_start`, scenarios/README.md): a segment session that found peers holding
 //! or fetching its segment waits for them instead of pulling the rest from the origin at once.
 //!
-//! \[CHOICE §6, §12.6\] (`DistConfig::cold_start`, [`ColdStart::WaitForPeers`]): the digest's
-//! client (§6) sends every block its peers cannot supply right now to the origin. In a cold
+//! \[CHOICE\] (`DistConfig::cold_start`, [`ColdStart::WaitForPeers`]): the specification's
+//! client (MS-CCRSO §6.5) sends every block its peers cannot supply right now to the origin. In a cold
 //! flash crowd nobody holds anything yet, so each early client pulls a whole copy and the copies
-//! share the WAN, which keeps the window in which nobody holds the file open (§12.6). Here:
+//! share the WAN, which keeps the window in which nobody holds the file open. Here:
 //! - a peer fetching a segment from the origin answers probes for it as such, whatever it holds
-//!   ("fetching": a V1 BlockCount of 0, a V2 "some" bit without "all", §4.3);
+//!   ("fetching": a V1 BlockCount of 0, a V2 "some" bit without "all", MS-PCCRD §2.2.2.2);
 //! - a session whose discovery found holders or fetchers does not abort when they have nothing
 //!   more for it: it asks them again after a backoff (1, 2, 4 ... up to 8 × `peer_wait_retry`,
 //!   reset by progress), probes again at most every `peer_wait_reprobe` to find new partial
-//!   holders, and keeps an empty BLK's server instead of dropping it (§6 drops it);
+//!   holders, and keeps an empty BLK's server instead of dropping it (MS-CCRSO §6.5 drops it);
 //! - its download timer becomes a give-up timeout (`peer_wait_max`, plus up to half again drawn
 //!   per session) re-armed by progress; when it fires, one last probe, and unless it finds a
-//!   fetcher the rest comes from the origin, as in §6. A holder that leaves therefore costs at
+//!   fetcher the rest comes from the origin, as in MS-CCRSO §6.5. A holder that leaves therefore costs at
 //!   most about that long, and the first waiter to give up becomes the fetcher the others find;
 //! - a session whose probe finds nobody goes to the origin at once: it is the one that goes first;
 //!   of peers probing a segment in overlapping windows, only one does: a discovering peer that
@@ -34,7 +34,7 @@ const BACKOFF_MAX_FACTOR: u64 = 8;
 const FETCHING_CREDIT: u64 = 4;
 
 impl BranchPeer {
-    /// True when sessions wait for peers rather than going to the origin at once (§12.6).
+    /// True when sessions wait for peers rather than going to the origin at once (`cold_start`).
     pub(crate) fn wait_for_peers(&self) -> bool {
         self.cfg.cold_start == ColdStart::WaitForPeers
     }
@@ -106,7 +106,7 @@ impl BranchPeer {
         self.give_up(now, key);
     }
 
-    /// Stops waiting: the rest of the segment comes from the origin (§6).
+    /// Stops waiting: the rest of the segment comes from the origin (MS-CCRSO §6.5).
     pub(crate) fn give_up(&mut self, now: Instant, key: SessKey) {
         self.stats.peer_wait_give_ups += 1;
         self.abort_session(now, key);
@@ -144,7 +144,7 @@ impl BranchPeer {
         }
     }
 
-    /// The schedule pass found nothing to request and nothing in flight (§6 "all servers
+    /// The schedule pass found nothing to request and nothing in flight (MS-CCRSO §6.5 "all servers
     /// Complete"): the origin, or in wait mode a re-ask after the backoff.
     pub(crate) fn on_stuck(&mut self, now: Instant, key: SessKey) {
         let Some(s) = self.sessions.get(&key) else {

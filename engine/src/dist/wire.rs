@@ -1,7 +1,7 @@
 //! Byte-level helpers shared by the distribution codecs, and their typed error.
 //!
 //! Every read is bounds-checked; a short or malformed buffer yields a [`DecodeError`], never a
-//! panic (distribution.md §10 item 3).
+//! panic (hostile input is counted and dropped).
 
 /// Why a buffer could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,7 +75,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn u64_le(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(self.array(field)?))
     }
-    /// Skips the zero padding that aligns the next field to 4 bytes from the message start (§5.1).
+    /// Skips the zero padding that aligns the next field to 4 bytes from the message start (MS-PCCRR ZeroPad).
     pub(crate) fn align4(&mut self, field: &'static str) -> Result<(), DecodeError> {
         let pad = pad4(self.pos);
         self.bytes(pad, field).map(|_| ())
@@ -88,7 +88,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Padding that brings `len` to a multiple of 4: `(4 − len % 4) % 4` (§5.3, not the test suite's).
+/// Padding that brings `len` to a multiple of 4: `(4 − len % 4) % 4` (MS-PCCRR ZeroPad, not the MS test suite's).
 pub(crate) const fn pad4(len: usize) -> usize {
     (4 - len % 4) % 4
 }
@@ -107,7 +107,7 @@ pub(crate) fn bounded(field: &'static str, value: u64, max: u64) -> Result<usize
     }
 }
 
-/// Standard base64 (RFC 4648, with padding), used by V2 probe scopes (§4.2).
+/// Standard base64 (RFC 4648, with padding), used by V2 probe scopes (MS-PCCRD §2.2.3.3).
 pub(crate) fn base64_encode(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(base64_encode(b"f"), "Zg==");
         assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64_decode("Zm9vYg=="), Some(b"foob".to_vec()));
-        // The §4.3 SegmentAges example blob.
+        // The SegmentAges blob of the MS-PCCRD §2.2.2.2 example.
         assert_eq!(
             base64_decode("AAEDAgBg6gACYOoA"),
             Some(vec![0, 1, 3, 2, 0, 0x60, 0xea, 0, 2, 0x60, 0xea, 0])

@@ -315,7 +315,7 @@ impl DistWorld {
             let node = online[self.rng_workload.gen_range(0..online.len())];
             self.start_fetch(now, node, content);
         }
-        // Exponential gaps through an integer draw, so runs reproduce (design.md §7 habit 5).
+        // Exponential gaps through an integer draw, so runs reproduce (docs/architecture.md §7 habit 5).
         let mean_us = 1e6 / w.rate_per_sec().max(1e-9);
         let u = (self.rng_workload.gen_range(1..=1_000_000u32) as f64) / 1e6;
         let gap = peerlab_engine::Duration::from_micros((-u.ln() * mean_us).ceil().max(1.0) as u64);

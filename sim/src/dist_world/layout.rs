@@ -22,7 +22,7 @@ pub const BRANCHES_MAX: usize = 254;
 pub const BRANCH_MACHINES_MAX: u64 = 65_000;
 /// The IPv6 prefix length of a branch subnet (a /16 in IPv4-mapped form).
 pub const SUBNET_PREFIX_LEN: u8 = 112;
-/// Port every machine listens on (PCCRR over HTTP, §1.3).
+/// Port every machine listens on (PCCRR over HTTP, MS-PCCRR §2.1).
 const PORT: u16 = 80;
 
 /// What a node is.

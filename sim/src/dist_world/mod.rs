@@ -1,7 +1,7 @@
 //! The Peer Distribution (BranchCache) world: a content server in a data centre, branch offices
 //! (subnets) behind their WAN links, clients that fetch content, attackers that serve corrupt
 //! blocks, optional hosted caches; the same event queue, network model, records and summary as the
-//! PNRP world (design.md §4).
+//! PNRP world (docs/architecture.md §4).
 //!
 //! Every engine node is driven by the drain rule: after each input, every transmit and event is
 //! taken before the next input. Multicast probes go to every other online peer of the sender's
@@ -311,7 +311,7 @@ impl DistWorld {
                 FetchPattern::FlashCrowd => {
                     let window = w.window.unwrap_or(Duration::ZERO).as_micros().max(1);
                     for node in self.clients_of(&w.branch) {
-                        // Exact ratio through integers (design.md §7 habit 5).
+                        // Exact ratio through integers (docs/architecture.md §7 habit 5).
                         if self.rng_workload.gen_range(0..1_000_000u32) >= w.fraction.ppm() {
                             continue;
                         }

@@ -33,7 +33,7 @@ pub enum WanSharing {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DistMode {
-    /// Multicast discovery on the branch subnet; every client caches and serves (§1.2).
+    /// Multicast discovery on the branch subnet; every client caches and serves (MS-CCRSO §5.1).
     #[default]
     Distributed,
     /// Clients use their branch's hosted cache (every branch needs `hosted_cache = true`).
@@ -103,7 +103,7 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    /// The simulator's `DistConfig` defaults: the engine's, with modeled block data (§12.1
+    /// The simulator's `DistConfig` defaults: the engine's, with modeled block data (hash tokens,
     /// \[SIM\]) and a 24 h origin timer. \[CHOICE\] The engine's origin timer bounds a whole
     /// request, while a real HTTP client times out only when bytes stop flowing; on a WAN shared
     /// by a flash crowd a healthy 4 MB range can take longer than the engine's 600 s.
@@ -241,7 +241,7 @@ pub enum FetchKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DistBehaviour {
-    /// Fetch content honestly, then serve every block corrupted (§12.4 item 7).
+    /// Fetch content honestly, then serve every block corrupted (scenarios/README.md `[[attackers]]`).
     CorruptBlocks,
 }
 

@@ -1,4 +1,4 @@
-//! Property test: branch peers survive arbitrary, partly well-formed network input (design.md §3:
+//! Property test: branch peers survive arbitrary, partly well-formed network input (docs/architecture.md §3:
 //! input from the network never panics).
 
 use super::*;

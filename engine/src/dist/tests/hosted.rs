@@ -1,4 +1,4 @@
-//! Hosted mode over the in-crate driver: offers, pulls and serving (distribution.md §7).
+//! Hosted mode over the in-crate driver: offers, pulls and serving (MS-PCHC §3).
 
 use super::super::harness::{report, Net};
 use super::super::*;
@@ -35,7 +35,7 @@ fn hosted_cache_pulls_offers_and_serves() {
     assert_eq!((p, s, c), (spec.size, 0, 0));
 }
 
-/// Offers go out at 20 % steps of a segment (§7.3 \[W\]) as origin ranges arrive.
+/// Offers go out at 20 % steps of a segment (MS-PCHC §3.2.4 \[W\]) as origin ranges arrive.
 #[test]
 fn hosted_offers_at_twenty_percent_steps() {
     let cfg = DistConfig {

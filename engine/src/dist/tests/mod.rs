@@ -1,5 +1,5 @@
 //! Multi-node tests over the in-crate driver: offload, V2, modeled data, determinism and eviction
-//! here; digest rules and faults, hosted mode, the cold start and fuzzing in the submodules.
+//! here; specification rules and faults, hosted mode, the cold start and fuzzing in the submodules.
 
 use super::harness::{report, Net};
 use super::*;
@@ -153,7 +153,7 @@ fn modeled_hundred_megabytes() {
 }
 
 /// Same seed, same run: the event log is identical, and identical again when every message is
-/// round-tripped through the byte codec (design.md §3's codec switch).
+/// round-tripped through the byte codec (docs/architecture.md §3's codec switch).
 #[test]
 fn runs_are_deterministic_with_and_without_the_codec() {
     let run = |codec: bool| {

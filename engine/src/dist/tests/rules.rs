@@ -1,5 +1,5 @@
-//! Digest rules and faults over the in-crate driver: plain bodies while the origin hashes (§3.1),
-//! reply suppression (§4.4), the probe rate cap (§4.5), corrupt and stalled peers (§5.5, §10).
+//! Specification rules and faults over the in-crate driver: plain bodies while hashing (MS-PCCRTP §3.2),
+//! reply suppression (MS-PCCRD §3.2.4.1), the probe rate cap (MS-CCRSO §5.1), bad peers (MS-PCCRR §3.1).
 
 use super::super::harness::{report, Net};
 use super::super::*;
@@ -35,7 +35,7 @@ fn first_request_is_served_whole() {
     ));
 }
 
-/// Reply suppression (§4.4): a node that saw ≥ n full replies when it downloaded stays quiet.
+/// Reply suppression (MS-PCCRD §3.2.4.1 \[W\]): a node that saw ≥ n full replies when it downloaded stays quiet.
 #[test]
 fn reply_suppression_holds_back_well_served_segments() {
     let cfg = DistConfig {
@@ -67,7 +67,7 @@ fn reply_suppression_holds_back_well_served_segments() {
     assert_eq!(net.peer(3).stats.matches_received, 1);
 }
 
-/// The probe rate cap (§4.5): session starts beyond Fmax go straight to the origin.
+/// The probe rate cap (MS-CCRSO §5.1): session starts beyond Fmax go straight to the origin.
 #[test]
 fn probe_rate_cap_sends_excess_sessions_to_the_origin() {
     let cfg = DistConfig {

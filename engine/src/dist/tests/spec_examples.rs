@@ -1,5 +1,5 @@
 //! Decoding the specifications' own examples: the MS-PCCRD discovery XML exactly as Microsoft's
-//! text prints it (§2.2.2.1, §2.2.2.2, §4.3), and the content information that IIS produced for
+//! text prints it (MS-PCCRD §2.2.2.1, §2.2.2.2, §4.3), and the content information that IIS produced for
 //! iis-85.png, as iPXE publishes it beside its test vectors (`src/tests/pccrc_test.c`).
 
 use crate::dist::hash::Digest;
@@ -190,8 +190,8 @@ fn the_4_3_probe_match_is_not_well_formed_as_printed_and_decodes_once_its_quotes
 
 #[test]
 fn the_v1_probe_example_has_malformed_segment_ids() {
-    // §2.2.2.1 prints 65 and 61 hex digits where a HoHoDk has 64: a malformed Scopes, which
-    // §3.2.4.1 says to discard.
+    // MS-PCCRD §2.2.2.1 prints 65 and 61 hex digits where a HoHoDk has 64: a malformed Scopes, which
+    // MS-PCCRD §3.2.4.1 says to discard.
     let f = scan(MS_PCCRD_PROBE_V1).expect("well-formed XML");
     assert_eq!(
         Probe::body_from_fields(&f),
@@ -202,7 +202,7 @@ fn the_v1_probe_example_has_malformed_segment_ids() {
     );
 }
 
-/// The segment ID the §2.2.2.1 V2 example probes for: the 32 bytes after its 3-byte header.
+/// The segment ID the MS-PCCRD §2.2.2.1 V2 example probes for: the 32 bytes after its 3-byte header.
 fn v2_example_id() -> Digest {
     let b = hex(&["00200129011a0100000000301d1a0100000000410041004400790067004d004d003100"]);
     // 00 20 | 01 | 32 bytes
