@@ -42,6 +42,7 @@ impl SegmentMeta {
             hod,
             kp: Digest::default(),
             block_hashes: Arc::from(Vec::new()),
+            first_block: 0,
         };
         Arc::new(SegmentMeta {
             algo: HashAlgo::Sha512Trunc,

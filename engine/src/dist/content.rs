@@ -159,12 +159,17 @@ pub struct SegmentDesc {
     pub hod: Digest,
     /// Kp, the segment secret and encryption key (MS-PCCRC §2.2).
     pub kp: Digest,
-    /// V1 block hashes in block order; empty for V2.
+    /// V1 block hashes in block order; empty for V2. Content information describing a range lists
+    /// only the blocks intersecting it (MS-PCCRC §2.3.1.2), starting at block `first_block`.
     pub block_hashes: Arc<[Digest]>,
+    /// Segment index of the first listed block (0 unless the list is partial, MS-PCCRC §2.3.1.2).
+    #[serde(default)]
+    pub first_block: u32,
 }
 
 impl SegmentDesc {
-    /// Number of fetch units: ⌈len / block_size⌉ for V1, 1 for V2.
+    /// Number of listed fetch units: the listed V1 blocks (all ⌈len / block_size⌉ unless the list is
+    /// partial), 1 for V2.
     pub fn unit_count(&self) -> u32 {
         if self.block_hashes.is_empty() {
             1
@@ -177,12 +182,26 @@ impl SegmentDesc {
         let start = i.saturating_mul(self.block_size);
         self.len.saturating_sub(start).min(self.block_size)
     }
-    /// The hash unit `i` must have: its block hash (V1) or HoD (V2).
+    /// Blocks of the whole segment: ⌈len / block_size⌉ (1 for V2).
+    pub fn block_count(&self) -> u32 {
+        self.len.div_ceil(self.block_size.max(1))
+    }
+    /// Segment indices of the listed units, the only ones a client fetches and can verify.
+    pub fn listed_units(&self) -> std::ops::Range<u32> {
+        self.first_block..self.first_block.saturating_add(self.unit_count())
+    }
+    /// True when the V1 block list covers only part of the segment (MS-PCCRC §2.3.1.2).
+    pub fn is_partial(&self) -> bool {
+        !self.block_hashes.is_empty() && self.unit_count() < self.block_count()
+    }
+    /// The hash unit `i` (a segment block index) must have: its block hash (V1) or HoD (V2);
+    /// `None` for a block the list does not carry.
     pub fn unit_hash(&self, i: u32) -> Option<Digest> {
         if self.block_hashes.is_empty() {
             (i == 0).then_some(self.hod)
         } else {
-            self.block_hashes.get(i as usize).copied()
+            let listed = i.checked_sub(self.first_block)?;
+            self.block_hashes.get(listed as usize).copied()
         }
     }
     /// The public segment ID HoHoDk (MS-PCCRC §2.2).
@@ -190,8 +209,14 @@ impl SegmentDesc {
         segment_id(algo, &self.kp, &self.hod)
     }
     /// V1 check that the block hashes are consistent with HoD (MS-PCCRC §2.2).
+    ///
+    /// A partial list passes: HoD is the hash of every block hash of the segment "regardless of
+    /// how many of those blocks intersect the content range" (MS-PCCRC §2.3.1.1), so it cannot be
+    /// recomputed from the listed ones; verification then rests on the listed block hashes alone.
     pub fn hashes_consistent(&self, algo: HashAlgo) -> bool {
-        self.block_hashes.is_empty() || hod_of_blocks(algo, &self.block_hashes) == self.hod
+        self.block_hashes.is_empty()
+            || self.is_partial()
+            || hod_of_blocks(algo, &self.block_hashes) == self.hod
     }
 }
 
@@ -224,6 +249,48 @@ impl ContentInfo {
     /// Total fetch units.
     pub fn unit_count(&self) -> u64 {
         self.segments.iter().map(|s| s.unit_count() as u64).sum()
+    }
+    /// Bytes of segment `k` the content range covers, as offsets inside it (MS-PCCRC §2.3 for V1:
+    /// from `dwOffsetInFirstSegment` in the first segment, `dwReadBytesInLastSegment` bytes of the
+    /// last, 0 meaning all of it; a single segment covers `dwReadBytesInLastSegment` bytes from the
+    /// offset, MS-PCCRC §2.3.1.1). May overrun the segment: the decoder rejects such ranges.
+    pub fn covered_in_segment(&self, k: usize) -> std::ops::Range<u64> {
+        let Some(seg) = self.segments.get(k) else {
+            return 0..0;
+        };
+        let len = seg.len as u64;
+        let start = if k == 0 {
+            self.offset_in_first_segment as u64
+        } else {
+            0
+        };
+        let last = k + 1 == self.segments.len();
+        let end = match self.version {
+            InfoVersion::V1 if last && self.range_tail != 0 => start + self.range_tail,
+            InfoVersion::V2 if self.range_tail != 0 => {
+                let range_start = self.segments[0].offset + self.offset_in_first_segment as u64;
+                (range_start
+                    .saturating_add(self.range_tail)
+                    .saturating_sub(seg.offset))
+                .min(len)
+            }
+            _ => len,
+        };
+        start..end
+    }
+    /// The content bytes this information describes, as absolute offsets (MS-PCCRC §2.3 content
+    /// range for V1; `ullStartInContent + dwOffsetInFirstSegment`, `ullLengthOfRange` bytes or the
+    /// whole listed span when 0 for V2, MS-PCCRC §2.4).
+    pub fn byte_range(&self) -> std::ops::Range<u64> {
+        let (Some(first), Some(last)) = (self.segments.first(), self.segments.last()) else {
+            return 0..0;
+        };
+        let start = first.offset + self.offset_in_first_segment as u64;
+        let end = match self.version {
+            InfoVersion::V2 if self.range_tail != 0 => start.saturating_add(self.range_tail),
+            _ => last.offset + self.covered_in_segment(self.segments.len() - 1).end,
+        };
+        start..end
     }
 }
 
@@ -313,6 +380,7 @@ fn v1_segments(spec: &ContentSpec, mode: DataMode, algo: HashAlgo, ks: &Digest) 
             hod,
             kp,
             block_hashes: hashes.into(),
+            first_block: 0,
         });
         seg_off += seg_len;
     }
@@ -328,6 +396,7 @@ fn v2_segment(algo: HashAlgo, ks: &Digest, offset: u64, len: u32, hod: Digest) -
         hod,
         kp,
         block_hashes: Arc::from(Vec::new()),
+        first_block: 0,
     }
 }
 

@@ -92,8 +92,9 @@ fn encode_v2(info: &ContentInfo, out: &mut Vec<u8>) {
 /// Decodes content information of either version, detected from the first two bytes (MS-PCCRC §2.3, §2.4).
 ///
 /// Rejects unknown versions and algorithms, counts that overrun the buffer, V1 block sizes other
-/// than 65,536, and V1 segments whose block list is not complete (MS-PCCRC §2.3 \[?\]: we only accept
-/// whole-segment block lists, which is what every origin here produces).
+/// than 65,536, content ranges reaching outside the listed segments, and V1 block lists that are
+/// neither the whole segment nor exactly the blocks intersecting the content range (MS-PCCRC
+/// §2.3.1.2). Every accepted structure re-encodes byte-identical.
 pub fn decode(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
     match buf {
         [0x00, 0x01, ..] => decode_v1(buf),
@@ -145,39 +146,80 @@ fn decode_v1(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
         let kp = digest(&mut r, "SegmentSecret")?;
         descs.push((offset, len, hod, kp));
     }
-    let mut segments = Vec::with_capacity(n);
-    for (offset, len, hod, kp) in descs {
-        let c = r.u32_le("cBlocks")? as u64;
-        let want = (len as u64).div_ceil(V1_BLOCK_SIZE as u64);
-        if c != want {
-            return Err(DecodeError::Invalid {
-                field: "cBlocks",
-                value: c,
-            });
-        }
-        let k = bounded("cBlocks", c, (r.remaining() / hn) as u64)?;
-        let mut hashes = Vec::with_capacity(k);
-        for _ in 0..k {
-            hashes.push(digest(&mut r, "BlockHash")?);
-        }
-        segments.push(SegmentDesc {
-            offset,
-            len,
-            block_size: V1_BLOCK_SIZE,
-            hod,
-            kp,
-            block_hashes: hashes.into(),
-        });
-    }
-    r.finish()?;
-    Ok(ContentInfo {
+    let mut info = ContentInfo {
         version: InfoVersion::V1,
         hash,
         first_segment_index: 0,
         offset_in_first_segment,
         range_tail,
-        segments,
-    })
+        segments: Vec::with_capacity(n),
+    };
+    for (offset, len, hod, kp) in descs {
+        info.segments.push(SegmentDesc {
+            offset,
+            len,
+            block_size: V1_BLOCK_SIZE,
+            hod,
+            kp,
+            block_hashes: Arc::from(Vec::new()),
+            first_block: 0,
+        });
+    }
+    for k in 0..n {
+        let c = r.u32_le("cBlocks")? as u64;
+        let first_block = listed_blocks(&info, k, c)?;
+        let kk = bounded("cBlocks", c, (r.remaining() / hn) as u64)?;
+        let mut hashes = Vec::with_capacity(kk);
+        for _ in 0..kk {
+            hashes.push(digest(&mut r, "BlockHash")?);
+        }
+        info.segments[k].block_hashes = hashes.into();
+        info.segments[k].first_block = first_block;
+    }
+    r.finish()?;
+    Ok(info)
+}
+
+/// The first listed block of V1 segment `k` whose list holds `listed` hashes (MS-PCCRC §2.3.1.2).
+///
+/// A list is either the whole segment (Microsoft's own range example, MS-PCCRC §3.3, lists both
+/// blocks of a range starting at 100 KB) or exactly the blocks intersecting the content range.
+/// The range must start and end inside the listed segments (MS-PCCRC §2.3).
+fn listed_blocks(info: &ContentInfo, k: usize, listed: u64) -> Result<u32, DecodeError> {
+    let seg = &info.segments[k];
+    let total = seg.block_count() as u64;
+    if listed > total {
+        return Err(DecodeError::BlockList {
+            segment: k as u32,
+            listed,
+            blocks: total,
+        });
+    }
+    let covered = info.covered_in_segment(k);
+    if covered.start >= seg.len as u64 {
+        return Err(DecodeError::Invalid {
+            field: "dwOffsetInFirstSegment",
+            value: covered.start,
+        });
+    }
+    if covered.end > seg.len as u64 || covered.end <= covered.start {
+        return Err(DecodeError::Invalid {
+            field: "dwReadBytesInLastSegment",
+            value: info.range_tail,
+        });
+    }
+    let bs = V1_BLOCK_SIZE as u64;
+    let first = covered.start / bs;
+    let intersecting = covered.end.div_ceil(bs) - first;
+    match listed {
+        _ if listed == total => Ok(0),
+        _ if listed == intersecting => Ok(first as u32),
+        _ => Err(DecodeError::BlockList {
+            segment: k as u32,
+            listed,
+            blocks: intersecting,
+        }),
+    }
 }
 
 fn decode_v2(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
@@ -229,18 +271,35 @@ fn decode_v2(buf: &[u8]) -> Result<ContentInfo, DecodeError> {
                 hod,
                 kp,
                 block_hashes: Arc::from(Vec::new()),
+                first_block: 0,
             });
             offset = offset.saturating_add(cb as u64);
         }
     }
-    Ok(ContentInfo {
+    let info = ContentInfo {
         version: InfoVersion::V2,
         hash: HashAlgo::Sha512Trunc,
         first_segment_index,
         offset_in_first_segment,
         range_tail,
         segments,
-    })
+    };
+    // MS-PCCRC §2.4: the range starts inside the first listed segment and ends by the last one's end.
+    if let Some(first) = info.segments.first() {
+        if offset_in_first_segment >= first.len {
+            return Err(DecodeError::Invalid {
+                field: "dwOffsetInFirstSegment",
+                value: offset_in_first_segment as u64,
+            });
+        }
+        if info.byte_range().end > offset {
+            return Err(DecodeError::Invalid {
+                field: "ullLengthOfRange",
+                value: range_tail,
+            });
+        }
+    }
+    Ok(info)
 }
 
 #[cfg(test)]

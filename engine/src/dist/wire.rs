@@ -20,6 +20,18 @@ pub enum DecodeError {
         /// The offending value.
         value: u64,
     },
+    /// A V1 segment's block list (MS-PCCRC §2.3.1.2) is neither the whole segment nor exactly the
+    /// blocks intersecting the content range.
+    #[error("segment {segment}: cBlocks {listed}, expected {blocks} (whole segment or the blocks in the content range)")]
+    BlockList {
+        /// Index of the segment in the content information.
+        segment: u32,
+        /// `cBlocks` as sent.
+        listed: u64,
+        /// The count the segment allows: its block count when `listed` exceeds it, else the
+        /// number of blocks intersecting the range.
+        blocks: u64,
+    },
     /// Bytes were left over after a complete message.
     #[error("{0} trailing bytes")]
     Trailing(usize),
