@@ -158,7 +158,9 @@ impl HostedCache {
             self.stats.pull_failures += 1;
             return;
         }
-        let missing: Vec<u32> = (0..meta.desc.unit_count())
+        let missing: Vec<u32> = meta
+            .desc
+            .listed_units()
             .filter(|u| {
                 self.cache
                     .peek(&meta.id, now)
@@ -286,11 +288,14 @@ impl HostedCache {
         match &m.body {
             PccrrBody::BlkList { ranges, .. } if p.listing => {
                 p.listing = false;
-                let units = p.meta.desc.unit_count();
+                // Only the listed blocks can be verified (MS-PCCRC §2.3.1.2).
+                let l = p.meta.desc.listed_units();
                 p.queue = ranges
                     .iter()
                     .take(RANGES_MAX)
-                    .flat_map(|r| r.index.min(units)..r.index.saturating_add(r.count).min(units))
+                    .flat_map(|r| {
+                        r.index.clamp(l.start, l.end)..r.index.saturating_add(r.count).clamp(l.start, l.end)
+                    })
                     .collect();
                 self.next_block(now, key);
             }

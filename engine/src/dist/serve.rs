@@ -128,11 +128,15 @@ impl Responder {
             PccrrBody::GetBlkList { segment, ranges } => {
                 let held: Vec<u32> = match cache.peek(segment, now) {
                     Some(s) if !busy => {
-                        let units = s.meta.desc.unit_count();
+                        // Only the listed blocks can be verified (MS-PCCRC §2.3.1.2).
+                        let l = s.meta.desc.listed_units();
                         ranges
                             .iter()
                             .take(RANGES_MAX)
-                            .flat_map(|r| r.index.min(units)..r.index.saturating_add(r.count).min(units))
+                            .flat_map(|r| {
+                                r.index.clamp(l.start, l.end)
+                                    ..r.index.saturating_add(r.count).clamp(l.start, l.end)
+                            })
                             .filter(|b| s.units.contains_key(b))
                             .collect()
                     }

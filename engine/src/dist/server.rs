@@ -182,7 +182,7 @@ impl ContentServer {
                 let seg = info.segments.get(segment as usize)?;
                 let end = first
                     .checked_add(count)
-                    .filter(|&e| e <= seg.unit_count() && count > 0)?;
+                    .filter(|&e| first >= seg.first_block && e <= seg.listed_units().end && count > 0)?;
                 let bytes: u64 = (first..end).map(|u| seg.unit_len(u) as u64).sum();
                 if bytes > self.cfg.origin_range_max_bytes.max(seg.block_size as u64) {
                     return None;

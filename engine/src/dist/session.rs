@@ -111,7 +111,8 @@ impl BranchPeer {
         self.cache.ensure(&meta, now);
         let mut blocks = BTreeSet::new();
         let mut cached = 0u64;
-        for u in 0..meta.desc.unit_count() {
+        // A partial block list (MS-PCCRC §2.3.1.2) limits the session to the listed blocks.
+        for u in meta.desc.listed_units() {
             match self.cache.unit(&meta.id, u, now) {
                 Some(d) => cached += d.len() as u64,
                 None => {

@@ -8,6 +8,7 @@ use crate::{Duration, Instant};
 mod cold_start;
 mod fuzz;
 mod hosted;
+mod partial_range;
 mod rules;
 mod spec_examples;
 
