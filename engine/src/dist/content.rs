@@ -231,7 +231,8 @@ pub struct ContentInfo {
     pub first_segment_index: u64,
     /// Where the described range starts inside the first listed segment.
     pub offset_in_first_segment: u32,
-    /// V1 `dwReadBytesInLastSegment` / V2 `ullLengthOfRange`; 0 = through the end (MS-PCCRC §2.3 \[R\]).
+    /// V1 `dwReadBytesInLastSegment`, 0 = the whole last segment (MS-PCCRC §2.3); V2
+    /// `ullLengthOfRange`, 0 = the entire resource (MS-PCCRC §2.4). See [`ContentInfo::byte_range`].
     pub range_tail: u64,
     /// The listed segments, in content order.
     pub segments: Vec<SegmentDesc>,
@@ -249,48 +250,6 @@ impl ContentInfo {
     /// Total fetch units.
     pub fn unit_count(&self) -> u64 {
         self.segments.iter().map(|s| s.unit_count() as u64).sum()
-    }
-    /// Bytes of segment `k` the content range covers, as offsets inside it (MS-PCCRC §2.3 for V1:
-    /// from `dwOffsetInFirstSegment` in the first segment, `dwReadBytesInLastSegment` bytes of the
-    /// last, 0 meaning all of it; a single segment covers `dwReadBytesInLastSegment` bytes from the
-    /// offset, MS-PCCRC §2.3.1.1). May overrun the segment: the decoder rejects such ranges.
-    pub fn covered_in_segment(&self, k: usize) -> std::ops::Range<u64> {
-        let Some(seg) = self.segments.get(k) else {
-            return 0..0;
-        };
-        let len = seg.len as u64;
-        let start = if k == 0 {
-            self.offset_in_first_segment as u64
-        } else {
-            0
-        };
-        let last = k + 1 == self.segments.len();
-        let end = match self.version {
-            InfoVersion::V1 if last && self.range_tail != 0 => start + self.range_tail,
-            InfoVersion::V2 if self.range_tail != 0 => {
-                let range_start = self.segments[0].offset + self.offset_in_first_segment as u64;
-                (range_start
-                    .saturating_add(self.range_tail)
-                    .saturating_sub(seg.offset))
-                .min(len)
-            }
-            _ => len,
-        };
-        start..end
-    }
-    /// The content bytes this information describes, as absolute offsets (MS-PCCRC §2.3 content
-    /// range for V1; `ullStartInContent + dwOffsetInFirstSegment`, `ullLengthOfRange` bytes or the
-    /// whole listed span when 0 for V2, MS-PCCRC §2.4).
-    pub fn byte_range(&self) -> std::ops::Range<u64> {
-        let (Some(first), Some(last)) = (self.segments.first(), self.segments.last()) else {
-            return 0..0;
-        };
-        let start = first.offset + self.offset_in_first_segment as u64;
-        let end = match self.version {
-            InfoVersion::V2 if self.range_tail != 0 => start.saturating_add(self.range_tail),
-            _ => last.offset + self.covered_in_segment(self.segments.len() - 1).end,
-        };
-        start..end
     }
 }
 

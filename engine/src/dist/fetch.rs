@@ -147,7 +147,11 @@ impl BranchPeer {
         }
         let Some(f) = self.fetches.get(&fid) else { return };
         if f.running.is_empty() && f.next_seg as usize >= f.metas.len() {
-            let size = f.info.as_ref().map_or(0, |i| i.span());
+            // The bytes the content information describes: the whole span, or its content range.
+            let size = f
+                .info
+                .as_ref()
+                .map_or(0, |i| i.byte_range().end - i.byte_range().start);
             self.complete(now, fid, false, size);
         }
     }
@@ -233,7 +237,10 @@ impl BranchPeer {
                 let algo = info.algo();
                 // MS-PCCRC §2.2: a block is good when its hash is listed and the listed hashes
                 // hash to the segment's HoD; content information whose block hashes do not is
-                // corrupt, and nothing from it is fetched, cached or served.
+                // corrupt, and nothing from it is fetched, cached or served. A partial list (a
+                // content range, MS-PCCRC §2.3.1.2) cannot be checked against HoD, which covers
+                // every block (MS-PCCRC §2.3.1.1): only its listed blocks are fetched, each
+                // verified against its listed hash.
                 if !info.segments.iter().all(|d| d.hashes_consistent(algo)) {
                     return self.fail(now, fid, FetchError::OriginCorrupt { content });
                 }

@@ -36,6 +36,7 @@
 mod cache;
 pub mod config;
 pub mod content;
+mod content_range;
 pub mod crypt;
 mod discovery;
 mod envelope;

@@ -208,29 +208,15 @@ fn nego_resp_resends_with_the_common_version() {
     );
 }
 
-/// Content information whose block hashes do not hash to the segment's HoD is refused before any
-/// block is fetched (MS-PCCRC §2.2).
-#[test]
-fn content_information_failing_the_hod_check_is_refused() {
+/// Starts a fetch of `spec` on peer 1 and answers it with `info` as if from the origin.
+fn fetch_with_info(net: &mut Net, spec: ContentSpec, info: ContentInfo) -> crate::RequestId {
     use crate::dist::message::OriginMessage;
     use std::sync::Arc;
-    let mut net = Net::new(&cfg(), 1, false, Duration::from_millis(1));
-    let spec = ContentSpec { id: 9, size: 300_000 };
-    let mut info = compute_info(&spec, InfoVersion::V1, DataMode::Real, b"k");
-    let mut hashes = info.segments[0].block_hashes.to_vec();
-    hashes[1].as_bytes_mut()[0] ^= 1;
-    info.segments[0].block_hashes = hashes.into();
-    let r = net.command_fetch(1, 9);
-    let tag = net
-        .peer(1)
-        .fetches
-        .values()
-        .next()
-        .map(|f| f.get_tag)
-        .expect("fetch");
+    let r = net.command_fetch(1, spec.id);
+    let tag = net.peer(1).fetches.get(&r).map(|f| f.get_tag).expect("fetch");
     let msg = OriginMessage::Info {
         tag,
-        content: 9,
+        content: spec.id,
         size: spec.size,
         info: Arc::new(info),
     };
@@ -239,6 +225,20 @@ fn content_information_failing_the_hod_check_is_refused() {
         super::super::harness::ep(0),
         DistMessage::Origin(Arc::new(msg)),
     );
+    r
+}
+
+/// Content information whose block hashes do not hash to the segment's HoD is refused before any
+/// block is fetched (MS-PCCRC §2.2).
+#[test]
+fn content_information_failing_the_hod_check_is_refused() {
+    let mut net = Net::new(&cfg(), 1, false, Duration::from_millis(1));
+    let spec = ContentSpec { id: 9, size: 300_000 };
+    let mut info = compute_info(&spec, InfoVersion::V1, DataMode::Real, b"k");
+    let mut hashes = info.segments[0].block_hashes.to_vec();
+    hashes[1].as_bytes_mut()[0] ^= 1;
+    info.segments[0].block_hashes = hashes.into();
+    let r = fetch_with_info(&mut net, spec, info);
     assert!(matches!(
         net.fetched(1, r),
         Some(PeerEvent::FetchFailed {
@@ -247,4 +247,26 @@ fn content_information_failing_the_hod_check_is_refused() {
         })
     ));
     assert_eq!(net.peer(1).cache_bytes(), 0);
+}
+
+/// Content information for a range (MS-PCCRC §2.3) makes the client fetch and verify only the
+/// listed blocks: 100,000 bytes from offset 100,000 of a 300,000-byte segment are blocks 1–3.
+#[test]
+fn partial_range_information_fetches_only_the_listed_blocks() {
+    let mut net = Net::new(&cfg(), 1, false, Duration::from_millis(1));
+    let spec = ContentSpec { id: 9, size: 300_000 };
+    net.publish(spec);
+    let mut info = compute_info(&spec, InfoVersion::V1, DataMode::Real, b"k");
+    let all = info.segments[0].block_hashes.to_vec();
+    info.offset_in_first_segment = 100_000;
+    info.range_tail = 100_000;
+    info.segments[0].block_hashes = all[1..4].to_vec().into();
+    info.segments[0].first_block = 1;
+    let bytes = super::super::info_codec::encode(&info);
+    assert_eq!(super::super::info_codec::decode(&bytes).as_ref(), Ok(&info));
+    let r = fetch_with_info(&mut net, spec, info);
+    net.run_until(at(60_000));
+    let (peers, server, corrupt, size) = report(net.fetched(1, r));
+    assert_eq!((peers, server, corrupt, size), (0, 3 * 65_536, 0, 100_000));
+    assert_eq!(net.peer(1).cache_bytes(), 3 * 65_536);
 }
