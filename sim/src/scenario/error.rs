@@ -296,7 +296,7 @@ const TEST_ONLY_KEYS: [&str; 1] = ["`inject_bug`"];
 /// of `a`, `b`" message or an allowed list).
 pub fn without_test_only_keys(text: &str) -> String {
     text.split(", ")
-        .filter(|item| !TEST_ONLY_KEYS.contains(item))
+        .filter(|item| !TEST_ONLY_KEYS.contains(&item.trim_end()))
         .collect::<Vec<_>>()
         .join(", ")
 }
