@@ -4,6 +4,7 @@
 //! feeds it again from `records.jsonl`); it keeps one HDR histogram per operation kind for latency
 //! and one for hops, plus counters, so memory does not grow with the number of operations.
 
+use crate::load::PeerLoads;
 use crate::record::{OpRecord, Record};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -318,6 +319,8 @@ pub struct Aggregator {
     live_peers_max: u64,
     /// `[output] warmup` from the meta record, microseconds.
     warmup_us: u64,
+    /// Every peer's traffic over the run (the `load.*` figures).
+    pub(crate) load: PeerLoads,
 }
 
 impl Aggregator {
@@ -346,6 +349,7 @@ impl Aggregator {
                     .or_default() += 1;
             }
             Record::Sample(s) => self.live_peers_max = self.live_peers_max.max(s.live_peers),
+            Record::PeerLoad(l) => self.load.push(l),
             Record::Phase(_) | Record::End(_) => {}
         }
     }
@@ -360,9 +364,12 @@ impl Aggregator {
         self.live_peers_max
     }
 
-    /// The `summary.json` contents: these aggregates plus the run figures in `run`; `checks` is
-    /// left empty for the caller to fill.
+    /// The `summary.json` contents: these aggregates plus the run figures in `run` (its metrics
+    /// with the `load.*` figures of the peer load records added); `checks` is left empty for the
+    /// caller to fill.
     pub fn summary(&self, run: &RunInfo) -> Summary {
+        let mut metrics = run.metrics.clone();
+        metrics.extend(self.load.metrics());
         Summary {
             schema_version: SUMMARY_SCHEMA_VERSION,
             scenario: run.scenario.clone(),
@@ -382,7 +389,7 @@ impl Aggregator {
             violations: self.violations,
             violations_by_invariant: self.violations_by_invariant.clone(),
             operations: self.ops.iter().map(|(k, a)| (k.clone(), a.summary())).collect(),
-            metrics: run.metrics.clone(),
+            metrics,
             checks: Vec::new(),
         }
     }

@@ -219,6 +219,10 @@ pub fn write_all(run: &RunView, dir: &Path) -> Result<(), ReportError> {
     write(dir, "latency_cdf.csv", &with_run_columns(run, &latency_cdf(run)))?;
     write(dir, "hops.csv", &with_run_columns(run, &hops(run)))?;
     write(dir, "ops.csv", &with_run_columns(run, &ops(run)))?;
+    let load = &run.data.agg.load;
+    if !load.peers().is_empty() {
+        write(dir, "peer_load.csv", &with_run_columns(run, &load.csv()))?;
+    }
     write(dir, "metrics.csv", &metrics(run))
 }
 

@@ -38,7 +38,7 @@ pub struct Figure {
 }
 
 impl Figure {
-    fn new(title: &str, svg: Option<String>, note: &str) -> Self {
+    pub(crate) fn new(title: &str, svg: Option<String>, note: &str) -> Self {
         Figure {
             title: title.to_string(),
             svg,
@@ -47,7 +47,7 @@ impl Figure {
     }
 }
 
-fn line_figure(chart: LineChart, note: &str, empty: &str) -> Result<Figure, ReportError> {
+pub(crate) fn line_figure(chart: LineChart, note: &str, empty: &str) -> Result<Figure, ReportError> {
     if chart.has_data() {
         let svg = line_chart(&chart)?;
         Ok(Figure::new(&chart.title, Some(svg), note))
@@ -57,7 +57,7 @@ fn line_figure(chart: LineChart, note: &str, empty: &str) -> Result<Figure, Repo
 }
 
 /// Names a line of `run` for `what`: just `what` for one run, the run label when overlaying.
-fn name(runs: &[RunView], run: &RunView, what: &str) -> String {
+pub(crate) fn name(runs: &[RunView], run: &RunView, what: &str) -> String {
     match (runs.len(), what.is_empty()) {
         (1, _) => what.to_string(),
         (_, true) => run.label.clone(),
@@ -569,8 +569,8 @@ pub fn completion_curve(runs: &[RunView]) -> Result<Figure, ReportError> {
     )
 }
 
-/// Every figure of the report, in page order (distribution runs: no PNRP cache or leaf-set plots,
-/// a completion curve instead).
+/// Every figure of the report, in page order (distribution runs: no PNRP cache, leaf-set or
+/// per-peer load plots, a completion curve instead).
 pub fn all_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
     let mut v = vec![
         latency_cdf(runs)?,
@@ -586,6 +586,8 @@ pub fn all_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
     } else {
         v.push(cache_levels(runs)?);
         v.push(leafset_correctness(runs)?);
+        v.push(crate::load::load_cdf(runs, false)?);
+        v.push(crate::load::load_cdf(runs, true)?);
     }
     Ok(v)
 }

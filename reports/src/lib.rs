@@ -13,6 +13,7 @@ mod error;
 mod figures;
 mod html;
 mod interval;
+mod load;
 pub mod output;
 mod plot;
 mod png;
@@ -37,7 +38,7 @@ pub use plot::{
 };
 pub use png::render_png;
 pub use read::{read_records, RecordReader};
-pub use record::{End, Meta, OpRecord, Phase, Record, Sample, Violation, RECORD_SCHEMA_VERSION};
+pub use record::{End, Meta, OpRecord, PeerLoad, Phase, Record, Sample, Violation, RECORD_SCHEMA_VERSION};
 pub use render::render_run;
 pub use series::{RunData, Series};
 pub use stats::{

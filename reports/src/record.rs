@@ -23,6 +23,8 @@ pub enum Record {
     Phase(Phase),
     /// An invariant was violated.
     Violation(Violation),
+    /// One peer's traffic over the whole run, written at the end of the run (one per peer).
+    PeerLoad(PeerLoad),
     /// Last line: how the run ended.
     End(End),
 }
@@ -121,6 +123,24 @@ pub struct Violation {
     pub invariant: String,
     /// What was seen.
     pub detail: String,
+}
+
+/// The traffic of one peer identity over the run: every session (a peer that leaves and rejoins
+/// keeps its identity) summed, counted by its own engine (docs/metrics.md, `load.*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerLoad {
+    /// The peer's index in the run.
+    pub node: u32,
+    /// Sessions the peer had (joins, rejoins and restarts).
+    pub sessions: u32,
+    /// Datagrams the peer sent (AUTHORITY fragments counted one by one).
+    pub messages_sent: u64,
+    /// Encoded bytes of those datagrams.
+    pub bytes_sent: u64,
+    /// Datagrams delivered to the peer, including ones it then dropped.
+    pub messages_received: u64,
+    /// Encoded bytes of those datagrams.
+    pub bytes_received: u64,
 }
 
 /// How the run ended.

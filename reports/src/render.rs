@@ -237,12 +237,18 @@ fn run_page(run: &LoadedRun, figures: &[Figure]) -> String {
             p.raw("<p class=\"note\">config.json was not found in the run directory.</p>");
         }
     }
-    p.raw(
+    let peer_load = if data.agg.load.peers().is_empty() {
+        ""
+    } else {
+        " · <a href=\"peer_load.csv\">peer_load.csv</a> (a row per peer)"
+    };
+    p.raw(&format!(
         "<footer>CSV beside this page: <a href=\"timeseries.csv\">timeseries.csv</a> · \
          <a href=\"latency_cdf.csv\">latency_cdf.csv</a> · <a href=\"hops.csv\">hops.csv</a> · \
-         <a href=\"ops.csv\">ops.csv</a> · <a href=\"metrics.csv\">metrics.csv</a> (tidy: a \
-         row per figure); each led by the run's seed and <code>--set</code> parameters</footer>",
-    );
+         <a href=\"ops.csv\">ops.csv</a>{peer_load} · <a href=\"metrics.csv\">metrics.csv</a> \
+         (tidy: a row per figure); each led by the run's seed and <code>--set</code> parameters\
+         </footer>",
+    ));
     p.finish(&format!("peerlab · {} · seed {}", s.scenario, s.seed))
 }
 

@@ -113,6 +113,10 @@ pub fn fmt_metric(name: &str, v: f64) -> String {
         }
         return fmt_bytes_f(v);
     }
+    // A rate (`messages_per_peer_per_s`) is not a duration.
+    if name.ends_with("_per_s") {
+        return format!("{}/s", fmt_num(v));
+    }
     if name.ends_with("_s") && v >= 0.0 {
         return fmt_duration_ms(v * 1e3);
     }
@@ -147,6 +151,7 @@ mod tests {
         assert_eq!(fmt_metric("pnrp.bytes_per_peer_per_s", 1536.0), "1.5 KiB/s");
         assert_eq!(fmt_metric("distribution.completion_p50_s", 15_506.0), "4.31h");
         assert_eq!(fmt_metric("distribution.fetches_ok", 200.0), "200");
+        assert_eq!(fmt_metric("pnrp.messages_per_peer_per_s", 1.256), "1.256/s");
         assert_eq!(fmt_metric("distribution.wan_offload_ratio", -6.16e-4), "-0.06%");
         assert_eq!(fmt_num(-67108864.0), "-67,108,864");
         assert_eq!(fmt_num(1200.4), "1,200");

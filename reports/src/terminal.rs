@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 
 /// Widest line the table prints (a common terminal width).
 pub const WIDTH: usize = 100;
+/// Prefix of the per-peer load figures, tabulated apart.
+const LOAD_PREFIX: &str = "load.";
 
 /// Left- or right-aligned column.
 #[derive(Clone, Copy, PartialEq)]
@@ -132,12 +134,17 @@ impl Summary {
             out.push('\n');
             self.operations_table(&mut out);
         }
-        if !self.metrics.is_empty() {
+        // The per-peer load has its own table below, a figure per row and a statistic per column.
+        let plain: Vec<(&String, &f64)> = self
+            .metrics
+            .iter()
+            .filter(|(k, _)| !k.starts_with(LOAD_PREFIX))
+            .collect();
+        if !plain.is_empty() {
             out.push('\n');
-            let rows: Vec<Vec<String>> = self
-                .metrics
+            let rows: Vec<Vec<String>> = plain
                 .iter()
-                .map(|(k, v)| vec![k.clone(), fmt_metric(k, *v)])
+                .map(|(k, v)| vec![k.to_string(), fmt_metric(k, **v)])
                 .collect();
             out.push_str(&aligned(
                 &["metric", "value"],
@@ -145,6 +152,7 @@ impl Summary {
                 &rows,
             ));
         }
+        self.load_table(&mut out);
         if !self.checks.is_empty() {
             out.push('\n');
             let name_w = self
@@ -177,6 +185,40 @@ impl Summary {
         }
         let prefix = format!("violations {}: ", group_digits(self.violations));
         wrap(&prefix, &named.join(", "), 4)
+    }
+
+    /// The `load.*` figures: one row per direction and unit, p50/p90/p99/max/mean across peers.
+    fn load_table(&self, out: &mut String) {
+        let stats = ["p50", "p90", "p99", "max", "mean"];
+        let rows: Vec<Vec<String>> = [
+            "messages_sent",
+            "messages_received",
+            "bytes_sent",
+            "bytes_received",
+        ]
+        .iter()
+        .filter_map(|stem| {
+            let mut row = vec![stem.replace('_', " ")];
+            for stat in stats {
+                let key = format!("{LOAD_PREFIX}{stem}_per_peer.{stat}");
+                row.push(fmt_metric(&key, *self.metrics.get(&key)?));
+            }
+            Some(row)
+        })
+        .collect();
+        if rows.is_empty() {
+            return;
+        }
+        out.push('\n');
+        let mut align = vec![Align::Right; stats.len() + 1];
+        align[0] = Align::Left;
+        let header = ["load per peer", "p50", "p90", "p99", "max", "mean"];
+        out.push_str(&aligned(&header, &align, &rows));
+        out.push_str(&wrap(
+            "",
+            "across honest peers, over the whole run, all of a peer's sessions summed (load.*).",
+            0,
+        ));
     }
 
     fn operations_table(&self, out: &mut String) {
@@ -295,6 +337,16 @@ mod tests {
         s.metrics.insert("pnrp.messages_per_resolve".into(), 12.345);
         s.metrics.insert("distribution.wan_bytes".into(), 2.001e10);
         s.metrics.insert("distribution.fetches_ok".into(), 200.0);
+        for (stem, scale) in [("messages", 1.0), ("bytes", 96.0)] {
+            for dir in ["sent", "received"] {
+                for (stat, v) in [("p50", 1234.0), ("p90", 2000.0), ("p99", 2500.0), ("max", 9000.0)] {
+                    s.metrics
+                        .insert(format!("load.{stem}_{dir}_per_peer.{stat}"), v * scale);
+                }
+                s.metrics
+                    .insert(format!("load.{stem}_{dir}_per_peer.mean"), 1300.5 * scale);
+            }
+        }
         s.checks.push(CheckResult {
             name: "max_failed_ratio.resolve".into(),
             passed: true,
@@ -346,6 +398,13 @@ mod tests {
             t.contains("18.6 GiB") && !t.contains("200.0"),
             "bytes and counts\n{t}"
         );
+        let load = t
+            .lines()
+            .find(|l| l.starts_with("messages sent"))
+            .unwrap_or_else(|| panic!("a load row\n{t}"));
+        assert!(load.contains("1,234") && load.contains("9,000"), "{load}");
+        assert!(t.contains("bytes received") && t.contains("843.8 KiB"), "{t}");
+        assert!(!t.contains("load.messages_sent"), "load has its own table\n{t}");
     }
 
     #[test]

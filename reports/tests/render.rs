@@ -142,6 +142,20 @@ fn write_run(dir: &Path, seed: u64, samples: u64, ops_per_sample: u64, slow: u64
             );
         }
     }
+    for node in 0..50u32 {
+        let sent = 200 + rng.next() % 400;
+        emit(
+            Record::PeerLoad(PeerLoad {
+                node,
+                sessions: 1 + (node % 3),
+                messages_sent: sent,
+                bytes_sent: sent * 150,
+                messages_received: sent + rng.next() % 50,
+                bytes_received: sent * 140,
+            }),
+            &mut agg,
+        );
+    }
     emit(
         Record::End(End {
             t_us: duration_us,
@@ -265,7 +279,7 @@ fn run_report_is_well_formed_self_contained_and_every_plot_has_data() {
     assert_self_contained(&html);
     assert!(!html.contains("Not drawn, no data"), "a plot had no data");
     let plots = svgs(&html);
-    assert_eq!(plots.len(), 8, "eight plots");
+    assert_eq!(plots.len(), 10, "ten plots");
     for title in [
         "Operation latency CDF",
         "Hops per successful operation",
@@ -275,6 +289,8 @@ fn run_report_is_well_formed_self_contained_and_every_plot_has_data() {
         "Bytes per second by message type",
         "Cache occupancy by level",
         "Leaf-set correctness",
+        "Messages per peer over the run (CDF across peers)",
+        "Bytes per peer over the run (CDF across peers)",
     ] {
         let svg = plots
             .iter()
@@ -317,7 +333,15 @@ fn run_report_is_well_formed_self_contained_and_every_plot_has_data() {
     let hops = std::fs::read_to_string(dir.join("hops.csv")).unwrap();
     assert_eq!(hops.lines().count(), 7, "six hop values of resolve\n{hops}");
     // Every per-run CSV starts with the seed and the run's parameters.
-    for name in ["ops.csv", "latency_cdf.csv", "hops.csv", "metrics.csv"] {
+    let load = std::fs::read_to_string(dir.join("peer_load.csv")).unwrap();
+    assert_eq!(load.lines().count(), 51, "a row per peer\n{load}");
+    for name in [
+        "ops.csv",
+        "latency_cdf.csv",
+        "hops.csv",
+        "metrics.csv",
+        "peer_load.csv",
+    ] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         assert!(text.starts_with("seed,network.loss,peers.0.count,"), "{name}");
     }
@@ -333,6 +357,11 @@ fn run_report_is_well_formed_self_contained_and_every_plot_has_data() {
     );
     assert!(
         m.lines().any(|l| l.starts_with("7,1%,40,resolve.started,")),
+        "{m}"
+    );
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("7,1%,40,load.messages_sent_per_peer.p99,")),
         "{m}"
     );
 }
@@ -408,7 +437,7 @@ fn compare_overlays_runs_and_marks_deltas() {
     assert_balanced(&html);
     assert_self_contained(&html);
     assert!(!html.contains("Not drawn, no data"));
-    assert_eq!(svgs(&html).len(), 8);
+    assert_eq!(svgs(&html).len(), 10);
     // Both runs are in the legends of the overlaid plots.
     let cdf = svgs(&html)
         .into_iter()

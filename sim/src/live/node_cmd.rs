@@ -103,8 +103,10 @@ pub fn pnrp_config(sets: &[String]) -> Result<PnrpConfig, String> {
     if table.contains_key("inject_bug") {
         return Err("--set-pnrp inject_bug: a test-only switch of the simulator, not a node option".into());
     }
-    let config =
-        PnrpConfig::deserialize(toml::Value::Table(table)).map_err(|e| format!("--set-pnrp: {e}"))?;
+    let config = PnrpConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let e = crate::scenario::without_test_only_keys(&e.to_string());
+        format!("--set-pnrp: {e}")
+    })?;
     let issues = crate::scenario::pnrp_config_issues(&config);
     if issues.is_empty() {
         return Ok(config);
@@ -461,6 +463,11 @@ mod tests {
         assert!(pnrp_config(&["inject_bug=skip-cpa-verify".into()])
             .unwrap_err()
             .contains("test-only"));
+        let unknown = pnrp_config(&["bogus=1".into()]).unwrap_err();
+        assert!(
+            unknown.contains("`split_k`") && !unknown.contains("inject_bug"),
+            "{unknown}"
+        );
     }
 
     #[test]

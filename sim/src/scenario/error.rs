@@ -289,6 +289,18 @@ fn humanize(expected: &str) -> String {
     words.to_owned()
 }
 
+/// Keys that work but are switches for peerlab's own tests, so no error lists them.
+const TEST_ONLY_KEYS: [&str; 1] = ["`inject_bug`"];
+
+/// `text` with every test-only key left out of its comma-separated lists (a serde "expected one
+/// of `a`, `b`" message or an allowed list).
+pub fn without_test_only_keys(text: &str) -> String {
+    text.split(", ")
+        .filter(|item| !TEST_ONLY_KEYS.contains(&item.trim_end()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Splits a serde or unit message into what is wrong and what is allowed.
 pub(crate) fn explain(msg: &str) -> Explained {
     let msg = msg.trim();
@@ -303,7 +315,7 @@ pub(crate) fn explain(msg: &str) -> Explained {
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         let name = backticked(rest).unwrap_or_default();
         let allowed = match rest.split_once(", expected ") {
-            Some((_, list)) => list.trim_start_matches("one of ").to_owned(),
+            Some((_, list)) => without_test_only_keys(list.trim_start_matches("one of ")),
             None => "no keys here".to_owned(),
         };
         let what = format!("unknown key `{name}`");
@@ -374,6 +386,12 @@ mod tests {
             (e.what.as_str(), e.allowed.as_str()),
             ("`x` is not a rate", "\"50/s\"")
         );
+    }
+    #[test]
+    fn test_only_keys_are_not_offered() {
+        let e = explain("unknown field `bogus`, expected one of `retry_count`, `inject_bug`, `split_k`");
+        assert_eq!(e.allowed, "`retry_count`, `split_k`");
+        assert_eq!(without_test_only_keys("`a`, `inject_bug`"), "`a`");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub use distribution::{
     Branch, Content, DistAttackers, DistBehaviour, DistMode, Distribution, FetchKind, FetchPattern,
     FetchWorkload, Lan, ServerLink, Wan, WanSharing,
 };
-pub use error::{Diagnostic, Location, ScenarioError};
+pub use error::{without_test_only_keys, Diagnostic, Location, ScenarioError};
 pub use estimate::{parse_meminfo, Estimate, MemInfo};
 pub use files::{parse_matrix, parse_trace, read_matrix, read_trace};
 pub use limits::{DURATION_MAX, GROUPS_MAX, PEERS_MAX};

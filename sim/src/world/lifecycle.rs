@@ -288,8 +288,10 @@ impl World {
         let Some(node) = p.node.take() else { return };
         p.wake = None;
         self.engines[peer as usize] = 0;
+        let role = p.role;
         super::checks::fold_stats(&mut self.metrics.engine, node.stats());
-        if let Role::Honest { group } = p.role {
+        self.session_ended(peer, node.stats());
+        if let Role::Honest { group } = role {
             self.live.remove(group, peer);
         }
         self.live.total -= 1;

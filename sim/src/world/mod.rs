@@ -7,6 +7,7 @@ mod checks;
 mod datagrams;
 mod invariants;
 mod lifecycle;
+mod load;
 mod observer;
 mod ops;
 mod prefetch;
@@ -226,6 +227,8 @@ pub struct World {
     observer: Option<Box<dyn Observer>>,
     stopped_early: bool,
     inv: invariants::InvariantState,
+    /// Traffic of each peer's ended sessions, indexed by peer (load.rs).
+    ended: Vec<load::Ended>,
 }
 
 impl World {
@@ -285,6 +288,7 @@ impl World {
             observer: None,
             stopped_early: false,
             inv: invariants::InvariantState::default(),
+            ended: Vec::new(),
             plan,
         };
         w.rec.push(Record::Meta(Meta {
@@ -462,6 +466,7 @@ impl World {
         self.sample_now();
         let checks = self.evaluate_checks();
         let metrics = self.headline_metrics();
+        self.record_peer_load();
         let fingerprint = self.fp.hex();
         self.rec.push(Record::End(End {
             t_us: end_us,
