@@ -116,14 +116,20 @@ pub fn failures_of(world: &World, outcome: &Outcome) -> Vec<Failure> {
     out
 }
 
-/// Formats microseconds as a readable simulated time ("3m12.345678s").
+/// Formats microseconds as a readable simulated time: "3m12.345678s", or "13m00s" and "5s" on a
+/// whole second (no run of zeros).
 pub fn fmt_time(t_us: u64) -> String {
     let s = t_us / 1_000_000;
     let frac = t_us % 1_000_000;
-    if s >= 60 {
-        format!("{}m{:02}.{:06}s", s / 60, s % 60, frac)
+    let fraction = if frac == 0 {
+        String::new()
     } else {
-        format!("{s}.{frac:06}s")
+        format!(".{frac:06}")
+    };
+    if s >= 60 {
+        format!("{}m{:02}{fraction}s", s / 60, s % 60)
+    } else {
+        format!("{s}{fraction}s")
     }
 }
 
@@ -158,9 +164,10 @@ mod tests {
 
     #[test]
     fn times_read_as_minutes_and_seconds() {
-        assert_eq!(fmt_time(0), "0.000000s");
+        assert_eq!(fmt_time(0), "0s");
         assert_eq!(fmt_time(1_500_000), "1.500000s");
         assert_eq!(fmt_time(192_345_678), "3m12.345678s");
+        assert_eq!(fmt_time(780_000_000), "13m00s");
     }
 
     #[test]
