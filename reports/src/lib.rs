@@ -47,3 +47,4 @@ pub use stats::{
 };
 pub use sweep::{render_sweep, SweepPoint};
 pub use table::{fmt_bytes, fmt_duration_ms, fmt_metric, fmt_num, fmt_pct, group_digits};
+pub use terminal::WIDTH;

@@ -266,7 +266,10 @@ fn fault(
                         f.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("/")
                     )
                 }
-                sc::PartitionGroups::Named(n) => format!("partition {n:?}"),
+                sc::PartitionGroups::Named(n) => format!(
+                    "partition {}",
+                    n.iter().map(|side| side.join("+")).collect::<Vec<_>>().join("/")
+                ),
             };
             FaultPlan {
                 kind: FaultKind::Partition {

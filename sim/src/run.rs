@@ -5,7 +5,7 @@ use crate::cli::RunArgs;
 use crate::progress::Progress;
 use crate::world::{Recorder, World};
 use crate::{expand, scenario, wall};
-use peerlab_reports::{RunInfo, Summary};
+use peerlab_reports::{group_digits, RunInfo, Summary};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -158,12 +158,16 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
     // The seed and crate versions go before every run, quiet or not (not among many runs, whose
     // progress bar names them).
     if verbosity != Verbosity::Silent {
-        say!(
-            "{} · {} peers · {} simulated",
-            crate::repro::version_line(&scenario::escape(&plan.name), plan.seed),
-            crate::world::total_peers(&plan),
-            plan.duration
-        );
+        let facts = [
+            format!("scenario {}", scenario::escape(&plan.name)),
+            format!("seed {}", plan.seed),
+            format!(
+                "{} peers",
+                group_digits(u64::from(crate::world::total_peers(&plan)))
+            ),
+            format!("{} simulated", plan.duration),
+        ];
+        say!("{}", crate::repro::banner(&facts));
     }
     let config = expand::config_json(&scenario, &plan, &args.file, &replay);
     peerlab_reports::output::write_file(&dir.join("config.json"), config)

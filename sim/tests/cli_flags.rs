@@ -48,6 +48,18 @@ fn quiet_prints_the_verdict_fingerprint_and_output_dir() {
     assert!(last.contains(out.to_str().unwrap()), "{stdout}");
     // Still quiet: no table.
     assert!(!stdout.contains("operation "), "{stdout}");
+    // The banner before the run fits a 100-column terminal.
+    let banner = stdout.lines().next().unwrap_or_default();
+    assert!(banner.chars().count() <= 100, "{banner}");
+    assert!(banner.contains("seed 1 · 40 peers · 4m simulated"), "{banner}");
+    // Counts in check details have thousands separators (over a thousand resolves here).
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let detail = summary["checks"][0]["detail"].as_str().unwrap_or_default();
+    let total = summary["operations"]["resolve"]["succeeded"].as_u64().unwrap()
+        + summary["operations"]["resolve"]["failed"].as_u64().unwrap();
+    assert!(total >= 1000, "{total}");
+    let grouped = format!("{},{:03} failed", total / 1000, total % 1000);
+    assert!(detail.contains(&grouped), "{detail}");
     let _ = std::fs::remove_dir_all(&out);
 }
 

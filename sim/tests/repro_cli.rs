@@ -79,11 +79,32 @@ fn explore_replay_and_shrink_from_the_command_line() {
     let jsonl = std::fs::read_to_string(trace_dir.join("trace.jsonl")).expect("trace written");
     let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().expect("lines")).expect("JSON");
     assert!(first["msg"].is_string() && first["t_us"].is_u64(), "{first}");
+    // Everything a user reads is in words, not Rust's debug form.
+    let svg = std::fs::read_dir(&trace_dir)
+        .expect("replay dir")
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .collect::<String>();
+    for read in [&t, &jsonl, &svg] {
+        for debug in [
+            "Honest {",
+            "Attacker(",
+            "Some(",
+            "PnrpId(",
+            "{0",
+            "SplitDetection",
+            "000000s",
+        ] {
+            assert!(!read.contains(debug), "`{debug}` in:\n{read}");
+        }
+    }
+    assert!(t.contains("trace of peers 0, 1:"), "{t}");
+    assert!(t.contains("honest peer (group 0)"), "{t}");
 
     let o = peerlab(&["shrink", repro.to_str().unwrap(), "--max-runs", "30"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("shrank by"), "{t}");
+    assert!(!t.contains("Some(") && !t.contains("000000s"), "{t}");
     assert!(
         out.join("forged_leaf_entry_accepted-seed1.min.toml").is_file(),
         "{t}"

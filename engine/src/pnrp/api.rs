@@ -130,7 +130,10 @@ pub struct ResolveStats {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     /// The walk ended without a sufficiently close registration.
-    #[error("no registration matches {target}; closest seen {closest:?}")]
+    #[error(
+        "no registration matches {target}; closest seen {}",
+        closest.map_or("none".to_string(), |id| id.to_string())
+    )]
     NotFound {
         /// The target ID.
         target: PnrpId,

@@ -150,7 +150,7 @@ impl RouteCache {
                     .ok_or_else(|| format!("level {lvl} names missing entry {i}"))?;
                 let id = e.route.id;
                 if e.level as usize != lvl || e.slot as usize != slot || self.level_of(id) != lvl {
-                    return Err(format!("entry {id:?} misfiled"));
+                    return Err(format!("entry {id} misfiled"));
                 }
                 members += 1;
             }

@@ -3,7 +3,7 @@
 //! (FoundationDB's and TigerBeetle's VOPR loop).
 
 use super::repro_file::Repro;
-use super::{plan_of, run_plan, version_line, Failure};
+use super::{banner, plan_of, run_plan, Failure};
 use crate::run::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
 use crate::scenario::{escape, Scenario};
 use crate::sweep::SeedRange;
@@ -166,7 +166,10 @@ pub fn explore_command(args: &ExploreArgs) -> u8 {
     let _ = writeln!(
         stdout,
         "{}",
-        version_line(&escape(&scenario.name), 0).replace("seed 0", &format!("seeds {range}"))
+        banner(&[
+            format!("scenario {}", escape(&scenario.name)),
+            format!("seeds {range}")
+        ])
     );
     let bar = ProgressBar::new(n);
     if args.quiet {

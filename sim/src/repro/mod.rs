@@ -116,22 +116,46 @@ pub fn failures_of(world: &World, outcome: &Outcome) -> Vec<Failure> {
     out
 }
 
-/// Formats microseconds as a readable simulated time ("3m12.345678s").
+/// Formats microseconds as a readable simulated time: "3m12.345678s", or "13m00s" and "5s" on a
+/// whole second (no run of zeros).
 pub fn fmt_time(t_us: u64) -> String {
     let s = t_us / 1_000_000;
     let frac = t_us % 1_000_000;
-    if s >= 60 {
-        format!("{}m{:02}.{:06}s", s / 60, s % 60, frac)
+    let fraction = if frac == 0 {
+        String::new()
     } else {
-        format!("{s}.{frac:06}s")
+        format!(".{frac:06}")
+    };
+    if s >= 60 {
+        format!("{}m{:02}{fraction}s", s / 60, s % 60)
+    } else {
+        format!("{s}{fraction}s")
     }
 }
 
 /// The header printed before every run: the crates' version, scenario and seed.
 pub fn version_line(scenario: &str, seed: u64) -> String {
+    banner(&[format!("scenario {scenario}"), format!("seed {seed}")])
+}
+
+/// The crates' version, then `facts` (`scenario x`, `seed 3`, ...), joined by ` · ` and broken
+/// into lines of at most [`peerlab_reports::WIDTH`] columns (one longer fact keeps its own line).
+pub fn banner(facts: &[String]) -> String {
     // peerlab-sim, -engine and -reports share the workspace version (`version.workspace = true`).
-    let v = env!("CARGO_PKG_VERSION");
-    format!("peerlab-sim {v} · peerlab-engine {v} · peerlab-reports {v} · scenario {scenario} · seed {seed}")
+    let mut out = format!("peerlab-sim/-engine/-reports {}", env!("CARGO_PKG_VERSION"));
+    let mut width = out.chars().count();
+    for fact in facts {
+        let w = fact.chars().count();
+        if width + 3 + w <= peerlab_reports::WIDTH {
+            out.push_str(" · ");
+            width += 3 + w;
+        } else {
+            out.push('\n');
+            width = w;
+        }
+        out.push_str(fact);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -140,8 +164,30 @@ mod tests {
 
     #[test]
     fn times_read_as_minutes_and_seconds() {
-        assert_eq!(fmt_time(0), "0.000000s");
+        assert_eq!(fmt_time(0), "0s");
         assert_eq!(fmt_time(1_500_000), "1.500000s");
         assert_eq!(fmt_time(192_345_678), "3m12.345678s");
+        assert_eq!(fmt_time(780_000_000), "13m00s");
+    }
+
+    #[test]
+    fn the_banner_keeps_within_the_terminal_width() {
+        let one = version_line("quickstart", 1);
+        assert!(one.starts_with("peerlab-sim/-engine/-reports ") && !one.contains('\n'));
+        let facts: Vec<String> = [
+            "scenario a-rather-long-scenario-name-for-a-study",
+            "seed 18446744073709551615",
+        ]
+        .iter()
+        .map(|f| f.to_string())
+        .chain(["300,000 peers".into(), "1h30m simulated".into()])
+        .collect();
+        let b = banner(&facts);
+        assert!(b.lines().count() > 1, "{b}");
+        assert!(
+            b.lines().all(|l| l.chars().count() <= peerlab_reports::WIDTH),
+            "{b}"
+        );
+        assert!(b.contains("1h30m simulated"));
     }
 }

@@ -180,9 +180,8 @@ pub fn replay_command(args: &ReplayArgs) -> u8 {
     let skip = lines.len().saturating_sub(args.tail);
     let _ = writeln!(
         out,
-        "\ntrace of {:?} {:?}: {} messages{}",
-        filter.nodes,
-        filter.id_prefixes,
+        "\ntrace of {}: {} messages{}",
+        trace_subject(&filter.nodes, &filter.id_prefixes),
         lines.len(),
         if skip > 0 {
             format!(", last {}", args.tail)
@@ -272,9 +271,45 @@ fn write_outputs(
     Ok(())
 }
 
+/// What a trace follows, in words: `peer 0`, `peers 3, 17`, `IDs starting ab12`, or both.
+fn trace_subject(nodes: &std::collections::BTreeSet<u32>, id_prefixes: &[String]) -> String {
+    let list = |v: Vec<String>| v.join(", ");
+    let mut parts = Vec::new();
+    match nodes.len() {
+        0 => {}
+        1 => parts.push(format!(
+            "peer {}",
+            list(nodes.iter().map(u32::to_string).collect())
+        )),
+        _ => parts.push(format!(
+            "peers {}",
+            list(nodes.iter().map(u32::to_string).collect())
+        )),
+    }
+    if !id_prefixes.is_empty() {
+        let ids: Vec<String> = id_prefixes.iter().map(|p| escape(p)).collect();
+        parts.push(format!("messages naming IDs starting {}", list(ids)));
+    }
+    if parts.is_empty() {
+        return "no peer".into();
+    }
+    parts.join(" and ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_trace_subject_reads_as_words() {
+        let one: std::collections::BTreeSet<u32> = [0].into();
+        assert_eq!(trace_subject(&one, &[]), "peer 0");
+        let two: std::collections::BTreeSet<u32> = [3, 17].into();
+        assert_eq!(
+            trace_subject(&two, &["ab12".into()]),
+            "peers 3, 17 and messages naming IDs starting ab12"
+        );
+    }
 
     #[test]
     fn trace_arguments_parse_or_explain() {

@@ -292,9 +292,9 @@ pub fn describe(msg: &Message) -> Described {
             ids.push(m.target);
             let _ = write!(
                 f,
-                "target={} reason={:?} A={} path={}",
+                "target={} reason={} A={} path={}",
                 short(&m.target),
-                m.reason,
+                reason_name(m.reason),
                 m.accept_any as u8,
                 m.flagged_path.len()
             );
@@ -339,13 +339,24 @@ pub fn to_jsonl(lines: &[TraceLine]) -> String {
     out
 }
 
+/// The LOOKUP reason code as MS-PNRP §2.2.2.8 describes it, in the trace's words.
+fn reason_name(reason: peerlab_engine::pnrp::message::ReasonCode) -> &'static str {
+    use peerlab_engine::pnrp::message::ReasonCode;
+    match reason {
+        ReasonCode::AppRequest => "app-request",
+        ReasonCode::Registration => "registration",
+        ReasonCode::CacheMaintenance => "cache-maintenance",
+        ReasonCode::SplitDetection => "split-detection",
+    }
+}
+
 /// Peer `i`'s state: role, endpoint, registrations with leaf sets (against the oracle's truth),
 /// cache by level, outstanding tables.
 pub fn dump_node(world: &World, i: u32) -> String {
     let mut s = String::new();
     let role = world
         .role(i)
-        .map_or("no such peer".to_string(), |r| format!("{r:?}"));
+        .map_or("no such peer".to_string(), |r| r.to_string());
     let ep = world.endpoint(i).map(|e| e.to_string()).unwrap_or_default();
     let _ = writeln!(s, "peer {i} · {role} · {ep}");
     let Some(node) = world.node(i) else {
@@ -376,13 +387,21 @@ pub fn dump_node(world: &World, i: u32) -> String {
         }
     }
     let sizes = node.cache_level_sizes();
-    let _ = writeln!(s, "  cache {} entries, by level {:?}", node.cache_len(), sizes);
+    let levels: Vec<String> = sizes.iter().map(|n| n.to_string()).collect();
+    let _ = writeln!(
+        s,
+        "  cache {} entries, by level (0 first): {}",
+        node.cache_len(),
+        levels.join(", ")
+    );
     for id in node.cache_ids().take(12) {
         let route = node
             .cached_route(id)
             .map(|r| {
+                // Bracketed, as endpoints are written everywhere else: a bare IPv6 address
+                // followed by `:port` cannot be told apart from the address.
                 format!(
-                    "{}:{}",
+                    "[{}]:{}",
                     r.addrs.first().map(|a| a.to_string()).unwrap_or_default(),
                     r.port
                 )

@@ -4,6 +4,7 @@
 use super::World;
 use crate::plan::OpKind;
 use peerlab_engine::pnrp::{MessageType, PnrpStats};
+use peerlab_reports::group_digits;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -35,8 +36,9 @@ impl World {
                 name: format!("max_failed_ratio.{}", kind.name()),
                 passed: ratio_ppm <= checks.max_failed_ppm as u64,
                 detail: format!(
-                    "{failed} of {} failed ({:.3}%), allowed {:.3}%",
-                    ok + failed,
+                    "{} of {} failed ({:.3}%), allowed {:.3}%",
+                    group_digits(failed),
+                    group_digits(ok + failed),
                     ratio_ppm as f64 / 1e4,
                     checks.max_failed_ppm as f64 / 1e4
                 ),
@@ -47,7 +49,7 @@ impl World {
             out.push(CheckVerdict {
                 name: "no_violations".into(),
                 passed: violations == 0,
-                detail: format!("{violations} invariant violations"),
+                detail: format!("{} invariant violations", group_digits(violations)),
             });
         }
         let windows = self.partition_windows();
@@ -71,9 +73,10 @@ impl World {
                 name: format!("liveness_after_heal@{}", heal.since_epoch()),
                 passed: ratio_ppm <= checks.max_failed_ppm as u64,
                 detail: format!(
-                    "resolves started ≥ {} after the heal: {failed} of {} failed",
+                    "resolves started ≥ {} after the heal: {} of {} failed",
                     checks.liveness_within,
-                    after.len()
+                    group_digits(failed),
+                    group_digits(after.len() as u64)
                 ),
             });
         }
@@ -92,8 +95,9 @@ impl World {
                     )
                 } else {
                     format!(
-                        "{:.2}% of {publishers} publishers correct at the end, required {:.2}%",
+                        "{:.2}% of {} publishers correct at the end, required {:.2}%",
                         got * 100.0,
+                        group_digits(publishers),
                         min as f64 / 1e4
                     )
                 },

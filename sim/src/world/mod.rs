@@ -47,6 +47,16 @@ pub enum Role {
     Attacker(Behaviour),
 }
 
+impl std::fmt::Display for Role {
+    /// `honest peer (group 0)`, `attacker (forge-cpa)`: what dumps and traces print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Role::Honest { group } => write!(f, "honest peer (group {group})"),
+            Role::Attacker(b) => write!(f, "attacker ({})", b.name()),
+        }
+    }
+}
+
 /// An operation a peer started and the world waits on.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingOp {
