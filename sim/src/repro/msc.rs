@@ -2,7 +2,7 @@
 //!
 //! (peerlab choice) The engine does not expose which datagrams belong to which `RequestId`, so a resolve
 //! is recognised on the wire: the K-th distinct name (P2P ID, the upper 128 bits of the target)
-//! that PEER sends an application LOOKUP for (`reason=AppRequest`, MS-PNRP §2.2.2.8). The diagram
+//! that PEER sends an application LOOKUP for (`reason=app-request`, MS-PNRP §2.2.2.8). The diagram
 //! holds PEER's LOOKUPs and INQUIREs naming an ID of that name, and every answer (AUTHORITY,
 //! ACK) whose acked ID is one of theirs. Resolving the same name twice draws both in one diagram.
 
@@ -41,7 +41,7 @@ pub fn select_resolve(lines: &[TraceLine], spec: MscSpec) -> Option<Vec<TraceLin
     let p = Some(spec.peer);
     let mut names: Vec<&str> = Vec::new();
     for l in lines {
-        if l.dir == "send" && l.from == p && l.msg == "LOOKUP" && l.fields.contains("reason=AppRequest") {
+        if l.dir == "send" && l.from == p && l.msg == "LOOKUP" && l.fields.contains("reason=app-request") {
             let name = l.ids.first().map(|id| &id[..P2P_HEX.min(id.len())])?;
             if !names.contains(&name) {
                 names.push(name);
@@ -166,7 +166,7 @@ mod tests {
             acked_id: acked,
             ids: vec![target.to_string()],
             fields: if msg == "LOOKUP" {
-                "reason=AppRequest".into()
+                "reason=app-request".into()
             } else {
                 String::new()
             },
