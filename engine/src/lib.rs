@@ -4,6 +4,7 @@
 
 pub mod crypto;
 pub mod dist;
+pub mod drain;
 mod net;
 mod node;
 pub mod pnrp;

@@ -40,6 +40,24 @@ pub enum DistEvent {
     Hosted(HostedEvent),
 }
 
+/// The role's own method, whichever role it is.
+macro_rules! each_role {
+    ($node:expr, $n:ident => $body:expr) => {
+        match $node {
+            DistNode::Server($n) => $body,
+            DistNode::Peer($n) => $body,
+            DistNode::Hosted($n) => $body,
+        }
+    };
+}
+
+impl DistNode {
+    /// The machine's endpoint.
+    pub fn endpoint(&self) -> Endpoint {
+        each_role!(self, n => n.endpoint())
+    }
+}
+
 impl DistEvent {
     /// The command this event completes, if it completes one.
     pub fn request(&self) -> Option<RequestId> {
@@ -52,17 +70,6 @@ impl DistEvent {
             _ => None,
         }
     }
-}
-
-/// The role's own method, whichever role it is.
-macro_rules! each_role {
-    ($node:expr, $n:ident => $body:expr) => {
-        match $node {
-            DistNode::Server($n) => $body,
-            DistNode::Peer($n) => $body,
-            DistNode::Hosted($n) => $body,
-        }
-    };
 }
 
 impl Node for DistNode {

@@ -114,7 +114,8 @@ impl TestNet {
     /// Drains node `i` (the drain rule): datagrams into the queue, events into `events`.
     fn drain(&mut self, i: usize) {
         let from = self.nodes[i].local_endpoint();
-        while let Some(t) = self.nodes[i].poll_transmit() {
+        let (out, deadline) = crate::drain::take(&mut self.nodes[i]);
+        for t in out.transmits {
             let msg = if self.codec_roundtrip {
                 // Wire round trip: what we simulate is exactly what the codec carries.
                 let mut bytes = Vec::new();
@@ -135,14 +136,12 @@ impl TestNet {
             self.queue
                 .insert((self.now + self.delay, self.seq), (from, t.to, msg));
         }
-        while let Some(e) = self.nodes[i].poll_event() {
-            self.events.push((i, e));
-        }
+        self.events.extend(out.events.into_iter().map(|e| (i, e)));
         // Re-index the node's deadline (O(log n) per node interaction).
         if let Some(old) = self.deadlines[i].take() {
             self.timers.remove(&(old, i));
         }
-        if let Some(d) = self.nodes[i].poll_timeout() {
+        if let Some(d) = deadline {
             self.deadlines[i] = Some(d);
             self.timers.insert((d, i));
         }

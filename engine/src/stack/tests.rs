@@ -107,28 +107,19 @@ struct Net {
 impl Net {
     fn drain(&mut self, i: usize) {
         let from = endpoint(i);
-        loop {
-            let mut any = false;
-            while let Some(t) = self.stacks[i].poll_transmit() {
-                any = true;
-                let to = (0..self.stacks.len())
-                    .find(|j| endpoint(*j) == t.to)
-                    .expect("a known peer");
-                self.seq += 1;
-                self.in_flight.insert(
-                    (self.now + Duration::from_millis(10), self.seq),
-                    (from, to, t.msg),
-                );
-            }
-            while let Some(e) = self.stacks[i].poll_event() {
-                any = true;
-                self.app_events.push((i, e));
-            }
-            assert!(self.stacks[i].poll_stream().is_none(), "PNRP opens no streams");
-            if !any {
-                break;
-            }
+        let (out, _) = crate::drain::take(&mut self.stacks[i]);
+        assert!(out.streams.is_empty(), "PNRP opens no streams");
+        for t in out.transmits {
+            let to = (0..self.stacks.len())
+                .find(|j| endpoint(*j) == t.to)
+                .expect("a known peer");
+            self.seq += 1;
+            self.in_flight.insert(
+                (self.now + Duration::from_millis(10), self.seq),
+                (from, to, t.msg),
+            );
         }
+        self.app_events.extend(out.events.into_iter().map(|e| (i, e)));
     }
 
     fn run_until(&mut self, end: Instant) {

@@ -13,6 +13,7 @@ use super::live_node::LiveNode;
 pub use super::live_node::{NodeStatus, RegistrationStatus};
 use super::socket::{endpoint_of, socket_addr_of, DatagramSocket};
 use super::tcp::{self, FromSocket, TcpFamily, ToSocket, TokioTcp};
+use peerlab_engine::drain;
 use peerlab_engine::pnrp::PnrpNode;
 use peerlab_engine::stack::Completes;
 use peerlab_engine::{ConnId, Duration, Instant, Node, RequestId, StreamCommand, StreamEvent};
@@ -427,28 +428,20 @@ impl<S: DatagramSocket, N: LiveNode, F: TcpFamily> Driver<S, N, F> {
     /// The drain rule: every transmit encoded and sent, every stream command carried out, every
     /// event delivered.
     async fn drain(&mut self) {
-        loop {
-            let mut progressed = false;
-            while let Some(t) = self.node.poll_transmit() {
-                progressed = true;
-                self.send_buf.clear();
-                N::encode(&t.msg, &mut self.send_buf);
-                match self.socket.send_to(&self.send_buf, socket_addr_of(t.to)).await {
-                    Ok(_) => self.stats.sent += 1,
-                    Err(_) => self.stats.send_errors += 1,
-                }
+        let (out, _) = drain::take(&mut self.node);
+        for t in out.transmits {
+            self.send_buf.clear();
+            N::encode(&t.msg, &mut self.send_buf);
+            match self.socket.send_to(&self.send_buf, socket_addr_of(t.to)).await {
+                Ok(_) => self.stats.sent += 1,
+                Err(_) => self.stats.send_errors += 1,
             }
-            while let Some(cmd) = self.node.poll_stream() {
-                progressed = true;
-                self.stream_command(cmd);
-            }
-            while let Some(e) = self.node.poll_event() {
-                progressed = true;
-                self.event(e);
-            }
-            if !progressed {
-                break;
-            }
+        }
+        for cmd in out.streams {
+            self.stream_command(cmd);
+        }
+        for e in out.events {
+            self.event(e);
         }
     }
 
