@@ -281,3 +281,110 @@ fn two_layers_of_one_protocol_are_refused() {
     let err = Stack::new(vec![pnrp_layer(0), pnrp_layer(1)]).err();
     assert_eq!(err, Some(StackError::Duplicate(ProtocolId::Pnrp)));
 }
+
+/// A layer without a wire protocol of its own that opens, accepts and answers stream connections
+/// under its own ids, to check the stack's renumbering.
+struct Streamer {
+    port: u16,
+    out: VecDeque<LayerOutput>,
+    seen: Vec<StreamEvent<Wire>>,
+}
+
+impl Layer for Streamer {
+    fn protocol(&self) -> Option<ProtocolId> {
+        None
+    }
+    fn listens(&self, port: u16) -> bool {
+        port == self.port
+    }
+    fn handle_datagram(&mut self, _: Instant, _: Endpoint, _: Wire) {}
+    fn handle_stream(&mut self, _: Instant, event: StreamEvent<Wire>) {
+        if let StreamEvent::Accepted { conn, .. } = &event {
+            self.out
+                .push_back(LayerOutput::Stream(StreamCommand::Close { conn: *conn }));
+        }
+        self.seen.push(event);
+    }
+    fn handle_timeout(&mut self, _: Instant) {}
+    fn handle_command(&mut self, _: Instant, _: StackCommand) -> RequestId {
+        unreachable!("a layer without a protocol gets no commands")
+    }
+    fn poll_output(&mut self) -> Option<LayerOutput> {
+        self.out.pop_front()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+#[test]
+fn connections_reach_the_listening_layer_under_its_own_ids() {
+    let streamer = Streamer {
+        port: 3587,
+        out: VecDeque::new(),
+        seen: vec![],
+    };
+    let mut stack = Stack::new(vec![pnrp_layer(0), Box::new(streamer)]).expect("two layers");
+    let now = Instant::ZERO;
+    assert!(stack.listens(3587) && !stack.listens(80));
+
+    // The layer opens connection 1 under its own id; the transport sees the stack's id.
+    stack.layers[1]
+        .as_any_mut()
+        .downcast_mut::<Streamer>()
+        .expect("the streamer")
+        .out
+        .push_back(LayerOutput::Stream(StreamCommand::Connect {
+            conn: crate::ConnId(1),
+            to: endpoint(1),
+        }));
+    stack.pump(now);
+    let Some(StreamCommand::Connect { conn: outer, to }) = stack.poll_stream() else {
+        panic!("a connect")
+    };
+    assert_eq!(to, endpoint(1));
+    stack.handle_stream(now, StreamEvent::Connected { conn: outer });
+
+    // A connection accepted on the listening port reaches the layer, which closes it.
+    let accepted = crate::ConnId::accepted(4);
+    stack.handle_stream(
+        now,
+        StreamEvent::Accepted {
+            conn: accepted,
+            from: endpoint(2),
+            local_port: 3587,
+        },
+    );
+    let close = stack.poll_stream();
+    assert!(
+        matches!(close, Some(StreamCommand::Close { conn }) if conn == accepted),
+        "{close:?}"
+    );
+    // After its close the layer hears nothing more of it.
+    stack.handle_stream(now, StreamEvent::Reset { conn: accepted });
+
+    let seen = &stack.layers[1]
+        .as_any()
+        .downcast_ref::<Streamer>()
+        .expect("the streamer")
+        .seen;
+    assert!(
+        matches!(seen[0], StreamEvent::Connected { conn } if conn == crate::ConnId(1)),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(seen[1], StreamEvent::Accepted { conn, local_port: 3587, .. } if conn == accepted),
+        "{seen:?}"
+    );
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        (stack.open_connections(), stack.stats().stream_events_unknown),
+        (1, 1)
+    );
+}
