@@ -6,6 +6,7 @@ pub mod addrs;
 pub mod config;
 mod config_check;
 pub mod cpa;
+pub mod friendly;
 mod cpa_memo;
 pub mod id;
 pub mod message;
@@ -21,6 +22,7 @@ mod flood;
 mod hot;
 pub mod inquire_limit;
 pub mod leafset;
+mod lifecycle;
 mod maintenance;
 mod node;
 mod pending;
@@ -32,6 +34,10 @@ mod small_map;
 pub mod stats;
 mod sync;
 #[cfg(test)]
+mod registration_options_tests;
+#[cfg(test)]
+mod signature_order_tests;
+#[cfg(test)]
 mod testnet;
 mod ticks;
 mod walk;
@@ -39,6 +45,7 @@ mod walk;
 pub use config::PnrpConfig;
 pub use config_check::ConfigIssue;
 pub use cpa::{AppEndpoint, Cpa, CpaError};
+pub use friendly::{FriendlyName, FriendlyNameError};
 pub use id::{Distance, PnrpId};
 pub use message::*;
 pub use name::{NameError, PeerName};

@@ -161,6 +161,8 @@ impl TestNet {
             name: self.names[i].clone(),
             identity: self.identities[i].clone(),
             app_endpoints: Vec::new(),
+            friendly_name: None,
+            service_location_prefix: None,
         };
         self.command(i, cmd)
     }

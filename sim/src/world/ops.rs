@@ -133,6 +133,8 @@ impl World {
             name: self.oracle.name(name).name.clone(),
             identity,
             app_endpoints: Vec::new(),
+            friendly_name: None,
+            service_location_prefix: None,
         };
         self.start_op(peer, OpKind::Register, name, true, cmd, timeout);
     }
