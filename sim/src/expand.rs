@@ -531,6 +531,8 @@ pub fn config_json(s: &Scenario, plan: &Plan, source: &Path, replay: &str) -> St
         "description": s.description,
         "peerlab_version": env!("CARGO_PKG_VERSION"),
         "scenario": s,
+        // Every point MS-PNRP leaves open, by section, with the variant this run used.
+        "choices": s.pnrp.choices(),
         "expanded": {
             "groups": groups,
             "attackers": plan.attackers.iter().map(|a| serde_json::json!({"count": a.count, "behaviour": a.behaviour.name()})).collect::<Vec<_>>(),

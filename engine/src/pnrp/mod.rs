@@ -3,6 +3,7 @@
 //! Resolution Protocol (PNRP) Version 4.0"; "peerlab choice" marks a point the specification leaves open.
 
 pub mod addrs;
+pub mod choices;
 pub mod config;
 mod config_check;
 pub mod cpa;
@@ -42,6 +43,7 @@ mod testnet;
 mod ticks;
 mod walk;
 
+pub use choices::Choice;
 pub use config::PnrpConfig;
 pub use config_check::ConfigIssue;
 pub use cpa::{AppEndpoint, Cpa, CpaError};
