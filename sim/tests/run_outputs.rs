@@ -313,7 +313,10 @@ fn config_json_names_every_open_point_with_the_variant_that_ran() {
     let sig = by_knob("rsa_signature_byte_order");
     assert_eq!(sig["variant"], "little-endian");
     assert_eq!(sig["section"], "MS-PNRP §2.2.3.2, §3.2.5.9");
-    assert_eq!(by_knob("cloud_cleanup_delay")["variant"], "15m after the last use");
+    assert_eq!(
+        by_knob("cloud_cleanup_delay")["variant"],
+        "15m after the last use"
+    );
     assert!(choices
         .iter()
         .all(|c| c["section"].as_str().unwrap().starts_with("MS-PNRP §")));

@@ -192,7 +192,9 @@ impl PnrpNode {
         );
         cpa.app_endpoints = reg.app_endpoints.clone();
         cpa.friendly_name = reg.friendly_name.clone();
-        Some(Arc::new(cpa.sign_with(&reg.identity, self.cfg.rsa_signature_byte_order)))
+        Some(Arc::new(
+            cpa.sign_with(&reg.identity, self.cfg.rsa_signature_byte_order),
+        ))
     }
 
     /// The zero-nonce CPA of `id`, signed once and reused until half its lifetime has passed (MS-PNRP
@@ -223,6 +225,8 @@ impl PnrpNode {
             Vec::new(),
             now + self.cfg.cpa_lifetime,
         );
-        Some(Arc::new(cpa.sign_with(&reg.identity, self.cfg.rsa_signature_byte_order)))
+        Some(Arc::new(
+            cpa.sign_with(&reg.identity, self.cfg.rsa_signature_byte_order),
+        ))
     }
 }

@@ -194,11 +194,7 @@ impl PnrpConfig {
             c(
                 "MS-PNRP §4.3",
                 "revoke forwarding along leaf sets (described only in an example)",
-                pick(
-                    self.forward_revokes,
-                    "forwarded, D clear",
-                    "not forwarded",
-                ),
+                pick(self.forward_revokes, "forwarded, D clear", "not forwarded"),
                 Some("forward_revokes"),
             ),
             c(

@@ -191,7 +191,10 @@ mod tests {
             FriendlyName::from_wire(&[0x3D, 0xD8], false),
             Err(FriendlyNameError::BadUtf16)
         );
-        assert_eq!(FriendlyName::from_wire(&[0, 0], false), Err(FriendlyNameError::Nul));
+        assert_eq!(
+            FriendlyName::from_wire(&[0, 0], false),
+            Err(FriendlyNameError::Nul)
+        );
         assert_eq!(FriendlyName::from_wire(&[], true), Err(FriendlyNameError::Empty));
     }
 

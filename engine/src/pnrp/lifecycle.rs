@@ -202,7 +202,12 @@ mod tests {
         net.run_for(CLEANUP + Duration::from_secs(1));
         assert!(net.nodes[3].cloud_closed());
         // Node 1 resolves a name: its walk may send to node 3, which no longer listens.
-        let before = net.nodes[3].stats().drops.get("cloud_closed").copied().unwrap_or(0);
+        let before = net.nodes[3]
+            .stats()
+            .drops
+            .get("cloud_closed")
+            .copied()
+            .unwrap_or(0);
         let r = net.resolve(1, 3);
         net.run_for(Duration::from_secs(10));
         assert!(net.resolve_result(1, r).is_some());
@@ -218,7 +223,12 @@ mod tests {
             nonce: None,
         };
         net.nodes[3].handle_message(net.now, endpoint(1), Message::from(inquire));
-        let after = net.nodes[3].stats().drops.get("cloud_closed").copied().unwrap_or(0);
+        let after = net.nodes[3]
+            .stats()
+            .drops
+            .get("cloud_closed")
+            .copied()
+            .unwrap_or(0);
         assert!(after > before);
         assert_eq!(net.nodes[3].stats().sent, sent);
     }
@@ -262,8 +272,10 @@ mod tests {
         // Registering works as on a fresh node; the registration keeps the cloud open.
         let reg = net.register(3);
         net.run_for(Duration::from_secs(20));
-        assert!(net.events.iter().any(|(n, e)| *n == 3
-            && matches!(e, Event::Registered { request, .. } if *request == reg)));
+        assert!(net
+            .events
+            .iter()
+            .any(|(n, e)| *n == 3 && matches!(e, Event::Registered { request, .. } if *request == reg)));
         assert!(net.nodes[3].cloud_in_use());
         let r = net.resolve(1, 3);
         net.run_for(Duration::from_secs(10));

@@ -7,8 +7,8 @@ pub mod choices;
 pub mod config;
 mod config_check;
 pub mod cpa;
-pub mod friendly;
 mod cpa_memo;
+pub mod friendly;
 pub mod id;
 pub mod message;
 pub mod name;
@@ -30,14 +30,14 @@ mod pending;
 mod reassembly;
 mod receive;
 mod register;
+#[cfg(test)]
+mod registration_options_tests;
 mod resolve;
+#[cfg(test)]
+mod signature_order_tests;
 mod small_map;
 pub mod stats;
 mod sync;
-#[cfg(test)]
-mod registration_options_tests;
-#[cfg(test)]
-mod signature_order_tests;
 #[cfg(test)]
 mod testnet;
 mod ticks;

@@ -144,7 +144,10 @@ fn the_pnrp_id_is_p2p_id_then_the_hint_then_a_random_suffix() {
         },
     );
     net.run_for(Duration::from_secs(10));
-    let got = net.resolve_result(0, q).and_then(|r| r.as_ref().ok()).expect("resolved");
+    let got = net
+        .resolve_result(0, q)
+        .and_then(|r| r.as_ref().ok())
+        .expect("resolved");
     assert_eq!(got.id, id);
     assert_eq!(got.cpa.service_location, id.service_location());
 }
@@ -175,12 +178,21 @@ fn a_friendly_name_comes_back_on_resolve() {
         },
     );
     net.run_for(Duration::from_secs(10));
-    let got = net.resolve_result(1, q).and_then(|r| r.as_ref().ok()).expect("resolved");
+    let got = net
+        .resolve_result(1, q)
+        .and_then(|r| r.as_ref().ok())
+        .expect("resolved");
     assert_eq!(got.friendly_name.as_ref(), Some(&label));
-    assert_eq!(got.friendly_name.as_ref().map(|n| n.text()).as_deref(), Some("Lobby kiosk – 2nd floor"));
+    assert_eq!(
+        got.friendly_name.as_ref().map(|n| n.text()).as_deref(),
+        Some("Lobby kiosk – 2nd floor")
+    );
     // A registration without one resolves without one.
     let q = net.resolve(1, 2);
     net.run_for(Duration::from_secs(10));
-    let got = net.resolve_result(1, q).and_then(|r| r.as_ref().ok()).expect("resolved");
+    let got = net
+        .resolve_result(1, q)
+        .and_then(|r| r.as_ref().ok())
+        .expect("resolved");
     assert_eq!(got.friendly_name, None);
 }

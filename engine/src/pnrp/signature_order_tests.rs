@@ -55,7 +55,10 @@ fn opens_to_pkcs1(encoded: &[u8], id: &Identity, reverse: bool) -> bool {
 fn big_endian_puts_the_rfc_8017_octet_string_on_the_wire() {
     let (b, id) = rsa_cpa(SignatureByteOrder::BigEndian);
     assert!(opens_to_pkcs1(&b, &id, false));
-    assert!(!opens_to_pkcs1(&b, &id, true), "read little-endian it is no signature");
+    assert!(
+        !opens_to_pkcs1(&b, &id, true),
+        "read little-endian it is no signature"
+    );
 }
 
 #[test]
@@ -103,7 +106,10 @@ fn a_little_endian_rsa_cloud_resolves() {
     net.register_all(Duration::from_secs(20));
     let r = net.resolve(0, 3);
     net.run_for(Duration::from_secs(10));
-    let got = net.resolve_result(0, r).and_then(|r| r.as_ref().ok()).expect("resolved");
+    let got = net
+        .resolve_result(0, r)
+        .and_then(|r| r.as_ref().ok())
+        .expect("resolved");
     assert_eq!(got.id, net.id_of(3));
     let mut b = Vec::new();
     encode_cpa(&got.cpa, &mut b);

@@ -4,11 +4,11 @@
 
 use super::api::ResolveError;
 use super::cpa::Cpa;
-use crate::crypto::SignatureByteOrder;
 use super::id::PnrpId;
 use super::message::{AuthorityBuffer, RouteEntry};
 use super::node::PnrpNode;
 use super::resolve::{resolved, Hop, ResolveKind, BEST_STACK_MAX, NEXT_HOPS_MAX};
+use crate::crypto::SignatureByteOrder;
 use crate::{Endpoint, Instant};
 use std::sync::Arc;
 

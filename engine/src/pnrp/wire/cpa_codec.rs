@@ -18,8 +18,8 @@
 use super::error::{DecodeError, Reader};
 use crate::crypto::{PublicKey, Scheme, ED25519_KEY_LEN, ED25519_SIGNATURE_LEN};
 use crate::pnrp::cpa::{filetime_to_instant, instant_to_filetime, AppEndpoint, Cpa};
-use crate::pnrp::friendly::FriendlyName;
 use crate::pnrp::cpa::{APP_ENDPOINTS_MAX, FRIENDLY_NAME_MAX, SERVICE_ADDRESSES_MAX};
+use crate::pnrp::friendly::FriendlyName;
 use crate::Endpoint;
 use std::net::Ipv6Addr;
 use std::sync::Arc;
