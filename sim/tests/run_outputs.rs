@@ -287,21 +287,13 @@ fn seed_and_seeds_together_are_refused() {
 #[test]
 fn config_json_names_every_open_point_with_the_variant_that_ran() {
     let dir = scratch("choices");
-    let file = dir.join("small.toml");
-    std::fs::write(&file, SMALL).unwrap();
-    let out = dir.join("run");
-    let o = peerlab(&[
-        "run",
-        &file.display().to_string(),
-        "--out",
-        &out.display().to_string(),
-        "--set",
-        "pnrp.rsa_signature_byte_order=little-endian",
-        "--quiet",
-    ]);
+    let file = scenario(&dir, "");
+    let out = dir.join("run").display().to_string();
+    let set = "pnrp.rsa_signature_byte_order=little-endian";
+    let o = peerlab(&["run", &file, "--out", &out, "--set", set, "--quiet"]);
     assert!(o.status.success(), "{}", text(&o));
     let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(Path::new(&out).join("config.json")).unwrap()).unwrap();
     let choices = config["choices"].as_array().expect("config.json has choices");
     assert!(choices.len() >= 20);
     let by_knob = |k: &str| {

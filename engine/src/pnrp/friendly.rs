@@ -109,7 +109,7 @@ fn decode(bytes: &[u8], utf8: bool) -> Result<String, FriendlyNameError> {
     if utf8 {
         return String::from_utf8(bytes.to_vec()).map_err(|_| FriendlyNameError::BadUtf8);
     }
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(FriendlyNameError::BadUtf16);
     }
     let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));

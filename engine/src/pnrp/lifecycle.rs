@@ -99,7 +99,7 @@ impl PnrpNode {
 
     /// MS-PNRP §3.1.6.1: the Cloud Cleanup Timer fired; delete every piece of the cloud's state.
     pub(super) fn cloud_cleanup_due(&mut self, now: Instant) {
-        if !self.life.cleanup_at.is_some_and(|t| t <= now) {
+        if self.life.cleanup_at.is_none_or(|t| t > now) {
             return;
         }
         self.life.cleanup_at = None;
@@ -151,6 +151,21 @@ mod tests {
         net
     }
 
+    /// `settled_then_closed`, node 3 unregistered and the Cloud Cleanup Timer run out.
+    fn cleaned_up() -> TestNet {
+        let mut net = settled_then_closed();
+        let id = net.id_of(3);
+        net.command(3, Command::Unregister { id });
+        net.run_for(CLEANUP + Duration::from_secs(1));
+        assert!(net.nodes[3].cloud_closed());
+        net
+    }
+
+    fn cloud_closed_drops(net: &TestNet) -> u64 {
+        let drops = &net.nodes[3].stats().drops;
+        drops.get("cloud_closed").copied().unwrap_or(0)
+    }
+
     fn solicits_sent(net: &TestNet, i: usize) -> u64 {
         net.nodes[i].stats().sent[MessageType::Solicit.index()].msgs
     }
@@ -196,18 +211,9 @@ mod tests {
 
     #[test]
     fn a_closed_cloud_drops_every_datagram() {
-        let mut net = settled_then_closed();
-        let id = net.id_of(3);
-        net.command(3, Command::Unregister { id });
-        net.run_for(CLEANUP + Duration::from_secs(1));
-        assert!(net.nodes[3].cloud_closed());
+        let mut net = cleaned_up();
         // Node 1 resolves a name: its walk may send to node 3, which no longer listens.
-        let before = net.nodes[3]
-            .stats()
-            .drops
-            .get("cloud_closed")
-            .copied()
-            .unwrap_or(0);
+        let before = cloud_closed_drops(&net);
         let r = net.resolve(1, 3);
         net.run_for(Duration::from_secs(10));
         assert!(net.resolve_result(1, r).is_some());
@@ -219,17 +225,11 @@ mod tests {
                 extended_payload: false,
                 cert_chain: false,
             },
-            validate_id: id,
+            validate_id: net.nodes[0].registered_ids().next().expect("registered"),
             nonce: None,
         };
         net.nodes[3].handle_message(net.now, endpoint(1), Message::from(inquire));
-        let after = net.nodes[3]
-            .stats()
-            .drops
-            .get("cloud_closed")
-            .copied()
-            .unwrap_or(0);
-        assert!(after > before);
+        assert!(cloud_closed_drops(&net) > before);
         assert_eq!(net.nodes[3].stats().sent, sent);
     }
 
@@ -252,11 +252,7 @@ mod tests {
 
     #[test]
     fn a_use_after_the_cleanup_bootstraps_again() {
-        let mut net = settled_then_closed();
-        let id = net.id_of(3);
-        net.command(3, Command::Unregister { id });
-        net.run_for(CLEANUP + Duration::from_secs(1));
-        assert!(net.nodes[3].cloud_closed());
+        let mut net = cleaned_up();
         let solicits = solicits_sent(&net, 3);
         // A resolve on the closed cloud reopens it; nothing is known yet.
         let r = net.resolve(3, 1);
@@ -284,10 +280,7 @@ mod tests {
 
     #[test]
     fn open_cloud_reopens_and_holds_it() {
-        let mut net = settled_then_closed();
-        let id = net.id_of(3);
-        net.command(3, Command::Unregister { id });
-        net.run_for(CLEANUP + Duration::from_secs(1));
+        let mut net = cleaned_up();
         net.command(3, Command::OpenCloud);
         assert!(net.nodes[3].cloud_in_use());
         net.run_for(CLEANUP + CLEANUP);

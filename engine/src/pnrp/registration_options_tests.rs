@@ -5,7 +5,6 @@ use super::api::{Command, Event};
 use super::cpa::Cpa;
 use super::friendly::FriendlyName;
 use super::id::PnrpId;
-use super::message::ResolveCriteria;
 use super::name::PeerName;
 use super::testnet::TestNet;
 use super::wire::{decode_cpa, encode_cpa, DecodeError};
@@ -135,19 +134,7 @@ fn the_pnrp_id_is_p2p_id_then_the_hint_then_a_random_suffix() {
     assert!(net.events.iter().any(|(n, e)| *n == 2
         && matches!(e, Event::Registered { request, id: got, .. } if *request == r && *got == id)));
     // Any instance of the name resolves to it, from a node with another prefix.
-    let q = net.command(
-        0,
-        Command::Resolve {
-            name,
-            criteria: ResolveCriteria::AnyPeerName,
-            timeout: Duration::from_secs(30),
-        },
-    );
-    net.run_for(Duration::from_secs(10));
-    let got = net
-        .resolve_result(0, q)
-        .and_then(|r| r.as_ref().ok())
-        .expect("resolved");
+    let got = net.resolve_any(0, name);
     assert_eq!(got.id, id);
     assert_eq!(got.cpa.service_location, id.service_location());
 }
@@ -169,30 +156,13 @@ fn a_friendly_name_comes_back_on_resolve() {
         },
     );
     net.run_for(Duration::from_secs(20));
-    let q = net.command(
-        1,
-        Command::Resolve {
-            name,
-            criteria: ResolveCriteria::AnyPeerName,
-            timeout: Duration::from_secs(30),
-        },
-    );
-    net.run_for(Duration::from_secs(10));
-    let got = net
-        .resolve_result(1, q)
-        .and_then(|r| r.as_ref().ok())
-        .expect("resolved");
+    let got = net.resolve_any(1, name);
     assert_eq!(got.friendly_name.as_ref(), Some(&label));
     assert_eq!(
         got.friendly_name.as_ref().map(|n| n.text()).as_deref(),
         Some("Lobby kiosk – 2nd floor")
     );
     // A registration without one resolves without one.
-    let q = net.resolve(1, 2);
-    net.run_for(Duration::from_secs(10));
-    let got = net
-        .resolve_result(1, q)
-        .and_then(|r| r.as_ref().ok())
-        .expect("resolved");
-    assert_eq!(got.friendly_name, None);
+    let plain = net.names[2].clone();
+    assert_eq!(net.resolve_any(1, plain).friendly_name, None);
 }
