@@ -93,6 +93,8 @@ impl PnrpNode {
                     self.events.push_back(Event::Unregistered { request, id });
                 }
                 self.end_all_resolves(now, ResolveError::Closed);
+                // MS-PNRP §3.1.4.5: leaving closes the host's open too.
+                self.close_cloud();
                 self.left = true;
                 self.maintenance_at = None;
             }
