@@ -3,10 +3,12 @@
 //! Resolution Protocol (PNRP) Version 4.0"; "peerlab choice" marks a point the specification leaves open.
 
 pub mod addrs;
+pub mod choices;
 pub mod config;
 mod config_check;
 pub mod cpa;
 mod cpa_memo;
+pub mod friendly;
 pub mod id;
 pub mod message;
 pub mod name;
@@ -21,13 +23,18 @@ mod flood;
 mod hot;
 pub mod inquire_limit;
 pub mod leafset;
+mod lifecycle;
 mod maintenance;
 mod node;
 mod pending;
 mod reassembly;
 mod receive;
 mod register;
+#[cfg(test)]
+mod registration_options_tests;
 mod resolve;
+#[cfg(test)]
+mod signature_order_tests;
 mod small_map;
 pub mod stats;
 mod sync;
@@ -36,9 +43,11 @@ mod testnet;
 mod ticks;
 mod walk;
 
+pub use choices::Choice;
 pub use config::PnrpConfig;
 pub use config_check::ConfigIssue;
 pub use cpa::{AppEndpoint, Cpa, CpaError};
+pub use friendly::{FriendlyName, FriendlyNameError};
 pub use id::{Distance, PnrpId};
 pub use message::*;
 pub use name::{NameError, PeerName};

@@ -160,6 +160,8 @@ impl TestNet {
             name: self.names[i].clone(),
             identity: self.identities[i].clone(),
             app_endpoints: Vec::new(),
+            friendly_name: None,
+            service_location_prefix: None,
         };
         self.command(i, cmd)
     }
@@ -175,6 +177,21 @@ impl TestNet {
                 timeout: Duration::from_secs(30),
             },
         )
+    }
+
+    /// Node `i` resolves any instance of `name`; the result 10 s later, which must be a success.
+    pub(super) fn resolve_any(&mut self, i: usize, name: PeerName) -> Resolved {
+        let cmd = Command::Resolve {
+            name,
+            criteria: ResolveCriteria::AnyPeerName,
+            timeout: Duration::from_secs(30),
+        };
+        let r = self.command(i, cmd);
+        self.run_for(Duration::from_secs(10));
+        match self.resolve_result(i, r) {
+            Some(Ok(found)) => found.clone(),
+            other => panic!("node {i}: the resolve ended with {other:?}"),
+        }
     }
 
     /// Moves node `i` to `ep` (MS-PNRP §3.1.7.1): the network delivers to the new endpoint only.

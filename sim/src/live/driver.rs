@@ -559,6 +559,8 @@ mod tests {
                 name: name.clone(),
                 identity: ida,
                 app_endpoints: Vec::new(),
+                friendly_name: None,
+                service_location_prefix: None,
             })
             .await
             .unwrap();

@@ -329,6 +329,8 @@ async fn host(
                 name: peer_name,
                 identity: spec.identity.clone(),
                 app_endpoints: Vec::new(),
+                friendly_name: None,
+                service_location_prefix: None,
             };
             let _ = handle
                 .send(Input::Command {
