@@ -15,8 +15,13 @@
 //!    the sender's uplink, as on a real wire;
 //! 6. latency: base + both nodes' extra + active latency windows, then jitter; the base comes
 //!    from the sender's class latency model if it has one, else the receiver's, else the
-//!    network's ([`NodeClass`]);
+//!    network's ([`NodeClass`]); with [`Subnets`] attached, a LAN path's base is the subnet's LAN
+//!    latency and an Internet path adds each end's LAN and WAN latency, and the datagram queues
+//!    FIFO on the WAN links it crosses (`subnet` module docs);
 //! 7. receiver's downlink queue over its limit → [`DropReason::QueueFull`].
+//!
+//! Stream (TCP) traffic is modelled apart, in [`stream`]: its segments take stages 1, 3, 5 and 6
+//! through [`NetModel::segment`] and share links max-min fairly among themselves.
 //!
 //! A node sending to itself is delivered at `now` (loopback) after stages 1 and 2.
 //! Crashed-while-in-flight and address changes are the event loop's concern: it checks the
