@@ -384,8 +384,7 @@ impl<M> StreamModel<M> {
         self.advance(t);
         let keys: Vec<(u64, End)> = self.active.iter().copied().collect();
         for (id, end) in keys {
-            loop {
-                let Some(f) = self.flows.get_mut(&id) else { break };
+            while let Some(f) = self.flows.get_mut(&id) {
                 let d = &mut f.ends[end.index()].out;
                 if d.head_left > 0 {
                     break;
