@@ -61,6 +61,7 @@ mod engine;
 mod share;
 #[cfg(test)]
 mod tests;
+mod transfer;
 
 use super::{LinkId, NetModel, PathLinks};
 use peerlab_engine::{Duration, Instant};
