@@ -48,6 +48,8 @@ impl Layer for NameUser {
             name: name(self.me),
             identity: identity(self.me),
             app_endpoints: vec![],
+            friendly_name: None,
+            service_location_prefix: None,
         };
         self.out.push_back(LayerOutput::Request {
             request: REGISTER,
@@ -204,6 +206,8 @@ fn an_upper_layer_registers_and_resolves_through_pnrp_and_hears_both_completions
         name: name(4),
         identity: identity(4),
         app_endpoints: vec![],
+        friendly_name: None,
+        service_location_prefix: None,
     };
     net.run_until(Instant::ZERO + Duration::from_secs(60));
     let app_request = net.stacks[4].handle_command(net.now, StackCommand::Pnrp(register));
