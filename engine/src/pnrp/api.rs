@@ -1,5 +1,6 @@
 //! Commands the application gives a PNRP node and the events it reports back (docs/architecture.md §3).
 
+use super::chain::Delegation;
 use super::cpa::{AppEndpoint, Cpa};
 use super::id::PnrpId;
 use super::message::{ReasonCode, ResolveCriteria};
@@ -17,6 +18,16 @@ pub enum Command {
         name: PeerName,
         /// The key pair that signs this registration's CPAs.
         identity: Arc<Identity>,
+        /// Application endpoints carried in the CPA payload (≤ 10).
+        app_endpoints: Vec<AppEndpoint>,
+    },
+    /// Register a delegated name (MS-PNRP §3.2.4.1, §1.3.2): `delegation`'s key signs the CPAs and its chain,
+    /// which must cover `name`, answers INQUIREs with C set.
+    RegisterDelegated {
+        /// The peer name; its authority is the chain's root.
+        name: PeerName,
+        /// The delegate's key pair and Certificate Chain.
+        delegation: Arc<Delegation>,
         /// Application endpoints carried in the CPA payload (≤ 10).
         app_endpoints: Vec<AppEndpoint>,
     },

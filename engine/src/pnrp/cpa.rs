@@ -248,17 +248,26 @@ impl Cpa {
 
     /// Validates rules 1, 2, 4, 5 and 7 of MS-PNRP §3.1.5.7 (syntax, authority = SHA-1 of the key for secured
     /// names, not expired, nonce, signature). Rule 6 and the address comparison are the caller's, through
-    /// `matches_route_entry`. Rule 3 (extended payload) and delegation chains (MS-PNRP §3.1.5.10) are not
-    /// supported:
-    /// a secured CPA must be signed by the key its authority hashes.
+    /// `matches_route_entry`. Rule 3 (extended payload) is not supported. A CPA that arrived with a
+    /// Certificate Chain goes through `chain::validate_answer_cpa` instead.
     pub fn validate(&self, now: Instant, expected_nonce: &[u8; 16]) -> Result<(), CpaError> {
+        self.validate_rules(now, expected_nonce, true)
+    }
+
+    /// `validate` without rule 2's key-hash comparison, for a CPA whose BinaryAuthority a validated
+    /// Certificate Chain vouches for (MS-PNRP §3.1.5.10). Never memoised: a memo entry vouches for rule 2.
+    pub fn validate_delegated(&self, now: Instant, expected_nonce: &[u8; 16]) -> Result<(), CpaError> {
+        self.validate_rules(now, expected_nonce, false)
+    }
+
+    fn validate_rules(&self, now: Instant, expected_nonce: &[u8; 16], rule2: bool) -> Result<(), CpaError> {
         self.check_syntax()?;
         // Zero-nonce CPAs are the reused ones (MS-PNRP §3.2.1, revokes): many peers validate the same value.
         // A memo hit means this exact CPA passed rules 2 and 7 before (see `cpa_memo`); the checks
         // that depend on `now` and the nonce still run, in the same order as below.
         let reused = self.nonce == [0; 16];
-        let known = reused && cpa_memo::known_good(self);
-        if !known {
+        let known = rule2 && reused && cpa_memo::known_good(self);
+        if !known && rule2 {
             if let Some(a) = self.authority {
                 if a != self.public_key.authority() {
                     return Err(CpaError::AuthorityMismatch);
@@ -286,7 +295,7 @@ impl Cpa {
         if !ok {
             return Err(CpaError::BadSignature);
         }
-        if reused {
+        if reused && rule2 {
             cpa_memo::remember(self);
         }
         Ok(())

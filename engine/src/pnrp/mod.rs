@@ -3,6 +3,7 @@
 //! Resolution Protocol (PNRP) Version 4.0"; "peerlab choice" marks a point the specification leaves open.
 
 pub mod addrs;
+pub mod chain;
 pub mod config;
 mod config_check;
 pub mod cpa;
@@ -36,6 +37,7 @@ mod testnet;
 mod ticks;
 mod walk;
 
+pub use chain::{CertChain, CertRole, ChainCert, ChainError, Delegation, Grant};
 pub use config::PnrpConfig;
 pub use config_check::ConfigIssue;
 pub use cpa::{AppEndpoint, Cpa, CpaError};

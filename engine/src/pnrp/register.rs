@@ -39,7 +39,25 @@ impl PnrpNode {
                     let reason = "too_many_app_endpoints";
                     return self.events.push_back(Event::RegisterFailed { request, reason });
                 }
-                self.register(now, request, name, identity, app_endpoints);
+                self.register(now, request, name, identity, app_endpoints, None);
+            }
+            Command::RegisterDelegated {
+                name,
+                delegation,
+                app_endpoints,
+            } => {
+                let key = delegation.identity.public_key();
+                if !name.is_secured() || !delegation.chain.covers(&name, key) {
+                    let reason = "delegation_does_not_cover_name";
+                    return self.events.push_back(Event::RegisterFailed { request, reason });
+                }
+                if app_endpoints.len() > APP_ENDPOINTS_MAX {
+                    let reason = "too_many_app_endpoints";
+                    return self.events.push_back(Event::RegisterFailed { request, reason });
+                }
+                let chain = Some(delegation.chain.der().clone());
+                let identity = delegation.identity.clone();
+                self.register(now, request, name, identity, app_endpoints, chain);
             }
             Command::Unregister { id } => {
                 self.unregister(now, id);
@@ -119,6 +137,7 @@ impl PnrpNode {
         name: super::name::PeerName,
         identity: std::sync::Arc<crate::crypto::Identity>,
         app_endpoints: Vec<super::cpa::AppEndpoint>,
+        chain: Option<std::sync::Arc<[u8]>>,
     ) {
         self.left = false;
         if self.maintenance_at.is_none() {
@@ -136,6 +155,7 @@ impl PnrpNode {
             name,
             identity,
             app_endpoints,
+            chain,
             leaf: LeafSet::new(id, self.cfg.leaf_set_side),
             route,
             cpa_zero: None,

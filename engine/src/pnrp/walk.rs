@@ -231,7 +231,7 @@ pub(super) fn check_cpa(
     let cpa = buf.cpa.clone().ok_or("missing_cpa")?;
     // `verify` is false only under the test-only `inject_bug = "skip-cpa-verify"`.
     if verify {
-        cpa.validate(now, nonce).map_err(|e| e.reason())?;
+        super::chain::validate_answer_cpa(&cpa, buf, now, nonce)?;
     }
     if cpa.revoke {
         return Err("revoked");

@@ -9,6 +9,7 @@
 //! `DecodeError`.
 
 mod authority;
+pub mod chain;
 mod cpa_codec;
 mod elements;
 mod error;
