@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn only_an_unexpired_issued_chain_vouches() {
         let auth = Identity::generate(Scheme::Ed25519, [1; 32]);
-        let (a, b) = (Identity::generate(Scheme::Ed25519, [2; 32]), Identity::generate(Scheme::Ed25519, [3; 32]));
+        let (a, b) = (
+            Identity::generate(Scheme::Ed25519, [2; 32]),
+            Identity::generate(Scheme::Ed25519, [3; 32]),
+        );
         let grant = Grant {
             role: CertRole::Member,
             classifiers: vec!["svc".into()],
@@ -115,12 +118,22 @@ mod tests {
         let until = Instant::ZERO + Duration::from_secs(100);
         let chain = CertChain::issue(&auth, a.public_key(), &grant, Instant::ZERO, until);
         let mut d = Delegations::default();
-        d.add(7, Arc::new(Delegation { identity: a.clone(), chain }));
+        d.add(
+            7,
+            Arc::new(Delegation {
+                identity: a.clone(),
+                chain,
+            }),
+        );
         let name = PeerName::secured(auth.authority(), "svc").unwrap();
         assert!(d.vouches(&name, a.public_key(), Instant::ZERO + Duration::from_secs(50)));
         assert!(!d.vouches(&name, a.public_key(), until + Duration::from_secs(1)));
         assert!(!d.vouches(&name, b.public_key(), Instant::ZERO));
-        assert!(!d.vouches(&PeerName::secured(auth.authority(), "other").unwrap(), a.public_key(), Instant::ZERO));
+        assert!(!d.vouches(
+            &PeerName::secured(auth.authority(), "other").unwrap(),
+            a.public_key(),
+            Instant::ZERO
+        ));
         assert!(d.of_name(7).is_some() && d.of_name(8).is_none());
         assert_eq!(d.root_key(&auth.authority()).as_ref(), Some(auth.public_key()));
     }

@@ -159,7 +159,11 @@ impl PnrpNode {
         let route = reg.route.clone();
         let classifier = reg.name.classifier.clone();
         // MS-PNRP §3.2.5.6: C asks for the Certificate Chain, if the name is delegated.
-        let cert_chain = reg.chain.as_ref().filter(|_| i.flags.cert_chain).map(|c| c.to_vec());
+        let cert_chain = reg
+            .chain
+            .as_ref()
+            .filter(|_| i.flags.cert_chain)
+            .map(|c| c.to_vec());
         let nonce = i.nonce.unwrap_or([0; 16]);
         let cpa = if !i.flags.cpa {
             None

@@ -13,8 +13,8 @@
 use super::cpa::Cpa;
 use super::message::AuthorityBuffer;
 use super::name::{classifier_hash, PeerName};
-use super::wire::chain::{decode_chain, encode_chain, encode_tbs, DecodedCert};
 pub use super::wire::chain::CHAIN_CERTS_MAX;
+use super::wire::chain::{decode_chain, encode_chain, encode_tbs, DecodedCert};
 use crate::crypto::{Identity, PublicKey, Scheme};
 use crate::Instant;
 use sha2::{Digest, Sha256};
@@ -135,7 +135,12 @@ impl ChainCert {
         // Serial: a digest of what the certificate binds, first byte in 1..=0x7f so the DER INTEGER is
         // exactly 16 bytes (MS-PNRP §2.2.3.5).
         let mut h = Sha256::new();
-        for part in [&issuer_key.bytes[..], &key.bytes[..], &nb.to_be_bytes(), &na.to_be_bytes()] {
+        for part in [
+            &issuer_key.bytes[..],
+            &key.bytes[..],
+            &nb.to_be_bytes(),
+            &na.to_be_bytes(),
+        ] {
             h.update(part);
         }
         if let Some(g) = grant {
@@ -220,8 +225,15 @@ impl CertChain {
         not_after: Instant,
     ) -> CertChain {
         let root = self.certs.first().map(|c| c.key.authority()).unwrap_or_default();
-        let cert = ChainCert::unsigned(holder.public_key(), delegate, root, Some(grant), not_before, not_after)
-            .sign(holder);
+        let cert = ChainCert::unsigned(
+            holder.public_key(),
+            delegate,
+            root,
+            Some(grant),
+            not_before,
+            not_after,
+        )
+        .sign(holder);
         let mut certs = self.certs.clone();
         certs.push(cert);
         CertChain::from_certs(certs)
@@ -245,7 +257,9 @@ impl CertChain {
     /// True when `key` may publish `name` through this chain: the name's authority is the root's, the last
     /// certificate is `key`'s and the classifier is legally delegated (no signature or time checks).
     pub fn covers(&self, name: &PeerName, key: &PublicKey) -> bool {
-        let Some(last) = self.certs.last() else { return false };
+        let Some(last) = self.certs.last() else {
+            return false;
+        };
         self.root_authority() == Some(name.authority)
             && last.key == *key
             && classifier_delegated(last, &name.classifier)
@@ -335,14 +349,19 @@ fn legal(delegator: &[String], roles: &[CertRole], classifier: &str) -> bool {
 fn list_delegated(delegator: &[String], cert: &ChainCert) -> bool {
     let list = cert.classifiers.as_deref().unwrap_or_default();
     if list.is_empty() {
-        return delegator.is_empty() || (cert.roles.iter().any(|r| r.widens()) && delegator.iter().any(String::is_empty));
+        return delegator.is_empty()
+            || (cert.roles.iter().any(|r| r.widens()) && delegator.iter().any(String::is_empty));
     }
     list.iter().all(|c| legal(delegator, &cert.roles, c))
 }
 
 /// Is `classifier` delegated by the last certificate `last` (MS-PNRP §3.1.5.10, last rule)?
 fn classifier_delegated(last: &ChainCert, classifier: &str) -> bool {
-    legal(last.classifiers.as_deref().unwrap_or_default(), &last.roles, classifier)
+    legal(
+        last.classifiers.as_deref().unwrap_or_default(),
+        &last.roles,
+        classifier,
+    )
 }
 
 /// Puts decoded certificates in chain order: the single root first, then each certificate whose
@@ -355,7 +374,10 @@ fn order(mut certs: Vec<DecodedCert>) -> Result<Vec<DecodedCert>, ChainError> {
     }
     let mut chain = vec![certs.swap_remove(at)];
     while !certs.is_empty() {
-        let prev = chain.last().and_then(|c| c.cert.subject_alt.clone()).ok_or(ChainError::Link)?;
+        let prev = chain
+            .last()
+            .and_then(|c| c.cert.subject_alt.clone())
+            .ok_or(ChainError::Link)?;
         let next = certs
             .iter()
             .position(|c| c.cert.issuer_alt.as_ref() == Some(&prev))
@@ -368,7 +390,12 @@ fn order(mut certs: Vec<DecodedCert>) -> Result<Vec<DecodedCert>, ChainError> {
 /// MS-PNRP §3.1.5.10: validates the Certificate Chain `der` for `cpa` (whose BinaryAuthority it must be
 /// rooted in and whose key it must end in), the AUTHORITY_BUFFER's `classifier` and time `now`. Every
 /// certificate's signature is checked under its issuer's key, the root's under its own (RFC 2459 §6.1).
-pub fn validate_chain(der: &[u8], cpa: &Cpa, classifier: Option<&str>, now: Instant) -> Result<(), ChainError> {
+pub fn validate_chain(
+    der: &[u8],
+    cpa: &Cpa,
+    classifier: Option<&str>,
+    now: Instant,
+) -> Result<(), ChainError> {
     let certs = order(decode_chain(der).map_err(|e| ChainError::Syntax(e.0))?)?;
     let root = &certs[0].cert;
     if root.issuer_alt != root.subject_alt || root.issuer != root.subject {
@@ -389,15 +416,27 @@ pub fn validate_chain(der: &[u8], cpa: &Cpa, classifier: Option<&str>, now: Inst
         return Err(ChainError::LeafKey);
     }
     let t = instant_to_unix_secs(now);
-    if certs.iter().any(|c| t < c.cert.not_before || t > c.cert.not_after) {
+    if certs
+        .iter()
+        .any(|c| t < c.cert.not_before || t > c.cert.not_after)
+    {
         return Err(ChainError::Expired);
     }
     let syntax_ok = |c: &DecodedCert| {
-        c.cert.classifiers.iter().flatten().all(|s| PeerName::unsecured(s).is_ok())
+        c.cert
+            .classifiers
+            .iter()
+            .flatten()
+            .all(|s| PeerName::unsecured(s).is_ok())
     };
-    if !certs.iter().all(syntax_ok) || certs[1..].iter().any(|c| c.cert.classifiers.is_none() || c.cert.roles.is_empty())
+    if !certs.iter().all(syntax_ok)
+        || certs[1..]
+            .iter()
+            .any(|c| c.cert.classifiers.is_none() || c.cert.roles.is_empty())
     {
-        return Err(ChainError::Syntax("a member certificate without roles or classifiers"));
+        return Err(ChainError::Syntax(
+            "a member certificate without roles or classifiers",
+        ));
     }
     for pair in certs.windows(2) {
         let delegator = pair[0].cert.classifiers.as_deref().unwrap_or_default();

@@ -38,7 +38,10 @@ fn an_issued_chain_round_trips_and_validates_for_both_schemes() {
         let decoded = decode_chain(chain.der()).unwrap();
         assert_eq!(decoded.len(), 2);
         for d in &decoded {
-            assert!(chain.certs().contains(&d.cert), "{scheme:?}: a certificate changed in transit");
+            assert!(
+                chain.certs().contains(&d.cert),
+                "{scheme:?}: a certificate changed in transit"
+            );
             assert_eq!(d.tbs, super::encode_tbs(&d.cert));
         }
         let root = &chain.certs()[0];
@@ -63,7 +66,9 @@ fn the_der_is_a_pkcs7_signed_data_of_x509_v3_certificates() {
     let signed_data = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
     assert!(der.windows(signed_data.len()).any(|w| w == signed_data));
     // sha1WithRSAEncryption (1.2.840.113549.1.1.5) with NULL parameters.
-    let sha1_rsa = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05, 0x05, 0x00];
+    let sha1_rsa = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05, 0x05, 0x00,
+    ];
     assert!(der.windows(sha1_rsa.len()).any(|w| w == sha1_rsa));
     // X.509 v3: [0] EXPLICIT INTEGER 2.
     assert!(der.windows(5).any(|w| w == [0xa0, 0x03, 0x02, 0x01, 0x02]));
@@ -81,14 +86,20 @@ fn a_tampered_member_signature_is_a_bad_signature() {
     let mut certs = chain.certs().to_vec();
     certs[1].signature[5] ^= 1;
     let broken = CertChain::from_certs(certs);
-    assert_eq!(check(&broken, &cpa(&auth, "x", &delegate), "x", 60), Err("chain_bad_signature"));
+    assert_eq!(
+        check(&broken, &cpa(&auth, "x", &delegate), "x", 60),
+        Err("chain_bad_signature")
+    );
     // A root copying the authority's key but signed by someone else fails the self-signature.
     let mallory = id(Scheme::Ed25519, 9);
     let mut certs = chain.certs().to_vec();
     certs[0] = certs[0].clone().sign(&mallory);
     certs[1] = certs[1].clone().sign(&mallory);
     let forged = CertChain::from_certs(certs);
-    assert_eq!(check(&forged, &cpa(&auth, "x", &delegate), "x", 60), Err("chain_bad_signature"));
+    assert_eq!(
+        check(&forged, &cpa(&auth, "x", &delegate), "x", 60),
+        Err("chain_bad_signature")
+    );
 }
 
 #[test]
@@ -96,7 +107,13 @@ fn expired_and_not_yet_valid_chains_are_expired() {
     let (auth, delegate, chain) = day_chain(Scheme::Ed25519, &Grant::unrestricted());
     let c = cpa(&auth, "x", &delegate);
     assert_eq!(check(&chain, &c, "x", 86_401), Err("chain_expired"));
-    let later = CertChain::issue(&auth, delegate.public_key(), &Grant::unrestricted(), at(100), at(200));
+    let later = CertChain::issue(
+        &auth,
+        delegate.public_key(),
+        &Grant::unrestricted(),
+        at(100),
+        at(200),
+    );
     assert_eq!(check(&later, &c, "x", 99), Err("chain_expired"));
     assert_eq!(check(&later, &c, "x", 150), Ok(()));
 }
@@ -105,10 +122,28 @@ fn expired_and_not_yet_valid_chains_are_expired() {
 fn a_chain_of_another_authority_is_foreign_and_another_signer_is_not_the_leaf() {
     let (auth, delegate, _) = day_chain(Scheme::Ed25519, &Grant::unrestricted());
     let other = id(Scheme::Ed25519, 5);
-    let foreign = CertChain::issue(&other, delegate.public_key(), &Grant::unrestricted(), at(0), at(999));
-    assert_eq!(check(&foreign, &cpa(&auth, "x", &delegate), "x", 60), Err("chain_foreign_root"));
-    let chain = CertChain::issue(&auth, delegate.public_key(), &Grant::unrestricted(), at(0), at(999));
-    assert_eq!(check(&chain, &cpa(&auth, "x", &other), "x", 60), Err("chain_leaf_key"));
+    let foreign = CertChain::issue(
+        &other,
+        delegate.public_key(),
+        &Grant::unrestricted(),
+        at(0),
+        at(999),
+    );
+    assert_eq!(
+        check(&foreign, &cpa(&auth, "x", &delegate), "x", 60),
+        Err("chain_foreign_root")
+    );
+    let chain = CertChain::issue(
+        &auth,
+        delegate.public_key(),
+        &Grant::unrestricted(),
+        at(0),
+        at(999),
+    );
+    assert_eq!(
+        check(&chain, &cpa(&auth, "x", &other), "x", 60),
+        Err("chain_leaf_key")
+    );
 }
 
 #[test]
@@ -119,9 +154,15 @@ fn classifier_restrictions_bind_the_buffer_classifier_and_the_cpa_hash() {
     };
     let (auth, delegate, chain) = day_chain(Scheme::Ed25519, &grant);
     assert_eq!(check(&chain, &cpa(&auth, "fish", &delegate), "fish", 60), Ok(()));
-    assert_eq!(check(&chain, &cpa(&auth, "ham", &delegate), "ham", 60), Err("chain_classifier"));
+    assert_eq!(
+        check(&chain, &cpa(&auth, "ham", &delegate), "ham", 60),
+        Err("chain_classifier")
+    );
     // The buffer names an allowed classifier but the CPA certifies another one.
-    assert_eq!(check(&chain, &cpa(&auth, "ham", &delegate), "fish", 60), Err("chain_classifier"));
+    assert_eq!(
+        check(&chain, &cpa(&auth, "ham", &delegate), "fish", 60),
+        Err("chain_classifier")
+    );
     let c = cpa(&auth, "fish", &delegate);
     assert_eq!(
         validate_chain(chain.der(), &c, None, at(60)).map_err(|e| e.reason()),
@@ -129,33 +170,88 @@ fn classifier_restrictions_bind_the_buffer_classifier_and_the_cpa_hash() {
     );
     let name = PeerName::secured(auth.authority(), "fish").unwrap();
     assert!(chain.covers(&name, delegate.public_key()));
-    assert!(!chain.covers(&PeerName::secured(auth.authority(), "fish food").unwrap(), delegate.public_key()));
+    assert!(!chain.covers(
+        &PeerName::secured(auth.authority(), "fish food").unwrap(),
+        delegate.public_key()
+    ));
 }
 
 #[test]
 fn subdelegation_narrows_classifiers_by_role() {
     // MS-PNRP §2.2.3.5.1.5: each certificate's own role says how its list relates to its issuer's.
-    let (auth, a, b) = (id(Scheme::Ed25519, 1), id(Scheme::Ed25519, 2), id(Scheme::Ed25519, 3));
+    let (auth, a, b) = (
+        id(Scheme::Ed25519, 1),
+        id(Scheme::Ed25519, 2),
+        id(Scheme::Ed25519, 3),
+    );
     let grant = |role, list: &[&str]| Grant {
         role,
         classifiers: list.iter().map(|c| c.to_string()).collect(),
     };
-    let to_a = CertChain::issue(&auth, a.public_key(), &grant(CertRole::Admin, &["fish"]), at(0), at(999));
+    let to_a = CertChain::issue(
+        &auth,
+        a.public_key(),
+        &grant(CertRole::Admin, &["fish"]),
+        at(0),
+        at(999),
+    );
     // An admin may narrow "fish" to "fish food" and then use anything that begins with it.
-    let to_b = to_a.extend(&a, b.public_key(), &grant(CertRole::Admin, &["fish food"]), at(0), at(999));
+    let to_b = to_a.extend(
+        &a,
+        b.public_key(),
+        &grant(CertRole::Admin, &["fish food"]),
+        at(0),
+        at(999),
+    );
     assert_eq!(to_b.certs().len(), 3);
-    assert_eq!(check(&to_b, &cpa(&auth, "fish food", &b), "fish food", 60), Ok(()));
-    assert_eq!(check(&to_b, &cpa(&auth, "fish foods", &b), "fish foods", 60), Ok(()));
-    assert_eq!(check(&to_b, &cpa(&auth, "fish", &b), "fish", 60), Err("chain_classifier"));
+    assert_eq!(
+        check(&to_b, &cpa(&auth, "fish food", &b), "fish food", 60),
+        Ok(())
+    );
+    assert_eq!(
+        check(&to_b, &cpa(&auth, "fish foods", &b), "fish foods", 60),
+        Ok(())
+    );
+    assert_eq!(
+        check(&to_b, &cpa(&auth, "fish", &b), "fish", 60),
+        Err("chain_classifier")
+    );
     // A member gets exactly what its issuer lists.
-    let member = to_a.extend(&a, b.public_key(), &grant(CertRole::Member, &["fish"]), at(0), at(999));
+    let member = to_a.extend(
+        &a,
+        b.public_key(),
+        &grant(CertRole::Member, &["fish"]),
+        at(0),
+        at(999),
+    );
     assert_eq!(check(&member, &cpa(&auth, "fish", &b), "fish", 60), Ok(()));
-    assert_eq!(check(&member, &cpa(&auth, "fish food", &b), "fish food", 60), Err("chain_classifier"));
-    let narrowed = to_a.extend(&a, b.public_key(), &grant(CertRole::Member, &["fish food"]), at(0), at(999));
-    assert_eq!(check(&narrowed, &cpa(&auth, "fish food", &b), "fish food", 60), Err("chain_classifier"));
+    assert_eq!(
+        check(&member, &cpa(&auth, "fish food", &b), "fish food", 60),
+        Err("chain_classifier")
+    );
+    let narrowed = to_a.extend(
+        &a,
+        b.public_key(),
+        &grant(CertRole::Member, &["fish food"]),
+        at(0),
+        at(999),
+    );
+    assert_eq!(
+        check(&narrowed, &cpa(&auth, "fish food", &b), "fish food", 60),
+        Err("chain_classifier")
+    );
     // Nobody widens what it was given: "cheese" is not under "fish".
-    let wide = to_a.extend(&a, b.public_key(), &grant(CertRole::Admin, &["cheese"]), at(0), at(999));
-    assert_eq!(check(&wide, &cpa(&auth, "cheese", &b), "cheese", 60), Err("chain_classifier"));
+    let wide = to_a.extend(
+        &a,
+        b.public_key(),
+        &grant(CertRole::Admin, &["cheese"]),
+        at(0),
+        at(999),
+    );
+    assert_eq!(
+        check(&wide, &cpa(&auth, "cheese", &b), "cheese", 60),
+        Err("chain_classifier")
+    );
 }
 
 #[test]
@@ -174,7 +270,11 @@ fn the_classifier_delegation_table_of_ms_pnrp_holds() {
         assert!(legal(&s(&["fish", "cheese"]), &admin, ok), "{ok}");
     }
     assert!(!legal(&s(&["fish", "cheese"]), &admin, "ham"));
-    assert!(legal(&s(&["fish", "cheese"]), &[CertRole::InvitingMember], "fish food"));
+    assert!(legal(
+        &s(&["fish", "cheese"]),
+        &[CertRole::InvitingMember],
+        "fish food"
+    ));
     assert!(!legal(&s(&["fish", "cheese"]), &member, "fish food"));
     // Empty lists: legal under an empty delegator list, or for a widening role under a list holding "".
     let cert = |roles: &[CertRole], list: &[&str]| ChainCert {
@@ -196,27 +296,43 @@ fn links_peer_names_and_counts_are_checked() {
     let mut certs = chain.certs().to_vec();
     certs[1].root = true;
     certs[1] = certs[1].clone().sign(&auth);
-    assert_eq!(check(&CertChain::from_certs(certs), &c, "x", 60), Err("chain_link"));
+    assert_eq!(
+        check(&CertChain::from_certs(certs), &c, "x", 60),
+        Err("chain_link")
+    );
     // The member names an issuer that is not the root.
     let mut certs = chain.certs().to_vec();
     certs[1].issuer_alt = Some("someone else".into());
     certs[1] = certs[1].clone().sign(&auth);
-    assert_eq!(check(&CertChain::from_certs(certs), &c, "x", 60), Err("chain_link"));
+    assert_eq!(
+        check(&CertChain::from_certs(certs), &c, "x", 60),
+        Err("chain_link")
+    );
     // The last certificate's PnrpPeerName differs from the first's.
     let mut certs = chain.certs().to_vec();
     certs[1].peer_name = Some("0.other".into());
     certs[1] = certs[1].clone().sign(&auth);
-    assert_eq!(check(&CertChain::from_certs(certs), &c, "x", 60), Err("chain_peer_name"));
+    assert_eq!(
+        check(&CertChain::from_certs(certs), &c, "x", 60),
+        Err("chain_peer_name")
+    );
     // A member without its PnrpRole.
     let mut certs = chain.certs().to_vec();
     certs[1].roles.clear();
     certs[1] = certs[1].clone().sign(&auth);
-    assert_eq!(check(&CertChain::from_certs(certs), &c, "x", 60), Err("chain_syntax"));
+    assert_eq!(
+        check(&CertChain::from_certs(certs), &c, "x", 60),
+        Err("chain_syntax")
+    );
     // More than 25 certificates, and bytes that are no chain at all.
     let mut long = chain.clone();
     for k in 0..25u8 {
         let next = id(Scheme::Ed25519, 100 + k);
-        let holder = if k == 0 { delegate.clone() } else { id(Scheme::Ed25519, 99 + k) };
+        let holder = if k == 0 {
+            delegate.clone()
+        } else {
+            id(Scheme::Ed25519, 99 + k)
+        };
         long = long.extend(&holder, next.public_key(), &Grant::unrestricted(), at(0), at(999));
     }
     assert_eq!(long.certs().len(), 27);
@@ -224,7 +340,10 @@ fn links_peer_names_and_counts_are_checked() {
         decode_chain(long.der()),
         Err(ChainSyntaxError("more than 25 certificates"))
     );
-    assert!(matches!(validate_chain(&[0x30, 0x00], &c, Some("x"), at(60)), Err(ChainError::Syntax(_))));
+    assert!(matches!(
+        validate_chain(&[0x30, 0x00], &c, Some("x"), at(60)),
+        Err(ChainError::Syntax(_))
+    ));
 }
 
 #[test]
@@ -240,9 +359,15 @@ fn a_cpa_with_a_chain_validates_through_the_chain_and_not_without_it() {
         cpa: None,
     };
     assert_eq!(validate_answer_cpa(&c, &buf, at(60), &[3; 16]), Ok(()));
-    assert_eq!(validate_answer_cpa(&c, &buf, at(60), &[4; 16]), Err("nonce_mismatch"));
+    assert_eq!(
+        validate_answer_cpa(&c, &buf, at(60), &[4; 16]),
+        Err("nonce_mismatch")
+    );
     buf.cert_chain = None;
-    assert_eq!(validate_answer_cpa(&c, &buf, at(60), &[3; 16]), Err("authority_mismatch"));
+    assert_eq!(
+        validate_answer_cpa(&c, &buf, at(60), &[3; 16]),
+        Err("authority_mismatch")
+    );
 }
 
 proptest! {

@@ -69,7 +69,10 @@ fn in_leaf_sets(net: &TestNet, name: &PeerName) -> (PnrpId, usize) {
 }
 
 fn rejected(net: &TestNet, reason: &str) -> u64 {
-    net.nodes.iter().map(|n| n.stats().cpa_rejected.get(reason).copied().unwrap_or(0)).sum()
+    net.nodes
+        .iter()
+        .map(|n| n.stats().cpa_rejected.get(reason).copied().unwrap_or(0))
+        .sum()
 }
 
 #[test]
@@ -86,7 +89,10 @@ fn a_delegated_name_resolves_and_enters_leaf_sets() {
     assert_eq!(found.endpoints, vec![endpoint(DELEGATE)]);
     let (_, holders) = in_leaf_sets(&net, &name);
     assert!(holders >= 2, "the delegated ID is in {holders} leaf sets");
-    let chain_rejections: u64 = crate::pnrp::chain::CHAIN_REJECT_REASONS.iter().map(|r| rejected(&net, r)).sum();
+    let chain_rejections: u64 = crate::pnrp::chain::CHAIN_REJECT_REASONS
+        .iter()
+        .map(|r| rejected(&net, r))
+        .sum();
     assert_eq!(chain_rejections, 0);
 }
 
@@ -122,12 +128,26 @@ fn an_expired_chain_is_refused_on_resolve_and_on_leaf_set_admission() {
     let auth = net.identities[AUTHORITY].clone();
     let key = net.identities[DELEGATE].public_key().clone();
     // Issued for the first two seconds of the run: long expired.
-    let chain = CertChain::issue(&auth, &key, &Grant::unrestricted(), Instant::ZERO, Instant::ZERO + Duration::from_secs(2));
+    let chain = CertChain::issue(
+        &auth,
+        &key,
+        &Grant::unrestricted(),
+        Instant::ZERO,
+        Instant::ZERO + Duration::from_secs(2),
+    );
     let name = register_delegated(&mut net, chain);
-    assert_eq!(resolve_name(&mut net, 10, &name).unwrap_err(), ResolveError::CpaInvalid { reason: "chain_expired" });
+    assert_eq!(
+        resolve_name(&mut net, 10, &name).unwrap_err(),
+        ResolveError::CpaInvalid {
+            reason: "chain_expired"
+        }
+    );
     let (_, holders) = in_leaf_sets(&net, &name);
     assert_eq!(holders, 0);
-    assert!(rejected(&net, "chain_expired") >= 2, "resolve and leaf-set admissions count it");
+    assert!(
+        rejected(&net, "chain_expired") >= 2,
+        "resolve and leaf-set admissions count it"
+    );
 }
 
 /// Rewrites the CERT_CHAIN of every AUTHORITY_BUFFER node 7 sends with `chain` (holding back the fragments
@@ -136,31 +156,45 @@ fn swap_chains(net: &mut TestNet, chain: Vec<u8>) {
     let delegate = endpoint(DELEGATE);
     let mut partial: std::collections::BTreeMap<u32, wire::Reassembly> = Default::default();
     net.tamper = Some(Box::new(move |from, _to, msg| {
-        let Message::Authority(a) = &msg else { return vec![msg] };
+        let Message::Authority(a) = &msg else {
+            return vec![msg];
+        };
         if from != delegate {
             return vec![msg];
         }
-        let Ok(ctx) = partial.entry(a.message_id).or_insert_with(|| wire::Reassembly::new(a.size).unwrap()).add(a)
+        let Ok(ctx) = partial
+            .entry(a.message_id)
+            .or_insert_with(|| wire::Reassembly::new(a.size).unwrap())
+            .add(a)
         else {
             return vec![msg];
         };
         if !ctx {
             return Vec::new();
         }
-        let whole = partial.remove(&a.message_id).and_then(|r| r.into_bytes()).unwrap();
+        let whole = partial
+            .remove(&a.message_id)
+            .and_then(|r| r.into_bytes())
+            .unwrap();
         let mut buf: AuthorityBuffer = wire::decode_authority_buffer(&whole).unwrap();
         if buf.cert_chain.is_some() {
             buf.cert_chain = Some(chain.clone());
         }
         let bytes = wire::encode_authority_buffer(&buf);
         let frags: Vec<Authority> = wire::fragment_authority(a.message_id, a.acked_id, &bytes);
-        frags.into_iter().map(|f| Message::Authority(Box::new(f))).collect()
+        frags
+            .into_iter()
+            .map(|f| Message::Authority(Box::new(f)))
+            .collect()
     }));
 }
 
 #[test]
 fn foreign_and_forged_chains_are_refused_on_resolve_and_on_leaf_set_admission() {
-    for (seed, forged, reason) in [(74, false, "chain_foreign_root"), (75, true, "chain_bad_signature")] {
+    for (seed, forged, reason) in [
+        (74, false, "chain_foreign_root"),
+        (75, true, "chain_bad_signature"),
+    ] {
         let mut net = settled(12, seed);
         let (from, until) = day(&net);
         let auth = net.identities[AUTHORITY].clone();
@@ -176,9 +210,15 @@ fn foreign_and_forged_chains_are_refused_on_resolve_and_on_leaf_set_admission() 
         };
         swap_chains(&mut net, bad.der().to_vec());
         let name = register_delegated(&mut net, honest);
-        assert_eq!(resolve_name(&mut net, 10, &name).unwrap_err(), ResolveError::CpaInvalid { reason });
+        assert_eq!(
+            resolve_name(&mut net, 10, &name).unwrap_err(),
+            ResolveError::CpaInvalid { reason }
+        );
         let (_, holders) = in_leaf_sets(&net, &name);
         assert_eq!(holders, 0, "{reason}: the ID entered a leaf set");
-        assert!(rejected(&net, reason) >= 2, "{reason} counted on resolve and admission");
+        assert!(
+            rejected(&net, reason) >= 2,
+            "{reason} counted on resolve and admission"
+        );
     }
 }

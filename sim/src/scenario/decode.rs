@@ -40,7 +40,13 @@ pub(crate) const TOP_KEYS: [&str; 14] = [
 pub(crate) const PNRP_ONLY_KEYS: [&str; 4] = ["pnrp", "peers", "fault", "network"];
 
 /// `[pnrp]` keys the simulator takes for itself; the rest go to `PnrpConfig`.
-pub(crate) const PNRP_SIM_KEYS: [&str; 5] = ["seed_servers", "crypto", "wire_bytes", "resolve_only", "delegated"];
+pub(crate) const PNRP_SIM_KEYS: [&str; 5] = [
+    "seed_servers",
+    "crypto",
+    "wire_bytes",
+    "resolve_only",
+    "delegated",
+];
 
 fn list(keys: &[&str]) -> String {
     keys.iter()

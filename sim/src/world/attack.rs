@@ -91,7 +91,9 @@ impl World {
             self.attack.claimed.insert((peer, id), Some(cpa));
             if b == Behaviour::BrokenChain {
                 let chain = self.broken_chain(peer, victim, claim);
-                self.attack.chains.insert((peer, id), (chain, name.classifier.clone()));
+                self.attack
+                    .chains
+                    .insert((peer, id), (chain, name.classifier.clone()));
             }
             // Announce the claim the way a registration does: LOOKUPs that carry our entry as best
             // match make every hop INQUIRE us and cache us (MS-PNRP §3.2.4.1).
@@ -344,7 +346,10 @@ impl World {
             "attack.revokes_replayed".into(),
             self.attack.revokes_replayed as f64,
         );
-        m.insert("attack.bad_chains_sent".into(), self.attack.bad_chains_sent as f64);
+        m.insert(
+            "attack.bad_chains_sent".into(),
+            self.attack.bad_chains_sent as f64,
+        );
         m.insert(
             "attack.forged_accepted".into(),
             self.metrics.forged_accepted as f64,

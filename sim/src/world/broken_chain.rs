@@ -24,14 +24,23 @@ impl World {
             Some(id) if id.authority() == info.name.authority => Some(id.public_key().clone()),
             _ => self.oracle.delegations.root_key(&info.name.authority),
         };
-        let (from, until) = (peerlab_engine::Instant::ZERO, self.now + Duration::from_secs(86_400));
+        let (from, until) = (
+            peerlab_engine::Instant::ZERO,
+            self.now + Duration::from_secs(86_400),
+        );
         let own = CertChain::issue(&mallory, mallory.public_key(), &grant, from, until);
         match (claim % 3, authority_key, owner) {
             // The victim's root key, every certificate signed by the attacker.
             (0, Some(key), _) => {
                 let mut certs = own.certs().to_vec();
                 let label = identity_label(&key);
-                let peer_name = info.name.authority.iter().map(|b| format!("{b:02x}")).collect::<String>() + ".";
+                let peer_name = info
+                    .name
+                    .authority
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+                    + ".";
                 certs[0].key = key;
                 for c in certs.iter_mut() {
                     c.issuer = label.clone();
@@ -45,7 +54,8 @@ impl World {
             }
             // A genuine delegation from the victim that ended a second ago.
             (1, _, Some(victim_key)) if victim_key.authority() == info.name.authority => {
-                let ended = peerlab_engine::Instant::ZERO + self.now.saturating_since(from + Duration::from_secs(1));
+                let ended =
+                    peerlab_engine::Instant::ZERO + self.now.saturating_since(from + Duration::from_secs(1));
                 let chain = CertChain::issue(&victim_key, mallory.public_key(), &grant, from, ended);
                 self.oracle.delegations.record(chain.clone());
                 chain.der().to_vec()

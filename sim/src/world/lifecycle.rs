@@ -102,7 +102,8 @@ impl World {
                         let classifier = format!("{}-{member}-s{k}", g.name);
                         if let (true, Some(auth)) = (delegated, &authority) {
                             let at = (index, g.cloud);
-                            let idx = add_delegated_name(&mut self.oracle, auth, &classifier, &identity, at, until);
+                            let idx =
+                                add_delegated_name(&mut self.oracle, auth, &classifier, &identity, at, until);
                             names.push(idx);
                             continue;
                         }

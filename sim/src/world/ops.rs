@@ -275,7 +275,12 @@ impl World {
                 // A CPA not signed by the authority's own key stands only on a Certificate Chain, which
                 // honest peers must have checked (MS-PNRP §3.1.5.10): the world knows the chains it issued.
                 let delegated = info.name.is_secured() && r.cpa.public_key.authority() != info.name.authority;
-                if delegated && !self.oracle.delegations.vouches(&info.name, &r.cpa.public_key, self.now) {
+                if delegated
+                    && !self
+                        .oracle
+                        .delegations
+                        .vouches(&info.name, &r.cpa.public_key, self.now)
+                {
                     self.metrics.forged_accepted += 1;
                     let detail = format!(
                         "{} resolved to {} with a CPA key no valid chain delegates the name to",
@@ -403,7 +408,8 @@ fn forged(name: &pnrp::PeerName, r: &Resolved, delegated: bool) -> Option<String
         return Some("an endpoint is not in the CPA".into());
     }
     if name.is_secured() {
-        if r.cpa.authority != Some(name.authority) || (!delegated && r.cpa.public_key.authority() != name.authority)
+        if r.cpa.authority != Some(name.authority)
+            || (!delegated && r.cpa.public_key.authority() != name.authority)
         {
             return Some("the CPA is not signed by the name's key".into());
         }

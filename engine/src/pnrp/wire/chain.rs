@@ -195,11 +195,20 @@ fn cn_text(name: &Name) -> Result<String, ChainSyntaxError> {
     let bad = ChainSyntaxError("subject, issuer or alt name is not one BMPString CN");
     let [rdn] = &name.0[..] else { return Err(bad) };
     let [atv] = rdn.0.as_slice() else { return Err(bad) };
-    if atv.oid != oid(OID_COMMON_NAME) || atv.value.tag() != Tag::BmpString || atv.value.value().len() % 2 != 0 {
+    if atv.oid != oid(OID_COMMON_NAME)
+        || atv.value.tag() != Tag::BmpString
+        || atv.value.value().len() % 2 != 0
+    {
         return Err(bad);
     }
-    let units = atv.value.value().chunks_exact(2).map(|u| u16::from_be_bytes([u[0], u[1]]));
-    let text: String = char::decode_utf16(units).collect::<Result<_, _>>().map_err(|_| bad.clone())?;
+    let units = atv
+        .value
+        .value()
+        .chunks_exact(2)
+        .map(|u| u16::from_be_bytes([u[0], u[1]]));
+    let text: String = char::decode_utf16(units)
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad.clone())?;
     if text.chars().count() > CERT_NAME_MAX_CHARS || text.contains('\0') {
         return Err(bad);
     }
@@ -239,7 +248,9 @@ fn signature_scheme(alg: &AlgorithmIdentifierOwned) -> Result<Scheme, ChainSynta
             return Ok(scheme);
         }
     }
-    Err(ChainSyntaxError("signature algorithm is neither sha1WithRSAEncryption nor Ed25519"))
+    Err(ChainSyntaxError(
+        "signature algorithm is neither sha1WithRSAEncryption nor Ed25519",
+    ))
 }
 
 /// Unix seconds as an X.509 Time: UTCTime through 2049, GeneralizedTime after (RFC 5280 §4.1.2.5).
@@ -272,11 +283,19 @@ fn octets(bytes: &[u8]) -> Vec<u8> {
 /// critical PNRP extensions and the alt names.
 fn tbs_certificate(c: &ChainCert) -> TbsCertificate {
     let mut exts = vec![
-        ext(OID_CERT_TYPE, true, octets(&(if c.root { 2u32 } else { 1 }).to_le_bytes())),
+        ext(
+            OID_CERT_TYPE,
+            true,
+            octets(&(if c.root { 2u32 } else { 1 }).to_le_bytes()),
+        ),
         ext(OID_CERT_VERSION, true, octets(&CERT_VERSION)),
     ];
     if let Some(p) = &c.peer_name {
-        exts.push(ext(OID_PEER_NAME, true, encode_other_names(OID_PEER_NAME_STRING, std::slice::from_ref(p))));
+        exts.push(ext(
+            OID_PEER_NAME,
+            true,
+            encode_other_names(OID_PEER_NAME_STRING, std::slice::from_ref(p)),
+        ));
     }
     if !c.roles.is_empty() {
         let mut seq = Vec::new();
@@ -288,7 +307,11 @@ fn tbs_certificate(c: &ChainCert) -> TbsCertificate {
         exts.push(ext(OID_ROLE, true, v));
     }
     if let Some(list) = &c.classifiers {
-        exts.push(ext(OID_CLASSIFIERS, true, encode_other_names(OID_CLASSIFIER_STRING, list)));
+        exts.push(ext(
+            OID_CLASSIFIERS,
+            true,
+            encode_other_names(OID_CLASSIFIER_STRING, list),
+        ));
     }
     if let Some(a) = &c.subject_alt {
         exts.push(ext(OID_SUBJECT_ALT_NAME, false, alt_names(a)));
@@ -317,7 +340,9 @@ fn tbs_certificate(c: &ChainCert) -> TbsCertificate {
 
 /// The DER TBSCertificate of `c`: the bytes its issuer signs.
 pub fn encode_tbs(c: &ChainCert) -> Vec<u8> {
-    tbs_certificate(c).to_der().expect("a certificate of bounded fields encodes")
+    tbs_certificate(c)
+        .to_der()
+        .expect("a certificate of bounded fields encodes")
 }
 
 /// The Certificate Chain of `certs`: ContentInfo{signedData, SignedData v1 with no digest algorithms, an
@@ -413,7 +438,11 @@ fn decode_cert(c: &Certificate) -> Result<DecodedCert, ChainSyntaxError> {
         classifiers: None,
         subject_alt: None,
         issuer_alt: None,
-        signature: c.signature.as_bytes().ok_or(bad("signature has unused bits"))?.to_vec(),
+        signature: c
+            .signature
+            .as_bytes()
+            .ok_or(bad("signature has unused bits"))?
+            .to_vec(),
     };
     let (mut typed, mut versioned) = (false, false);
     for e in t.extensions.iter().flatten() {
@@ -436,7 +465,8 @@ fn decode_cert(c: &Certificate) -> Result<DecodedCert, ChainSyntaxError> {
             }
             OID_PEER_NAME => {
                 let names = decode_other_names(OID_PEER_NAME_STRING, v, CERT_PEER_NAME_MAX_CHARS)?;
-                let [name] = <[String; 1]>::try_from(names).map_err(|_| bad("PnrpPeerName is not one name"))?;
+                let [name] =
+                    <[String; 1]>::try_from(names).map_err(|_| bad("PnrpPeerName is not one name"))?;
                 cert.peer_name = Some(name);
             }
             OID_ROLE => cert.roles = decode_roles(v)?,
@@ -505,7 +535,9 @@ fn public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey, ChainSyntax
     let same = key.bytes.len() == scheme.key_len()
         && SubjectPublicKeyInfoOwned::from_der(&key.spki_der()).is_ok_and(|s| s == *spki);
     if !same || !key.is_well_formed() {
-        return Err(ChainSyntaxError("subject key is not a well-formed RSA-1024 or Ed25519 key"));
+        return Err(ChainSyntaxError(
+            "subject key is not a well-formed RSA-1024 or Ed25519 key",
+        ));
     }
     Ok(key)
 }
@@ -518,13 +550,18 @@ mod tests {
     fn golden_classifier_list_is_other_names_of_universal_strings() {
         let der = encode_other_names(OID_CLASSIFIER_STRING, &["fish".into()]);
         let mut want = vec![0x30, 0x22, 0xa0, 0x20];
-        want.extend([0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x2c, 0x00, 0x03]);
+        want.extend([
+            0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x2c, 0x00, 0x03,
+        ]);
         want.extend([0xa0, 0x12, 0x1c, 0x10]);
         for c in "fish".chars() {
             want.extend((c as u32).to_be_bytes());
         }
         assert_eq!(der, want);
-        assert_eq!(decode_other_names(OID_CLASSIFIER_STRING, &der, 149), Ok(vec!["fish".to_string()]));
+        assert_eq!(
+            decode_other_names(OID_CLASSIFIER_STRING, &der, 149),
+            Ok(vec!["fish".to_string()])
+        );
         assert_eq!(encode_other_names(OID_CLASSIFIER_STRING, &[]), [0x30, 0x00]);
         assert!(decode_other_names(OID_PEER_NAME_STRING, &der, 149).is_err());
         assert!(decode_other_names(OID_CLASSIFIER_STRING, &der, 3).is_err());
@@ -532,11 +569,17 @@ mod tests {
 
     #[test]
     fn golden_type_and_version_extensions() {
-        let e = ext(OID_CERT_TYPE, true, octets(&2u32.to_le_bytes())).to_der().unwrap();
-        let mut want = vec![0x30, 0x17, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x2c, 0x00, 0x01];
+        let e = ext(OID_CERT_TYPE, true, octets(&2u32.to_le_bytes()))
+            .to_der()
+            .unwrap();
+        let mut want = vec![
+            0x30, 0x17, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x2c, 0x00, 0x01,
+        ];
         want.extend([0x01, 0x01, 0xff, 0x04, 0x06, 0x04, 0x04, 0x02, 0x00, 0x00, 0x00]);
         assert_eq!(e, want);
-        let v = ext(OID_CERT_VERSION, true, octets(&CERT_VERSION)).to_der().unwrap();
+        let v = ext(OID_CERT_VERSION, true, octets(&CERT_VERSION))
+            .to_der()
+            .unwrap();
         assert_eq!(&v[v.len() - 4..], &[0x01, 0x00, 0x02, 0x00]);
     }
 
