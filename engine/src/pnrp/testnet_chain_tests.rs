@@ -56,7 +56,12 @@ fn in_leaf_sets(net: &TestNet, name: &PeerName) -> (PnrpId, usize) {
         .registered_ids()
         .find(|id| id.p2p_id() == name.p2p_id())
         .expect("the delegate registered the name");
-    let holders = (0..net.nodes.len())
+    (id, holders(net, id))
+}
+
+/// How many nodes hold `id` in a leaf set.
+fn holders(net: &TestNet, id: PnrpId) -> usize {
+    (0..net.nodes.len())
         .filter(|&i| {
             net.nodes[i].registered_ids().any(|l| {
                 net.nodes[i]
@@ -64,8 +69,7 @@ fn in_leaf_sets(net: &TestNet, name: &PeerName) -> (PnrpId, usize) {
                     .is_some_and(|v| v.below.contains(&id) || v.above.contains(&id))
             })
         })
-        .count();
-    (id, holders)
+        .count()
 }
 
 fn rejected(net: &TestNet, reason: &str) -> u64 {
@@ -220,5 +224,33 @@ fn foreign_and_forged_chains_are_refused_on_resolve_and_on_leaf_set_admission() 
             rejected(&net, reason) >= 2,
             "{reason} counted on resolve and admission"
         );
+    }
+}
+
+#[test]
+fn a_delegated_revoke_counts_only_with_the_admitted_key_option() {
+    for option in [false, true] {
+        let mut cfg = PnrpConfig::default();
+        cfg.revoke_by_admitted_delegate_key = option;
+        let mut net = TestNet::new(12, cfg, Scheme::Ed25519, 76);
+        net.register_all(Duration::from_secs(90));
+        let (from, until) = day(&net);
+        let auth = net.identities[AUTHORITY].clone();
+        let key = net.identities[DELEGATE].public_key().clone();
+        let chain = CertChain::issue(&auth, &key, &Grant::unrestricted(), from, until);
+        let name = register_delegated(&mut net, chain);
+        let (id, before) = in_leaf_sets(&net, &name);
+        assert!(before >= 2);
+        net.command(DELEGATE, Command::Unregister { id });
+        net.run_for(Duration::from_secs(20));
+        let left = holders(&net, id);
+        let accepted: u64 = net.nodes.iter().map(|n| n.stats().revokes_accepted).sum();
+        if option {
+            assert!(accepted >= 2 && left == 0, "revokes accepted {accepted}, still in {left} leaf sets");
+        } else {
+            // As specified: a FLOOD carries no chain, so the delegated revoke fails rule 2 everywhere.
+            assert_eq!(accepted, 0);
+            assert!(rejected(&net, "authority_mismatch") >= 2);
+        }
     }
 }
