@@ -230,8 +230,10 @@ fn foreign_and_forged_chains_are_refused_on_resolve_and_on_leaf_set_admission() 
 #[test]
 fn a_delegated_revoke_counts_only_with_the_admitted_key_option() {
     for option in [false, true] {
-        let mut cfg = PnrpConfig::default();
-        cfg.revoke_by_admitted_delegate_key = option;
+        let cfg = PnrpConfig {
+            revoke_by_admitted_delegate_key: option,
+            ..PnrpConfig::default()
+        };
         let mut net = TestNet::new(12, cfg, Scheme::Ed25519, 76);
         net.register_all(Duration::from_secs(90));
         let (from, until) = day(&net);
@@ -246,7 +248,10 @@ fn a_delegated_revoke_counts_only_with_the_admitted_key_option() {
         let left = holders(&net, id);
         let accepted: u64 = net.nodes.iter().map(|n| n.stats().revokes_accepted).sum();
         if option {
-            assert!(accepted >= 2 && left == 0, "revokes accepted {accepted}, still in {left} leaf sets");
+            assert!(
+                accepted >= 2 && left == 0,
+                "revokes accepted {accepted}, still in {left} leaf sets"
+            );
         } else {
             // As specified: a FLOOD carries no chain, so the delegated revoke fails rule 2 everywhere.
             assert_eq!(accepted, 0);
