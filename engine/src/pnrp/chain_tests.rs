@@ -397,3 +397,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_repeated_certificate_is_encoded_once() {
+    let (auth, delegate, chain) = day_chain(Scheme::Ed25519, &Grant::unrestricted());
+    let mut certs = chain.certs().to_vec();
+    certs.push(certs[1].clone());
+    let twice = CertChain::from_certs(certs);
+    assert_eq!(twice.der(), chain.der());
+    assert_eq!(check(&twice, &cpa(&auth, "x", &delegate), "x", 60), Ok(()));
+}

@@ -347,9 +347,16 @@ pub fn encode_tbs(c: &ChainCert) -> Vec<u8> {
 
 /// The Certificate Chain of `certs`: ContentInfo{signedData, SignedData v1 with no digest algorithms, an
 /// empty `data` content, the certificates and no signer infos} (RFC 2315 §9.1, a certificates-only message).
+/// A SET holds no duplicates: a certificate repeated in `certs` is encoded once.
 pub fn encode_chain(certs: &[ChainCert]) -> Vec<u8> {
-    let choices: Vec<CertificateChoices> = certs
-        .iter()
+    let mut distinct: Vec<&ChainCert> = Vec::with_capacity(certs.len());
+    for c in certs {
+        if !distinct.contains(&c) {
+            distinct.push(c);
+        }
+    }
+    let choices: Vec<CertificateChoices> = distinct
+        .into_iter()
         .map(|c| {
             CertificateChoices::Certificate(Certificate {
                 tbs_certificate: tbs_certificate(c),
@@ -467,6 +474,9 @@ fn decode_cert(c: &Certificate) -> Result<DecodedCert, ChainSyntaxError> {
                 let names = decode_other_names(OID_PEER_NAME_STRING, v, CERT_PEER_NAME_MAX_CHARS)?;
                 let [name] =
                     <[String; 1]>::try_from(names).map_err(|_| bad("PnrpPeerName is not one name"))?;
+                if crate::pnrp::name::PeerName::parse(&name).is_err() {
+                    return Err(bad("PnrpPeerName is not a peer name"));
+                }
                 cert.peer_name = Some(name);
             }
             OID_ROLE => cert.roles = decode_roles(v)?,
