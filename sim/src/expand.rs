@@ -73,6 +73,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
             secured_names: g.names.secured.sample(&mut rng) as u32,
             unsecured_names: g.names.unsecured.sample(&mut rng) as u32,
             resolve_only_ppm: s.pnrp.resolve_only.sample(&mut rng).ppm(),
+            delegated_ppm: s.pnrp.delegated.sample(&mut rng).ppm(),
             seed_group: g.seed_server,
             cloud,
             friendly_name: match g.friendly_name.as_deref() {
@@ -143,6 +144,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
                 sc::Behaviour::Poison => Behaviour::Poison,
                 sc::Behaviour::Drop => Behaviour::Drop,
                 sc::Behaviour::Replay => Behaviour::Replay,
+                sc::Behaviour::BrokenChain => Behaviour::BrokenChain,
             },
             start: Instant::ZERO + a.start.sample(&mut rng),
             joins: arrivals(&a.join, &mut rng)

@@ -3,6 +3,7 @@
 pub mod addr;
 pub mod churn;
 pub mod cli;
+pub mod delegations;
 pub mod dist_world;
 pub mod expand;
 pub mod fingerprint;

@@ -36,6 +36,8 @@ pub struct Oracle {
     retired: BTreeSet<PnrpId>,
     /// P2P IDs (an ID's high half) of the unsecured names: their CPAs prove nothing (MS-PNRP §1.3.1.3).
     unsecured_p2p: BTreeSet<u128>,
+    /// Delegated names and every delegation issued (MS-PNRP §1.3.2).
+    pub delegations: crate::delegations::Delegations,
 }
 
 /// One cloud's registrations.

@@ -69,6 +69,9 @@ pub struct GroupPlan {
     pub unsecured_names: u32,
     /// Fraction (parts per million) of members that never register (resolve-only nodes).
     pub resolve_only_ppm: u32,
+    /// Fraction (parts per million) of members whose secured names are delegated: named under the group's
+    /// authority key and registered under the member's own key with a Certificate Chain (MS-PNRP §1.3.2).
+    pub delegated_ppm: u32,
     /// This group hosts the seed servers.
     pub seed_group: bool,
     /// The group's cloud (index into `Plan::clouds`).
@@ -218,6 +221,8 @@ pub enum Behaviour {
     Drop,
     /// Re-sends stale or revoked CPAs.
     Replay,
+    /// Claims names with broken Certificate Chains (bad signature, expired, another authority's root).
+    BrokenChain,
 }
 
 impl Behaviour {
@@ -228,6 +233,7 @@ impl Behaviour {
             Behaviour::Poison => "poison",
             Behaviour::Drop => "drop",
             Behaviour::Replay => "replay",
+            Behaviour::BrokenChain => "broken-chain",
         }
     }
 }

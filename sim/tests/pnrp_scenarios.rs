@@ -150,7 +150,7 @@ max_failed_ratio = "10%"
 
 #[test]
 fn no_attacker_kind_gets_a_forged_resolution_accepted() {
-    for behaviour in ["forge-cpa", "poison", "drop", "replay"] {
+    for behaviour in ["forge-cpa", "poison", "drop", "replay", "broken-chain"] {
         let o = run(ATTACK, &[&format!("attackers.0.behaviour={behaviour}")]);
         assert_eq!(metric(&o, "pnrp.forged_accepted"), 0.0, "{behaviour}");
         assert_eq!(o.violations, 0, "{behaviour}: {:?}", o.checks);
@@ -174,6 +174,39 @@ fn forging_attackers_really_attack() {
         .sum();
     assert!(sent > 0.0, "forgers handed out no CPA");
     assert!(rejected > 0.0, "honest engines rejected nothing");
+}
+
+#[test]
+fn broken_chains_are_refused_and_delegated_names_resolve() {
+    // A quarter of the names are delegated (MS-PNRP §1.3.2): they must resolve like the others, while
+    // broken-chain attackers' claims are refused by reason (MS-PNRP §3.1.5.10).
+    let sets = [
+        "attackers.0.behaviour=broken-chain",
+        "pnrp.delegated=25%",
+        "checks.max_failed_ratio=0.5%",
+    ];
+    let o = run(ATTACK, &sets);
+    assert_eq!(metric(&o, "pnrp.forged_accepted"), 0.0);
+    assert_eq!(o.violations, 0, "{:?}", o.checks);
+    assert!(check_passed(&o, "max_failed_ratio.resolve"), "{:?}", o.checks);
+    assert!(
+        metric(&o, "attack.bad_chains_sent") > 0.0,
+        "no broken chain was handed out"
+    );
+    let chain_rejections: f64 = o
+        .metrics
+        .iter()
+        .filter(|(k, _)| k.starts_with("pnrp.engine.cpa_rejected.chain_"))
+        .map(|(_, v)| *v)
+        .sum();
+    assert!(chain_rejections > 0.0, "honest engines refused no chain");
+    // Without the engines' CPA checks the same attack gets its claims into leaf sets: the oracle sees it.
+    let mut unchecked = sets.to_vec();
+    unchecked.push("pnrp.inject_bug=skip-cpa-verify");
+    assert!(
+        run(ATTACK, &unchecked).violations > 0,
+        "the invariants missed accepted broken chains"
+    );
 }
 
 #[test]

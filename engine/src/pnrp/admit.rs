@@ -200,9 +200,15 @@ impl PnrpNode {
             Some(cpa) => match if self.cfg.injects("skip-cpa-verify") {
                 Ok(())
             } else {
-                cpa.validate_with(now, &add.nonce, self.cfg.rsa_signature_byte_order)
+                super::chain::validate_answer_cpa(
+                    cpa,
+                    &buf,
+                    now,
+                    &add.nonce,
+                    self.cfg.rsa_signature_byte_order,
+                )
             } {
-                Err(e) => Err(e.reason()),
+                Err(reason) => Err(reason),
                 Ok(()) if cpa.revoke => Err("revoked"),
                 Ok(()) if cpa.pnrp_id() != add.entry.id => Err("id_mismatch"),
                 // The IDs match (previous arm): only the addresses are left of `matches_route_entry`.

@@ -158,6 +158,12 @@ impl PnrpNode {
         };
         let route = reg.route.clone();
         let classifier = reg.name.classifier.clone();
+        // MS-PNRP §3.2.5.6: C asks for the Certificate Chain, if the name is delegated.
+        let cert_chain = reg
+            .chain
+            .as_ref()
+            .filter(|_| i.flags.cert_chain)
+            .map(|c| c.to_vec());
         let nonce = i.nonce.unwrap_or([0; 16]);
         let cpa = if !i.flags.cpa {
             None
@@ -168,9 +174,8 @@ impl PnrpNode {
         };
         let buf = AuthorityBuffer {
             flags: AuthorityFlags::default(),
-            // C: no delegation chains are supported (MS-PNRP §1.3.1.1, peerlab choice); X: no extended
-            // payloads.
-            cert_chain: None,
+            // X: no extended payloads.
+            cert_chain,
             classifier: Some(classifier),
             extended_payload: None,
             route_entry: Some(route),

@@ -1,5 +1,6 @@
 //! Commands the application gives a PNRP node and the events it reports back (docs/architecture.md §3).
 
+use super::chain::Delegation;
 use super::cpa::{AppEndpoint, Cpa};
 use super::friendly::FriendlyName;
 use super::id::PnrpId;
@@ -25,6 +26,16 @@ pub enum Command {
         /// The ServiceLocationPrefix hint (MS-PNRP §3.2.4.1): the upper 64 bits of the PNRP ID's service
         /// location; `None` = the /64 prefix of our address (MS-PNRP §1.3.1.2 SLupper).
         service_location_prefix: Option<u64>,
+    },
+    /// Register a delegated name (MS-PNRP §3.2.4.1, §1.3.2): `delegation`'s key signs the CPAs and its chain,
+    /// which must cover `name`, answers INQUIREs with C set.
+    RegisterDelegated {
+        /// The peer name; its authority is the chain's root.
+        name: PeerName,
+        /// The delegate's key pair and Certificate Chain.
+        delegation: Arc<Delegation>,
+        /// Application endpoints carried in the CPA payload (≤ 10).
+        app_endpoints: Vec<AppEndpoint>,
     },
     /// Unregister a locally registered ID (MS-PNRP §3.2.4.2): revoke floods and leaf-set repair.
     Unregister {

@@ -185,6 +185,10 @@ pub struct PnrpConfig {
     /// MS-PNRP §3.1.5.11, peerlab choice: a revoke only removes an entry whose admitted key (when known)
     /// equals the revoking key.
     pub revoke_requires_admitted_key: bool,
+    /// MS-PNRP §3.1.5.5 checks a revoke CPA by §3.1.5.7, and a FLOOD has no CERT_CHAIN element (§2.2.2.4), so
+    /// a delegated name's revoke never validates. Peerlab choice (off by default, as specified): accept a revoke
+    /// signed by the key the entry was admitted under after its chain was checked (MS-PNRP §3.1.5.10).
+    pub revoke_by_admitted_delegate_key: bool,
     /// When a leaf-set member goes, submit the next cached entries on that side for admission (MS-PNRP §3.2.1
     /// (peerlab choice): keeps leaf sets full after crashes without waiting for floods).
     pub refill_leaf_set_from_cache: bool,
@@ -328,6 +332,7 @@ impl Default for PnrpConfig {
             sync_flood_dont_ack: true,
             forward_revokes: true,
             revoke_requires_admitted_key: true,
+            revoke_by_admitted_delegate_key: false,
             refill_leaf_set_from_cache: true,
             maintenance_idle_ticks_max: 8,
             cache_balancing: true,

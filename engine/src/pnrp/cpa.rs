@@ -255,9 +255,8 @@ impl Cpa {
 
     /// Validates rules 1, 2, 4, 5 and 7 of MS-PNRP §3.1.5.7 (syntax, authority = SHA-1 of the key for secured
     /// names, not expired, nonce, signature). Rule 6 and the address comparison are the caller's, through
-    /// `matches_route_entry`. Rule 3 (extended payload) and delegation chains (MS-PNRP §3.1.5.10) are not
-    /// supported:
-    /// a secured CPA must be signed by the key its authority hashes.
+    /// `matches_route_entry`. Rule 3 (extended payload) is not supported. A CPA that arrived with a
+    /// Certificate Chain goes through `chain::validate_answer_cpa` instead.
     pub fn validate(&self, now: Instant, expected_nonce: &[u8; 16]) -> Result<(), CpaError> {
         self.validate_with(now, expected_nonce, SignatureByteOrder::BigEndian)
     }
@@ -270,26 +269,55 @@ impl Cpa {
         expected_nonce: &[u8; 16],
         order: SignatureByteOrder,
     ) -> Result<(), CpaError> {
+        self.validate_in(now, expected_nonce, order, true)
+    }
+
+    /// `validate_with` without rule 2's key-hash comparison, for a CPA whose BinaryAuthority a
+    /// validated Certificate Chain vouches for (MS-PNRP §3.1.5.10). Never memoised: a memo entry
+    /// vouches for rule 2.
+    pub fn validate_delegated(
+        &self,
+        now: Instant,
+        expected_nonce: &[u8; 16],
+        order: SignatureByteOrder,
+    ) -> Result<(), CpaError> {
+        self.validate_in(now, expected_nonce, order, false)
+    }
+
+    fn validate_in(
+        &self,
+        now: Instant,
+        nonce: &[u8; 16],
+        order: SignatureByteOrder,
+        rule2: bool,
+    ) -> Result<(), CpaError> {
         if order.reverses(self.public_key.scheme) {
             // The memo holds CPAs checked in the RFC 8017 order; a reversed one is checked in full,
             // so runs of either order in one process never see each other's verdicts.
             let mut canonical = self.clone();
             order.convert(self.public_key.scheme, &mut canonical.signature);
-            return canonical.check(now, expected_nonce, false);
+            return canonical.check(now, nonce, false, rule2);
         }
-        self.check(now, expected_nonce, true)
+        self.check(now, nonce, true, rule2)
     }
 
-    /// Rules 1, 2, 4, 5 and 7 on a CPA whose signature is in the RFC 8017 order; `memo` lets reused
-    /// zero-nonce CPAs use the process-wide memo and verify cache.
-    fn check(&self, now: Instant, expected_nonce: &[u8; 16], memo: bool) -> Result<(), CpaError> {
+    /// Rules 1, 2 (when `rule2`), 4, 5 and 7 on a CPA whose signature is in the RFC 8017 order;
+    /// `memo` lets reused zero-nonce CPAs use the process-wide verify cache, and the memo when
+    /// rule 2 is checked too.
+    fn check(
+        &self,
+        now: Instant,
+        expected_nonce: &[u8; 16],
+        memo: bool,
+        rule2: bool,
+    ) -> Result<(), CpaError> {
         self.check_syntax()?;
         // Zero-nonce CPAs are the reused ones (MS-PNRP §3.2.1, revokes): many peers validate the same value.
         // A memo hit means this exact CPA passed rules 2 and 7 before (see `cpa_memo`); the checks
         // that depend on `now` and the nonce still run, in the same order as below.
         let reused = memo && self.nonce == [0; 16];
-        let known = reused && cpa_memo::known_good(self);
-        if !known {
+        let known = rule2 && reused && cpa_memo::known_good(self);
+        if !known && rule2 {
             if let Some(a) = self.authority {
                 if a != self.public_key.authority() {
                     return Err(CpaError::AuthorityMismatch);
@@ -317,7 +345,7 @@ impl Cpa {
         if !ok {
             return Err(CpaError::BadSignature);
         }
-        if reused {
+        if reused && rule2 {
             cpa_memo::remember(self);
         }
         Ok(())

@@ -3,7 +3,7 @@
 //! only in the example of MS-PNRP §4.3, peerlab choice). Steps: 1 syntax, 2 ACK unless D (N when we
 //! do not hold the Validate ID), 3 admit the route entry, 4 apply the revoke CPA.
 
-use super::cpa::Cpa;
+use super::cpa::{Cpa, CpaError};
 use super::id::PnrpId;
 use super::leafset::Side;
 use super::message::{Ack, Flood, Message};
@@ -47,7 +47,20 @@ impl PnrpNode {
             self.stats.cpa_reject("not_revoke");
             return;
         }
-        if let Err(e) = cpa.validate_with(now, &[0; 16], self.cfg.rsa_signature_byte_order) {
+        let order = self.cfg.rsa_signature_byte_order;
+        let valid = match cpa.validate_with(now, &[0; 16], order) {
+            // A delegated name's revoke (`revoke_by_admitted_delegate_key`): only the key admitted for
+            // that ID, which a chain vouched for then, may revoke it.
+            Err(CpaError::AuthorityMismatch) if self.cfg.revoke_by_admitted_delegate_key => {
+                let admitted = self.cache.get(&cpa.pnrp_id()).and_then(|e| e.key.clone());
+                match admitted {
+                    Some(k) if k == cpa.public_key => cpa.validate_delegated(now, &[0; 16], order),
+                    _ => Err(CpaError::AuthorityMismatch),
+                }
+            }
+            other => other,
+        };
+        if let Err(e) = valid {
             self.stats.cpa_reject(e.reason());
             return;
         }

@@ -3,6 +3,7 @@
 //! Resolution Protocol (PNRP) Version 4.0"; "peerlab choice" marks a point the specification leaves open.
 
 pub mod addrs;
+pub mod chain;
 pub mod choices;
 pub mod config;
 mod config_check;
@@ -43,6 +44,7 @@ mod testnet;
 mod ticks;
 mod walk;
 
+pub use chain::{CertChain, CertRole, ChainCert, ChainError, Delegation, Grant};
 pub use choices::Choice;
 pub use config::PnrpConfig;
 pub use config_check::ConfigIssue;

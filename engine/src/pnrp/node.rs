@@ -33,6 +33,8 @@ pub(super) struct LocalReg {
     pub(super) identity: Arc<Identity>,
     pub(super) app_endpoints: Vec<AppEndpoint>,
     pub(super) friendly_name: Option<super::friendly::FriendlyName>,
+    /// The Certificate Chain of a delegated name (MS-PNRP §1.3.2), sent when an INQUIRE sets C.
+    pub(super) chain: Option<Arc<[u8]>>,
     pub(super) leaf: LeafSet,
     pub(super) route: RouteEntry,
     /// The zero-nonce CPA, signed once and reused (MS-PNRP §3.2.1), with its signing time.

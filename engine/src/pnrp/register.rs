@@ -32,6 +32,8 @@ struct RegisterOptions {
     app_endpoints: Vec<super::cpa::AppEndpoint>,
     friendly_name: Option<super::friendly::FriendlyName>,
     service_location_prefix: Option<u64>,
+    /// The Certificate Chain of a delegated name (MS-PNRP §1.3.2).
+    chain: Option<std::sync::Arc<[u8]>>,
 }
 
 impl PnrpNode {
@@ -57,7 +59,31 @@ impl PnrpNode {
                     app_endpoints,
                     friendly_name,
                     service_location_prefix,
+                    chain: None,
                 };
+                self.register(now, request, name, identity, options);
+            }
+            Command::RegisterDelegated {
+                name,
+                delegation,
+                app_endpoints,
+            } => {
+                let key = delegation.identity.public_key();
+                if !name.is_secured() || !delegation.chain.covers(&name, key) {
+                    let reason = "delegation_does_not_cover_name";
+                    return self.events.push_back(Event::RegisterFailed { request, reason });
+                }
+                if app_endpoints.len() > APP_ENDPOINTS_MAX {
+                    let reason = "too_many_app_endpoints";
+                    return self.events.push_back(Event::RegisterFailed { request, reason });
+                }
+                let options = RegisterOptions {
+                    app_endpoints,
+                    friendly_name: None,
+                    service_location_prefix: None,
+                    chain: Some(delegation.chain.der().clone()),
+                };
+                let identity = delegation.identity.clone();
                 self.register(now, request, name, identity, options);
             }
             Command::Unregister { id } => {
@@ -166,6 +192,7 @@ impl PnrpNode {
             identity,
             app_endpoints: options.app_endpoints,
             friendly_name: options.friendly_name,
+            chain: options.chain,
             leaf: LeafSet::new(id, self.cfg.leaf_set_side),
             route,
             cpa_zero: None,

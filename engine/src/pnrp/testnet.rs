@@ -332,3 +332,7 @@ mod maintenance_tests;
 #[cfg(test)]
 #[path = "testnet_security_tests.rs"]
 mod security_tests;
+
+#[cfg(test)]
+#[path = "testnet_chain_tests.rs"]
+mod chain_tests;

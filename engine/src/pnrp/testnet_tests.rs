@@ -345,8 +345,16 @@ fn a_split_cloud_is_detected_and_repaired() {
 fn large_answers_are_fragmented_and_reassembled_out_of_order() {
     let mut net = settled(8, 30);
     let publisher = endpoint(5);
-    // Node 5's answers gain a 3,000-byte certificate chain, so they travel as three AUTHORITY
-    // fragments, delivered last-first.
+    // Node 5's answers gain a real ~2,700-byte certificate chain (node 5's root, through node 6's key back
+    // to node 5's: MS-PNRP §3.1.5.10 accepts it), so they travel as three AUTHORITY fragments, delivered
+    // last-first.
+    let (five, six) = (net.identities[5].clone(), net.identities[6].clone());
+    let until = net.now + Duration::from_secs(3600);
+    let grant = crate::pnrp::chain::Grant::unrestricted();
+    let chain = crate::pnrp::chain::CertChain::issue(&five, six.public_key(), &grant, Instant::ZERO, until)
+        .extend(&six, five.public_key(), &grant, Instant::ZERO, until)
+        .der()
+        .to_vec();
     net.tamper = Some(Box::new(move |from, _, msg| {
         let Message::Authority(a) = &msg else {
             return vec![msg];
@@ -357,7 +365,7 @@ fn large_answers_are_fragmented_and_reassembled_out_of_order() {
         if from != publisher || buf.cpa.is_none() {
             return vec![msg];
         }
-        buf.cert_chain = Some(vec![0x30; 3000]);
+        buf.cert_chain = Some(chain.clone());
         let bytes = wire::encode_authority_buffer(&buf);
         let mut frags: Vec<Message> = wire::fragment_authority(a.message_id, a.acked_id, &bytes)
             .into_iter()

@@ -234,7 +234,7 @@ pub(super) fn check_cpa(
     // `verify` (the signature byte order) is `None` only under the test-only
     // `inject_bug = "skip-cpa-verify"`.
     if let Some(order) = verify {
-        cpa.validate_with(now, nonce, order).map_err(|e| e.reason())?;
+        super::chain::validate_answer_cpa(&cpa, buf, now, nonce, order)?;
     }
     if cpa.revoke {
         return Err("revoked");

@@ -79,6 +79,9 @@ pub fn check_supported(plan: &Plan) -> Result<Vec<String>, String> {
     if !plan.faults.is_empty() {
         return refuse("faults");
     }
+    if plan.groups.iter().any(|g| g.delegated_ppm > 0) {
+        return refuse("delegated names");
+    }
     if plan
         .groups
         .iter()

@@ -427,4 +427,7 @@ pub enum Behaviour {
     Drop,
     /// Replay old messages.
     Replay,
+    /// Claim names of others with a Certificate Chain that does not hold (bad signature, expired,
+    /// rooted in another authority).
+    BrokenChain,
 }

@@ -40,7 +40,13 @@ pub(crate) const TOP_KEYS: [&str; 14] = [
 pub(crate) const PNRP_ONLY_KEYS: [&str; 4] = ["pnrp", "peers", "fault", "network"];
 
 /// `[pnrp]` keys the simulator takes for itself; the rest go to `PnrpConfig`.
-pub(crate) const PNRP_SIM_KEYS: [&str; 4] = ["seed_servers", "crypto", "wire_bytes", "resolve_only"];
+pub(crate) const PNRP_SIM_KEYS: [&str; 5] = [
+    "seed_servers",
+    "crypto",
+    "wire_bytes",
+    "resolve_only",
+    "delegated",
+];
 
 fn list(keys: &[&str]) -> String {
     keys.iter()
@@ -215,6 +221,9 @@ impl Decoder {
         }
         if let Some(v) = self.field(table, &path, "resolve_only", Some(pnrp.resolve_only)) {
             pnrp.resolve_only = v;
+        }
+        if let Some(v) = self.field(table, &path, "delegated", Some(pnrp.delegated)) {
+            pnrp.delegated = v;
         }
         let (config, issues) = de_value_all::<PnrpConfig>(&toml::Value::Table(rest), &path);
         for mut issue in issues {

@@ -293,6 +293,8 @@ pub struct Pnrp {
     pub wire_bytes: bool,
     /// Fraction of peers that never register a name (default 0).
     pub resolve_only: Value<Ratio>,
+    /// Fraction of secured names registered by a delegate under a Certificate Chain (default 0).
+    pub delegated: Value<Ratio>,
     /// Every other key of the table.
     #[serde(flatten)]
     pub config: PnrpConfig,
@@ -305,6 +307,7 @@ impl Default for Pnrp {
             crypto: Scheme::Rsa1024Sha1,
             wire_bytes: false,
             resolve_only: Value::Fixed(Ratio::ZERO),
+            delegated: Value::Fixed(Ratio::ZERO),
             config: PnrpConfig::default(),
         }
     }

@@ -30,8 +30,12 @@ pub struct AttackState {
     pub swallowed: u64,
     /// Revoke FLOODs replayed.
     pub revokes_replayed: u64,
+    /// Broken Certificate Chains handed out (`broken-chain`).
+    pub bad_chains_sent: u64,
     /// IDs each attacker pretends to hold, with the CPA it answers for them.
     claimed: BTreeMap<(u32, PnrpId), Option<Arc<Cpa>>>,
+    /// The broken chain and classifier a `broken-chain` attacker answers with for a claimed ID.
+    chains: BTreeMap<(u32, PnrpId), (Vec<u8>, String)>,
     /// CPAs and revokes seen by replaying attackers.
     seen_cpas: BTreeMap<u32, Vec<Arc<Cpa>>>,
     seen_revokes: BTreeMap<u32, Vec<Arc<Cpa>>>,
@@ -70,12 +74,12 @@ impl World {
         if !self.peers[peer as usize].online() {
             return;
         }
-        if b != Behaviour::ForgeCpa {
+        if !matches!(b, Behaviour::ForgeCpa | Behaviour::BrokenChain) {
             return;
         }
         // Attackers are in cloud 0: their victims are that cloud's names.
         let n = self.oracle.name_count(0);
-        for _ in 0..FORGED_NAMES_PER_ATTACKER.min(n) {
+        for claim in 0..FORGED_NAMES_PER_ATTACKER.min(n) {
             let Some(victim) = self.oracle.nth_name(0, self.rng.attack.gen_range(0..n)) else {
                 continue;
             };
@@ -87,6 +91,12 @@ impl World {
             let id = forged_id(&name, &ep, self.rng.attack.gen());
             let cpa = self.forge_cpa(peer, &name, id);
             self.attack.claimed.insert((peer, id), Some(cpa));
+            if b == Behaviour::BrokenChain {
+                let chain = self.broken_chain(peer, victim, claim);
+                self.attack
+                    .chains
+                    .insert((peer, id), (chain, name.classifier.clone()));
+            }
             // Announce the claim the way a registration does: LOOKUPs that carry our entry as best
             // match make every hop INQUIRE us and cache us (MS-PNRP §3.2.4.1).
             let entry = RouteEntry::single(id, ep);
@@ -158,11 +168,18 @@ impl World {
                 if cpa.is_some() {
                     self.attack.bad_cpas_sent += 1;
                 }
+                let (cert_chain, classifier) = match self.attack.chains.get(&(peer, q.validate_id)) {
+                    Some((chain, c)) if q.flags.cert_chain => {
+                        self.attack.bad_chains_sent += 1;
+                        (Some(chain.clone()), Some(c.clone()))
+                    }
+                    _ => (None, None),
+                };
                 let ep = self.peers[peer as usize].endpoint(peer);
                 let buf = AuthorityBuffer {
                     flags: AuthorityFlags::default(),
-                    cert_chain: None,
-                    classifier: None,
+                    cert_chain,
+                    classifier,
                     extended_payload: None,
                     route_entry: Some(RouteEntry::single(q.validate_id, ep)),
                     cpa,
@@ -330,6 +347,10 @@ impl World {
         m.insert(
             "attack.revokes_replayed".into(),
             self.attack.revokes_replayed as f64,
+        );
+        m.insert(
+            "attack.bad_chains_sent".into(),
+            self.attack.bad_chains_sent as f64,
         );
         m.insert(
             "attack.forged_accepted".into(),

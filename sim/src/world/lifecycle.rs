@@ -3,10 +3,11 @@
 
 use super::{Ev, Peer, Role, World};
 use crate::addr::endpoint_of;
+use crate::delegations::add_delegated_name;
 use crate::plan::{FaultKind, PartitionSides, Plan};
 use peerlab_engine::crypto::Identity;
 use peerlab_engine::pnrp::{self, PeerName, PnrpNode};
-use peerlab_engine::{derive_seed, Instant};
+use peerlab_engine::{derive_seed, Duration, Instant};
 use peerlab_reports::Phase;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
@@ -79,7 +80,12 @@ impl World {
         let seed_counts = plan.seed_counts();
         self.seeds = vec![Vec::new(); plan.clouds.len().max(1)];
         let mut index = 0u32;
+        // MS-PNRP §1.3.2: a group with delegated names has one authority key that never joins; its
+        // delegations stay valid a week past the end of the run.
+        let until = Instant::ZERO + plan.duration + Duration::from_secs(7 * 86_400);
         for (gi, g) in plan.groups.iter().enumerate() {
+            let authority = (g.delegated_ppm > 0)
+                .then(|| Identity::generate(plan.scheme, derive_seed(plan.seed, "authority", gi as u64)));
             for member in 0..g.joins.len() {
                 let identity = identities[index as usize].clone();
                 let seed_server = (member as u32) < seed_counts[gi];
@@ -90,9 +96,17 @@ impl World {
                     self.seeds[g.cloud as usize].push(endpoint_of(index, 1));
                 }
                 let mut names = Vec::new();
+                let delegated = crate::delegations::is_delegated(member, g.delegated_ppm);
                 if !resolve_only {
                     for k in 0..g.secured_names {
                         let classifier = format!("{}-{member}-s{k}", g.name);
+                        if let (true, Some(auth)) = (delegated, &authority) {
+                            let at = (index, g.cloud);
+                            let idx =
+                                add_delegated_name(&mut self.oracle, auth, &classifier, &identity, at, until);
+                            names.push(idx);
+                            continue;
+                        }
                         let name = PeerName::secured(identity.authority(), &classifier)
                             .expect("generated classifiers are short and NUL-free");
                         names.push(self.oracle.add_name(name, index, g.cloud));

@@ -3,6 +3,7 @@
 //! insertion order, so a run is a pure function of its plan and seed.
 
 mod attack;
+mod broken_chain;
 mod checks;
 mod datagrams;
 mod invariants;

@@ -136,12 +136,19 @@ impl World {
             }
             Role::Attacker(_) => (None, None),
         };
-        let cmd = pnrp::Command::Register {
-            name: self.oracle.name(name).name.clone(),
-            identity,
-            app_endpoints: Vec::new(),
-            friendly_name,
-            service_location_prefix,
+        let cmd = match self.oracle.delegations.of_name(name) {
+            Some(delegation) => pnrp::Command::RegisterDelegated {
+                name: self.oracle.name(name).name.clone(),
+                delegation: delegation.clone(),
+                app_endpoints: Vec::new(),
+            },
+            None => pnrp::Command::Register {
+                name: self.oracle.name(name).name.clone(),
+                identity,
+                app_endpoints: Vec::new(),
+                friendly_name,
+                service_location_prefix,
+            },
         };
         self.start_op(peer, OpKind::Register, name, true, cmd, timeout);
     }
@@ -274,7 +281,25 @@ impl World {
         let owner_has_it = owner.online() && self.oracle.is_registered(op.name);
         match result {
             Ok(r) => {
-                if let Some(why) = forged(&info.name, r) {
+                // A CPA not signed by the authority's own key stands only on a Certificate Chain, which
+                // honest peers must have checked (MS-PNRP §3.1.5.10): the world knows the chains it issued.
+                let delegated = info.name.is_secured() && r.cpa.public_key.authority() != info.name.authority;
+                if delegated
+                    && !self
+                        .oracle
+                        .delegations
+                        .vouches(&info.name, &r.cpa.public_key, self.now)
+                {
+                    self.metrics.forged_accepted += 1;
+                    let detail = format!(
+                        "{} resolved to {} with a CPA key no valid chain delegates the name to",
+                        info.name,
+                        endpoints(&r.endpoints)
+                    );
+                    self.violation(peer, "invalid_chain_accepted", detail);
+                    return "forged";
+                }
+                if let Some(why) = forged(&info.name, r, delegated, self.plan.pnrp.rsa_signature_byte_order) {
                     self.metrics.forged_accepted += 1;
                     let detail = format!("{} resolved to {}: {why}", info.name, endpoints(&r.endpoints));
                     self.violation(peer, "forged_resolution_accepted", detail);
@@ -376,8 +401,14 @@ fn error_outcome(e: &ResolveError) -> &'static str {
 }
 
 /// Why a successful resolve of `name` is forged, if it is: a secured name must resolve only to
-/// endpoints its own key signed (docs/architecture.md §4 "Attackers").
-fn forged(name: &pnrp::PeerName, r: &Resolved) -> Option<String> {
+/// endpoints its own key signed (docs/architecture.md §4 "Attackers"), or, when `delegated`, a key a
+/// valid chain vouches for (checked by the caller).
+fn forged(
+    name: &pnrp::PeerName,
+    r: &Resolved,
+    delegated: bool,
+    order: peerlab_engine::crypto::SignatureByteOrder,
+) -> Option<String> {
     if r.cpa.pnrp_id().p2p_id() != name.p2p_id() {
         return Some("the CPA certifies another name".into());
     }
@@ -391,10 +422,17 @@ fn forged(name: &pnrp::PeerName, r: &Resolved) -> Option<String> {
         return Some("an endpoint is not in the CPA".into());
     }
     if name.is_secured() {
-        if r.cpa.authority != Some(name.authority) || r.cpa.public_key.authority() != name.authority {
+        if r.cpa.authority != Some(name.authority)
+            || (!delegated && r.cpa.public_key.authority() != name.authority)
+        {
             return Some("the CPA is not signed by the name's key".into());
         }
-        if r.cpa.validate(r.cpa.not_after, &r.cpa.nonce).is_err() {
+        let valid = if delegated {
+            r.cpa.validate_delegated(r.cpa.not_after, &r.cpa.nonce, order)
+        } else {
+            r.cpa.validate_with(r.cpa.not_after, &r.cpa.nonce, order)
+        };
+        if valid.is_err() {
             return Some("the CPA signature does not verify".into());
         }
     }

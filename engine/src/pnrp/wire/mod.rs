@@ -4,11 +4,13 @@
 //! * `encode_authority_buffer`/`decode_authority_buffer`, `fragment_authority` and `Reassembly` (MS-PNRP
 //!   §3.2.5.10, §3.1.5.6);
 //! * `encode_cpa`/`decode_cpa` (MS-PNRP §2.2.3.1), used by `Cpa::sign`/`Cpa::validate`.
+//! * `chain::encode_chain`/`chain::decode_chain`: Certificate Chains (MS-PNRP §2.2.3.5), PKCS #7 in DER.
 //!
 //! Decoders never panic: every read is bounds-checked and every rule of MS-PNRP §3.1.5.2 yields a
 //! `DecodeError`.
 
 mod authority;
+pub mod chain;
 mod cpa_codec;
 mod elements;
 mod error;
