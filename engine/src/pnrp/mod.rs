@@ -10,6 +10,7 @@ mod cpa_memo;
 pub mod id;
 pub mod message;
 pub mod name;
+pub mod payload;
 pub mod wire;
 
 // The node state machine (PNRP node helper).
@@ -42,6 +43,7 @@ pub use cpa::{AppEndpoint, Cpa, CpaError};
 pub use id::{Distance, PnrpId};
 pub use message::*;
 pub use name::{NameError, PeerName};
+pub use payload::{ExtendedPayload, PayloadData, PayloadError};
 
 pub use api::{Command, Event, ResolveError, ResolveStats, Resolved};
 pub use leafset::LeafSetView;
