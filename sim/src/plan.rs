@@ -73,6 +73,8 @@ pub struct GroupPlan {
     pub seed_group: bool,
     /// The group's cloud (index into `Plan::clouds`).
     pub cloud: u16,
+    /// Bytes of the extended payload each member's names carry (MS-PNRP §2.2.3.3); `None` = no payload.
+    pub payload_bytes: Option<u32>,
 }
 
 impl Plan {
@@ -140,6 +142,10 @@ pub struct WorkloadPlan {
     pub include_offline: bool,
     /// Per-operation deadline.
     pub timeout: Duration,
+    /// Registrations: bytes of the extended payload each new name carries; `None` = no payload.
+    pub payload_bytes: Option<u32>,
+    /// Resolves: the final INQUIRE asks for the extended payload (X flag).
+    pub want_payload: bool,
 }
 
 /// A fault and its time window.

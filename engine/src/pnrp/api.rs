@@ -4,6 +4,7 @@ use super::cpa::{AppEndpoint, Cpa};
 use super::id::PnrpId;
 use super::message::{ReasonCode, ResolveCriteria};
 use super::name::PeerName;
+use super::payload::PayloadData;
 use crate::crypto::Identity;
 use crate::{Duration, Endpoint, RequestId};
 use std::sync::Arc;
@@ -19,6 +20,9 @@ pub enum Command {
         identity: Arc<Identity>,
         /// Application endpoints carried in the CPA payload (≤ 10).
         app_endpoints: Vec<AppEndpoint>,
+        /// Extended payload kept on this node and sent to resolvers that ask for it (MS-PNRP §2.2.3.3,
+        /// at most 4,096 bytes); the CPA's X flag announces it.
+        payload: Option<Arc<PayloadData>>,
     },
     /// Unregister a locally registered ID (MS-PNRP §3.2.4.2): revoke floods and leaf-set repair.
     Unregister {
@@ -33,6 +37,8 @@ pub enum Command {
         criteria: ResolveCriteria,
         /// Caller deadline (MS-PNRP §3.1.4.4.2, peerlab choice per-resolve deadline).
         timeout: Duration,
+        /// Ask the publisher for its extended payload: the final INQUIRE sets X (MS-PNRP §2.2.2.5).
+        extended_payload: bool,
     },
     /// Resolve a raw PNRP ID (MS-PNRP §3.1.4.4.2).
     ResolveId {
@@ -46,6 +52,8 @@ pub enum Command {
         reason: ReasonCode,
         /// Caller deadline.
         timeout: Duration,
+        /// Ask the publisher for its extended payload: the final INQUIRE sets X (MS-PNRP §2.2.2.5).
+        extended_payload: bool,
     },
     /// Our address changed (MS-PNRP §3.1.7.1): re-announce every registered ID with the new endpoint.
     ChangeAddress {
@@ -109,6 +117,9 @@ pub struct Resolved {
     pub app_endpoints: Vec<AppEndpoint>,
     /// The validated CPA.
     pub cpa: Arc<Cpa>,
+    /// The publisher's extended payload, validated (MS-PNRP §3.1.5.8), when the resolve asked for it
+    /// and the CPA announces one.
+    pub payload: Option<Arc<PayloadData>>,
 }
 
 /// Cost of one resolve: hops, messages and time.

@@ -32,6 +32,8 @@ pub(super) struct LocalReg {
     pub(super) name: PeerName,
     pub(super) identity: Arc<Identity>,
     pub(super) app_endpoints: Vec<AppEndpoint>,
+    /// The extended payload sent to INQUIREs that set X (MS-PNRP §3.2.5.6).
+    pub(super) payload: Option<Arc<super::payload::PayloadData>>,
     pub(super) leaf: LeafSet,
     pub(super) route: RouteEntry,
     /// The zero-nonce CPA, signed once and reused (MS-PNRP §3.2.1), with its signing time.

@@ -3,7 +3,9 @@
 //! the CPA's key over the asker's nonce (MS-PNRP §3.2.5.8, §3.2.5.9) and validated by the resolver
 //! (MS-PNRP §3.1.5.8). The byte layout lives in `wire::payload`.
 
+use super::cpa::Cpa;
 use super::id::PnrpId;
+use super::message::AuthorityBuffer;
 use super::wire::{
     encode_extended_payload, extended_payload_encoded_len, CPA_SIGNATURE_FIELD_LEN, PAYLOAD_SIGNATURE_FIELD_LEN,
 };
@@ -198,6 +200,27 @@ impl ExtendedPayload {
             return Err(PayloadError::BadSignature);
         }
         Ok(())
+    }
+}
+
+/// MS-PNRP §3.1.5.7 rule 3 and §3.1.5.8 for an INQUIRE answer that asked for the payload: the payload is
+/// there exactly when the validated `cpa` announces one (X), and it validates for registration `id` and
+/// the INQUIRE's `nonce` under the CPA's key. Returns the payload's data, if any.
+pub(super) fn check_answer_payload(
+    buf: &AuthorityBuffer,
+    cpa: &Cpa,
+    id: PnrpId,
+    now: Instant,
+    nonce: &[u8; 16],
+) -> Result<Option<Arc<PayloadData>>, PayloadError> {
+    match (cpa.has_extended_payload, &buf.extended_payload) {
+        (false, None) => Ok(None),
+        (true, None) => Err(PayloadError::Missing),
+        (false, Some(_)) => Err(PayloadError::Unannounced),
+        (true, Some(p)) => {
+            p.validate(now, id, nonce, &cpa.public_key)?;
+            Ok(Some(p.data.clone()))
+        }
     }
 }
 

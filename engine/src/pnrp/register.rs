@@ -17,6 +17,16 @@ use rand::Rng;
 /// Most application endpoints in a CPA payload (MS-PNRP §2.2.3.1: ≤ 10).
 const APP_ENDPOINTS_MAX: usize = 10;
 
+/// The inputs of an application resolve (Resolve or ResolveId command).
+struct AppResolve {
+    target: PnrpId,
+    criteria: ResolveCriteria,
+    precision: u16,
+    reason: ReasonCode,
+    timeout: crate::Duration,
+    extended_payload: bool,
+}
+
 /// The /64 prefix of an endpoint's address (MS-PNRP §1.3.1.2 SLupper).
 pub(super) fn prefix_of(ep: &Endpoint) -> u64 {
     (u128::from(ep.addr) >> 64) as u64
@@ -30,6 +40,7 @@ impl PnrpNode {
                 name,
                 identity,
                 app_endpoints,
+                payload,
             } => {
                 if name.is_secured() && name.authority != identity.authority() {
                     let reason = "authority_is_not_the_identity_key";
@@ -39,7 +50,11 @@ impl PnrpNode {
                     let reason = "too_many_app_endpoints";
                     return self.events.push_back(Event::RegisterFailed { request, reason });
                 }
-                self.register(now, request, name, identity, app_endpoints);
+                if let Some(Err(_)) = payload.as_ref().map(|p| p.check()) {
+                    let reason = "bad_payload";
+                    return self.events.push_back(Event::RegisterFailed { request, reason });
+                }
+                self.register(now, request, name, identity, app_endpoints, payload);
             }
             Command::Unregister { id } => {
                 self.unregister(now, id);
@@ -49,11 +64,19 @@ impl PnrpNode {
                 name,
                 criteria,
                 timeout,
+                extended_payload,
             } => {
                 // MS-PNRP §3.1.4.4.2 app entry point: P2P ID || our prefix || 0x8000000000000000.
                 let lo = ((prefix_of(&self.local) as u128) << 64) | 0x8000_0000_0000_0000;
-                let target = PnrpId::new(name.p2p_id(), lo);
-                self.app_resolve(now, request, target, criteria, 0, ReasonCode::AppRequest, timeout);
+                let spec = AppResolve {
+                    target: PnrpId::new(name.p2p_id(), lo),
+                    criteria,
+                    precision: 0,
+                    reason: ReasonCode::AppRequest,
+                    timeout,
+                    extended_payload,
+                };
+                self.app_resolve(now, request, spec);
             }
             Command::ResolveId {
                 target,
@@ -61,8 +84,17 @@ impl PnrpNode {
                 precision,
                 reason,
                 timeout,
+                extended_payload,
             } => {
-                self.app_resolve(now, request, target, criteria, precision, reason, timeout);
+                let spec = AppResolve {
+                    target,
+                    criteria,
+                    precision,
+                    reason,
+                    timeout,
+                    extended_payload,
+                };
+                self.app_resolve(now, request, spec);
             }
             Command::ChangeAddress { local } => self.change_address(now, local),
             Command::Leave => {
@@ -78,27 +110,20 @@ impl PnrpNode {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn app_resolve(
-        &mut self,
-        now: Instant,
-        request: RequestId,
-        target: PnrpId,
-        criteria: ResolveCriteria,
-        precision: u16,
-        reason: ReasonCode,
-        timeout: crate::Duration,
-    ) {
+    fn app_resolve(&mut self, now: Instant, request: RequestId, a: AppResolve) {
         let spec = ResolveSpec {
-            kind: ResolveKind::App { request },
-            target,
-            criteria,
-            precision,
-            reason,
+            kind: ResolveKind::App {
+                request,
+                extended_payload: a.extended_payload,
+            },
+            target: a.target,
+            criteria: a.criteria,
+            precision: a.precision,
+            reason: a.reason,
             pick_local: self.cfg.app_resolve_picks_local_ids,
             initial_best: None,
             initial_next: None,
-            timeout,
+            timeout: a.timeout,
         };
         if let Err(e) = self.start_resolve(now, spec) {
             self.stats.resolves_failed += 1;
@@ -119,6 +144,7 @@ impl PnrpNode {
         name: super::name::PeerName,
         identity: std::sync::Arc<crate::crypto::Identity>,
         app_endpoints: Vec<super::cpa::AppEndpoint>,
+        payload: Option<std::sync::Arc<super::payload::PayloadData>>,
     ) {
         self.left = false;
         if self.maintenance_at.is_none() {
@@ -136,6 +162,7 @@ impl PnrpNode {
             name,
             identity,
             app_endpoints,
+            payload,
             leaf: LeafSet::new(id, self.cfg.leaf_set_side),
             route,
             cpa_zero: None,

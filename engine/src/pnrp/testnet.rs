@@ -8,6 +8,7 @@ use super::id::PnrpId;
 use super::message::{Message, ResolveCriteria};
 use super::name::PeerName;
 use super::node::PnrpNode;
+use super::payload::PayloadData;
 use super::wire;
 use crate::crypto::{Identity, Scheme};
 use crate::{derive_seed, Duration, Endpoint, Instant, Node, RequestId};
@@ -157,16 +158,27 @@ impl TestNet {
 
     /// Registers node `i`'s name.
     pub(super) fn register(&mut self, i: usize) -> RequestId {
+        self.register_with(i, None)
+    }
+
+    /// Registers node `i`'s name with extended payload `payload`.
+    pub(super) fn register_with(&mut self, i: usize, payload: Option<Arc<PayloadData>>) -> RequestId {
         let cmd = Command::Register {
             name: self.names[i].clone(),
             identity: self.identities[i].clone(),
             app_endpoints: Vec::new(),
+            payload,
         };
         self.command(i, cmd)
     }
 
-    /// Node `i` resolves node `j`'s name (any instance).
+    /// Node `i` resolves node `j`'s name (any instance), asking for its extended payload.
     pub(super) fn resolve(&mut self, i: usize, j: usize) -> RequestId {
+        self.resolve_with(i, j, true)
+    }
+
+    /// Node `i` resolves node `j`'s name (any instance); `extended_payload`: the final INQUIRE sets X.
+    pub(super) fn resolve_with(&mut self, i: usize, j: usize, extended_payload: bool) -> RequestId {
         let name = self.names[j].clone();
         self.command(
             i,
@@ -174,6 +186,7 @@ impl TestNet {
                 name,
                 criteria: ResolveCriteria::AnyPeerName,
                 timeout: Duration::from_secs(30),
+                extended_payload,
             },
         )
     }
@@ -316,3 +329,7 @@ mod maintenance_tests;
 #[cfg(test)]
 #[path = "testnet_security_tests.rs"]
 mod security_tests;
+
+#[cfg(test)]
+#[path = "testnet_payload_tests.rs"]
+mod payload_tests;

@@ -7,6 +7,7 @@ use super::cpa::Cpa;
 use super::id::PnrpId;
 use super::message::{AuthorityBuffer, RouteEntry};
 use super::node::PnrpNode;
+use super::payload::check_answer_payload;
 use super::resolve::{resolved, Hop, ResolveKind, BEST_STACK_MAX, NEXT_HOPS_MAX};
 use crate::{Endpoint, Instant};
 use std::sync::Arc;
@@ -195,14 +196,36 @@ impl PnrpNode {
             );
             return self.split_analysis(now, local, found, followup, known, started);
         }
-        match check_cpa(&buf, &best, now, &nonce, !self.cfg.injects("skip-cpa-verify")) {
-            Ok(cpa) => {
+        let wants_payload = matches!(
+            st.kind,
+            ResolveKind::App {
+                extended_payload: true,
+                ..
+            }
+        );
+        let verdict = match check_cpa(&buf, &best, now, &nonce, !self.cfg.injects("skip-cpa-verify")) {
+            // MS-PNRP §3.1.5.7 rule 3: a CPA announcing a payload is valid only with its payload, when asked.
+            Ok(cpa) if wants_payload => match check_answer_payload(&buf, &cpa, best.id, now, &nonce) {
+                Ok(payload) => Ok((cpa, payload)),
+                Err(e) => {
+                    self.stats.payload_reject(e.reason());
+                    Err("extended_payload_invalid")
+                }
+            },
+            Ok(cpa) => Ok((cpa, None)),
+            Err(reason) => {
+                self.stats.cpa_reject(reason);
+                Err(reason)
+            }
+        };
+        match verdict {
+            Ok((cpa, payload)) => {
+                self.stats.payloads_accepted += u64::from(payload.is_some());
                 let id = best.id;
-                self.end_resolve(now, key, Ok(resolved(id, cpa)));
+                self.end_resolve(now, key, Ok(resolved(id, cpa, payload)));
             }
             Err(reason) => {
                 // Step 20: discard, fall back to the previous best match.
-                self.stats.cpa_reject(reason);
                 let Some(st) = self.ort.get_mut(&key) else { return };
                 st.cpa_error = Some(reason);
                 st.best = st.best_stack.pop();

@@ -437,6 +437,7 @@ mod tests {
                 name: name.clone(),
                 identity: ida,
                 app_endpoints: Vec::new(),
+                payload: None,
             })
             .await
             .unwrap();
@@ -449,6 +450,7 @@ mod tests {
                     name: name.clone(),
                     criteria: ResolveCriteria::AnyPeerName,
                     timeout: Duration::from_secs(5),
+                    extended_payload: true,
                 })
                 .await
                 .unwrap();

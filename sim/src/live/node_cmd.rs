@@ -329,6 +329,7 @@ async fn register_all(handle: DriverHandle, identity: Arc<Identity>, names: Vec<
             name: name.clone(),
             identity: identity.clone(),
             app_endpoints: Vec::new(),
+            payload: None,
         };
         match handle.command(cmd).await {
             Ok(pnrp::Event::Registered { id, .. }) => say(&format!("registered {name} id={id}")),

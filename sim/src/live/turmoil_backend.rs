@@ -327,6 +327,7 @@ async fn host(
                 name: peer_name,
                 identity: spec.identity.clone(),
                 app_endpoints: Vec::new(),
+                payload: None,
             };
             let _ = handle
                 .send(Input::Command {
@@ -449,6 +450,7 @@ async fn start_resolve(
             name: s.names[name].0.clone(),
             criteria: ResolveCriteria::AnyPeerName,
             timeout: wl.timeout,
+            extended_payload: true,
         };
         let Some(handle) = s.handles[source].clone() else {
             return;

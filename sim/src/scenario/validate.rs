@@ -54,6 +54,7 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
     v.network();
     v.peers();
     v.workloads();
+    v.payloads();
     v.faults();
     v.attackers();
     v.issues

@@ -51,6 +51,7 @@ impl World {
                         name,
                         identity,
                         app_endpoints: Vec::new(),
+                        payload: None,
                     },
                 );
             }
