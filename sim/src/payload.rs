@@ -8,7 +8,9 @@ use std::sync::Arc;
 /// 16-byte round XORed with the round's number, so that payloads of different names and lengths differ.
 pub fn payload_of(name: &PeerName, bytes: u32) -> Arc<PayloadData> {
     let p2p = name.p2p_id().to_le_bytes();
-    let data = (0..bytes as usize).map(|i| p2p[i % 16] ^ (i / 16) as u8).collect();
+    let data = (0..bytes as usize)
+        .map(|i| p2p[i % 16] ^ (i / 16) as u8)
+        .collect();
     Arc::new(PayloadData::Binary(data))
 }
 
@@ -17,7 +19,10 @@ pub fn payload_of(name: &PeerName, bytes: u32) -> Arc<PayloadData> {
 pub fn payload_mismatch(name: &PeerName, bytes: Option<u32>, r: &Resolved) -> Option<String> {
     let got = r.payload.as_ref()?;
     match bytes {
-        None => Some(format!("a {}-byte payload for a name registered without one", got.payload_length())),
+        None => Some(format!(
+            "a {}-byte payload for a name registered without one",
+            got.payload_length()
+        )),
         Some(n) if **got != *payload_of(name, n) => Some(format!(
             "a {}-byte payload differs from the {n}-byte one registered",
             got.payload_length()

@@ -192,11 +192,22 @@ impl PnrpNode {
 
     /// The extended payload of registered `id`, if it has one, signed over `nonce` with the CPA's key
     /// (MS-PNRP §3.2.5.8, §3.2.5.9).
-    pub(super) fn build_payload(&self, now: Instant, id: PnrpId, nonce: [u8; 16]) -> Option<Arc<ExtendedPayload>> {
+    pub(super) fn build_payload(
+        &self,
+        now: Instant,
+        id: PnrpId,
+        nonce: [u8; 16],
+    ) -> Option<Arc<ExtendedPayload>> {
         let reg = self.regs.get(&id)?;
         let data = reg.payload.clone()?;
         let not_after = now + self.cfg.cpa_lifetime;
-        Some(Arc::new(ExtendedPayload::signed(&reg.identity, id, data, not_after, nonce)))
+        Some(Arc::new(ExtendedPayload::signed(
+            &reg.identity,
+            id,
+            data,
+            not_after,
+            nonce,
+        )))
     }
 
     /// The zero-nonce CPA of `id`, signed once and reused until half its lifetime has passed (MS-PNRP

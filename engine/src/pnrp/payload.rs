@@ -7,7 +7,8 @@ use super::cpa::Cpa;
 use super::id::PnrpId;
 use super::message::AuthorityBuffer;
 use super::wire::{
-    encode_extended_payload, extended_payload_encoded_len, CPA_SIGNATURE_FIELD_LEN, PAYLOAD_SIGNATURE_FIELD_LEN,
+    encode_extended_payload, extended_payload_encoded_len, CPA_SIGNATURE_FIELD_LEN,
+    PAYLOAD_SIGNATURE_FIELD_LEN,
 };
 use crate::crypto::{Identity, PublicKey};
 use crate::Instant;

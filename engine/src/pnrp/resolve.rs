@@ -29,7 +29,10 @@ pub(super) const NEXT_HOPS_MAX: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum ResolveKind {
     /// An application resolve (Resolve/ResolveId command); `extended_payload`: its final INQUIRE sets X.
-    App { request: RequestId, extended_payload: bool },
+    App {
+        request: RequestId,
+        extended_payload: bool,
+    },
     /// A registration walk for `id` (MS-PNRP §3.2.4.1); `request` is set for the Register command.
     Registration { request: Option<RequestId>, id: PnrpId },
     /// A cache-maintenance resolve (MS-PNRP §3.1.6.2/§3.2.6.2).

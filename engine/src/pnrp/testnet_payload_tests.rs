@@ -60,7 +60,11 @@ fn a_resolve_that_asks_gets_the_validated_payload_back() {
     let mut net = cloud(21);
     let r = net.resolve(6, PUBLISHER);
     net.run_for(Duration::from_secs(40));
-    let res = net.resolve_result(6, r).expect("resolve done").clone().expect("resolved");
+    let res = net
+        .resolve_result(6, r)
+        .expect("resolve done")
+        .clone()
+        .expect("resolved");
     assert_eq!(res.id, net.id_of(PUBLISHER));
     assert!(res.cpa.has_extended_payload, "the CPA announces the payload (X)");
     assert_eq!(res.payload, Some(data()));
@@ -72,13 +76,21 @@ fn a_resolve_that_asks_gets_the_validated_payload_back() {
     let served = net.nodes[PUBLISHER].stats().payloads_served;
     let r = net.resolve_with(5, PUBLISHER, false);
     net.run_for(Duration::from_secs(40));
-    let res = net.resolve_result(5, r).expect("resolve done").clone().expect("resolved");
+    let res = net
+        .resolve_result(5, r)
+        .expect("resolve done")
+        .clone()
+        .expect("resolved");
     assert_eq!(res.payload, None);
     assert_eq!(net.nodes[PUBLISHER].stats().payloads_served, served);
     // A name without a payload resolves with none, even when asked.
     let r = net.resolve(6, 2);
     net.run_for(Duration::from_secs(40));
-    let res = net.resolve_result(6, r).expect("resolve done").clone().expect("resolved");
+    let res = net
+        .resolve_result(6, r)
+        .expect("resolve done")
+        .clone()
+        .expect("resolved");
     assert!(!res.cpa.has_extended_payload);
     assert_eq!(res.payload, None);
 }
@@ -106,14 +118,25 @@ fn a_tampered_payload_is_rejected_and_counted() {
     let r = net.resolve(6, PUBLISHER);
     net.run_for(Duration::from_secs(40));
     match net.resolve_result(6, r).expect("resolve done") {
-        Ok(res) => panic!("accepted a tampered payload: {:?}", res.payload.as_ref().map(|p| p.payload_length())),
+        Ok(res) => panic!(
+            "accepted a tampered payload: {:?}",
+            res.payload.as_ref().map(|p| p.payload_length())
+        ),
         Err(e) => assert!(
-            matches!(e, ResolveError::CpaInvalid { reason: "extended_payload_invalid" }),
+            matches!(
+                e,
+                ResolveError::CpaInvalid {
+                    reason: "extended_payload_invalid"
+                }
+            ),
             "{e}"
         ),
     }
     let stats = net.nodes[6].stats();
-    assert!(stats.payload_rejected.get("bad_signature").is_some_and(|n| *n >= 1));
+    assert!(stats
+        .payload_rejected
+        .get("bad_signature")
+        .is_some_and(|n| *n >= 1));
     assert_eq!(stats.payloads_accepted, 0);
     // The CPA itself was fine: only the payload is counted.
     assert!(stats.cpa_rejected.is_empty(), "{:?}", stats.cpa_rejected);
@@ -146,9 +169,15 @@ fn inquire_answers_carry_only_what_the_flags_ask_for() {
     assert_eq!((p.id, p.nonce, p.data.clone()), (id, [4; 16], data()));
     // A + X: both, and the payload validates under the CPA's key.
     let b = answer(&mut net, PUBLISHER, id, flags(true, true, true));
-    let (cpa, p) = (b.cpa.clone().expect("a CPA"), b.extended_payload.clone().expect("payload"));
+    let (cpa, p) = (
+        b.cpa.clone().expect("a CPA"),
+        b.extended_payload.clone().expect("payload"),
+    );
     assert_eq!(p.validate(net.now, id, &[4; 16], &cpa.public_key), Ok(()));
-    assert_eq!(b.encoded_len(), 8 + 60 + (4 + p.encoded_len() + 2) + 4 + cpa.encoded_len());
+    assert_eq!(
+        b.encoded_len(),
+        8 + 60 + (4 + p.encoded_len() + 2) + 4 + cpa.encoded_len()
+    );
     // X for a name without a payload: nothing to send.
     let other = net.id_of(2);
     let b = answer(&mut net, 2, other, flags(false, true, false));

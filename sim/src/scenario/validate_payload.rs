@@ -9,7 +9,8 @@ use super::value::Value;
 use peerlab_engine::pnrp::payload::PAYLOAD_BINARY_MAX;
 
 /// What the size keys allow, for messages.
-const SIZE_ALLOWED: &str = "a size from 1B to 4096B (4KiB), the most an extended payload holds (MS-PNRP §2.2.3.3)";
+const SIZE_ALLOWED: &str =
+    "a size from 1B to 4096B (4KiB), the most an extended payload holds (MS-PNRP §2.2.3.3)";
 
 impl Validator<'_> {
     /// Every payload key: sizes in range, each key on the operation it applies to.
@@ -80,12 +81,18 @@ count = 10
     #[test]
     fn payload_sizes_and_misplaced_keys_name_file_line_and_key() {
         let e = issues("payload = \"5KB\"\n");
-        assert!(e.contains("p.toml:8:11: key `peers[0].payload`: `5KB` is out of range"), "{e}");
+        assert!(
+            e.contains("p.toml:8:11: key `peers[0].payload`: `5KB` is out of range"),
+            "{e}"
+        );
         assert!(e.contains("4096B"), "{e}");
         let e = issues("payload = \"0B\"\n");
         assert!(e.contains("key `peers[0].payload`"), "{e}");
         let e = issues("\n[[workload]]\nkind = \"resolve\"\nrate = \"1/s\"\npayload = \"1KB\"\n");
-        assert!(e.contains("p.toml:13:11: key `workload[0].payload`: only registrations"), "{e}");
+        assert!(
+            e.contains("p.toml:12:11: key `workload[0].payload`: only registrations"),
+            "{e}"
+        );
         let e = issues("\n[[workload]]\nkind = \"register\"\nrate = \"1/s\"\nwant_payload = true\n");
         assert!(e.contains("key `workload[0].want_payload`: only resolves"), "{e}");
         let e = issues("payload = \"1KB..8KB\"\n");

@@ -136,7 +136,9 @@ impl World {
             name: info.name.clone(),
             identity,
             app_endpoints: Vec::new(),
-            payload: info.payload_bytes.map(|n| crate::payload::payload_of(&info.name, n)),
+            payload: info
+                .payload_bytes
+                .map(|n| crate::payload::payload_of(&info.name, n)),
         };
         self.start_op(peer, OpKind::Register, name, true, cmd, timeout);
     }

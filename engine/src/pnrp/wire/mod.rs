@@ -30,7 +30,8 @@ pub use error::DecodeError;
 pub use header::*;
 pub use messages::{decode, encode};
 pub use payload::{
-    decode_extended_payload, encode_extended_payload, extended_payload_encoded_len, PAYLOAD_SIGNATURE_FIELD_LEN,
+    decode_extended_payload, encode_extended_payload, extended_payload_encoded_len,
+    PAYLOAD_SIGNATURE_FIELD_LEN,
 };
 
 #[cfg(test)]

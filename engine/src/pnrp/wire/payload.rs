@@ -98,7 +98,10 @@ pub fn decode_extended_payload(bytes: &[u8]) -> Result<ExtendedPayload, DecodeEr
 
 fn decode_inner(bytes: &[u8]) -> Result<ExtendedPayload, DecodeError> {
     let mut r = Reader::new(bytes);
-    ensure(r.u16_le()? as usize == bytes.len(), "Length differs from the element")?;
+    ensure(
+        r.u16_le()? as usize == bytes.len(),
+        "Length differs from the element",
+    )?;
     ensure(r.array::<2>()? == [0, 2], "version is not 2.0")?;
     ensure(r.u16_le()? == 0, "reserved not zero")?;
     let sig_offset = r.u16_le()? as usize;
@@ -111,7 +114,10 @@ fn decode_inner(bytes: &[u8]) -> Result<ExtendedPayload, DecodeError> {
     let total = r.u16_le()? as usize;
     let kind = r.u32_le()?;
     let payload_len = r.u16_le()? as usize;
-    ensure(total == 10 + payload_len, "Total Payload Bytes is not 10 + Payload Length")?;
+    ensure(
+        total == 10 + payload_len,
+        "Total Payload Bytes is not 10 + Payload Length",
+    )?;
     ensure(
         sig_offset == HEAD_LEN + payload_len,
         "Signature Offset is not the end of the payload",
@@ -131,7 +137,10 @@ fn decode_inner(bytes: &[u8]) -> Result<ExtendedPayload, DecodeError> {
         _ => return Err(DecodeError::BadPayload("unknown Payload Type")),
     };
     data.check().map_err(DecodeError::BadPayload)?;
-    ensure(r.u16_le()? as usize == SIGNATURE_LEN, "SIGNATURE FieldLength is not 136")?;
+    ensure(
+        r.u16_le()? as usize == SIGNATURE_LEN,
+        "SIGNATURE FieldLength is not 136",
+    )?;
     ensure(
         r.u16_le()? as usize == PAYLOAD_SIGNATURE_FIELD_LEN,
         "signature length is not 128",
