@@ -17,16 +17,6 @@ use rand::Rng;
 /// Most application endpoints in a CPA payload (MS-PNRP §2.2.3.1: ≤ 10).
 const APP_ENDPOINTS_MAX: usize = 10;
 
-/// The inputs of an application resolve (Resolve or ResolveId command).
-struct AppResolve {
-    target: PnrpId,
-    criteria: ResolveCriteria,
-    precision: u16,
-    reason: ReasonCode,
-    timeout: crate::Duration,
-    extended_payload: bool,
-}
-
 /// The /64 prefix of an endpoint's address (MS-PNRP §1.3.1.2 SLupper).
 pub(super) fn prefix_of(ep: &Endpoint) -> u64 {
     (u128::from(ep.addr) >> 64) as u64
@@ -68,15 +58,18 @@ impl PnrpNode {
             } => {
                 // MS-PNRP §3.1.4.4.2 app entry point: P2P ID || our prefix || 0x8000000000000000.
                 let lo = ((prefix_of(&self.local) as u128) << 64) | 0x8000_0000_0000_0000;
-                let spec = AppResolve {
-                    target: PnrpId::new(name.p2p_id(), lo),
+                let target = PnrpId::new(name.p2p_id(), lo);
+                let reason = ReasonCode::AppRequest;
+                self.app_resolve(
+                    now,
+                    request,
+                    target,
                     criteria,
-                    precision: 0,
-                    reason: ReasonCode::AppRequest,
+                    0,
+                    reason,
                     timeout,
                     extended_payload,
-                };
-                self.app_resolve(now, request, spec);
+                );
             }
             Command::ResolveId {
                 target,
@@ -86,15 +79,16 @@ impl PnrpNode {
                 timeout,
                 extended_payload,
             } => {
-                let spec = AppResolve {
+                self.app_resolve(
+                    now,
+                    request,
                     target,
                     criteria,
                     precision,
                     reason,
                     timeout,
                     extended_payload,
-                };
-                self.app_resolve(now, request, spec);
+                );
             }
             Command::ChangeAddress { local } => self.change_address(now, local),
             Command::Leave => {
@@ -110,20 +104,31 @@ impl PnrpNode {
         }
     }
 
-    fn app_resolve(&mut self, now: Instant, request: RequestId, a: AppResolve) {
+    #[allow(clippy::too_many_arguments)]
+    fn app_resolve(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        target: PnrpId,
+        criteria: ResolveCriteria,
+        precision: u16,
+        reason: ReasonCode,
+        timeout: crate::Duration,
+        extended_payload: bool,
+    ) {
         let spec = ResolveSpec {
             kind: ResolveKind::App {
                 request,
-                extended_payload: a.extended_payload,
+                extended_payload,
             },
-            target: a.target,
-            criteria: a.criteria,
-            precision: a.precision,
-            reason: a.reason,
+            target,
+            criteria,
+            precision,
+            reason,
             pick_local: self.cfg.app_resolve_picks_local_ids,
             initial_best: None,
             initial_next: None,
-            timeout: a.timeout,
+            timeout,
         };
         if let Err(e) = self.start_resolve(now, spec) {
             self.stats.resolves_failed += 1;

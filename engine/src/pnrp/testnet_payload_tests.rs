@@ -55,16 +55,18 @@ fn answer(net: &mut TestNet, publisher: usize, id: PnrpId, flags: InquireFlags) 
     wire::decode_authority_buffer(&bytes).expect("own answers decode")
 }
 
+/// Node `i` resolves node `j`'s name (asking for the payload when `asks`) and must succeed.
+fn resolved(net: &mut TestNet, i: usize, j: usize, asks: bool) -> Resolved {
+    let r = net.resolve_with(i, j, asks);
+    net.run_for(Duration::from_secs(40));
+    let res = net.resolve_result(i, r).expect("resolve done").clone();
+    res.expect("resolved")
+}
+
 #[test]
 fn a_resolve_that_asks_gets_the_validated_payload_back() {
     let mut net = cloud(21);
-    let r = net.resolve(6, PUBLISHER);
-    net.run_for(Duration::from_secs(40));
-    let res = net
-        .resolve_result(6, r)
-        .expect("resolve done")
-        .clone()
-        .expect("resolved");
+    let res = resolved(&mut net, 6, PUBLISHER, true);
     assert_eq!(res.id, net.id_of(PUBLISHER));
     assert!(res.cpa.has_extended_payload, "the CPA announces the payload (X)");
     assert_eq!(res.payload, Some(data()));
@@ -74,23 +76,11 @@ fn a_resolve_that_asks_gets_the_validated_payload_back() {
     assert!(net.nodes[6].stats().reassembled_buffers >= 1);
     // A resolve that does not ask gets the CPA alone, and no payload travels.
     let served = net.nodes[PUBLISHER].stats().payloads_served;
-    let r = net.resolve_with(5, PUBLISHER, false);
-    net.run_for(Duration::from_secs(40));
-    let res = net
-        .resolve_result(5, r)
-        .expect("resolve done")
-        .clone()
-        .expect("resolved");
+    let res = resolved(&mut net, 5, PUBLISHER, false);
     assert_eq!(res.payload, None);
     assert_eq!(net.nodes[PUBLISHER].stats().payloads_served, served);
     // A name without a payload resolves with none, even when asked.
-    let r = net.resolve(6, 2);
-    net.run_for(Duration::from_secs(40));
-    let res = net
-        .resolve_result(6, r)
-        .expect("resolve done")
-        .clone()
-        .expect("resolved");
+    let res = resolved(&mut net, 6, 2, true);
     assert!(!res.cpa.has_extended_payload);
     assert_eq!(res.payload, None);
 }

@@ -133,25 +133,13 @@ pub fn decode_authority_buffer(bytes: &[u8]) -> Result<AuthorityBuffer, DecodeEr
     } else {
         None
     };
-    let extended_payload = if next_is(&r, FIELD_EXTENDED_PAYLOAD) {
-        let body = elem(&mut r, FIELD_EXTENDED_PAYLOAD)?;
-        skip_pad(&mut r)?;
-        Some(Arc::new(decode_extended_payload(body)?))
-    } else {
-        None
-    };
+    let extended_payload = structure(&mut r, FIELD_EXTENDED_PAYLOAD, decode_extended_payload)?;
     let route_entry = if next_is(&r, FIELD_ROUTING_ENTRY) {
         Some(route_entry(&mut r)?)
     } else {
         None
     };
-    let cpa = if next_is(&r, FIELD_VALIDATE_CPA) {
-        let body = elem(&mut r, FIELD_VALIDATE_CPA)?;
-        skip_pad(&mut r)?;
-        Some(Arc::new(decode_cpa(body)?))
-    } else {
-        None
-    };
+    let cpa = structure(&mut r, FIELD_VALIDATE_CPA, decode_cpa)?;
     if !r.is_empty() {
         return Err(DecodeError::Trailing(r.remaining()));
     }
@@ -163,6 +151,21 @@ pub fn decode_authority_buffer(bytes: &[u8]) -> Result<AuthorityBuffer, DecodeEr
         route_entry,
         cpa,
     })
+}
+
+/// An optional element holding one structure (EXTENDED_PAYLOAD, VALIDATE_CPA), decoded by `decode`, and
+/// its padding.
+fn structure<T>(
+    r: &mut Reader<'_>,
+    field: u16,
+    decode: fn(&[u8]) -> Result<T, DecodeError>,
+) -> Result<Option<Arc<T>>, DecodeError> {
+    if !next_is(r, field) {
+        return Ok(None);
+    }
+    let body = elem(r, field)?;
+    skip_pad(r)?;
+    Ok(Some(Arc::new(decode(body)?)))
 }
 
 /// An optional opaque element (CERT_CHAIN) and its padding.
