@@ -48,6 +48,7 @@ impl Layer for NameUser {
             name: name(self.me),
             identity: identity(self.me),
             app_endpoints: vec![],
+            payload: None,
         };
         self.out.push_back(LayerOutput::Request {
             request: REGISTER,
@@ -73,6 +74,7 @@ impl Layer for NameUser {
                 name: self.target.clone(),
                 criteria: ResolveCriteria::AnyPeerName,
                 timeout: Duration::from_secs(60),
+                extended_payload: true,
             };
             self.out.push_back(LayerOutput::Request {
                 request: RESOLVE,
@@ -213,6 +215,7 @@ fn an_upper_layer_registers_and_resolves_through_pnrp_and_hears_both_completions
         name: name(4),
         identity: identity(4),
         app_endpoints: vec![],
+        payload: None,
     };
     net.run_until(Instant::ZERO + Duration::from_secs(60));
     let app_request = net.stacks[4].handle_command(net.now, StackCommand::Pnrp(register));
