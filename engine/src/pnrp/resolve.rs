@@ -46,6 +46,19 @@ pub(super) enum ResolveKind {
     },
 }
 
+impl ResolveKind {
+    /// An application resolve whose final INQUIRE asks for the extended payload (X).
+    pub(super) fn wants_payload(&self) -> bool {
+        matches!(
+            self,
+            ResolveKind::App {
+                extended_payload: true,
+                ..
+            }
+        )
+    }
+}
+
 /// What a resolve waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
@@ -350,13 +363,7 @@ impl PnrpNode {
                 }),
             );
         }
-        let wants_payload = matches!(
-            st.kind,
-            ResolveKind::App {
-                extended_payload: true,
-                ..
-            }
-        );
+        let wants_payload = st.kind.wants_payload();
         if let Some(reg) = self.regs.get(&best.id) {
             // PickBestMatchFromLocalIds found our own registration: answer from our own CPA.
             let id = reg.id;

@@ -196,13 +196,7 @@ impl PnrpNode {
             );
             return self.split_analysis(now, local, found, followup, known, started);
         }
-        let wants_payload = matches!(
-            st.kind,
-            ResolveKind::App {
-                extended_payload: true,
-                ..
-            }
-        );
+        let wants_payload = st.kind.wants_payload();
         let verdict = match check_cpa(&buf, &best, now, &nonce, !self.cfg.injects("skip-cpa-verify")) {
             // MS-PNRP §3.1.5.7 rule 3: a CPA announcing a payload is valid only with its payload, when asked.
             Ok(cpa) if wants_payload => match check_answer_payload(&buf, &cpa, best.id, now, &nonce) {
