@@ -84,6 +84,8 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
                 None => None,
             },
             service_location_prefix: g.service_location_prefix.map(|a| (u128::from(a) >> 64) as u64),
+            // Drawn only when given, so scenarios without payloads keep their random streams.
+            payload_bytes: g.payload.as_ref().map(|v| v.sample(&mut rng).bytes() as u32),
         });
     }
     let honest: u64 = groups.iter().map(|g| g.joins.len() as u64).sum();
@@ -124,6 +126,8 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
             popularity,
             include_offline: w.include_offline,
             timeout: w.timeout.sample(&mut rng),
+            payload_bytes: w.payload.as_ref().map(|v| v.sample(&mut rng).bytes() as u32),
+            want_payload: w.want_payload.unwrap_or(true),
         });
     }
     let mut faults = Vec::new();

@@ -12,6 +12,7 @@ pub mod key_cache;
 pub mod live;
 pub mod net;
 pub mod oracle;
+pub mod payload;
 pub mod pcap;
 pub mod plan;
 pub mod popularity;

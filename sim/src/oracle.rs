@@ -24,6 +24,8 @@ pub struct NameInfo {
     pub cloud: u16,
     /// The PNRP ID of the current registration, once the registration completed.
     pub id: Option<PnrpId>,
+    /// Bytes of the extended payload the name is registered with (MS-PNRP §2.2.3.3); `None` = none.
+    pub payload_bytes: Option<u32>,
 }
 
 /// Ground truth about names and registrations.
@@ -52,6 +54,13 @@ struct CloudTruth {
 }
 
 impl Oracle {
+    /// Records that name `idx` is registered with a payload of `bytes` bytes (`None`: without one).
+    pub fn set_payload(&mut self, idx: u32, bytes: Option<u32>) {
+        if let Some(n) = self.names.get_mut(idx as usize) {
+            n.payload_bytes = bytes;
+        }
+    }
+
     /// Records a new name owned by `owner` in cloud `cloud`; returns its index.
     pub fn add_name(&mut self, name: PeerName, owner: u32, cloud: u16) -> u32 {
         if !name.is_secured() {
@@ -63,6 +72,7 @@ impl Oracle {
             owner,
             cloud,
             id: None,
+            payload_bytes: None,
         });
         self.cloud_mut(cloud).names.push(idx);
         idx

@@ -80,6 +80,8 @@ pub struct GroupPlan {
     pub friendly_name: Option<peerlab_engine::pnrp::FriendlyName>,
     /// ServiceLocationPrefix hint of every registration (MS-PNRP §3.2.4.1).
     pub service_location_prefix: Option<u64>,
+    /// Bytes of the extended payload each member's names carry (MS-PNRP §2.2.3.3); `None` = no payload.
+    pub payload_bytes: Option<u32>,
 }
 
 impl Plan {
@@ -147,6 +149,10 @@ pub struct WorkloadPlan {
     pub include_offline: bool,
     /// Per-operation deadline.
     pub timeout: Duration,
+    /// Registrations: bytes of the extended payload each new name carries; `None` = no payload.
+    pub payload_bytes: Option<u32>,
+    /// Resolves: the final INQUIRE asks for the extended payload (X flag).
+    pub want_payload: bool,
 }
 
 /// A fault and its time window.

@@ -9,6 +9,7 @@ use super::cpa::Cpa;
 use super::id::PnrpId;
 use super::message::{AuthorityBuffer, AuthorityFlags, Inquire, Lookup, Message, RouteEntry};
 use super::node::{Origin, PnrpNode};
+use super::payload::ExtendedPayload;
 use super::wire;
 use crate::{Endpoint, Instant};
 use rand::Rng;
@@ -134,53 +135,50 @@ impl PnrpNode {
         Some(0)
     }
 
-    /// MS-PNRP §3.2.5.6: N unless the Validate ID is ours; else our route entry, the classifier and, with A,
-    /// a CPA carrying the INQUIRE's nonce.
+    /// MS-PNRP §3.2.5.6: N unless the Validate ID is ours; else exactly what the flags ask for: with A our
+    /// route entry and a CPA carrying the INQUIRE's nonce (MS-PNRP §3.1.5.7 checks the CPA against the
+    /// buffer's route entry), with X the extended payload if the name has one, with C the certificate
+    /// chain of a delegated name and its classifier. An INQUIRE with no flag, a
+    /// return-routability check, is answered with the flags alone.
     pub(super) fn on_inquire(&mut self, now: Instant, from: Endpoint, i: Inquire) {
         if let Some(limiter) = self.inquire_limiter.as_mut() {
             if !limiter.allow(now, from) {
                 return self.stats.drop("inquire_rate_limited");
             }
         }
+        let mut buf = AuthorityBuffer {
+            flags: AuthorityFlags::default(),
+            cert_chain: None,
+            classifier: None,
+            extended_payload: None,
+            route_entry: None,
+            cpa: None,
+        };
         let Some(reg) = self.regs.get(&i.validate_id) else {
-            let buf = AuthorityBuffer {
-                flags: AuthorityFlags {
-                    not_registered: true,
-                    ..AuthorityFlags::default()
-                },
-                cert_chain: None,
-                classifier: None,
-                extended_payload: None,
-                route_entry: None,
-                cpa: None,
-            };
+            buf.flags.not_registered = true;
             return self.send_authority(from, i.message_id, &buf);
         };
-        let route = reg.route.clone();
-        let classifier = reg.name.classifier.clone();
-        // MS-PNRP §3.2.5.6: C asks for the Certificate Chain, if the name is delegated.
-        let cert_chain = reg
-            .chain
-            .as_ref()
-            .filter(|_| i.flags.cert_chain)
-            .map(|c| c.to_vec());
         let nonce = i.nonce.unwrap_or([0; 16]);
-        let cpa = if !i.flags.cpa {
-            None
-        } else if nonce == [0; 16] {
-            self.zero_nonce_cpa(now, i.validate_id)
-        } else {
-            self.build_cpa(now, i.validate_id, nonce)
-        };
-        let buf = AuthorityBuffer {
-            flags: AuthorityFlags::default(),
-            // X: no extended payloads.
-            cert_chain,
-            classifier: Some(classifier),
-            extended_payload: None,
-            route_entry: Some(route),
-            cpa,
-        };
+        // C asks for the Certificate Chain of a delegated name, with the classifier it delegates
+        // (MS-PNRP §2.2.2.6.1: the chain's classifier restriction binds that classifier).
+        if i.flags.cert_chain {
+            if let Some(chain) = &reg.chain {
+                buf.cert_chain = Some(chain.to_vec());
+                buf.classifier = Some(reg.name.classifier.clone());
+            }
+        }
+        if i.flags.extended_payload {
+            buf.extended_payload = self.build_payload(now, i.validate_id, nonce);
+            self.stats.payloads_served += u64::from(buf.extended_payload.is_some());
+        }
+        if i.flags.cpa {
+            buf.route_entry = Some(reg.route.clone());
+            buf.cpa = if nonce == [0; 16] {
+                self.zero_nonce_cpa(now, i.validate_id)
+            } else {
+                self.build_cpa(now, i.validate_id, nonce)
+            };
+        }
         self.send_authority(from, i.message_id, &buf);
     }
 
@@ -197,9 +195,30 @@ impl PnrpNode {
         );
         cpa.app_endpoints = reg.app_endpoints.clone();
         cpa.friendly_name = reg.friendly_name.clone();
+        cpa.has_extended_payload = reg.payload.is_some();
         Some(Arc::new(
             cpa.sign_with(&reg.identity, self.cfg.rsa_signature_byte_order),
         ))
+    }
+
+    /// The extended payload of registered `id`, if it has one, signed over `nonce` with the CPA's key
+    /// (MS-PNRP §3.2.5.8, §3.2.5.9).
+    pub(super) fn build_payload(
+        &self,
+        now: Instant,
+        id: PnrpId,
+        nonce: [u8; 16],
+    ) -> Option<Arc<ExtendedPayload>> {
+        let reg = self.regs.get(&id)?;
+        let data = reg.payload.clone()?;
+        let not_after = now + self.cfg.cpa_lifetime;
+        Some(Arc::new(ExtendedPayload::signed(
+            &reg.identity,
+            id,
+            data,
+            not_after,
+            nonce,
+        )))
     }
 
     /// The zero-nonce CPA of `id`, signed once and reused until half its lifetime has passed (MS-PNRP

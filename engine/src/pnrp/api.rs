@@ -6,6 +6,7 @@ use super::friendly::FriendlyName;
 use super::id::PnrpId;
 use super::message::{ReasonCode, ResolveCriteria};
 use super::name::PeerName;
+use super::payload::PayloadData;
 use crate::crypto::Identity;
 use crate::{Duration, Endpoint, RequestId};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub enum Command {
         /// The ServiceLocationPrefix hint (MS-PNRP §3.2.4.1): the upper 64 bits of the PNRP ID's service
         /// location; `None` = the /64 prefix of our address (MS-PNRP §1.3.1.2 SLupper).
         service_location_prefix: Option<u64>,
+        /// Extended payload kept on this node and sent to resolvers that ask for it (MS-PNRP §2.2.3.3,
+        /// at most 4,096 bytes); the CPA's X flag announces it.
+        payload: Option<Arc<PayloadData>>,
     },
     /// Register a delegated name (MS-PNRP §3.2.4.1, §1.3.2): `delegation`'s key signs the CPAs and its chain,
     /// which must cover `name`, answers INQUIREs with C set.
@@ -50,6 +54,8 @@ pub enum Command {
         criteria: ResolveCriteria,
         /// Caller deadline (MS-PNRP §3.1.4.4.2, peerlab choice per-resolve deadline).
         timeout: Duration,
+        /// Ask the publisher for its extended payload: the final INQUIRE sets X (MS-PNRP §2.2.2.5).
+        extended_payload: bool,
     },
     /// Resolve a raw PNRP ID (MS-PNRP §3.1.4.4.2).
     ResolveId {
@@ -63,6 +69,8 @@ pub enum Command {
         reason: ReasonCode,
         /// Caller deadline.
         timeout: Duration,
+        /// Ask the publisher for its extended payload: the final INQUIRE sets X (MS-PNRP §2.2.2.5).
+        extended_payload: bool,
     },
     /// Our address changed (MS-PNRP §3.1.7.1): re-announce every registered ID with the new endpoint.
     ChangeAddress {
@@ -135,6 +143,9 @@ pub struct Resolved {
     pub friendly_name: Option<FriendlyName>,
     /// The validated CPA.
     pub cpa: Arc<Cpa>,
+    /// The publisher's extended payload, validated (MS-PNRP §3.1.5.8), when the resolve asked for it
+    /// and the CPA announces one.
+    pub payload: Option<Arc<PayloadData>>,
 }
 
 /// Cost of one resolve: hops, messages and time.

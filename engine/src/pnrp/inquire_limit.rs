@@ -3,8 +3,8 @@
 //! MS-PNRP answers every INQUIRE (§3.2.5.6), from anyone, unauthenticated, with a CPA signed over
 //! the asker's nonce (§3.2.5.7). An INQUIRE is small and its answer is not: a 76-byte INQUIRE asking
 //! for the CPA of a registered ID draws an AUTHORITY of
-//! about 543 bytes (the route entry, the classifier and a CPA freshly signed over the asker's
-//! nonce), about 7 times the bytes, and a signature's worth of CPU. With spoofed source addresses
+//! about 519 bytes (the route entry and a CPA freshly signed over the asker's nonce), about 7 times
+//! the bytes, and a signature's worth of CPU. With spoofed source addresses
 //! that makes a PNRP node a reflector. `inquire_answers_per_source` caps the answers one source
 //! address gets per second; the rest are dropped and counted (`drops["inquire_rate_limited"]`).
 

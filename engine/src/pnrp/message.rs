@@ -4,6 +4,7 @@
 use super::addrs::Addrs;
 use super::cpa::Cpa;
 use super::id::PnrpId;
+use super::payload::ExtendedPayload;
 use crate::Endpoint;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv6Addr;
@@ -180,8 +181,8 @@ pub struct AuthorityBuffer {
     pub cert_chain: Option<Vec<u8>>,
     /// The classifier of the validated name.
     pub classifier: Option<String>,
-    /// Encoded EXTENDED_PAYLOAD structure (opaque bytes).
-    pub extended_payload: Option<Vec<u8>>,
+    /// The EXTENDED_PAYLOAD (INQUIRE answers with X set, when the name has one).
+    pub extended_payload: Option<Arc<ExtendedPayload>>,
     /// LOOKUP answer: next hop; INQUIRE answer: the responder's own entry for the ID.
     pub route_entry: Option<RouteEntry>,
     /// The CPA (INQUIRE answers with A set).

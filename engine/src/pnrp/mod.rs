@@ -13,6 +13,7 @@ pub mod friendly;
 pub mod id;
 pub mod message;
 pub mod name;
+pub mod payload;
 pub mod wire;
 
 // The node state machine (PNRP node helper).
@@ -53,6 +54,7 @@ pub use friendly::{FriendlyName, FriendlyNameError};
 pub use id::{Distance, PnrpId};
 pub use message::*;
 pub use name::{NameError, PeerName};
+pub use payload::{ExtendedPayload, PayloadData, PayloadError};
 
 pub use api::{Command, Event, ResolveError, ResolveStats, Resolved};
 pub use leafset::LeafSetView;

@@ -35,6 +35,8 @@ pub(super) struct LocalReg {
     pub(super) friendly_name: Option<super::friendly::FriendlyName>,
     /// The Certificate Chain of a delegated name (MS-PNRP §1.3.2), sent when an INQUIRE sets C.
     pub(super) chain: Option<Arc<[u8]>>,
+    /// The extended payload sent to INQUIREs that set X (MS-PNRP §3.2.5.6).
+    pub(super) payload: Option<Arc<super::payload::PayloadData>>,
     pub(super) leaf: LeafSet,
     pub(super) route: RouteEntry,
     /// The zero-nonce CPA, signed once and reused (MS-PNRP §3.2.1), with its signing time.

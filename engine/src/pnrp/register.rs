@@ -34,6 +34,8 @@ struct RegisterOptions {
     service_location_prefix: Option<u64>,
     /// The Certificate Chain of a delegated name (MS-PNRP §1.3.2).
     chain: Option<std::sync::Arc<[u8]>>,
+    /// The extended payload (MS-PNRP §2.2.3.3).
+    payload: Option<std::sync::Arc<super::payload::PayloadData>>,
 }
 
 impl PnrpNode {
@@ -46,6 +48,7 @@ impl PnrpNode {
                 app_endpoints,
                 friendly_name,
                 service_location_prefix,
+                payload,
             } => {
                 if name.is_secured() && name.authority != identity.authority() {
                     let reason = "authority_is_not_the_identity_key";
@@ -55,11 +58,16 @@ impl PnrpNode {
                     let reason = "too_many_app_endpoints";
                     return self.events.push_back(Event::RegisterFailed { request, reason });
                 }
+                if let Some(Err(_)) = payload.as_ref().map(|p| p.check()) {
+                    let reason = "bad_payload";
+                    return self.events.push_back(Event::RegisterFailed { request, reason });
+                }
                 let options = RegisterOptions {
                     app_endpoints,
                     friendly_name,
                     service_location_prefix,
                     chain: None,
+                    payload,
                 };
                 self.register(now, request, name, identity, options);
             }
@@ -82,6 +90,7 @@ impl PnrpNode {
                     friendly_name: None,
                     service_location_prefix: None,
                     chain: Some(delegation.chain.der().clone()),
+                    payload: None,
                 };
                 let identity = delegation.identity.clone();
                 self.register(now, request, name, identity, options);
@@ -94,11 +103,22 @@ impl PnrpNode {
                 name,
                 criteria,
                 timeout,
+                extended_payload,
             } => {
                 // MS-PNRP §3.1.4.4.2 app entry point: P2P ID || our prefix || 0x8000000000000000.
                 let lo = service_location(prefix_of(&self.local), 0x8000_0000_0000_0000);
                 let target = PnrpId::new(name.p2p_id(), lo);
-                self.app_resolve(now, request, target, criteria, 0, ReasonCode::AppRequest, timeout);
+                let reason = ReasonCode::AppRequest;
+                self.app_resolve(
+                    now,
+                    request,
+                    target,
+                    criteria,
+                    0,
+                    reason,
+                    timeout,
+                    extended_payload,
+                );
             }
             Command::ResolveId {
                 target,
@@ -106,8 +126,18 @@ impl PnrpNode {
                 precision,
                 reason,
                 timeout,
+                extended_payload,
             } => {
-                self.app_resolve(now, request, target, criteria, precision, reason, timeout);
+                self.app_resolve(
+                    now,
+                    request,
+                    target,
+                    criteria,
+                    precision,
+                    reason,
+                    timeout,
+                    extended_payload,
+                );
             }
             Command::ChangeAddress { local } => self.change_address(now, local),
             Command::OpenCloud => self.open_cloud(now),
@@ -137,10 +167,14 @@ impl PnrpNode {
         precision: u16,
         reason: ReasonCode,
         timeout: crate::Duration,
+        extended_payload: bool,
     ) {
         self.reopen_if_closed(now);
         let spec = ResolveSpec {
-            kind: ResolveKind::App { request },
+            kind: ResolveKind::App {
+                request,
+                extended_payload,
+            },
             target,
             criteria,
             precision,
@@ -193,6 +227,7 @@ impl PnrpNode {
             app_endpoints: options.app_endpoints,
             friendly_name: options.friendly_name,
             chain: options.chain,
+            payload: options.payload,
             leaf: LeafSet::new(id, self.cfg.leaf_set_side),
             route,
             cpa_zero: None,

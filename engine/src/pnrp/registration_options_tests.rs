@@ -119,6 +119,7 @@ fn the_pnrp_id_is_p2p_id_then_the_hint_then_a_random_suffix() {
             app_endpoints: Vec::new(),
             friendly_name: None,
             service_location_prefix: Some(hint),
+            payload: None,
         },
     );
     let id: PnrpId = net.nodes[2]
@@ -153,6 +154,7 @@ fn a_friendly_name_comes_back_on_resolve() {
             app_endpoints: Vec::new(),
             friendly_name: Some(label.clone()),
             service_location_prefix: None,
+            payload: None,
         },
     );
     net.run_for(Duration::from_secs(20));

@@ -14,6 +14,7 @@ use super::cpa::Cpa;
 use super::id::PnrpId;
 use super::message::{Inquire, InquireFlags, Lookup, Message, ReasonCode, ResolveCriteria, RouteEntry};
 use super::node::PnrpNode;
+use super::payload::PayloadData;
 use super::pending::Purpose;
 use crate::{Duration, Endpoint, Instant, RequestId};
 use rand::Rng;
@@ -27,8 +28,11 @@ pub(super) const NEXT_HOPS_MAX: usize = 64;
 /// Who started a resolve and what its end does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum ResolveKind {
-    /// An application resolve (Resolve/ResolveId command).
-    App { request: RequestId },
+    /// An application resolve (Resolve/ResolveId command); `extended_payload`: its final INQUIRE sets X.
+    App {
+        request: RequestId,
+        extended_payload: bool,
+    },
     /// A registration walk for `id` (MS-PNRP §3.2.4.1); `request` is set for the Register command.
     Registration { request: Option<RequestId>, id: PnrpId },
     /// A cache-maintenance resolve (MS-PNRP §3.1.6.2/§3.2.6.2).
@@ -40,6 +44,19 @@ pub(super) enum ResolveKind {
         followup: bool,
         known: Option<PnrpId>,
     },
+}
+
+impl ResolveKind {
+    /// An application resolve whose final INQUIRE asks for the extended payload (X).
+    pub(super) fn wants_payload(&self) -> bool {
+        matches!(
+            self,
+            ResolveKind::App {
+                extended_payload: true,
+                ..
+            }
+        )
+    }
 }
 
 /// What a resolve waits for.
@@ -346,12 +363,14 @@ impl PnrpNode {
                 }),
             );
         }
+        let wants_payload = st.kind.wants_payload();
         if let Some(reg) = self.regs.get(&best.id) {
             // PickBestMatchFromLocalIds found our own registration: answer from our own CPA.
             let id = reg.id;
             let target = st.target;
+            let payload = reg.payload.clone().filter(|_| wants_payload);
             let result = match self.zero_nonce_cpa(now, id) {
-                Some(cpa) => Ok(resolved(id, cpa)),
+                Some(cpa) => Ok(resolved(id, cpa, payload)),
                 None => Err(ResolveError::NotFound {
                     target,
                     closest: Some(id),
@@ -369,7 +388,8 @@ impl PnrpNode {
             message_id: msg_id,
             flags: InquireFlags {
                 cpa: wants_cpa,
-                extended_payload: wants_cpa,
+                // MS-PNRP §2.2.2.5: only a resolve whose application asked for the payload sets X.
+                extended_payload: wants_cpa && wants_payload,
                 cert_chain: wants_cpa,
             },
             validate_id: best.id,
@@ -405,7 +425,7 @@ impl PnrpNode {
         }
         let stats = st.stats(now);
         match st.kind {
-            ResolveKind::App { request } => {
+            ResolveKind::App { request, .. } => {
                 if result.is_ok() {
                     self.stats.resolves_ok += 1;
                 } else {
@@ -449,14 +469,15 @@ impl PnrpNode {
     }
 }
 
-/// The result delivered to the application from a validated CPA.
-pub(super) fn resolved(id: PnrpId, cpa: Arc<Cpa>) -> Resolved {
+/// The result delivered to the application from a validated CPA (and payload, when asked for).
+pub(super) fn resolved(id: PnrpId, cpa: Arc<Cpa>, payload: Option<Arc<PayloadData>>) -> Resolved {
     Resolved {
         id,
         endpoints: cpa.service_addresses.clone(),
         app_endpoints: cpa.app_endpoints.clone(),
         friendly_name: cpa.friendly_name.clone(),
         cpa,
+        payload,
     }
 }
 

@@ -31,6 +31,12 @@ pub struct PnrpStats {
     pub drops: BTreeMap<&'static str, u64>,
     /// CPAs rejected by validation (MS-PNRP §3.1.5.7), by reason.
     pub cpa_rejected: BTreeMap<&'static str, u64>,
+    /// Extended payloads rejected by validation (MS-PNRP §3.1.5.8), by reason.
+    pub payload_rejected: BTreeMap<&'static str, u64>,
+    /// Extended payloads put into INQUIRE answers (MS-PNRP §3.2.5.6, X set).
+    pub payloads_served: u64,
+    /// Extended payloads validated and delivered with a resolve result (MS-PNRP §3.1.5.8).
+    pub payloads_accepted: u64,
     /// Cache evictions, by cause (`"n_flag"`, `"timeout"`, `"revoke"`, `"displaced"`, `"age"`, ...).
     pub evictions: BTreeMap<&'static str, u64>,
     /// Route entries admitted into the cache (MS-PNRP §3.1.5.11).
@@ -83,6 +89,10 @@ impl PnrpStats {
     /// Counts one rejected CPA under `reason`.
     pub fn cpa_reject(&mut self, reason: &'static str) {
         *self.cpa_rejected.entry(reason).or_default() += 1;
+    }
+    /// Counts one rejected extended payload under `reason`.
+    pub fn payload_reject(&mut self, reason: &'static str) {
+        *self.payload_rejected.entry(reason).or_default() += 1;
     }
     /// Counts one cache eviction under `cause`.
     pub fn evict(&mut self, cause: &'static str) {

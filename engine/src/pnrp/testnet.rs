@@ -8,6 +8,7 @@ use super::id::PnrpId;
 use super::message::{Message, ResolveCriteria};
 use super::name::PeerName;
 use super::node::PnrpNode;
+use super::payload::PayloadData;
 use super::wire;
 use crate::crypto::{Identity, Scheme};
 use crate::{derive_seed, Duration, Endpoint, Instant, Node, RequestId};
@@ -156,18 +157,29 @@ impl TestNet {
 
     /// Registers node `i`'s name.
     pub(super) fn register(&mut self, i: usize) -> RequestId {
+        self.register_with(i, None)
+    }
+
+    /// Registers node `i`'s name with extended payload `payload`.
+    pub(super) fn register_with(&mut self, i: usize, payload: Option<Arc<PayloadData>>) -> RequestId {
         let cmd = Command::Register {
             name: self.names[i].clone(),
             identity: self.identities[i].clone(),
             app_endpoints: Vec::new(),
             friendly_name: None,
             service_location_prefix: None,
+            payload,
         };
         self.command(i, cmd)
     }
 
-    /// Node `i` resolves node `j`'s name (any instance).
+    /// Node `i` resolves node `j`'s name (any instance), asking for its extended payload.
     pub(super) fn resolve(&mut self, i: usize, j: usize) -> RequestId {
+        self.resolve_with(i, j, true)
+    }
+
+    /// Node `i` resolves node `j`'s name (any instance); `extended_payload`: the final INQUIRE sets X.
+    pub(super) fn resolve_with(&mut self, i: usize, j: usize, extended_payload: bool) -> RequestId {
         let name = self.names[j].clone();
         self.command(
             i,
@@ -175,6 +187,7 @@ impl TestNet {
                 name,
                 criteria: ResolveCriteria::AnyPeerName,
                 timeout: Duration::from_secs(30),
+                extended_payload,
             },
         )
     }
@@ -185,6 +198,7 @@ impl TestNet {
             name,
             criteria: ResolveCriteria::AnyPeerName,
             timeout: Duration::from_secs(30),
+            extended_payload: false,
         };
         let r = self.command(i, cmd);
         self.run_for(Duration::from_secs(10));
@@ -336,3 +350,5 @@ mod security_tests;
 #[cfg(test)]
 #[path = "testnet_chain_tests.rs"]
 mod chain_tests;
+#[path = "testnet_payload_tests.rs"]
+mod payload_tests;

@@ -40,6 +40,7 @@ fn resolve_name(net: &mut TestNet, i: usize, name: &PeerName) -> Result<Resolved
             name: name.clone(),
             criteria: ResolveCriteria::AnyPeerName,
             timeout: Duration::from_secs(30),
+            extended_payload: false,
         },
     );
     net.run_for(Duration::from_secs(40));

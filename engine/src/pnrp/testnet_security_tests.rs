@@ -129,6 +129,7 @@ fn unsecured_names_are_revoked_only_by_the_admitted_key() {
             app_endpoints: Vec::new(),
             friendly_name: None,
             service_location_prefix: None,
+            payload: None,
         },
     );
     net.run_for(Duration::from_secs(30));
@@ -226,14 +227,14 @@ fn inquire_reflection(limit: Option<u32>) -> (usize, usize, usize, u64) {
 #[test]
 fn an_unauthenticated_inquire_draws_several_times_its_bytes() {
     // MS-PNRP answers every INQUIRE: ten from a stranger draw ten AUTHORITYs, each holding the
-    // route entry, the classifier and a CPA signed over the stranger's nonce.
+    // route entry and a CPA signed over the stranger's nonce (A set; MS-PNRP §3.2.5.6).
     let (asked, answers, answer_bytes, limited) = inquire_reflection(None);
     assert_eq!(answers, 10);
     assert_eq!(limited, 0);
     let per_answer = answer_bytes / answers;
     assert_eq!(asked, 76, "an INQUIRE with a nonce is 76 bytes");
-    // 543 bytes per answer, 7.1 times the INQUIRE (Ed25519 and RSA-1024 CPAs have the same sizes).
-    assert_eq!(per_answer, 543, "bytes per {asked}-byte INQUIRE");
+    // 519 bytes per answer, 6.8 times the INQUIRE (Ed25519 and RSA-1024 CPAs have the same sizes).
+    assert_eq!(per_answer, 519, "bytes per {asked}-byte INQUIRE");
 }
 
 #[test]

@@ -224,6 +224,7 @@ fn resolving_an_unknown_name_fails_not_found_and_own_name_locally() {
             name: stranger,
             criteria: ResolveCriteria::AnyPeerName,
             timeout: Duration::from_secs(30),
+            extended_payload: true,
         },
     );
     net.run_for(Duration::from_secs(40));

@@ -7,6 +7,7 @@ use super::cpa::Cpa;
 use super::id::PnrpId;
 use super::message::{AuthorityBuffer, RouteEntry};
 use super::node::PnrpNode;
+use super::payload::check_answer_payload;
 use super::resolve::{resolved, Hop, ResolveKind, BEST_STACK_MAX, NEXT_HOPS_MAX};
 use crate::crypto::SignatureByteOrder;
 use crate::{Endpoint, Instant};
@@ -196,15 +197,31 @@ impl PnrpNode {
             );
             return self.split_analysis(now, local, found, followup, known, started);
         }
+        let wants_payload = st.kind.wants_payload();
         let verify = (!self.cfg.injects("skip-cpa-verify")).then_some(self.cfg.rsa_signature_byte_order);
-        match check_cpa(&buf, &best, now, &nonce, verify) {
-            Ok(cpa) => {
+        let verdict = match check_cpa(&buf, &best, now, &nonce, verify) {
+            // MS-PNRP §3.1.5.7 rule 3: a CPA announcing a payload is valid only with its payload, when asked.
+            Ok(cpa) if wants_payload => match check_answer_payload(&buf, &cpa, best.id, now, &nonce) {
+                Ok(payload) => Ok((cpa, payload)),
+                Err(e) => {
+                    self.stats.payload_reject(e.reason());
+                    Err("extended_payload_invalid")
+                }
+            },
+            Ok(cpa) => Ok((cpa, None)),
+            Err(reason) => {
+                self.stats.cpa_reject(reason);
+                Err(reason)
+            }
+        };
+        match verdict {
+            Ok((cpa, payload)) => {
+                self.stats.payloads_accepted += u64::from(payload.is_some());
                 let id = best.id;
-                self.end_resolve(now, key, Ok(resolved(id, cpa)));
+                self.end_resolve(now, key, Ok(resolved(id, cpa, payload)));
             }
             Err(reason) => {
                 // Step 20: discard, fall back to the previous best match.
-                self.stats.cpa_reject(reason);
                 let Some(st) = self.ort.get_mut(&key) else { return };
                 st.cpa_error = Some(reason);
                 st.best = st.best_stack.pop();

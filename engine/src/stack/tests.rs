@@ -50,6 +50,7 @@ impl Layer for NameUser {
             app_endpoints: vec![],
             friendly_name: None,
             service_location_prefix: None,
+            payload: None,
         };
         self.out.push_back(LayerOutput::Request {
             request: REGISTER,
@@ -75,6 +76,7 @@ impl Layer for NameUser {
                 name: self.target.clone(),
                 criteria: ResolveCriteria::AnyPeerName,
                 timeout: Duration::from_secs(60),
+                extended_payload: true,
             };
             self.out.push_back(LayerOutput::Request {
                 request: RESOLVE,
@@ -208,6 +210,7 @@ fn an_upper_layer_registers_and_resolves_through_pnrp_and_hears_both_completions
         app_endpoints: vec![],
         friendly_name: None,
         service_location_prefix: None,
+        payload: None,
     };
     net.run_until(Instant::ZERO + Duration::from_secs(60));
     let app_request = net.stacks[4].handle_command(net.now, StackCommand::Pnrp(register));

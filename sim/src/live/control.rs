@@ -254,6 +254,7 @@ pub async fn answer(req: Request, handle: &DriverHandle) -> (Response, bool) {
                 name: peer_name,
                 criteria: ResolveCriteria::AnyPeerName,
                 timeout: Duration::from_millis(timeout_ms),
+                extended_payload: true,
             };
             match handle.command(cmd).await {
                 Ok(pnrp::Event::Resolved { result, stats, .. }) => (resolved(name, result, stats), false),

@@ -561,6 +561,7 @@ mod tests {
                 app_endpoints: Vec::new(),
                 friendly_name: None,
                 service_location_prefix: None,
+                payload: None,
             })
             .await
             .unwrap();
@@ -573,6 +574,7 @@ mod tests {
                     name: name.clone(),
                     criteria: ResolveCriteria::AnyPeerName,
                     timeout: Duration::from_secs(5),
+                    extended_payload: true,
                 })
                 .await
                 .unwrap();

@@ -331,6 +331,7 @@ async fn register_all(handle: DriverHandle, identity: Arc<Identity>, names: Vec<
             app_endpoints: Vec::new(),
             friendly_name: None,
             service_location_prefix: None,
+            payload: None,
         };
         match handle.command(cmd).await {
             Ok(pnrp::Event::Registered { id, .. }) => say(&format!("registered {name} id={id}")),

@@ -334,6 +334,7 @@ async fn host(
                 app_endpoints: Vec::new(),
                 friendly_name: None,
                 service_location_prefix: None,
+                payload: None,
             };
             let _ = handle
                 .send(Input::Command {
@@ -456,6 +457,7 @@ async fn start_resolve(
             name: s.names[name].0.clone(),
             criteria: ResolveCriteria::AnyPeerName,
             timeout: wl.timeout,
+            extended_payload: true,
         };
         let Some(handle) = s.handles[source].clone() else {
             return;

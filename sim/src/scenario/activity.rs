@@ -3,7 +3,7 @@
 
 use super::rate::Rate;
 use super::schema::{scalar_or_table, Latency, LinkBandwidth, Loss, ScalarOrTable};
-use super::units::Ratio;
+use super::units::{ByteSize, Ratio};
 use super::value::Value;
 use peerlab_engine::Duration;
 use serde::de::value::MapAccessDeserializer;
@@ -57,6 +57,9 @@ pub struct PeerGroup {
     /// an IPv6 address whose low 64 bits are zero; default none (each peer's own /64).
     #[serde(default)]
     pub service_location_prefix: Option<std::net::Ipv6Addr>,
+    /// Extended payload attached to every name the group's peers register (MS-PNRP §2.2.3.3), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value<ByteSize>>,
 }
 
 fn default_cloud() -> String {
@@ -228,6 +231,12 @@ pub struct Workload {
     /// Give up after this long (default 30s).
     #[serde(default = "default_timeout")]
     pub timeout: Value<Duration>,
+    /// `register` only: extended payload attached to each new name (MS-PNRP §2.2.3.3), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value<ByteSize>>,
+    /// `resolve` only: ask for the publisher's extended payload (INQUIRE X flag; default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub want_payload: Option<bool>,
 }
 
 fn default_from() -> String {

@@ -26,6 +26,7 @@ mod validate;
 mod validate_bounds;
 mod validate_dist;
 mod validate_faults;
+mod validate_payload;
 mod value;
 
 pub use access::{is_within, read_text, text_of, TextError, FILE_BYTES_MAX};

@@ -55,6 +55,7 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
     v.network();
     v.peers();
     v.workloads();
+    v.payloads();
     v.faults();
     v.attackers();
     v.issues

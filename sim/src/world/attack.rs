@@ -57,6 +57,7 @@ impl World {
                         app_endpoints: Vec::new(),
                         friendly_name: None,
                         service_location_prefix: None,
+                        payload: None,
                     },
                 );
             }

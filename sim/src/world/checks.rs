@@ -264,6 +264,11 @@ pub(super) fn fold_stats(acc: &mut BTreeMap<String, f64>, s: &PnrpStats) {
     for (k, v) in &s.cpa_rejected {
         add(format!("pnrp.engine.cpa_rejected.{k}"), *v);
     }
+    for (k, v) in &s.payload_rejected {
+        add(format!("pnrp.engine.payload_rejected.{k}"), *v);
+    }
+    add("pnrp.engine.payloads_served".into(), s.payloads_served);
+    add("pnrp.engine.payloads_accepted".into(), s.payloads_accepted);
     for (k, v) in &s.evictions {
         add(format!("pnrp.engine.evictions.{k}"), *v);
     }

@@ -117,6 +117,9 @@ impl World {
                         names.push(self.oracle.add_name(name, index, g.cloud));
                     }
                 }
+                for n in &names {
+                    self.oracle.set_payload(*n, g.payload_bytes);
+                }
                 self.peers.push(Peer {
                     role: Role::Honest { group: gi },
                     node: None,

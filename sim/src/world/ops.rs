@@ -19,7 +19,7 @@ impl World {
         if let Some(source) = self.pick_source(&w.from) {
             match w.kind {
                 OpKind::Resolve => self.start_resolve(source, index),
-                OpKind::Register => self.start_register_new(source, w.timeout),
+                OpKind::Register => self.start_register_new(source, w.timeout, w.payload_bytes),
                 OpKind::Unregister => self.start_unregister(source),
             }
         }
@@ -85,11 +85,12 @@ impl World {
             name: self.oracle.name(name).name.clone(),
             criteria: ResolveCriteria::AnyPeerName,
             timeout: w.timeout,
+            extended_payload: w.want_payload,
         };
         self.start_op(source, OpKind::Resolve, name, online, cmd, w.timeout);
     }
 
-    fn start_register_new(&mut self, source: u32, timeout: Duration) {
+    fn start_register_new(&mut self, source: u32, timeout: Duration, payload: Option<u32>) {
         let p = &self.peers[source as usize];
         let (Some(identity), false) = (p.identity.clone(), p.resolve_only) else {
             return;
@@ -99,6 +100,7 @@ impl World {
             return;
         };
         let idx = self.oracle.add_name(name, source, self.cloud_of(source));
+        self.oracle.set_payload(idx, payload);
         self.peers[source as usize].names.push(idx);
         self.register(source, idx, timeout);
     }
@@ -136,18 +138,22 @@ impl World {
             }
             Role::Attacker(_) => (None, None),
         };
+        let info = self.oracle.name(name);
         let cmd = match self.oracle.delegations.of_name(name) {
             Some(delegation) => pnrp::Command::RegisterDelegated {
-                name: self.oracle.name(name).name.clone(),
+                name: info.name.clone(),
                 delegation: delegation.clone(),
                 app_endpoints: Vec::new(),
             },
             None => pnrp::Command::Register {
-                name: self.oracle.name(name).name.clone(),
+                name: info.name.clone(),
                 identity,
                 app_endpoints: Vec::new(),
                 friendly_name,
                 service_location_prefix,
+                payload: info
+                    .payload_bytes
+                    .map(|n| crate::payload::payload_of(&info.name, n)),
             },
         };
         self.start_op(peer, OpKind::Register, name, true, cmd, timeout);
@@ -303,6 +309,10 @@ impl World {
                     self.metrics.forged_accepted += 1;
                     let detail = format!("{} resolved to {}: {why}", info.name, endpoints(&r.endpoints));
                     self.violation(peer, "forged_resolution_accepted", detail);
+                    return "forged";
+                }
+                if let Some(why) = crate::payload::payload_mismatch(&info.name, info.payload_bytes, r) {
+                    self.violation(peer, "payload_mismatch", format!("{}: {why}", info.name));
                     return "forged";
                 }
                 let points_to_attacker = r.endpoints.iter().any(|ep| {

@@ -5,6 +5,7 @@ use super::cpa_codec::{cpa_encoded_len, decode_cpa, encode_cpa};
 use super::elements::*;
 use super::error::{DecodeError, Reader};
 use super::header::*;
+use super::payload::{decode_extended_payload, encode_extended_payload, extended_payload_encoded_len};
 use crate::pnrp::message::*;
 use crate::pnrp::name::CLASSIFIER_MAX_CHARS;
 use std::sync::Arc;
@@ -24,7 +25,9 @@ fn optional_lens(b: &AuthorityBuffer) -> [Option<usize>; 5] {
         b.classifier
             .as_ref()
             .map(|c| array_elem_len(c.encode_utf16().count(), 2)),
-        b.extended_payload.as_ref().map(|p| 4 + p.len()),
+        b.extended_payload
+            .as_ref()
+            .map(|p| 4 + extended_payload_encoded_len(p)),
         b.route_entry.as_ref().map(route_entry_elem_len),
         b.cpa.as_ref().map(|c| 4 + cpa_encoded_len(c)),
     ]
@@ -87,8 +90,8 @@ pub fn encode_authority_buffer_into(b: &AuthorityBuffer, out: &mut Vec<u8>) {
         }
     }
     if let Some(p) = &b.extended_payload {
-        w.elem(FIELD_EXTENDED_PAYLOAD, 4 + p.len());
-        w.bytes(p);
+        w.elem(FIELD_EXTENDED_PAYLOAD, 4 + extended_payload_encoded_len(p));
+        encode_extended_payload(p, w.vec());
         if more(2) {
             w.pad();
         }
@@ -130,19 +133,13 @@ pub fn decode_authority_buffer(bytes: &[u8]) -> Result<AuthorityBuffer, DecodeEr
     } else {
         None
     };
-    let extended_payload = opaque(&mut r, FIELD_EXTENDED_PAYLOAD)?;
+    let extended_payload = structure(&mut r, FIELD_EXTENDED_PAYLOAD, decode_extended_payload)?;
     let route_entry = if next_is(&r, FIELD_ROUTING_ENTRY) {
         Some(route_entry(&mut r)?)
     } else {
         None
     };
-    let cpa = if next_is(&r, FIELD_VALIDATE_CPA) {
-        let body = elem(&mut r, FIELD_VALIDATE_CPA)?;
-        skip_pad(&mut r)?;
-        Some(Arc::new(decode_cpa(body)?))
-    } else {
-        None
-    };
+    let cpa = structure(&mut r, FIELD_VALIDATE_CPA, decode_cpa)?;
     if !r.is_empty() {
         return Err(DecodeError::Trailing(r.remaining()));
     }
@@ -156,7 +153,22 @@ pub fn decode_authority_buffer(bytes: &[u8]) -> Result<AuthorityBuffer, DecodeEr
     })
 }
 
-/// An optional opaque element (CERT_CHAIN, EXTENDED_PAYLOAD) and its padding.
+/// An optional element holding one structure (EXTENDED_PAYLOAD, VALIDATE_CPA), decoded by `decode`, and
+/// its padding.
+fn structure<T>(
+    r: &mut Reader<'_>,
+    field: u16,
+    decode: fn(&[u8]) -> Result<T, DecodeError>,
+) -> Result<Option<Arc<T>>, DecodeError> {
+    if !next_is(r, field) {
+        return Ok(None);
+    }
+    let body = elem(r, field)?;
+    skip_pad(r)?;
+    Ok(Some(Arc::new(decode(body)?)))
+}
+
+/// An optional opaque element (CERT_CHAIN) and its padding.
 fn opaque(r: &mut Reader<'_>, field: u16) -> Result<Option<Vec<u8>>, DecodeError> {
     if !next_is(r, field) {
         return Ok(None);

@@ -44,6 +44,9 @@ pub enum DecodeError {
     /// An encoded CPA that breaks MS-PNRP §2.2.3.1.
     #[error("bad encoded CPA: {0}")]
     BadCpa(&'static str),
+    /// An EXTENDED_PAYLOAD that breaks MS-PNRP §2.2.3.3.
+    #[error("bad extended payload: {0}")]
+    BadPayload(&'static str),
     /// SPLIT_CONTROLS or a fragment inconsistent with MS-PNRP §2.2.2.6 / §3.1.5.2.
     #[error("bad AUTHORITY fragment: {0}")]
     BadSplit(&'static str),
@@ -65,6 +68,7 @@ impl DecodeError {
             DecodeError::BadPort(_) => "bad_port",
             DecodeError::BadValue(_) => "bad_value",
             DecodeError::BadCpa(_) => "bad_cpa",
+            DecodeError::BadPayload(_) => "bad_payload",
             DecodeError::BadSplit(_) => "bad_split",
             DecodeError::Trailing(_) => "trailing",
         }

@@ -3,7 +3,8 @@
 //! * `encode`/`decode` and `Message::encoded_len` for the eight message types;
 //! * `encode_authority_buffer`/`decode_authority_buffer`, `fragment_authority` and `Reassembly` (MS-PNRP
 //!   §3.2.5.10, §3.1.5.6);
-//! * `encode_cpa`/`decode_cpa` (MS-PNRP §2.2.3.1), used by `Cpa::sign`/`Cpa::validate`.
+//! * `encode_cpa`/`decode_cpa` (MS-PNRP §2.2.3.1), used by `Cpa::sign`/`Cpa::validate`;
+//! * `encode_extended_payload`/`decode_extended_payload` (MS-PNRP §2.2.3.3);
 //! * `chain::encode_chain`/`chain::decode_chain`: Certificate Chains (MS-PNRP §2.2.3.5), PKCS #7 in DER.
 //!
 //! Decoders never panic: every read is bounds-checked and every rule of MS-PNRP §3.1.5.2 yields a
@@ -16,6 +17,7 @@ mod elements;
 mod error;
 mod header;
 mod messages;
+mod payload;
 #[cfg(test)]
 pub(crate) mod testgen;
 
@@ -29,6 +31,10 @@ pub use cpa_codec::{
 pub use error::DecodeError;
 pub use header::*;
 pub use messages::{decode, encode};
+pub use payload::{
+    decode_extended_payload, encode_extended_payload, extended_payload_encoded_len,
+    PAYLOAD_SIGNATURE_FIELD_LEN,
+};
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ use crate::pnrp::friendly::FriendlyName;
 use crate::pnrp::id::PnrpId;
 use crate::pnrp::message::*;
 use crate::pnrp::name::PeerName;
+use crate::pnrp::payload::{ExtendedPayload, PayloadData};
 use crate::{Endpoint, Instant};
 use proptest::collection::vec;
 use proptest::option;
@@ -118,13 +119,48 @@ pub fn any_cpa(revoke: Option<bool>) -> impl Strategy<Value = Cpa> {
         )
 }
 
+/// Any syntactically valid extended payload data: binary, UTF-8 or UTF-16 text, short or at the limit.
+pub fn any_payload_data() -> impl Strategy<Value = PayloadData> {
+    prop_oneof![
+        vec(any::<u8>(), 1..64).prop_map(PayloadData::Binary),
+        Just(PayloadData::Binary(vec![0xA5; 4096])),
+        vec(1u8..=255, 3..40).prop_map(|mut t| {
+            t.push(0);
+            PayloadData::Text { utf8: true, text: t }
+        }),
+        vec(any::<u16>(), 1..20).prop_map(|units| {
+            let mut text: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+            text.extend([0, 0]);
+            PayloadData::Text { utf8: false, text }
+        }),
+    ]
+}
+
+/// Any syntactically valid EXTENDED_PAYLOAD (its signature field arbitrary).
+pub fn any_extended_payload() -> impl Strategy<Value = ExtendedPayload> {
+    (
+        0u64..1_000_000_000_000_000,
+        any_id(),
+        any::<[u8; 16]>(),
+        any_payload_data(),
+        vec(any::<u8>(), 128..=128),
+    )
+        .prop_map(|(micros, id, nonce, data, signature)| ExtendedPayload {
+            not_after: Instant::from_micros(micros),
+            id,
+            nonce,
+            data: Arc::new(data),
+            signature,
+        })
+}
+
 /// Any AUTHORITY_BUFFER with each optional element present or absent.
 pub fn any_authority_buffer() -> impl Strategy<Value = AuthorityBuffer> {
     (
         any::<[bool; 3]>(),
         option::of(vec(any::<u8>(), 0..300)),
         option::of("\\PC{0,149}"),
-        option::of(vec(any::<u8>(), 0..300)),
+        option::of(any_extended_payload().prop_map(Arc::new)),
         option::of(any_route_entry()),
         option::of(any_cpa(None).prop_map(Arc::new)),
     )
