@@ -4,6 +4,7 @@ pub mod addr;
 pub mod churn;
 pub mod cli;
 pub mod dist_world;
+pub mod dns;
 pub mod expand;
 pub mod fingerprint;
 mod hint;

@@ -6,6 +6,7 @@ pub mod addrs;
 pub mod config;
 mod config_check;
 pub mod cpa;
+pub mod hostname;
 mod cpa_memo;
 pub mod id;
 pub mod message;

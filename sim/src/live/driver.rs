@@ -145,6 +145,7 @@ pub struct NodeStatus {
 #[derive(Clone, Debug)]
 pub struct DriverHandle {
     tx: mpsc::Sender<Input>,
+    clock: Clock,
 }
 
 /// The driver stopped (or never started) before answering.
@@ -180,6 +181,11 @@ impl DriverHandle {
     pub async fn shutdown(&self) -> Result<(), DriverGone> {
         self.send(Input::Shutdown).await
     }
+
+    /// The node's current engine time (its driver's clock).
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
 }
 
 /// Runs one PNRP node over one socket.
@@ -214,7 +220,7 @@ impl<S: DatagramSocket> Driver<S> {
             recv_buf: vec![0; RECV_BUFFER_BYTES],
             send_buf: Vec::with_capacity(2048),
         };
-        (driver, DriverHandle { tx })
+        (driver, DriverHandle { tx, clock })
     }
 
     /// Sends events nobody asked for (split detections, fire-and-forget completions) to `tx`.

@@ -354,7 +354,8 @@ async fn register_all(handle: DriverHandle, identity: Arc<Identity>, names: Vec<
 }
 
 /// Prints a line and flushes (stdout may be a pipe read line by line).
-fn say(line: &str) {
+/// Prints one line on stdout at once (start-up and stop lines that tests and scripts read).
+pub fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
