@@ -41,8 +41,10 @@ pub fn convert(text: &str, as_peer_name: bool) -> Result<String, String> {
     }
     let name = PeerName::parse(text).map_err(|e| {
         format!(
-            "`{shown}` is neither a peer name ({e}) nor a host name under {ZONE}; write 0.<classifier>, \
-             <40 hex digits>.<classifier>, or <labels>.{ZONE}"
+            "`{shown}` is neither a peer name ({}) nor a host name under {ZONE}; write 0.<classifier>, \
+             <40 hex digits>.<classifier>, or <labels>.{ZONE}",
+            // The peer-name error quotes the input as it is.
+            escape(&e.to_string())
         )
     })?;
     to_host_name(&name).map_err(|e| format!("peer name `{shown}` has no host name: {e}"))
