@@ -1,5 +1,5 @@
 //! The `peerlab` command line: `run`, `check`, `report`, `compare`, the live `node`, `resolve` and
-//! `status`, and the bug-finding `explore`, `replay` and `shrink`.
+//! `status`, the DNS side `hostname` and `dns`, and the bug-finding `explore`, `replay` and `shrink`.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

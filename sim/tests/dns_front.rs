@@ -7,6 +7,10 @@
 // This test runs real processes on a real network: bounding it needs the wall clock.
 #![allow(clippy::disallowed_methods)]
 
+// hickory brings rand 0.10, where clippy.toml's banned `rand` paths no longer exist; naming the
+// workspace's rand 0.8 here lets clippy resolve them (else it warns about its configuration).
+use rand as _;
+
 use hickory_server::net::client::{Client, ClientHandle};
 use hickory_server::net::runtime::TokioRuntimeProvider;
 use hickory_server::net::tcp::TcpClientStream;
@@ -87,12 +91,21 @@ fn field(lines: &[String], key: &str) -> String {
 /// `peerlab hostname TEXT`.
 fn hostname(text: &str) -> String {
     let out = peerlab().args(["hostname", text]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// The response code and the addresses of one query, through hickory's client.
-async fn ask(client: &mut Client<TokioRuntimeProvider>, host: &str, qtype: RecordType) -> (ResponseCode, Vec<IpAddr>) {
+async fn ask(
+    client: &mut Client<TokioRuntimeProvider>,
+    host: &str,
+    qtype: RecordType,
+) -> (ResponseCode, Vec<IpAddr>) {
     let name = Name::from_str(&format!("{host}.")).unwrap();
     match client.query(name, DNSClass::IN, qtype).await {
         Ok(response) => {
@@ -140,7 +153,13 @@ fn raw_exchange(server: SocketAddr, bytes: &[u8]) -> Option<Message> {
 /// `dig` with `args` against the front; its stdout.
 fn dig(server: SocketAddr, args: &[&str]) -> String {
     let out = Command::new("dig")
-        .args([&format!("@{}", server.ip()), "-p", &server.port().to_string(), "+tries=1", "+time=8"])
+        .args([
+            &format!("@{}", server.ip()),
+            "-p",
+            &server.port().to_string(),
+            "+tries=1",
+            "+time=8",
+        ])
         .args(args)
         .output()
         .expect("run dig");
@@ -151,11 +170,29 @@ fn dig(server: SocketAddr, args: &[&str]) -> String {
 fn dns_clients_resolve_peer_host_names_through_a_live_node() {
     let began = Instant::now();
     let mut children = Children(Vec::new());
-    let common = ["--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--crypto", "ed25519"];
-    let speedy = ["--set-pnrp", "maintenance_period=2s", "--set-pnrp", "maintenance_period_small_cache=1s"];
+    let common = [
+        "--listen",
+        "127.0.0.1:0",
+        "--control",
+        "127.0.0.1:0",
+        "--crypto",
+        "ed25519",
+    ];
+    let speedy = [
+        "--set-pnrp",
+        "maintenance_period=2s",
+        "--set-pnrp",
+        "maintenance_period_small_cache=1s",
+    ];
     let publisher = start(
         &mut children,
-        &[&["node"][..], &common, &speedy, &["--register", "printer", "0.dnsdemo"]].concat(),
+        &[
+            &["node"][..],
+            &common,
+            &speedy,
+            &["--register", "printer", "0.dnsdemo"],
+        ]
+        .concat(),
         "authority=",
     );
     let seed = field(&publisher, "udp=");
@@ -168,7 +205,15 @@ fn dns_clients_resolve_peer_host_names_through_a_live_node() {
     let via = field(&resolver, "control=");
     let front = start(
         &mut children,
-        &["dns", "--via", &via, "--listen", "127.0.0.1:0", "--resolve-timeout", "3s"],
+        &[
+            "dns",
+            "--via",
+            &via,
+            "--listen",
+            "127.0.0.1:0",
+            "--resolve-timeout",
+            "3s",
+        ],
         "dns listening",
     );
     let server: SocketAddr = field(&front, "udp=").parse().unwrap();
@@ -176,12 +221,18 @@ fn dns_clients_resolve_peer_host_names_through_a_live_node() {
 
     let authority = field(&publisher, "authority=");
     let secured = hostname(&format!("{authority}.printer"));
-    assert!(secured.starts_with("printer.") && secured.ends_with(".pnrp.net"), "{secured}");
+    assert!(
+        secured.starts_with("printer.") && secured.ends_with(".pnrp.net"),
+        "{secured}"
+    );
     assert_eq!(hostname(&secured), format!("{authority}.printer"));
     let unsecured = hostname("0.dnsdemo");
     assert_eq!(unsecured, "dnsdemo.pnrp.net");
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut udp = udp_client(server);
         // The cloud forms and the registrations spread: ask until both names answer.
@@ -193,14 +244,26 @@ fn dns_clients_resolve_peer_host_names_through_a_live_node() {
                     assert_eq!(ips, [publisher_udp.ip()], "{host}");
                     break;
                 }
-                assert!(matches!(code, ResponseCode::NXDomain | ResponseCode::NoError), "{host}: {code}");
+                assert!(
+                    matches!(code, ResponseCode::NXDomain | ResponseCode::NoError),
+                    "{host}: {code}"
+                );
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
         // The publisher has no IPv6 endpoint: AAAA is NOERROR without records.
-        assert_eq!(ask(&mut udp, &secured, RecordType::AAAA).await, (ResponseCode::NoError, vec![]));
-        assert_eq!(ask(&mut udp, "nobody-home.pnrp.net", RecordType::A).await.0, ResponseCode::NXDomain);
-        assert_eq!(ask(&mut udp, "www.example.com", RecordType::A).await.0, ResponseCode::Refused);
+        assert_eq!(
+            ask(&mut udp, &secured, RecordType::AAAA).await,
+            (ResponseCode::NoError, vec![])
+        );
+        assert_eq!(
+            ask(&mut udp, "nobody-home.pnrp.net", RecordType::A).await.0,
+            ResponseCode::NXDomain
+        );
+        assert_eq!(
+            ask(&mut udp, "www.example.com", RecordType::A).await.0,
+            ResponseCode::Refused
+        );
         // Over TCP too.
         let mut tcp = tcp_client(server).await;
         assert_eq!(
@@ -216,7 +279,10 @@ fn dns_clients_resolve_peer_host_names_through_a_live_node() {
     nonsense.extend_from_slice(&[0xff; 30]);
     let mut good = Message::query();
     good.metadata.id = 0x4242;
-    good.add_query(Query::query(Name::from_str(&format!("{unsecured}.")).unwrap(), RecordType::A));
+    good.add_query(Query::query(
+        Name::from_str(&format!("{unsecured}.")).unwrap(),
+        RecordType::A,
+    ));
     let good = good.to_vec().unwrap();
     for (bytes, id) in [(&nonsense[..], 0xabcd), (&good[..good.len() - 9], 0x4242)] {
         let answer = raw_exchange(server, bytes).expect("a FORMERR answer");
@@ -234,11 +300,18 @@ fn dns_clients_resolve_peer_host_names_through_a_live_node() {
         return;
     }
     let short = dig(server, &["+short", "A", &secured]);
-    assert_eq!(short.trim(), publisher_udp.ip().to_string(), "dig +short: {short}");
+    assert_eq!(
+        short.trim(),
+        publisher_udp.ip().to_string(),
+        "dig +short: {short}"
+    );
     let full = dig(server, &["A", "nobody-home.pnrp.net"]);
     assert!(full.contains("status: NXDOMAIN"), "{full}");
     let full = dig(server, &["+tcp", "A", &unsecured]);
-    assert!(full.contains("status: NOERROR") && full.contains("flags: qr aa"), "{full}");
+    assert!(
+        full.contains("status: NOERROR") && full.contains("flags: qr aa"),
+        "{full}"
+    );
 }
 
 #[test]
@@ -255,7 +328,10 @@ fn bad_flags_and_bad_names_exit_2_with_a_message() {
         let out = peerlab().args(&args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("error:") || err.contains("\nerror:"), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error:") || err.contains("\nerror:"),
+            "{args:?}: {err}"
+        );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }

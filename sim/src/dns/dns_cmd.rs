@@ -47,7 +47,10 @@ pub struct DnsArgs {
 pub fn front_config(args: &DnsArgs) -> Result<FrontConfig, String> {
     let ttl_s = args.max_ttl.as_micros() / 1_000_000;
     if ttl_s > TTL_MAX_S {
-        return Err(format!("--max-ttl {}: at most {TTL_MAX_S} s (RFC 2181 §8)", args.max_ttl));
+        return Err(format!(
+            "--max-ttl {}: at most {TTL_MAX_S} s (RFC 2181 §8)",
+            args.max_ttl
+        ));
     }
     let timeout_ms = args.resolve_timeout.as_millis();
     if !(1..=RESOLVE_TIMEOUT_MAX_MS).contains(&timeout_ms) {

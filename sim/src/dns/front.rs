@@ -80,7 +80,10 @@ impl Answer {
 
 /// What a resolve through the node gave.
 enum Resolution {
-    Found { endpoints: Vec<FoundEndpoint>, valid_ms: Option<u64> },
+    Found {
+        endpoints: Vec<FoundEndpoint>,
+        valid_ms: Option<u64>,
+    },
     NotFound,
     Failed,
 }
@@ -131,7 +134,10 @@ impl Front {
         match self.resolve(&peer).await {
             Resolution::Found { endpoints, valid_ms } => {
                 let ttl = ttl_s(valid_ms, self.config.max_ttl_s);
-                Answer::zone(ResponseCode::NoError, address_records(asked, qtype, &endpoints, ttl))
+                Answer::zone(
+                    ResponseCode::NoError,
+                    address_records(asked, qtype, &endpoints, ttl),
+                )
             }
             Resolution::NotFound => Answer::zone(ResponseCode::NXDomain, Vec::new()),
             Resolution::Failed => Answer::refuse(ResponseCode::ServFail),
@@ -177,7 +183,9 @@ fn host_text(name: &Name) -> Option<String> {
 
 /// Seconds a record may be cached: the CPA's remaining validity, capped (the cap without one).
 pub fn ttl_s(valid_ms: Option<u64>, max_ttl_s: u32) -> u32 {
-    valid_ms.map_or(max_ttl_s, |ms| u32::try_from(ms / 1000).unwrap_or(u32::MAX).min(max_ttl_s))
+    valid_ms.map_or(max_ttl_s, |ms| {
+        u32::try_from(ms / 1000).unwrap_or(u32::MAX).min(max_ttl_s)
+    })
 }
 
 /// The A and AAAA records `qtype` asks for, one per distinct address, in address order.
@@ -209,7 +217,11 @@ pub fn address_records(name: &Name, qtype: RecordType, endpoints: &[FoundEndpoin
 
 #[async_trait::async_trait]
 impl RequestHandler for Front {
-    async fn handle_request<R: ResponseHandler, T: Time>(&self, request: &Request, mut response_handle: R) -> ResponseInfo {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
         let answer = self.answer(request).await;
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.response_code = answer.code;

@@ -88,7 +88,10 @@ mod tests {
         let e = convert("0.my printer", false).unwrap_err();
         assert!(e.contains("has no host name") && e.contains("' '"), "{e}");
         let e = convert("a..pnrp.net", false).unwrap_err();
-        assert!(e.contains("not a peer host name") && e.contains("empty label"), "{e}");
+        assert!(
+            e.contains("not a peer host name") && e.contains("empty label"),
+            "{e}"
+        );
         let e = convert("\u{1b}[2J.x", false).unwrap_err();
         assert!(!e.contains('\u{1b}'), "{e}");
     }

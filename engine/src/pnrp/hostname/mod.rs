@@ -81,7 +81,9 @@ pub enum HostNameError {
     #[error("label `{0}` is not valid punycode")]
     BadPunycode(String),
     /// A label `PeerNameToPeerHostName` would write differently.
-    #[error("label `{label}` is not in the form PeerNameToPeerHostName writes (that would be `{canonical}`)")]
+    #[error(
+        "label `{label}` is not in the form PeerNameToPeerHostName writes (that would be `{canonical}`)"
+    )]
     NotCanonical {
         /// The label given.
         label: String,
@@ -150,7 +152,9 @@ fn authority_label(authority: &[u8; 20]) -> String {
 fn parse_authority_label(label: &str) -> Option<[u8; 20]> {
     let bytes = label.as_bytes();
     let hex = match bytes {
-        [p, first, ..] if bytes.len() == 41 && p.eq_ignore_ascii_case(&b'p') && first.is_ascii_digit() => &bytes[1..],
+        [p, first, ..] if bytes.len() == 41 && p.eq_ignore_ascii_case(&b'p') && first.is_ascii_digit() => {
+            &bytes[1..]
+        }
         [first, ..] if bytes.len() == 40 && matches!(first.to_ascii_lowercase(), b'a'..=b'f') => bytes,
         _ => return None,
     };
@@ -247,7 +251,8 @@ fn decode_label(label: &str) -> Result<String, HostNameError> {
     if !has_ace_prefix(label) {
         return Ok(label.to_owned());
     }
-    let text = punycode::decode(&label[ACE_PREFIX.len()..]).map_err(|_| HostNameError::BadPunycode(shown(label)))?;
+    let text =
+        punycode::decode(&label[ACE_PREFIX.len()..]).map_err(|_| HostNameError::BadPunycode(shown(label)))?;
     match encode_label(&text) {
         Ok(again) if again.eq_ignore_ascii_case(label) => Ok(text),
         Ok(again) => Err(HostNameError::NotCanonical {

@@ -49,7 +49,11 @@ fn threshold(k: u32, bias: u32) -> u32 {
 
 fn digit_char(d: u32) -> char {
     // d < 36 always: callers reduce modulo (BASE - t) or stop below t ≤ TMAX.
-    let byte = if d < 26 { b'a' + d as u8 } else { b'0' + (d - 26) as u8 };
+    let byte = if d < 26 {
+        b'a' + d as u8
+    } else {
+        b'0' + (d - 26) as u8
+    };
     char::from(byte)
 }
 
@@ -74,7 +78,12 @@ pub fn encode(text: &str) -> Result<String, PunycodeError> {
     let total = u32::try_from(input.len()).map_err(|_| PunycodeError::Overflow)?;
     let (mut n, mut delta, mut bias, mut handled) = (INITIAL_N, 0u32, INITIAL_BIAS, basic);
     while handled < total {
-        let m = input.iter().copied().filter(|&c| c >= n).min().ok_or(PunycodeError::Overflow)?;
+        let m = input
+            .iter()
+            .copied()
+            .filter(|&c| c >= n)
+            .min()
+            .ok_or(PunycodeError::Overflow)?;
         delta = (m - n)
             .checked_mul(handled + 1)
             .and_then(|d| delta.checked_add(d))
@@ -159,13 +168,25 @@ mod tests {
     /// Samples of RFC 3492 §7.1 (lower-case letters as the encoder writes them).
     const RFC_3492_SAMPLES: &[(&str, &str)] = &[
         // (B) Chinese (simplified).
-        ("\u{4ED6}\u{4EEC}\u{4E3A}\u{4EC0}\u{4E48}\u{4E0D}\u{8BF4}\u{4E2D}\u{6587}", "ihqwcrb4cv8a8dqg056pqjye"),
+        (
+            "\u{4ED6}\u{4EEC}\u{4E3A}\u{4EC0}\u{4E48}\u{4E0D}\u{8BF4}\u{4E2D}\u{6587}",
+            "ihqwcrb4cv8a8dqg056pqjye",
+        ),
         // (C) Chinese (traditional).
-        ("\u{4ED6}\u{5011}\u{7232}\u{4EC0}\u{9EBD}\u{4E0D}\u{8AAA}\u{4E2D}\u{6587}", "ihqwctvzc91f659drss3x8bo0yb"),
+        (
+            "\u{4ED6}\u{5011}\u{7232}\u{4EC0}\u{9EBD}\u{4E0D}\u{8AAA}\u{4E2D}\u{6587}",
+            "ihqwctvzc91f659drss3x8bo0yb",
+        ),
         // (L) 3<nen>B<gumi><kinpachi><sensei>: basic code points keep their case.
-        ("3\u{5E74}B\u{7D44}\u{91D1}\u{516B}\u{5148}\u{751F}", "3B-ww4c5e180e575a65lsy2b"),
+        (
+            "3\u{5E74}B\u{7D44}\u{91D1}\u{516B}\u{5148}\u{751F}",
+            "3B-ww4c5e180e575a65lsy2b",
+        ),
         // (R) <sono><supiido><de>.
-        ("\u{305D}\u{306E}\u{30B9}\u{30D4}\u{30FC}\u{30C9}\u{3067}", "d9juau41awczczp"),
+        (
+            "\u{305D}\u{306E}\u{30B9}\u{30D4}\u{30FC}\u{30C9}\u{3067}",
+            "d9juau41awczczp",
+        ),
     ];
 
     #[test]
@@ -176,7 +197,13 @@ mod tests {
             // Digits are case-insensitive (RFC 3492 §5); basic code points are copied as they are.
             let upper_digits: String = code
                 .char_indices()
-                .map(|(at, c)| if at >= code.rfind('-').map_or(0, |d| d + 1) { c.to_ascii_uppercase() } else { c })
+                .map(|(at, c)| {
+                    if at >= code.rfind('-').map_or(0, |d| d + 1) {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
                 .collect();
             assert_eq!(decode(&upper_digits).unwrap(), *text, "{upper_digits}");
         }

@@ -5,6 +5,9 @@ fn name(text: &str) -> PeerName {
     PeerName::parse(text).unwrap()
 }
 
+/// An input and the test its error must pass.
+type Case = (&'static str, fn(&HostNameError) -> bool);
+
 /// (peer name, host name) pairs that hold both ways.
 const VECTORS: &[(&str, &str)] = &[
     // TechNet, "Windows Internet Computer Names": the unsecured example `johndoe.pnrp.net`.
@@ -65,22 +68,29 @@ fn decoding_ignores_case_where_dns_does_and_takes_a_final_dot() {
 
 #[test]
 fn peer_names_without_a_host_name_are_typed_errors() {
-    let cases: &[(&str, fn(&HostNameError) -> bool)] = &[
+    let cases: &[Case] = &[
         ("0.", |e| *e == HostNameError::EmptyClassifier),
         ("0.a..b", |e| *e == HostNameError::EmptyLabel),
         ("0.a.", |e| *e == HostNameError::EmptyLabel),
         ("0.my printer", |e| *e == HostNameError::BadCharacter(' ')),
         ("0.my_printer", |e| *e == HostNameError::BadCharacter('_')),
         ("0.caf\u{e9} bar", |e| *e == HostNameError::BadCharacter(' ')),
-        ("0.ab62b4628ac54782dda52789038476237e7c7263", |e| matches!(e, HostNameError::LooksSecured(_))),
-        ("0.x.p0000000000000000000000000000000000000000", |e| matches!(e, HostNameError::LooksSecured(_))),
+        ("0.ab62b4628ac54782dda52789038476237e7c7263", |e| {
+            matches!(e, HostNameError::LooksSecured(_))
+        }),
+        ("0.x.p0000000000000000000000000000000000000000", |e| {
+            matches!(e, HostNameError::LooksSecured(_))
+        }),
     ];
     for (peer, expected) in cases {
         let err = to_host_name(&name(peer)).unwrap_err();
         assert!(expected(&err), "{peer}: {err}");
     }
     let long = name(&format!("0.{}", "a".repeat(64)));
-    assert!(matches!(to_host_name(&long), Err(HostNameError::LabelTooLong { len: 64, .. })));
+    assert!(matches!(
+        to_host_name(&long),
+        Err(HostNameError::LabelTooLong { len: 64, .. })
+    ));
     // A 149-character classifier fits (149 + 42 + 9 < 253) unless punycode lengthens it.
     let smileys = name(&format!("0.{}", vec!["\u{1f600}"; 30].join(".")));
     assert!(matches!(to_host_name(&smileys), Err(HostNameError::TooLong(278))));
@@ -88,7 +98,7 @@ fn peer_names_without_a_host_name_are_typed_errors() {
 
 #[test]
 fn host_names_that_are_no_peers_are_typed_errors() {
-    let cases: &[(&str, fn(&HostNameError) -> bool)] = &[
+    let cases: &[Case] = &[
         ("pnrp.net", |e| *e == HostNameError::EmptyClassifier),
         (".pnrp.net.", |e| *e == HostNameError::EmptyClassifier),
         ("example.com", |e| matches!(e, HostNameError::NotInZone(_))),
@@ -96,25 +106,39 @@ fn host_names_that_are_no_peers_are_typed_errors() {
         ("", |e| matches!(e, HostNameError::NotInZone(_))),
         ("a..pnrp.net", |e| *e == HostNameError::EmptyLabel),
         ("my_printer.pnrp.net", |e| *e == HostNameError::BadCharacter('_')),
-        ("caf\u{e9}.pnrp.net", |e| *e == HostNameError::BadCharacter('\u{e9}')),
-        (
-            "p4562b4628ac54782dda52789038476237e7c7263.pnrp.net",
-            |e| *e == HostNameError::EmptyClassifier,
-        ),
-        ("x.p0000000000000000000000000000000000000000.pnrp.net", |e| *e == HostNameError::ZeroAuthority),
+        ("caf\u{e9}.pnrp.net", |e| {
+            *e == HostNameError::BadCharacter('\u{e9}')
+        }),
+        ("p4562b4628ac54782dda52789038476237e7c7263.pnrp.net", |e| {
+            *e == HostNameError::EmptyClassifier
+        }),
+        ("x.p0000000000000000000000000000000000000000.pnrp.net", |e| {
+            *e == HostNameError::ZeroAuthority
+        }),
         ("xn--a!.pnrp.net", |e| *e == HostNameError::BadCharacter('!')),
-        ("xn--99999999999.pnrp.net", |e| matches!(e, HostNameError::BadPunycode(_))),
+        ("xn--99999999999.pnrp.net", |e| {
+            matches!(e, HostNameError::BadPunycode(_))
+        }),
         // Punycode of plain ASCII: PeerNameToPeerHostName writes `abc`.
-        ("xn--abc-.pnrp.net", |e| matches!(e, HostNameError::NotCanonical { canonical, .. } if canonical == "abc")),
+        (
+            "xn--abc-.pnrp.net",
+            |e| matches!(e, HostNameError::NotCanonical { canonical, .. } if canonical == "abc"),
+        ),
     ];
     for (host, expected) in cases {
         let err = from_host_name(host).unwrap_err();
         assert!(expected(&err), "{host}: {err}");
     }
     let long_label = format!("{}.pnrp.net", "a".repeat(64));
-    assert!(matches!(from_host_name(&long_label), Err(HostNameError::LabelTooLong { len: 64, .. })));
+    assert!(matches!(
+        from_host_name(&long_label),
+        Err(HostNameError::LabelTooLong { len: 64, .. })
+    ));
     let long_name = format!("{}.pnrp.net", vec!["a".repeat(60); 5].join("."));
-    assert!(matches!(from_host_name(&long_name), Err(HostNameError::TooLong(_))));
+    assert!(matches!(
+        from_host_name(&long_name),
+        Err(HostNameError::TooLong(_))
+    ));
     // 150 one-letter labels: 299 + 9 characters.
     let many = format!("{}.pnrp.net", vec!["a"; 150].join("."));
     assert!(from_host_name(&many).is_err());
@@ -143,7 +167,8 @@ fn label_char() -> impl Strategy<Value = char> {
 /// Classifiers: mostly dotted labels that have a host name, some free text with `.`, `_` and
 /// empty labels that has none.
 fn classifier() -> impl Strategy<Value = String> {
-    let label = proptest::collection::vec(label_char(), 1..12).prop_map(|cs| cs.into_iter().collect::<String>());
+    let label =
+        proptest::collection::vec(label_char(), 1..12).prop_map(|cs| cs.into_iter().collect::<String>());
     let dotted = proptest::collection::vec(label, 1..5).prop_map(|ls| ls.join("."));
     let free = proptest::collection::vec(
         prop_oneof![4 => label_char(), 1 => Just('.'), 1 => Just('_')],
