@@ -113,3 +113,36 @@ fn ttl_is_the_cpas_remaining_validity_capped() {
     assert_eq!(ttl_s(Some(u64::MAX), 60), 60);
     assert_eq!(ttl_s(None, 60), 60);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn resolves_beyond_the_limit_fail_at_once() {
+    // A control port that accepts connections (the kernel's backlog) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let front = Arc::new(Front::new(FrontConfig {
+        via: silent.local_addr().unwrap(),
+        max_ttl_s: 60,
+        resolve_timeout_ms: 1,
+    }));
+    let secured = "printer.ab62b4628ac54782dda52789038476237e7c7263.pnrp.net.";
+    let waiting: Vec<_> = (0..RESOLVES_IN_FLIGHT_MAX)
+        .map(|_| {
+            let front = front.clone();
+            tokio::spawn(async move { front.answer(&request(&query(secured, RecordType::A))).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        waiting.iter().all(|w| !w.is_finished()),
+        "the first resolves wait for the node"
+    );
+    let extra = front.answer(&request(&query(secured, RecordType::A))).await;
+    assert_eq!(extra.code, ResponseCode::ServFail);
+    assert!(
+        waiting.iter().all(|w| !w.is_finished()),
+        "the extra query did not wait its turn"
+    );
+    for w in waiting {
+        // The node never answers: each fails when its wait (deadline + 2 s) ends.
+        assert_eq!(w.await.unwrap().code, ResponseCode::ServFail);
+    }
+}
