@@ -8,7 +8,7 @@
 
 use super::front::{Front, FrontConfig};
 use crate::live::control::RESOLVE_TIMEOUT_MAX_MS;
-use crate::live::node_cmd::say;
+use crate::live::node_cmd::{run_to_exit, say};
 use clap::Args;
 use hickory_server::Server;
 use peerlab_engine::pnrp::hostname::ZONE;
@@ -82,20 +82,7 @@ pub fn dns_command(args: &DnsArgs) -> u8 {
             args.listen
         );
     }
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    match rt.block_on(serve(args.listen, config)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_BAD_INPUT
-        }
-    }
+    run_to_exit(serve(args.listen, config))
 }
 
 /// Binds UDP and TCP on `listen`, answers until Ctrl-C.

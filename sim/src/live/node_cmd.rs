@@ -231,6 +231,11 @@ pub fn node_command(args: &NodeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    run_to_exit(run_node(args, plan))
+}
+
+/// Runs `task` on a single-threaded tokio runtime: exit 0, or [`EXIT_BAD_INPUT`] with its error.
+pub fn run_to_exit(task: impl std::future::Future<Output = Result<(), String>>) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -238,7 +243,7 @@ pub fn node_command(args: &NodeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    match rt.block_on(run_node(args, plan)) {
+    match rt.block_on(task) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
