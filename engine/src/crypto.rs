@@ -40,6 +40,46 @@ pub enum Scheme {
     Ed25519,
 }
 
+/// Byte order of an RSA signature on the wire (MS-PNRP §2.2.3.2 SIGNATURE, §3.2.5.9).
+///
+/// RFC 8017 §8.2 (which MS-PNRP §3.2.5.9 names) outputs the signature as an octet string, most
+/// significant byte first; CryptoAPI's `CryptSignHash` writes the same number least significant byte
+/// first. `Identity::sign` and `PublicKey::verify` always work in the RFC 8017 order; this only maps
+/// that order to and from the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignatureByteOrder {
+    /// RFC 8017 §8.2 / I2OSP order, as MS-PNRP §3.2.5.9 specifies.
+    #[default]
+    #[serde(rename = "big-endian")]
+    BigEndian,
+    /// CryptoAPI `CryptSignHash` order: the RFC 8017 octets reversed.
+    #[serde(rename = "little-endian")]
+    LittleEndian,
+}
+
+impl SignatureByteOrder {
+    /// The configuration name (`"big-endian"` / `"little-endian"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            SignatureByteOrder::BigEndian => "big-endian",
+            SignatureByteOrder::LittleEndian => "little-endian",
+        }
+    }
+
+    /// True when a `scheme` signature changes on the way to the wire (only RSA, only little-endian).
+    pub fn reverses(self, scheme: Scheme) -> bool {
+        self == SignatureByteOrder::LittleEndian && scheme == Scheme::Rsa1024Sha1
+    }
+
+    /// Maps a `scheme` signature between the RFC 8017 order and the wire order (either way: reversing
+    /// is its own inverse).
+    pub fn convert(self, scheme: Scheme, sig: &mut [u8]) {
+        if self.reverses(scheme) {
+            sig.reverse();
+        }
+    }
+}
+
 /// Length of a DER RSAPublicKey of a 1024-bit modulus with e = 65537 (MS-PNRP §2.2.3.1).
 pub const RSA1024_KEY_LEN: usize = 140;
 /// Length of an RSA-1024 signature.

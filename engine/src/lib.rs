@@ -4,13 +4,17 @@
 
 pub mod crypto;
 pub mod dist;
+pub mod drain;
 mod net;
 mod node;
 pub mod pnrp;
 mod seed;
+pub mod stack;
+mod stream;
 mod time;
 
 pub use net::Endpoint;
 pub use node::{Node, RequestId, Transmit};
 pub use seed::{derive_seed, NodeRng};
+pub use stream::{ConnId, ConnectFailure, StreamCommand, StreamEvent};
 pub use time::{Duration, Instant};

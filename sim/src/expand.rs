@@ -13,6 +13,7 @@ use crate::plan::{
 };
 use crate::popularity::Popularity;
 use crate::scenario::{self as sc, Scenario, Value};
+use peerlab_engine::pnrp;
 use peerlab_engine::{derive_seed, Duration, Instant, NodeRng};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -74,6 +75,14 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
             resolve_only_ppm: s.pnrp.resolve_only.sample(&mut rng).ppm(),
             seed_group: g.seed_server,
             cloud,
+            friendly_name: match g.friendly_name.as_deref() {
+                Some(text) => Some(
+                    pnrp::FriendlyName::utf16(text)
+                        .map_err(|e| err(format!("peers `{}`: {e}", sc::excerpt(&g.name))))?,
+                ),
+                None => None,
+            },
+            service_location_prefix: g.service_location_prefix.map(|a| (u128::from(a) >> 64) as u64),
         });
     }
     let honest: u64 = groups.iter().map(|g| g.joins.len() as u64).sum();
@@ -531,6 +540,8 @@ pub fn config_json(s: &Scenario, plan: &Plan, source: &Path, replay: &str) -> St
         "description": s.description,
         "peerlab_version": env!("CARGO_PKG_VERSION"),
         "scenario": s,
+        // Every point MS-PNRP leaves open, by section, with the variant this run used.
+        "choices": s.pnrp.choices(),
         "expanded": {
             "groups": groups,
             "attackers": plan.attackers.iter().map(|a| serde_json::json!({"count": a.count, "behaviour": a.behaviour.name()})).collect::<Vec<_>>(),

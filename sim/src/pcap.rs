@@ -17,6 +17,8 @@ use std::net::Ipv6Addr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+pub mod tcp;
+
 /// pcap magic for microsecond timestamps, written little-endian.
 pub const PCAP_MAGIC: u32 = 0xa1b2_c3d4;
 /// LINKTYPE_RAW: each record starts with an IP header (IPv4 or IPv6 by its version nibble).
@@ -65,13 +67,7 @@ impl<W: Write> PcapWriter<W> {
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "datagram larger than 65,527 bytes"))?;
         let p = &mut self.packet;
         p.clear();
-        // IPv6 header (RFC 8200 §3): version 6, traffic class 0, flow label 0.
-        p.extend_from_slice(&[0x60, 0, 0, 0]);
-        p.extend_from_slice(&udp_len16.to_be_bytes());
-        p.push(IPPROTO_UDP);
-        p.push(HOP_LIMIT);
-        p.extend_from_slice(&src.addr.octets());
-        p.extend_from_slice(&dst.addr.octets());
+        ipv6_header(p, udp_len16, IPPROTO_UDP, &src.addr, &dst.addr);
         // UDP header (RFC 768); checksum filled below.
         p.extend_from_slice(&src.port.to_be_bytes());
         p.extend_from_slice(&dst.port.to_be_bytes());
@@ -80,6 +76,34 @@ impl<W: Write> PcapWriter<W> {
         p.extend_from_slice(payload);
         let sum = udp6_checksum(&src.addr, &dst.addr, &p[IPV6_HEADER_BYTES..]);
         p[IPV6_HEADER_BYTES + 6..IPV6_HEADER_BYTES + 8].copy_from_slice(&sum.to_be_bytes());
+        self.write_record(at)
+    }
+
+    /// Writes an IPv6 packet from `src` to `dst` whose payload is `transport` (a complete
+    /// transport header and data, checksum included) of protocol `next_header`.
+    pub fn write_ipv6(
+        &mut self,
+        at: Instant,
+        src: &Ipv6Addr,
+        dst: &Ipv6Addr,
+        next_header: u8,
+        transport: &[u8],
+    ) -> io::Result<()> {
+        let len = u16::try_from(transport.len()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "IPv6 payload larger than 65,535 bytes",
+            )
+        })?;
+        self.packet.clear();
+        ipv6_header(&mut self.packet, len, next_header, src, dst);
+        self.packet.extend_from_slice(transport);
+        self.write_record(at)
+    }
+
+    /// Writes the packet in `self.packet` as one record stamped `at`.
+    fn write_record(&mut self, at: Instant) -> io::Result<()> {
+        let p = &self.packet;
         let us = at.as_micros();
         let mut rec = [0u8; 16];
         rec[0..4].copy_from_slice(&((us / 1_000_000) as u32).to_le_bytes());
@@ -97,15 +121,39 @@ impl<W: Write> PcapWriter<W> {
         self.records
     }
 
+    /// The sink, after the records written.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
     /// Flushes the sink.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }
 
+/// Appends an IPv6 header (RFC 8200 §3: version 6, traffic class 0, flow label 0).
+fn ipv6_header(p: &mut Vec<u8>, payload_len: u16, next_header: u8, src: &Ipv6Addr, dst: &Ipv6Addr) {
+    p.extend_from_slice(&[0x60, 0, 0, 0]);
+    p.extend_from_slice(&payload_len.to_be_bytes());
+    p.push(next_header);
+    p.push(HOP_LIMIT);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+}
+
 /// The UDP checksum over the IPv6 pseudo-header (RFC 8200 §8.1) and `udp` (header + payload,
 /// checksum field zero). IPv6 forbids a zero checksum, so a computed 0 is sent as 0xffff.
 pub fn udp6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, udp: &[u8]) -> u16 {
+    match ipv6_checksum(src, dst, IPPROTO_UDP, udp) {
+        0 => 0xffff,
+        s => s,
+    }
+}
+
+/// The Internet checksum (RFC 1071) of an upper-layer packet `data` (its checksum field zero)
+/// over the IPv6 pseudo-header (RFC 8200 §8.1) for protocol `next_header`.
+pub fn ipv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, next_header: u8, data: &[u8]) -> u16 {
     let mut sum: u64 = 0;
     let mut add = |bytes: &[u8]| {
         for c in bytes.chunks(2) {
@@ -116,16 +164,13 @@ pub fn udp6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, udp: &[u8]) -> u16 {
     };
     add(&src.octets());
     add(&dst.octets());
-    add(&(udp.len() as u32).to_be_bytes());
-    add(&[0, 0, 0, IPPROTO_UDP]);
-    add(udp);
+    add(&(data.len() as u32).to_be_bytes());
+    add(&[0, 0, 0, next_header]);
+    add(data);
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
-    match !(sum as u16) {
-        0 => 0xffff,
-        s => s,
-    }
+    !(sum as u16)
 }
 
 /// What a [`PcapObserver`] did, readable after the run (the observer itself lives in the world).

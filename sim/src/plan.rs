@@ -73,6 +73,10 @@ pub struct GroupPlan {
     pub seed_group: bool,
     /// The group's cloud (index into `Plan::clouds`).
     pub cloud: u16,
+    /// Friendly name of every registration (MS-PNRP §3.2.4.1).
+    pub friendly_name: Option<peerlab_engine::pnrp::FriendlyName>,
+    /// ServiceLocationPrefix hint of every registration (MS-PNRP §3.2.4.1).
+    pub service_location_prefix: Option<u64>,
 }
 
 impl Plan {

@@ -283,3 +283,33 @@ fn seed_and_seeds_together_are_refused() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--seed and --seeds"), "{}", text(&o));
 }
+
+#[test]
+fn config_json_names_every_open_point_with_the_variant_that_ran() {
+    let dir = scratch("choices");
+    let file = scenario(&dir, "");
+    let out = dir.join("run").display().to_string();
+    let set = "pnrp.rsa_signature_byte_order=little-endian";
+    let o = peerlab(&["run", &file, "--out", &out, "--set", set, "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(&out).join("config.json")).unwrap()).unwrap();
+    let choices = config["choices"].as_array().expect("config.json has choices");
+    assert!(choices.len() >= 20);
+    let by_knob = |k: &str| {
+        choices
+            .iter()
+            .find(|c| c["knob"] == k)
+            .unwrap_or_else(|| panic!("no choice for {k}"))
+    };
+    let sig = by_knob("rsa_signature_byte_order");
+    assert_eq!(sig["variant"], "little-endian");
+    assert_eq!(sig["section"], "MS-PNRP §2.2.3.2, §3.2.5.9");
+    assert_eq!(
+        by_knob("cloud_cleanup_delay")["variant"],
+        "15m after the last use"
+    );
+    assert!(choices
+        .iter()
+        .all(|c| c["section"].as_str().unwrap().starts_with("MS-PNRP §")));
+}

@@ -618,3 +618,48 @@ fn output_warmup_is_a_duration_shorter_than_the_run() {
     assert_eq!(ok.output.warmup, Duration::from_secs(120));
     assert_eq!(parse(BASE, "ok.toml").unwrap().output.warmup, Duration::ZERO);
 }
+
+#[test]
+fn registration_options_are_checked_at_their_keys() {
+    let (t, e) = broken("count = 10\n", "count = 10\nfriendly_name = \"\"\n");
+    assert_diag(
+        &t,
+        &e,
+        "\"\"",
+        "peers[0].friendly_name",
+        &["friendly name is empty", "1 to 39 characters"],
+    );
+    let long = format!("count = 10\nfriendly_name = \"{}\"\n", "é".repeat(40));
+    let (t, e) = broken("count = 10\n", &long);
+    assert_diag(
+        &t,
+        &e,
+        "\"é",
+        "peers[0].friendly_name",
+        &["80 bytes", "at most 78 bytes as UTF-16"],
+    );
+    let (t, e) = broken(
+        "count = 10\n",
+        "count = 10\nservice_location_prefix = \"2001:db8::1\"\n",
+    );
+    assert_diag(
+        &t,
+        &e,
+        "\"2001:db8::1\"",
+        "peers[0].service_location_prefix",
+        &["low 64 bits", "/64 prefix"],
+    );
+    let ok = BASE.replacen(
+        "count = 10\n",
+        "count = 10\nfriendly_name = \"Desk\"\nservice_location_prefix = \"2001:db8:0:7::\"\n",
+        1,
+    );
+    let s = parse(&ok, "ok.toml").expect("valid options parse");
+    assert_eq!(s.peers[0].friendly_name.as_deref(), Some("Desk"));
+    let (_, e) = broken(
+        "seed_servers = 2",
+        "seed_servers = 2\nrsa_signature_byte_order = \"middle\"",
+    );
+    assert!(e.contains("pnrp.rsa_signature_byte_order"), "{e}");
+    assert!(e.contains("big-endian") && e.contains("little-endian"), "{e}");
+}

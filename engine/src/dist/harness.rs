@@ -7,29 +7,6 @@ use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-pub(crate) enum AnyNode {
-    Server(Box<ContentServer>),
-    Peer(Box<BranchPeer>),
-    Hosted(Box<HostedCache>),
-}
-
-impl AnyNode {
-    fn endpoint(&self) -> Endpoint {
-        match self {
-            AnyNode::Server(n) => n.endpoint(),
-            AnyNode::Peer(n) => n.endpoint(),
-            AnyNode::Hosted(n) => n.endpoint(),
-        }
-    }
-    fn timeout(&self) -> Option<Instant> {
-        match self {
-            AnyNode::Server(n) => n.poll_timeout(),
-            AnyNode::Peer(n) => n.poll_timeout(),
-            AnyNode::Hosted(n) => n.poll_timeout(),
-        }
-    }
-}
-
 /// Bytes carried, by (sender kind, receiver kind).
 #[derive(Default, Debug)]
 pub(crate) struct Traffic {
@@ -42,7 +19,7 @@ pub(crate) struct Traffic {
 }
 
 pub(crate) struct Net {
-    pub nodes: Vec<AnyNode>,
+    pub nodes: Vec<DistNode>,
     pub now: Instant,
     delay: Duration,
     queue: BTreeMap<(Instant, u64), (usize, Endpoint, DistMessage)>,
@@ -72,11 +49,11 @@ pub(crate) fn ep(i: usize) -> Endpoint {
 impl Net {
     /// Node 0 is the content server; nodes 1..=peers are branch peers; with `hosted`, one more.
     pub fn new(cfg: &DistConfig, peers: usize, hosted: bool, delay: Duration) -> Net {
-        let mut nodes = vec![AnyNode::Server(Box::new(ContentServer::new(ep(0), cfg.clone())))];
+        let mut nodes = vec![DistNode::Server(Box::new(ContentServer::new(ep(0), cfg.clone())))];
         let hc = hosted.then(|| ep(peers + 1));
         for i in 1..=peers {
             let rng = NodeRng::from_seed(crate::derive_seed(7, "node", i as u64));
-            nodes.push(AnyNode::Peer(Box::new(BranchPeer::new(
+            nodes.push(DistNode::Peer(Box::new(BranchPeer::new(
                 ep(i),
                 cfg.clone(),
                 hc,
@@ -85,7 +62,7 @@ impl Net {
         }
         if let Some(h) = hc {
             let rng = NodeRng::from_seed(crate::derive_seed(7, "node", peers as u64 + 1));
-            nodes.push(AnyNode::Hosted(Box::new(HostedCache::new(h, cfg.clone(), rng))));
+            nodes.push(DistNode::Hosted(Box::new(HostedCache::new(h, cfg.clone(), rng))));
         }
         Net {
             nodes,
@@ -106,14 +83,14 @@ impl Net {
 
     pub fn peer(&mut self, i: usize) -> &mut BranchPeer {
         match &mut self.nodes[i] {
-            AnyNode::Peer(p) => p,
+            DistNode::Peer(p) => p,
             _ => panic!("node {i} is not a peer"),
         }
     }
 
     pub fn server(&mut self) -> &mut ContentServer {
         match &mut self.nodes[0] {
-            AnyNode::Server(s) => s,
+            DistNode::Server(s) => s,
             _ => panic!("node 0 is the server"),
         }
     }
@@ -121,13 +98,8 @@ impl Net {
     /// Drains node `i`'s outputs (the drain rule).
     fn drain(&mut self, i: usize) {
         let from = self.nodes[i].endpoint();
-        loop {
-            let t = match &mut self.nodes[i] {
-                AnyNode::Server(n) => n.poll_transmit(),
-                AnyNode::Peer(n) => n.poll_transmit(),
-                AnyNode::Hosted(n) => n.poll_transmit(),
-            };
-            let Some(t) = t else { break };
+        let (out, _) = crate::drain::take(&mut self.nodes[i]);
+        for t in out.transmits {
             self.traffic.wire += t.msg.wire_len() as u64;
             if i == 0 {
                 self.traffic.server_payload += t.msg.payload_len() as u64;
@@ -135,7 +107,7 @@ impl Net {
             let targets: Vec<usize> = if t.to == pccrd::MULTICAST {
                 self.traffic.probes += 1;
                 (0..self.nodes.len())
-                    .filter(|&j| j != i && matches!(self.nodes[j], AnyNode::Peer(_)))
+                    .filter(|&j| j != i && matches!(self.nodes[j], DistNode::Peer(_)))
                     .collect()
             } else {
                 (0..self.nodes.len())
@@ -161,17 +133,11 @@ impl Net {
                     .insert((sent + self.delay, self.seq), (j, from, t.msg.clone()));
             }
         }
-        match &mut self.nodes[i] {
-            AnyNode::Server(n) => while n.poll_event().is_some() {},
-            AnyNode::Peer(n) => {
-                while let Some(e) = n.poll_event() {
-                    self.peer_events.push((i, e));
-                }
-            }
-            AnyNode::Hosted(n) => {
-                while let Some(e) = n.poll_event() {
-                    self.hosted_events.push(e);
-                }
+        for e in out.events {
+            match e {
+                DistEvent::Peer(e) => self.peer_events.push((i, e)),
+                DistEvent::Hosted(e) => self.hosted_events.push(e),
+                DistEvent::Server(_) => {}
             }
         }
     }
@@ -192,7 +158,7 @@ impl Net {
     fn round_trip(&self, j: usize, msg: DistMessage) -> DistMessage {
         let bytes = msg.encode();
         let decoded = DistMessage::decode(&bytes, |id| match &self.nodes[j] {
-            AnyNode::Peer(p) => p.probed_segments(id),
+            DistNode::Peer(p) => p.probed_segments(id),
             _ => None,
         });
         assert_eq!(decoded.as_ref(), Ok(&msg), "codec round trip");
@@ -218,7 +184,7 @@ impl Net {
             let next_msg = self.queue.keys().next().map(|k| k.0);
             let next_timer = (0..self.nodes.len())
                 .filter(|j| !self.gone.contains(j))
-                .filter_map(|j| self.nodes[j].timeout())
+                .filter_map(|j| self.nodes[j].poll_timeout())
                 .min();
             let next = match (next_msg, next_timer) {
                 (Some(a), Some(b)) => a.min(b),
@@ -239,20 +205,12 @@ impl Net {
                     continue;
                 }
                 let msg = if self.codec { self.round_trip(j, msg) } else { msg };
-                match &mut self.nodes[j] {
-                    AnyNode::Server(n) => n.handle_message(next, from, msg),
-                    AnyNode::Peer(n) => n.handle_message(next, from, msg),
-                    AnyNode::Hosted(n) => n.handle_message(next, from, msg),
-                }
+                self.nodes[j].handle_message(next, from, msg);
                 self.drain(j);
             } else {
                 for j in 0..self.nodes.len() {
-                    if !self.gone.contains(&j) && self.nodes[j].timeout().is_some_and(|t| t <= next) {
-                        match &mut self.nodes[j] {
-                            AnyNode::Server(n) => n.handle_timeout(next),
-                            AnyNode::Peer(n) => n.handle_timeout(next),
-                            AnyNode::Hosted(n) => n.handle_timeout(next),
-                        }
+                    if !self.gone.contains(&j) && self.nodes[j].poll_timeout().is_some_and(|t| t <= next) {
+                        self.nodes[j].handle_timeout(next);
                         self.drain(j);
                     }
                 }

@@ -48,6 +48,7 @@ mod hosted;
 pub mod info_codec;
 pub mod message;
 mod negotiate;
+mod node;
 mod offer;
 pub mod pccrd;
 pub mod pccrd_xml;
@@ -71,6 +72,7 @@ pub use content::{
 pub use hash::{Digest, HashAlgo, SegmentId, V1Hash};
 pub use hosted::{HostedCache, HostedCommand, HostedEvent, HostedStats};
 pub use message::{DistMessage, OriginMessage};
+pub use node::{DistCommand, DistEvent, DistNode};
 pub use peer::BranchPeer;
 pub use peer_api::{FetchError, PeerCommand, PeerEvent, PeerStats};
 pub use serve::ServeStats;

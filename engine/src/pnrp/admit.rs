@@ -200,7 +200,7 @@ impl PnrpNode {
             Some(cpa) => match if self.cfg.injects("skip-cpa-verify") {
                 Ok(())
             } else {
-                cpa.validate(now, &add.nonce)
+                cpa.validate_with(now, &add.nonce, self.cfg.rsa_signature_byte_order)
             } {
                 Err(e) => Err(e.reason()),
                 Ok(()) if cpa.revoke => Err("revoked"),

@@ -191,7 +191,10 @@ impl PnrpNode {
             nonce,
         );
         cpa.app_endpoints = reg.app_endpoints.clone();
-        Some(Arc::new(cpa.sign(&reg.identity)))
+        cpa.friendly_name = reg.friendly_name.clone();
+        Some(Arc::new(
+            cpa.sign_with(&reg.identity, self.cfg.rsa_signature_byte_order),
+        ))
     }
 
     /// The zero-nonce CPA of `id`, signed once and reused until half its lifetime has passed (MS-PNRP
@@ -222,6 +225,8 @@ impl PnrpNode {
             Vec::new(),
             now + self.cfg.cpa_lifetime,
         );
-        Some(Arc::new(cpa.sign(&reg.identity)))
+        Some(Arc::new(
+            cpa.sign_with(&reg.identity, self.cfg.rsa_signature_byte_order),
+        ))
     }
 }

@@ -1,6 +1,7 @@
 //! Commands the application gives a PNRP node and the events it reports back (docs/architecture.md §3).
 
 use super::cpa::{AppEndpoint, Cpa};
+use super::friendly::FriendlyName;
 use super::id::PnrpId;
 use super::message::{ReasonCode, ResolveCriteria};
 use super::name::PeerName;
@@ -19,6 +20,11 @@ pub enum Command {
         identity: Arc<Identity>,
         /// Application endpoints carried in the CPA payload (≤ 10).
         app_endpoints: Vec<AppEndpoint>,
+        /// A friendly name every CPA of the registration carries (MS-PNRP §3.2.4.1, §2.2.3.1 F/U).
+        friendly_name: Option<FriendlyName>,
+        /// The ServiceLocationPrefix hint (MS-PNRP §3.2.4.1): the upper 64 bits of the PNRP ID's service
+        /// location; `None` = the /64 prefix of our address (MS-PNRP §1.3.1.2 SLupper).
+        service_location_prefix: Option<u64>,
     },
     /// Unregister a locally registered ID (MS-PNRP §3.2.4.2): revoke floods and leaf-set repair.
     Unregister {
@@ -54,6 +60,13 @@ pub enum Command {
     },
     /// Unregister everything (revoke floods) and stop maintenance (MS-PNRP §3.2.4.2 leaving a cloud).
     Leave,
+    /// The host opens the cloud (MS-PNRP §3.1.4.1); `PnrpNode::new` already did. A cloud the Cloud
+    /// Cleanup Timer deleted starts over with discovery.
+    OpenCloud,
+    /// The host closes its open (MS-PNRP §3.1.4.5): registrations and running resolves keep the cloud;
+    /// when none is left the Cloud Cleanup Timer runs, then the cloud's state is deleted (MS-PNRP
+    /// §3.1.6.1).
+    CloseCloud,
 }
 
 /// What a PNRP node reports.
@@ -107,6 +120,8 @@ pub struct Resolved {
     pub endpoints: Vec<Endpoint>,
     /// Its application endpoints (from the CPA payload).
     pub app_endpoints: Vec<AppEndpoint>,
+    /// Its friendly name (from the CPA, MS-PNRP §2.2.3.1).
+    pub friendly_name: Option<FriendlyName>,
     /// The validated CPA.
     pub cpa: Arc<Cpa>,
 }

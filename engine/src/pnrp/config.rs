@@ -41,6 +41,10 @@ pub struct PnrpConfig {
     /// Optional cache-entry TTL (MS-PNRP §3.2.1.1, peerlab choice: the spec defines none); `None` = entries
     /// never age out.
     pub cache_max_age: Option<Duration>,
+    /// Cloud Cleanup Timer: how long an unused cloud keeps its state before it is deleted (MS-PNRP
+    /// §3.1.2: 15 minutes; §3.1.6.1). Only a node whose host closed the cloud (`Command::CloseCloud`)
+    /// and that has no registration and no running resolve starts it.
+    pub cloud_cleanup_delay: Duration,
 
     // ---- sizes and limits (MS-PNRP §2.2.2, §3.1.4.4.2, §3.2.1) ----
     /// Leaf-set members per side of each registered ID (MS-PNRP §3.2.1: 5).
@@ -243,6 +247,15 @@ pub struct PnrpConfig {
     /// through the other part.
     pub split_repair_reregister: bool,
 
+    // ---- wire encoding (MS-PNRP §2.2.3.1, §2.2.3.2, §3.2.5.9) ----
+    /// Byte order of an RSA signature in the SIGNATURE structure (MS-PNRP §2.2.3.2). Default
+    /// `"big-endian"`: MS-PNRP §3.2.5.9 fills Signature Data with the output of RSASSA-PKCS1-v1_5 as
+    /// RFC 8017 §8.2 specifies, an octet string whose first byte is the most significant (I2OSP).
+    /// `"little-endian"` is the order CryptoAPI's `CryptSignHash` writes, for talking to a peer that
+    /// copies it unreversed; MS-PNRP never says Windows does. Ed25519 signatures (a peerlab scheme)
+    /// are never reversed.
+    pub rsa_signature_byte_order: crate::crypto::SignatureByteOrder,
+
     // ---- peerlab options beyond the specification ----
     /// peerlab option, off (`None`) by default as in MS-PNRP, which answers every INQUIRE
     /// (MS-PNRP §3.2.5.6): answer at most this many INQUIREs per source address per second,
@@ -272,6 +285,7 @@ impl Default for PnrpConfig {
             internal_resolve_timeout: Duration::from_secs(60),
             reannounce_period: Some(Duration::from_secs(6 * 3600)),
             cache_max_age: None,
+            cloud_cleanup_delay: Duration::from_secs(15 * 60),
             leaf_set_side: 5,
             cache_level_capacity: 20,
             cache_levels_max: 24,
@@ -330,6 +344,7 @@ impl Default for PnrpConfig {
             split_test_after_registration: true,
             split_inquire_wants_cpa: false,
             split_repair_reregister: true,
+            rsa_signature_byte_order: crate::crypto::SignatureByteOrder::BigEndian,
             inquire_answers_per_source: None,
             inject_bug: None,
         }

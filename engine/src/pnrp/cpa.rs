@@ -2,17 +2,17 @@
 //! The byte layout lives in `wire::cpa_codec`.
 
 use super::cpa_memo;
+use super::friendly::FriendlyName;
 use super::id::PnrpId;
 use super::message::RouteEntry;
 use super::name::{classifier_hash, p2p_id, PeerName};
 use super::wire::{cpa_encoded_len, encode_cpa, CPA_SIGNATURE_FIELD_LEN};
-use crate::crypto::{Identity, PublicKey};
+use crate::crypto::{Identity, PublicKey, SignatureByteOrder};
 use crate::{Endpoint, Instant};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv6Addr;
 
-/// Most bytes in a friendly name (MS-PNRP §2.2.3.1).
-pub const FRIENDLY_NAME_MAX: usize = 78;
+pub use super::friendly::FRIENDLY_NAME_MAX;
 /// Most PNRP service addresses in a CPA.
 pub const SERVICE_ADDRESSES_MAX: usize = 4;
 /// Most application endpoints in a CPA payload.
@@ -64,8 +64,8 @@ pub struct Cpa {
     pub authority: Option<[u8; 20]>,
     /// SHA-1 of the classifier (C flag).
     pub classifier_hash: Option<[u8; 20]>,
-    /// Friendly name bytes (F flag) and whether they are UTF-8 (U flag).
-    pub friendly_name: Option<(Vec<u8>, bool)>,
+    /// Friendly name (F flag) in its encoding (U flag: UTF-8, else UTF-16LE).
+    pub friendly_name: Option<FriendlyName>,
     /// X flag: an extended payload exists.
     pub has_extended_payload: bool,
     /// The PNRP node's service endpoints (0..=4, ≥1 unless revoke).
@@ -163,12 +163,18 @@ impl Cpa {
 
     /// Signs `self` (whose `signature` is ignored) with `identity`, filling in key and signature: the signature
     /// covers every encoded byte before the SIGNATURE structure, CPA Length included (MS-PNRP §3.1.5.8).
-    pub fn sign(mut self, identity: &Identity) -> Cpa {
+    pub fn sign(self, identity: &Identity) -> Cpa {
+        self.sign_with(identity, SignatureByteOrder::BigEndian)
+    }
+
+    /// `sign`, storing the signature in `order` (MS-PNRP §2.2.3.2, §3.2.5.9; see `SignatureByteOrder`).
+    pub fn sign_with(mut self, identity: &Identity, order: SignatureByteOrder) -> Cpa {
         self.public_key = identity.public_key().clone();
         self.signature.clear();
         let mut bytes = Vec::with_capacity(self.encoded_len());
         encode_cpa(&self, &mut bytes);
         self.signature = identity.sign(&bytes[..bytes.len() - CPA_SIGNATURE_FIELD_LEN]);
+        order.convert(identity.scheme(), &mut self.signature);
         self
     }
 
@@ -214,9 +220,10 @@ impl Cpa {
         if self.authority == Some([0; 20]) {
             return bad("zero BinaryAuthority present");
         }
-        if let Some((n, _)) = &self.friendly_name {
-            if n.is_empty() || n.len() > FRIENDLY_NAME_MAX {
-                return bad("friendly name length out of 1..78");
+        if let Some(n) = &self.friendly_name {
+            // Built names are valid; this catches one that came in some other way (deserialized).
+            if let Err(e) = FriendlyName::from_wire(n.as_bytes(), n.is_utf8()) {
+                return bad(e.reason());
             }
         }
         if self.service_addresses.len() > SERVICE_ADDRESSES_MAX {
@@ -252,11 +259,35 @@ impl Cpa {
     /// supported:
     /// a secured CPA must be signed by the key its authority hashes.
     pub fn validate(&self, now: Instant, expected_nonce: &[u8; 16]) -> Result<(), CpaError> {
+        self.validate_with(now, expected_nonce, SignatureByteOrder::BigEndian)
+    }
+
+    /// `validate`, reading the signature in `order` (MS-PNRP §2.2.3.2, §3.1.5.9; see
+    /// `SignatureByteOrder`).
+    pub fn validate_with(
+        &self,
+        now: Instant,
+        expected_nonce: &[u8; 16],
+        order: SignatureByteOrder,
+    ) -> Result<(), CpaError> {
+        if order.reverses(self.public_key.scheme) {
+            // The memo holds CPAs checked in the RFC 8017 order; a reversed one is checked in full,
+            // so runs of either order in one process never see each other's verdicts.
+            let mut canonical = self.clone();
+            order.convert(self.public_key.scheme, &mut canonical.signature);
+            return canonical.check(now, expected_nonce, false);
+        }
+        self.check(now, expected_nonce, true)
+    }
+
+    /// Rules 1, 2, 4, 5 and 7 on a CPA whose signature is in the RFC 8017 order; `memo` lets reused
+    /// zero-nonce CPAs use the process-wide memo and verify cache.
+    fn check(&self, now: Instant, expected_nonce: &[u8; 16], memo: bool) -> Result<(), CpaError> {
         self.check_syntax()?;
         // Zero-nonce CPAs are the reused ones (MS-PNRP §3.2.1, revokes): many peers validate the same value.
         // A memo hit means this exact CPA passed rules 2 and 7 before (see `cpa_memo`); the checks
         // that depend on `now` and the nonce still run, in the same order as below.
-        let reused = self.nonce == [0; 16];
+        let reused = memo && self.nonce == [0; 16];
         let known = reused && cpa_memo::known_good(self);
         if !known {
             if let Some(a) = self.authority {
@@ -321,7 +352,7 @@ mod tests {
             not_after,
             [9; 16],
         );
-        cpa.friendly_name = Some((b"Alice's box".to_vec(), true));
+        cpa.friendly_name = Some(FriendlyName::utf8("Alice's box").unwrap());
         cpa.app_endpoints = vec![AppEndpoint {
             addr: ep(3, 80).addr,
             port: 80,

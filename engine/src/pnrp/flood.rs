@@ -47,7 +47,7 @@ impl PnrpNode {
             self.stats.cpa_reject("not_revoke");
             return;
         }
-        if let Err(e) = cpa.validate(now, &[0; 16]) {
+        if let Err(e) = cpa.validate_with(now, &[0; 16], self.cfg.rsa_signature_byte_order) {
             self.stats.cpa_reject(e.reason());
             return;
         }

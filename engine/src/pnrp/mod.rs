@@ -3,10 +3,12 @@
 //! Resolution Protocol (PNRP) Version 4.0"; "peerlab choice" marks a point the specification leaves open.
 
 pub mod addrs;
+pub mod choices;
 pub mod config;
 mod config_check;
 pub mod cpa;
 mod cpa_memo;
+pub mod friendly;
 pub mod hostname;
 pub mod id;
 pub mod message;
@@ -22,13 +24,18 @@ mod flood;
 mod hot;
 pub mod inquire_limit;
 pub mod leafset;
+mod lifecycle;
 mod maintenance;
 mod node;
 mod pending;
 mod reassembly;
 mod receive;
 mod register;
+#[cfg(test)]
+mod registration_options_tests;
 mod resolve;
+#[cfg(test)]
+mod signature_order_tests;
 mod small_map;
 pub mod stats;
 mod sync;
@@ -37,9 +44,11 @@ mod testnet;
 mod ticks;
 mod walk;
 
+pub use choices::Choice;
 pub use config::PnrpConfig;
 pub use config_check::ConfigIssue;
 pub use cpa::{AppEndpoint, Cpa, CpaError};
+pub use friendly::{FriendlyName, FriendlyNameError};
 pub use id::{Distance, PnrpId};
 pub use message::*;
 pub use name::{NameError, PeerName};

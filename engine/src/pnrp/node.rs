@@ -32,6 +32,7 @@ pub(super) struct LocalReg {
     pub(super) name: PeerName,
     pub(super) identity: Arc<Identity>,
     pub(super) app_endpoints: Vec<AppEndpoint>,
+    pub(super) friendly_name: Option<super::friendly::FriendlyName>,
     pub(super) leaf: LeafSet,
     pub(super) route: RouteEntry,
     /// The zero-nonce CPA, signed once and reused (MS-PNRP §3.2.1), with its signing time.
@@ -116,6 +117,8 @@ pub struct PnrpNode {
     pub(super) announces_deferred: bool,
     /// With `inquire_answers_per_source`, the answers given per source (boxed: off by default).
     pub(super) inquire_limiter: Option<Box<super::inquire_limit::InquireLimiter>>,
+    /// Who uses the cloud and its Cloud Cleanup Timer (MS-PNRP §3.1.1, §3.1.2; lifecycle.rs).
+    pub(super) life: super::lifecycle::CloudLife,
 }
 
 impl PnrpNode {
@@ -186,6 +189,11 @@ impl PnrpNode {
             announces_deferred: false,
             inquire_limiter,
             leaf_window: None,
+            // The host's open: the one that made this node (MS-PNRP §3.1.4.1).
+            life: super::lifecycle::CloudLife {
+                host_open: true,
+                ..Default::default()
+            },
         }
     }
 
@@ -352,6 +360,7 @@ impl PnrpNode {
         if self.maintenance_at.is_some_and(|t| t <= now) {
             self.maintenance_tick(now);
         }
+        self.cloud_cleanup_due(now);
     }
 
     /// MS-PNRP §3.1.6.3: resend while RetryCount allows, else drop the entry and run its failure action.
@@ -463,6 +472,7 @@ impl PnrpNode {
     /// Timers only change inside the three `Node` inputs: remember the earliest after each.
     fn update_next_wake(&mut self, now: Instant) {
         self.release_empty_tables();
+        self.update_cloud_cleanup(now);
         self.unelide_if_needed(now);
         self.next_wake = self.earliest_timer();
     }
@@ -490,6 +500,7 @@ impl PnrpNode {
         }
         let t = min(self.pending.next_deadline(), self.maintenance_at);
         let t = min(t, self.resolve_deadlines.first().map(|(t, _)| *t));
+        let t = min(t, self.life.cleanup_at);
         min(t, self.conversation_timers.first().map(|(t, _, _)| *t))
     }
 }

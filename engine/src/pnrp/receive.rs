@@ -52,6 +52,11 @@ impl PnrpNode {
             self.stats.drop("closed");
             return;
         }
+        // MS-PNRP §3.1.5.2: no cloud owns the endpoint any more (lifecycle.rs).
+        if self.life.closed {
+            self.stats.drop("cloud_closed");
+            return;
+        }
         match msg {
             Message::Solicit(s) => self.on_solicit(now, from, *s),
             Message::Advertise(a) => self.on_advertise(now, from, *a),

@@ -22,6 +22,18 @@ pub(super) fn prefix_of(ep: &Endpoint) -> u64 {
     (u128::from(ep.addr) >> 64) as u64
 }
 
+/// The service-location half of a PNRP ID (MS-PNRP §1.3.1.2): `SLupper << 64 | SLlower`.
+pub(super) fn service_location(prefix: u64, suffix: u64) -> u128 {
+    ((prefix as u128) << 64) | suffix as u128
+}
+
+/// What a Register command adds to the name and key (MS-PNRP §3.2.4.1).
+struct RegisterOptions {
+    app_endpoints: Vec<super::cpa::AppEndpoint>,
+    friendly_name: Option<super::friendly::FriendlyName>,
+    service_location_prefix: Option<u64>,
+}
+
 impl PnrpNode {
     /// Dispatches an application command.
     pub(super) fn command(&mut self, now: Instant, request: RequestId, cmd: Command) {
@@ -30,6 +42,8 @@ impl PnrpNode {
                 name,
                 identity,
                 app_endpoints,
+                friendly_name,
+                service_location_prefix,
             } => {
                 if name.is_secured() && name.authority != identity.authority() {
                     let reason = "authority_is_not_the_identity_key";
@@ -39,7 +53,12 @@ impl PnrpNode {
                     let reason = "too_many_app_endpoints";
                     return self.events.push_back(Event::RegisterFailed { request, reason });
                 }
-                self.register(now, request, name, identity, app_endpoints);
+                let options = RegisterOptions {
+                    app_endpoints,
+                    friendly_name,
+                    service_location_prefix,
+                };
+                self.register(now, request, name, identity, options);
             }
             Command::Unregister { id } => {
                 self.unregister(now, id);
@@ -51,7 +70,7 @@ impl PnrpNode {
                 timeout,
             } => {
                 // MS-PNRP §3.1.4.4.2 app entry point: P2P ID || our prefix || 0x8000000000000000.
-                let lo = ((prefix_of(&self.local) as u128) << 64) | 0x8000_0000_0000_0000;
+                let lo = service_location(prefix_of(&self.local), 0x8000_0000_0000_0000);
                 let target = PnrpId::new(name.p2p_id(), lo);
                 self.app_resolve(now, request, target, criteria, 0, ReasonCode::AppRequest, timeout);
             }
@@ -65,6 +84,8 @@ impl PnrpNode {
                 self.app_resolve(now, request, target, criteria, precision, reason, timeout);
             }
             Command::ChangeAddress { local } => self.change_address(now, local),
+            Command::OpenCloud => self.open_cloud(now),
+            Command::CloseCloud => self.close_cloud(),
             Command::Leave => {
                 let ids: Vec<PnrpId> = self.regs.keys().copied().collect();
                 for id in ids {
@@ -72,6 +93,8 @@ impl PnrpNode {
                     self.events.push_back(Event::Unregistered { request, id });
                 }
                 self.end_all_resolves(now, ResolveError::Closed);
+                // MS-PNRP §3.1.4.5: leaving closes the host's open too.
+                self.close_cloud();
                 self.left = true;
                 self.maintenance_at = None;
             }
@@ -89,6 +112,7 @@ impl PnrpNode {
         reason: ReasonCode,
         timeout: crate::Duration,
     ) {
+        self.reopen_if_closed(now);
         let spec = ResolveSpec {
             kind: ResolveKind::App { request },
             target,
@@ -118,15 +142,20 @@ impl PnrpNode {
         request: RequestId,
         name: super::name::PeerName,
         identity: std::sync::Arc<crate::crypto::Identity>,
-        app_endpoints: Vec<super::cpa::AppEndpoint>,
+        options: RegisterOptions,
     ) {
+        self.reopen_if_closed(now);
         self.left = false;
         if self.maintenance_at.is_none() {
             self.maintenance_at = Some(now);
         }
+        // MS-PNRP §3.2.4.1: ServiceLocationPrefix = the hint, else the first 64 bits of our address;
+        // ServiceLocationSuffix = a random value.
+        let prefix = options
+            .service_location_prefix
+            .unwrap_or_else(|| prefix_of(&self.local));
         let suffix: u64 = self.rng.gen();
-        let lo = ((prefix_of(&self.local) as u128) << 64) | suffix as u128;
-        let id = PnrpId::new(name.p2p_id(), lo);
+        let id = PnrpId::new(name.p2p_id(), service_location(prefix, suffix));
         let route = RouteEntry::single(id, self.local);
         // The cache never holds our own IDs.
         self.cache.remove(&id);
@@ -135,7 +164,8 @@ impl PnrpNode {
             id,
             name,
             identity,
-            app_endpoints,
+            app_endpoints: options.app_endpoints,
+            friendly_name: options.friendly_name,
             leaf: LeafSet::new(id, self.cfg.leaf_set_side),
             route,
             cpa_zero: None,

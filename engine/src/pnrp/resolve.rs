@@ -455,6 +455,7 @@ pub(super) fn resolved(id: PnrpId, cpa: Arc<Cpa>) -> Resolved {
         id,
         endpoints: cpa.service_addresses.clone(),
         app_endpoints: cpa.app_endpoints.clone(),
+        friendly_name: cpa.friendly_name.clone(),
         cpa,
     }
 }

@@ -35,6 +35,10 @@ pub struct PnrpStats {
     pub evictions: BTreeMap<&'static str, u64>,
     /// Route entries admitted into the cache (MS-PNRP §3.1.5.11).
     pub cache_admissions: u64,
+    /// Times the Cloud Cleanup Timer deleted the cloud's state (MS-PNRP §3.1.6.1).
+    pub cloud_closes: u64,
+    /// Times a use opened a deleted cloud again (MS-PNRP §3.1.4.1).
+    pub cloud_reopens: u64,
     /// Route entries admitted into a leaf set (MS-PNRP §3.2.5.11).
     pub leaf_set_admissions: u64,
     /// Return-routability INQUIREs started (MS-PNRP §3.1.5.11).

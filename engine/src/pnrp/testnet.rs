@@ -114,7 +114,8 @@ impl TestNet {
     /// Drains node `i` (the drain rule): datagrams into the queue, events into `events`.
     fn drain(&mut self, i: usize) {
         let from = self.nodes[i].local_endpoint();
-        while let Some(t) = self.nodes[i].poll_transmit() {
+        let (out, deadline) = crate::drain::take(&mut self.nodes[i]);
+        for t in out.transmits {
             let msg = if self.codec_roundtrip {
                 // Wire round trip: what we simulate is exactly what the codec carries.
                 let mut bytes = Vec::new();
@@ -135,14 +136,12 @@ impl TestNet {
             self.queue
                 .insert((self.now + self.delay, self.seq), (from, t.to, msg));
         }
-        while let Some(e) = self.nodes[i].poll_event() {
-            self.events.push((i, e));
-        }
+        self.events.extend(out.events.into_iter().map(|e| (i, e)));
         // Re-index the node's deadline (O(log n) per node interaction).
         if let Some(old) = self.deadlines[i].take() {
             self.timers.remove(&(old, i));
         }
-        if let Some(d) = self.nodes[i].poll_timeout() {
+        if let Some(d) = deadline {
             self.deadlines[i] = Some(d);
             self.timers.insert((d, i));
         }
@@ -161,6 +160,8 @@ impl TestNet {
             name: self.names[i].clone(),
             identity: self.identities[i].clone(),
             app_endpoints: Vec::new(),
+            friendly_name: None,
+            service_location_prefix: None,
         };
         self.command(i, cmd)
     }
@@ -176,6 +177,21 @@ impl TestNet {
                 timeout: Duration::from_secs(30),
             },
         )
+    }
+
+    /// Node `i` resolves any instance of `name`; the result 10 s later, which must be a success.
+    pub(super) fn resolve_any(&mut self, i: usize, name: PeerName) -> Resolved {
+        let cmd = Command::Resolve {
+            name,
+            criteria: ResolveCriteria::AnyPeerName,
+            timeout: Duration::from_secs(30),
+        };
+        let r = self.command(i, cmd);
+        self.run_for(Duration::from_secs(10));
+        match self.resolve_result(i, r) {
+            Some(Ok(found)) => found.clone(),
+            other => panic!("node {i}: the resolve ended with {other:?}"),
+        }
     }
 
     /// Moves node `i` to `ep` (MS-PNRP §3.1.7.1): the network delivers to the new endpoint only.

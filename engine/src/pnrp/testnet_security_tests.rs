@@ -127,6 +127,8 @@ fn unsecured_names_are_revoked_only_by_the_admitted_key() {
             name: open_name.clone(),
             identity: owner,
             app_endpoints: Vec::new(),
+            friendly_name: None,
+            service_location_prefix: None,
         },
     );
     net.run_for(Duration::from_secs(30));

@@ -8,6 +8,7 @@ use super::id::PnrpId;
 use super::message::{AuthorityBuffer, RouteEntry};
 use super::node::PnrpNode;
 use super::resolve::{resolved, Hop, ResolveKind, BEST_STACK_MAX, NEXT_HOPS_MAX};
+use crate::crypto::SignatureByteOrder;
 use crate::{Endpoint, Instant};
 use std::sync::Arc;
 
@@ -195,7 +196,8 @@ impl PnrpNode {
             );
             return self.split_analysis(now, local, found, followup, known, started);
         }
-        match check_cpa(&buf, &best, now, &nonce, !self.cfg.injects("skip-cpa-verify")) {
+        let verify = (!self.cfg.injects("skip-cpa-verify")).then_some(self.cfg.rsa_signature_byte_order);
+        match check_cpa(&buf, &best, now, &nonce, verify) {
             Ok(cpa) => {
                 let id = best.id;
                 self.end_resolve(now, key, Ok(resolved(id, cpa)));
@@ -222,16 +224,17 @@ pub(super) fn check_cpa(
     best: &RouteEntry,
     now: Instant,
     nonce: &[u8; 16],
-    verify: bool,
+    verify: Option<SignatureByteOrder>,
 ) -> Result<Arc<Cpa>, &'static str> {
     if buf.flags.not_registered {
         // (our reading) N set → like a failed CPA.
         return Err("not_registered");
     }
     let cpa = buf.cpa.clone().ok_or("missing_cpa")?;
-    // `verify` is false only under the test-only `inject_bug = "skip-cpa-verify"`.
-    if verify {
-        cpa.validate(now, nonce).map_err(|e| e.reason())?;
+    // `verify` (the signature byte order) is `None` only under the test-only
+    // `inject_bug = "skip-cpa-verify"`.
+    if let Some(order) = verify {
+        cpa.validate_with(now, nonce, order).map_err(|e| e.reason())?;
     }
     if cpa.revoke {
         return Err("revoked");

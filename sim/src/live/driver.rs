@@ -1,17 +1,25 @@
-//! The one live driver (docs/architecture.md §4 "Live drivers"): runs a [`PnrpNode`] over any
-//! [`DatagramSocket`], real (tokio) or simulated (turmoil).
+//! The one live driver (docs/architecture.md §4 "Live drivers"): runs any [`LiveNode`] (a PNRP node
+//! by default) over a [`DatagramSocket`] and a family of TCP sockets ([`TcpFamily`]), real (tokio)
+//! or simulated (turmoil).
 //!
-//! One task, one biased `select!` over three inputs, in priority order: application inputs
+//! One task, one biased `select!` over four inputs, in priority order: application inputs
 //! (commands, status queries, shutdown), the engine's next deadline (`sleep_until(poll_timeout)`),
-//! and the socket. After every input the driver applies the drain rule (docs/architecture.md §3): every
-//! transmit is encoded with the MS-PNRP codec (`wire::encode`) and sent, every event is handed to
-//! whoever asked for it, and only then is the next input taken.
+//! the stream connections (one task each, `tcp.rs`), and the datagram socket. After every input the
+//! driver applies the drain rule (docs/architecture.md §3): every transmit is encoded with the
+//! protocol's codec and sent, every stream command carried out, every event handed to whoever asked
+//! for it, and only then is the next input taken.
 
+use super::live_node::LiveNode;
+pub use super::live_node::{NodeStatus, RegistrationStatus};
 use super::socket::{endpoint_of, socket_addr_of, DatagramSocket};
-use peerlab_engine::pnrp::{self, PnrpId, PnrpNode};
-use peerlab_engine::{Duration, Instant, Node, RequestId};
+use super::tcp::{self, FromSocket, TcpFamily, ToSocket, TokioTcp};
+use peerlab_engine::drain;
+use peerlab_engine::pnrp::PnrpNode;
+use peerlab_engine::stack::Completes;
+use peerlab_engine::{ConnId, Duration, Instant, Node, RequestId, StreamCommand, StreamEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
 /// Largest datagram the driver receives (the UDP maximum; PNRP messages are far smaller, MS-PNRP §2.2.2).
@@ -60,42 +68,43 @@ fn tokio_now() -> tokio::time::Instant {
 
 /// A command's completion, tagged by the caller (for callers that collect many at once).
 #[derive(Debug)]
-pub struct Completion {
+pub struct Completion<N: Node = PnrpNode> {
     /// The caller's tag.
     pub tag: u64,
     /// The engine event that completed the command.
-    pub event: pnrp::Event,
+    pub event: N::Event,
 }
 
 /// Where a command's completion event goes.
 #[derive(Debug)]
-pub enum Reply {
+pub enum Reply<N: Node = PnrpNode> {
     /// Nowhere (fire and forget).
     None,
     /// To one waiting caller.
-    Once(oneshot::Sender<pnrp::Event>),
+    Once(oneshot::Sender<N::Event>),
     /// Into a shared collector, with a tag.
-    Tagged(u64, mpsc::UnboundedSender<Completion>),
+    Tagged(u64, mpsc::UnboundedSender<Completion<N>>),
 }
 
 /// What an application hands the driver.
 #[derive(Debug)]
-pub enum Input {
+pub enum Input<N: LiveNode = PnrpNode> {
     /// An engine command and where its completion goes.
     Command {
         /// The command.
-        cmd: pnrp::Command,
+        cmd: N::Command,
         /// Where the completion event goes.
-        reply: Reply,
+        reply: Reply<N>,
     },
     /// A snapshot of the node's state.
-    Status(oneshot::Sender<NodeStatus>),
-    /// Leave the cloud (revoke every registration), send what that produces, and stop.
+    Status(oneshot::Sender<N::Status>),
+    /// Leave the network (for PNRP: revoke every registration), send what that produces, and stop.
     Shutdown,
 }
 
-/// Datagram counters of one driver.
+/// Datagram and stream counters of one driver.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DriverStats {
     /// Datagrams received and decoded.
     pub received: u64,
@@ -109,43 +118,34 @@ pub struct DriverStats {
     pub recv_errors: u64,
     /// Events nobody asked for (completions of fire-and-forget commands, split detections).
     pub unclaimed_events: u64,
-}
-
-/// One registered ID, for `peerlab status`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegistrationStatus {
-    /// The peer name, `authority.classifier`.
-    pub name: String,
-    /// The PNRP ID, hex.
-    pub id: String,
-    /// Leaf-set members below the ID, nearest first.
-    pub leaf_below: Vec<String>,
-    /// Leaf-set members above the ID, nearest first.
-    pub leaf_above: Vec<String>,
-}
-
-/// A snapshot of a live node, for `peerlab status`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeStatus {
-    /// The node's endpoint as the engine sees it.
-    pub local: String,
-    /// Engine time, microseconds since the driver started.
-    pub now_us: u64,
-    /// Cache entries per level.
-    pub cache_levels: Vec<usize>,
-    /// Every cached PNRP ID, hex.
-    pub cache_ids: Vec<String>,
-    /// Registered IDs with their names and leaf sets.
-    pub registrations: Vec<RegistrationStatus>,
-    /// Datagram counters.
-    pub driver: DriverStats,
+    /// Stream messages received whole.
+    pub frames_received: u64,
+    /// Stream messages sent.
+    pub frames_sent: u64,
+    /// Stream connections reset because their bytes could not be a message.
+    pub frame_errors: u64,
+    /// Connections the node opened that failed.
+    pub connects_failed: u64,
+    /// Connections accepted.
+    pub connections_accepted: u64,
+    /// Stream ports the driver could not listen on.
+    pub listen_errors: u64,
 }
 
 /// A cloneable handle to a running driver.
-#[derive(Clone, Debug)]
-pub struct DriverHandle {
-    tx: mpsc::Sender<Input>,
+#[derive(Debug)]
+pub struct DriverHandle<N: LiveNode = PnrpNode> {
+    tx: mpsc::Sender<Input<N>>,
     clock: Clock,
+}
+
+impl<N: LiveNode> Clone for DriverHandle<N> {
+    fn clone(&self) -> Self {
+        DriverHandle {
+            tx: self.tx.clone(),
+            clock: self.clock,
+        }
+    }
 }
 
 /// The driver stopped (or never started) before answering.
@@ -153,14 +153,14 @@ pub struct DriverHandle {
 #[error("the node has stopped")]
 pub struct DriverGone;
 
-impl DriverHandle {
+impl<N: LiveNode> DriverHandle<N> {
     /// Queues an input.
-    pub async fn send(&self, input: Input) -> Result<(), DriverGone> {
+    pub async fn send(&self, input: Input<N>) -> Result<(), DriverGone> {
         self.tx.send(input).await.map_err(|_| DriverGone)
     }
 
     /// Runs a command and waits for its completion event.
-    pub async fn command(&self, cmd: pnrp::Command) -> Result<pnrp::Event, DriverGone> {
+    pub async fn command(&self, cmd: N::Command) -> Result<N::Event, DriverGone> {
         let (reply, rx) = oneshot::channel();
         self.send(Input::Command {
             cmd,
@@ -171,13 +171,13 @@ impl DriverHandle {
     }
 
     /// A snapshot of the node.
-    pub async fn status(&self) -> Result<NodeStatus, DriverGone> {
+    pub async fn status(&self) -> Result<N::Status, DriverGone> {
         let (reply, rx) = oneshot::channel();
         self.send(Input::Status(reply)).await?;
         rx.await.map_err(|_| DriverGone)
     }
 
-    /// Asks the driver to leave the cloud and stop.
+    /// Asks the driver to leave the network and stop.
     pub async fn shutdown(&self) -> Result<(), DriverGone> {
         self.send(Input::Shutdown).await
     }
@@ -188,51 +188,90 @@ impl DriverHandle {
     }
 }
 
-/// Runs one PNRP node over one socket.
-pub struct Driver<S> {
-    node: PnrpNode,
+/// One stream connection of the node, as the driver keeps it.
+struct LiveConn {
+    to_socket: mpsc::UnboundedSender<ToSocket>,
+    /// Bytes received that do not make a whole message yet.
+    pending: Vec<u8>,
+}
+
+/// Runs one node over one datagram socket and the TCP sockets of family `F`.
+pub struct Driver<S, N: LiveNode = PnrpNode, F: TcpFamily = TokioTcp> {
+    node: N,
+    notes: N::Notes,
     socket: S,
     clock: Clock,
-    inputs: mpsc::Receiver<Input>,
-    waiting: BTreeMap<RequestId, Reply>,
-    register_names: BTreeMap<RequestId, String>,
-    names: BTreeMap<PnrpId, String>,
-    events: Option<mpsc::UnboundedSender<pnrp::Event>>,
+    inputs: mpsc::Receiver<Input<N>>,
+    waiting: BTreeMap<RequestId, Reply<N>>,
+    events: Option<mpsc::UnboundedSender<N::Event>>,
     stats: DriverStats,
     recv_buf: Vec<u8>,
     send_buf: Vec<u8>,
+    conns: BTreeMap<ConnId, LiveConn>,
+    accepted: u64,
+    from_sockets: mpsc::UnboundedReceiver<FromSocket<F::Stream>>,
+    to_driver: mpsc::UnboundedSender<FromSocket<F::Stream>>,
 }
 
-impl<S: DatagramSocket> Driver<S> {
-    /// A driver for `node` on `socket`; `clock` must be the one the node was created with.
-    pub fn new(node: PnrpNode, socket: S, clock: Clock) -> (Self, DriverHandle) {
+impl<S: DatagramSocket, N: LiveNode> Driver<S, N, TokioTcp> {
+    /// A driver for `node` on `socket`, with tokio's TCP for streams; `clock` must be the one
+    /// the node was created with.
+    pub fn new(node: N, socket: S, clock: Clock) -> (Self, DriverHandle<N>) {
         let (tx, inputs) = mpsc::channel(INPUT_QUEUE_MAX);
+        let (to_driver, from_sockets) = mpsc::unbounded_channel();
         let driver = Driver {
             node,
+            notes: N::Notes::default(),
             socket,
             clock,
             inputs,
             waiting: BTreeMap::new(),
-            register_names: BTreeMap::new(),
-            names: BTreeMap::new(),
             events: None,
             stats: DriverStats::default(),
             recv_buf: vec![0; RECV_BUFFER_BYTES],
             send_buf: Vec::with_capacity(2048),
+            conns: BTreeMap::new(),
+            accepted: 0,
+            from_sockets,
+            to_driver,
         };
         (driver, DriverHandle { tx, clock })
     }
+}
+
+impl<S: DatagramSocket, N: LiveNode, F: TcpFamily> Driver<S, N, F> {
+    /// The same driver over another family of TCP sockets (turmoil's, in simulation).
+    pub fn over<G: TcpFamily>(self) -> Driver<S, N, G> {
+        let (to_driver, from_sockets) = mpsc::unbounded_channel();
+        Driver {
+            node: self.node,
+            notes: self.notes,
+            socket: self.socket,
+            clock: self.clock,
+            inputs: self.inputs,
+            waiting: self.waiting,
+            events: self.events,
+            stats: self.stats,
+            recv_buf: self.recv_buf,
+            send_buf: self.send_buf,
+            conns: BTreeMap::new(),
+            accepted: 0,
+            from_sockets,
+            to_driver,
+        }
+    }
 
     /// Sends events nobody asked for (split detections, fire-and-forget completions) to `tx`.
-    pub fn with_events(mut self, tx: mpsc::UnboundedSender<pnrp::Event>) -> Self {
+    pub fn with_events(mut self, tx: mpsc::UnboundedSender<N::Event>) -> Self {
         self.events = Some(tx);
         self
     }
 
-    /// Runs until a `Shutdown` input or until every handle is dropped; then leaves the cloud
-    /// (MS-PNRP §3.2.4.2: revoke floods for every registration), sends what that produced, and returns the
-    /// counters.
+    /// Runs until a `Shutdown` input or until every handle is dropped; then gives the node its
+    /// leave command (for PNRP, MS-PNRP §3.2.4.2: revoke floods for every registration), sends
+    /// what that produced, and returns the counters.
     pub async fn run(mut self) -> DriverStats {
+        self.listen().await;
         self.drain().await;
         loop {
             let deadline = self.node.poll_timeout();
@@ -241,6 +280,7 @@ impl<S: DatagramSocket> Driver<S> {
                 inputs,
                 socket,
                 recv_buf,
+                from_sockets,
                 ..
             } = &mut self;
             // Biased: application inputs first (a shutdown is never starved), then overdue
@@ -251,7 +291,7 @@ impl<S: DatagramSocket> Driver<S> {
                     None | Some(Input::Shutdown) => break,
                     Some(Input::Command { cmd, reply }) => self.command(cmd, reply),
                     Some(Input::Status(reply)) => {
-                        let _ = reply.send(self.status());
+                        let _ = reply.send(self.node.status(&self.notes, self.clock.now(), self.stats));
                     }
                 },
                 _ = sleep_until(wake) => {
@@ -260,6 +300,7 @@ impl<S: DatagramSocket> Driver<S> {
                         self.node.handle_timeout(now);
                     }
                 }
+                Some(from) = from_sockets.recv() => self.socket_report(from),
                 received = socket.recv_from(recv_buf) => match received {
                     Ok((len, from)) => self.datagram(len, from),
                     Err(_) => self.stats.recv_errors += 1,
@@ -267,43 +308,39 @@ impl<S: DatagramSocket> Driver<S> {
             }
             self.drain().await;
         }
-        let now = self.clock.now();
-        self.node.handle_command(now, pnrp::Command::Leave);
-        self.drain().await;
+        if let Some(leave) = N::leave_command() {
+            let now = self.clock.now();
+            self.node.handle_command(now, leave);
+            self.drain().await;
+        }
         self.stats
     }
 
-    fn command(&mut self, cmd: pnrp::Command, reply: Reply) {
-        let label = match &cmd {
-            pnrp::Command::Register { name, .. } => Some(name.to_string()),
-            _ => None,
+    /// Listens on every stream port the node names, at the datagram socket's address.
+    async fn listen(&mut self) {
+        let Ok(local) = self.socket.local_addr() else {
+            return;
         };
-        let before = label
-            .as_ref()
-            .map(|_| self.node.registered_ids().collect::<Vec<_>>());
-        let request = self.node.handle_command(self.clock.now(), cmd);
-        if let Some(label) = label {
-            // The ID exists as soon as the command is taken (MS-PNRP §3.2.4.1), long before its registration
-            // walk ends; name it at once so `status` shows it meanwhile.
-            let before = before.unwrap_or_default();
-            let new_ids: Vec<PnrpId> = self
-                .node
-                .registered_ids()
-                .filter(|id| !before.contains(id))
-                .collect();
-            for id in new_ids {
-                self.names.insert(id, label.clone());
+        for port in self.node.stream_ports() {
+            match F::bind(SocketAddr::new(local.ip(), port)).await {
+                Ok(listener) => {
+                    tokio::spawn(tcp::accept_loop::<F>(listener, port, self.to_driver.clone()));
+                }
+                Err(_) => self.stats.listen_errors += 1,
             }
-            self.register_names.insert(request, label);
         }
+    }
+
+    fn command(&mut self, cmd: N::Command, reply: Reply<N>) {
+        let request = self.node.noted_command(self.clock.now(), cmd, &mut self.notes);
         if !matches!(reply, Reply::None) {
             self.waiting.insert(request, reply);
         }
     }
 
-    fn datagram(&mut self, len: usize, from: std::net::SocketAddr) {
-        // MS-PNRP §3.1.5.2: input from the network never panics; undecodable datagrams are counted.
-        match pnrp::wire::decode(&self.recv_buf[..len]) {
+    fn datagram(&mut self, len: usize, from: SocketAddr) {
+        // Input from the network never panics; undecodable datagrams are counted and dropped.
+        match N::decode(&self.recv_buf[..len]) {
             Ok(msg) => {
                 self.stats.received += 1;
                 let now = self.clock.now();
@@ -313,49 +350,158 @@ impl<S: DatagramSocket> Driver<S> {
         }
     }
 
-    /// The drain rule: every transmit encoded and sent, every event delivered.
-    async fn drain(&mut self) {
-        loop {
-            let mut progressed = false;
-            while let Some(t) = self.node.poll_transmit() {
-                progressed = true;
-                self.send_buf.clear();
-                pnrp::wire::encode(&t.msg, &mut self.send_buf);
-                match self.socket.send_to(&self.send_buf, socket_addr_of(t.to)).await {
-                    Ok(_) => self.stats.sent += 1,
-                    Err(_) => self.stats.send_errors += 1,
+    /// What a connection task or a listener reported.
+    fn socket_report(&mut self, from: FromSocket<F::Stream>) {
+        let now = self.clock.now();
+        match from {
+            FromSocket::Accepted { stream, from, port } => {
+                if !self.node.listens(port) {
+                    F::abort(stream);
+                    return;
+                }
+                let conn = ConnId::accepted(self.accepted);
+                self.accepted += 1;
+                self.stats.connections_accepted += 1;
+                let rx = self.open_conn(conn);
+                tokio::spawn(tcp::serve::<F>(conn, stream, rx, self.to_driver.clone()));
+                let event = StreamEvent::Accepted {
+                    conn,
+                    from: endpoint_of(from),
+                    local_port: port,
+                };
+                self.node.handle_stream(now, event);
+            }
+            FromSocket::Connected(conn) => {
+                if self.conns.contains_key(&conn) {
+                    self.node.handle_stream(now, StreamEvent::Connected { conn });
                 }
             }
-            while let Some(e) = self.node.poll_event() {
-                progressed = true;
-                self.event(e);
+            FromSocket::ConnectFailed(conn, reason) => {
+                if self.conns.remove(&conn).is_some() {
+                    self.stats.connects_failed += 1;
+                    self.node
+                        .handle_stream(now, StreamEvent::ConnectFailed { conn, reason });
+                }
             }
-            if !progressed {
-                break;
+            FromSocket::Bytes(conn, bytes) => self.bytes(conn, bytes),
+            FromSocket::Eof(conn) => {
+                if let Some(c) = self.conns.remove(&conn) {
+                    // Our side closes too: the node hears nothing more of this connection.
+                    let _ = c.to_socket.send(ToSocket::Close);
+                    self.node.handle_stream(now, StreamEvent::Closed { conn });
+                }
+            }
+            FromSocket::Reset(conn) => {
+                if self.conns.remove(&conn).is_some() {
+                    self.node.handle_stream(now, StreamEvent::Reset { conn });
+                }
             }
         }
     }
 
-    fn event(&mut self, event: pnrp::Event) {
-        let request = match &event {
-            pnrp::Event::Registered { request, id, .. } => {
-                if let Some(name) = self.register_names.remove(request) {
-                    self.names.insert(*id, name);
-                }
-                Some(*request)
-            }
-            pnrp::Event::RegisterFailed { request, .. } => {
-                self.register_names.remove(request);
-                Some(*request)
-            }
-            pnrp::Event::Unregistered { request, id } => {
-                self.names.remove(id);
-                Some(*request)
-            }
-            pnrp::Event::Resolved { request, .. } => Some(*request),
-            pnrp::Event::SplitDetected { .. } => None,
+    /// Cuts the bytes of `conn` into messages and hands each to the node, in order; bytes that
+    /// can never be a message reset the connection (counted, never a panic).
+    fn bytes(&mut self, conn: ConnId, bytes: Vec<u8>) {
+        let now = self.clock.now();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
         };
-        let reply = request.and_then(|r| self.waiting.remove(&r));
+        c.pending.extend_from_slice(&bytes);
+        let mut used = 0;
+        let mut messages = Vec::new();
+        let failed = loop {
+            match N::decode_frame(&c.pending[used..]) {
+                Ok(Some((msg, n))) if n > 0 => {
+                    used += n;
+                    messages.push(msg);
+                }
+                Ok(_) => break false,
+                Err(_) => break true,
+            }
+        };
+        c.pending.drain(..used);
+        if failed {
+            let _ = c.to_socket.send(ToSocket::Reset);
+            self.conns.remove(&conn);
+        }
+        for msg in messages {
+            self.stats.frames_received += 1;
+            self.node.handle_stream(now, StreamEvent::Received { conn, msg });
+        }
+        if failed {
+            self.stats.frame_errors += 1;
+            self.node.handle_stream(now, StreamEvent::Reset { conn });
+        }
+    }
+
+    /// The drain rule: every transmit encoded and sent, every stream command carried out, every
+    /// event delivered.
+    async fn drain(&mut self) {
+        let (out, _) = drain::take(&mut self.node);
+        for t in out.transmits {
+            self.send_buf.clear();
+            N::encode(&t.msg, &mut self.send_buf);
+            match self.socket.send_to(&self.send_buf, socket_addr_of(t.to)).await {
+                Ok(_) => self.stats.sent += 1,
+                Err(_) => self.stats.send_errors += 1,
+            }
+        }
+        for cmd in out.streams {
+            self.stream_command(cmd);
+        }
+        for e in out.events {
+            self.event(e);
+        }
+    }
+
+    /// Keeps a new connection; its task reads what the driver sends from the returned end.
+    fn open_conn(&mut self, conn: ConnId) -> mpsc::UnboundedReceiver<ToSocket> {
+        let (to_socket, rx) = mpsc::unbounded_channel();
+        self.conns.insert(
+            conn,
+            LiveConn {
+                to_socket,
+                pending: Vec::new(),
+            },
+        );
+        rx
+    }
+
+    fn stream_command(&mut self, cmd: StreamCommand<N::Message>) {
+        match cmd {
+            StreamCommand::Connect { conn, to } => {
+                let rx = self.open_conn(conn);
+                tokio::spawn(tcp::connect::<F>(
+                    conn,
+                    socket_addr_of(to),
+                    rx,
+                    self.to_driver.clone(),
+                ));
+            }
+            StreamCommand::Send { conn, msg } => {
+                if let Some(c) = self.conns.get(&conn) {
+                    let mut bytes = Vec::new();
+                    N::encode(&msg, &mut bytes);
+                    self.stats.frames_sent += 1;
+                    let _ = c.to_socket.send(ToSocket::Bytes(bytes));
+                }
+            }
+            StreamCommand::Close { conn } => {
+                if let Some(c) = self.conns.remove(&conn) {
+                    let _ = c.to_socket.send(ToSocket::Close);
+                }
+            }
+            StreamCommand::Reset { conn } => {
+                if let Some(c) = self.conns.remove(&conn) {
+                    let _ = c.to_socket.send(ToSocket::Reset);
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, event: N::Event) {
+        N::note_event(&event, &mut self.notes);
+        let reply = event.request().and_then(|r| self.waiting.remove(&r));
         match reply {
             Some(Reply::Once(tx)) => {
                 let _ = tx.send(event);
@@ -373,29 +519,8 @@ impl<S: DatagramSocket> Driver<S> {
     }
 
     /// A snapshot of the node's state.
-    pub fn status(&self) -> NodeStatus {
-        let registrations = self
-            .node
-            .registered_ids()
-            .map(|id| {
-                let leaf = self.node.leaf_set(id);
-                let hex = |v: &[PnrpId]| v.iter().map(|x| x.to_string()).collect();
-                RegistrationStatus {
-                    name: self.names.get(&id).cloned().unwrap_or_default(),
-                    id: id.to_string(),
-                    leaf_below: leaf.as_ref().map(|l| hex(&l.below)).unwrap_or_default(),
-                    leaf_above: leaf.as_ref().map(|l| hex(&l.above)).unwrap_or_default(),
-                }
-            })
-            .collect();
-        NodeStatus {
-            local: self.node.local_endpoint().to_string(),
-            now_us: self.clock.now().as_micros(),
-            cache_levels: self.node.cache_level_sizes(),
-            cache_ids: self.node.cache_ids().map(|id| id.to_string()).collect(),
-            registrations,
-            driver: self.stats,
-        }
+    pub fn status(&self) -> N::Status {
+        self.node.status(&self.notes, self.clock.now(), self.stats)
     }
 }
 
@@ -411,7 +536,7 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 mod tests {
     use super::*;
     use peerlab_engine::crypto::{Identity, Scheme};
-    use peerlab_engine::pnrp::{PeerName, PnrpConfig, ResolveCriteria};
+    use peerlab_engine::pnrp::{self, PeerName, PnrpConfig, ResolveCriteria};
     use std::sync::Arc;
 
     async fn spawn_node(
@@ -443,6 +568,8 @@ mod tests {
                 name: name.clone(),
                 identity: ida,
                 app_endpoints: Vec::new(),
+                friendly_name: None,
+                service_location_prefix: None,
             })
             .await
             .unwrap();

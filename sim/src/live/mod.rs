@@ -1,5 +1,6 @@
-//! The engine on real sockets: one [`driver::Driver`]
-//! over a [`socket::DatagramSocket`] implemented for tokio's and turmoil's UDP sockets;
+//! The engine on real sockets: one [`driver::Driver`] for any [`LiveNode`]
+//! over a [`socket::DatagramSocket`] implemented for tokio's and turmoil's UDP sockets, and TCP
+//! connections over a [`TcpFamily`] (tokio's or turmoil's);
 //! `peerlab node` (a real peer with a local control interface), `peerlab resolve|status --via`
 //! (its client), and `peerlab run --backend turmoil` (small scenarios through the same driver).
 
@@ -7,9 +8,15 @@ pub mod client;
 pub mod control;
 pub mod driver;
 pub mod key_file;
+pub mod live_node;
 pub mod node_cmd;
 pub mod socket;
+pub mod tcp;
+#[cfg(test)]
+mod tcp_tests;
 pub mod turmoil_backend;
 
-pub use driver::{Clock, Driver, DriverHandle, DriverStats, Input, NodeStatus, Reply};
+pub use driver::{Clock, Driver, DriverHandle, DriverStats, Input, Reply};
+pub use live_node::{LiveNode, NodeStatus};
 pub use socket::{endpoint_of, socket_addr_of, DatagramSocket};
+pub use tcp::{TcpFamily, TokioTcp, TurmoilTcp};

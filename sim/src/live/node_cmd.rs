@@ -334,6 +334,8 @@ async fn register_all(handle: DriverHandle, identity: Arc<Identity>, names: Vec<
             name: name.clone(),
             identity: identity.clone(),
             app_endpoints: Vec::new(),
+            friendly_name: None,
+            service_location_prefix: None,
         };
         match handle.command(cmd).await {
             Ok(pnrp::Event::Registered { id, .. }) => say(&format!("registered {name} id={id}")),

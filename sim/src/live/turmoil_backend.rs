@@ -305,6 +305,8 @@ async fn host(
     let rng_seed = derive_seed(plan.seed, "node", ((i as u64) << 20) | 1);
     let node = PnrpNode::new(plan.pnrp.clone(), me, seeds, rng_seed, clock.now());
     let (driver, handle) = Driver::new(node, socket, clock);
+    // Streams, for a protocol that uses them, go over turmoil's TCP too.
+    let driver = driver.over::<super::tcp::TurmoilTcp>();
     shared.borrow_mut().handles[i] = Some(handle.clone());
     let register = async {
         for &name in &spec.names {
@@ -327,6 +329,8 @@ async fn host(
                 name: peer_name,
                 identity: spec.identity.clone(),
                 app_endpoints: Vec::new(),
+                friendly_name: None,
+                service_location_prefix: None,
             };
             let _ = handle
                 .send(Input::Command {

@@ -82,6 +82,11 @@ impl Links {
             + intervals
     }
 
+    /// One node's rates (the default for a node not yet known).
+    pub(crate) fn rates(&self, node: u32) -> Bandwidth {
+        self.rates.get(node as usize).unwrap_or(&self.default).rates
+    }
+
     /// Overrides one node's rates.
     pub(crate) fn set_rates(&mut self, node: u32, b: Bandwidth) {
         self.rates[node as usize].rates = b;

@@ -15,8 +15,13 @@
 //!    the sender's uplink, as on a real wire;
 //! 6. latency: base + both nodes' extra + active latency windows, then jitter; the base comes
 //!    from the sender's class latency model if it has one, else the receiver's, else the
-//!    network's ([`NodeClass`]);
+//!    network's ([`NodeClass`]); with [`Subnets`] attached, a LAN path's base is the subnet's LAN
+//!    latency and an Internet path adds each end's LAN and WAN latency, and the datagram queues
+//!    FIFO on the WAN links it crosses (`subnet` module docs);
 //! 7. receiver's downlink queue over its limit → [`DropReason::QueueFull`].
+//!
+//! Stream (TCP) traffic is modelled apart, in [`stream`]: its segments take stages 1, 3, 5 and 6
+//! through [`NetModel::segment`] and share links max-min fairly among themselves.
 //!
 //! A node sending to itself is delivered at `now` (loopback) after stages 1 and 2.
 //! Crashed-while-in-flight and address changes are the event loop's concern: it checks the
@@ -26,11 +31,14 @@ mod bandwidth;
 mod latency;
 mod loss;
 mod partition;
+pub mod stream;
+mod subnet;
 
 pub use bandwidth::{Bandwidth, MAX_INTERVALS};
 pub use latency::{Jitter, LatencyModel, DEFAULT_TAIL, TAIL_MAX};
 pub use loss::{GilbertScope, LossModel, PPM};
 pub use partition::{Window, WindowEffect};
+pub use subnet::{LinkId, Path, PathLinks, Subnet, SubnetError, Subnets, Wan};
 
 use bandwidth::Links;
 use latency::Latency;
@@ -38,6 +46,7 @@ use loss::Loss;
 use partition::{Partition, Windows};
 use peerlab_engine::{Duration, Instant, NodeRng};
 use rand::SeedableRng;
+use subnet::SubnetNet;
 
 /// IPv6 (40) + UDP (8) header bytes added to every datagram for MTU and bandwidth.
 pub const IPV6_UDP_HEADER_BYTES: u32 = 48;
@@ -215,6 +224,8 @@ pub struct NetModel {
     partition: Partition,
     windows: Windows,
     stats: NetStats,
+    /// Subnets and their WAN queues (`None`: every node on the open Internet).
+    subnets: Option<Box<SubnetNet>>,
 }
 
 impl NetModel {
@@ -265,6 +276,7 @@ impl NetModel {
             partition: Partition::default(),
             windows: Windows::default(),
             stats: NetStats::default(),
+            subnets: None,
             rng,
             cfg,
         };
@@ -342,6 +354,7 @@ impl NetModel {
             + self.links.heap_bytes()
             + self.extra_us.capacity() * 8
             + self.down.capacity()
+            + self.subnets.as_ref().map_or(0, |s| s.heap_bytes())
     }
 
     /// Adds `extra` to the latency of every message from or to `node` (a slow last mile).
@@ -433,15 +446,41 @@ impl NetModel {
         let Ok(sent_ns) = self.links.uplink(from, now_ns, wire) else {
             return Dropped(DropReason::QueueFull);
         };
+        let Some(lat_us) = self.lose_or_delay(now, from, to) else {
+            return Dropped(DropReason::Loss);
+        };
+        let reach_ns = match self.subnets.as_deref_mut() {
+            None => sent_ns.saturating_add(lat_us.saturating_mul(1_000)),
+            Some(s) => match s.reach_ns(now_ns, from, to, sent_ns, lat_us, wire) {
+                Ok(r) => r,
+                Err(_) => return Dropped(DropReason::QueueFull),
+            },
+        };
+        match self.links.downlink(to, now_ns, reach_ns, wire) {
+            // Round up: a message is never delivered before its last bit could arrive.
+            Ok(done_ns) => At(Instant::from_micros(done_ns.div_ceil(1_000))),
+            Err(_) => Dropped(DropReason::QueueFull),
+        }
+    }
+}
+
+impl NetModel {
+    /// Stages 5 and 6 of a message (module docs): `None` if it is lost, else its one-way latency
+    /// in µs (jitter included). Draws in this order: loss, base latency, windows, jitter.
+    #[inline(always)]
+    fn lose_or_delay(&mut self, now: Instant, from: u32, to: u32) -> Option<u64> {
         let mut lost = self.loss.lost(from, to, &mut self.rng);
         let model = if self.node_class.is_empty() {
             &self.latency
         } else {
             class_model(&self.latency, &self.class_latency, &self.node_class, from, to)
         };
-        let mut lat_us = model.base_us(from, to, &mut self.rng)
-            + self.extra_us[from as usize]
-            + self.extra_us[to as usize];
+        let rng = &mut self.rng;
+        let base = match self.subnets.as_deref() {
+            None => model.base_us(from, to, rng),
+            Some(s) => s.base_us(from, to, || model.base_us(from, to, rng)),
+        };
+        let mut lat_us = base + self.extra_us[from as usize] + self.extra_us[to as usize];
         if !self.windows.is_empty() {
             self.windows.prune(now);
             let (w_lost, w_extra) = self.windows.apply(now, from, to, &mut self.rng);
@@ -449,15 +488,54 @@ impl NetModel {
             lat_us = lat_us.saturating_add(w_extra);
         }
         if lost {
-            return Dropped(DropReason::Loss);
+            return None;
         }
-        let lat_us = latency::jittered_us(self.cfg.jitter, lat_us, &mut self.rng);
-        let reach_ns = sent_ns.saturating_add(lat_us.saturating_mul(1_000));
-        match self.links.downlink(to, now_ns, reach_ns, wire) {
-            // Round up: a message is never delivered before its last bit could arrive.
-            Ok(done_ns) => At(Instant::from_micros(done_ns.div_ceil(1_000))),
-            Err(_) => Dropped(DropReason::QueueFull),
+        Some(latency::jittered_us(self.cfg.jitter, lat_us, &mut self.rng))
+    }
+
+    /// The fate of one TCP segment from `from` to `to` sent at `now`: the datagram stages 1, 3, 5
+    /// and 6 (down, partition, loss, latency) without MTU or link queues, which the stream model
+    /// handles itself (`stream` module docs). Loopback arrives at once.
+    pub fn segment(&mut self, now: Instant, from: u32, to: u32) -> Delivery {
+        use Delivery::{At, Dropped};
+        if self.is_down(from) || self.is_down(to) {
+            return Dropped(DropReason::Down);
         }
+        if from == to {
+            return At(now);
+        }
+        if self.partition.blocks(from, to) {
+            return Dropped(DropReason::Partition);
+        }
+        match self.lose_or_delay(now, from, to) {
+            None => Dropped(DropReason::Loss),
+            Some(us) => At(now + Duration::from_micros(us)),
+        }
+    }
+
+    /// A node's access-link rates.
+    pub fn node_bandwidth(&self, node: u32) -> Bandwidth {
+        self.links.rates(node)
+    }
+
+    /// Attaches subnets: from now on paths, latencies and WAN queues follow them (`subnet`
+    /// module docs). Without this call the network has no subnets and `send` is unchanged.
+    pub fn set_subnets(&mut self, subnets: Subnets) {
+        self.subnets = Some(Box::new(SubnetNet::new(subnets)));
+    }
+
+    /// The links a message from `from` to `to` crosses: the access links, and the WAN links of
+    /// the subnets it leaves and enters.
+    pub fn path_links(&self, from: u32, to: u32) -> PathLinks {
+        match self.subnets() {
+            Some(s) => s.links(from, to),
+            None => Subnets::default().links(from, to),
+        }
+    }
+
+    /// The attached subnets, if any.
+    pub fn subnets(&self) -> Option<&Subnets> {
+        self.subnets.as_deref().map(|s| &s.subnets)
     }
 }
 

@@ -194,3 +194,36 @@ fn growing_keeps_behaviour_and_new_nodes_work() {
     assert_eq!(n.send(t(0), 1, 2, 10), before);
     assert!(matches!(n.send(t(0), 15, 19, 10), Delivery::At(_)));
 }
+
+#[test]
+fn subnets_set_lan_and_wan_latency_and_queue_datagrams_on_the_wan() {
+    let mut n = net(NetConfig::default(), 4);
+    let mut s = Subnets::new(vec![Subnet {
+        lan_latency: Duration::from_millis(1),
+        wan: Wan {
+            latency: Duration::from_millis(20),
+            up_bps: 8_000_000,
+            down_bps: 0,
+            queue_limit_bytes: 0,
+        },
+    }]);
+    for node in 1..=3 {
+        s.place(node, Some(0)).unwrap();
+    }
+    n.set_subnets(s);
+    assert_eq!(n.subnets().map(|s| s.subnet_of(2)), Some(Some(0)));
+    // On the LAN: 1 ms, not the network's 50 ms.
+    assert_eq!(n.send(t(0), 1, 2, 952), Delivery::At(t(MS)));
+    // To the Internet: 1 ms LAN + 20 ms WAN + 50 ms core; 1,000 wire bytes take 1 ms on the
+    // 8 Mbps WAN up, and the second sender's datagram queues behind the first.
+    assert_eq!(n.send(t(0), 1, 0, 952), Delivery::At(t(72 * MS)));
+    assert_eq!(n.send(t(0), 3, 0, 952), Delivery::At(t(73 * MS)));
+    // Into the subnet: the WAN down is unlimited.
+    assert_eq!(n.send(t(0), 0, 2, 952), Delivery::At(t(71 * MS)));
+    // Streams see the same paths.
+    assert_eq!(
+        n.path_links(1, 0).as_slice(),
+        [LinkId::Up(1), LinkId::WanUp(0), LinkId::Down(0)]
+    );
+    assert_eq!(n.segment(t(0), 0, 3), Delivery::At(t(71 * MS)));
+}

@@ -49,6 +49,14 @@ pub struct PeerGroup {
     /// Seed servers are chosen from groups marked so (default false: from any group).
     #[serde(default)]
     pub seed_server: bool,
+    /// A friendly name every registration of the group's peers carries in its CPA, as UTF-16
+    /// (MS-PNRP §3.2.4.1, §2.2.3.1); default none.
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// The ServiceLocationPrefix hint of the group's registrations (MS-PNRP §3.2.4.1): a /64 written as
+    /// an IPv6 address whose low 64 bits are zero; default none (each peer's own /64).
+    #[serde(default)]
+    pub service_location_prefix: Option<std::net::Ipv6Addr>,
 }
 
 fn default_cloud() -> String {

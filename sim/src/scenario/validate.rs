@@ -10,6 +10,7 @@ use super::printable::excerpt;
 use super::schema::{Join, Latency, LinkBandwidth, PeerGroup, Scenario, Session, Target};
 use super::spans::KeyPath;
 use super::value::Value;
+use peerlab_engine::pnrp::FriendlyName;
 use peerlab_engine::Duration;
 use std::collections::BTreeMap;
 
@@ -436,6 +437,15 @@ impl Validator<'_> {
         }
         if let Some(l) = &g.latency {
             self.latency(key.key("latency"), l, true);
+        }
+        if let Some(Err(e)) = g.friendly_name.as_deref().map(FriendlyName::utf16) {
+            let allowed = "1 to 39 characters (at most 78 bytes as UTF-16), without NUL";
+            self.push(key.key("friendly_name"), e.to_string(), allowed);
+        }
+        if let Some(a) = g.service_location_prefix.filter(|a| u128::from(*a) as u64 != 0) {
+            let what = format!("{a} has bits set in its low 64 bits");
+            let allowed = "a /64 prefix written as an IPv6 address, such as \"2001:db8:0:1::\"";
+            self.push(key.key("service_location_prefix"), what, allowed);
         }
     }
 

@@ -51,6 +51,8 @@ impl World {
                         name,
                         identity,
                         app_endpoints: Vec::new(),
+                        friendly_name: None,
+                        service_location_prefix: None,
                     },
                 );
             }

@@ -129,10 +129,19 @@ impl World {
         let Some(identity) = self.peers[peer as usize].identity.clone() else {
             return;
         };
+        let (friendly_name, service_location_prefix) = match self.peers[peer as usize].role {
+            Role::Honest { group } => {
+                let g = &self.plan.groups[group];
+                (g.friendly_name.clone(), g.service_location_prefix)
+            }
+            Role::Attacker(_) => (None, None),
+        };
         let cmd = pnrp::Command::Register {
             name: self.oracle.name(name).name.clone(),
             identity,
             app_endpoints: Vec::new(),
+            friendly_name,
+            service_location_prefix,
         };
         self.start_op(peer, OpKind::Register, name, true, cmd, timeout);
     }

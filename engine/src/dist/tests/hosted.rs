@@ -104,7 +104,7 @@ fn v2_hosted_cache_learns_batched_offers_and_serves_them() {
     let (p, s, c, size) = report(net.fetched(2, r2));
     assert_eq!((p, s, c, size), (spec.size, 0, 0, spec.size));
     let (served, hs) = match &mut net.nodes[3] {
-        super::super::harness::AnyNode::Hosted(h) => (h.serve_stats(), h.stats),
+        super::super::DistNode::Hosted(h) => (h.serve_stats(), h.stats),
         _ => panic!("node 3 is the hosted cache"),
     };
     assert_eq!(hs.blocks_pulled as usize, segments);

@@ -19,6 +19,7 @@ use super::error::{DecodeError, Reader};
 use crate::crypto::{PublicKey, Scheme, ED25519_KEY_LEN, ED25519_SIGNATURE_LEN};
 use crate::pnrp::cpa::{filetime_to_instant, instant_to_filetime, AppEndpoint, Cpa};
 use crate::pnrp::cpa::{APP_ENDPOINTS_MAX, FRIENDLY_NAME_MAX, SERVICE_ADDRESSES_MAX};
+use crate::pnrp::friendly::FriendlyName;
 use crate::Endpoint;
 use std::net::Ipv6Addr;
 use std::sync::Arc;
@@ -49,7 +50,7 @@ const FLAG_R: u8 = 0x01;
 pub fn cpa_encoded_len(cpa: &Cpa) -> usize {
     48 + cpa.authority.map_or(0, |_| 20)
         + cpa.classifier_hash.map_or(0, |_| 20)
-        + cpa.friendly_name.as_ref().map_or(0, |(n, _)| 2 + n.len())
+        + cpa.friendly_name.as_ref().map_or(0, |n| 2 + n.as_bytes().len())
         + 4
         + 18 * cpa.service_addresses.len()
         + 4
@@ -76,9 +77,9 @@ pub fn encode_cpa(cpa: &Cpa, out: &mut Vec<u8>) {
     if cpa.has_extended_payload {
         flags |= FLAG_X;
     }
-    if let Some((_, utf8)) = &cpa.friendly_name {
+    if let Some(name) = &cpa.friendly_name {
         flags |= FLAG_F;
-        if *utf8 {
+        if name.is_utf8() {
             flags |= FLAG_U;
         }
     }
@@ -102,7 +103,8 @@ pub fn encode_cpa(cpa: &Cpa, out: &mut Vec<u8>) {
     if let Some(c) = &cpa.classifier_hash {
         out.extend_from_slice(c);
     }
-    if let Some((name, _)) = &cpa.friendly_name {
+    if let Some(name) = &cpa.friendly_name {
+        let name = name.as_bytes();
         out.extend_from_slice(&(name.len() as u16).to_le_bytes());
         out.extend_from_slice(name);
     }
@@ -210,7 +212,8 @@ fn decode_inner(bytes: &[u8]) -> Result<Cpa, DecodeError> {
             (1..=FRIENDLY_NAME_MAX).contains(&n),
             "friendly name length out of 1..78",
         )?;
-        Some((r.take(n)?.to_vec(), flags & FLAG_U != 0))
+        let name = FriendlyName::from_wire(r.take(n)?, flags & FLAG_U != 0);
+        Some(name.map_err(|e| DecodeError::BadCpa(e.reason()))?)
     } else {
         None
     };
@@ -381,7 +384,7 @@ mod tests {
             .map(|i| Endpoint::new(Ipv6Addr::LOCALHOST, 4000 + i))
             .collect();
         let mut cpa = Cpa::unsigned(&name, &id, 1, eps, Instant::from_micros(5), [1; 16]);
-        cpa.friendly_name = Some((vec![b'x'; 78], true));
+        cpa.friendly_name = Some(FriendlyName::utf8(&"x".repeat(78)).unwrap());
         cpa.app_endpoints = vec![
             AppEndpoint {
                 addr: Ipv6Addr::LOCALHOST,

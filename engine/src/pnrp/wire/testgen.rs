@@ -2,6 +2,7 @@
 
 use crate::crypto::{Identity, Scheme};
 use crate::pnrp::cpa::{AppEndpoint, Cpa};
+use crate::pnrp::friendly::FriendlyName;
 use crate::pnrp::id::PnrpId;
 use crate::pnrp::message::*;
 use crate::pnrp::name::PeerName;
@@ -72,7 +73,7 @@ pub fn any_cpa(revoke: Option<bool>) -> impl Strategy<Value = Cpa> {
         0u64..1_000_000_000_000_000,
         any::<u128>(),
         any::<[u8; 16]>(),
-        option::of((vec(any::<u8>(), 1..=78), any::<bool>())),
+        option::of(("[ -~]{1,39}|\\PC{1,19}", any::<bool>())),
         any::<bool>(),
         vec(any_endpoint(), 0..=4),
         vec((any::<u128>(), any::<u16>(), any::<u16>()), 0..=10),
@@ -95,7 +96,14 @@ pub fn any_cpa(revoke: Option<bool>) -> impl Strategy<Value = Cpa> {
                 if ac == 0 {
                     cpa.classifier_hash = None;
                 }
-                cpa.friendly_name = friendly_name;
+                cpa.friendly_name = friendly_name.map(|(text, utf8)| {
+                    let name = if utf8 {
+                        FriendlyName::utf8(&text)
+                    } else {
+                        FriendlyName::utf16(&text)
+                    };
+                    name.unwrap_or_else(|e| unreachable!("{text:?}: {e}"))
+                });
                 cpa.has_extended_payload = x;
                 cpa.app_endpoints = apps
                     .into_iter()
