@@ -1,5 +1,5 @@
 //! The `peerlab` command line: `run`, `check`, `report`, `compare`, the live `node`, `resolve` and
-//! `status`, and the bug-finding `explore`, `replay` and `shrink`.
+//! `status`, the DNS side `hostname` and `dns`, and the bug-finding `explore`, `replay` and `shrink`.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -51,6 +51,10 @@ pub enum Command {
     Resolve(crate::live::client::ResolveArgs),
     /// Show a running `peerlab node`'s cache, leaf sets and registrations.
     Status(crate::live::client::StatusArgs),
+    /// Print the host name (under pnrp.net) of a peer name, or the peer name of such a host name.
+    Hostname(crate::dns::hostname_cmd::HostnameArgs),
+    /// Answer DNS queries for pnrp.net host names by resolving them through a running `peerlab node`.
+    Dns(crate::dns::dns_cmd::DnsArgs),
     /// Run many seeds in parallel and write a repro file for every invariant violation.
     Explore(crate::repro::explore::ExploreArgs),
     /// Re-run a repro file up to its failure with a message trace and the peers' state.

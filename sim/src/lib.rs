@@ -5,6 +5,7 @@ pub mod churn;
 pub mod cli;
 pub mod delegations;
 pub mod dist_world;
+pub mod dns;
 pub mod expand;
 pub mod fingerprint;
 mod hint;

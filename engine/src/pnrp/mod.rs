@@ -10,6 +10,7 @@ mod config_check;
 pub mod cpa;
 mod cpa_memo;
 pub mod friendly;
+pub mod hostname;
 pub mod id;
 pub mod message;
 pub mod name;

@@ -76,6 +76,10 @@ pub enum Response {
         messages: u32,
         /// Time the resolve took, milliseconds.
         elapsed_ms: u64,
+        /// How long the CPA found stays valid, milliseconds (its Not After, MS-PNRP §2.2.3.1, less
+        /// this node's engine time); absent from nodes that predate the field.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_ms: Option<u64>,
     },
     /// The name did not resolve.
     NotFound {
@@ -257,7 +261,9 @@ pub async fn answer(req: Request, handle: &DriverHandle) -> (Response, bool) {
                 extended_payload: true,
             };
             match handle.command(cmd).await {
-                Ok(pnrp::Event::Resolved { result, stats, .. }) => (resolved(name, result, stats), false),
+                Ok(pnrp::Event::Resolved { result, stats, .. }) => {
+                    (resolved(name, result, stats, handle.now()), false)
+                }
                 Ok(other) => (
                     Response::Error {
                         message: format!("unexpected completion {other:?}"),
@@ -274,6 +280,7 @@ fn resolved(
     name: String,
     result: Result<pnrp::Resolved, pnrp::ResolveError>,
     stats: pnrp::ResolveStats,
+    now: peerlab_engine::Instant,
 ) -> Response {
     match result {
         Ok(r) => Response::Resolved {
@@ -293,6 +300,7 @@ fn resolved(
             hops: stats.useful_hops,
             messages: stats.messages_sent,
             elapsed_ms: stats.elapsed.as_millis(),
+            valid_ms: Some(r.cpa.not_after.saturating_since(now).as_millis()),
         },
         Err(e) => Response::NotFound {
             name,

@@ -136,11 +136,15 @@ pub struct DriverStats {
 #[derive(Debug)]
 pub struct DriverHandle<N: LiveNode = PnrpNode> {
     tx: mpsc::Sender<Input<N>>,
+    clock: Clock,
 }
 
 impl<N: LiveNode> Clone for DriverHandle<N> {
     fn clone(&self) -> Self {
-        DriverHandle { tx: self.tx.clone() }
+        DriverHandle {
+            tx: self.tx.clone(),
+            clock: self.clock,
+        }
     }
 }
 
@@ -176,6 +180,11 @@ impl<N: LiveNode> DriverHandle<N> {
     /// Asks the driver to leave the network and stop.
     pub async fn shutdown(&self) -> Result<(), DriverGone> {
         self.send(Input::Shutdown).await
+    }
+
+    /// The node's current engine time (its driver's clock).
+    pub fn now(&self) -> Instant {
+        self.clock.now()
     }
 }
 
@@ -226,7 +235,7 @@ impl<S: DatagramSocket, N: LiveNode> Driver<S, N, TokioTcp> {
             from_sockets,
             to_driver,
         };
-        (driver, DriverHandle { tx })
+        (driver, DriverHandle { tx, clock })
     }
 }
 

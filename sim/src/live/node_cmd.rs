@@ -231,6 +231,11 @@ pub fn node_command(args: &NodeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    run_to_exit(run_node(args, plan))
+}
+
+/// Runs `task` on a single-threaded tokio runtime: exit 0, or [`EXIT_BAD_INPUT`] with its error.
+pub fn run_to_exit(task: impl std::future::Future<Output = Result<(), String>>) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -238,7 +243,7 @@ pub fn node_command(args: &NodeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    match rt.block_on(run_node(args, plan)) {
+    match rt.block_on(task) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
@@ -357,7 +362,8 @@ async fn register_all(handle: DriverHandle, identity: Arc<Identity>, names: Vec<
 }
 
 /// Prints a line and flushes (stdout may be a pipe read line by line).
-fn say(line: &str) {
+/// Prints one line on stdout at once (start-up and stop lines that tests and scripts read).
+pub fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
