@@ -356,6 +356,8 @@ fn large_answers_are_fragmented_and_reassembled_out_of_order() {
         .extend(&six, five.public_key(), &grant, Instant::ZERO, until)
         .der()
         .to_vec();
+    // A chain travels with the classifier it delegates (MS-PNRP §2.2.2.6.1).
+    let classifier = net.names[5].classifier.clone();
     net.tamper = Some(Box::new(move |from, _, msg| {
         let Message::Authority(a) = &msg else {
             return vec![msg];
@@ -367,6 +369,7 @@ fn large_answers_are_fragmented_and_reassembled_out_of_order() {
             return vec![msg];
         }
         buf.cert_chain = Some(chain.clone());
+        buf.classifier = Some(classifier.clone());
         let bytes = wire::encode_authority_buffer(&buf);
         let mut frags: Vec<Message> = wire::fragment_authority(a.message_id, a.acked_id, &bytes)
             .into_iter()
