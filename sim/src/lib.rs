@@ -13,6 +13,7 @@ pub mod net;
 pub mod oracle;
 pub mod pcap;
 pub mod plan;
+pub mod pnrp;
 pub mod popularity;
 pub mod progress;
 pub mod queue;

@@ -3,7 +3,8 @@
 
 use crate::cli::RunArgs;
 use crate::progress::Progress;
-use crate::world::{Recorder, World};
+use crate::pnrp::PnrpWorld as World;
+use crate::world::Recorder;
 use crate::{expand, scenario, wall};
 use peerlab_reports::{group_digits, RunInfo, Summary};
 use std::io::Write;

@@ -18,7 +18,8 @@
 use super::driver::{Clock, Completion, Driver, DriverHandle, Input, Reply};
 use super::socket::endpoint_of;
 use crate::net::{LatencyModel, LossModel};
-use crate::plan::{OpKind, Plan};
+use crate::plan::Plan;
+use crate::pnrp::OpKind;
 use crate::popularity::PopularitySampler;
 use clap::ValueEnum;
 use peerlab_engine::crypto::Identity;

@@ -1,0 +1,125 @@
+//! Setting PNRP's peers up (identities, names, seed servers), and the prefetch hints for its
+//! engines and datagrams.
+
+use super::{PnrpPeer, PnrpProtocol};
+use crate::addr::endpoint_of;
+use crate::hint::prefetch;
+use crate::plan::Plan;
+use crate::world::{total_peers, PeerSpec};
+use peerlab_engine::crypto::Identity;
+use peerlab_engine::derive_seed;
+use peerlab_engine::pnrp::{Message, PeerName, PnrpNode};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+impl PnrpProtocol {
+    /// Every peer's identity and names, honest groups first, then attackers.
+    pub(super) fn populate(&mut self, plan: &Plan) -> Vec<PeerSpec<PnrpPeer>> {
+        let total = total_peers(plan) as usize;
+        // Key generation is the costly part of set-up (RSA-1024): generate in parallel; each key
+        // comes from its own derived seed, so the result does not depend on the thread count.
+        let identities: Vec<Arc<Identity>> = (0..total as u64)
+            .into_par_iter()
+            .map(|i| Identity::generate(plan.scheme, derive_seed(plan.seed, "identity", i)))
+            .collect();
+        // Each cloud bootstraps through its own seed servers (MS-PNRP §1.3.3).
+        let seed_counts = plan.seed_counts();
+        self.seeds = vec![Vec::new(); plan.clouds.len().max(1)];
+        let mut specs = Vec::with_capacity(total);
+        let mut index = 0u32;
+        for (gi, g) in plan.groups.iter().enumerate() {
+            for member in 0..g.joins.len() {
+                let identity = identities[index as usize].clone();
+                let seed_server = (member as u32) < seed_counts[gi];
+                let resolve_only = (member as u64 * 1_000_000 / g.joins.len().max(1) as u64)
+                    < g.resolve_only_ppm as u64
+                    && !seed_server;
+                if seed_server {
+                    self.seeds[g.cloud as usize].push(endpoint_of(index, 1));
+                }
+                let mut names = Vec::new();
+                if !resolve_only {
+                    for k in 0..g.secured_names {
+                        let classifier = format!("{}-{member}-s{k}", g.name);
+                        let name = PeerName::secured(identity.authority(), &classifier)
+                            .expect("generated classifiers are short and NUL-free");
+                        names.push(self.oracle.add_name(name, index, g.cloud));
+                    }
+                    for k in 0..g.unsecured_names {
+                        let classifier = format!("{}-{member}-u{k}", g.name);
+                        let name = PeerName::unsecured(&classifier).expect("generated classifiers are valid");
+                        names.push(self.oracle.add_name(name, index, g.cloud));
+                    }
+                }
+                specs.push(PeerSpec {
+                    group: Some(gi),
+                    // Seed servers join first and stay up (MS-PNRP §3.1.4.2: bootstrap needs them).
+                    fixed: seed_server,
+                    data: PnrpPeer {
+                        attacker: None,
+                        identity: Some(identity),
+                        names,
+                        resolve_only,
+                        ops: BTreeMap::new(),
+                    },
+                });
+                index += 1;
+            }
+        }
+        for a in &plan.attackers {
+            for _ in 0..a.joins.len() {
+                let identity = identities[index as usize].clone();
+                specs.push(PeerSpec {
+                    group: None,
+                    fixed: false,
+                    data: PnrpPeer {
+                        attacker: Some(a.behaviour),
+                        identity: Some(identity),
+                        names: Vec::new(),
+                        resolve_only: false,
+                        ops: BTreeMap::new(),
+                    },
+                });
+                index += 1;
+            }
+        }
+        specs
+    }
+}
+
+/// The address of `v`.
+fn addr<T>(v: &T) -> *const u8 {
+    (v as *const T).cast()
+}
+
+/// Warms the heap payload of a datagram (`Ack` is inline and has none).
+#[inline]
+pub(super) fn prefetch_payload(msg: &Message) {
+    let p = match msg {
+        Message::Solicit(m) => addr(&**m),
+        Message::Advertise(m) => addr(&**m),
+        Message::Request(m) => addr(&**m),
+        Message::Flood(m) => addr(&**m),
+        Message::Inquire(m) => addr(&**m),
+        Message::Authority(m) => addr(&**m),
+        Message::Lookup(m) => addr(&**m),
+        Message::Ack(_) => return,
+    };
+    prefetch(p);
+}
+
+/// Warms the hot heap regions of an engine (route-cache ring, Pending List index, registration;
+/// `PnrpNode::hot_regions`).
+#[inline]
+pub(super) fn prefetch_hot_regions(node: &PnrpNode) {
+    for (start, len) in node.hot_regions() {
+        let mut off = 0;
+        while off < len {
+            prefetch(start.wrapping_add(off));
+            off += 64;
+        }
+        // The last line, when the region does not start on a line boundary.
+        prefetch(start.wrapping_add(len - 1));
+    }
+}
