@@ -16,6 +16,7 @@ pub mod plan;
 pub mod pnrp;
 pub mod popularity;
 pub mod progress;
+pub mod protocols;
 pub mod queue;
 pub mod repro;
 pub mod run;

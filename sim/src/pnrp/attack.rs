@@ -270,7 +270,14 @@ impl PnrpProtocol {
         }
     }
 
-    fn send_authority(&mut self, core: &mut PCore, peer: u32, to: Endpoint, acked_id: u32, buf: &AuthorityBuffer) {
+    fn send_authority(
+        &mut self,
+        core: &mut PCore,
+        peer: u32,
+        to: Endpoint,
+        acked_id: u32,
+        buf: &AuthorityBuffer,
+    ) {
         let bytes = wire::encode_authority_buffer(buf);
         let message_id = self.attack_message_id();
         for frag in wire::fragment_authority(message_id, acked_id, &bytes) {
@@ -314,7 +321,8 @@ fn forged_id(name: &PeerName, ep: &Endpoint, suffix: u64) -> PnrpId {
 /// A CPA claiming `name` at `id`, signed with the attacker's own key (so it cannot verify for a
 /// secured name that is not the attacker's).
 fn forge_cpa(core: &PCore, peer: u32, name: &PeerName, id: PnrpId) -> Arc<Cpa> {
-    let identity = core.peer(peer)
+    let identity = core
+        .peer(peer)
         .data
         .identity
         .clone()

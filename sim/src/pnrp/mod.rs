@@ -17,7 +17,7 @@ pub use vocab::{Behaviour, OpKind};
 use crate::oracle::Oracle;
 use crate::plan::Plan;
 use crate::popularity::PopularitySampler;
-use crate::world::{CheckVerdict, Core, Ev, PeerSpec, Protocol, World};
+use crate::world::{CheckVerdict, Core, Ev, Protocol, Setup, World};
 use peerlab_engine::crypto::Identity;
 use peerlab_engine::pnrp::{self, Message, MessageType, PnrpId, PnrpNode};
 use peerlab_engine::{derive_seed, Endpoint, Instant, NodeRng, RequestId};
@@ -123,7 +123,7 @@ impl Protocol for PnrpProtocol {
     type PeerData = PnrpPeer;
     type Ext = PnrpEv;
 
-    fn new(plan: &Plan) -> Result<(Self, Vec<PeerSpec<PnrpPeer>>), String> {
+    fn new(plan: &Plan) -> Result<Setup<Self>, String> {
         let stream = |name: &str| NodeRng::from_seed(derive_seed(plan.seed, name, 0));
         let samplers = plan
             .workloads

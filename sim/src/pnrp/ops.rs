@@ -2,7 +2,7 @@
 
 use super::{role, OpKind, PCore, PendingOp, PnrpProtocol, Role};
 use crate::world::Ev;
-use peerlab_engine::pnrp::{self, ResolveCriteria, ResolveError, Resolved};
+use peerlab_engine::pnrp::{self, ResolveCriteria, ResolveError, ResolveStats, Resolved};
 use peerlab_engine::{Duration, Node};
 use peerlab_reports::{OpRecord, Record};
 use rand::Rng;
@@ -186,7 +186,7 @@ impl PnrpProtocol {
                 // The engine has no deadline for a registration (a deferred walk waits for the
                 // cache); the harness judges it against its timeout, as the engine does a resolve.
                 let outcome = if overdue(core, &op) { "timeout" } else { "ok" };
-                self.record_op(core, peer, &op, outcome, Some(stats.useful_hops), stats.messages_sent);
+                self.record_walk(core, peer, &op, outcome, &stats);
             }
             pnrp::Event::Unregistered { request, .. } => {
                 if let Some(op) = core.peer_mut(peer).data.ops.remove(&request) {
@@ -202,7 +202,7 @@ impl PnrpProtocol {
                     return;
                 };
                 let outcome = self.judge_resolve(core, peer, &op, &result);
-                self.record_op(core, peer, &op, outcome, Some(stats.useful_hops), stats.messages_sent);
+                self.record_walk(core, peer, &op, outcome, &stats);
             }
             pnrp::Event::RegisterFailed { request, reason } => {
                 if let Some(op) = core.peer_mut(peer).data.ops.remove(&request) {
@@ -232,7 +232,11 @@ impl PnrpProtocol {
     /// summary counts in its own column (not with offline targets).
     pub(super) fn op_aborted(&mut self, core: &mut PCore, peer: u32, op: PendingOp) {
         // One already past its deadline had failed before the asker left.
-        let outcome = if overdue(core, &op) { "timeout" } else { SOURCE_LEFT };
+        let outcome = if overdue(core, &op) {
+            "timeout"
+        } else {
+            SOURCE_LEFT
+        };
         self.record_op(core, peer, &op, outcome, None, 0);
     }
 
@@ -313,6 +317,25 @@ impl PnrpProtocol {
             },
             Err(e) => error_outcome(e),
         }
+    }
+
+    /// Records an operation that walked the cloud, with its walk's hops and messages.
+    fn record_walk(
+        &mut self,
+        core: &mut PCore,
+        peer: u32,
+        op: &PendingOp,
+        outcome: &str,
+        stats: &ResolveStats,
+    ) {
+        self.record_op(
+            core,
+            peer,
+            op,
+            outcome,
+            Some(stats.useful_hops),
+            stats.messages_sent,
+        );
     }
 
     fn record_op(

@@ -14,8 +14,8 @@ pub mod shrink;
 pub mod trace;
 
 use crate::plan::Plan;
-use crate::scenario::Scenario;
 use crate::pnrp::PnrpWorld as World;
+use crate::scenario::Scenario;
 use crate::world::{Observer, Outcome, Recorder, WORLD_NODE};
 use peerlab_engine::pnrp::Message;
 use std::path::Path;

@@ -7,7 +7,14 @@ use crate::net::Delivery;
 use peerlab_engine::{Endpoint, Instant, Node, RequestId};
 
 impl<P: Protocol> Core<P> {
-    pub(super) fn deliver(&mut self, proto: &mut P, to: u32, generation: u16, from: Endpoint, msg: P::Message) {
+    pub(super) fn deliver(
+        &mut self,
+        proto: &mut P,
+        to: u32,
+        generation: u16,
+        from: Endpoint,
+        msg: P::Message,
+    ) {
         // The dense arrays answer both drop rules without loading the `Peer` (~2% of events).
         debug_assert_eq!(self.engines[to as usize] != 0, self.peers[to as usize].online());
         if self.engines[to as usize] == 0 {

@@ -15,12 +15,14 @@ mod observer;
 mod prefetch;
 mod protocol;
 mod recorder;
+#[cfg(test)]
+mod toy;
 mod violations;
 
 pub use checks::CheckVerdict;
 pub use lifecycle::{total_peers, LiveSets};
 pub use observer::{Observer, Tee};
-pub use protocol::{PeerSpec, Protocol};
+pub use protocol::{PeerSpec, Protocol, Setup};
 pub use recorder::Recorder;
 pub use violations::WORLD_NODE;
 
@@ -261,7 +263,6 @@ impl<P: Protocol> World<P> {
                 nodes: None,
             });
         }
-        let (proto, specs) = P::new(&plan)?;
         let kind_names = P::message_kinds();
         let mut core = Core {
             now: Instant::ZERO,
@@ -302,6 +303,7 @@ impl<P: Protocol> World<P> {
             version: env!("CARGO_PKG_VERSION").to_string(),
             warmup_us: core.plan.warmup.as_micros(),
         }));
+        let (proto, specs) = P::new(&core.plan)?;
         core.populate(specs);
         let mut w = World { core, proto };
         w.core.schedule_initial(&mut w.proto);

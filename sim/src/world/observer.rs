@@ -29,15 +29,7 @@ pub trait Observer<M> {
 pub struct Tee<M>(pub Vec<Box<dyn Observer<M>>>);
 
 impl<M> Observer<M> for Tee<M> {
-    fn on_transmit(
-        &mut self,
-        now: Instant,
-        event: u64,
-        from: u32,
-        src: Endpoint,
-        to: Endpoint,
-        msg: &M,
-    ) {
+    fn on_transmit(&mut self, now: Instant, event: u64, from: u32, src: Endpoint, to: Endpoint, msg: &M) {
         for o in &mut self.0 {
             o.on_transmit(now, event, from, src, to, msg);
         }

@@ -52,7 +52,11 @@ impl<P: Protocol> Core<P> {
         };
         let start: *const Peer<P> = p;
         prefetch(start);
-        prefetch(start.cast::<u8>().wrapping_add(std::mem::size_of::<Peer<P>>() - 1));
+        prefetch(
+            start
+                .cast::<u8>()
+                .wrapping_add(std::mem::size_of::<Peer<P>>() - 1),
+        );
         // The engine's address comes from the dense `engines` array (cached), not from the `Peer`
         // just prefetched: loading that would wait for the very miss being hidden.
         let base = self.engines.get(i).copied().unwrap_or(0);

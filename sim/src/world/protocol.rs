@@ -23,6 +23,9 @@ pub struct PeerSpec<D> {
     pub data: D,
 }
 
+/// A protocol's state at set-up and its peers' specs, in peer index order.
+pub type Setup<P> = (P, Vec<PeerSpec<<P as Protocol>::PeerData>>);
+
 /// A protocol that plugs into the generic world.
 pub trait Protocol: Sized {
     /// The engine each online peer runs (any `Node`: one protocol's engine or a layered stack).
@@ -36,7 +39,7 @@ pub trait Protocol: Sized {
     type Ext: std::fmt::Debug;
 
     /// The protocol's world-level state and its peers' data, in peer index order (`total_peers`).
-    fn new(plan: &Plan) -> Result<(Self, Vec<PeerSpec<Self::PeerData>>), String>;
+    fn new(plan: &Plan) -> Result<Setup<Self>, String>;
 
     /// Names of the message kinds, indexed by [`Protocol::message_kind`] (traffic counters).
     fn message_kinds() -> Vec<&'static str>;
@@ -60,7 +63,13 @@ pub trait Protocol: Sized {
     /// joins of peers outside groups, workloads (`Ev::Workload`), its own phases.
     fn schedule_initial(&mut self, core: &mut Core<Self>);
     /// A fresh engine for `peer` coming online at `ep`, seeded with `rng_seed`.
-    fn build_node(&mut self, core: &Core<Self>, peer: u32, ep: Endpoint, rng_seed: [u8; 32]) -> Box<Self::Node>;
+    fn build_node(
+        &mut self,
+        core: &Core<Self>,
+        peer: u32,
+        ep: Endpoint,
+        rng_seed: [u8; 32],
+    ) -> Box<Self::Node>;
     /// `peer` came online and its engine was drained: register names, start attacks.
     fn joined(&mut self, core: &mut Core<Self>, peer: u32);
     /// `peer` is about to go offline (its engine is still there); `graceful` = a clean leave.
