@@ -56,8 +56,8 @@ impl PnrpProtocol {
             }
             // A genuine delegation from the victim that ended a second ago.
             (1, _, Some(victim_key)) if victim_key.authority() == info.name.authority => {
-                let ended =
-                    peerlab_engine::Instant::ZERO + core.now().saturating_since(from + Duration::from_secs(1));
+                let ended = peerlab_engine::Instant::ZERO
+                    + core.now().saturating_since(from + Duration::from_secs(1));
                 let chain = CertChain::issue(&victim_key, mallory.public_key(), &grant, from, ended);
                 self.oracle.delegations.record(chain.clone());
                 chain.der().to_vec()
