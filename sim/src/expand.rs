@@ -8,9 +8,9 @@ use crate::net::{
     NodeClass,
 };
 use crate::plan::{
-    AttackerPlan, Behaviour, ChecksPlan, FaultKind, FaultPlan, GroupPlan, OpKind, PartitionSides, Plan,
-    WorkloadPlan,
+    AttackerPlan, ChecksPlan, FaultKind, FaultPlan, GroupPlan, PartitionSides, Plan, WorkloadPlan,
 };
+use crate::pnrp::{Behaviour, OpKind};
 use crate::popularity::Popularity;
 use crate::scenario::{self as sc, Scenario, Value};
 use peerlab_engine::pnrp;

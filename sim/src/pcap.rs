@@ -224,7 +224,7 @@ impl PcapObserver {
     }
 }
 
-impl Observer for PcapObserver {
+impl Observer<Message> for PcapObserver {
     fn on_transmit(
         &mut self,
         now: Instant,
@@ -267,7 +267,7 @@ impl Drop for PcapObserver {
 /// `peerlab run --pcap FILE [--pcap-nodes ...]`: installs the observer on `world`; exit code 2 when
 /// the file cannot be created.
 pub fn attach(
-    world: &mut crate::world::World,
+    world: &mut crate::pnrp::PnrpWorld,
     args: &crate::cli::RunArgs,
 ) -> Result<Option<Arc<Mutex<PcapStatus>>>, u8> {
     let Some(path) = &args.pcap else { return Ok(None) };

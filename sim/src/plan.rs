@@ -3,6 +3,7 @@
 
 use crate::churn::SessionLength;
 use crate::net::NetConfig;
+use crate::pnrp::{Behaviour, OpKind};
 use crate::popularity::Popularity;
 use peerlab_engine::crypto::Scheme;
 use peerlab_engine::pnrp::PnrpConfig;
@@ -108,28 +109,6 @@ impl Plan {
     }
 }
 
-/// Operation kinds a workload generates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum OpKind {
-    /// Resolve a registered name.
-    Resolve,
-    /// Register one more name.
-    Register,
-    /// Unregister one name.
-    Unregister,
-}
-
-impl OpKind {
-    /// The name used in records and summaries.
-    pub fn name(self) -> &'static str {
-        match self {
-            OpKind::Resolve => "resolve",
-            OpKind::Register => "register",
-            OpKind::Unregister => "unregister",
-        }
-    }
-}
-
 /// One operation generator.
 #[derive(Clone, Debug)]
 pub struct WorkloadPlan {
@@ -214,34 +193,6 @@ pub enum PartitionSides {
     Fractions(Vec<u32>),
     /// Named groups per side.
     Groups(Vec<Vec<usize>>),
-}
-
-/// Attacker behaviours.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Behaviour {
-    /// Claims names it holds no key for.
-    ForgeCpa,
-    /// Answers LOOKUPs with invented entries near the target.
-    Poison,
-    /// Swallows traffic it should forward or answer.
-    Drop,
-    /// Re-sends stale or revoked CPAs.
-    Replay,
-    /// Claims names with broken Certificate Chains (bad signature, expired, another authority's root).
-    BrokenChain,
-}
-
-impl Behaviour {
-    /// The scenario spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Behaviour::ForgeCpa => "forge-cpa",
-            Behaviour::Poison => "poison",
-            Behaviour::Drop => "drop",
-            Behaviour::Replay => "replay",
-            Behaviour::BrokenChain => "broken-chain",
-        }
-    }
 }
 
 /// A group of attackers.

@@ -2,8 +2,10 @@
 //! `config.json`, `records.jsonl`, `summary.json` and `report.html`, print the summary.
 
 use crate::cli::RunArgs;
+use crate::pnrp::PnrpWorld as World;
 use crate::progress::Progress;
-use crate::world::{Recorder, World};
+use crate::protocols::Hosted;
+use crate::world::Recorder;
 use crate::{expand, scenario, wall};
 use peerlab_reports::{group_digits, RunInfo, Summary};
 use std::io::Write;
@@ -135,7 +137,7 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
         warn!("{}: {e}", scenario::escape(&args.file.display().to_string()));
         EXIT_BAD_INPUT
     })?;
-    if scenario.distribution.is_some() {
+    if Hosted::of(&scenario) == Hosted::Distribution {
         let dir = out.unwrap_or_else(|| default_run_dir(&scenario.name, &args.sets, scenario.seed));
         std::fs::create_dir_all(&dir).map_err(|e| {
             warn!("error: cannot create {}: {e}", dir.display());
@@ -575,7 +577,7 @@ pub fn compare_command(runs: &[PathBuf], out: Option<&Path>) -> u8 {
 /// Returns the outcome and the digest of the records it would have written.
 pub fn simulate(text: &str, sets: &[String]) -> Result<(crate::world::Outcome, String), String> {
     let scenario = scenario::parse_with_overrides(text, "<memory>", sets).map_err(|e| e.to_string())?;
-    if scenario.distribution.is_some() {
+    if Hosted::of(&scenario) == Hosted::Distribution {
         return crate::dist_world::run::simulate(&scenario);
     }
     let plan = expand::plan(&scenario, Path::new("<memory>")).map_err(|e| e.to_string())?;

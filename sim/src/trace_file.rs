@@ -56,7 +56,7 @@ impl TraceFile {
     }
 }
 
-impl Observer for TraceFile {
+impl Observer<Message> for TraceFile {
     fn on_transmit(
         &mut self,
         now: Instant,

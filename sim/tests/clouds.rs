@@ -5,8 +5,9 @@ use peerlab_engine::pnrp::Message;
 use peerlab_engine::{Endpoint, Instant};
 use peerlab_sim::addr::peer_of;
 use peerlab_sim::expand;
+use peerlab_sim::pnrp::PnrpWorld as World;
 use peerlab_sim::scenario::parse_with_overrides;
-use peerlab_sim::world::{Observer, Recorder, World};
+use peerlab_sim::world::{Observer, Recorder};
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
@@ -43,7 +44,7 @@ struct Crossings {
 
 struct Watch(Rc<RefCell<Crossings>>);
 
-impl Observer for Watch {
+impl Observer<Message> for Watch {
     fn on_transmit(&mut self, _: Instant, _: u64, from: u32, _: Endpoint, to: Endpoint, _: &Message) {
         let Some((dst, _)) = peer_of(&to) else { return };
         let mut c = self.0.borrow_mut();

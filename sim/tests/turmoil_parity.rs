@@ -6,7 +6,8 @@
 use peerlab_reports::{Aggregator, OpSummary, Record, RunInfo};
 use peerlab_sim::live::turmoil_backend;
 use peerlab_sim::plan::Plan;
-use peerlab_sim::world::{Recorder, World};
+use peerlab_sim::pnrp::PnrpWorld as World;
+use peerlab_sim::world::Recorder;
 use std::path::Path;
 use std::sync::Arc;
 

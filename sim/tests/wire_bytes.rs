@@ -188,7 +188,7 @@ struct RoundTrip {
     buf: Vec<u8>,
 }
 
-impl peerlab_sim::world::Observer for RoundTrip {
+impl peerlab_sim::world::Observer<peerlab_engine::pnrp::Message> for RoundTrip {
     fn on_transmit(
         &mut self,
         _now: peerlab_engine::Instant,
@@ -229,7 +229,7 @@ fn check_round_trips(text: &str) {
     let sc = peerlab_sim::scenario::parse_with_overrides(text, "<t>", &[]).unwrap();
     let plan = peerlab_sim::expand::plan(&sc, std::path::Path::new("<t>")).unwrap();
     let rec = peerlab_sim::world::Recorder::new(None).unwrap();
-    let mut world = peerlab_sim::world::World::new(Arc::new(plan), rec).unwrap();
+    let mut world = peerlab_sim::pnrp::PnrpWorld::new(Arc::new(plan), rec).unwrap();
     let checked = std::rc::Rc::new(std::cell::RefCell::new((0u64, Vec::new())));
     world.set_observer(Box::new(RoundTrip {
         checked: checked.clone(),

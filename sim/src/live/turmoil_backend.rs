@@ -18,7 +18,8 @@
 use super::driver::{Clock, Completion, Driver, DriverHandle, Input, Reply};
 use super::socket::endpoint_of;
 use crate::net::{LatencyModel, LossModel};
-use crate::plan::{OpKind, Plan};
+use crate::plan::Plan;
+use crate::pnrp::OpKind;
 use crate::popularity::PopularitySampler;
 use clap::ValueEnum;
 use peerlab_engine::crypto::Identity;
@@ -242,7 +243,7 @@ pub fn simulate(plan: &Arc<Plan>) -> Result<TurmoilRun, String> {
     })
 }
 
-/// Identities, names and roles, exactly as the event-loop world assigns them (world/lifecycle.rs).
+/// Identities, names and roles, exactly as the event-loop world assigns them (pnrp/populate.rs).
 fn populate(plan: &Plan) -> (Vec<PeerSpec>, Vec<(PeerName, u32, bool)>) {
     let mut specs = Vec::new();
     let mut names = Vec::new();

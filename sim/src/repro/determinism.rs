@@ -48,7 +48,7 @@ pub fn first_divergence<T: PartialEq>(a: &[(Instant, T)], b: &[(Instant, T)]) ->
 pub fn diverge(a: Arc<Plan>, b: Arc<Plan>) -> Result<Option<Divergence>, String> {
     let log = |plan: Arc<Plan>| -> Result<Vec<_>, String> {
         let rec = crate::world::Recorder::new(None).map_err(|e| e.to_string())?;
-        let mut w = crate::world::World::new(plan, rec)?;
+        let mut w = crate::pnrp::PnrpWorld::new(plan, rec)?;
         w.keep_hash_log();
         w.run_in_place(&mut |_, _, _| {});
         Ok(w.hash_log().to_vec())

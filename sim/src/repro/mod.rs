@@ -14,8 +14,10 @@ pub mod shrink;
 pub mod trace;
 
 use crate::plan::Plan;
+use crate::pnrp::PnrpWorld as World;
 use crate::scenario::Scenario;
-use crate::world::{Observer, Outcome, Recorder, World, WORLD_NODE};
+use crate::world::{Observer, Outcome, Recorder, WORLD_NODE};
+use peerlab_engine::pnrp::Message;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -62,7 +64,7 @@ pub fn plan_of(scenario: &Scenario, path: &Path) -> Result<Arc<Plan>, String> {
 pub fn run_plan(
     plan: Arc<Plan>,
     stop_on_violation: bool,
-    observer: Option<Box<dyn Observer>>,
+    observer: Option<Box<dyn Observer<Message>>>,
 ) -> Result<Verdict, String> {
     let rec = Recorder::new(None).map_err(|e| e.to_string())?;
     let mut world = World::new(plan, rec)?;

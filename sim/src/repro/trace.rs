@@ -3,7 +3,8 @@
 //! chosen event or time, and the readable and JSON-lines renderings of what it kept; plus the
 //! state dump of a peer at the stop.
 
-use crate::world::{Observer, World};
+use crate::pnrp::PnrpWorld as World;
+use crate::world::Observer;
 use peerlab_engine::pnrp::{wire, Message, PnrpId};
 use peerlab_engine::{Endpoint, Instant};
 use serde::Serialize;
@@ -135,7 +136,7 @@ impl TraceObserver {
     }
 }
 
-impl Observer for TraceObserver {
+impl Observer<Message> for TraceObserver {
     fn on_transmit(
         &mut self,
         now: Instant,

@@ -1,14 +1,20 @@
-//! The datagram path (docs/architecture.md §3): delivering datagrams and timer wake-ups to the engines,
-//! the drain rule after every input, and sending each datagram through the network model.
+//! The datagram path (docs/architecture.md §3): delivering datagrams and timer wake-ups to the
+//! engines, the drain rule after every input, and sending each datagram through the network model.
 
-use super::{Ev, Role, World, CHECK_STRIDE, EXACT_CHECK_PEERS};
+use super::{Core, Ev, Protocol, CHECK_STRIDE, EXACT_CHECK_PEERS};
 use crate::addr;
 use crate::net::Delivery;
-use peerlab_engine::pnrp::{self, Message};
 use peerlab_engine::{Endpoint, Instant, Node, RequestId};
 
-impl World {
-    pub(super) fn deliver(&mut self, to: u32, generation: u16, from: Endpoint, msg: Message) {
+impl<P: Protocol> Core<P> {
+    pub(super) fn deliver(
+        &mut self,
+        proto: &mut P,
+        to: u32,
+        generation: u16,
+        from: Endpoint,
+        msg: P::Message,
+    ) {
         // The dense arrays answer both drop rules without loading the `Peer` (~2% of events).
         debug_assert_eq!(self.engines[to as usize] != 0, self.peers[to as usize].online());
         if self.engines[to as usize] == 0 {
@@ -19,20 +25,17 @@ impl World {
             *self.traffic.dropped.entry("address_gone").or_default() += 1;
             return;
         }
-        let peer = &self.peers[to as usize];
         if let Some(obs) = self.observer.as_mut() {
             obs.on_deliver(self.now, self.events, to, from, &msg);
         }
-        if let Role::Attacker(b) = peer.role {
-            if self.attacking(to) && self.intercept(to, b, from, &msg) {
-                return;
-            }
+        if proto.intercept(self, to, from, &msg) {
+            return;
         }
         let now = self.now;
         if let Some(node) = self.peers[to as usize].node.as_mut() {
             node.handle_message(now, from, msg);
         }
-        self.drain(to);
+        self.drain(proto, to);
     }
 
     /// Handles a timer event that finds no deadline due, without counting it as an event; false
@@ -59,7 +62,7 @@ impl World {
         true
     }
 
-    pub(super) fn timer(&mut self, peer: u32) {
+    pub(super) fn timer(&mut self, proto: &mut P, peer: u32) {
         let now = self.now;
         let p = &mut self.peers[peer as usize];
         if p.timer_armed.is_some_and(|t| t <= now) {
@@ -69,20 +72,25 @@ impl World {
         if node.poll_timeout().is_some_and(|t| t <= now) {
             node.handle_timeout(now);
         }
-        self.drain(peer);
+        self.drain(proto, peer);
     }
 
     /// Gives `cmd` to peer `peer`'s engine and drains it; `None` when the peer is offline.
-    pub(crate) fn command(&mut self, peer: u32, cmd: pnrp::Command) -> Option<RequestId> {
+    pub fn command(
+        &mut self,
+        proto: &mut P,
+        peer: u32,
+        cmd: <P::Node as Node>::Command,
+    ) -> Option<RequestId> {
         let now = self.now;
         let id = self.peers[peer as usize].node.as_mut()?.handle_command(now, cmd);
-        self.drain(peer);
+        self.drain(proto, peer);
         Some(id)
     }
 
-    /// The drain rule (docs/architecture.md §3): after any input, take every transmit and event, then re-arm
-    /// the peer's timer.
-    pub(super) fn drain(&mut self, peer: u32) {
+    /// The drain rule (docs/architecture.md §3): after any input, take every transmit and event,
+    /// then re-arm the peer's timer.
+    pub fn drain(&mut self, proto: &mut P, peer: u32) {
         let mut events = std::mem::take(&mut self.event_buf);
         loop {
             // Each datagram goes to the network as soon as it is polled (no staging buffer: one
@@ -107,7 +115,7 @@ impl World {
                 break;
             }
             for e in events.drain(..) {
-                self.node_event(peer, e);
+                proto.on_event(self, peer, e);
             }
         }
         self.event_buf = events;
@@ -116,7 +124,7 @@ impl World {
         // one input in CHECK_STRIDE beyond (bounds breaches persist, so they are still caught,
         // a few events later; `peerlab replay` then pins the first event exactly).
         if self.peers.len() <= EXACT_CHECK_PEERS || self.events.is_multiple_of(CHECK_STRIDE) {
-            self.check_peer(peer);
+            proto.check_peer(self, peer);
         }
     }
 
@@ -132,8 +140,8 @@ impl World {
         }
     }
 
-    /// Sends one datagram from `from` through the network model.
-    pub(crate) fn transmit(&mut self, from: u32, to: Endpoint, msg: Message) {
+    /// Sends one datagram from peer `from` to `to` through the network model.
+    pub fn transmit(&mut self, from: u32, to: Endpoint, msg: P::Message) {
         // Warm the receiver's network state and address generation while the message is measured.
         if let Some((dst, _)) = addr::peer_of(&to) {
             self.net.prefetch_receiver(dst);
@@ -147,8 +155,8 @@ impl World {
             Some(msg)
         };
         let Some(msg) = msg else { return };
-        let bytes = msg.encoded_len();
-        let kind = msg.kind().index();
+        let bytes = P::encoded_len(&msg);
+        let kind = P::message_kind(&msg);
         self.traffic.messages[kind] += 1;
         self.traffic.bytes[kind] += bytes as u64;
         let from_generation = self.peers[from as usize].generation;
@@ -162,8 +170,8 @@ impl World {
             *self.traffic.dropped.entry("no_such_address").or_default() += 1;
             return;
         };
-        // MS-PNRP §1.3.3: messages never cross clouds (a node only listens for its own cloud). No
-        // honest node learns another cloud's addresses; this guards against any that leak.
+        // Clouds are separate overlays (MS-PNRP §1.3.3: a node only listens for its own cloud).
+        // No honest node learns another cloud's addresses; this guards against any that leak.
         if self.plan.clouds.len() > 1 && self.cloud_of(from) != self.cloud_of(dst) {
             *self.traffic.dropped.entry("other_cloud").or_default() += 1;
             return;
@@ -183,18 +191,12 @@ impl World {
         }
     }
 
-    /// Wire-bytes mode: every datagram goes through the real codec and back.
-    pub(super) fn round_trip(&mut self, msg: Message) -> Option<Message> {
-        self.wire_buf.clear();
-        pnrp::wire::encode(&msg, &mut self.wire_buf);
-        match pnrp::wire::decode(&self.wire_buf) {
+    /// Wire-bytes mode: every datagram goes through the protocol's real codec and back.
+    fn round_trip(&mut self, msg: P::Message) -> Option<P::Message> {
+        match P::wire_round_trip(msg, &mut self.wire_buf) {
             Ok(back) => Some(back),
-            Err(e) => {
+            Err(detail) => {
                 *self.traffic.dropped.entry("codec_error").or_default() += 1;
-                let detail = format!(
-                    "{} message failed to decode after encoding: {e}",
-                    msg.kind().name()
-                );
                 self.violation(u32::MAX, "codec_round_trip", detail);
                 None
             }

@@ -1,177 +1,174 @@
-//! The simulated world: peers running real PNRP engines over the network model, driven by one
-//! deterministic discrete-event loop (docs/architecture.md §4). Time jumps to the next event; ties break by
-//! insertion order, so a run is a pure function of its plan and seed.
+//! The simulated world: peers running a protocol's real engines over the network model, driven by
+//! one deterministic discrete-event loop (docs/architecture.md §4). Time jumps to the next event;
+//! ties break by insertion order, so a run is a pure function of its plan and seed.
+//!
+//! The world knows no protocol: it is generic over a [`Protocol`] plug-in (`World<P>`,
+//! monomorphised, no `dyn` per event) that builds each peer's engine, judges its events, drives
+//! its workloads and attackers and measures it. The world owns what every protocol shares: the
+//! event queue, the drain rule, incarnations and address generations, churn and faults, the
+//! fingerprint, the recorder, traffic counters and the observer seam.
 
-mod attack;
-mod broken_chain;
 mod checks;
 mod datagrams;
-mod invariants;
 mod lifecycle;
-mod load;
 mod observer;
-mod ops;
 mod prefetch;
+mod protocol;
 mod recorder;
-mod sample;
+#[cfg(test)]
+mod toy;
+mod violations;
 
-pub use invariants::WORLD_NODE;
-pub use lifecycle::total_peers;
+pub use checks::CheckVerdict;
+pub use lifecycle::{total_peers, LiveSets};
 pub use observer::{Observer, Tee};
+pub use protocol::{PeerSpec, Protocol, Setup};
 pub use recorder::Recorder;
+pub use violations::WORLD_NODE;
 
 use crate::addr::endpoint_of;
 use crate::fingerprint::Fingerprint;
 use crate::net::{NetModel, Window, WindowEffect};
-use crate::oracle::Oracle;
-use crate::plan::FaultKind;
-use crate::plan::{Behaviour, OpKind, Plan};
-use crate::popularity::PopularitySampler;
+use crate::plan::{FaultKind, Plan};
 use crate::queue::EventQueue;
-use peerlab_engine::crypto::Identity;
-use peerlab_engine::pnrp::{self, Message, MessageType, PnrpNode};
-use peerlab_engine::{derive_seed, Endpoint, Instant, NodeRng, RequestId};
-use peerlab_reports::{End, Meta, Phase, Record, Violation, RECORD_SCHEMA_VERSION};
+use peerlab_engine::{derive_seed, Endpoint, Instant, NodeRng};
+use peerlab_reports::{End, Meta, Phase, Record, RECORD_SCHEMA_VERSION};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// What a peer is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// An honest peer of group `group`.
-    Honest {
-        /// Index into `Plan::groups`.
-        group: usize,
-    },
-    /// An attacker.
-    Attacker(Behaviour),
-}
-
-impl std::fmt::Display for Role {
-    /// `honest peer (group 0)`, `attacker (forge-cpa)`: what dumps and traces print.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Role::Honest { group } => write!(f, "honest peer (group {group})"),
-            Role::Attacker(b) => write!(f, "attacker ({})", b.name()),
-        }
-    }
-}
-
-/// An operation a peer started and the world waits on.
-#[derive(Clone, Debug)]
-pub(crate) struct PendingOp {
-    kind: OpKind,
-    started: Instant,
-    /// Oracle name index of the target (resolve) or the name (register/unregister).
-    name: u32,
-    target_online: bool,
-    /// The operation counts as failed (`timeout`) when not done by `started + deadline`.
-    deadline: peerlab_engine::Duration,
-}
-
 /// One simulated peer: its engine when online, and what survives a restart.
-pub(crate) struct Peer {
-    role: Role,
-    node: Option<Box<PnrpNode>>,
+pub struct Peer<P: Protocol> {
+    node: Option<Box<P::Node>>,
     generation: u16,
     incarnation: u32,
-    identity: Option<Arc<Identity>>,
-    names: Vec<u32>,
-    resolve_only: bool,
-    seed_server: bool,
+    /// Churn group (`None`: outside every group, e.g. an attacker).
+    group: Option<u32>,
+    /// Joins at zero and stays up (`PeerSpec::fixed`).
+    fixed: bool,
     timer_armed: Option<Instant>,
     /// The engine's `poll_timeout()` as of its last input (`arm_timer` refreshes it after every
     /// input; `None` while offline), so a stale timer is judged without loading the engine.
     wake: Option<Instant>,
-    ops: BTreeMap<RequestId, PendingOp>,
+    /// The protocol's data for this peer.
+    pub data: P::PeerData,
 }
 
-impl Peer {
-    fn endpoint(&self, index: u32) -> Endpoint {
+impl<P: Protocol> Peer<P> {
+    /// The peer's current endpoint (`index` is its own index).
+    pub fn endpoint(&self, index: u32) -> Endpoint {
         endpoint_of(index, self.generation)
     }
-    fn online(&self) -> bool {
+    /// Whether the peer is online.
+    pub fn online(&self) -> bool {
         self.node.is_some()
+    }
+    /// Its engine, when online.
+    pub fn node(&self) -> Option<&P::Node> {
+        self.node.as_deref()
+    }
+    /// Its engine, mutably, when online (inputs given this way must be drained: `Core::drain`).
+    pub fn node_mut(&mut self) -> Option<&mut P::Node> {
+        self.node.as_deref_mut()
+    }
+    /// Its churn group, if it belongs to one.
+    pub fn group(&self) -> Option<usize> {
+        self.group.map(|g| g as usize)
+    }
+    /// Its address generation (1 at start, bumped by every address change).
+    pub fn generation(&self) -> u16 {
+        self.generation
+    }
+    /// Sessions it has started (0 = never online).
+    pub fn incarnation(&self) -> u32 {
+        self.incarnation
+    }
+    /// Whether it is a fixed peer (joins at zero, stays up).
+    pub fn fixed(&self) -> bool {
+        self.fixed
     }
 }
 
 /// Everything that can happen, in the event queue.
 #[derive(Debug)]
-pub(crate) enum Ev {
+pub enum Ev<M, X> {
+    /// A datagram reaches peer `to` (if it still has address generation `generation`).
     Deliver {
+        /// Receiving peer.
         to: u32,
+        /// The receiver's address generation the datagram was sent to.
         generation: u16,
         // The sender as (peer index, address generation): every datagram leaves a simulated peer
         // from `endpoint_of(from, from_generation)`, and 6 bytes instead of an 18-byte `Endpoint`
         // keep the event (and every wheel move of it) 8 bytes smaller.
+        /// Sender's address generation.
         from_generation: u16,
+        /// Sending peer.
         from: u32,
-        // Inline: `Message` is 16 bytes (its payloads are boxed), so no allocation per delivery.
-        msg: Message,
+        /// The datagram, inline (payloads are boxed, so no allocation per delivery).
+        msg: M,
     },
+    /// Peer `peer`'s armed deadline.
     Timer {
+        /// The peer.
         peer: u32,
     },
+    /// Peer `peer` joins.
     Join {
+        /// The peer.
         peer: u32,
     },
+    /// Peer `peer`'s session `incarnation` ends.
     Leave {
+        /// The peer.
         peer: u32,
+        /// The session it ends (a stale leave is ignored).
         incarnation: u32,
     },
+    /// Peer `peer` comes back with the same identity.
     Rejoin {
+        /// The peer.
         peer: u32,
     },
+    /// Workload `index` ticks (the protocol's `workload` hook).
     Workload {
+        /// The protocol's workload index.
         index: u16,
     },
+    /// Fault `index` starts.
     FaultStart {
+        /// Index into `Plan::faults`.
         index: u16,
     },
+    /// Fault `index` heals.
     FaultEnd {
+        /// Index into `Plan::faults`.
         index: u16,
     },
+    /// The periodic sample.
     Sample,
-    AttackStart {
-        peer: u32,
-    },
+    /// The end of the run.
     Stop,
+    /// One of the protocol's own events.
+    Ext(X),
 }
 
-impl Ev {
-    fn code(&self) -> u64 {
-        match self {
-            Ev::Deliver { .. } => 1,
-            Ev::Timer { .. } => 2,
-            Ev::Join { .. } => 3,
-            Ev::Leave { .. } => 4,
-            Ev::Rejoin { .. } => 5,
-            Ev::Workload { .. } => 6,
-            Ev::FaultStart { .. } => 7,
-            Ev::FaultEnd { .. } => 8,
-            Ev::Sample => 9,
-            Ev::Stop => 10,
-            Ev::AttackStart { .. } => 11,
-        }
-    }
-}
+/// The queued event of protocol `P`.
+pub type EvOf<P> = Ev<<P as Protocol>::Message, <P as Protocol>::Ext>;
 
-/// Named random streams of the harness (each derived from the run seed and its name).
+/// Named random streams of the world (each derived from the run seed and its name).
 pub(crate) struct Streams {
-    workload: NodeRng,
     churn: NodeRng,
     faults: NodeRng,
-    attack: NodeRng,
 }
 
 /// Traffic counters kept by the world (nodes come and go; these do not).
 #[derive(Default, Debug, Clone)]
 pub struct Traffic {
-    /// Messages sent, by message type index.
-    pub messages: [u64; 8],
-    /// Bytes sent, by message type index.
-    pub bytes: [u64; 8],
+    /// Messages sent, by message kind index (`Protocol::message_kind`).
+    pub messages: Vec<u64>,
+    /// Bytes sent, by message kind index.
+    pub bytes: Vec<u64>,
     /// Datagrams the network or the harness dropped, by reason.
     pub dropped: BTreeMap<&'static str, u64>,
 }
@@ -188,15 +185,13 @@ pub struct Outcome {
     /// Protocol headline figures for `summary.json`.
     pub metrics: BTreeMap<String, f64>,
     /// Checks with verdicts.
-    pub checks: Vec<checks::CheckVerdict>,
+    pub checks: Vec<CheckVerdict>,
     /// Violations recorded.
     pub violations: u64,
     /// Simulated time when the run ended: the scenario's duration, or earlier when it stopped at
     /// a violation (`--stop-on-violation`).
     pub simulated: peerlab_engine::Duration,
 }
-
-pub use checks::CheckVerdict;
 
 /// Clouds up to this many peers get the per-input safety checks after every input.
 const EXACT_CHECK_PEERS: usize = 2_000;
@@ -206,44 +201,48 @@ const CHECK_STRIDE: u64 = 16;
 /// Called every few thousand events with (sim time, events, live peers); returns false to stop.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(Instant, u64, u64);
 
-/// The world.
-pub struct World {
-    plan: Arc<Plan>,
+/// The protocol-free part of the world, handed to every protocol hook.
+pub struct Core<P: Protocol> {
+    /// The run's plan.
+    pub plan: Arc<Plan>,
     now: Instant,
-    queue: EventQueue<Ev>,
-    net: NetModel,
-    peers: Vec<Peer>,
+    queue: EventQueue<EvOf<P>>,
+    /// The network model.
+    pub net: NetModel,
+    peers: Vec<Peer<P>>,
     /// `Peer::generation` of every peer in a dense array: every datagram's destination is checked
     /// against it (`check_destination`), and 2 bytes a peer stay cached where a `Peer` would miss.
     generations: Vec<u16>,
     /// Address of each peer's engine (0 while offline), dense like `generations`; only ever used
     /// as a prefetch hint (prefetch.rs), never dereferenced.
     engines: Vec<usize>,
-    oracle: Oracle,
     fp: Fingerprint,
     events: u64,
     rec: Recorder,
     rng: Streams,
     traffic: Traffic,
-    live: lifecycle::LiveSets,
+    kind_names: Vec<&'static str>,
+    live: LiveSets,
     peers_max: u64,
-    /// Seed servers' endpoints, per cloud.
-    seeds: Vec<Vec<Endpoint>>,
     phases: Vec<Phase>,
-    metrics: sample::Metrics,
-    attack: attack::AttackState,
-    event_buf: Vec<pnrp::Event>,
+    /// Times when partitions healed.
+    heals: Vec<Instant>,
     wire_buf: Vec<u8>,
-    samplers: Vec<PopularitySampler>,
-    observer: Option<Box<dyn Observer>>,
+    event_buf: Vec<<P::Node as peerlab_engine::Node>::Event>,
+    observer: Option<Box<dyn Observer<P::Message>>>,
     stopped_early: bool,
-    inv: invariants::InvariantState,
-    /// Traffic of each peer's ended sessions, indexed by peer (load.rs).
-    ended: Vec<load::Ended>,
+    inv: violations::InvariantState,
 }
 
-impl World {
-    /// Builds the world for `plan`, writing records through `rec`; fails on an unusable network model.
+/// The world: the generic core and the protocol plugged into it.
+pub struct World<P: Protocol> {
+    core: Core<P>,
+    proto: P,
+}
+
+impl<P: Protocol> World<P> {
+    /// Builds the world for `plan`, writing records through `rec`; fails on an unusable network
+    /// model or a plan the protocol refuses.
     pub fn new(plan: Arc<Plan>, rec: Recorder) -> Result<Self, String> {
         let seed = plan.seed;
         let stream = |name: &str| NodeRng::from_seed(derive_seed(seed, name, 0));
@@ -264,90 +263,234 @@ impl World {
                 nodes: None,
             });
         }
-        let samplers = plan
-            .workloads
-            .iter()
-            .map(|w| PopularitySampler::new(w.popularity).map_err(|e| format!("workload target: {e}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut w = World {
+        let kind_names = P::message_kinds();
+        let mut core = Core {
             now: Instant::ZERO,
             queue: EventQueue::new(),
             net,
             peers: Vec::with_capacity(total as usize),
             generations: Vec::new(),
             engines: Vec::new(),
-            oracle: Oracle::default(),
             fp: Fingerprint::default(),
             events: 0,
             rec,
             rng: Streams {
-                workload: stream("workload"),
                 churn: stream("churn"),
                 faults: stream("faults"),
-                attack: stream("attack"),
             },
-            traffic: Traffic::default(),
-            live: lifecycle::LiveSets::default(),
+            traffic: Traffic {
+                messages: vec![0; kind_names.len()],
+                bytes: vec![0; kind_names.len()],
+                dropped: BTreeMap::new(),
+            },
+            kind_names,
+            live: LiveSets::default(),
             peers_max: 0,
-            seeds: Vec::new(),
             phases: Vec::new(),
-            metrics: sample::Metrics::default(),
-            attack: attack::AttackState::default(),
-            event_buf: Vec::new(),
+            heals: Vec::new(),
             wire_buf: Vec::new(),
-            samplers,
+            event_buf: Vec::new(),
             observer: None,
             stopped_early: false,
-            inv: invariants::InvariantState::default(),
-            ended: Vec::new(),
+            inv: violations::InvariantState::default(),
             plan,
         };
-        w.rec.push(Record::Meta(Meta {
+        core.rec.push(Record::Meta(Meta {
             schema: RECORD_SCHEMA_VERSION,
-            scenario: w.plan.name.clone(),
+            scenario: core.plan.name.clone(),
             seed,
-            duration_us: w.plan.duration.as_micros(),
+            duration_us: core.plan.duration.as_micros(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            warmup_us: w.plan.warmup.as_micros(),
+            warmup_us: core.plan.warmup.as_micros(),
         }));
-        w.populate();
-        w.generations = w.peers.iter().map(|p| p.generation).collect();
-        w.engines = vec![0; w.peers.len()];
-        w.schedule_initial();
+        let (proto, specs) = P::new(&core.plan)?;
+        core.populate(specs);
+        let mut w = World { core, proto };
+        w.core.schedule_initial(&mut w.proto);
         Ok(w)
     }
 
+    /// The generic core (peers, time, records).
+    pub fn core(&self) -> &Core<P> {
+        &self.core
+    }
+
+    /// The protocol plug-in's state.
+    pub fn protocol(&self) -> &P {
+        &self.proto
+    }
+
     /// Installs an observer (one at a time).
-    pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
-        self.observer = Some(observer);
+    pub fn set_observer(&mut self, observer: Box<dyn Observer<P::Message>>) {
+        self.core.observer = Some(observer);
     }
 
     /// Adds an observer beside the one installed, if any (both see every event, in order).
-    pub fn add_observer(&mut self, observer: Box<dyn Observer>) {
-        self.observer = Some(match self.observer.take() {
+    pub fn add_observer(&mut self, observer: Box<dyn Observer<P::Message>>) {
+        self.core.observer = Some(match self.core.observer.take() {
             None => observer,
             Some(first) => Box::new(observer::Tee(vec![first, observer])),
         });
     }
 
     /// Takes the observer back (e.g. to read what it collected).
-    pub fn take_observer(&mut self) -> Option<Box<dyn Observer>> {
-        self.observer.take()
+    pub fn take_observer(&mut self) -> Option<Box<dyn Observer<P::Message>>> {
+        self.core.observer.take()
     }
 
     /// Peer `index`'s engine, when it is online (for state dumps).
-    pub fn node(&self, index: u32) -> Option<&PnrpNode> {
-        self.peers.get(index as usize)?.node.as_deref()
+    pub fn node(&self, index: u32) -> Option<&P::Node> {
+        self.core.peers.get(index as usize)?.node()
     }
 
     /// Peer `index`'s current endpoint.
     pub fn endpoint(&self, index: u32) -> Option<Endpoint> {
-        self.peers.get(index as usize).map(|p| p.endpoint(index))
+        self.core.peers.get(index as usize).map(|p| p.endpoint(index))
     }
 
     /// Number of peers (online or not), attackers included.
     pub fn peer_count(&self) -> usize {
-        self.peers.len()
+        self.core.peers.len()
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> Instant {
+        self.core.now
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.core.events
+    }
+
+    /// Runs to the end of the scenario (or until `progress` asks to stop).
+    pub fn run(mut self, progress: ProgressFn<'_>) -> (Outcome, Recorder) {
+        let outcome = self.run_in_place(progress);
+        (outcome, self.core.rec)
+    }
+
+    /// Runs to the end (or until the observer stops it) and keeps the world for inspection.
+    pub fn run_in_place(&mut self, progress: ProgressFn<'_>) -> Outcome {
+        let core = &mut self.core;
+        let proto = &mut self.proto;
+        let end = Instant::ZERO + core.plan.duration;
+        while let Some((at, ev)) = core.queue.pop() {
+            // Start loading what the following event will touch while this one runs.
+            core.prefetch_next();
+            if let Ev::Timer { peer } = ev {
+                if core.quiet_timer(peer, at) {
+                    continue;
+                }
+            }
+            core.now = at;
+            core.events += 1;
+            core.fold(&ev);
+            if matches!(ev, Ev::Stop) {
+                break;
+            }
+            core.dispatch(proto, ev);
+            if core.after_event_checks() {
+                core.stopped_early = true;
+                break;
+            }
+            if let Some(obs) = core.observer.as_mut() {
+                if !obs.after_event(core.now, core.events) {
+                    core.stopped_early = true;
+                    break;
+                }
+            }
+            if core.events & 0x3fff == 0 {
+                progress(core.now, core.events, core.live.total());
+            }
+        }
+        if !core.stopped_early {
+            core.now = end;
+        }
+        progress(core.now, core.events, core.live.total());
+        self.finish()
+    }
+
+    /// True when an observer stopped the run before its end.
+    pub fn stopped_early(&self) -> bool {
+        self.core.stopped_early
+    }
+
+    /// The record sink (flush it with `finish`).
+    pub fn recorder_mut(&mut self) -> &mut Recorder {
+        &mut self.core.rec
+    }
+
+    fn finish(&mut self) -> Outcome {
+        let core = &mut self.core;
+        let end_us = core.now.as_micros();
+        for mut p in std::mem::take(&mut core.phases) {
+            p.end_us = p.end_us.min(end_us);
+            core.rec.push(Record::Phase(p));
+        }
+        let (checks, mut metrics) = self.proto.finish(core);
+        core.traffic_metrics(&mut metrics);
+        let fingerprint = core.fp.hex();
+        core.rec.push(Record::End(End {
+            t_us: end_us,
+            events: core.events,
+            fingerprint: fingerprint.clone(),
+        }));
+        Outcome {
+            fingerprint,
+            events: core.events,
+            peers_max: core.peers_max,
+            metrics,
+            checks,
+            violations: core.rec.violations(),
+            simulated: core.now.since_epoch(),
+        }
+    }
+}
+
+impl<P: Protocol> Core<P> {
+    fn fold(&mut self, ev: &EvOf<P>) {
+        let (code, peer, extra) = match ev {
+            Ev::Deliver { to, msg, .. } => (1, *to as u64, P::fold_message(msg)),
+            Ev::Timer { peer } => (2, *peer as u64, 0),
+            Ev::Join { peer } => (3, *peer as u64, 0),
+            Ev::Leave { peer, incarnation } => (4, *peer as u64, *incarnation as u64),
+            Ev::Rejoin { peer } => (5, *peer as u64, 0),
+            Ev::Workload { index } => (6, *index as u64, 0),
+            Ev::FaultStart { index } => (7, *index as u64, 0),
+            Ev::FaultEnd { index } => (8, *index as u64, 0),
+            Ev::Sample => (9, 0, 0),
+            Ev::Stop => (10, 0, 0),
+            Ev::Ext(x) => P::fold_ext(x),
+        };
+        self.fp
+            .mix_all(&[self.now.as_micros(), code | (peer << 8), extra]);
+    }
+
+    fn dispatch(&mut self, proto: &mut P, ev: EvOf<P>) {
+        match ev {
+            Ev::Deliver {
+                to,
+                generation,
+                from,
+                from_generation,
+                msg,
+            } => self.deliver(proto, to, generation, endpoint_of(from, from_generation), msg),
+            Ev::Timer { peer } => self.timer(proto, peer),
+            Ev::Join { peer } | Ev::Rejoin { peer } => self.join(proto, peer),
+            Ev::Leave { peer, incarnation } => self.leave(proto, peer, incarnation),
+            Ev::Workload { index } => proto.workload(self, index),
+            Ev::FaultStart { index } => self.fault_start(proto, index as usize),
+            Ev::FaultEnd { index } => self.fault_end(index as usize),
+            Ev::Sample => {
+                proto.sample(self);
+                let next = self.now + self.plan.sample_every;
+                if next < Instant::ZERO + self.plan.duration {
+                    self.queue.push(next, Ev::Sample);
+                }
+            }
+            Ev::Ext(x) => proto.on_ext(self, x),
+            Ev::Stop => {}
+        }
     }
 
     /// Current simulated time.
@@ -360,144 +503,64 @@ impl World {
         self.events
     }
 
-    /// Runs to the end of the scenario (or until `progress` asks to stop).
-    pub fn run(mut self, progress: ProgressFn<'_>) -> (Outcome, Recorder) {
-        let outcome = self.run_in_place(progress);
-        (outcome, self.rec)
+    /// Every peer, by index.
+    pub fn peers(&self) -> &[Peer<P>] {
+        &self.peers
     }
 
-    /// Runs to the end (or until the observer stops it) and keeps the world for inspection.
-    pub fn run_in_place(&mut self, progress: ProgressFn<'_>) -> Outcome {
-        let end = Instant::ZERO + self.plan.duration;
-        while let Some((at, ev)) = self.queue.pop() {
-            // Start loading what the following event will touch while this one runs.
-            self.prefetch_next();
-            if let Ev::Timer { peer } = ev {
-                if self.quiet_timer(peer, at) {
-                    continue;
-                }
-            }
-            self.now = at;
-            self.events += 1;
-            self.fold(&ev);
-            if matches!(ev, Ev::Stop) {
-                break;
-            }
-            self.dispatch(ev);
-            if self.after_event_checks() {
-                self.stopped_early = true;
-                break;
-            }
-            if let Some(obs) = self.observer.as_mut() {
-                if !obs.after_event(self.now, self.events) {
-                    self.stopped_early = true;
-                    break;
-                }
-            }
-            if self.events & 0x3fff == 0 {
-                progress(self.now, self.events, self.live.total());
-            }
-        }
-        if !self.stopped_early {
-            self.now = end;
-        }
-        progress(self.now, self.events, self.live.total());
-        self.finish()
+    /// Peer `index` (panics on an index out of range: indices come from the world).
+    pub fn peer(&self, index: u32) -> &Peer<P> {
+        &self.peers[index as usize]
     }
 
-    /// True when an observer stopped the run before its end.
-    pub fn stopped_early(&self) -> bool {
-        self.stopped_early
+    /// Peer `index`, mutably.
+    pub fn peer_mut(&mut self, index: u32) -> &mut Peer<P> {
+        &mut self.peers[index as usize]
     }
 
-    /// The record sink (flush it with `finish`).
-    pub fn recorder_mut(&mut self) -> &mut Recorder {
+    /// Live peers per group and in total.
+    pub fn live(&self) -> &LiveSets {
+        &self.live
+    }
+
+    /// Most peers alive at once so far.
+    pub fn peers_max(&self) -> u64 {
+        self.peers_max
+    }
+
+    /// Traffic counters so far.
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
+
+    /// Message kind names, indexed like the traffic counters.
+    pub fn kind_names(&self) -> &[&'static str] {
+        &self.kind_names
+    }
+
+    /// Times when partitions healed, in order.
+    pub fn heals(&self) -> &[Instant] {
+        &self.heals
+    }
+
+    /// The record sink.
+    pub fn recorder(&mut self) -> &mut Recorder {
         &mut self.rec
     }
 
-    fn fold(&mut self, ev: &Ev) {
-        let (peer, extra) = match ev {
-            Ev::Deliver { to, msg, .. } => (
-                *to as u64,
-                ((msg.kind().code() as u64) << 32) | msg.message_id() as u64,
-            ),
-            Ev::Timer { peer } | Ev::Join { peer } | Ev::Rejoin { peer } => (*peer as u64, 0),
-            Ev::Leave { peer, incarnation } => (*peer as u64, *incarnation as u64),
-            Ev::Workload { index } | Ev::FaultStart { index } | Ev::FaultEnd { index } => (*index as u64, 0),
-            Ev::Sample | Ev::Stop => (0, 0),
-            Ev::AttackStart { peer } => (*peer as u64, 0),
-        };
-        self.fp
-            .mix_all(&[self.now.as_micros(), ev.code() | (peer << 8), extra]);
+    /// Records one line.
+    pub fn record(&mut self, record: Record) {
+        self.rec.push(record);
     }
 
-    fn dispatch(&mut self, ev: Ev) {
-        match ev {
-            Ev::Deliver {
-                to,
-                generation,
-                from,
-                from_generation,
-                msg,
-            } => self.deliver(to, generation, endpoint_of(from, from_generation), msg),
-            Ev::Timer { peer } => self.timer(peer),
-            Ev::Join { peer } => self.join(peer),
-            Ev::Leave { peer, incarnation } => self.leave(peer, incarnation),
-            Ev::Rejoin { peer } => self.join(peer),
-            Ev::Workload { index } => self.workload_tick(index as usize),
-            Ev::FaultStart { index } => self.fault_start(index as usize),
-            Ev::FaultEnd { index } => self.fault_end(index as usize),
-            Ev::Sample => self.sample(),
-            Ev::AttackStart { peer } => self.attack_start(peer),
-            Ev::Stop => {}
-        }
+    /// Adds a phase (an attack, a fault) for the report; recorded at the end, in order.
+    pub fn add_phase(&mut self, phase: Phase) {
+        self.phases.push(phase);
     }
 
-    /// Records an invariant violation.
-    pub(crate) fn violation(&mut self, node: u32, invariant: &str, detail: String) {
-        let v = Violation {
-            seed: self.plan.seed,
-            t_us: self.now.as_micros(),
-            event_index: self.events,
-            node,
-            invariant: invariant.to_string(),
-            detail,
-        };
-        self.inv.note(&v);
-        self.rec.push(Record::Violation(v));
-    }
-
-    fn finish(&mut self) -> Outcome {
-        let end_us = self.now.as_micros();
-        for mut p in std::mem::take(&mut self.phases) {
-            p.end_us = p.end_us.min(end_us);
-            self.rec.push(Record::Phase(p));
-        }
-        self.record_open_ops();
-        self.sample_now();
-        let checks = self.evaluate_checks();
-        let metrics = self.headline_metrics();
-        self.record_peer_load();
-        let fingerprint = self.fp.hex();
-        self.rec.push(Record::End(End {
-            t_us: end_us,
-            events: self.events,
-            fingerprint: fingerprint.clone(),
-        }));
-        Outcome {
-            fingerprint,
-            events: self.events,
-            peers_max: self.peers_max,
-            metrics,
-            checks,
-            violations: self.rec.violations(),
-            simulated: self.now.since_epoch(),
-        }
-    }
-
-    /// Message type names in index order, for records.
-    pub(crate) fn type_names() -> impl Iterator<Item = &'static str> {
-        MessageType::ALL.iter().map(|t| t.name())
+    /// Schedules `ev` at `at`.
+    pub fn schedule(&mut self, at: Instant, ev: EvOf<P>) {
+        self.queue.push(at, ev);
     }
 }
 
@@ -507,10 +570,7 @@ mod tests {
     fn events_stay_small_because_the_queue_moves_them() {
         // The timing wheel moves events between levels; a message inline would make that memcpy
         // dominate (measured: 16% of a 3,000-peer run at 224 bytes per event).
-        assert!(
-            std::mem::size_of::<super::Ev>() <= 32,
-            "{}",
-            std::mem::size_of::<super::Ev>()
-        );
+        let size = std::mem::size_of::<crate::pnrp::EvPnrp>();
+        assert!(size <= 32, "{size}");
     }
 }

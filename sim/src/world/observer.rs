@@ -1,11 +1,11 @@
-//! The world's observer seam: message traces, pcap export and replay stops watch a run from outside.
+//! The world's observer seam: message traces, pcap export and replay stops watch a run from outside;
+//! generic over the protocol's message type.
 
-use peerlab_engine::pnrp::Message;
 use peerlab_engine::{Endpoint, Instant};
 
-/// Watches the world from outside: message traces, pcap export, replay stops (issues 5 and 6).
+/// Watches the world from outside: message traces, pcap export, replay stops.
 /// Observers see everything but change nothing, so a run is the same with or without them.
-pub trait Observer {
+pub trait Observer<M> {
     /// A datagram left peer `from` (endpoint `src`) for `to`, before the network model decides its fate.
     fn on_transmit(
         &mut self,
@@ -14,11 +14,11 @@ pub trait Observer {
         _from: u32,
         _src: Endpoint,
         _to: Endpoint,
-        _msg: &Message,
+        _msg: &M,
     ) {
     }
     /// A datagram is being handed to peer `to`'s engine.
-    fn on_deliver(&mut self, _now: Instant, _event: u64, _to: u32, _from: Endpoint, _msg: &Message) {}
+    fn on_deliver(&mut self, _now: Instant, _event: u64, _to: u32, _from: Endpoint, _msg: &M) {}
     /// Called after every event; returning false stops the run after this event.
     fn after_event(&mut self, _now: Instant, _event: u64) -> bool {
         true
@@ -26,23 +26,15 @@ pub trait Observer {
 }
 
 /// Several observers watching one run, called in order (e.g. a pcap and a trace file).
-pub struct Tee(pub Vec<Box<dyn Observer>>);
+pub struct Tee<M>(pub Vec<Box<dyn Observer<M>>>);
 
-impl Observer for Tee {
-    fn on_transmit(
-        &mut self,
-        now: Instant,
-        event: u64,
-        from: u32,
-        src: Endpoint,
-        to: Endpoint,
-        msg: &Message,
-    ) {
+impl<M> Observer<M> for Tee<M> {
+    fn on_transmit(&mut self, now: Instant, event: u64, from: u32, src: Endpoint, to: Endpoint, msg: &M) {
         for o in &mut self.0 {
             o.on_transmit(now, event, from, src, to, msg);
         }
     }
-    fn on_deliver(&mut self, now: Instant, event: u64, to: u32, from: Endpoint, msg: &Message) {
+    fn on_deliver(&mut self, now: Instant, event: u64, to: u32, from: Endpoint, msg: &M) {
         for o in &mut self.0 {
             o.on_deliver(now, event, to, from, msg);
         }

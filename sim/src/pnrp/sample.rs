@@ -1,8 +1,8 @@
 //! Periodic samples of the whole world, the oracle comparisons behind them (leaf-set correctness,
 //! cache occupancy) and the safety checks that run at each sample (cache bounds, no self entry).
 
-use super::{Ev, Role, World};
-use crate::plan::OpKind;
+use super::ops::overdue;
+use super::{OpKind, PCore, PnrpProtocol};
 use peerlab_engine::Instant;
 use peerlab_reports::{Record, Sample};
 use std::collections::BTreeMap;
@@ -21,8 +21,6 @@ pub struct Metrics {
     interval_failed: BTreeMap<&'static str, u64>,
     /// Resolve completions: (start time, success) for targets alive when asked, for liveness checks.
     pub resolves: Vec<(Instant, bool)>,
-    /// Times when partitions healed.
-    pub heals: Vec<Instant>,
     /// Times when some node reported a split.
     pub split_detected: Vec<Instant>,
     /// Secured names resolved to endpoints their key did not sign.
@@ -70,18 +68,9 @@ impl Metrics {
     }
 }
 
-impl World {
-    /// The periodic sample event.
-    pub(super) fn sample(&mut self) {
-        self.sample_now();
-        let next = self.now + self.plan.sample_every;
-        if next < Instant::ZERO + self.plan.duration {
-            self.queue.push(next, Ev::Sample);
-        }
-    }
-
+impl PnrpProtocol {
     /// Takes one sample now and records it.
-    pub(super) fn sample_now(&mut self) {
+    pub(super) fn sample_now(&mut self, core: &mut PCore) {
         let mut levels: Vec<f64> = Vec::new();
         let mut cache_total = 0usize;
         let mut online = 0usize;
@@ -90,7 +79,7 @@ impl World {
         // Oracle comparisons cost O(cache) per peer: a sample looks at a rotating window of at most
         // SAMPLE_PEERS peers, so large runs still cover every peer over a few samples while a
         // sample stays cheap; runs up to SAMPLE_PEERS peers are checked exactly every time.
-        let n = self.peers.len();
+        let n = core.peers().len();
         let window = n.min(SAMPLE_PEERS);
         let start = self.metrics.sample_cursor % n.max(1);
         self.metrics.sample_cursor = (start + window) % n.max(1);
@@ -98,10 +87,10 @@ impl World {
             let i = (start + k) % n;
             // Each peer's engine is a cold miss; warm the one a few iterations ahead.
             if k + SAMPLE_PREFETCH_AHEAD < window {
-                self.prefetch_peer((i + SAMPLE_PREFETCH_AHEAD) % n);
+                core.prefetch_peer((i + SAMPLE_PREFETCH_AHEAD) % n);
             }
-            let p = &self.peers[i];
-            let Some(node) = p.node.as_ref() else { continue };
+            let p = &core.peers()[i];
+            let Some(node) = p.node() else { continue };
             online += 1;
             // Cache bounds and self entries are checked after every input (invariants.rs).
             for (l, s) in node.cache_level_sizes_iter().enumerate() {
@@ -111,16 +100,17 @@ impl World {
                 levels[l] += s as f64;
             }
             cache_total += node.cache_len();
-            if let Role::Honest { group } = p.role {
-                let cloud = self.plan.groups[group].cloud;
+            if let (None, Some(group)) = (p.data.attacker, p.group()) {
+                let cloud = core.plan.groups[group].cloud;
                 // A name its owner should be publishing but whose registration is past its
                 // deadline counts as a publisher without a correct leaf set: otherwise a cloud
                 // where almost no one manages to register would read 100% correct. Ones still
                 // within their deadline are left out, like registrations still running below.
                 publishers += p
+                    .data
                     .ops
                     .values()
-                    .filter(|op| op.kind == OpKind::Register && self.overdue(op))
+                    .filter(|op| op.kind == OpKind::Register && overdue(core, op))
                     .count() as u64;
                 for id in node.registered_ids() {
                     if self.oracle.owner_of_id(&id).is_none() {
@@ -152,10 +142,10 @@ impl World {
         };
         self.metrics.leafset_correct = leafset_correct;
         self.metrics.leafset_publishers = publishers;
-        self.check_convergence(leafset_correct);
+        self.check_convergence(core, leafset_correct);
         // Only attackers can plant forged leaf-set entries; honest runs skip the scan.
-        if !self.plan.attackers.is_empty() {
-            self.check_forged_leaf_entries();
+        if !core.plan.attackers.is_empty() {
+            self.check_forged_leaf_entries(core);
         }
         self.metrics.leafset_sum.0 += leafset_correct;
         self.metrics.leafset_sum.1 += 1;
@@ -165,20 +155,21 @@ impl World {
             cache_total as f64 / online as f64
         };
         self.metrics.cache_levels = levels.clone();
-        let names: Vec<&'static str> = World::type_names().collect();
+        let names = core.kind_names();
+        let traffic = core.traffic();
         let sample = Sample {
-            t_us: self.now.as_micros(),
-            live_peers: self.live.total(),
-            events: self.events,
+            t_us: core.now().as_micros(),
+            live_peers: core.live().total(),
+            events: core.events(),
             messages: names
                 .iter()
-                .zip(self.traffic.messages)
-                .map(|(n, v)| (n.to_string(), v))
+                .zip(&traffic.messages)
+                .map(|(n, v)| (n.to_string(), *v))
                 .collect(),
             bytes: names
                 .iter()
-                .zip(self.traffic.bytes)
-                .map(|(n, v)| (n.to_string(), v))
+                .zip(&traffic.bytes)
+                .map(|(n, v)| (n.to_string(), *v))
                 .collect(),
             cache_levels: levels,
             leafset_correct,
@@ -191,6 +182,6 @@ impl World {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
         };
-        self.rec.push(Record::Sample(sample));
+        core.record(Record::Sample(sample));
     }
 }

@@ -2,8 +2,8 @@
 //! in the harness (docs/architecture.md §7 habit 6), so the engine stays honest code; the defences under test
 //! are the honest engines' validation rules (MS-PNRP §3.1.5.11, §3.1.5.7).
 
-use super::{Role, World};
-use crate::plan::Behaviour;
+use super::{role, Behaviour, PCore, PnrpEv, PnrpProtocol, Role};
+use crate::world::Ev;
 use peerlab_engine::pnrp::{
     self, wire, Authority, AuthorityBuffer, AuthorityFlags, Cpa, Flood, Message, PeerName, PnrpId, RouteEntry,
 };
@@ -42,14 +42,15 @@ pub struct AttackState {
     next_message_id: u32,
 }
 
-impl World {
+impl PnrpProtocol {
     /// An attacker came online: forgers claim victims' secured names with their own key.
-    pub(super) fn attacker_joined(&mut self, peer: u32) {
+    pub(super) fn attacker_joined(&mut self, core: &mut PCore, peer: u32) {
         // An attacker registers a name of its own, honestly signed, so that it enters caches and
         // leaf sets and gets asked: a node nobody knows cannot poison, drop or replay anything.
-        if let Some(identity) = self.peers[peer as usize].identity.clone() {
+        if let Some(identity) = core.peer(peer).data.identity.clone() {
             if let Ok(name) = PeerName::secured(identity.authority(), &format!("attacker-{peer}")) {
-                self.command(
+                core.command(
+                    self,
                     peer,
                     pnrp::Command::Register {
                         name,
@@ -62,17 +63,17 @@ impl World {
                 );
             }
         }
-        let start = self.attack_start_time(peer).max(self.now);
-        self.queue.push(start, super::Ev::AttackStart { peer });
+        let start = attack_start_time(core, peer).max(core.now());
+        core.schedule(start, Ev::Ext(PnrpEv::AttackStart { peer }));
     }
 
     /// An attacker starts misbehaving: forgers claim victims' secured names with their own key
     /// and announce the claims to a few honest peers.
-    pub(super) fn attack_start(&mut self, peer: u32) {
-        let Role::Attacker(b) = self.peers[peer as usize].role else {
+    pub(super) fn attack_start(&mut self, core: &mut PCore, peer: u32) {
+        let Role::Attacker(b) = role(core.peer(peer)) else {
             return;
         };
-        if !self.peers[peer as usize].online() {
+        if !core.peer(peer).online() {
             return;
         }
         if !matches!(b, Behaviour::ForgeCpa | Behaviour::BrokenChain) {
@@ -81,19 +82,19 @@ impl World {
         // Attackers are in cloud 0: their victims are that cloud's names.
         let n = self.oracle.name_count(0);
         for claim in 0..FORGED_NAMES_PER_ATTACKER.min(n) {
-            let Some(victim) = self.oracle.nth_name(0, self.rng.attack.gen_range(0..n)) else {
+            let Some(victim) = self.oracle.nth_name(0, self.rng_attack.gen_range(0..n)) else {
                 continue;
             };
             let name = self.oracle.name(victim).name.clone();
             if !name.is_secured() {
                 continue;
             }
-            let ep = self.peers[peer as usize].endpoint(peer);
-            let id = forged_id(&name, &ep, self.rng.attack.gen());
-            let cpa = self.forge_cpa(peer, &name, id);
+            let ep = core.peer(peer).endpoint(peer);
+            let id = forged_id(&name, &ep, self.rng_attack.gen());
+            let cpa = forge_cpa(core, peer, &name, id);
             self.attack.claimed.insert((peer, id), Some(cpa));
             if b == Behaviour::BrokenChain {
-                let chain = self.broken_chain(peer, victim, claim);
+                let chain = self.broken_chain(core, peer, victim, claim);
                 self.attack
                     .chains
                     .insert((peer, id), (chain, name.classifier.clone()));
@@ -103,12 +104,11 @@ impl World {
             let entry = RouteEntry::single(id, ep);
             let mut targets: Vec<Endpoint> = self.seeds[0].clone();
             for _ in 0..ANNOUNCE_TO {
-                let n = self.peers.len();
-                let k = self.rng.attack.gen_range(0..n) as u32;
-                if self.peers[k as usize].online()
-                    && matches!(self.peers[k as usize].role, Role::Honest { .. })
-                {
-                    targets.push(self.peers[k as usize].endpoint(k));
+                let n = core.peers().len();
+                let k = self.rng_attack.gen_range(0..n) as u32;
+                let p = core.peer(k);
+                if p.online() && p.data.attacker.is_none() {
+                    targets.push(p.endpoint(k));
                 }
             }
             for to in targets {
@@ -123,31 +123,25 @@ impl World {
                     best_match: Some(entry.clone()),
                     flagged_path: vec![ep],
                 });
-                self.transmit(peer, to, msg);
+                core.transmit(peer, to, msg);
             }
         }
-    }
-
-    /// When attacker `peer`'s group starts misbehaving.
-    fn attack_start_time(&self, peer: u32) -> peerlab_engine::Instant {
-        let mut first = self.peers.len() - self.plan.attackers.iter().map(|a| a.joins.len()).sum::<usize>();
-        for a in &self.plan.attackers {
-            let end = first + a.joins.len();
-            if (peer as usize) < end {
-                return a.start;
-            }
-            first = end;
-        }
-        peerlab_engine::Instant::MAX
     }
 
     /// True once attacker `peer`'s group has started misbehaving.
-    pub(super) fn attacking(&self, peer: u32) -> bool {
-        self.now >= self.attack_start_time(peer)
+    pub(super) fn attacking(&self, core: &PCore, peer: u32) -> bool {
+        core.now() >= attack_start_time(core, peer)
     }
 
     /// Lets attacker `peer` act on a datagram; true when it swallowed or answered it itself.
-    pub(super) fn intercept(&mut self, peer: u32, b: Behaviour, from: Endpoint, msg: &Message) -> bool {
+    pub(super) fn intercept_as(
+        &mut self,
+        core: &mut PCore,
+        peer: u32,
+        b: Behaviour,
+        from: Endpoint,
+        msg: &Message,
+    ) -> bool {
         match (b, msg) {
             (
                 Behaviour::Drop,
@@ -157,7 +151,7 @@ impl World {
                 true
             }
             (Behaviour::Poison, Message::Lookup(l)) => {
-                self.poison_lookup(peer, from, l);
+                self.poison_lookup(core, peer, from, l);
                 true
             }
             (_, Message::Inquire(q)) if self.attack.claimed.contains_key(&(peer, q.validate_id)) => {
@@ -176,7 +170,7 @@ impl World {
                     }
                     _ => (None, None),
                 };
-                let ep = self.peers[peer as usize].endpoint(peer);
+                let ep = core.peer(peer).endpoint(peer);
                 let buf = AuthorityBuffer {
                     flags: AuthorityFlags::default(),
                     cert_chain,
@@ -185,7 +179,7 @@ impl World {
                     route_entry: Some(RouteEntry::single(q.validate_id, ep)),
                     cpa,
                 };
-                self.send_authority(peer, from, q.message_id, &buf);
+                self.send_authority(core, peer, from, q.message_id, &buf);
                 true
             }
             (Behaviour::Replay, Message::Authority(a)) => {
@@ -202,24 +196,24 @@ impl World {
                 false
             }
             (Behaviour::Replay, Message::Lookup(l)) => {
-                self.replay_answer(peer, from, l);
+                self.replay_answer(core, peer, from, l);
                 true
             }
             _ => false,
         }
     }
 
-    fn poison_lookup(&mut self, peer: u32, from: Endpoint, l: &pnrp::Lookup) {
-        let ep = self.peers[peer as usize].endpoint(peer);
+    fn poison_lookup(&mut self, core: &mut PCore, peer: u32, from: Endpoint, l: &pnrp::Lookup) {
+        let ep = core.peer(peer).endpoint(peer);
         // Half the time an entry right next to the target pointing at ourselves (so we can answer
         // its INQUIRE), half the time one pointing at an address where nobody lives.
-        let near = l.target.wrapping_add_u64(self.rng.attack.gen_range(1..1_000));
-        let entry = if self.rng.attack.gen_bool(0.5) {
+        let near = l.target.wrapping_add_u64(self.rng_attack.gen_range(1..1_000));
+        let entry = if self.rng_attack.gen_bool(0.5) {
             let name = PeerName {
                 authority: [0x66; 20],
                 classifier: format!("poison-{peer}"),
             };
-            let cpa = self.forge_cpa(peer, &name, near);
+            let cpa = forge_cpa(core, peer, &name, near);
             self.attack.claimed.insert((peer, near), Some(cpa));
             RouteEntry::single(near, ep)
         } else {
@@ -238,7 +232,7 @@ impl World {
             route_entry: Some(entry),
             cpa: None,
         };
-        self.send_authority(peer, from, l.message_id, &buf);
+        self.send_authority(core, peer, from, l.message_id, &buf);
     }
 
     fn collect_for_replay(&mut self, peer: u32, a: &Authority) {
@@ -258,8 +252,8 @@ impl World {
 
     /// Answers a LOOKUP by pointing at ourselves for an ID whose (stale) CPA we hold, and now and
     /// then replays a revoke FLOOD at the asker.
-    fn replay_answer(&mut self, peer: u32, from: Endpoint, l: &pnrp::Lookup) {
-        let ep = self.peers[peer as usize].endpoint(peer);
+    fn replay_answer(&mut self, core: &mut PCore, peer: u32, from: Endpoint, l: &pnrp::Lookup) {
+        let ep = core.peer(peer).endpoint(peer);
         let stored = self.attack.seen_cpas.get(&peer).cloned().unwrap_or_default();
         let best = stored
             .iter()
@@ -279,10 +273,10 @@ impl World {
             route_entry: entry,
             cpa: None,
         };
-        self.send_authority(peer, from, l.message_id, &buf);
+        self.send_authority(core, peer, from, l.message_id, &buf);
         let revokes = self.attack.seen_revokes.get(&peer).cloned().unwrap_or_default();
-        if !revokes.is_empty() && self.rng.attack.gen_ratio(1, 4) {
-            let revoke = revokes[self.rng.attack.gen_range(0..revokes.len())].clone();
+        if !revokes.is_empty() && self.rng_attack.gen_ratio(1, 4) {
+            let revoke = revokes[self.rng_attack.gen_range(0..revokes.len())].clone();
             self.attack.revokes_replayed += 1;
             let msg = Message::from(Flood {
                 message_id: self.attack_message_id(),
@@ -292,15 +286,22 @@ impl World {
                 route_entry: None,
                 already_flooded: Vec::new(),
             });
-            self.transmit(peer, from, msg);
+            core.transmit(peer, from, msg);
         }
     }
 
-    fn send_authority(&mut self, peer: u32, to: Endpoint, acked_id: u32, buf: &AuthorityBuffer) {
+    fn send_authority(
+        &mut self,
+        core: &mut PCore,
+        peer: u32,
+        to: Endpoint,
+        acked_id: u32,
+        buf: &AuthorityBuffer,
+    ) {
         let bytes = wire::encode_authority_buffer(buf);
         let message_id = self.attack_message_id();
         for frag in wire::fragment_authority(message_id, acked_id, &bytes) {
-            self.transmit(peer, to, Message::from(frag));
+            core.transmit(peer, to, Message::from(frag));
         }
     }
 
@@ -309,34 +310,9 @@ impl World {
         self.attack.next_message_id ^ 0xa77a_c000
     }
 
-    /// A CPA claiming `name` at `id`, signed with the attacker's own key (so it cannot verify for a
-    /// secured name that is not the attacker's).
-    fn forge_cpa(&mut self, peer: u32, name: &PeerName, id: PnrpId) -> Arc<Cpa> {
-        let identity = self.peers[peer as usize]
-            .identity
-            .clone()
-            .expect("attackers have identities");
-        let ep = self.peers[peer as usize].endpoint(peer);
-        let unsigned = Cpa {
-            revoke: false,
-            not_after: self.now + Duration::from_secs(12 * 3600),
-            service_location: id.service_location(),
-            nonce: [0; 16],
-            authority: name.is_secured().then_some(name.authority),
-            classifier_hash: Some(name.classifier_hash()),
-            friendly_name: None,
-            has_extended_payload: false,
-            service_addresses: vec![ep],
-            app_endpoints: Vec::new(),
-            public_key: identity.public_key().clone(),
-            signature: Vec::new(),
-        };
-        Arc::new(unsigned.sign(&identity))
-    }
-
     /// Attack figures for `summary.json`.
-    pub(super) fn attack_metrics(&self, m: &mut std::collections::BTreeMap<String, f64>) {
-        if !self.peers.iter().any(|p| matches!(p.role, Role::Attacker(_))) {
+    pub(super) fn attack_metrics(&self, core: &PCore, m: &mut std::collections::BTreeMap<String, f64>) {
+        if !core.peers().iter().any(|p| p.data.attacker.is_some()) {
             return;
         }
         m.insert(
@@ -364,4 +340,45 @@ impl World {
 fn forged_id(name: &PeerName, ep: &Endpoint, suffix: u64) -> PnrpId {
     let prefix = u64::from_be_bytes(ep.addr.octets()[..8].try_into().expect("8 bytes"));
     PnrpId::new(name.p2p_id(), ((prefix as u128) << 64) | suffix as u128)
+}
+
+/// A CPA claiming `name` at `id`, signed with the attacker's own key (so it cannot verify for a
+/// secured name that is not the attacker's).
+fn forge_cpa(core: &PCore, peer: u32, name: &PeerName, id: PnrpId) -> Arc<Cpa> {
+    let identity = core
+        .peer(peer)
+        .data
+        .identity
+        .clone()
+        .expect("attackers have identities");
+    let ep = core.peer(peer).endpoint(peer);
+    let unsigned = Cpa {
+        revoke: false,
+        not_after: core.now() + Duration::from_secs(12 * 3600),
+        service_location: id.service_location(),
+        nonce: [0; 16],
+        authority: name.is_secured().then_some(name.authority),
+        classifier_hash: Some(name.classifier_hash()),
+        friendly_name: None,
+        has_extended_payload: false,
+        service_addresses: vec![ep],
+        app_endpoints: Vec::new(),
+        public_key: identity.public_key().clone(),
+        signature: Vec::new(),
+    };
+    Arc::new(unsigned.sign(&identity))
+}
+
+/// When attacker `peer`'s group starts misbehaving.
+fn attack_start_time(core: &PCore, peer: u32) -> peerlab_engine::Instant {
+    let plan = &core.plan;
+    let mut first = core.peers().len() - plan.attackers.iter().map(|a| a.joins.len()).sum::<usize>();
+    for a in &plan.attackers {
+        let end = first + a.joins.len();
+        if (peer as usize) < end {
+            return a.start;
+        }
+        first = end;
+    }
+    peerlab_engine::Instant::MAX
 }

@@ -1,44 +1,45 @@
 //! Operations: workload generators, registrations, and judging each completion against the oracle.
 
-use super::{Ev, PendingOp, Role, World};
-use crate::plan::OpKind;
-use peerlab_engine::pnrp::{self, ResolveCriteria, ResolveError, Resolved};
-use peerlab_engine::{Duration, RequestId};
+use super::{role, OpKind, PCore, PendingOp, PnrpProtocol, Role};
+use crate::world::Ev;
+use peerlab_engine::pnrp::{self, ResolveCriteria, ResolveError, ResolveStats, Resolved};
+use peerlab_engine::{Duration, Node};
 use peerlab_reports::{OpRecord, Record};
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
 
-impl World {
+impl PnrpProtocol {
     /// One workload arrival: start an operation, then schedule the next (Poisson arrivals).
-    pub(super) fn workload_tick(&mut self, index: usize) {
-        let plan = self.plan.clone();
+    pub(super) fn workload_tick(&mut self, core: &mut PCore, index: usize) {
+        let plan = core.plan.clone();
         let w = &plan.workloads[index];
-        if self.now > w.stop || w.rate_per_s <= 0.0 {
+        if core.now() > w.stop || w.rate_per_s <= 0.0 {
             return;
         }
-        if let Some(source) = self.pick_source(&w.from) {
+        if let Some(source) = self.pick_source(core, &w.from) {
             match w.kind {
-                OpKind::Resolve => self.start_resolve(source, index),
-                OpKind::Register => self.start_register_new(source, w.timeout, w.payload_bytes),
-                OpKind::Unregister => self.start_unregister(source),
+                OpKind::Resolve => self.start_resolve(core, source, index),
+                OpKind::Register => self.start_register_new(core, source, w.timeout, w.payload_bytes),
+                OpKind::Unregister => self.start_unregister(core, source),
             }
         }
-        let gap_s: f64 = Exp::new(w.rate_per_s).map_or(1.0, |e| e.sample(&mut self.rng.workload));
+        let gap_s: f64 = Exp::new(w.rate_per_s).map_or(1.0, |e| e.sample(&mut self.rng_workload));
         let gap = Duration::from_micros((gap_s * 1e6).round().max(1.0) as u64);
-        let next = self.now + gap;
+        let next = core.now() + gap;
         if next <= w.stop {
-            self.queue.push(next, Ev::Workload { index: index as u16 });
+            core.schedule(next, Ev::Workload { index: index as u16 });
         }
     }
 
-    fn pick_source(&mut self, groups: &[usize]) -> Option<u32> {
-        let total: usize = groups.iter().map(|g| self.live.group(*g).len()).sum();
+    fn pick_source(&mut self, core: &PCore, groups: &[usize]) -> Option<u32> {
+        let live = core.live();
+        let total: usize = groups.iter().map(|g| live.group(*g).len()).sum();
         if total == 0 {
             return None;
         }
-        let mut k = self.rng.workload.gen_range(0..total);
+        let mut k = self.rng_workload.gen_range(0..total);
         for g in groups {
-            let members = self.live.group(*g);
+            let members = live.group(*g);
             if k < members.len() {
                 return Some(members[k]);
             }
@@ -47,18 +48,18 @@ impl World {
         None
     }
 
-    fn start_resolve(&mut self, source: u32, index: usize) {
-        let plan = self.plan.clone();
+    fn start_resolve(&mut self, core: &mut PCore, source: u32, index: usize) {
+        let plan = core.plan.clone();
         let w = &plan.workloads[index];
         // (peerlab choice) MS-PNRP §1.3.3: clouds are separate overlays, so a resolve targets names of the
         // asker's own cloud (another cloud's name cannot be found from here by design).
-        let cloud = self.cloud_of(source);
+        let cloud = core.cloud_of(source);
         let (name, online) = if w.include_offline {
             let n = self.oracle.name_count(cloud);
             if n == 0 {
                 return;
             }
-            let Some(k) = self.samplers[index].sample(&mut self.rng.workload, n) else {
+            let Some(k) = self.samplers[index].sample(&mut self.rng_workload, n) else {
                 return;
             };
             let Some(name) = self.oracle.nth_name(cloud, k) else {
@@ -70,7 +71,7 @@ impl World {
             if n == 0 {
                 return;
             }
-            let Some(k) = self.samplers[index].sample(&mut self.rng.workload, n) else {
+            let Some(k) = self.samplers[index].sample(&mut self.rng_workload, n) else {
                 return;
             };
             match self.oracle.nth_registered(cloud, k) {
@@ -87,11 +88,11 @@ impl World {
             timeout: w.timeout,
             extended_payload: w.want_payload,
         };
-        self.start_op(source, OpKind::Resolve, name, online, cmd, w.timeout);
+        self.start_op(core, source, OpKind::Resolve, name, online, cmd, w.timeout);
     }
 
-    fn start_register_new(&mut self, source: u32, timeout: Duration, payload: Option<u32>) {
-        let p = &self.peers[source as usize];
+    fn start_register_new(&mut self, core: &mut PCore, source: u32, timeout: Duration, payload: Option<u32>) {
+        let p = &core.peer(source).data;
         let (Some(identity), false) = (p.identity.clone(), p.resolve_only) else {
             return;
         };
@@ -99,14 +100,14 @@ impl World {
         let Ok(name) = pnrp::PeerName::secured(identity.authority(), &classifier) else {
             return;
         };
-        let idx = self.oracle.add_name(name, source, self.cloud_of(source));
+        let idx = self.oracle.add_name(name, source, core.cloud_of(source));
         self.oracle.set_payload(idx, payload);
-        self.peers[source as usize].names.push(idx);
-        self.register(source, idx, timeout);
+        core.peer_mut(source).data.names.push(idx);
+        self.register(core, source, idx, timeout);
     }
 
-    fn start_unregister(&mut self, source: u32) {
-        let names = self.peers[source as usize].names.clone();
+    fn start_unregister(&mut self, core: &mut PCore, source: u32) {
+        let names = core.peer(source).data.names.clone();
         let Some(&name) = names.iter().find(|n| self.oracle.is_registered(**n)) else {
             return;
         };
@@ -115,6 +116,7 @@ impl World {
         };
         self.oracle.withdrawn(name);
         self.start_op(
+            core,
             source,
             OpKind::Unregister,
             name,
@@ -127,13 +129,13 @@ impl World {
 
     /// Registers name `name` (an oracle index) on its owner `peer`; not done within `timeout`, the
     /// registration counts as failed (`timeout`), though the engine's walk goes on.
-    pub(super) fn register(&mut self, peer: u32, name: u32, timeout: Duration) {
-        let Some(identity) = self.peers[peer as usize].identity.clone() else {
+    pub(super) fn register(&mut self, core: &mut PCore, peer: u32, name: u32, timeout: Duration) {
+        let Some(identity) = core.peer(peer).data.identity.clone() else {
             return;
         };
-        let (friendly_name, service_location_prefix) = match self.peers[peer as usize].role {
+        let (friendly_name, service_location_prefix) = match role(core.peer(peer)) {
             Role::Honest { group } => {
-                let g = &self.plan.groups[group];
+                let g = &core.plan.groups[group];
                 (g.friendly_name.clone(), g.service_location_prefix)
             }
             Role::Attacker(_) => (None, None),
@@ -156,11 +158,13 @@ impl World {
                     .map(|n| crate::payload::payload_of(&info.name, n)),
             },
         };
-        self.start_op(peer, OpKind::Register, name, true, cmd, timeout);
+        self.start_op(core, peer, OpKind::Register, name, true, cmd, timeout);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn start_op(
         &mut self,
+        core: &mut PCore,
         peer: u32,
         kind: OpKind,
         name: u32,
@@ -168,14 +172,13 @@ impl World {
         cmd: pnrp::Command,
         deadline: Duration,
     ) {
-        let started = self.now;
+        let started = core.now();
         // Insert the pending entry before draining: a completion may arrive within the same drain.
-        let now = self.now;
-        let Some(node) = self.peers[peer as usize].node.as_mut() else {
+        let Some(node) = core.peer_mut(peer).node_mut() else {
             return;
         };
-        let request = peerlab_engine::Node::handle_command(node.as_mut(), now, cmd);
-        self.peers[peer as usize].ops.insert(
+        let request = Node::handle_command(node, started, cmd);
+        core.peer_mut(peer).data.ops.insert(
             request,
             PendingOp {
                 kind,
@@ -185,31 +188,31 @@ impl World {
                 deadline,
             },
         );
-        self.drain(peer);
+        core.drain(self, peer);
     }
 
     /// An engine event: completions are judged and recorded.
-    pub(super) fn node_event(&mut self, peer: u32, event: pnrp::Event) {
+    pub(super) fn node_event(&mut self, core: &mut PCore, peer: u32, event: pnrp::Event) {
         match event {
             pnrp::Event::Registered { request, id, stats } => {
-                let Some(op) = self.peers[peer as usize].ops.remove(&request) else {
-                    if matches!(self.peers[peer as usize].role, Role::Attacker(_)) {
+                let Some(op) = core.peer_mut(peer).data.ops.remove(&request) else {
+                    if matches!(role(core.peer(peer)), Role::Attacker(_)) {
                         // An attacker's own, honestly signed name: part of the true ring.
                         self.oracle.register_foreign(0, id);
                     }
                     return;
                 };
-                if self.peers[peer as usize].names.contains(&op.name) {
+                if core.peer(peer).data.names.contains(&op.name) {
                     self.oracle.registered(op.name, id);
                 }
                 // The engine has no deadline for a registration (a deferred walk waits for the
                 // cache); the harness judges it against its timeout, as the engine does a resolve.
-                let outcome = if self.overdue(&op) { "timeout" } else { "ok" };
-                self.record_op(peer, &op, outcome, Some(stats.useful_hops), stats.messages_sent);
+                let outcome = if overdue(core, &op) { "timeout" } else { "ok" };
+                self.record_walk(core, peer, &op, outcome, &stats);
             }
             pnrp::Event::Unregistered { request, .. } => {
-                if let Some(op) = self.peers[peer as usize].ops.remove(&request) {
-                    self.record_op(peer, &op, "ok", None, 0);
+                if let Some(op) = core.peer_mut(peer).data.ops.remove(&request) {
+                    self.record_op(core, peer, &op, "ok", None, 0);
                 }
             }
             pnrp::Event::Resolved {
@@ -217,30 +220,30 @@ impl World {
                 result,
                 stats,
             } => {
-                let Some(op) = self.peers[peer as usize].ops.remove(&request) else {
+                let Some(op) = core.peer_mut(peer).data.ops.remove(&request) else {
                     return;
                 };
-                let outcome = self.judge_resolve(peer, &op, &result);
-                self.record_op(peer, &op, outcome, Some(stats.useful_hops), stats.messages_sent);
+                let outcome = self.judge_resolve(core, peer, &op, &result);
+                self.record_walk(core, peer, &op, outcome, &stats);
             }
             pnrp::Event::RegisterFailed { request, reason } => {
-                if let Some(op) = self.peers[peer as usize].ops.remove(&request) {
+                if let Some(op) = core.peer_mut(peer).data.ops.remove(&request) {
                     if reason == "unregistered_before_walk" {
                         // The peer left (or unregistered) while its registration walk was still
                         // waiting for a cache: the asker went away, the protocol did not fail.
-                        self.op_aborted(peer, op);
+                        self.op_aborted(core, peer, op);
                         return;
                     }
                     // The harness only registers names it owns the keys for: a refusal is a bug.
-                    self.violation(
+                    core.violation(
                         peer,
                         "register_refused",
                         format!("{}: {reason}", self.oracle.name(op.name).name),
                     );
-                    self.record_op(peer, &op, "failed", None, 0);
+                    self.record_op(core, peer, &op, "failed", None, 0);
                 }
             }
-            pnrp::Event::SplitDetected { .. } => self.metrics.split_detected.push(self.now),
+            pnrp::Event::SplitDetected { .. } => self.metrics.split_detected.push(core.now()),
         }
     }
 
@@ -249,27 +252,25 @@ impl World {
     /// The protocol did not fail here, the peer asking went away: the operation is recorded as
     /// `source_left`, which the success ratio and `max_failed_ratio` leave out, and which the
     /// summary counts in its own column (not with offline targets).
-    pub(super) fn op_aborted(&mut self, peer: u32, op: PendingOp) {
+    pub(super) fn op_aborted(&mut self, core: &mut PCore, peer: u32, op: PendingOp) {
         // One already past its deadline had failed before the asker left.
-        let outcome = if self.overdue(&op) { "timeout" } else { SOURCE_LEFT };
-        self.record_op(peer, &op, outcome, None, 0);
-    }
-
-    /// Whether `op` has run past its deadline (judged lazily: no timer event, so runs whose
-    /// operations all finish in time process exactly the same events).
-    pub(super) fn overdue(&self, op: &PendingOp) -> bool {
-        self.now.saturating_since(op.started) > op.deadline
+        let outcome = if overdue(core, &op) {
+            "timeout"
+        } else {
+            SOURCE_LEFT
+        };
+        self.record_op(core, peer, &op, outcome, None, 0);
     }
 
     /// At the end of the run: operations still open are recorded, as `timeout` (failed) when past
     /// their deadline, else as `unfinished` (counted apart: the run ended, nothing failed yet).
-    pub(super) fn record_open_ops(&mut self) {
-        for peer in 0..self.peers.len() as u32 {
+    pub(super) fn record_open_ops(&mut self, core: &mut PCore) {
+        for peer in 0..core.peers().len() as u32 {
             // Left in place: the final sample still counts overdue registrations (sample.rs).
-            let ops: Vec<PendingOp> = self.peers[peer as usize].ops.values().cloned().collect();
+            let ops: Vec<PendingOp> = core.peer(peer).data.ops.values().cloned().collect();
             for op in ops {
-                let outcome = if self.overdue(&op) { "timeout" } else { UNFINISHED };
-                self.record_op(peer, &op, outcome, None, 0);
+                let outcome = if overdue(core, &op) { "timeout" } else { UNFINISHED };
+                self.record_op(core, peer, &op, outcome, None, 0);
             }
         }
     }
@@ -277,12 +278,13 @@ impl World {
     /// Compares a resolve's answer with the oracle (the safety invariants of docs/architecture.md §4).
     fn judge_resolve(
         &mut self,
+        core: &mut PCore,
         peer: u32,
         op: &PendingOp,
         result: &Result<Resolved, ResolveError>,
     ) -> &'static str {
         let info = self.oracle.name(op.name).clone();
-        let owner = &self.peers[info.owner as usize];
+        let owner = core.peer(info.owner);
         let owner_ep = owner.endpoint(info.owner);
         let owner_has_it = owner.online() && self.oracle.is_registered(op.name);
         match result {
@@ -294,7 +296,7 @@ impl World {
                     && !self
                         .oracle
                         .delegations
-                        .vouches(&info.name, &r.cpa.public_key, self.now)
+                        .vouches(&info.name, &r.cpa.public_key, core.now())
                 {
                     self.metrics.forged_accepted += 1;
                     let detail = format!(
@@ -302,29 +304,28 @@ impl World {
                         info.name,
                         endpoints(&r.endpoints)
                     );
-                    self.violation(peer, "invalid_chain_accepted", detail);
+                    core.violation(peer, "invalid_chain_accepted", detail);
                     return "forged";
                 }
-                if let Some(why) = forged(&info.name, r, delegated, self.plan.pnrp.rsa_signature_byte_order) {
+                if let Some(why) = forged(&info.name, r, delegated, core.plan.pnrp.rsa_signature_byte_order) {
                     self.metrics.forged_accepted += 1;
                     let detail = format!("{} resolved to {}: {why}", info.name, endpoints(&r.endpoints));
-                    self.violation(peer, "forged_resolution_accepted", detail);
+                    core.violation(peer, "forged_resolution_accepted", detail);
                     return "forged";
                 }
                 if let Some(why) = crate::payload::payload_mismatch(&info.name, info.payload_bytes, r) {
-                    self.violation(peer, "payload_mismatch", format!("{}: {why}", info.name));
+                    core.violation(peer, "payload_mismatch", format!("{}: {why}", info.name));
                     return "forged";
                 }
                 let points_to_attacker = r.endpoints.iter().any(|ep| {
                     crate::addr::peer_of(ep).is_some_and(|(i, _)| {
-                        matches!(
-                            self.peers.get(i as usize).map(|p| p.role),
-                            Some(Role::Attacker(_))
-                        )
+                        core.peers()
+                            .get(i as usize)
+                            .is_some_and(|p| p.data.attacker.is_some())
                     })
                 });
                 if points_to_attacker && info.name.is_secured() {
-                    self.violation(
+                    core.violation(
                         peer,
                         "resolved_to_attacker",
                         format!("{} → {}", info.name, endpoints(&r.endpoints)),
@@ -335,13 +336,13 @@ impl World {
                     "ok"
                 } else if !op.target_online
                     || !owner_has_it
-                    || self.was_owners_address(info.owner, &r.endpoints)
+                    || core.was_owners_address(info.owner, &r.endpoints)
                 {
                     "stale_endpoint"
                 } else {
-                    // Issue 5: success with an endpoint the registrant never had is a safety
-                    // violation — unless an attacker answered for an unsecured name, which the
-                    // protocol cannot prevent (MS-PNRP §3.1.5.7: only secured names are verifiable).
+                    // Success with an endpoint the registrant never had is a safety violation —
+                    // unless an attacker answered for an unsecured name, which the protocol
+                    // cannot prevent (MS-PNRP §3.1.5.7: only secured names are verifiable).
                     if !points_to_attacker {
                         let detail = format!(
                             "{} resolved to {}; the registrant (peer {}) is at {owner_ep}",
@@ -349,7 +350,7 @@ impl World {
                             endpoints(&r.endpoints),
                             info.owner
                         );
-                        self.violation(peer, "resolve_wrong_endpoint", detail);
+                        core.violation(peer, "resolve_wrong_endpoint", detail);
                     }
                     "wrong_endpoint"
                 }
@@ -362,10 +363,37 @@ impl World {
         }
     }
 
-    fn record_op(&mut self, peer: u32, op: &PendingOp, outcome: &str, hops: Option<u32>, messages: u32) {
-        let latency = self.now.saturating_since(op.started);
+    /// Records an operation that walked the cloud, with its walk's hops and messages.
+    fn record_walk(
+        &mut self,
+        core: &mut PCore,
+        peer: u32,
+        op: &PendingOp,
+        outcome: &str,
+        stats: &ResolveStats,
+    ) {
+        self.record_op(
+            core,
+            peer,
+            op,
+            outcome,
+            Some(stats.useful_hops),
+            stats.messages_sent,
+        );
+    }
+
+    fn record_op(
+        &mut self,
+        core: &mut PCore,
+        peer: u32,
+        op: &PendingOp,
+        outcome: &str,
+        hops: Option<u32>,
+        messages: u32,
+    ) {
+        let latency = core.now().saturating_since(op.started);
         let rec = OpRecord {
-            t_us: self.now.as_micros(),
+            t_us: core.now().as_micros(),
             kind: op.kind.name().to_string(),
             node: peer,
             target: (op.kind == OpKind::Resolve).then(|| self.oracle.name(op.name).owner),
@@ -381,14 +409,14 @@ impl World {
             outcome == "ok",
             op.target_online && outcome != SOURCE_LEFT && outcome != UNFINISHED,
         );
-        self.rec.push(Record::Op(rec));
+        core.record(Record::Op(rec));
     }
+}
 
-    /// The request ids still open on `peer` (used by checks).
-    #[allow(dead_code)]
-    pub(super) fn open_requests(&self, peer: u32) -> Vec<RequestId> {
-        self.peers[peer as usize].ops.keys().copied().collect()
-    }
+/// Whether `op` has run past its deadline (judged lazily: no timer event, so runs whose
+/// operations all finish in time process exactly the same events).
+pub(super) fn overdue(core: &PCore, op: &PendingOp) -> bool {
+    core.now().saturating_since(op.started) > op.deadline
 }
 
 /// Outcome of an operation whose asker went offline (leave or crash) before it completed.

@@ -2,15 +2,17 @@
 //! secured name comes with a chain that must not hold, in turn one whose signatures are forged, one the
 //! victim really issued but that has expired (a former delegate), and one rooted in the attacker's own key.
 
-use super::World;
+use super::{PCore, PnrpProtocol};
 use peerlab_engine::pnrp::chain::identity_label;
 use peerlab_engine::pnrp::{CertChain, CertRole, Grant};
 use peerlab_engine::Duration;
 
-impl World {
+impl PnrpProtocol {
     /// The broken chain attacker `peer` presents for its `claim`-th claim, of name `victim` (oracle index).
-    pub(super) fn broken_chain(&mut self, peer: u32, victim: u32, claim: usize) -> Vec<u8> {
-        let mallory = self.peers[peer as usize]
+    pub(super) fn broken_chain(&mut self, core: &PCore, peer: u32, victim: u32, claim: usize) -> Vec<u8> {
+        let mallory = core
+            .peer(peer)
+            .data
             .identity
             .clone()
             .expect("attackers have identities");
@@ -19,14 +21,14 @@ impl World {
             role: CertRole::Member,
             classifiers: vec![info.name.classifier.clone()],
         };
-        let owner = self.peers[info.owner as usize].identity.clone();
+        let owner = core.peer(info.owner).data.identity.clone();
         let authority_key = match &owner {
             Some(id) if id.authority() == info.name.authority => Some(id.public_key().clone()),
             _ => self.oracle.delegations.root_key(&info.name.authority),
         };
         let (from, until) = (
             peerlab_engine::Instant::ZERO,
-            self.now + Duration::from_secs(86_400),
+            core.now() + Duration::from_secs(86_400),
         );
         let own = CertChain::issue(&mallory, mallory.public_key(), &grant, from, until);
         match (claim % 3, authority_key, owner) {
@@ -54,8 +56,8 @@ impl World {
             }
             // A genuine delegation from the victim that ended a second ago.
             (1, _, Some(victim_key)) if victim_key.authority() == info.name.authority => {
-                let ended =
-                    peerlab_engine::Instant::ZERO + self.now.saturating_since(from + Duration::from_secs(1));
+                let ended = peerlab_engine::Instant::ZERO
+                    + core.now().saturating_since(from + Duration::from_secs(1));
                 let chain = CertChain::issue(&victim_key, mallory.public_key(), &grant, from, ended);
                 self.oracle.delegations.record(chain.clone());
                 chain.der().to_vec()

@@ -5,7 +5,7 @@
 //! only reads those counters when an engine goes away and once at the end, so the event loop pays
 //! nothing per datagram.
 
-use super::{Role, World};
+use super::{PCore, PnrpProtocol};
 use peerlab_engine::pnrp::PnrpStats;
 use peerlab_reports::{PeerLoad, Record};
 
@@ -32,7 +32,7 @@ impl Ended {
     }
 }
 
-impl World {
+impl PnrpProtocol {
     /// Keeps the counters of `peer`'s engine, which is going away.
     pub(super) fn session_ended(&mut self, peer: u32, stats: &PnrpStats) {
         let i = peer as usize;
@@ -44,23 +44,27 @@ impl World {
 
     /// Records every honest peer's load over the run: peers that came online at least once,
     /// attackers left out (their traffic is not the protocol's load).
-    pub(super) fn record_peer_load(&mut self) {
-        for (i, p) in self.peers.iter().enumerate() {
-            if p.incarnation == 0 || !matches!(p.role, Role::Honest { .. }) {
+    pub(super) fn record_peer_load(&mut self, core: &mut PCore) {
+        let mut loads = Vec::new();
+        for (i, p) in core.peers().iter().enumerate() {
+            if p.incarnation() == 0 || p.data.attacker.is_some() {
                 continue;
             }
             let mut total = self.ended.get(i).copied().unwrap_or_default();
-            if let Some(node) = &p.node {
+            if let Some(node) = p.node() {
                 total.add(node.stats());
             }
-            self.rec.push(Record::PeerLoad(PeerLoad {
+            loads.push(Record::PeerLoad(PeerLoad {
                 node: i as u32,
-                sessions: p.incarnation,
+                sessions: p.incarnation(),
                 messages_sent: total.messages_sent,
                 bytes_sent: total.bytes_sent,
                 messages_received: total.messages_received,
                 bytes_received: total.bytes_received,
             }));
+        }
+        for r in loads {
+            core.record(r);
         }
     }
 }
