@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod dist;
 pub mod drain;
+pub mod graphing;
 mod net;
 mod node;
 pub mod pnrp;

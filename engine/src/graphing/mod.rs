@@ -1,0 +1,17 @@
+//! Peer Graphing (MS-PPGRH): a replicated record store kept in sync by flooding over a
+//! self-organising mesh of TCP connections. Sans-IO like every engine here: the node sees stream
+//! connection ids and typed messages (`crate::stream`); `wire` holds the byte codec.
+
+mod api;
+mod config;
+mod guid;
+mod message;
+mod peer_time;
+mod record;
+
+pub use api::{Bootstrap, GraphCommand, GraphError, GraphEvent};
+pub use config::{ContactFormula, GraphConfig};
+pub use guid::{Guid, GuidError};
+pub use message::*;
+pub use peer_time::{LocalClock, PeerTime, DEFAULT_EPOCH};
+pub use record::*;
