@@ -8,6 +8,7 @@ mod guid;
 mod message;
 mod peer_time;
 mod record;
+pub mod rules;
 
 pub use api::{Bootstrap, GraphCommand, GraphError, GraphEvent};
 pub use config::{ContactFormula, GraphConfig};
