@@ -3,7 +3,9 @@
 //! nothing of its state. Each module cites the MS-PPGRH sections it implements and the choices
 //! peerlab makes where the specification is open.
 
+pub mod contacts;
 pub mod peer_time;
 pub mod record_id;
+pub mod signature;
 pub mod timers;
 pub mod validate;
