@@ -8,6 +8,7 @@ pub mod hash_sync;
 pub mod partition;
 pub mod peer_time;
 pub mod presence;
+pub mod publish;
 pub mod record_id;
 pub mod referrals;
 pub mod signature;

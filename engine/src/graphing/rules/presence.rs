@@ -2,7 +2,7 @@
 //! presence when everyone does or the application forces it; with a target count, nodes join or
 //! leave the published set after a random delay, with a hysteresis of 10 above the target.
 
-use super::validate::InternalRecord;
+use super::publish::InternalRecord;
 use crate::graphing::PRESENCE_TYPE;
 use crate::Duration;
 
