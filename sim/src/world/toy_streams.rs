@@ -7,6 +7,7 @@ use super::toy::world_of;
 use super::{CheckVerdict, Core, PeerSpec, Protocol, Setup};
 use crate::addr::endpoint_of;
 use crate::plan::Plan;
+use crate::repro::trace::TraceLine;
 use peerlab_engine::{
     ConnId, ConnectFailure, Duration, Endpoint, Instant, Node, RequestId, StreamCommand, StreamEvent,
     Transmit,
@@ -435,4 +436,71 @@ fn tshark_follows_a_simulated_stream_connection() {
     std::fs::remove_file(&path).unwrap();
     assert!(client == framed(false), "{} bytes from the client", client.len());
     assert!(server == framed(true), "{} bytes from the server", server.len());
+}
+
+/// A toy message's trace line.
+fn describe(
+    now: Instant,
+    event: u64,
+    dir: &'static str,
+    from: Endpoint,
+    to: Endpoint,
+    msg: &Msg,
+) -> TraceLine {
+    let (Msg::Data { seq, len } | Msg::Echo { seq, len }) = msg;
+    TraceLine {
+        event,
+        t_us: now.as_micros(),
+        dir,
+        from: None,
+        from_ep: from.to_string(),
+        to: None,
+        to_ep: to.to_string(),
+        msg: Chat::message_kinds()[Chat::message_kind(msg)],
+        message_id: *seq,
+        acked_id: None,
+        ids: Vec::new(),
+        fields: format!("{len} bytes"),
+    }
+}
+
+#[test]
+fn a_trace_shows_each_connection_event_and_stream_message() {
+    let path = std::env::temp_dir().join(format!("peerlab-trace-{}.jsonl", std::process::id()));
+    let mut world = world_of::<Chat>(&scenario("servers", 2, 8, ""));
+    let (obs, status) = crate::trace_file::TraceFile::with_lines(&path, describe).unwrap();
+    world.set_observer(Box::new(obs));
+    world.run_in_place(&mut |_, _, _| {});
+    drop(world.take_observer());
+    assert!(status.borrow().error.is_none());
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let count = |dir: &str, msg: &str| {
+        lines
+            .iter()
+            .filter(|l| l["dir"] == dir && (msg.is_empty() || l["msg"] == msg))
+            .count()
+    };
+    // Two clients, each sending MESSAGES and getting as many echoes.
+    let each = 2 * MESSAGES as usize;
+    assert_eq!(
+        (count("stream", "connected"), count("stream", "accepted")),
+        (2, 2)
+    );
+    assert_eq!(
+        (count("stream-send", "data"), count("stream-recv", "data")),
+        (each, each)
+    );
+    assert_eq!(
+        (count("stream-send", "echo"), count("stream-recv", "echo")),
+        (each, each)
+    );
+    assert_eq!(count("stream", "closed"), 2, "the server hears each client close");
+    let accepted = lines.iter().find(|l| l["msg"] == "accepted").unwrap();
+    assert_eq!(accepted["to"], 0);
+    assert!(
+        accepted["fields"].as_str().unwrap().contains("port 7000"),
+        "{accepted}"
+    );
 }
