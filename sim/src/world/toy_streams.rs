@@ -1,7 +1,8 @@
 //! A second toy protocol, over stream connections, for the world's stream tests: servers listen
 //! on a port and echo every message; each client connects to peer 0 a second after it joins,
 //! sends a numbered message every half second (sizes from one to several segments) and closes
-//! after the last echo. Peers in a group named `mute` listen on nothing.
+//! after the last echo. Peers in a group named `mute` listen on nothing. A server leaving
+//! gracefully closes the connections it accepted.
 
 use super::toy::world_of;
 use super::{CheckVerdict, Core, PeerSpec, Protocol, Setup};
@@ -46,6 +47,8 @@ struct Talk {
     conn: Option<ConnId>,
     connected: bool,
     next_seq: u32,
+    /// Connections a server accepted and still holds.
+    accepted: Vec<ConnId>,
     cmds: VecDeque<StreamCommand<Msg>>,
     seen: VecDeque<Seen>,
 }
@@ -80,7 +83,11 @@ impl Node for Talk {
             self.wake = Some(now + Duration::from_millis(500));
         }
     }
+    /// Leave: close every connection it accepted.
     fn handle_command(&mut self, _now: Instant, _cmd: ()) -> RequestId {
+        for conn in self.accepted.drain(..) {
+            self.cmds.push_back(StreamCommand::Close { conn });
+        }
         RequestId(0)
     }
     fn handle_stream(&mut self, now: Instant, event: StreamEvent<Msg>) {
@@ -90,7 +97,10 @@ impl Node for Talk {
                 self.wake = Some(now);
                 Seen::Connected
             }
-            StreamEvent::Accepted { .. } => Seen::Accepted,
+            StreamEvent::Accepted { conn, .. } => {
+                self.accepted.push(conn);
+                Seen::Accepted
+            }
             StreamEvent::Received { conn, msg } => match msg {
                 Msg::Data { seq, len } => {
                     let msg = Msg::Echo { seq, len };
@@ -106,7 +116,18 @@ impl Node for Talk {
                     Seen::Echo(seq)
                 }
             },
-            StreamEvent::Closed { .. } => Seen::Closed,
+            StreamEvent::Closed { conn } | StreamEvent::Reset { conn } if self.accepted.contains(&conn) => {
+                self.accepted.retain(|c| *c != conn);
+                if matches!(event, StreamEvent::Closed { .. }) {
+                    Seen::Closed
+                } else {
+                    Seen::Reset
+                }
+            }
+            StreamEvent::Closed { .. } => {
+                self.client = false;
+                Seen::Closed
+            }
             StreamEvent::Reset { .. } => {
                 self.wake = None;
                 Seen::Reset
@@ -198,12 +219,17 @@ impl Protocol for Chat {
             conn: None,
             connected: false,
             next_seq: 0,
+            accepted: Vec::new(),
             cmds: VecDeque::new(),
             seen: VecDeque::new(),
         })
     }
     fn joined(&mut self, _core: &mut Core<Self>, _peer: u32) {}
-    fn going_offline(&mut self, _core: &mut Core<Self>, _peer: u32, _graceful: bool) {}
+    fn going_offline(&mut self, core: &mut Core<Self>, peer: u32, graceful: bool) {
+        if graceful {
+            core.command(self, peer, ());
+        }
+    }
     fn gone_offline(&mut self, _core: &mut Core<Self>, _peer: u32, _node: Option<Box<Talk>>) {}
     fn address_changed(&mut self, _core: &mut Core<Self>, _peer: u32, _ep: Endpoint) {}
     fn on_event(&mut self, core: &mut Core<Self>, peer: u32, event: Seen) {
@@ -295,6 +321,30 @@ fn a_crashed_far_peer_is_noticed_as_a_reset_once_it_is_back() {
         at > Duration::from_secs(8) && at < Duration::from_secs(20),
         "{at:?}"
     );
+}
+
+#[test]
+fn a_server_leaving_gracefully_closes_its_connections_and_later_connects_are_refused() {
+    let leave =
+        "count = 1\nsession = { model = \"fixed\", length = \"5250ms\" }\nleave = \"graceful\"\n[[peers]]";
+    // Without loss, so that no retransmission holds an echo (and the FIN behind it) past the
+    // client's next send.
+    let text = scenario("servers", 2, 10, "")
+        .replacen("count = 1\n[[peers]]", leave, 1)
+        .replace("loss = \"3%\"", "loss = \"0%\"");
+    let late = "[[peers]]\nname = \"clients-late\"\ncount = 1\njoin = { model = \"at\", at = \"8s\" }\n";
+    let (chat, out) = run(&(text + late));
+    for client in [1, 2] {
+        let seen = chat.of(client);
+        // The leave falls between two of the client's messages (sent every 500 ms from about
+        // 1 s): its Close reaches the client as a FIN after the last echo, before the next send
+        // could cross it (data reaching a closed end would draw an RST).
+        assert_eq!(seen.last(), Some(&Seen::Closed), "{seen:?}");
+        assert!(!seen.contains(&Seen::Reset), "{seen:?}");
+    }
+    // The server's host stays up after a graceful leave: a SYN to it draws an RST.
+    assert_eq!(chat.of(3), [Seen::Failed(ConnectFailure::Refused)]);
+    assert_eq!(out.metrics["net.stream.resets"], 0.0);
 }
 
 #[test]
