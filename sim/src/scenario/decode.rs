@@ -19,7 +19,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// Top-level keys of a scenario file.
-pub(crate) const TOP_KEYS: [&str; 14] = [
+pub(crate) const TOP_KEYS: [&str; 15] = [
     "name",
     "description",
     "seed",
@@ -34,10 +34,11 @@ pub(crate) const TOP_KEYS: [&str; 14] = [
     "output",
     "distribution",
     "branch",
+    "subnet",
 ];
 
 /// Top-level keys only a PNRP scenario may have (design note in `distribution.rs`).
-pub(crate) const PNRP_ONLY_KEYS: [&str; 4] = ["pnrp", "peers", "fault", "network"];
+pub(crate) const PNRP_ONLY_KEYS: [&str; 5] = ["pnrp", "peers", "fault", "network", "subnet"];
 
 /// `[pnrp]` keys the simulator takes for itself; the rest go to `PnrpConfig`.
 pub(crate) const PNRP_SIM_KEYS: [&str; 5] = [
@@ -376,14 +377,15 @@ pub(crate) fn decode(
     } else {
         d.pnrp(root.get("pnrp"))
     };
-    let (peers, workload, fault, attackers) = if is_dist {
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new())
+    let (peers, workload, fault, attackers, subnets) = if is_dist {
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new())
     } else {
         (
             d.list(root, "peers"),
             d.list(root, "workload"),
             d.list(root, "fault"),
             d.list(root, "attackers"),
+            d.list(root, "subnet"),
         )
     };
     let checks = d.field(root, &top, "checks", Some(Checks::default()));
@@ -412,6 +414,7 @@ pub(crate) fn decode(
                 checks,
                 output,
                 distribution,
+                subnets,
                 base_dir,
                 allowed_dirs: Vec::new(),
             };

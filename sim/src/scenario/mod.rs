@@ -15,6 +15,7 @@ mod files;
 mod limits;
 mod names;
 mod overrides;
+mod placement;
 mod printable;
 mod rate;
 mod ratio;
@@ -38,6 +39,7 @@ pub use error::{without_test_only_keys, Diagnostic, Location, ScenarioError};
 pub use estimate::{parse_meminfo, Estimate, MemInfo};
 pub use files::{parse_matrix, parse_trace, read_matrix, read_trace};
 pub use limits::{DURATION_MAX, GROUPS_MAX, PEERS_MAX};
+pub use placement::{stack_of, SubnetTable, DEFAULT_STACK};
 pub use printable::{escape, excerpt, EXCERPT_CHARS};
 pub use rate::Rate;
 pub use schema::{

@@ -44,6 +44,9 @@ pub struct Scenario {
     pub output: Output,
     /// Peer Distribution settings; `Some` makes this a distribution scenario (no PNRP world).
     pub distribution: Option<super::distribution::Distribution>,
+    /// `[[subnet]]` tables: LANs behind gateways (`placement.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<super::placement::SubnetTable>,
     /// Directory that relative file paths (latency matrix, session traces) are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -105,6 +105,16 @@ impl<P: Protocol> Core<P> {
                 self.transmit(peer, t.to, t.msg);
                 sent = true;
             }
+            // Stream commands go to the stream model as they are polled, like datagrams; what
+            // the model answers reaches the engines after this event's input (`flush_streams`).
+            while let Some(c) = self.peers[peer as usize]
+                .node
+                .as_mut()
+                .and_then(|n| n.poll_stream())
+            {
+                self.stream_command(peer, c);
+                sent = true;
+            }
             let Some(node) = self.peers[peer as usize].node.as_mut() else {
                 break;
             };
@@ -164,6 +174,10 @@ impl<P: Protocol> Core<P> {
         if let Some(obs) = self.observer.as_mut() {
             obs.on_transmit(self.now, self.events, from, src, to, &msg);
         }
+        if to.addr.is_multicast() {
+            self.multicast(from, from_generation, to, bytes, msg);
+            return;
+        }
         self.check_destination(from, &to);
         let Some((dst, generation)) = addr::peer_of(&to).filter(|(i, _)| (*i as usize) < self.peers.len())
         else {
@@ -191,8 +205,37 @@ impl<P: Protocol> Core<P> {
         }
     }
 
+    /// A datagram to a multicast group: one copy to every other live member of the sender's
+    /// subnet, each through the network model in index order (`net/subnet.rs` for the scopes).
+    fn multicast(&mut self, from: u32, from_generation: u16, group: Endpoint, bytes: usize, msg: P::Message) {
+        let engines = &self.engines;
+        let receivers = match self.net.subnets() {
+            Some(s) => s.multicast_receivers(from, &group.addr, |n| engines[n as usize] != 0),
+            None => Vec::new(),
+        };
+        if receivers.is_empty() {
+            *self.traffic.dropped.entry("multicast_no_receiver").or_default() += 1;
+            return;
+        }
+        for dst in receivers {
+            match self.net.send(self.now, from, dst, bytes as u32) {
+                Delivery::At(at) => self.queue.push(
+                    at,
+                    Ev::Deliver {
+                        to: dst,
+                        generation: self.generations[dst as usize],
+                        from,
+                        from_generation,
+                        msg: msg.clone(),
+                    },
+                ),
+                Delivery::Dropped(reason) => *self.traffic.dropped.entry(reason.as_str()).or_default() += 1,
+            }
+        }
+    }
+
     /// Wire-bytes mode: every datagram goes through the protocol's real codec and back.
-    fn round_trip(&mut self, msg: P::Message) -> Option<P::Message> {
+    pub(super) fn round_trip(&mut self, msg: P::Message) -> Option<P::Message> {
         match P::wire_round_trip(msg, &mut self.wire_buf) {
             Ok(back) => Some(back),
             Err(detail) => {
