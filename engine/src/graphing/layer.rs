@@ -59,16 +59,6 @@ impl GraphingLayer {
         }
     }
 
-    /// The graph node.
-    pub fn node(&self) -> &GraphNode {
-        &self.node
-    }
-
-    /// Whether the graph's peer name was registered in PNRP.
-    pub fn registered(&self) -> bool {
-        self.registered
-    }
-
     fn request(&mut self, what: Pending, command: pnrp::Command) {
         self.next_request += 1;
         let request = RequestId(self.next_request);
@@ -219,5 +209,92 @@ impl Layer for GraphingLayer {
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
         &mut self.node
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Scheme;
+    use crate::graphing::node::testnet::{test_addr, TestNet};
+    use crate::graphing::{Bootstrap, GraphCommand, GraphConfig, Guid, LocalClock};
+    use crate::pnrp::{PnrpConfig, PnrpNode};
+    use crate::stack::{NodeLayer, Stack};
+    use crate::{derive_seed, Duration};
+
+    fn pnrp_layer(i: usize, start: Instant) -> Box<dyn Layer> {
+        let seeds = if i == 0 { vec![] } else { vec![Endpoint::new(test_addr(0), 3540)] };
+        let node = PnrpNode::new(
+            Arc::new(PnrpConfig::default()),
+            Endpoint::new(test_addr(i), 3540),
+            seeds,
+            derive_seed(5, "pnrp", i as u64),
+            start,
+        );
+        Box::new(NodeLayer(node))
+    }
+
+    fn stack(i: usize, start: Instant, registration: Option<(PeerName, Arc<Identity>)>) -> Stack {
+        let config = GraphConfig::new("pnrp-found graph", format!("member{i}"));
+        let listen = Endpoint::new(test_addr(i), config.port);
+        let node = GraphNode::new(config, 1000 + i as u64, LocalClock::default(), derive_seed(5, "graph", i as u64), listen);
+        let graphing = Box::new(GraphingLayer::new(node, registration));
+        Stack::new(vec![pnrp_layer(i, start), graphing]).expect("one layer per protocol")
+    }
+
+    fn graph_node(net: &TestNet<Stack>, i: usize) -> &GraphNode {
+        net.nodes[i].node::<GraphNode>().expect("a graphing layer")
+    }
+
+    #[test]
+    fn a_joiner_finds_the_graph_through_pnrp_and_records_flow_both_ways() {
+        let identity = Identity::generate(Scheme::Ed25519, derive_seed(5, "identity", 0));
+        let name = PeerName::secured(identity.authority(), "graph").expect("a valid classifier");
+        let mut net = TestNet::new(vec![stack(0, Instant::ZERO, Some((name.clone(), identity)))]);
+        net.command(0, StackCommand::Graphing(GraphCommand::Create));
+        net.run_for(Duration::from_secs(60));
+        assert!(net.nodes[0].layer(ProtocolId::Graphing).is_some());
+        // The joiner's PNRP node comes up after the name is registered and learns it from the
+        // seed's cache when it synchronizes (MS-PNRP §3.1.4.3).
+        let joiner = stack(1, net.now, None);
+        net.add(joiner);
+        net.run_for(Duration::from_secs(30));
+        assert!(graph_node(&net, 0).is_listening());
+
+        let join = GraphCommand::Join(Bootstrap::PeerName(name.to_string()));
+        let request = net.command(1, StackCommand::Graphing(join));
+        net.run_for(Duration::from_secs(60));
+        let joined = net.events.iter().any(|(_, i, e)| {
+            *i == 1 && matches!(e, StackEvent::Graphing(GraphEvent::Done { request: r, .. }) if *r == request)
+        });
+        assert!(joined, "{:?}", net.events);
+        assert!(graph_node(&net, 1).is_synchronized());
+        assert_eq!(graph_node(&net, 1).neighbors(), [1000]);
+        assert!(net.nodes[1].stats().requests_completed >= 1, "the resolve went through the stack");
+
+        let publish = GraphCommand::Publish {
+            record_type: Guid::from_text("b0b0b0b0-0000-4000-8000-000000000002"),
+            payload: b"through the stack".to_vec(),
+            attributes: String::new(),
+            lifetime: Duration::from_secs(600),
+        };
+        net.command(1, StackCommand::Graphing(publish));
+        net.run_for(Duration::from_secs(2));
+        let published: Vec<_> = graph_node(&net, 1).records().filter(|r| !r.is_internal()).collect();
+        assert_eq!(published.len(), 1);
+        assert_eq!(graph_node(&net, 0).record(&published[0].id), Some(published[0]));
+    }
+
+    #[test]
+    fn a_name_that_resolves_to_nothing_fails_the_join() {
+        let mut net = TestNet::new(vec![stack(0, Instant::ZERO, None), stack(1, Instant::ZERO, None)]);
+        net.run_for(Duration::from_secs(30));
+        let join = GraphCommand::Join(Bootstrap::PeerName("0.nobody-registered-this".into()));
+        let request = net.command(1, StackCommand::Graphing(join));
+        net.run_for(Duration::from_secs(120));
+        let failed = net.events.iter().any(|(_, _, e)| {
+            matches!(e, StackEvent::Graphing(GraphEvent::Failed { request: r, error: crate::graphing::GraphError::NameNotFound }) if *r == request)
+        });
+        assert!(failed, "{:?}", net.events);
     }
 }

@@ -19,7 +19,7 @@ mod stats;
 mod sync;
 mod timers;
 #[cfg(test)]
-mod testnet;
+pub(crate) mod testnet;
 #[cfg(test)]
 mod tests;
 

@@ -53,7 +53,7 @@ impl<N: Node> TestNet<N> {
     /// A network of `nodes`, node `i` at [`test_addr`]`(i)`.
     pub(crate) fn new(nodes: Vec<N>) -> Self {
         let n = nodes.len();
-        TestNet {
+        let mut net = TestNet {
             addrs: (0..n).map(test_addr).collect(),
             online: vec![true; n],
             events: Vec::new(),
@@ -65,7 +65,9 @@ impl<N: Node> TestNet<N> {
             accepted: vec![0; n],
             deadlines: vec![None; n],
             nodes,
-        }
+        };
+        (0..n).for_each(|i| net.drain(i));
+        net
     }
 
     /// Adds a node; returns its index.
@@ -76,6 +78,7 @@ impl<N: Node> TestNet<N> {
         self.online.push(true);
         self.accepted.push(0);
         self.deadlines.push(None);
+        self.drain(i);
         i
     }
 
