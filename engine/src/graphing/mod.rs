@@ -9,6 +9,7 @@ mod message;
 pub mod payloads;
 mod peer_time;
 mod record;
+pub mod rules;
 pub mod wire;
 
 pub use api::{Bootstrap, GraphCommand, GraphError, GraphEvent};
