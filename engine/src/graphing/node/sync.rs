@@ -4,7 +4,7 @@
 
 use super::conn::Sync;
 use super::GraphNode;
-use crate::graphing::rules::hash_sync;
+use crate::graphing::rules::hash_sync::{advertise, diff, solicit_ranges, sync_entries};
 use crate::graphing::{
     Advertise, GraphEvent, Message, PeerTime, Request, SolicitHash, SolicitNew, SolicitTime, TypeFilter,
     GRAPH_INFO_TYPE, PRESENCE_TYPE,
@@ -155,7 +155,7 @@ impl GraphNode {
     /// Initiator: SOLICIT_HASH over ranges of the whole database (MS-PPGRH §3.1.7.31).
     fn start_hash(&mut self, now: Instant, conn: ConnId) {
         let pt = self.peer_time(now);
-        let ranges = hash_sync::ranges(&self.db.by_modified(pt));
+        let ranges = solicit_ranges(&sync_entries(self.db.iter(), pt));
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.sync = Sync::HashSolicited;
         let solicit = SolicitHash {
@@ -171,7 +171,7 @@ impl GraphNode {
             return self.protocol_error(now, conn);
         }
         let pt = self.peer_time(now);
-        let advertise = hash_sync::advertise(&self.db.by_modified(pt), &s.ranges);
+        let advertise = advertise(&sync_entries(self.db.iter(), pt), &s.ranges);
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.sync = Sync::HashAdvertised;
         self.send(conn, Message::Advertise(Box::new(advertise)));
@@ -184,12 +184,12 @@ impl GraphNode {
             return self.protocol_error(now, conn);
         }
         let pt = self.peer_time(now);
-        let diff = hash_sync::diff(&self.db.by_modified(pt), &a);
+        let lists = diff(&sync_entries(self.db.iter(), pt), &a);
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.sync = Sync::HashRequested(diff.to_send);
+            c.sync = Sync::HashRequested(lists.send);
         }
         let request = Request {
-            abstracts: diff.to_request,
+            abstracts: lists.request,
         };
         self.send(conn, Message::Request(Box::new(request)));
     }
