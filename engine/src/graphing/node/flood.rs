@@ -113,8 +113,11 @@ impl GraphNode {
     }
 
     /// A FLOOD on a CONNECTED neighbor link (MS-PPGRH §3.1.5.2.10, §3.1.7.27).
-    pub(super) fn on_flood(&mut self, now: Instant, conn: ConnId, record: PeerRecord) {
+    pub(super) fn on_flood(&mut self, now: Instant, conn: ConnId, mut record: PeerRecord) {
         self.stats.floods_received += 1;
+        // Autorefresh is the publisher's local flag, never on the wire (MS-PPGRH §2.2.1.9): a
+        // typed copy must not make this node refresh someone else's record.
+        record.autorefresh = false;
         let ctx = ReceiveContext {
             graph_id: &self.cfg.graph_id,
             max_record_size: self.internal.max_record_size,

@@ -30,6 +30,8 @@ pub(crate) struct TestNet<N: Node> {
     pub(crate) events: Vec<(Instant, usize, N::Event)>,
     /// The source port datagrams carry.
     pub(crate) datagram_port: u16,
+    /// Applied to every stream message in flight (a round trip through a wire codec).
+    pub(crate) wire: Option<fn(N::Message) -> N::Message>,
     pub(crate) now: Instant,
     queue: BTreeMap<(Instant, u64), Ev<N::Message>>,
     seq: u64,
@@ -58,6 +60,7 @@ impl<N: Node> TestNet<N> {
             online: vec![true; n],
             events: Vec::new(),
             datagram_port: 3540,
+            wire: None,
             now: Instant::ZERO,
             queue: BTreeMap::new(),
             seq: 0,
@@ -131,6 +134,10 @@ impl<N: Node> TestNet<N> {
             },
             StreamCommand::Send { conn, msg } => {
                 if let Some((j, c)) = self.links.get(&(i, conn)).copied() {
+                    let msg = match self.wire {
+                        Some(f) => f(msg),
+                        None => msg,
+                    };
                     let when = self.now + latency(i, j);
                     self.at(when, Ev::Stream(j, StreamEvent::Received { conn: c, msg }));
                 }

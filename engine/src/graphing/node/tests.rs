@@ -5,7 +5,7 @@
 use super::testnet::{test_addr, TestNet};
 use super::GraphNode;
 use crate::graphing::{
-    Bootstrap, GraphCommand, GraphConfig, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime, RefuseReason,
+    wire, Bootstrap, GraphCommand, GraphConfig, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime, RefuseReason,
     DEFAULT_EPOCH,
 };
 use crate::{derive_seed, ConnId, Duration, Endpoint, Instant, Node, StreamCommand, StreamEvent};
@@ -38,9 +38,19 @@ fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
+/// Every message crosses the test network as bytes: encoded and decoded by the wire codec
+/// (MS-PPGRH §2.2), so what the node sends is what the wire can carry.
+fn through_the_wire(msg: Message) -> Message {
+    let mut bytes = Vec::new();
+    wire::encode(&msg, &mut bytes);
+    assert_eq!(bytes.len(), msg.encoded_len());
+    wire::decode(&bytes).unwrap_or_else(|e| panic!("{msg:?} does not survive the wire: {e}"))
+}
+
 /// Node 0 creates the graph; nodes 1..n join through it one every two seconds.
 fn graph(n: usize, skew: impl Fn(usize) -> i64) -> TestNet<GraphNode> {
     let mut net = TestNet::new((0..n).map(|i| node(i, skew(i))).collect());
+    net.wire = Some(through_the_wire);
     net.command(0, GraphCommand::Create);
     for i in 1..n {
         net.run_for(secs(2));
