@@ -4,10 +4,10 @@
 
 use super::security::Validity;
 use super::GraphNode;
-use crate::graphing::rules::validate::{
-    create_app_record, delete_app_record, update_app_record, validate_received, PublishContext,
-    ReceiveContext, RecordContent,
+use crate::graphing::rules::publish::{
+    create_app_record, delete_app_record, update_app_record, PublishContext, RecordContent,
 };
+use crate::graphing::rules::validate::{validate_received, ReceiveContext};
 use crate::graphing::{validate_attributes, AckEntry, Freshness, GraphError, GraphEvent, Guid, Message, PeerRecord};
 use crate::{ConnId, Duration, Instant};
 

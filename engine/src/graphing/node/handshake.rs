@@ -4,7 +4,7 @@
 
 use super::conn::{Conn, ConnState, LinkState, Purpose};
 use super::security::AuthStep;
-use super::{GraphNode, Phase, Referral};
+use super::{GraphNode, Phase};
 use crate::graphing::{
     AuthInfo, Connect, ConnectionType, Disconnect, DisconnectReason, GraphError, GraphEvent, Message, PointToPoint,
     Refuse, RefuseReason, Welcome, PING_DATA_TYPE,
@@ -337,29 +337,15 @@ impl GraphNode {
 
     /// Adds addresses to the referral list, dropping the oldest beyond its capacity (MS-PPGRH §3.1.1).
     pub(super) fn add_referrals(&mut self, addrs: &[Endpoint]) {
-        for a in addrs {
-            if *a == self.listen || self.referrals.iter().any(|r| r.addr == *a) {
-                continue;
-            }
-            self.referrals.push_back(Referral { addr: *a, tried: false });
-            while self.referrals.len() > self.cfg.referral_capacity {
-                self.referrals.pop_front();
-            }
-        }
+        let own = self.listen;
+        self.referrals.extend(addrs.iter().copied().filter(|a| *a != own));
     }
 
     /// Connects to a random referral, stepping forward to the first untried one (MS-PPGRH
     /// §3.1.5.2.3). A Join with no referral left fails.
     pub(super) fn follow_referral(&mut self, now: Instant, purpose: Purpose) {
-        let n = self.referrals.len();
-        let start = if n == 0 { 0 } else { self.rng.gen_range(0..n) };
-        let pick = (0..n).map(|k| (start + k) % n).find(|i| !self.referrals[*i].tried);
-        match pick {
-            Some(i) => {
-                self.referrals[i].tried = true;
-                let to = self.referrals[i].addr;
-                self.connect_to(now, to, purpose);
-            }
+        match self.referrals.pick_untried(&mut self.rng) {
+            Some(to) => self.connect_to(now, to, purpose),
             None if purpose == Purpose::Join => self.join_failed(now),
             None => {}
         }

@@ -6,7 +6,8 @@ use super::GraphNode;
 use crate::graphing::payloads::PRESENCE_ALL;
 use crate::graphing::rules::contacts::contact_record;
 use crate::graphing::rules::signature::{signature_record, SignatureView};
-use crate::graphing::rules::validate::{publish_internal, tombstone, InternalRecord, PublishContext};
+use crate::graphing::rules::presence::presence_record;
+use crate::graphing::rules::publish::{publish_internal, tombstone, InternalRecord, PublishContext};
 use crate::graphing::{
     ContactPayload, GraphConfig, GraphInfo, Guid, PeerRecord, PresencePayload, Scope, SignaturePayload,
     CONTACT_TYPE, GRAPH_INFO_ID, GRAPH_INFO_TYPE, PRESENCE_TYPE, SIGNATURE_ID, SIGNATURE_TYPE,
@@ -134,20 +135,13 @@ impl GraphNode {
 
     /// Publishes this node's presence record (MS-PPGRH §3.1.7.4); autorefreshed unless the
     /// application forced it.
-    pub(super) fn publish_presence(&mut self, now: Instant) {
+    pub(super) fn publish_presence(&mut self, now: Instant, autorefresh: bool) {
         let payload = PresencePayload {
             node_id: self.node_id,
             attributes: String::new(),
             addresses: self.listen_addresses(),
         };
-        let spec = InternalRecord {
-            record_type: PRESENCE_TYPE,
-            fixed_id: None,
-            payload: payload.encode(),
-            attributes: String::new(),
-            lifetime: self.internal.presence_lifetime,
-            autorefresh: !self.internal.presence_forced,
-        };
+        let spec = presence_record(payload.encode(), self.internal.presence_lifetime, autorefresh);
         self.internal.own_presence = self.publish_own(now, self.internal.own_presence, spec);
     }
 

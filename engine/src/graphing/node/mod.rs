@@ -32,6 +32,7 @@ use super::{
 };
 use crate::{ConnId, Endpoint, Instant, Node, NodeRng, RequestId, StreamCommand, StreamEvent, Transmit};
 use super::rules::peer_time::PeerTimeDelta;
+use super::rules::referrals::ReferralList;
 use conn::{Conn, ConnState, LinkState};
 use db::Db;
 use internal::Internal;
@@ -81,13 +82,6 @@ impl Timers {
     }
 }
 
-/// A referral: an address learned from REFUSE, WELCOME or DISCONNECT (MS-PPGRH §3.1.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Referral {
-    addr: Endpoint,
-    tried: bool,
-}
-
 /// One Peer Graphing node (MS-PPGRH §3.1).
 pub struct GraphNode {
     cfg: GraphConfig,
@@ -116,7 +110,7 @@ pub struct GraphNode {
     /// Records the security provider deferred (MS-PPGRH §3.1.7.2).
     deferred: Vec<(ConnId, PeerRecord)>,
     internal: Internal,
-    referrals: VecDeque<Referral>,
+    referrals: ReferralList,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: u64,
     next_seq: u64,
@@ -134,6 +128,7 @@ impl GraphNode {
     /// random stream seeded by `rng_seed`, listening (once allowed to) at `listen`.
     pub fn new(config: GraphConfig, node_id: u64, clock: LocalClock, rng_seed: [u8; 32], listen: Endpoint) -> Self {
         let internal = Internal::new(&config);
+        let referrals = ReferralList::new(config.referral_capacity);
         GraphNode {
             cfg: config,
             node_id,
@@ -153,7 +148,7 @@ impl GraphNode {
             db: Db::default(),
             deferred: Vec::new(),
             internal,
-            referrals: VecDeque::new(),
+            referrals,
             conns: BTreeMap::new(),
             next_conn: 0,
             next_seq: 0,
@@ -254,7 +249,7 @@ impl GraphNode {
 
     /// Entries of the referral list.
     pub fn referrals(&self) -> Vec<Endpoint> {
-        self.referrals.iter().map(|r| r.addr).collect()
+        self.referrals.iter().map(|r| r.endpoint).collect()
     }
 
     /// Utility of the link to neighbor `node_id` (MS-PPGRH §3.1.7.33).
