@@ -3,6 +3,7 @@
 //! connection ids and typed messages (`crate::stream`); `wire` holds the byte codec.
 
 mod api;
+pub mod attributes;
 mod config;
 mod guid;
 mod message;
@@ -13,6 +14,7 @@ pub mod rules;
 pub mod wire;
 
 pub use api::{Bootstrap, GraphCommand, GraphError, GraphEvent};
+pub use attributes::{validate_attributes, AttributeError};
 pub use config::{ContactFormula, GraphConfig};
 pub use guid::{Guid, GuidError};
 pub use message::*;
