@@ -117,17 +117,26 @@ mod tests {
         assert_eq!(db.iter().count(), 3);
         let ids = |v: Vec<&PeerRecord>| v.iter().map(|r| r.id.0[15]).collect::<Vec<_>>();
         let all = TypeFilter::default();
-        assert_eq!(ids(db.solicited(&all, PeerTime(0), PeerTime(0)).collect()), [2, 3, 1]);
+        assert_eq!(
+            ids(db.solicited(&all, PeerTime(0), PeerTime(0)).collect()),
+            [2, 3, 1]
+        );
         let only_info = TypeFilter {
             include: vec![GRAPH_INFO_TYPE],
             exclude: vec![],
         };
-        assert_eq!(ids(db.solicited(&only_info, PeerTime(0), PeerTime(0)).collect()), [2]);
+        assert_eq!(
+            ids(db.solicited(&only_info, PeerTime(0), PeerTime(0)).collect()),
+            [2]
+        );
         let not_info = TypeFilter {
             include: vec![],
             exclude: vec![GRAPH_INFO_TYPE],
         };
-        assert_eq!(ids(db.solicited(&not_info, PeerTime(20), PeerTime(0)).collect()), [1]);
+        assert_eq!(
+            ids(db.solicited(&not_info, PeerTime(20), PeerTime(0)).collect()),
+            [1]
+        );
         assert_eq!(db.next_expiry(), Some(PeerTime(200)));
         assert_eq!(db.expired(PeerTime(300)).len(), 2);
         db.remove(&rec(GRAPH_INFO_TYPE, 2, 0, 0).id);

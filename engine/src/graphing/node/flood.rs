@@ -8,7 +8,9 @@ use crate::graphing::rules::publish::{
     create_app_record, delete_app_record, update_app_record, PublishContext, RecordContent,
 };
 use crate::graphing::rules::validate::{validate_received, ReceiveContext};
-use crate::graphing::{validate_attributes, AckEntry, Freshness, GraphError, GraphEvent, Guid, Message, PeerRecord};
+use crate::graphing::{
+    validate_attributes, AckEntry, Freshness, GraphError, GraphEvent, Guid, Message, PeerRecord,
+};
 use crate::{ConnId, Duration, Instant};
 
 fn attributes_ok(text: &str) -> bool {
@@ -66,7 +68,12 @@ impl GraphNode {
             attributes,
             expires,
         };
-        let record = update_app_record(self.db.get(&id), content, &self.publish_context(now), attributes_ok)?;
+        let record = update_app_record(
+            self.db.get(&id),
+            content,
+            &self.publish_context(now),
+            attributes_ok,
+        )?;
         self.publish(now, record)
     }
 
@@ -174,14 +181,18 @@ impl GraphNode {
                 }
             }
         }
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.touch_utility(useful);
         self.send(conn, Message::Ack(Box::new(vec![AckEntry { id, useful }])));
     }
 
     /// An ACK: each entry updates the link's utility (MS-PPGRH §3.1.5.2.13, §3.1.7.33).
     pub(super) fn on_ack(&mut self, conn: ConnId, entries: &[AckEntry]) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         for e in entries {
             c.touch_utility(e.useful);
             if e.useful {

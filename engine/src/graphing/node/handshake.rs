@@ -5,12 +5,12 @@
 use super::conn::{Conn, ConnState, LinkState, Purpose};
 use super::security::AuthStep;
 use super::{GraphNode, Phase};
-use crate::graphing::{
-    AuthInfo, Connect, ConnectionType, Disconnect, DisconnectReason, GraphError, GraphEvent, Message, PointToPoint,
-    Refuse, RefuseReason, Welcome, PING_DATA_TYPE,
-};
 use crate::graphing::rules::peer_time::PeerTimeDelta;
 use crate::graphing::rules::timers::AUTOREFRESH_FIRST;
+use crate::graphing::{
+    AuthInfo, Connect, ConnectionType, Disconnect, DisconnectReason, GraphError, GraphEvent, Message,
+    PointToPoint, Refuse, RefuseReason, Welcome, PING_DATA_TYPE,
+};
 use crate::{ConnId, Endpoint, Instant, StreamCommand};
 use rand::Rng;
 
@@ -72,7 +72,9 @@ impl GraphNode {
 
     /// Initiator: TCP is up; send AUTH_INFO (MS-PPGRH §3.1.7.24 step 2).
     pub(super) fn on_connected(&mut self, now: Instant, conn: ConnId) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         if c.state != ConnState::Socket {
             return;
         }
@@ -110,7 +112,9 @@ impl GraphNode {
         if !ok {
             return self.protocol_error(now, conn);
         }
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.state = ConnState::GotAuthInfo;
         c.direct = info.connection_type == ConnectionType::Direct;
         c.peer_id = info.source_peer_id.clone();
@@ -122,7 +126,9 @@ impl GraphNode {
     pub(super) fn auth_step(&mut self, now: Instant, conn: ConnId, step: AuthStep) {
         match step {
             AuthStep::Done => {
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 c.state = ConnState::Authenticated;
                 c.auth_deadline = None;
                 if c.initiated {
@@ -148,7 +154,9 @@ impl GraphNode {
     fn send_connect(&mut self, now: Instant, conn: ConnId) {
         let t_connect = self.peer_time(now);
         let deadline = now + self.cfg.connect_timeout;
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.link = LinkState::ConnectWait;
         c.t_connect = t_connect;
         c.connect_deadline = Some(deadline);
@@ -210,7 +218,9 @@ impl GraphNode {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.link = LinkState::Connected;
         c.direct = direct;
         c.node_id = Some(m.node_id);
@@ -259,7 +269,9 @@ impl GraphNode {
         let first = self.neighbor_conns().is_empty();
         let seq = self.next_seq;
         self.next_seq += 1;
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.link = LinkState::Connected;
         c.connect_deadline = None;
         c.node_id = Some(m.node_id);
@@ -309,7 +321,10 @@ impl GraphNode {
     /// Sends DISCONNECT with up to 10 referrals and closes (MS-PPGRH §3.1.7.25).
     pub(super) fn disconnect(&mut self, now: Instant, conn: ConnId, reason: DisconnectReason) {
         let addresses = self.neighbor_addresses(conn, DISCONNECT_REFERRALS);
-        self.send(conn, Message::Disconnect(Box::new(Disconnect { reason, addresses })));
+        self.send(
+            conn,
+            Message::Disconnect(Box::new(Disconnect { reason, addresses })),
+        );
         self.end_conn(now, conn, Some(StreamCommand::Close { conn }));
     }
 
@@ -329,7 +344,10 @@ impl GraphNode {
             if self.phase == Phase::In {
                 self.kick_maintenance(now);
             }
-        } else if c.initiated && c.purpose == Purpose::Join && self.phase == Phase::In && self.neighbor_conns().is_empty()
+        } else if c.initiated
+            && c.purpose == Purpose::Join
+            && self.phase == Phase::In
+            && self.neighbor_conns().is_empty()
         {
             self.follow_referral(now, Purpose::Join);
         }
@@ -403,7 +421,11 @@ impl GraphNode {
         self.phase = Phase::Out;
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
-            if self.conns.get(&conn).is_some_and(|c| c.link == LinkState::Connected) {
+            if self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| c.link == LinkState::Connected)
+            {
                 self.disconnect(now, conn, DisconnectReason::Leaving);
             } else {
                 self.end_conn(now, conn, Some(StreamCommand::Reset { conn }));

@@ -5,9 +5,9 @@
 use super::GraphNode;
 use crate::graphing::payloads::PRESENCE_ALL;
 use crate::graphing::rules::contacts::contact_record;
-use crate::graphing::rules::signature::{signature_record, SignatureView};
 use crate::graphing::rules::presence::presence_record;
 use crate::graphing::rules::publish::{publish_internal, tombstone, InternalRecord, PublishContext};
+use crate::graphing::rules::signature::{signature_record, SignatureView};
 use crate::graphing::{
     ContactPayload, GraphConfig, GraphInfo, Guid, PeerRecord, PresencePayload, Scope, SignaturePayload,
     CONTACT_TYPE, GRAPH_INFO_ID, GRAPH_INFO_TYPE, PRESENCE_TYPE, SIGNATURE_ID, SIGNATURE_TYPE,
@@ -185,7 +185,8 @@ impl GraphNode {
             t if t == GRAPH_INFO_TYPE && !r.deleted => {
                 if let Ok(info) = GraphInfo::decode(&r.payload) {
                     self.internal.max_record_size = info.max_record_size_bytes();
-                    self.internal.presence_lifetime = Duration::from_secs(info.presence_lifetime_secs().into());
+                    self.internal.presence_lifetime =
+                        Duration::from_secs(info.presence_lifetime_secs().into());
                     self.internal.max_presence =
                         (info.max_presence_records != PRESENCE_ALL).then_some(info.max_presence_records);
                 }
@@ -237,7 +238,12 @@ impl GraphNode {
         let (Some(own), Some(current)) = (self.internal.own_contact, self.signature()) else {
             return;
         };
-        if self.internal.contacts.get(&own).is_some_and(|c| c.signature != current) {
+        if self
+            .internal
+            .contacts
+            .get(&own)
+            .is_some_and(|c| c.signature != current)
+        {
             self.publish_contact(now);
         }
     }

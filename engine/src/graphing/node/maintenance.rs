@@ -5,10 +5,14 @@
 use super::conn::Purpose;
 use super::{GraphNode, Phase};
 use crate::graphing::rules::contacts::{contact_maintenance, contact_timer_fired, ContactAction};
-use crate::graphing::rules::signature::{signature_calculation, signature_timer_fired, SignatureDecision, SIGNATURE_REARM};
-use crate::graphing::rules::timers::{contact_delay, maintenance_period, partition_delay, presence_delay};
 use crate::graphing::rules::partition::{partition_detected, partition_targets, ContactView};
-use crate::graphing::rules::presence::{presence_maintenance, presence_timer_fired, PresenceAction, PresenceState};
+use crate::graphing::rules::presence::{
+    presence_maintenance, presence_timer_fired, PresenceAction, PresenceState,
+};
+use crate::graphing::rules::signature::{
+    signature_calculation, signature_timer_fired, SignatureDecision, SIGNATURE_REARM,
+};
+use crate::graphing::rules::timers::{contact_delay, maintenance_period, partition_delay, presence_delay};
 use crate::graphing::rules::topology::{
     choose_candidate, connection_maintenance, Candidate, ConnectionAction, Exclusions, MaintenanceTrigger,
     NeighborUtility,
@@ -46,7 +50,8 @@ impl GraphNode {
         if !self.listening {
             return;
         }
-        let decision = signature_calculation(self.signature_view(), self.node_id, self.cfg.signature_delay_bits);
+        let decision =
+            signature_calculation(self.signature_view(), self.node_id, self.cfg.signature_delay_bits);
         if let SignatureDecision::Arm(delay) = decision {
             let at = now + delay;
             if self.timers.signature.is_none_or(|t| t > at) {

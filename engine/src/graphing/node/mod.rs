@@ -17,22 +17,22 @@ mod maintenance;
 mod security;
 mod stats;
 mod sync;
-mod timers;
 #[cfg(test)]
 pub(crate) mod testnet;
 #[cfg(test)]
 mod tests;
+mod timers;
 
 pub use security::{AuthStep, NullProvider, SecurityProvider, Validity};
 pub use stats::GraphStats;
 
-use super::{
-    Bootstrap, GraphCommand, GraphConfig, GraphError, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime,
-    RefuseReason,
-};
-use crate::{ConnId, Endpoint, Instant, Node, NodeRng, RequestId, StreamCommand, StreamEvent, Transmit};
 use super::rules::peer_time::PeerTimeDelta;
 use super::rules::referrals::ReferralList;
+use super::{
+    Bootstrap, GraphCommand, GraphConfig, GraphError, GraphEvent, Guid, LocalClock, Message, PeerRecord,
+    PeerTime, RefuseReason,
+};
+use crate::{ConnId, Endpoint, Instant, Node, NodeRng, RequestId, StreamCommand, StreamEvent, Transmit};
 use conn::{Conn, ConnState, LinkState};
 use db::Db;
 use internal::Internal;
@@ -126,7 +126,13 @@ pub struct GraphNode {
 impl GraphNode {
     /// A node of the graph `config.graph_id`, with node id `node_id`, local clock `clock`, its
     /// random stream seeded by `rng_seed`, listening (once allowed to) at `listen`.
-    pub fn new(config: GraphConfig, node_id: u64, clock: LocalClock, rng_seed: [u8; 32], listen: Endpoint) -> Self {
+    pub fn new(
+        config: GraphConfig,
+        node_id: u64,
+        clock: LocalClock,
+        rng_seed: [u8; 32],
+        listen: Endpoint,
+    ) -> Self {
         let internal = Internal::new(&config);
         let referrals = ReferralList::new(config.referral_capacity);
         GraphNode {
@@ -333,7 +339,9 @@ impl GraphNode {
             Message::SolicitNew(s) if connected && !c.direct => {
                 self.answer_solicit(now, conn, s.types, PeerTime(0))
             }
-            Message::SolicitTime(s) if connected && !c.direct => self.answer_solicit(now, conn, s.types, s.since),
+            Message::SolicitTime(s) if connected && !c.direct => {
+                self.answer_solicit(now, conn, s.types, s.since)
+            }
             Message::SolicitHash(s) if connected && !c.direct => self.on_solicit_hash(now, conn, *s),
             Message::Advertise(a) if connected => self.on_advertise(now, conn, *a),
             Message::Request(r) if connected => self.on_request(now, conn, *r),
@@ -369,7 +377,9 @@ impl GraphNode {
                 payload,
                 attributes,
                 lifetime,
-            } => self.publish_app(now, record_type, payload, attributes, lifetime).map(Some),
+            } => self
+                .publish_app(now, record_type, payload, attributes, lifetime)
+                .map(Some),
             GraphCommand::Update {
                 id,
                 payload,

@@ -5,11 +5,11 @@
 use super::conn::Sync;
 use super::GraphNode;
 use crate::graphing::rules::hash_sync::{advertise, diff, solicit_ranges, sync_entries};
+use crate::graphing::Guid;
 use crate::graphing::{
     Advertise, GraphEvent, Message, PeerTime, Request, SolicitHash, SolicitNew, SolicitTime, TypeFilter,
     GRAPH_INFO_TYPE, PRESENCE_TYPE,
 };
-use crate::graphing::Guid;
 use crate::{ConnId, Instant};
 
 /// What a SYNC_END leads to.
@@ -44,7 +44,9 @@ impl GraphNode {
         } else {
             return self.start_hash(now, conn);
         };
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.sync = sync;
         let since = match &c.sync {
             Sync::Staged { since, .. } => *since,
@@ -84,7 +86,9 @@ impl GraphNode {
         if !final_phase {
             return;
         }
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let step = match &mut c.sync {
             Sync::Staged {
                 since,
@@ -96,11 +100,23 @@ impl GraphNode {
                 if *next < types.len() {
                     *next += 1;
                     let include = vec![types[*next - 1]];
-                    Step::Ask(*since, TypeFilter { include, exclude: vec![] })
+                    Step::Ask(
+                        *since,
+                        TypeFilter {
+                            include,
+                            exclude: vec![],
+                        },
+                    )
                 } else if !*all_synced {
                     *all_synced = true;
                     let exclude = types.clone();
-                    Step::Ask(*since, TypeFilter { include: vec![], exclude })
+                    Step::Ask(
+                        *since,
+                        TypeFilter {
+                            include: vec![],
+                            exclude,
+                        },
+                    )
                 } else {
                     Step::Staged(usize::from(since.is_some()), *then_hash)
                 }
@@ -156,7 +172,9 @@ impl GraphNode {
     fn start_hash(&mut self, now: Instant, conn: ConnId) {
         let pt = self.peer_time(now);
         let ranges = solicit_ranges(&sync_entries(self.db.iter(), pt));
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.sync = Sync::HashSolicited;
         let solicit = SolicitHash {
             types: TypeFilter::default(),
@@ -172,7 +190,9 @@ impl GraphNode {
         }
         let pt = self.peer_time(now);
         let advertise = advertise(&sync_entries(self.db.iter(), pt), &s.ranges);
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.sync = Sync::HashAdvertised;
         self.send(conn, Message::Advertise(Box::new(advertise)));
     }

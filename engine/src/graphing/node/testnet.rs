@@ -4,7 +4,9 @@
 //! datagrams, it is deliberately simple: no loss, no bandwidth, connects take one one-way
 //! latency to be accepted and another to be confirmed.
 
-use crate::{ConnId, ConnectFailure, Duration, Endpoint, Instant, Node, RequestId, StreamCommand, StreamEvent};
+use crate::{
+    ConnId, ConnectFailure, Duration, Endpoint, Instant, Node, RequestId, StreamCommand, StreamEvent,
+};
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
@@ -91,7 +93,10 @@ impl<N: Node> TestNet<N> {
     }
 
     fn node_at(&self, addr: Ipv6Addr) -> Option<usize> {
-        self.addrs.iter().position(|a| *a == addr).filter(|j| self.online[*j])
+        self.addrs
+            .iter()
+            .position(|a| *a == addr)
+            .filter(|j| self.online[*j])
     }
 
     /// Gives node `i` a command now.
@@ -109,7 +114,14 @@ impl<N: Node> TestNet<N> {
             if let Some(j) = self.node_at(t.to.addr) {
                 let from = Endpoint::new(self.addrs[i], self.datagram_port);
                 let when = self.now + latency(i, j);
-                self.at(when, Ev::Datagram { from, to: j, msg: t.msg });
+                self.at(
+                    when,
+                    Ev::Datagram {
+                        from,
+                        to: j,
+                        msg: t.msg,
+                    },
+                );
             }
         }
         for cmd in out.streams {
@@ -159,7 +171,12 @@ impl<N: Node> TestNet<N> {
     /// Takes node `i` offline: its links reset at the far ends, it gets no more input.
     pub(crate) fn crash(&mut self, i: usize) {
         self.online[i] = false;
-        let mine: Vec<ConnId> = self.links.keys().filter(|(n, _)| *n == i).map(|(_, c)| *c).collect();
+        let mine: Vec<ConnId> = self
+            .links
+            .keys()
+            .filter(|(n, _)| *n == i)
+            .map(|(_, c)| *c)
+            .collect();
         for conn in mine {
             self.cut(i, conn, |c| StreamEvent::Reset { conn: c });
         }
@@ -181,11 +198,15 @@ impl<N: Node> TestNet<N> {
             }
             Ev::Syn { from, conn, to } => {
                 let host = self.node_at(to.addr);
-                let back = self.now + host.map_or(Duration::from_millis(10), |k| latency(from, k).saturating_mul(2));
+                let back =
+                    self.now + host.map_or(Duration::from_millis(10), |k| latency(from, k).saturating_mul(2));
                 let j = host.filter(|j| self.nodes[*j].listens(to.port));
                 let Some(j) = j else {
                     let reason = ConnectFailure::Refused;
-                    self.at(back, Ev::Stream(from, StreamEvent::ConnectFailed { conn, reason }));
+                    self.at(
+                        back,
+                        Ev::Stream(from, StreamEvent::ConnectFailed { conn, reason }),
+                    );
                     return;
                 };
                 let a = ConnId::accepted(self.accepted[j]);

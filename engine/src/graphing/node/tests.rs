@@ -5,8 +5,8 @@
 use super::testnet::{test_addr, TestNet};
 use super::GraphNode;
 use crate::graphing::{
-    wire, Bootstrap, GraphCommand, GraphConfig, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime, RefuseReason,
-    DEFAULT_EPOCH,
+    wire, Bootstrap, GraphCommand, GraphConfig, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime,
+    RefuseReason, DEFAULT_EPOCH,
 };
 use crate::{derive_seed, ConnId, Duration, Endpoint, Instant, Node, StreamCommand, StreamEvent};
 
@@ -31,7 +31,13 @@ fn node(i: usize, skew: i64) -> GraphNode {
         DEFAULT_EPOCH.minus(Duration::from_secs(skew.unsigned_abs()))
     };
     let clock = LocalClock { epoch };
-    GraphNode::new(config, node_id(i), clock, derive_seed(11, "graph", i as u64), endpoint(i))
+    GraphNode::new(
+        config,
+        node_id(i),
+        clock,
+        derive_seed(11, "graph", i as u64),
+        endpoint(i),
+    )
 }
 
 fn secs(s: u64) -> Duration {
@@ -98,7 +104,10 @@ fn a_graph_forms_and_a_record_published_anywhere_reaches_every_member() {
     let id = publish(&mut net, 5, b"hello");
     net.run_for(secs(5));
     let all = copies(&net, &id);
-    assert!(all.iter().all(|r| r.is_some_and(|r| r.payload == b"hello")), "{all:?}");
+    assert!(
+        all.iter().all(|r| r.is_some_and(|r| r.payload == b"hello")),
+        "{all:?}"
+    );
     // Flooding was acknowledged and made links useful.
     let stats: Vec<_> = net.nodes.iter().map(|n| *n.stats()).collect();
     assert!(stats.iter().map(|s| s.acks_useful).sum::<u64>() >= 7);
@@ -130,20 +139,29 @@ fn concurrent_updates_and_a_delete_converge_on_the_same_winner_everywhere() {
     net.run_for(secs(5));
     for r in copies(&net, &id) {
         let r = r.expect("everyone holds it");
-        assert_eq!((r.version, r.modified_by.as_str(), r.payload.as_slice()), (2, "peer04", &b"from 4"[..]));
+        assert_eq!(
+            (r.version, r.modified_by.as_str(), r.payload.as_slice()),
+            (2, "peer04", &b"from 4"[..])
+        );
     }
     // A delete racing an update of the same version: the higher modifier wins, here the delete.
-    net.command(3, GraphCommand::Update {
-        id,
-        payload: b"late".to_vec(),
-        attributes: String::new(),
-        lifetime: secs(3600),
-    });
+    net.command(
+        3,
+        GraphCommand::Update {
+            id,
+            payload: b"late".to_vec(),
+            attributes: String::new(),
+            lifetime: secs(3600),
+        },
+    );
     net.command(5, GraphCommand::Delete { id });
     net.run_for(secs(5));
     for r in copies(&net, &id) {
         let r = r.expect("the tombstone stays");
-        assert_eq!((r.version, r.deleted, r.modified_by.as_str()), (3, true, "peer05"));
+        assert_eq!(
+            (r.version, r.deleted, r.modified_by.as_str()),
+            (3, true, "peer05")
+        );
     }
     let old: u64 = net.nodes.iter().map(|n| n.stats().floods_old).sum();
     assert!(old > 0, "losing copies were answered with the winner");
@@ -182,7 +200,9 @@ fn a_member_back_from_offline_syncs_by_time_then_hash() {
     net.command(3, GraphCommand::Leave);
     net.run_for(secs(10));
     assert!(!net.nodes[3].in_graph());
-    let fresh: Vec<Guid> = (0..4).map(|k| publish(&mut net, [0, 1, 2, 4][k], b"while away")).collect();
+    let fresh: Vec<Guid> = (0..4)
+        .map(|k| publish(&mut net, [0, 1, 2, 4][k], b"while away"))
+        .collect();
     net.command(2, GraphCommand::Delete { id: kept });
     net.run_for(secs(10));
     net.command(3, GraphCommand::Join(Bootstrap::Address(endpoint(0))));
@@ -205,7 +225,14 @@ fn an_unexpected_or_malformed_message_closes_the_connection_and_is_counted() {
     let now = Instant::ZERO + secs(1);
     let accept = |n: &mut GraphNode, k: u64| {
         let conn = ConnId::accepted(k);
-        n.handle_stream(now, StreamEvent::Accepted { conn, from: endpoint(9), local_port: PORT });
+        n.handle_stream(
+            now,
+            StreamEvent::Accepted {
+                conn,
+                from: endpoint(9),
+                local_port: PORT,
+            },
+        );
         conn
     };
     // A FLOOD before AUTH_INFO.
@@ -221,7 +248,13 @@ fn an_unexpected_or_malformed_message_closes_the_connection_and_is_counted() {
         source_peer_id: "mallory".into(),
         destination_peer_id: None,
     };
-    n.handle_stream(now, StreamEvent::Received { conn, msg: Message::AuthInfo(Box::new(info)) });
+    n.handle_stream(
+        now,
+        StreamEvent::Received {
+            conn,
+            msg: Message::AuthInfo(Box::new(info)),
+        },
+    );
     assert_eq!(n.poll_stream(), Some(StreamCommand::Reset { conn }));
     assert_eq!(n.stats().protocol_errors, 2);
     assert!(n.poll_stream().is_none());
@@ -252,8 +285,15 @@ fn the_signature_settles_on_the_minimum_node_id_after_the_holder_leaves() {
             .min()
     };
     let first = min(&net);
-    assert!(net.nodes.iter().all(|n| n.signature() == first), "the minimum holds it");
-    let holder = net.nodes.iter().position(|n| Some(n.node_id()) == first).expect("a holder");
+    assert!(
+        net.nodes.iter().all(|n| n.signature() == first),
+        "the minimum holds it"
+    );
+    let holder = net
+        .nodes
+        .iter()
+        .position(|n| Some(n.node_id()) == first)
+        .expect("a holder");
     net.command(holder, GraphCommand::Leave);
     net.run_for(secs(90));
     let second = min(&net);
@@ -272,10 +312,15 @@ fn a_crashed_member_is_routed_around_and_records_still_reach_everyone() {
     net.run_for(secs(120));
     for (i, n) in net.nodes.iter().enumerate().filter(|(i, _)| *i != victim) {
         assert!(!n.neighbors().is_empty(), "node {i} kept a neighbor");
-        assert!(n.neighbors().iter().all(|id| !lost.contains(id)), "node {i} dropped the crashed link");
+        assert!(
+            n.neighbors().iter().all(|id| !lost.contains(id)),
+            "node {i} dropped the crashed link"
+        );
     }
     let id = publish(&mut net, 6, b"after the crash");
     net.run_for(secs(5));
-    let held = (0..7).filter(|i| *i != victim).all(|i| net.nodes[i].record(&id).is_some());
+    let held = (0..7)
+        .filter(|i| *i != victim)
+        .all(|i| net.nodes[i].record(&id).is_some());
     assert!(held);
 }
