@@ -3,7 +3,7 @@
 //! election settles.
 
 use super::testnet::{test_addr, TestNet};
-use super::GraphNode;
+use super::{AuthStep, GraphNode, SecurityProvider, Validity};
 use crate::graphing::{
     wire, Bootstrap, GraphCommand, GraphConfig, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime,
     RefuseReason, DEFAULT_EPOCH,
@@ -323,4 +323,62 @@ fn a_crashed_member_is_routed_around_and_records_still_reach_everyone() {
         .filter(|i| *i != victim)
         .all(|i| net.nodes[i].record(&id).is_some());
     assert!(held);
+}
+
+/// A security provider that rejects records whose payload is `bad`, defers those whose payload
+/// is `later` until released, and signs what its node publishes.
+struct Picky {
+    released: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl SecurityProvider for Picky {
+    fn begin(&mut self, _: ConnId, _: bool, _: &crate::graphing::AuthInfo) -> AuthStep {
+        AuthStep::Done
+    }
+    fn relay(&mut self, _: ConnId, _: &Message) -> AuthStep {
+        AuthStep::Fail
+    }
+    fn validate(&mut self, record: &PeerRecord) -> Validity {
+        match record.payload.as_slice() {
+            b"bad" => Validity::Invalid,
+            b"later" if !self.released.get() => Validity::Defer,
+            _ => Validity::Valid,
+        }
+    }
+    fn sign(&mut self, record: &mut PeerRecord) -> bool {
+        record.security_data = b"signed".to_vec();
+        true
+    }
+}
+
+#[test]
+fn the_security_provider_rejects_defers_and_signs() {
+    let released = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut nodes: Vec<GraphNode> = (0..3).map(|i| node(i, 0)).collect();
+    nodes[2].set_security_provider(Box::new(Picky {
+        released: released.clone(),
+    }));
+    let mut net = TestNet::new(nodes);
+    net.wire = Some(through_the_wire);
+    net.command(0, GraphCommand::Create);
+    for i in 1..3 {
+        net.run_for(secs(2));
+        net.command(i, GraphCommand::Join(Bootstrap::Address(endpoint(0))));
+    }
+    net.run_for(secs(30));
+    let bad = publish(&mut net, 0, b"bad");
+    let later = publish(&mut net, 0, b"later");
+    net.run_for(secs(5));
+    let picky = &net.nodes[2];
+    assert!(picky.record(&bad).is_none() && picky.stats().floods_rejected >= 1);
+    assert!(picky.record(&later).is_none() && picky.deferred() >= 1);
+    assert!(net.nodes[1].record(&bad).is_some(), "other nodes judge for themselves");
+    released.set(true);
+    net.nodes[2].retry_deferred(net.now);
+    net.drain(2);
+    assert!(net.nodes[2].record(&later).is_some() && net.nodes[2].deferred() == 0);
+    // What the provider's node publishes carries its security data, everywhere.
+    let mine = publish(&mut net, 2, b"mine");
+    net.run_for(secs(5));
+    assert_eq!(net.nodes[0].record(&mine).map(|r| r.security_data.as_slice()), Some(&b"signed"[..]));
 }
