@@ -372,7 +372,10 @@ fn the_security_provider_rejects_defers_and_signs() {
     let picky = &net.nodes[2];
     assert!(picky.record(&bad).is_none() && picky.stats().floods_rejected >= 1);
     assert!(picky.record(&later).is_none() && picky.deferred() >= 1);
-    assert!(net.nodes[1].record(&bad).is_some(), "other nodes judge for themselves");
+    assert!(
+        net.nodes[1].record(&bad).is_some(),
+        "other nodes judge for themselves"
+    );
     released.set(true);
     net.nodes[2].retry_deferred(net.now);
     net.drain(2);
@@ -380,5 +383,62 @@ fn the_security_provider_rejects_defers_and_signs() {
     // What the provider's node publishes carries its security data, everywhere.
     let mine = publish(&mut net, 2, b"mine");
     net.run_for(secs(5));
-    assert_eq!(net.nodes[0].record(&mine).map(|r| r.security_data.as_slice()), Some(&b"signed"[..]));
+    assert_eq!(
+        net.nodes[0].record(&mine).map(|r| r.security_data.as_slice()),
+        Some(&b"signed"[..])
+    );
+}
+
+#[test]
+fn two_partitions_of_one_graph_merge_through_long_term_repair() {
+    let mut nodes: Vec<GraphNode> = (0..10).map(|i| node(i, 0)).collect();
+    nodes
+        .iter_mut()
+        .for_each(|n| n.set_bootstrap_name("0.merge-test"));
+    let mut net = TestNet::new(nodes);
+    net.wire = Some(through_the_wire);
+    // Two creators of the same graph id: two partitions that never met.
+    net.command(0, GraphCommand::Create);
+    net.command(5, GraphCommand::Create);
+    for i in (1..5).chain(6..10) {
+        net.run_for(secs(2));
+        let creator = if i < 5 { 0 } else { 5 };
+        net.command(i, GraphCommand::Join(Bootstrap::Address(endpoint(creator))));
+    }
+    net.run_for(secs(60));
+    let sig = |net: &TestNet<GraphNode>, i: usize| net.nodes[i].signature();
+    assert_ne!(
+        sig(&net, 0),
+        sig(&net, 5),
+        "each partition elected its own signature"
+    );
+    let a_record = publish(&mut net, 1, b"from the first partition");
+    // A contact asks the application for some node of the graph (MS-PPGRH §3.1.6.3); here the
+    // application answers with the other partition's creator.
+    let (mut seen, mut answered) = (net.events.len(), 0);
+    for _ in 0..20 {
+        net.run_for(secs(60));
+        let wanted: Vec<usize> = net.events[seen..]
+            .iter()
+            .filter(|(_, _, e)| matches!(e, GraphEvent::ResolveWanted { .. }))
+            .map(|(_, i, _)| *i)
+            .collect();
+        seen = net.events.len();
+        for i in wanted {
+            answered += 1;
+            let other = if i < 5 { 5 } else { 0 };
+            net.nodes[i].name_resolved(net.now, Some(vec![endpoint(other)]));
+            net.drain(i);
+        }
+    }
+    assert!(answered > 0, "contacts asked for a new node");
+    let first = sig(&net, 0);
+    assert!(
+        (0..10).all(|i| sig(&net, i) == first),
+        "one signature after the merge"
+    );
+    assert!(
+        net.nodes[9].record(&a_record).is_some(),
+        "the partitions' databases merged"
+    );
 }
