@@ -442,3 +442,23 @@ fn two_partitions_of_one_graph_merge_through_long_term_repair() {
         "the partitions' databases merged"
     );
 }
+
+#[test]
+fn the_same_seeds_give_the_same_graph() {
+    let run = || {
+        let mut net = graph(6, |i| i as i64 * 7);
+        publish(&mut net, 4, b"deterministic");
+        net.run_for(secs(30));
+        net.nodes
+            .iter()
+            .map(|n| {
+                (
+                    *n.stats(),
+                    n.neighbors(),
+                    n.records().cloned().collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
