@@ -13,9 +13,12 @@ use crate::{derive_seed, ConnId, Duration, Endpoint, Instant, Node, StreamComman
 const PORT: u16 = 3587;
 const APP_TYPE: Guid = Guid::from_text("a1b2c3d4-0000-4000-8000-000000000001");
 
-/// A spread-out node id for node `i` (never zero, distinct).
+/// A random-looking node id for node `i` (SplitMix64 of `i`: distinct, in no order).
 fn node_id(i: usize) -> u64 {
-    (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
+    let mut z = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn endpoint(i: usize) -> Endpoint {
