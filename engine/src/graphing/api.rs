@@ -49,6 +49,28 @@ pub enum GraphCommand {
     },
     /// Leave the graph: DISCONNECT every link, delete own internal records (MS-PPGRH §3.1.4.6).
     Leave,
+    /// Open a direct connection (PT2PT only, no records) to the node listening at `to`
+    /// (MS-PPGRH §3.1.4.9); completes with [`GraphEvent::DirectConnected`].
+    OpenDirect {
+        /// The far node's listening address.
+        to: Endpoint,
+        /// The peer id expected there (AUTH_INFO's destination), if known.
+        peer_id: Option<String>,
+    },
+    /// Send application data on a CONNECTED neighbor or direct connection (MS-PPGRH §3.1.4.10).
+    SendData {
+        /// The connection, as [`GraphEvent::DirectConnected`] or `GraphNode::connection_to` names it.
+        connection: u64,
+        /// The data type (not the internal Ping's).
+        data_type: Guid,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// Close a direct connection with DISCONNECT (APP_DISCONNECT) (MS-PPGRH §3.1.4.11).
+    CloseDirect {
+        /// The connection.
+        connection: u64,
+    },
 }
 
 /// Why a command failed.
@@ -70,6 +92,12 @@ pub enum GraphError {
     AlreadyInGraph,
     /// Every contact tried refused or failed; the last refusal, if any.
     JoinFailed(Option<RefuseReason>),
+    /// A direct connection to the node's own listening address (MS-PPGRH §3.1.4.9).
+    OwnAddress,
+    /// No CONNECTED connection with that id (or not a direct one, for CloseDirect).
+    NoSuchConnection,
+    /// The direct connection was refused (the REFUSE code) or failed before WELCOME (`None`).
+    DirectFailed(Option<RefuseReason>),
     /// The PNRP resolve of the bootstrap name failed.
     NameNotFound,
     /// The security provider refused to sign the record (MS-PPGRH §3.1.7.1).
@@ -133,6 +161,34 @@ pub enum GraphEvent {
         /// The peer name.
         name: String,
     },
+    /// A direct connection reached CONNECTED: this node's OpenDirect (`request` set) or one it
+    /// accepted (`request` is `None`).
+    DirectConnected {
+        /// The OpenDirect command, when this node opened it.
+        request: Option<RequestId>,
+        /// The connection's id (for SendData and CloseDirect).
+        connection: u64,
+        /// The far node's id.
+        node_id: u64,
+        /// The far node's peer id.
+        peer_id: String,
+    },
+    /// A direct connection went away (DISCONNECT, close or reset).
+    DirectClosed {
+        /// The connection.
+        connection: u64,
+    },
+    /// Application data arrived in PT2PT (MS-PPGRH §3.1.5.2.12); the internal Ping is not reported.
+    DataReceived {
+        /// The connection it came on.
+        connection: u64,
+        /// The sender's node id.
+        node_id: u64,
+        /// The data type.
+        data_type: Guid,
+        /// The bytes.
+        data: Vec<u8>,
+    },
 }
 
 impl GraphEvent {
@@ -140,6 +196,7 @@ impl GraphEvent {
     pub fn request(&self) -> Option<RequestId> {
         match self {
             GraphEvent::Done { request, .. } | GraphEvent::Failed { request, .. } => Some(*request),
+            GraphEvent::DirectConnected { request, .. } => *request,
             _ => None,
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::graphing::rules::topology::update_utility;
 use crate::graphing::{Guid, PeerTime};
-use crate::{Endpoint, Instant};
+use crate::{Endpoint, Instant, RequestId};
 
 /// Socket and authentication state (MS-PPGRH §3.1.1, figures 3 and 4 of §3.1.7.24 and §3.1.7.26).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub(super) enum Purpose {
     Join,
     /// Graph maintenance or partition repair: a failure is forgotten.
     Maintenance,
+    /// The application's OpenDirect: WELCOME or a failure completes the command.
+    Direct(RequestId),
 }
 
 /// Which synchronization a link runs as initiator or responder (MS-PPGRH §3.1.1 sync type).

@@ -79,11 +79,17 @@ impl GraphNode {
             return;
         }
         c.state = ConnState::SentAuthInfo;
+        let (connection_type, destination_peer_id) = if c.direct {
+            let dest = Some(c.peer_id.clone()).filter(|p| !p.is_empty());
+            (ConnectionType::Direct, dest)
+        } else {
+            (ConnectionType::Neighbor, None)
+        };
         let info = AuthInfo {
-            connection_type: ConnectionType::Neighbor,
+            connection_type,
             graph_id: self.cfg.graph_id.clone(),
             source_peer_id: self.cfg.peer_id.clone(),
-            destination_peer_id: None,
+            destination_peer_id,
         };
         let step = self.security.begin(conn, true, &info);
         self.send(conn, Message::AuthInfo(Box::new(info)));
@@ -229,7 +235,9 @@ impl GraphNode {
             friendly_name: None,
         };
         self.send(conn, Message::Welcome(Box::new(welcome)));
-        if !direct {
+        if direct {
+            self.direct_up(conn);
+        } else {
             self.neighbor_up(m.node_id, false);
         }
     }
@@ -278,6 +286,10 @@ impl GraphNode {
             return;
         };
         c.peer_id = m.peer_id;
+        if c.direct {
+            // A direct link carries PT2PT only: no referrals, sync or maintenance.
+            return self.direct_up(conn);
+        }
         c.addresses = vec![c.remote];
         let t_connect = c.t_connect;
         self.add_referrals(&m.addresses);
@@ -305,7 +317,9 @@ impl GraphNode {
         self.last_refusal = Some(m.reason);
         self.add_referrals(&m.addresses);
         let purpose = self.conns.get(&conn).map(|c| c.purpose);
+        self.refused = Some(m.reason);
         self.end_conn(now, conn, Some(StreamCommand::Close { conn }));
+        self.refused = None;
         if purpose == Some(Purpose::Maintenance) {
             self.follow_referral(now, Purpose::Maintenance);
         }
@@ -338,7 +352,9 @@ impl GraphNode {
             self.streams.push_back(cmd);
         }
         self.security.end(conn);
-        if c.is_neighbor() {
+        if c.direct {
+            self.direct_down(conn, &c, self.refused);
+        } else if c.is_neighbor() {
             if let Some(node_id) = c.node_id {
                 self.emit(GraphEvent::NeighborDown { node_id });
             }

@@ -10,6 +10,7 @@
 
 mod conn;
 mod db;
+mod direct;
 mod flood;
 mod handshake;
 mod internal;
@@ -117,6 +118,8 @@ pub struct GraphNode {
     next_request: u64,
     /// The last REFUSE a connection attempt got, for a failed Join's report.
     last_refusal: Option<RefuseReason>,
+    /// The REFUSE being handled, while its connection ends (a failed OpenDirect reports it).
+    refused: Option<RefuseReason>,
     timers: Timers,
     streams: VecDeque<StreamCommand<Message>>,
     events: VecDeque<GraphEvent>,
@@ -160,6 +163,7 @@ impl GraphNode {
             next_seq: 0,
             next_request: 0,
             last_refusal: None,
+            refused: None,
             timers: Timers::default(),
             streams: VecDeque::new(),
             events: VecDeque::new(),
@@ -333,7 +337,7 @@ impl GraphNode {
             Message::Welcome(m) if waiting => self.on_welcome(now, conn, *m),
             Message::Refuse(m) if waiting => self.on_refuse(now, conn, *m),
             Message::Disconnect(m) => self.on_disconnect(now, conn, *m),
-            Message::PointToPoint(_) if connected => {}
+            Message::PointToPoint(m) if connected => self.on_data(conn, *m),
             Message::Flood(r) if connected && !c.direct => self.on_flood(now, conn, *r),
             Message::Ack(a) if connected && !c.direct => self.on_ack(conn, &a),
             Message::SolicitNew(s) if connected && !c.direct => {
@@ -391,6 +395,17 @@ impl GraphNode {
                 self.leave(now);
                 Ok(None)
             }
+            GraphCommand::OpenDirect { to, peer_id } => match self.open_direct(now, request, to, peer_id) {
+                // DirectConnected or Failed completes it.
+                Ok(()) => return,
+                Err(e) => Err(e),
+            },
+            GraphCommand::SendData {
+                connection,
+                data_type,
+                data,
+            } => self.send_data(connection, data_type, data).map(|()| None),
+            GraphCommand::CloseDirect { connection } => self.close_direct(now, connection).map(|()| None),
         };
         match result {
             Ok(id) => self.emit(GraphEvent::Done { request, id }),

@@ -62,6 +62,12 @@ pub struct GraphStats {
     pub signature_claims: u64,
     /// Pings sent on new links (MS-PPGRH §3.1.5.2.2).
     pub pings_sent: u64,
+    /// Pings received (consumed, not reported to the application).
+    pub pings_received: u64,
+    /// Application PT2PT messages sent (MS-PPGRH §3.1.4.10).
+    pub data_sent: u64,
+    /// Application PT2PT messages received and reported (MS-PPGRH §3.1.5.2.12).
+    pub data_received: u64,
     /// Peer-time samples ignored because they were more than 20 minutes off (MS-PPGRH §3.1.5.2.2).
     pub peer_time_rejected: u64,
 }

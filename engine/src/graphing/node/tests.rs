@@ -465,3 +465,133 @@ fn the_same_seeds_give_the_same_graph() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_direct_connection_carries_application_data_and_no_records() {
+    const CHAT: Guid = Guid::from_text("c0ffee00-0000-4000-8000-000000000002");
+    let mut net = graph(4, |_| 0);
+    let neighbors_before = net.nodes[3].neighbors();
+    // Node 3 opens a direct connection to node 1 and sends it data.
+    let open = net.command(
+        3,
+        GraphCommand::OpenDirect {
+            to: endpoint(1),
+            peer_id: Some("peer01".into()),
+        },
+    );
+    net.run_for(secs(1));
+    let connection = net
+        .events
+        .iter()
+        .find_map(|(_, i, e)| match e {
+            GraphEvent::DirectConnected {
+                request: Some(r),
+                connection,
+                node_id: far,
+                ..
+            } if *i == 3 && *r == open => {
+                assert_eq!(*far, node_id(1));
+                Some(*connection)
+            }
+            _ => None,
+        })
+        .expect("node 3's OpenDirect completes");
+    let accepted = net.events.iter().any(|(_, i, e)| {
+        matches!(e, GraphEvent::DirectConnected { request: None, node_id: far, .. } if *i == 1 && *far == node_id(3))
+    });
+    assert!(accepted, "node 1 reports the direct connection it accepted");
+    // A direct link is no neighbor link: maintenance and flooding ignore it.
+    assert_eq!(net.nodes[3].neighbors(), neighbors_before);
+    net.command(
+        3,
+        GraphCommand::SendData {
+            connection,
+            data_type: CHAT,
+            data: b"hello".to_vec(),
+        },
+    );
+    net.run_for(secs(1));
+    let got: Vec<&[u8]> = net
+        .events
+        .iter()
+        .filter_map(|(_, i, e)| match e {
+            GraphEvent::DataReceived {
+                data_type,
+                data,
+                node_id: from,
+                ..
+            } if *i == 1 && *data_type == CHAT && *from == node_id(3) => Some(data.as_slice()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![b"hello".as_slice()]);
+    // The internal Ping is never the application's to send.
+    let ping = net.command(
+        3,
+        GraphCommand::SendData {
+            connection,
+            data_type: crate::graphing::PING_DATA_TYPE,
+            data: Vec::new(),
+        },
+    );
+    assert!(net.events.iter().any(|(_, _, e)| matches!(
+        e,
+        GraphEvent::Failed { request, error: crate::graphing::GraphError::ReservedType } if *request == ping
+    )));
+    // Closing it is seen on both sides.
+    net.command(3, GraphCommand::CloseDirect { connection });
+    net.run_for(secs(1));
+    let closed = |n: usize| {
+        net.events
+            .iter()
+            .any(|(_, i, e)| *i == n && matches!(e, GraphEvent::DirectClosed { .. }))
+    };
+    assert!(closed(3) && closed(1));
+}
+
+#[test]
+fn a_direct_connection_to_a_node_that_disallows_them_fails_with_the_refusal() {
+    let mut nodes: Vec<GraphNode> = (0..2).map(|i| node(i, 0)).collect();
+    let mut config = nodes[0].config().clone();
+    config.accept_direct = false;
+    nodes[0] = GraphNode::new(
+        config,
+        node_id(0),
+        LocalClock::default(),
+        derive_seed(11, "graph", 0),
+        endpoint(0),
+    );
+    let mut net = TestNet::new(nodes);
+    net.command(0, GraphCommand::Create);
+    net.run_for(secs(1));
+    net.command(1, GraphCommand::Join(Bootstrap::Address(endpoint(0))));
+    net.run_for(secs(10));
+    let open = net.command(
+        1,
+        GraphCommand::OpenDirect {
+            to: endpoint(0),
+            peer_id: None,
+        },
+    );
+    net.run_for(secs(1));
+    assert!(net.events.iter().any(|(_, _, e)| matches!(
+        e,
+        GraphEvent::Failed {
+            request,
+            error: crate::graphing::GraphError::DirectFailed(Some(RefuseReason::DirectConnectionDisallowed)),
+        } if *request == open
+    )));
+    // The neighbor link between them is untouched.
+    assert_eq!(net.nodes[1].neighbors(), vec![node_id(0)]);
+    let own = net.command(
+        1,
+        GraphCommand::OpenDirect {
+            to: endpoint(1),
+            peer_id: None,
+        },
+    );
+    assert!(net.events.iter().any(|(_, _, e)| matches!(
+        e,
+        GraphEvent::Failed { request, error: crate::graphing::GraphError::OwnAddress } if *request == own
+    )));
+}
