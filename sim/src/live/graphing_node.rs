@@ -8,7 +8,7 @@
 use super::driver::{Clock, Driver, DriverHandle};
 use super::graphing::serve_control;
 use super::key_file::os_random;
-use super::node_cmd::{run_to_exit, run_until_interrupted, say, NodeArgs, EXIT_BAD_INPUT};
+use super::node_cmd::{check_control, run_to_exit, run_until_interrupted, say, NodeArgs, EXIT_BAD_INPUT};
 use super::socket::{endpoint_of, DatagramSocket};
 use peerlab_engine::graphing::{
     Bootstrap, GraphCommand, GraphConfig, GraphEvent, GraphNode, LocalClock, PeerTime,
@@ -56,13 +56,7 @@ pub fn graph_plan(args: &NodeArgs) -> Result<GraphPlan, String> {
             args.listen
         ));
     }
-    if let Some(c) = args.control {
-        if !c.ip().is_loopback() {
-            return Err(format!(
-                "--control {c}: the control interface is unauthenticated; bind it to a loopback address"
-            ));
-        }
-    }
+    check_control(args.control)?;
     if let Some(j) = args.join {
         if j.is_ipv4() != args.listen.is_ipv4() || j.ip().is_unspecified() || j.port() == 0 {
             return Err(format!(

@@ -153,6 +153,16 @@ pub fn name_for(text: &str, identity: &Identity) -> Result<PeerName, String> {
     PeerName::secured(identity.authority(), text).map_err(|e| format!("--register {text}: {e}"))
 }
 
+/// The control interface is unauthenticated: it may only listen on loopback.
+pub fn check_control(control: Option<SocketAddr>) -> Result<(), String> {
+    match control {
+        Some(c) if !c.ip().is_loopback() => Err(format!(
+            "--control {c}: the control interface is unauthenticated; bind it to a loopback address (127.0.0.1 or ::1)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Validates the flags (everything that can be checked before binding sockets).
 pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
     if args.cloud != GLOBAL_CLOUD {
@@ -173,13 +183,7 @@ pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
             args.listen
         ));
     }
-    if let Some(c) = args.control {
-        if !c.ip().is_loopback() {
-            return Err(format!(
-                "--control {c}: the control interface is unauthenticated; bind it to a loopback address (127.0.0.1 or ::1)"
-            ));
-        }
-    }
+    check_control(args.control)?;
     for s in &args.seed_servers {
         if s.is_ipv4() != args.listen.is_ipv4() {
             return Err(format!(
