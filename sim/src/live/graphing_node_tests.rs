@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::live::graphing::{GraphRequest, GraphResponse};
+use crate::live::graphing_client::{graph_command, GraphArgs, GraphOp};
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -112,6 +113,14 @@ async fn three_nodes() {
         status.synchronized && status.listening && !status.neighbors.is_empty(),
         "{status:?}"
     );
+    // `peerlab graph --via` reads it too: exit 0 found, 1 not found.
+    let client = |op| {
+        let args = GraphArgs { via: c_ctl, op };
+        tokio::task::spawn_blocking(move || graph_command(&args))
+    };
+    assert_eq!(client(GraphOp::Record { id: id.clone() }).await.unwrap(), 0);
+    let missing = "b0000000-0000-0000-0000-000000000009".to_string();
+    assert_eq!(client(GraphOp::Record { id: missing }).await.unwrap(), 1);
     // A malformed request is an error line, not a dropped connection.
     assert!(matches!(
         ask(a_ctl, &GraphRequest::Record { id: "nope".into() }).await,

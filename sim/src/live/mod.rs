@@ -9,6 +9,7 @@ pub mod client;
 pub mod control;
 pub mod driver;
 pub mod graphing;
+pub mod graphing_client;
 pub mod graphing_node;
 pub mod key_file;
 pub mod live_node;
