@@ -90,8 +90,10 @@ impl GraphingLayer {
 
     fn on_event(&mut self, now: Instant, e: GraphEvent) {
         match e {
+            // Every wish gets its own resolve: a node that left while a repair resolve ran
+            // and joins again by name must not wait on the stale one.
             GraphEvent::ResolveWanted { name } => match PeerName::parse(&name) {
-                Ok(name) if !self.pending.values().any(|p| *p == Pending::Resolve) => {
+                Ok(name) => {
                     let resolve = pnrp::Command::Resolve {
                         name,
                         criteria: ResolveCriteria::AnyPeerName,
@@ -100,7 +102,6 @@ impl GraphingLayer {
                     };
                     self.request(Pending::Resolve, resolve);
                 }
-                Ok(_) => {}
                 Err(_) => self.node.name_resolved(now, None),
             },
             GraphEvent::Listening => {

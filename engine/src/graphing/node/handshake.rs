@@ -216,16 +216,11 @@ impl GraphNode {
         } else {
             Vec::new()
         };
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.link_up(conn, m.node_id) else {
             return;
         };
-        c.link = LinkState::Connected;
         c.direct = direct;
-        c.node_id = Some(m.node_id);
         c.addresses = m.addresses;
-        c.seq = seq;
         let welcome = Welcome {
             node_id: self.node_id,
             peer_time: self.peer_time(now),
@@ -237,6 +232,18 @@ impl GraphNode {
         if !direct {
             self.neighbor_up(m.node_id, false);
         }
+    }
+
+    /// `conn` becomes a CONNECTED link to `node_id`, the latest in neighbor order.
+    fn link_up(&mut self, conn: ConnId, node_id: u64) -> Option<&mut Conn> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let c = self.conns.get_mut(&conn)?;
+        c.link = LinkState::Connected;
+        c.connect_deadline = None;
+        c.node_id = Some(node_id);
+        c.seq = seq;
+        Some(c)
     }
 
     fn neighbor_up(&mut self, node_id: u64, initiated: bool) {
@@ -267,17 +274,11 @@ impl GraphNode {
     /// Initiator: WELCOME (MS-PPGRH §3.1.5.2.2).
     pub(super) fn on_welcome(&mut self, now: Instant, conn: ConnId, m: Welcome) {
         let first = self.neighbor_conns().is_empty();
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.link_up(conn, m.node_id) else {
             return;
         };
-        c.link = LinkState::Connected;
-        c.connect_deadline = None;
-        c.node_id = Some(m.node_id);
         c.peer_id = m.peer_id;
         c.addresses = vec![c.remote];
-        c.seq = seq;
         let t_connect = c.t_connect;
         self.add_referrals(&m.addresses);
         self.neighbor_up(m.node_id, true);

@@ -2,11 +2,12 @@
 //! Presence, published by this node with their lifetimes and autorefresh, and the lists the node
 //! keeps from the copies it holds (contacts, presence, the graph's limits).
 
+use super::flood::publish_context;
 use super::GraphNode;
 use crate::graphing::payloads::PRESENCE_ALL;
 use crate::graphing::rules::contacts::contact_record;
 use crate::graphing::rules::presence::presence_record;
-use crate::graphing::rules::publish::{publish_internal, tombstone, InternalRecord, PublishContext};
+use crate::graphing::rules::publish::{publish_internal, tombstone, InternalRecord};
 use crate::graphing::rules::signature::{signature_record, SignatureView};
 use crate::graphing::{
     ContactPayload, GraphConfig, GraphInfo, Guid, PeerRecord, PresencePayload, Scope, SignaturePayload,
@@ -67,12 +68,7 @@ impl GraphNode {
 
     /// Publishes (or updates over the copy `existing` names) one internal record of this node.
     fn publish_own(&mut self, now: Instant, existing: Option<Guid>, spec: InternalRecord) -> Option<Guid> {
-        let ctx = PublishContext {
-            peer_id: &self.cfg.peer_id,
-            graph_id: &self.cfg.graph_id,
-            max_record_size: self.internal.max_record_size,
-            now: self.peer_time(now),
-        };
+        let ctx = publish_context(&self.cfg, self.internal.max_record_size, self.peer_time(now));
         let old = existing.and_then(|id| self.db.get(&id));
         let record = publish_internal(old, spec, &ctx, &mut self.rng);
         self.publish(now, record).ok()

@@ -3,7 +3,7 @@
 //! election settles.
 
 use super::testnet::{test_addr, TestNet};
-use super::GraphNode;
+use super::{AuthStep, GraphNode, SecurityProvider, Validity};
 use crate::graphing::{
     wire, Bootstrap, GraphCommand, GraphConfig, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime,
     RefuseReason, DEFAULT_EPOCH,
@@ -13,9 +13,12 @@ use crate::{derive_seed, ConnId, Duration, Endpoint, Instant, Node, StreamComman
 const PORT: u16 = 3587;
 const APP_TYPE: Guid = Guid::from_text("a1b2c3d4-0000-4000-8000-000000000001");
 
-/// A spread-out node id for node `i` (never zero, distinct).
+/// A random-looking node id for node `i` (SplitMix64 of `i`: distinct, in no order).
 fn node_id(i: usize) -> u64 {
-    (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
+    let mut z = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn endpoint(i: usize) -> Endpoint {
@@ -323,4 +326,142 @@ fn a_crashed_member_is_routed_around_and_records_still_reach_everyone() {
         .filter(|i| *i != victim)
         .all(|i| net.nodes[i].record(&id).is_some());
     assert!(held);
+}
+
+/// A security provider that rejects records whose payload is `bad`, defers those whose payload
+/// is `later` until released, and signs what its node publishes.
+struct Picky {
+    released: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl SecurityProvider for Picky {
+    fn begin(&mut self, _: ConnId, _: bool, _: &crate::graphing::AuthInfo) -> AuthStep {
+        AuthStep::Done
+    }
+    fn relay(&mut self, _: ConnId, _: &Message) -> AuthStep {
+        AuthStep::Fail
+    }
+    fn validate(&mut self, record: &PeerRecord) -> Validity {
+        match record.payload.as_slice() {
+            b"bad" => Validity::Invalid,
+            b"later" if !self.released.get() => Validity::Defer,
+            _ => Validity::Valid,
+        }
+    }
+    fn sign(&mut self, record: &mut PeerRecord) -> bool {
+        record.security_data = b"signed".to_vec();
+        true
+    }
+}
+
+#[test]
+fn the_security_provider_rejects_defers_and_signs() {
+    let released = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut nodes: Vec<GraphNode> = (0..3).map(|i| node(i, 0)).collect();
+    nodes[2].set_security_provider(Box::new(Picky {
+        released: released.clone(),
+    }));
+    let mut net = TestNet::new(nodes);
+    net.wire = Some(through_the_wire);
+    net.command(0, GraphCommand::Create);
+    for i in 1..3 {
+        net.run_for(secs(2));
+        net.command(i, GraphCommand::Join(Bootstrap::Address(endpoint(0))));
+    }
+    net.run_for(secs(30));
+    let bad = publish(&mut net, 0, b"bad");
+    let later = publish(&mut net, 0, b"later");
+    net.run_for(secs(5));
+    let picky = &net.nodes[2];
+    assert!(picky.record(&bad).is_none() && picky.stats().floods_rejected >= 1);
+    assert!(picky.record(&later).is_none() && picky.deferred() >= 1);
+    assert!(
+        net.nodes[1].record(&bad).is_some(),
+        "other nodes judge for themselves"
+    );
+    released.set(true);
+    net.nodes[2].retry_deferred(net.now);
+    net.drain(2);
+    assert!(net.nodes[2].record(&later).is_some() && net.nodes[2].deferred() == 0);
+    // What the provider's node publishes carries its security data, everywhere.
+    let mine = publish(&mut net, 2, b"mine");
+    net.run_for(secs(5));
+    assert_eq!(
+        net.nodes[0].record(&mine).map(|r| r.security_data.as_slice()),
+        Some(&b"signed"[..])
+    );
+}
+
+#[test]
+fn two_partitions_of_one_graph_merge_through_long_term_repair() {
+    let mut nodes: Vec<GraphNode> = (0..10).map(|i| node(i, 0)).collect();
+    nodes
+        .iter_mut()
+        .for_each(|n| n.set_bootstrap_name("0.merge-test"));
+    let mut net = TestNet::new(nodes);
+    net.wire = Some(through_the_wire);
+    // Two creators of the same graph id: two partitions that never met.
+    net.command(0, GraphCommand::Create);
+    net.command(5, GraphCommand::Create);
+    for i in (1..5).chain(6..10) {
+        net.run_for(secs(2));
+        let creator = if i < 5 { 0 } else { 5 };
+        net.command(i, GraphCommand::Join(Bootstrap::Address(endpoint(creator))));
+    }
+    net.run_for(secs(60));
+    let sig = |net: &TestNet<GraphNode>, i: usize| net.nodes[i].signature();
+    assert_ne!(
+        sig(&net, 0),
+        sig(&net, 5),
+        "each partition elected its own signature"
+    );
+    let a_record = publish(&mut net, 1, b"from the first partition");
+    // A contact asks the application for some node of the graph (MS-PPGRH §3.1.6.3); here the
+    // application answers with the other partition's creator.
+    let (mut seen, mut answered) = (net.events.len(), 0);
+    for _ in 0..20 {
+        net.run_for(secs(60));
+        let wanted: Vec<usize> = net.events[seen..]
+            .iter()
+            .filter(|(_, _, e)| matches!(e, GraphEvent::ResolveWanted { .. }))
+            .map(|(_, i, _)| *i)
+            .collect();
+        seen = net.events.len();
+        for i in wanted {
+            answered += 1;
+            let other = if i < 5 { 5 } else { 0 };
+            net.nodes[i].name_resolved(net.now, Some(vec![endpoint(other)]));
+            net.drain(i);
+        }
+    }
+    assert!(answered > 0, "contacts asked for a new node");
+    let first = sig(&net, 0);
+    assert!(
+        (0..10).all(|i| sig(&net, i) == first),
+        "one signature after the merge"
+    );
+    assert!(
+        net.nodes[9].record(&a_record).is_some(),
+        "the partitions' databases merged"
+    );
+}
+
+#[test]
+fn the_same_seeds_give_the_same_graph() {
+    let run = || {
+        let mut net = graph(6, |i| i as i64 * 7);
+        publish(&mut net, 4, b"deterministic");
+        net.run_for(secs(30));
+        net.nodes
+            .iter()
+            .map(|n| {
+                (
+                    *n.stats(),
+                    n.neighbors(),
+                    n.records().cloned().collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
 }

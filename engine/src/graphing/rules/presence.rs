@@ -69,8 +69,11 @@ pub fn presence_maintenance(s: &PresenceState, max: Option<u32>) -> PresenceActi
 /// The presence timer fired (MS-PPGRH §3.1.6.9): delete the node's record if still above
 /// max + 10, publish one (autorefresh) if still below max and listening.
 pub fn presence_timer_fired(s: &PresenceState, max: Option<u32>) -> PresenceAction {
-    let Some(m) = max.map(|m| m as usize) else {
-        return PresenceAction::Nothing;
+    // The timer is armed only for a target count without forcing; if the Graph Info record or
+    // the application changed that since, the re-check finds nothing to do.
+    let m = match max {
+        Some(m) if m > 0 && !s.forced => m as usize,
+        _ => return PresenceAction::Nothing,
     };
     if s.own_live && s.live_presences > m + PRESENCE_HYSTERESIS {
         PresenceAction::Delete
@@ -146,6 +149,9 @@ mod tests {
         );
         assert_eq!(presence_timer_fired(&st(true, false, false, 20), max), Nothing);
         assert_eq!(presence_timer_fired(&st(false, false, false, 0), max), Nothing);
+        assert_eq!(presence_timer_fired(&st(true, true, true, 31), max), Nothing);
+        assert_eq!(presence_timer_fired(&st(true, true, false, 31), Some(0)), Nothing);
+        assert_eq!(presence_timer_fired(&st(true, true, false, 31), None), Nothing);
         let rec = presence_record(vec![], Duration::from_secs(300), false);
         assert_eq!((rec.fixed_id, rec.autorefresh), (None, false));
     }

@@ -239,6 +239,7 @@ mod tests {
     use crate::graphing::rules::validate::tests::rx;
     use crate::graphing::rules::validate::{validate_received, ReceiveContext};
     use crate::graphing::{SIGNATURE_ID, SIGNATURE_TYPE};
+    use proptest::prelude::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -398,6 +399,76 @@ mod tests {
         };
         for r in [&first, &second, &third] {
             assert_eq!(validate_received(r, &rxc, |_| true), Ok(()));
+        }
+    }
+
+    /// One step of a record's life: who acts, how far the actor's clock is from the previous
+    /// modification (possibly behind it), and what it does.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Update {
+            peer: &'static str,
+            clock: i64,
+            extend: u64,
+        },
+        Delete {
+            peer: &'static str,
+            clock: i64,
+        },
+        Internal {
+            peer: &'static str,
+            clock: i64,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let peer = prop::sample::select(vec!["alice", "bob", "carol"]);
+        let clock = -5_000i64..5_000;
+        prop_oneof![
+            (peer.clone(), clock.clone(), 0u64..3_000).prop_map(|(peer, clock, extend)| Step::Update {
+                peer,
+                clock,
+                extend
+            }),
+            (peer.clone(), clock.clone()).prop_map(|(peer, clock)| Step::Delete { peer, clock }),
+            (peer, clock).prop_map(|(peer, clock)| Step::Internal { peer, clock }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn whatever_a_publisher_builds_receivers_accept_and_prefer(steps in prop::collection::vec(step(), 1..25)) {
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            // Clock 0: expiry on arrival is not what this property is about.
+            let rxc = ReceiveContext { max_record_size: 1_000, ..rx(0) };
+            let spec = || InternalRecord {
+                record_type: SIGNATURE_TYPE,
+                fixed_id: Some(SIGNATURE_ID),
+                payload: vec![1; 8],
+                attributes: String::new(),
+                lifetime: Duration::from_micros(100),
+                autorefresh: true,
+            };
+            let mut current = publish_internal(None, spec(), &pctx(10_000), &mut rng);
+            for s in steps {
+                let at = |clock: i64| PeerTime((current.modified.0 as i64 + clock).max(0) as u64);
+                let next = match s {
+                    Step::Update { peer, clock, extend } => {
+                        let c = RecordContent { payload: vec![2], attributes: String::new(), expires: PeerTime(current.expires.0 + extend) };
+                        update_record(&current, c, peer, at(clock)).ok()
+                    }
+                    Step::Delete { peer, clock } => tombstone(&current, peer, at(clock)).ok(),
+                    Step::Internal { peer, clock } => {
+                        let ctx = PublishContext { peer_id: peer, ..pctx(at(clock).0) };
+                        Some(publish_internal(Some(&current), spec(), &ctx, &mut rng))
+                    }
+                };
+                let Some(next) = next else { continue };
+                prop_assert_eq!(validate_received(&next, &rxc, |_| true), Ok(()));
+                prop_assert_eq!(next.freshness_against(&current), crate::graphing::Freshness::New);
+                prop_assert_eq!(next.id, current.id);
+                current = next;
+            }
         }
     }
 }

@@ -177,4 +177,31 @@ mod tests {
         }
         assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1, 3, 4]);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn the_list_stays_bounded_unique_and_in_receipt_order(
+            ports in proptest::collection::vec(0u16..40, 0..300),
+            capacity in 1usize..20,
+        ) {
+            let mut list = ReferralList::new(capacity);
+            for &p in &ports {
+                list.add(ep(p));
+                proptest::prop_assert!(list.len() <= capacity);
+            }
+            let held: Vec<u16> = list.iter().map(|e| e.endpoint.port).collect();
+            let unique: std::collections::BTreeSet<u16> = held.iter().copied().collect();
+            proptest::prop_assert_eq!(unique.len(), held.len());
+            proptest::prop_assert!(list.iter().zip(list.iter().skip(1)).all(|(a, b)| a.seq < b.seq));
+            // The newest distinct addresses, oldest first, are what remains.
+            let mut expect: Vec<u16> = Vec::new();
+            for &p in ports.iter().rev() {
+                if !expect.contains(&p) && expect.len() < capacity {
+                    expect.push(p);
+                }
+            }
+            expect.reverse();
+            proptest::prop_assert_eq!(held, expect);
+        }
+    }
 }
