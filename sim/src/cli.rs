@@ -51,6 +51,8 @@ pub enum Command {
     Resolve(crate::live::client::ResolveArgs),
     /// Show a running `peerlab node`'s cache, leaf sets and registrations.
     Status(crate::live::client::StatusArgs),
+    /// Publish, list, read or delete records through a running `peerlab node --graph`.
+    Graph(crate::live::graphing_client::GraphArgs),
     /// Print the host name (under pnrp.net) of a peer name, or the peer name of such a host name.
     Hostname(crate::dns::hostname_cmd::HostnameArgs),
     /// Answer DNS queries for pnrp.net host names by resolving them through a running `peerlab node`.

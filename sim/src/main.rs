@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Node(args) => peerlab_sim::live::node_cmd::node_command(&args),
         Command::Resolve(args) => peerlab_sim::live::client::resolve_command(&args),
         Command::Status(args) => peerlab_sim::live::client::status_command(&args),
+        Command::Graph(args) => peerlab_sim::live::graphing_client::graph_command(&args),
         Command::Hostname(args) => peerlab_sim::dns::hostname_cmd::hostname_command(&args),
         Command::Dns(args) => peerlab_sim::dns::dns_cmd::dns_command(&args),
         Command::Explore(args) => peerlab_sim::repro::explore::explore_command(&args),

@@ -73,7 +73,11 @@ pub enum ClientError {
 }
 
 /// Sends one request and reads one response; `wait` bounds the whole exchange.
-pub fn request(via: SocketAddr, req: &Request, wait: std::time::Duration) -> Result<Response, ClientError> {
+pub fn request<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
+    via: SocketAddr,
+    req: &Req,
+    wait: std::time::Duration,
+) -> Result<Resp, ClientError> {
     let io = |source| ClientError::Io { addr: via, source };
     let mut stream = TcpStream::connect_timeout(&via, std::time::Duration::from_secs(5))
         .map_err(|source| ClientError::Connect { addr: via, source })?;
@@ -239,7 +243,8 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        let err = request(addr, &Request::Status {}, std::time::Duration::from_secs(1)).unwrap_err();
+        let err =
+            request::<_, Response>(addr, &Request::Status {}, std::time::Duration::from_secs(1)).unwrap_err();
         assert!(matches!(err, ClientError::Connect { .. }), "{err}");
         assert!(err.to_string().contains("cannot reach"), "{err}");
     }

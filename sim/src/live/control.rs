@@ -102,6 +102,30 @@ pub enum Response {
     },
 }
 
+/// What a control interface serves: JSON-line requests of one protocol's node, answered through
+/// its driver. PNRP's is [`answer`]; Peer Graphing's is in `graphing.rs`.
+pub trait Answer: Clone + Send + Sync + 'static {
+    /// A request line, parsed.
+    type Request: serde::de::DeserializeOwned + Send;
+    /// A response line.
+    type Response: Serialize + Send;
+    /// Serves one request; the flag says the connection should close afterwards.
+    fn answer(&self, req: Self::Request) -> impl std::future::Future<Output = (Self::Response, bool)> + Send;
+    /// The response for a request that could not be read.
+    fn error(message: String) -> Self::Response;
+}
+
+impl Answer for DriverHandle {
+    type Request = Request;
+    type Response = Response;
+    fn answer(&self, req: Request) -> impl std::future::Future<Output = (Response, bool)> + Send {
+        answer(req, self)
+    }
+    fn error(message: String) -> Response {
+        Response::Error { message }
+    }
+}
+
 /// How many control connections a node keeps and how long an idle one lives.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -135,7 +159,8 @@ fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, BTreeMap<u64, Slot>> {
 }
 
 /// Serves control connections until the listener fails; each connection gets its own task.
-pub async fn serve(listener: TcpListener, handle: DriverHandle, limits: Limits) {
+/// `handle` answers the requests (a PNRP node's [`DriverHandle`], or a graph node's).
+pub async fn serve<A: Answer>(listener: TcpListener, handle: A, limits: Limits) {
     let slots: Slots = Arc::default();
     let mut next_id = 0u64;
     loop {
@@ -179,9 +204,9 @@ pub async fn serve(listener: TcpListener, handle: DriverHandle, limits: Limits) 
     }
 }
 
-async fn connection(
+async fn connection<A: Answer>(
     stream: TcpStream,
-    handle: &DriverHandle,
+    handle: &A,
     idle_timeout: std::time::Duration,
     close: &Notify,
     mut set_busy: impl FnMut(bool),
@@ -209,16 +234,11 @@ async fn connection(
         set_busy(true);
         let (response, stop) = if line.last() != Some(&b'\n') && n as u64 >= REQUEST_BYTES_MAX {
             let message = format!("request longer than {REQUEST_BYTES_MAX} bytes");
-            (Response::Error { message }, true)
+            (A::error(message), true)
         } else {
-            match serde_json::from_slice::<Request>(&line) {
-                Ok(req) => answer(req, handle).await,
-                Err(e) => (
-                    Response::Error {
-                        message: format!("bad request: {e}"),
-                    },
-                    false,
-                ),
+            match serde_json::from_slice::<A::Request>(&line) {
+                Ok(req) => handle.answer(req).await,
+                Err(e) => (A::error(format!("bad request: {e}")), false),
             }
         };
         let mut out = serde_json::to_vec(&response).expect("responses serialize");

@@ -5,8 +5,9 @@
 //! node cannot use. Nothing here panics on user input.
 
 use super::control;
-use super::driver::{Clock, Driver, DriverHandle};
+use super::driver::{Clock, Driver, DriverHandle, DriverStats};
 use super::key_file::{insecure_secret, node_key, os_random, KeySource};
+use super::live_node::LiveNode;
 use super::socket::{endpoint_of, DatagramSocket};
 use clap::{Args, ValueEnum};
 use peerlab_engine::crypto::{Identity, Scheme};
@@ -66,6 +67,19 @@ pub struct NodeArgs {
     /// Override a PNRP constant, e.g. `--set-pnrp maintenance_period=2s` (keys of a scenario's `[pnrp]`).
     #[arg(long = "set-pnrp", value_name = "KEY=VALUE")]
     pub set_pnrp: Vec<String>,
+    /// Run a Peer Graphing node of this graph (MS-PPGRH) instead of a PNRP node; `--listen` is
+    /// then its TCP address. Needs `--create` or `--join`.
+    #[arg(long, value_name = "GRAPH_ID", conflicts_with_all = ["register", "seed_servers", "set_pnrp"])]
+    pub graph: Option<String>,
+    /// With `--graph`: create the graph (its first node).
+    #[arg(long, requires = "graph", conflicts_with = "join")]
+    pub create: bool,
+    /// With `--graph`: join the graph through the member listening at ADDR.
+    #[arg(long, value_name = "ADDR", requires = "graph")]
+    pub join: Option<SocketAddr>,
+    /// With `--graph`: this node's peer id (default `peerlab-` and its node id).
+    #[arg(long, value_name = "ID", requires = "graph")]
+    pub peer_id: Option<String>,
 }
 
 /// What `peerlab node` was asked to run, validated.
@@ -139,6 +153,16 @@ pub fn name_for(text: &str, identity: &Identity) -> Result<PeerName, String> {
     PeerName::secured(identity.authority(), text).map_err(|e| format!("--register {text}: {e}"))
 }
 
+/// The control interface is unauthenticated: it may only listen on loopback.
+pub fn check_control(control: Option<SocketAddr>) -> Result<(), String> {
+    match control {
+        Some(c) if !c.ip().is_loopback() => Err(format!(
+            "--control {c}: the control interface is unauthenticated; bind it to a loopback address (127.0.0.1 or ::1)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Validates the flags (everything that can be checked before binding sockets).
 pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
     if args.cloud != GLOBAL_CLOUD {
@@ -159,13 +183,7 @@ pub fn plan(args: &NodeArgs) -> Result<NodePlan, String> {
             args.listen
         ));
     }
-    if let Some(c) = args.control {
-        if !c.ip().is_loopback() {
-            return Err(format!(
-                "--control {c}: the control interface is unauthenticated; bind it to a loopback address (127.0.0.1 or ::1)"
-            ));
-        }
-    }
+    check_control(args.control)?;
     for s in &args.seed_servers {
         if s.is_ipv4() != args.listen.is_ipv4() {
             return Err(format!(
@@ -224,6 +242,9 @@ fn keys(args: &NodeArgs) -> Result<(Keys, String), String> {
 
 /// `peerlab node`.
 pub fn node_command(args: &NodeArgs) -> u8 {
+    if args.graph.is_some() {
+        return super::graphing_node::graph_node_command(args);
+    }
     let plan = match plan(args) {
         Ok(p) => p,
         Err(e) => {
@@ -309,22 +330,31 @@ async fn run_node(args: &NodeArgs, plan: NodePlan) -> Result<(), String> {
         plan.names,
         !seeds.is_empty(),
     ));
-    let run = driver.run();
-    tokio::pin!(run);
-    let stats = tokio::select! {
-        biased;
-        stats = &mut run => stats,
-        _ = tokio::signal::ctrl_c() => {
-            say("interrupted: leaving the cloud");
-            let (_, stats) = tokio::join!(handle.shutdown(), &mut run);
-            stats
-        }
-    };
+    let stats = run_until_interrupted(driver.run(), &handle, "interrupted: leaving the cloud").await;
     say(&format!(
         "stopped: sent {} received {} undecodable {} send_errors {}",
         stats.sent, stats.received, stats.decode_errors, stats.send_errors
     ));
     Ok(())
+}
+
+/// Runs a driver until it stops or Ctrl-C; on Ctrl-C says `line`, asks the driver to leave and
+/// waits for it. Returns the driver's counters.
+pub async fn run_until_interrupted<N: LiveNode>(
+    run: impl std::future::Future<Output = DriverStats>,
+    handle: &DriverHandle<N>,
+    line: &str,
+) -> DriverStats {
+    tokio::pin!(run);
+    tokio::select! {
+        biased;
+        stats = &mut run => stats,
+        _ = tokio::signal::ctrl_c() => {
+            say(line);
+            let (_, stats) = tokio::join!(handle.shutdown(), &mut run);
+            stats
+        }
+    }
 }
 
 /// Registers every name and reports each outcome on stdout; warns when no seed server answers.
