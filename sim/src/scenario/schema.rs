@@ -44,6 +44,9 @@ pub struct Scenario {
     pub output: Output,
     /// Peer Distribution settings; `Some` makes this a distribution scenario (no PNRP world).
     pub distribution: Option<super::distribution::Distribution>,
+    /// Peer Graphing settings; `Some` makes this a graphing scenario (MS-PPGRH).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graphing: Option<super::graphing::Graphing>,
     /// Directory that relative file paths (latency matrix, session traces) are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
