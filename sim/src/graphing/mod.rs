@@ -8,4 +8,7 @@ pub mod clock;
 pub mod conflict;
 pub mod convergence;
 pub mod delivery;
+mod plan;
 pub mod topology;
+
+pub use plan::{GraphAttackerPlan, GraphingPlan, RecordWorkloadPlan};

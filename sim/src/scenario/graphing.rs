@@ -7,7 +7,6 @@
 //! the top-level `[[workload]]` and `[[attackers]]` tables take PNRP's shapes. Every knob of the
 //! engine's `GraphConfig` is a key here, with MS-PPGRH's default.
 
-use super::activity::Join;
 use super::rate::Rate;
 use super::units::ByteSize;
 use super::value::{de_fixed, Value};
@@ -195,20 +194,20 @@ pub enum GraphBehaviour {
     StaleVersions,
 }
 
-/// `[[graphing.attackers]]`: misbehaving graph members (outside every `[[peers]]` group).
+/// `[[graphing.attackers]]`: members of a `[[peers]]` group that misbehave (the group's last
+/// `count` members; never the graph's creator).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraphAttackers {
-    /// How many.
+    /// The group they belong to (they join, churn and rejoin with it).
+    pub group: String,
+    /// How many of its members.
     pub count: Value<u64>,
     /// What they do.
     pub behaviour: GraphBehaviour,
     /// When they start misbehaving; before that they are honest members (default 0).
     #[serde(default)]
     pub start: Value<Duration>,
-    /// When they join the graph (default: all at time 0).
-    #[serde(default)]
-    pub join: Join,
 }
 
 /// `[graphing]`: simulator keys, then every `GraphConfig` knob with MS-PPGRH's default.
@@ -323,47 +322,54 @@ impl Graphing {
         c
     }
 
-    /// The knobs where this run departs from MS-PPGRH's defaults, by key, with the section that
-    /// sets the default (config.json `choices`).
-    pub fn choices(&self) -> Vec<serde_json::Value> {
+    /// Every knob with the MS-PPGRH section that sets its default, the default and the value this
+    /// run uses (config.json `choices`, beside PNRP's open points).
+    pub fn choices(&self) -> Vec<GraphChoice> {
         let d = Graphing::default();
         let mut out = Vec::new();
-        let mut note = |key: &str, section: &str, default: String, value: String| {
-            out.push(serde_json::json!({
-                "key": format!("graphing.{key}"),
-                "section": section,
-                "default": default,
-                "value": value,
-                "is_default": default == value,
-            }));
-        };
         macro_rules! knob {
-            ($key:ident, $section:literal) => {
-                note(
-                    stringify!($key),
-                    $section,
-                    format!("{:?}", d.$key),
-                    format!("{:?}", self.$key),
-                )
+            ($key:ident, $section:literal, $point:literal) => {
+                out.push(GraphChoice {
+                    section: $section,
+                    point: $point,
+                    variant: format!("{:?}", self.$key),
+                    default: format!("{:?}", d.$key),
+                    knob: concat!("graphing.", stringify!($key)),
+                })
             };
         }
-        knob!(min_neighbors, "MS-PPGRH §3.1.1");
-        knob!(ideal_neighbors, "MS-PPGRH §3.1.1");
-        knob!(max_neighbors, "MS-PPGRH §3.1.1");
-        knob!(referrals_returned, "MS-PPGRH §3.1.5.2.1");
-        knob!(referral_capacity, "MS-PPGRH §3.1.1");
-        knob!(max_frame_size, "MS-PPGRH §2.2.1.1");
-        knob!(connect_timeout, "MS-PPGRH §3.1.2");
-        knob!(maintenance_connected, "MS-PPGRH §3.1.6.6");
-        knob!(maintenance_alone, "MS-PPGRH §3.1.6.6");
-        knob!(request_referrals, "MS-PPGRH §2.2.2.2");
-        knob!(contact_formula, "MS-PPGRH §3.1.7.12");
-        knob!(presence_lifetime, "MS-PPGRH §2.2.3.1");
-        knob!(max_presence_records, "MS-PPGRH §2.2.3.1");
-        knob!(max_record_size, "MS-PPGRH §2.2.3.1");
-        knob!(accept_direct, "MS-PPGRH §3.1.5.2.1");
+        knob!(min_neighbors, "MS-PPGRH §3.1.1", "minimum neighbors");
+        knob!(ideal_neighbors, "MS-PPGRH §3.1.1", "ideal neighbors");
+        knob!(max_neighbors, "MS-PPGRH §3.1.1", "maximum neighbors (REFUSE BUSY above)");
+        knob!(referrals_returned, "MS-PPGRH §3.1.5.2.1", "referrals in REFUSE and WELCOME");
+        knob!(referral_capacity, "MS-PPGRH §3.1.1", "referral list capacity");
+        knob!(max_frame_size, "MS-PPGRH §2.2.1.1", "largest frame accepted");
+        knob!(connect_timeout, "MS-PPGRH §3.1.2", "CONNECT to WELCOME or REFUSE");
+        knob!(maintenance_connected, "MS-PPGRH §3.1.6.6", "maintenance period with a link");
+        knob!(maintenance_alone, "MS-PPGRH §3.1.6.6", "maintenance period with no link");
+        knob!(request_referrals, "MS-PPGRH §2.2.2.2", "N bit on every first neighbor CONNECT");
+        knob!(contact_formula, "MS-PPGRH §3.1.7.12", "Cmin below S = 2^60");
+        knob!(presence_lifetime, "MS-PPGRH §2.2.3.1", "presence record lifetime");
+        knob!(max_presence_records, "MS-PPGRH §2.2.3.1", "presence records target");
+        knob!(max_record_size, "MS-PPGRH §2.2.3.1", "largest payload plus attributes");
+        knob!(accept_direct, "MS-PPGRH §3.1.5.2.1", "direct connections accepted");
         out
     }
+}
+
+/// One `[graphing]` knob as config.json's `choices` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GraphChoice {
+    /// The MS-PPGRH section that sets the default.
+    pub section: &'static str,
+    /// What the knob decides, in a few words.
+    pub point: &'static str,
+    /// The value this run uses.
+    pub variant: String,
+    /// MS-PPGRH's default.
+    pub default: String,
+    /// The scenario key.
+    pub knob: &'static str,
 }
 
 #[cfg(test)]
@@ -385,7 +391,7 @@ mod tests {
     fn defaults_are_the_engines() {
         let g = parse("").unwrap();
         assert_eq!(g.config("p"), GraphConfig::new("peerlab", "p"));
-        assert!(g.choices().iter().all(|c| c["is_default"] == true));
+        assert!(g.choices().iter().all(|c| c.variant == c.default));
     }
 
     #[test]
@@ -400,8 +406,8 @@ mod tests {
         let changed: Vec<_> = g
             .choices()
             .into_iter()
-            .filter(|c| c["is_default"] == false)
-            .map(|c| c["key"].as_str().unwrap().to_owned())
+            .filter(|c| c.variant != c.default)
+            .map(|c| c.knob)
             .collect();
         assert_eq!(
             changed,

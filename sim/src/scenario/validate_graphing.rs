@@ -60,9 +60,20 @@ impl Validator<'_> {
         }
         for (i, a) in g.attackers.iter().enumerate() {
             let k = key.key("attackers").index(i);
+            self.group_exists(k.key("group"), &a.group, false);
             self.positive_count(k.key("count"), &a.count);
             self.within_run(k.key("start"), &a.start);
-            self.join(k.key("join"), &a.join);
+            if let Some(members) = self.s.peers.iter().find(|p| p.name == a.group).map(|p| p.count.lo()) {
+                let creator = g.creator.as_deref().unwrap_or(self.s.peers[0].name.as_str()) == a.group;
+                let room = members.saturating_sub(creator as u64);
+                if a.count.hi() > room {
+                    self.push(
+                        k.key("count"),
+                        format!("`{}` attackers but group \"{}\" has only {room} members that can be", a.count, excerpt(&a.group)),
+                        format!("at most {room} (the graph's creator is never an attacker)"),
+                    );
+                }
+            }
         }
     }
 
