@@ -22,11 +22,17 @@ pub fn endpoint_of(index: u32, generation: u16) -> Endpoint {
 
 /// The peer index and address generation an endpoint names, if it is in the simulated plan.
 pub fn peer_of(ep: &Endpoint) -> Option<(u32, u16)> {
-    let s = ep.addr.segments();
-    if s[0] != 0x2001 || s[1] != 0x0db8 || s[4] != 0 || s[5] != 0 || s[6] != 0 || s[7] == 0 {
+    if ep.port != PNRP_PORT {
         return None;
     }
-    if ep.port != PNRP_PORT {
+    peer_of_addr(&ep.addr)
+}
+
+/// The peer index and address generation an address names, whatever the port (a stream
+/// connection goes to the port a protocol listens on).
+pub fn peer_of_addr(addr: &Ipv6Addr) -> Option<(u32, u16)> {
+    let s = addr.segments();
+    if s[0] != 0x2001 || s[1] != 0x0db8 || s[4] != 0 || s[5] != 0 || s[6] != 0 || s[7] == 0 {
         return None;
     }
     Some((((s[2] as u32) << 16) | s[3] as u32, s[7]))

@@ -221,6 +221,8 @@ pub struct NetModel {
     loss: Loss,
     links: Links,
     down: Vec<bool>,
+    /// Hosts down for stream segments only (`set_host_down`); empty until first set.
+    host_down: Vec<bool>,
     partition: Partition,
     windows: Windows,
     stats: NetStats,
@@ -273,6 +275,7 @@ impl NetModel {
             loss: Loss::new(cfg.loss, n_nodes),
             links: Links::new(cfg.bandwidth, cfg.queue_limit_bytes, n_nodes),
             down: vec![false; n_nodes as usize],
+            host_down: Vec::new(),
             partition: Partition::default(),
             windows: Windows::default(),
             stats: NetStats::default(),
@@ -354,6 +357,7 @@ impl NetModel {
             + self.links.heap_bytes()
             + self.extra_us.capacity() * 8
             + self.down.capacity()
+            + self.host_down.capacity()
             + self.subnets.as_ref().map_or(0, |s| s.heap_bytes())
     }
 
@@ -381,6 +385,27 @@ impl NetModel {
     /// Whether `node` is down (unknown nodes count as down).
     pub fn is_down(&self, node: u32) -> bool {
         self.down.get(node as usize).copied().unwrap_or(true)
+    }
+
+    /// Marks `node`'s host down (`true`) or up for stream segments only, leaving datagrams alone:
+    /// the generic world drops a datagram to a peer that is offline when it arrives (counted
+    /// `host_down`), not when it is sent, so its datagrams must not see this flag, while the
+    /// stream model needs to know whether a host answers a segment (`stream` module docs).
+    pub fn set_host_down(&mut self, node: u32, down: bool) {
+        if self.host_down.len() <= node as usize {
+            if !down {
+                return;
+            }
+            self.host_down
+                .resize(self.n_nodes().max(node + 1) as usize, false);
+        }
+        self.host_down[node as usize] = down;
+    }
+
+    /// Whether no host answers segments sent to `node`: it is down (`set_down`), or its host is
+    /// (`set_host_down`).
+    pub fn host_is_down(&self, node: u32) -> bool {
+        self.is_down(node) || self.host_down.get(node as usize).copied().unwrap_or(false)
     }
 
     /// Partitions the network: `assign[node]` is its group (nodes past the end: group 0). With
@@ -498,7 +523,7 @@ impl NetModel {
     /// handles itself (`stream` module docs). Loopback arrives at once.
     pub fn segment(&mut self, now: Instant, from: u32, to: u32) -> Delivery {
         use Delivery::{At, Dropped};
-        if self.is_down(from) || self.is_down(to) {
+        if self.host_is_down(from) || self.host_is_down(to) {
             return Dropped(DropReason::Down);
         }
         if from == to {

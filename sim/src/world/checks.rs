@@ -39,5 +39,27 @@ impl<P: Protocol> Core<P> {
         for (reason, n) in &t.dropped {
             m.insert(format!("net.dropped.{reason}"), *n as f64);
         }
+        if let Some(s) = self.stream_stats() {
+            let mut put = |k: &str, v: u64| {
+                m.insert(format!("net.stream.{k}"), v as f64);
+            };
+            put("connects", s.connects);
+            put("connected", s.connected);
+            for (r, n) in crate::net::stream::ConnectFailure::ALL
+                .iter()
+                .zip(s.connect_failed)
+            {
+                put(
+                    &format!("connect_failed.{}", super::streams::failure(*r).as_str()),
+                    n,
+                );
+            }
+            put("resets", s.resets);
+            put("segments", s.segments);
+            put("wire_bytes", s.bytes);
+            put("retransmissions", s.retransmissions);
+            put("delivered", s.delivered);
+            put("delivered_bytes", s.delivered_bytes);
+        }
     }
 }

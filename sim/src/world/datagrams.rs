@@ -105,6 +105,16 @@ impl<P: Protocol> Core<P> {
                 self.transmit(peer, t.to, t.msg);
                 sent = true;
             }
+            // Stream commands go to the stream model as they are polled, like datagrams; what
+            // the model answers reaches the engines after this event's input (`flush_streams`).
+            while let Some(c) = self.peers[peer as usize]
+                .node
+                .as_mut()
+                .and_then(|n| n.poll_stream())
+            {
+                self.stream_command(peer, c);
+                sent = true;
+            }
             let Some(node) = self.peers[peer as usize].node.as_mut() else {
                 break;
             };
@@ -192,7 +202,7 @@ impl<P: Protocol> Core<P> {
     }
 
     /// Wire-bytes mode: every datagram goes through the protocol's real codec and back.
-    fn round_trip(&mut self, msg: P::Message) -> Option<P::Message> {
+    pub(super) fn round_trip(&mut self, msg: P::Message) -> Option<P::Message> {
         match P::wire_round_trip(msg, &mut self.wire_buf) {
             Ok(back) => Some(back),
             Err(detail) => {

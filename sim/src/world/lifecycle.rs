@@ -75,6 +75,10 @@ impl<P: Protocol> Core<P> {
         }
         self.generations = vec![1; self.peers.len()];
         self.engines = vec![0; self.peers.len()];
+        // No host answers a stream segment before its peer first joins.
+        for peer in 0..self.peers.len() as u32 {
+            self.net.set_host_down(peer, true);
+        }
     }
 
     /// Schedules the groups' joins, the protocol's start, faults, samples and the end.
@@ -122,6 +126,7 @@ impl<P: Protocol> Core<P> {
         let rng_seed = derive_seed(self.plan.seed, "node", ((peer as u64) << 20) | incarnation as u64);
         let node = proto.build_node(self, peer, ep, rng_seed);
         self.engines[peer as usize] = std::ptr::from_ref::<P::Node>(&node).addr();
+        self.net.set_host_down(peer, false);
         let p = &mut self.peers[peer as usize];
         p.node = Some(node);
         p.incarnation = incarnation;
@@ -186,6 +191,7 @@ impl<P: Protocol> Core<P> {
                 self.live.remove(group, peer);
             }
             self.live.total -= 1;
+            self.streams_offline(peer, graceful);
         }
         proto.gone_offline(self, peer, node);
     }
@@ -287,6 +293,7 @@ impl<P: Protocol> Core<P> {
         p.generation = p.generation.wrapping_add(1).max(1);
         self.generations[peer as usize] = p.generation;
         let ep = p.endpoint(peer);
+        self.streams_address_changed(peer);
         proto.address_changed(self, peer, ep);
     }
 }

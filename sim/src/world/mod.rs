@@ -15,8 +15,11 @@ mod observer;
 mod prefetch;
 mod protocol;
 mod recorder;
+mod streams;
 #[cfg(test)]
 mod toy;
+#[cfg(test)]
+mod toy_streams;
 mod violations;
 
 pub use checks::CheckVerdict;
@@ -24,6 +27,7 @@ pub use lifecycle::{total_peers, LiveSets};
 pub use observer::{Observer, Tee};
 pub use protocol::{PeerSpec, Protocol, Setup};
 pub use recorder::Recorder;
+pub use streams::StreamInfo;
 pub use violations::WORLD_NODE;
 
 use crate::addr::endpoint_of;
@@ -147,6 +151,8 @@ pub enum Ev<M, X> {
     },
     /// The periodic sample.
     Sample,
+    /// The stream model's next deadline (handshakes, segments, retransmissions).
+    Streams,
     /// The end of the run.
     Stop,
     /// One of the protocol's own events.
@@ -230,6 +236,8 @@ pub struct Core<P: Protocol> {
     wire_buf: Vec<u8>,
     event_buf: Vec<<P::Node as peerlab_engine::Node>::Event>,
     observer: Option<Box<dyn Observer<P::Message>>>,
+    /// Stream connections, from the first stream command on.
+    conns: Option<Box<streams::Conns<P::Message>>>,
     stopped_early: bool,
     inv: violations::InvariantState,
 }
@@ -291,6 +299,7 @@ impl<P: Protocol> World<P> {
             wire_buf: Vec::new(),
             event_buf: Vec::new(),
             observer: None,
+            conns: None,
             stopped_early: false,
             inv: violations::InvariantState::default(),
             plan,
@@ -460,6 +469,7 @@ impl<P: Protocol> Core<P> {
             Ev::FaultEnd { index } => (8, *index as u64, 0),
             Ev::Sample => (9, 0, 0),
             Ev::Stop => (10, 0, 0),
+            Ev::Streams => (streams::FOLD_STREAM_TIMER, 0, 0),
             Ev::Ext(x) => P::fold_ext(x),
         };
         self.fp
@@ -489,7 +499,11 @@ impl<P: Protocol> Core<P> {
                 }
             }
             Ev::Ext(x) => proto.on_ext(self, x),
+            Ev::Streams => self.stream_timer(proto),
             Ev::Stop => {}
+        }
+        if self.conns.is_some() {
+            self.flush_streams(proto);
         }
     }
 

@@ -1,7 +1,8 @@
 //! The world's observer seam: message traces, pcap export and replay stops watch a run from outside;
 //! generic over the protocol's message type.
 
-use peerlab_engine::{Endpoint, Instant};
+use super::StreamInfo;
+use peerlab_engine::{Endpoint, Instant, StreamEvent};
 
 /// Watches the world from outside: message traces, pcap export, replay stops.
 /// Observers see everything but change nothing, so a run is the same with or without them.
@@ -19,6 +20,18 @@ pub trait Observer<M> {
     }
     /// A datagram is being handed to peer `to`'s engine.
     fn on_deliver(&mut self, _now: Instant, _event: u64, _to: u32, _from: Endpoint, _msg: &M) {}
+    /// Peer `from` queued a message on its end `info.end` of connection `info.flow`.
+    fn on_stream_send(&mut self, _now: Instant, _event: u64, _from: u32, _info: &StreamInfo, _msg: &M) {}
+    /// A stream event is being handed to peer `to`'s engine (at its end `info.end`).
+    fn on_stream_event(
+        &mut self,
+        _now: Instant,
+        _event: u64,
+        _to: u32,
+        _info: &StreamInfo,
+        _ev: &StreamEvent<M>,
+    ) {
+    }
     /// Called after every event; returning false stops the run after this event.
     fn after_event(&mut self, _now: Instant, _event: u64) -> bool {
         true
@@ -37,6 +50,16 @@ impl<M> Observer<M> for Tee<M> {
     fn on_deliver(&mut self, now: Instant, event: u64, to: u32, from: Endpoint, msg: &M) {
         for o in &mut self.0 {
             o.on_deliver(now, event, to, from, msg);
+        }
+    }
+    fn on_stream_send(&mut self, now: Instant, event: u64, from: u32, info: &StreamInfo, msg: &M) {
+        for o in &mut self.0 {
+            o.on_stream_send(now, event, from, info, msg);
+        }
+    }
+    fn on_stream_event(&mut self, now: Instant, event: u64, to: u32, info: &StreamInfo, ev: &StreamEvent<M>) {
+        for o in &mut self.0 {
+            o.on_stream_event(now, event, to, info, ev);
         }
     }
     fn after_event(&mut self, now: Instant, event: u64) -> bool {

@@ -142,8 +142,8 @@ impl Protocol for Toy {
     }
 }
 
-/// Builds the toy world for a scenario given as text.
-fn toy_world(text: &str) -> World<Toy> {
+/// Builds the world of protocol `P` for a scenario given as text.
+pub(super) fn world_of<P: Protocol>(text: &str) -> World<P> {
     let scenario = crate::scenario::parse_with_overrides(text, "<memory>", &[]).expect("scenario");
     let plan = crate::expand::plan(&scenario, std::path::Path::new("<memory>")).expect("plan");
     let rec = super::Recorder::new(None).expect("recorder");
@@ -163,8 +163,8 @@ count = 20
 
 #[test]
 fn a_protocol_other_than_pnrp_runs_on_the_world_with_its_own_message_kinds() {
-    let (a, _) = toy_world(STABLE).run(&mut |_, _, _| {});
-    let (b, _) = toy_world(STABLE).run(&mut |_, _, _| {});
+    let (a, _) = world_of::<Toy>(STABLE).run(&mut |_, _, _| {});
+    let (b, _) = world_of::<Toy>(STABLE).run(&mut |_, _, _| {});
     assert_eq!(a.fingerprint, b.fingerprint, "same plan, same run");
     let pings = a.metrics["net.messages.ping"];
     let pongs = a.metrics["net.messages.pong"];
@@ -188,7 +188,7 @@ fn a_protocol_other_than_pnrp_runs_on_the_world_with_its_own_message_kinds() {
 fn churn_on_a_toy_protocol_ends_and_restarts_sessions_and_drops_what_meets_no_engine() {
     let churny = STABLE.to_string()
         + "session = { model = \"exponential\", mean = \"10s\" }\nleave = \"crash\"\nrejoin = { after = \"5s\" }\n";
-    let (out, _) = toy_world(&churny).run(&mut |_, _, _| {});
+    let (out, _) = world_of::<Toy>(&churny).run(&mut |_, _, _| {});
     // Sessions of 10 s on average, 5 s away: about 60 / 15 sessions per peer end in the minute.
     let ended = out.metrics["toy.sessions_ended"];
     assert!((30.0..=200.0).contains(&ended), "{ended} sessions ended");

@@ -115,7 +115,7 @@ impl<P: Protocol> Core<P> {
         if self.peers[from as usize].group.is_none() {
             return;
         }
-        match crate::addr::peer_of(to) {
+        match crate::addr::peer_of_addr(&to.addr) {
             Some((i, g)) if (i as usize) < self.peers.len() => {
                 debug_assert_eq!(self.generations[i as usize], self.peers[i as usize].generation);
                 let current = self.generations[i as usize].max(1);

@@ -151,21 +151,46 @@ impl<M> StreamModel<M> {
         }
     }
 
-    /// Runs every timer due at or before `now`, each at its own instant.
+    /// Runs every timer due at or before `now`, each at its own instant; a SYN finds a listener
+    /// only where [`listen`](Self::listen) put one.
     pub fn handle_timeout(&mut self, now: Instant, net: &mut NetModel) {
+        self.handle_timeout_with(now, net, &mut |_, _| false);
+    }
+
+    /// As [`handle_timeout`](Self::handle_timeout), and a SYN reaching `node` on `port` also finds
+    /// a listener when `listens(node, port)` holds (the world asks the node's engine, as a host's
+    /// TCP stack asks its sockets when the SYN arrives).
+    pub fn handle_timeout_with(
+        &mut self,
+        now: Instant,
+        net: &mut NetModel,
+        listens: &mut dyn FnMut(u32, u16) -> bool,
+    ) {
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > now {
                 break;
             }
             let ((at, _), timer) = entry.remove_entry();
-            self.fire(at, net, timer);
+            self.fire(at, net, timer, listens);
         }
     }
 
-    pub(super) fn fire(&mut self, t: Instant, net: &mut NetModel, timer: Timer) {
+    pub(super) fn fire(
+        &mut self,
+        t: Instant,
+        net: &mut NetModel,
+        timer: Timer,
+        listens: &mut dyn FnMut(u32, u16) -> bool,
+    ) {
         match timer {
             Timer::Syn { flow, attempt } => self.on_syn(t, net, flow, attempt),
-            Timer::SynArrive { flow, sent, attempt } => self.on_syn_arrive(t, net, flow, sent, attempt),
+            Timer::SynArrive { flow, sent, attempt } => {
+                let listening = self.flows.get(&flow).and_then(|f| match f.phase {
+                    Phase::Connecting { to: Some(to) } => Some(listens(to, f.port)),
+                    _ => None,
+                });
+                self.on_syn_arrive(t, net, flow, sent, attempt, listening.unwrap_or(false))
+            }
             Timer::SynAck { flow, rtt, retried } => self.on_syn_ack(t, net, flow, rtt, retried),
             Timer::Refused { flow } => self.fail_connect(t, flow, ConnectFailure::Refused),
             Timer::Unreachable { flow } => self.fail_connect(t, flow, ConnectFailure::Unreachable),
@@ -251,19 +276,20 @@ impl<M> StreamModel<M> {
         id: u64,
         sent: Instant,
         attempt: u32,
+        listening: bool,
     ) {
         let Some(f) = self.flows.get(&id) else { return };
         let Phase::Connecting { to: Some(to) } = f.phase else {
             return;
         };
-        if net.is_down(to) {
+        if net.host_is_down(to) {
             return;
         }
         let (from, port) = (f.ends[0].node, f.port);
         self.stats.segments += 1;
         self.stats.bytes += u64::from(self.cfg.header_bytes);
         let answer = net.segment(t, to, from);
-        if !self.listeners.contains(&(to, port)) {
+        if !listening && !self.listeners.contains(&(to, port)) {
             if let Delivery::At(at) = answer {
                 self.schedule(at, Timer::Refused { flow: id });
             }

@@ -187,7 +187,7 @@ impl<M> StreamModel<M> {
                 f.ends[end.index()].out.arrived.insert(seq, m.payload);
                 self.deliver_in_order(t, id, end);
             }
-            State::Closing | State::Gone if !net.is_down(receiver.node) => {
+            State::Closing | State::Gone if !net.host_is_down(receiver.node) => {
                 if is_data {
                     // The application has let go: its stack answers with an RST.
                     self.send_rst(t, net, id, to);
