@@ -72,6 +72,8 @@ pub enum GraphError {
     JoinFailed(Option<RefuseReason>),
     /// The PNRP resolve of the bootstrap name failed.
     NameNotFound,
+    /// The security provider refused to sign the record (MS-PPGRH §3.1.7.1).
+    SecurityRefused,
 }
 
 /// What a graph node reports.
@@ -123,6 +125,13 @@ pub enum GraphEvent {
     RecordExpired {
         /// Record id.
         id: Guid,
+    },
+    /// The node needs the graph's peer name resolved (to join, or to find "some new node" for
+    /// long-term partition repair, MS-PPGRH §3.1.6.3): resolve it (the `GraphingLayer` asks PNRP)
+    /// and answer with `GraphNode::name_resolved`.
+    ResolveWanted {
+        /// The peer name.
+        name: String,
     },
 }
 

@@ -1,6 +1,10 @@
 //! A graph node's tunables: every constant of MS-PPGRH with its specified default. The simulator's
 //! `[graphing]` table overrides them; the defaults are Windows' behaviour.
 
+use super::rules::peer_time::PeerTimeGate;
+use super::rules::signature::SignatureDelayBits;
+use super::rules::timers::{AuthTimerFormula, AutorefreshAt};
+use super::rules::validate::ExpiredOnArrival;
 use crate::Duration;
 
 /// How the contact band's lower bound Cmin is computed from the signature S (MS-PPGRH §3.1.7.12).
@@ -55,6 +59,18 @@ pub struct GraphConfig {
     pub max_record_size: u32,
     /// Accept direct connections (MS-PPGRH §3.1.5.2.1).
     pub accept_direct: bool,
+    /// Authentication timer formula (MS-PPGRH §3.1.2): `20 + 280·e^(−cConns/10)` s by default.
+    pub auth_timer_formula: AuthTimerFormula,
+    /// Node-id bits forming N in the missing-signature delay (MS-PPGRH §3.1.7.11): 16 by default.
+    pub signature_delay_bits: SignatureDelayBits,
+    /// When the 20-minute peer-time sample rejection applies (MS-PPGRH §3.1.5.2.2): not before
+    /// the first synchronization by default.
+    pub peer_time_gate: PeerTimeGate,
+    /// Records already expired on arrival (MS-PPGRH §3.1.7.27): dropped by default.
+    pub expired_on_arrival: ExpiredOnArrival,
+    /// When the autorefresh timer fires relative to a record's expiration (MS-PPGRH §3.1.7.3):
+    /// at the expiration, as printed, by default.
+    pub autorefresh_at: AutorefreshAt,
 }
 
 impl GraphConfig {
@@ -79,6 +95,11 @@ impl GraphConfig {
             max_presence_records: None,
             max_record_size: 62_914_560,
             accept_direct: true,
+            auth_timer_formula: AuthTimerFormula::Offset,
+            signature_delay_bits: SignatureDelayBits::Top16,
+            peer_time_gate: PeerTimeGate::OpenUntilSynchronized,
+            expired_on_arrival: ExpiredOnArrival::Drop,
+            autorefresh_at: AutorefreshAt::Expiration,
         }
     }
 }

@@ -6,12 +6,16 @@ mod api;
 mod config;
 mod guid;
 mod message;
+pub mod payloads;
 mod peer_time;
 mod record;
+pub mod rules;
+pub mod wire;
 
 pub use api::{Bootstrap, GraphCommand, GraphError, GraphEvent};
 pub use config::{ContactFormula, GraphConfig};
 pub use guid::{Guid, GuidError};
 pub use message::*;
+pub use payloads::{ContactPayload, GraphInfo, PresencePayload, Scope, SignaturePayload};
 pub use peer_time::{LocalClock, PeerTime, DEFAULT_EPOCH};
 pub use record::*;

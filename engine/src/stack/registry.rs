@@ -3,7 +3,7 @@
 //! message, command and event types, and derives the stack's sum types from them.
 
 use super::layer::Completes;
-use crate::{dist, pnrp, Node, RequestId};
+use crate::{dist, graphing, pnrp, Node, RequestId};
 
 /// Declares the registered protocols and derives [`ProtocolId`], [`Wire`], [`StackCommand`],
 /// [`StackEvent`] and each node's [`Registered`] impl from one line per protocol.
@@ -116,6 +116,8 @@ protocols! {
     Pnrp = "pnrp", pnrp::PnrpNode;
     /// Peer Content Caching and Retrieval: BranchCache (MS-PCCRD, MS-PCCRR, MS-PCHC).
     Dist = "distribution", dist::DistNode;
+    /// Peer Graphing (MS-PPGRH).
+    Graphing = "graphing", graphing::GraphNode;
 }
 
 impl Completes for pnrp::Event {
@@ -127,6 +129,12 @@ impl Completes for pnrp::Event {
             | pnrp::Event::Resolved { request, .. } => Some(*request),
             pnrp::Event::SplitDetected { .. } => None,
         }
+    }
+}
+
+impl Completes for graphing::GraphEvent {
+    fn request(&self) -> Option<RequestId> {
+        graphing::GraphEvent::request(self)
     }
 }
 
