@@ -5,7 +5,7 @@
 use super::security::Validity;
 use super::GraphNode;
 use crate::graphing::rules::validate::{
-    create_app_record, delete_app_record, update_app_record, validate_received, ExpiredOnArrival, PublishContext,
+    create_app_record, delete_app_record, update_app_record, validate_received, PublishContext,
     ReceiveContext, RecordContent,
 };
 use crate::graphing::{validate_attributes, AckEntry, Freshness, GraphError, GraphEvent, Guid, Message, PeerRecord};
@@ -119,7 +119,7 @@ impl GraphNode {
             graph_id: &self.cfg.graph_id,
             max_record_size: self.internal.max_record_size,
             now: self.peer_time(now),
-            expired_on_arrival: ExpiredOnArrival::Drop,
+            expired_on_arrival: self.cfg.expired_on_arrival,
         };
         // A record that fails the structural checks is dropped silently; the link stays up.
         if validate_received(&record, &ctx, attributes_ok).is_err() {

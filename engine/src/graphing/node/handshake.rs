@@ -9,11 +9,10 @@ use crate::graphing::{
     AuthInfo, Connect, ConnectionType, Disconnect, DisconnectReason, GraphError, GraphEvent, Message, PointToPoint,
     Refuse, RefuseReason, Welcome, PING_DATA_TYPE,
 };
-use crate::{ConnId, Duration, Endpoint, Instant, StreamCommand};
+use crate::graphing::rules::peer_time::PeerTimeDelta;
+use crate::graphing::rules::timers::AUTOREFRESH_FIRST;
+use crate::{ConnId, Endpoint, Instant, StreamCommand};
 use rand::Rng;
-
-/// The autorefresh timer's first firing after create or open (MS-PPGRH §3.1.4.1).
-const AUTOREFRESH_FIRST: Duration = Duration::from_secs(4);
 
 impl GraphNode {
     /// Creates the graph (MS-PPGRH §3.1.4.1): the creator defines peer time, publishes the Graph
@@ -22,8 +21,7 @@ impl GraphNode {
         self.phase = Phase::In;
         self.never_connected = false;
         self.synchronized = true;
-        self.ptd = 0;
-        self.ptd_set = true;
+        self.ptd = PeerTimeDelta::default();
         self.timers.autorefresh = Some(now + AUTOREFRESH_FIRST);
         self.publish_graph_info(now);
         self.start_listening(now);

@@ -4,6 +4,8 @@
 
 use super::GraphNode;
 use crate::graphing::payloads::PRESENCE_ALL;
+use crate::graphing::rules::contacts::contact_record;
+use crate::graphing::rules::signature::{signature_record, SignatureView};
 use crate::graphing::rules::validate::{publish_internal, tombstone, InternalRecord, PublishContext};
 use crate::graphing::{
     ContactPayload, GraphConfig, GraphInfo, Guid, PeerRecord, PresencePayload, Scope, SignaturePayload,
@@ -14,10 +16,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Graph Info lifetime (MS-PPGRH §3.1.7.7).
 const GRAPH_INFO_LIFETIME: Duration = Duration::from_secs(300);
-/// Signature record lifetime (MS-PPGRH §3.1.7.5).
-const SIGNATURE_LIFETIME: Duration = Duration::from_secs(300);
-/// Contact record lifetime (MS-PPGRH §3.1.7.6).
-const CONTACT_LIFETIME: Duration = Duration::from_secs(900);
 
 /// What the node derives from the internal records it holds.
 #[derive(Debug)]
@@ -59,12 +57,13 @@ impl Internal {
     }
 }
 
-/// The node id a signature record names.
-pub(super) fn signature_value(r: &PeerRecord) -> Option<u64> {
-    SignaturePayload::decode(&r.payload).ok().map(|p| p.signature)
-}
-
 impl GraphNode {
+    /// The signature record as this node holds it (MS-PPGRH §3.1.7.11).
+    pub(super) fn signature_view(&self) -> SignatureView {
+        let decode = |p: &[u8]| SignaturePayload::decode(p).ok().map(|s| s.signature);
+        SignatureView::of(self.db.get(&SIGNATURE_ID), decode)
+    }
+
     /// Publishes (or updates over the copy `existing` names) one internal record of this node.
     fn publish_own(&mut self, now: Instant, existing: Option<Guid>, spec: InternalRecord) -> Option<Guid> {
         let ctx = PublishContext {
@@ -107,18 +106,10 @@ impl GraphNode {
     /// Claims the signature: the signature record names this node (MS-PPGRH §3.1.7.5).
     pub(super) fn claim_signature(&mut self, now: Instant) {
         self.stats.signature_claims += 1;
-        let spec = InternalRecord {
-            record_type: SIGNATURE_TYPE,
-            fixed_id: Some(SIGNATURE_ID),
-            payload: SignaturePayload {
-                signature: self.node_id,
-            }
-            .encode(),
-            attributes: String::new(),
-            lifetime: SIGNATURE_LIFETIME,
-            autorefresh: true,
+        let payload = SignaturePayload {
+            signature: self.node_id,
         };
-        self.publish_own(now, Some(SIGNATURE_ID), spec);
+        self.publish_own(now, Some(SIGNATURE_ID), signature_record(payload.encode()));
     }
 
     fn listen_addresses(&self) -> Vec<Endpoint> {
@@ -137,14 +128,7 @@ impl GraphNode {
             node_id: self.node_id,
             addresses: self.listen_addresses(),
         };
-        let spec = InternalRecord {
-            record_type: CONTACT_TYPE,
-            fixed_id: None,
-            payload: payload.encode(),
-            attributes: String::new(),
-            lifetime: CONTACT_LIFETIME,
-            autorefresh: true,
-        };
+        let spec = contact_record(payload.encode());
         self.internal.own_contact = self.publish_own(now, self.internal.own_contact, spec);
     }
 

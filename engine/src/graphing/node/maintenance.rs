@@ -4,13 +4,13 @@
 
 use super::conn::Purpose;
 use super::{GraphNode, Phase};
-use crate::graphing::rules::{contacts, partition, presence, signature, topology};
+use crate::graphing::rules::contacts::{contact_maintenance, contact_timer_fired, ContactAction};
+use crate::graphing::rules::signature::{signature_calculation, signature_timer_fired, SignatureDecision, SIGNATURE_REARM};
+use crate::graphing::rules::timers::{contact_delay, maintenance_period, partition_delay, presence_delay};
+use crate::graphing::rules::{partition, presence, topology};
 use crate::graphing::{DisconnectReason, GraphEvent};
-use crate::{Duration, Endpoint, Instant};
+use crate::{Endpoint, Instant};
 use rand::Rng;
-
-/// The signature timer's re-arm after it fires (MS-PPGRH §3.1.6.4).
-const SIGNATURE_REARM: Duration = Duration::from_secs(24 * 3600);
 
 impl GraphNode {
     /// Asks for a maintenance pass at once (any trigger but the maintenance timer).
@@ -31,11 +31,7 @@ impl GraphNode {
         self.connection_maintenance(now, timer);
         self.long_term_repair();
         self.presence_maintenance(now);
-        let period = if self.neighbor_conns().is_empty() {
-            self.cfg.maintenance_alone
-        } else {
-            self.cfg.maintenance_connected
-        };
+        let period = maintenance_period(!self.neighbor_conns().is_empty(), &self.cfg);
         self.timers.maintenance = Some(now + period);
     }
 
@@ -45,7 +41,8 @@ impl GraphNode {
         if !self.listening {
             return;
         }
-        if let Some(delay) = signature::delay(self.signature(), self.node_id, &mut self.rng) {
+        let decision = signature_calculation(self.signature_view(), self.node_id, self.cfg.signature_delay_bits);
+        if let SignatureDecision::Arm(delay) = decision {
             let at = now + delay;
             if self.timers.signature.is_none_or(|t| t > at) {
                 self.timers.signature = Some(at);
@@ -56,18 +53,8 @@ impl GraphNode {
     /// The signature timer (MS-PPGRH §3.1.6.4): claim the signature if still due.
     pub(super) fn signature_timer(&mut self, now: Instant) {
         self.timers.signature = Some(now + SIGNATURE_REARM);
-        if self.listening && signature::should_claim(self.signature(), self.node_id) {
+        if self.listening && signature_timer_fired(self.signature_view(), self.node_id) {
             self.claim_signature(now);
-        }
-    }
-
-    /// The inputs of the contact rules: the signature, live contacts, and whether one is ours.
-    fn contact_view(&self) -> contacts::View {
-        contacts::View {
-            signature: self.signature(),
-            count: self.internal.contacts.len(),
-            own: self.internal.own_contact.is_some(),
-            formula: self.cfg.contact_formula,
         }
     }
 
@@ -77,17 +64,19 @@ impl GraphNode {
         if !self.listening || self.timers.contact.is_some() {
             return;
         }
-        if contacts::decide(&self.contact_view()) != contacts::Action::None {
-            self.timers.contact = Some(now + contacts::timer_delay(&mut self.rng));
+        let (own, count) = (self.internal.own_contact.is_some(), self.internal.contacts.len());
+        if contact_maintenance(own, count, self.signature(), self.cfg.contact_formula) {
+            self.timers.contact = Some(now + contact_delay(&mut self.rng));
         }
     }
 
     /// The contact timer (MS-PPGRH §3.1.6.3): publish or withdraw this node's contact record if
     /// still called for.
     pub(super) fn contact_timer(&mut self, now: Instant) {
-        match contacts::decide(&self.contact_view()) {
-            contacts::Action::Publish if self.listening => self.publish_contact(now),
-            contacts::Action::Withdraw => {
+        let (own, count) = (self.internal.own_contact.is_some(), self.internal.contacts.len());
+        match contact_timer_fired(own, count, self.signature(), self.cfg.contact_formula) {
+            ContactAction::Publish if self.listening => self.publish_contact(now),
+            ContactAction::Delete => {
                 if let Some(id) = self.internal.own_contact.take() {
                     self.delete_own(now, id);
                 }
@@ -110,7 +99,7 @@ impl GraphNode {
     /// Partition detection (MS-PPGRH §3.1.7.13): a mismatching contact arms the partition timer.
     fn partition_detection(&mut self, now: Instant) {
         if self.timers.partition.is_none() && !self.mismatched_contacts().is_empty() {
-            self.timers.partition = Some(now + partition::timer_delay(&mut self.rng));
+            self.timers.partition = Some(now + partition_delay(&mut self.rng));
         }
     }
 
@@ -220,7 +209,7 @@ impl GraphNode {
             presence::Action::Publish => self.publish_presence(now),
             presence::Action::Withdraw => self.withdraw_presence(now),
             presence::Action::ArmTimer if self.timers.presence.is_none() => {
-                self.timers.presence = Some(now + presence::timer_delay(&mut self.rng));
+                self.timers.presence = Some(now + presence_delay(&mut self.rng));
             }
             _ => {}
         }

@@ -28,9 +28,10 @@ pub use stats::GraphStats;
 
 use super::{
     Bootstrap, GraphCommand, GraphConfig, GraphError, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime,
-    RefuseReason, SIGNATURE_ID,
+    RefuseReason,
 };
 use crate::{ConnId, Endpoint, Instant, Node, NodeRng, RequestId, StreamCommand, StreamEvent, Transmit};
+use super::rules::peer_time::PeerTimeDelta;
 use conn::{Conn, ConnState, LinkState};
 use db::Db;
 use internal::Internal;
@@ -109,10 +110,8 @@ pub struct GraphNode {
     listening: bool,
     /// Peer time when the node left the graph (SOLICIT_TIME's time, MS-PPGRH §3.1.7.30).
     left_at: PeerTime,
-    /// Peer-time delta in ticks: peer time = local UTC − delta (MS-PPGRH §3.1.5.2.2).
-    ptd: i64,
-    /// A peer-time sample was taken (or the node created the graph and defines its time).
-    ptd_set: bool,
+    /// Peer-time delta: peer time = local UTC − delta (MS-PPGRH §3.1.5.2.2).
+    ptd: PeerTimeDelta,
     db: Db,
     /// Records the security provider deferred (MS-PPGRH §3.1.7.2).
     deferred: Vec<(ConnId, PeerRecord)>,
@@ -150,8 +149,7 @@ impl GraphNode {
             synchronized: false,
             listening: false,
             left_at: PeerTime(0),
-            ptd: 0,
-            ptd_set: false,
+            ptd: PeerTimeDelta::default(),
             db: Db::default(),
             deferred: Vec::new(),
             internal,
@@ -235,18 +233,13 @@ impl GraphNode {
 
     /// Peer time at `now` (MS-PPGRH §1.3.6).
     pub fn peer_time(&self, now: Instant) -> PeerTime {
-        let utc = self.clock.utc(now).0 as i128;
-        PeerTime((utc - self.ptd as i128).clamp(0, u64::MAX as i128) as u64)
+        self.ptd.peer_time(self.clock.utc(now))
     }
 
     /// The signature this node holds: the value of the signature record, if live
     /// (MS-PPGRH §3.1.7.11).
     pub fn signature(&self) -> Option<u64> {
-        let r = self.db.get(&SIGNATURE_ID)?;
-        if r.deleted {
-            return None;
-        }
-        internal::signature_value(r)
+        self.signature_view().value()
     }
 
     /// This node's counters.
@@ -294,11 +287,6 @@ impl GraphNode {
             self.stats.floods_sent += 1;
         }
         self.streams.push_back(StreamCommand::Send { conn, msg });
-    }
-
-    /// The instant at which peer time reaches `t` (now when it already has).
-    fn instant_at(&self, now: Instant, t: PeerTime) -> Instant {
-        now + t.since(self.peer_time(now))
     }
 
     /// Connections whose link is a CONNECTED neighbor link, in id order.

@@ -252,3 +252,20 @@ fn the_signature_settles_on_the_minimum_node_id_after_the_holder_leaves() {
         assert_eq!(n.signature(), second, "node {i}");
     }
 }
+
+#[test]
+fn a_crashed_member_is_routed_around_and_records_still_reach_everyone() {
+    let mut net = graph(7, |_| 0);
+    let victim = 3;
+    let lost: Vec<u64> = vec![net.nodes[victim].node_id()];
+    net.crash(victim);
+    net.run_for(secs(120));
+    for (i, n) in net.nodes.iter().enumerate().filter(|(i, _)| *i != victim) {
+        assert!(!n.neighbors().is_empty(), "node {i} kept a neighbor");
+        assert!(n.neighbors().iter().all(|id| !lost.contains(id)), "node {i} dropped the crashed link");
+    }
+    let id = publish(&mut net, 6, b"after the crash");
+    net.run_for(secs(5));
+    let held = (0..7).filter(|i| *i != victim).all(|i| net.nodes[i].record(&id).is_some());
+    assert!(held);
+}

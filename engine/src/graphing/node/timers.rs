@@ -3,8 +3,10 @@
 //! (MS-PPGRH §3.1.5.2.2) and the authentication timer (MS-PPGRH §3.1.2).
 
 use super::GraphNode;
-use crate::graphing::rules::validate::{update_record, RecordContent};
-use crate::graphing::rules::{peer_time, schedule};
+use crate::graphing::rules::peer_time::{SampleOutcome, WelcomeSample};
+use crate::graphing::rules::timers::{
+    auth_timeout, autorefresh_reschedule, autorefresh_update, expiry_delay, expiry_reschedule, next_autorefresh_delay,
+};
 use crate::graphing::{GraphEvent, PeerTime};
 use crate::{Duration, Instant};
 
@@ -21,18 +23,15 @@ impl GraphNode {
             }
             self.after_expiry(now, &r);
         }
-        self.timers.expiry = self
-            .db
-            .next_expiry()
-            .map(|e| now + schedule::expiry_delay(e.since(pt)));
+        self.timers.expiry = Some(now + expiry_delay(self.db.next_expiry(), pt));
     }
 
     /// A record expiring at `expires` was stored: bring the scan forward if it would run more than
-    /// 15 s late (MS-PPGRH §3.1.7.18).
+    /// 15 s late (MS-PPGRH §3.1.7.3, §3.1.7.10).
     pub(super) fn schedule_expiry(&mut self, now: Instant, expires: PeerTime) {
-        let at = self.instant_at(now, expires);
-        if schedule::reschedule(self.timers.expiry, at, schedule::EXPIRY_SLACK) {
-            self.timers.expiry = Some(at);
+        let remaining = self.timers.expiry.map(|t| t.saturating_since(now));
+        if let Some(d) = expiry_reschedule(expires, self.peer_time(now), remaining) {
+            self.timers.expiry = Some(now + d);
         }
     }
 
@@ -40,67 +39,58 @@ impl GraphNode {
     /// updated with its lifetime kept, then the timer is re-armed for the next one.
     pub(super) fn autorefresh(&mut self, now: Instant) {
         let pt = self.peer_time(now);
-        let due: Vec<_> = self
+        let fresh: Vec<_> = self
             .internal
             .refreshing
             .iter()
             .filter_map(|id| self.db.get(id))
-            .filter(|r| !r.deleted && schedule::refresh_due(r.expires, pt))
-            .cloned()
+            .filter_map(|r| autorefresh_update(r, &self.cfg.peer_id, pt))
             .collect();
-        for old in due {
-            let content = RecordContent {
-                payload: old.payload.clone(),
-                attributes: old.attributes.clone(),
-                expires: schedule::refreshed_expiry(old.created, old.modified, old.expires, pt),
-            };
-            if let Ok(mut fresh) = update_record(&old, content, &self.cfg.peer_id, pt) {
-                fresh.autorefresh = true;
-                self.stats.refreshes += 1;
-                let _ = self.publish(now, fresh);
-            }
+        for r in fresh {
+            self.stats.refreshes += 1;
+            // The provider signed the original; a veto leaves the record to expire.
+            let _ = self.publish(now, r);
         }
-        let next = self
+        let expirations: Vec<PeerTime> = self
             .internal
             .refreshing
             .iter()
             .filter_map(|id| self.db.get(id))
             .map(|r| r.expires)
-            .min();
-        self.timers.autorefresh = next.map(|e| now + schedule::autorefresh_delay(e.since(pt)));
+            .collect();
+        self.timers.autorefresh =
+            next_autorefresh_delay(expirations, pt, self.cfg.autorefresh_at).map(|d| now + d);
     }
 
     /// One of this node's autorefreshed records expires at `expires`: bring the autorefresh
-    /// timer forward if needed (MS-PPGRH §3.1.7.22).
+    /// timer forward if needed (MS-PPGRH §3.1.7.3).
     pub(super) fn schedule_autorefresh(&mut self, now: Instant, expires: PeerTime) {
+        let remaining = self.timers.autorefresh.map(|t| t.saturating_since(now));
         let pt = self.peer_time(now);
-        let at = now + schedule::autorefresh_delay(expires.since(pt));
-        if self.timers.autorefresh.is_none_or(|t| t > at) {
-            self.timers.autorefresh = Some(at);
+        if let Some(d) = autorefresh_reschedule(expires, pt, remaining, self.cfg.autorefresh_at) {
+            self.timers.autorefresh = Some(now + d);
         }
     }
 
     /// Peer-time adjustment on WELCOME (MS-PPGRH §3.1.5.2.2): the initiator folds the
     /// responder's time, corrected by half the round trip, into its delta.
     pub(super) fn adjust_peer_time(&mut self, now: Instant, remote: PeerTime, t_connect: PeerTime) {
-        let sample = peer_time::Sample {
-            local_utc: self.clock.utc(now),
-            local_peer_time: self.peer_time(now),
+        let sample = WelcomeSample {
             remote,
             t_connect,
+            t_welcome: self.peer_time(now),
+            local_utc: self.clock.utc(now),
+            first_neighbor: self.neighbor_conns().len() == 1,
+            never_connected: self.never_connected,
         };
-        match peer_time::adjust(self.ptd_set.then_some(self.ptd), &sample) {
-            Some(ptd) => {
-                self.ptd = ptd;
-                self.ptd_set = true;
-            }
-            None => self.stats.peer_time_rejected += 1,
+        if self.ptd.on_welcome(&sample, self.cfg.peer_time_gate) == SampleOutcome::Rejected {
+            self.stats.peer_time_rejected += 1;
         }
     }
 
     /// The authentication timer for a new connection (MS-PPGRH §3.1.2): shorter the more
     /// connections the node has.
     pub(super) fn auth_timeout(&self) -> Duration {
-        peer_time::auth_timeout(self.conns.len())
+        auth_timeout(self.conns.len(), self.cfg.auth_timer_formula)
     }
 }

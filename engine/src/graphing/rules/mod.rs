@@ -4,6 +4,7 @@
 //! peerlab makes where the specification is open.
 
 pub mod contacts;
+pub mod hash_sync;
 pub mod peer_time;
 pub mod record_id;
 pub mod signature;

@@ -71,6 +71,10 @@ pub enum WireError {
         /// The configured maximum.
         max: u16,
     },
+    /// A frame running past the end of the message it belongs to (MS-PPGRH §2.2.1.1: each
+    /// message is cut into its own frames).
+    #[error("frame runs past the end of its message")]
+    FrameCrossesMessage,
     /// A message whose Message Size exceeds the reader's limit.
     #[error("message of {size} bytes exceeds the limit of {limit}")]
     MessageTooLarge {
@@ -98,6 +102,7 @@ impl WireError {
             WireError::Trailing(_) => "trailing",
             WireError::EmptyFrame => "empty_frame",
             WireError::FrameTooLarge { .. } => "frame_too_large",
+            WireError::FrameCrossesMessage => "frame_crosses_message",
             WireError::MessageTooLarge { .. } => "message_too_large",
         }
     }
@@ -115,6 +120,13 @@ impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
+    /// A reader at `offset` of `buf` (offset fields count from the message start).
+    pub fn at(buf: &'a [u8], offset: usize, what: &'static str) -> Result<Self, WireError> {
+        if offset > buf.len() {
+            return Err(WireError::Truncated(what));
+        }
+        Ok(Reader { buf, pos: offset })
+    }
     /// Bytes not yet read.
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
@@ -131,6 +143,10 @@ impl<'a> Reader<'a> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N, what)?);
         Ok(a)
+    }
+    /// One byte.
+    pub fn u8(&mut self, what: &'static str) -> Result<u8, WireError> {
+        Ok(self.array::<1>(what)?[0])
     }
     /// A big-endian u16.
     pub fn u16(&mut self, what: &'static str) -> Result<u16, WireError> {
@@ -176,9 +192,11 @@ mod tests {
         let mut r = Reader::new(&[1, 2, 3]);
         assert_eq!(r.u16("a"), Ok(0x0102));
         assert_eq!(r.u16("b"), Err(WireError::Truncated("b")));
-        assert_eq!(r.take(1, "c"), Ok(&[3u8][..]));
+        assert_eq!(r.u8("c"), Ok(3));
         assert_eq!(r.finish(), Ok(()));
         assert_eq!(r.take(usize::MAX, "d"), Err(WireError::Truncated("d")));
+        assert!(Reader::at(&[0; 3], 4, "e").is_err());
+        assert_eq!(Reader::at(&[0; 3], 3, "e").map(|r| r.remaining()), Ok(0));
         let r = Reader::new(&[0; 64]);
         assert_eq!(check_fits(&r, 2, 32, "f"), Ok(2));
         assert!(check_fits(&r, 3, 32, "f").is_err());

@@ -88,6 +88,23 @@ pub fn get_counted_utf16(
     get_utf16(r, chars, what)
 }
 
+/// Reads a counted UTF-16 string that is either absent (length 0, read as empty) or 2..=`max`
+/// characters: a lone NUL (length 1) would read as empty too and is rejected, so what reads as
+/// empty was absent on the wire.
+pub fn get_optional_utf16(r: &mut Reader<'_>, max: u32, what: &'static str) -> Result<String, WireError> {
+    let chars = r.u32(what)?;
+    if chars == 0 {
+        return Ok(String::new());
+    }
+    if chars < 2 || chars > max {
+        return Err(WireError::BadValue {
+            field: what,
+            value: chars.into(),
+        });
+    }
+    get_utf16(r, chars, what)
+}
+
 /// Bytes of `s` as NUL-terminated UTF-8.
 pub fn utf8z_len(s: &str) -> usize {
     s.len() + 1
