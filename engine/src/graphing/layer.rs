@@ -75,7 +75,8 @@ impl GraphingLayer {
             let mut any = false;
             while let Some(s) = self.node.poll_stream() {
                 any = true;
-                self.out.push_back(LayerOutput::Stream(s.map_msg(GraphNode::wrap_message)));
+                self.out
+                    .push_back(LayerOutput::Stream(s.map_msg(GraphNode::wrap_message)));
             }
             while let Some(e) = self.node.poll_event() {
                 any = true;
@@ -112,7 +113,9 @@ impl GraphingLayer {
     }
 
     fn register(&mut self) {
-        let Some((name, identity)) = self.registration.clone() else { return };
+        let Some((name, identity)) = self.registration.clone() else {
+            return;
+        };
         if self.registered || self.pending.values().any(|p| *p == Pending::Register) {
             return;
         }
@@ -223,7 +226,11 @@ mod tests {
     use crate::{derive_seed, Duration};
 
     fn pnrp_layer(i: usize, start: Instant) -> Box<dyn Layer> {
-        let seeds = if i == 0 { vec![] } else { vec![Endpoint::new(test_addr(0), 3540)] };
+        let seeds = if i == 0 {
+            vec![]
+        } else {
+            vec![Endpoint::new(test_addr(0), 3540)]
+        };
         let node = PnrpNode::new(
             Arc::new(PnrpConfig::default()),
             Endpoint::new(test_addr(i), 3540),
@@ -237,7 +244,13 @@ mod tests {
     fn stack(i: usize, start: Instant, registration: Option<(PeerName, Arc<Identity>)>) -> Stack {
         let config = GraphConfig::new("pnrp-found graph", format!("member{i}"));
         let listen = Endpoint::new(test_addr(i), config.port);
-        let node = GraphNode::new(config, 1000 + i as u64, LocalClock::default(), derive_seed(5, "graph", i as u64), listen);
+        let node = GraphNode::new(
+            config,
+            1000 + i as u64,
+            LocalClock::default(),
+            derive_seed(5, "graph", i as u64),
+            listen,
+        );
         let graphing = Box::new(GraphingLayer::new(node, registration));
         Stack::new(vec![pnrp_layer(i, start), graphing]).expect("one layer per protocol")
     }
@@ -270,7 +283,10 @@ mod tests {
         assert!(joined, "{:?}", net.events);
         assert!(graph_node(&net, 1).is_synchronized());
         assert_eq!(graph_node(&net, 1).neighbors(), [1000]);
-        assert!(net.nodes[1].stats().requests_completed >= 1, "the resolve went through the stack");
+        assert!(
+            net.nodes[1].stats().requests_completed >= 1,
+            "the resolve went through the stack"
+        );
 
         let publish = GraphCommand::Publish {
             record_type: Guid::from_text("b0b0b0b0-0000-4000-8000-000000000002"),
@@ -280,7 +296,10 @@ mod tests {
         };
         net.command(1, StackCommand::Graphing(publish));
         net.run_for(Duration::from_secs(2));
-        let published: Vec<_> = graph_node(&net, 1).records().filter(|r| !r.is_internal()).collect();
+        let published: Vec<_> = graph_node(&net, 1)
+            .records()
+            .filter(|r| !r.is_internal())
+            .collect();
         assert_eq!(published.len(), 1);
         assert_eq!(graph_node(&net, 0).record(&published[0].id), Some(published[0]));
     }

@@ -1,6 +1,7 @@
 //! Per-connection state (MS-PPGRH §3.1.1): the socket and authentication state, the neighbor
 //! link state, the link's utility, its sync state and its two timers.
 
+use crate::graphing::rules::topology::update_utility;
 use crate::graphing::{Guid, PeerTime};
 use crate::{Endpoint, Instant};
 
@@ -149,31 +150,8 @@ impl Conn {
         }
     }
 
-    /// `LU ← (31/32)·LU + (useful ? 128 : 0)` (MS-PPGRH §3.1.7.33), rounded down.
+    /// A FLOOD received or ACKed on the link updates its utility (MS-PPGRH §3.1.7.33).
     pub(super) fn touch_utility(&mut self, useful: bool) {
-        self.utility = self.utility - self.utility / 32 + if useful { UTILITY_GAIN } else { 0 };
-    }
-}
-
-/// The utility a useful FLOOD or ACK adds (MS-PPGRH §3.1.7.33).
-const UTILITY_GAIN: u32 = 128;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utility_decays_by_a_32nd_and_gains_128_when_useful() {
-        let ep = Endpoint::new(std::net::Ipv6Addr::LOCALHOST, 1);
-        let mut c = Conn::new(true, ep, Purpose::Join, Instant::ZERO);
-        c.touch_utility(true);
-        assert_eq!(c.utility, 128);
-        c.touch_utility(false);
-        assert_eq!(c.utility, 124);
-        for _ in 0..1000 {
-            c.touch_utility(true);
-        }
-        // The fixed point of x = x − x/32 + 128 is 32·128.
-        assert!((4064..=4096).contains(&c.utility), "{}", c.utility);
+        self.utility = update_utility(self.utility, useful);
     }
 }

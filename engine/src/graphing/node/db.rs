@@ -11,8 +11,6 @@ pub(super) struct Db {
     /// (type, last-modified, id): the order sync responders stream in (peerlab choice: a
     /// deterministic order where MS-PPGRH §3.1.5.2.11 leaves it free).
     by_type: BTreeSet<(Guid, PeerTime, Guid)>,
-    /// (last-modified, id): the order of hash-based synchronization (MS-PPGRH §3.1.7.31).
-    by_modified: BTreeSet<(PeerTime, Guid)>,
     /// (expiration, id): the expiration scan (MS-PPGRH §3.1.6.7).
     by_expiry: BTreeSet<(PeerTime, Guid)>,
 }
@@ -28,7 +26,6 @@ impl Db {
         let old = self.remove(&record.id);
         self.by_type
             .insert((record.record_type, record.modified, record.id));
-        self.by_modified.insert((record.modified, record.id));
         self.by_expiry.insert((record.expires, record.id));
         self.records.insert(record.id, record);
         old
@@ -38,7 +35,6 @@ impl Db {
     pub(super) fn remove(&mut self, id: &Guid) -> Option<PeerRecord> {
         let r = self.records.remove(id)?;
         self.by_type.remove(&(r.record_type, r.modified, r.id));
-        self.by_modified.remove(&(r.modified, r.id));
         self.by_expiry.remove(&(r.expires, r.id));
         Some(r)
     }
@@ -65,15 +61,6 @@ impl Db {
             })
             .map(|(_, _, id)| &self.records[id])
             .filter(move |r| r.expires > now)
-    }
-
-    /// Records not expired at `now` in (last-modified, id) order (MS-PPGRH §3.1.7.31).
-    pub(super) fn by_modified(&self, now: PeerTime) -> Vec<&PeerRecord> {
-        self.by_modified
-            .iter()
-            .map(|(_, id)| &self.records[id])
-            .filter(|r| r.expires > now)
-            .collect()
     }
 
     /// Ids of the records whose expiration is at or before `now`, earliest first.
@@ -130,18 +117,26 @@ mod tests {
         assert_eq!(db.iter().count(), 3);
         let ids = |v: Vec<&PeerRecord>| v.iter().map(|r| r.id.0[15]).collect::<Vec<_>>();
         let all = TypeFilter::default();
-        assert_eq!(ids(db.solicited(&all, PeerTime(0), PeerTime(0)).collect()), [2, 3, 1]);
+        assert_eq!(
+            ids(db.solicited(&all, PeerTime(0), PeerTime(0)).collect()),
+            [2, 3, 1]
+        );
         let only_info = TypeFilter {
             include: vec![GRAPH_INFO_TYPE],
             exclude: vec![],
         };
-        assert_eq!(ids(db.solicited(&only_info, PeerTime(0), PeerTime(0)).collect()), [2]);
+        assert_eq!(
+            ids(db.solicited(&only_info, PeerTime(0), PeerTime(0)).collect()),
+            [2]
+        );
         let not_info = TypeFilter {
             include: vec![],
             exclude: vec![GRAPH_INFO_TYPE],
         };
-        assert_eq!(ids(db.solicited(&not_info, PeerTime(20), PeerTime(0)).collect()), [1]);
-        assert_eq!(ids(db.by_modified(PeerTime(250))), [3, 1]);
+        assert_eq!(
+            ids(db.solicited(&not_info, PeerTime(20), PeerTime(0)).collect()),
+            [1]
+        );
         assert_eq!(db.next_expiry(), Some(PeerTime(200)));
         assert_eq!(db.expired(PeerTime(300)).len(), 2);
         db.remove(&rec(GRAPH_INFO_TYPE, 2, 0, 0).id);

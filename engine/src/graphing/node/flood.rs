@@ -4,28 +4,41 @@
 
 use super::security::Validity;
 use super::GraphNode;
-use crate::graphing::rules::validate::{
-    create_app_record, delete_app_record, update_app_record, validate_received, PublishContext,
-    ReceiveContext, RecordContent,
+use crate::graphing::rules::publish::{
+    create_app_record, delete_app_record, update_app_record, PublishContext, RecordContent,
 };
-use crate::graphing::{validate_attributes, AckEntry, Freshness, GraphError, GraphEvent, Guid, Message, PeerRecord};
+use crate::graphing::rules::validate::{validate_received, ReceiveContext};
+use crate::graphing::{
+    validate_attributes, AckEntry, Freshness, GraphConfig, GraphError, GraphEvent, Guid, Message, PeerRecord,
+    PeerTime,
+};
 use crate::{ConnId, Duration, Instant};
 
 fn attributes_ok(text: &str) -> bool {
     validate_attributes(text).is_ok()
 }
 
-impl GraphNode {
-    /// The publisher's context at `now`.
-    fn publish_context(&self, now: Instant) -> PublishContext<'_> {
-        PublishContext {
-            peer_id: &self.cfg.peer_id,
-            graph_id: &self.cfg.graph_id,
-            max_record_size: self.internal.max_record_size,
-            now: self.peer_time(now),
-        }
+/// What the publishing rules need of the publisher (built from fields, so the node's rng can be
+/// borrowed beside it).
+pub(super) fn publish_context(cfg: &GraphConfig, max_record_size: u32, now: PeerTime) -> PublishContext<'_> {
+    PublishContext {
+        peer_id: &cfg.peer_id,
+        graph_id: &cfg.graph_id,
+        max_record_size,
+        now,
     }
+}
 
+/// What an application gives for a record, its lifetime counted from peer time `now`.
+fn content(payload: Vec<u8>, attributes: String, now: PeerTime, lifetime: Duration) -> RecordContent {
+    RecordContent {
+        payload,
+        attributes,
+        expires: now.plus(lifetime),
+    }
+}
+
+impl GraphNode {
     /// A new application record (MS-PPGRH §3.1.4.3).
     pub(super) fn publish_app(
         &mut self,
@@ -35,18 +48,9 @@ impl GraphNode {
         attributes: String,
         lifetime: Duration,
     ) -> Result<Guid, GraphError> {
-        let expires = self.peer_time(now).plus(lifetime);
-        let content = RecordContent {
-            payload,
-            attributes,
-            expires,
-        };
-        let ctx = PublishContext {
-            peer_id: &self.cfg.peer_id,
-            graph_id: &self.cfg.graph_id,
-            max_record_size: self.internal.max_record_size,
-            now: self.peer_time(now),
-        };
+        let pt = self.peer_time(now);
+        let ctx = publish_context(&self.cfg, self.internal.max_record_size, pt);
+        let content = content(payload, attributes, pt, lifetime);
         let record = create_app_record(record_type, content, &ctx, &mut self.rng, attributes_ok)?;
         self.publish(now, record)
     }
@@ -60,19 +64,21 @@ impl GraphNode {
         attributes: String,
         lifetime: Duration,
     ) -> Result<Guid, GraphError> {
-        let expires = self.peer_time(now).plus(lifetime);
-        let content = RecordContent {
-            payload,
-            attributes,
-            expires,
-        };
-        let record = update_app_record(self.db.get(&id), content, &self.publish_context(now), attributes_ok)?;
+        let pt = self.peer_time(now);
+        let ctx = publish_context(&self.cfg, self.internal.max_record_size, pt);
+        let record = update_app_record(
+            self.db.get(&id),
+            content(payload, attributes, pt, lifetime),
+            &ctx,
+            attributes_ok,
+        )?;
         self.publish(now, record)
     }
 
     /// A delete: a versioned tombstone (MS-PPGRH §3.1.4.5, §3.1.7.9).
     pub(super) fn delete_app(&mut self, now: Instant, id: Guid) -> Result<Guid, GraphError> {
-        let record = delete_app_record(self.db.get(&id), &self.publish_context(now))?;
+        let ctx = publish_context(&self.cfg, self.internal.max_record_size, self.peer_time(now));
+        let record = delete_app_record(self.db.get(&id), &ctx)?;
         self.publish(now, record)
     }
 
@@ -113,8 +119,11 @@ impl GraphNode {
     }
 
     /// A FLOOD on a CONNECTED neighbor link (MS-PPGRH §3.1.5.2.10, §3.1.7.27).
-    pub(super) fn on_flood(&mut self, now: Instant, conn: ConnId, record: PeerRecord) {
+    pub(super) fn on_flood(&mut self, now: Instant, conn: ConnId, mut record: PeerRecord) {
         self.stats.floods_received += 1;
+        // Autorefresh is the publisher's local flag, never on the wire (MS-PPGRH §2.2.1.9): a
+        // typed copy must not make this node refresh someone else's record.
+        record.autorefresh = false;
         let ctx = ReceiveContext {
             graph_id: &self.cfg.graph_id,
             max_record_size: self.internal.max_record_size,
@@ -171,14 +180,18 @@ impl GraphNode {
                 }
             }
         }
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.touch_utility(useful);
         self.send(conn, Message::Ack(Box::new(vec![AckEntry { id, useful }])));
     }
 
     /// An ACK: each entry updates the link's utility (MS-PPGRH §3.1.5.2.13, §3.1.7.33).
     pub(super) fn on_ack(&mut self, conn: ConnId, entries: &[AckEntry]) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         for e in entries {
             c.touch_utility(e.useful);
             if e.useful {

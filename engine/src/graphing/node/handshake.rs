@@ -4,13 +4,13 @@
 
 use super::conn::{Conn, ConnState, LinkState, Purpose};
 use super::security::AuthStep;
-use super::{GraphNode, Phase, Referral};
-use crate::graphing::{
-    AuthInfo, Connect, ConnectionType, Disconnect, DisconnectReason, GraphError, GraphEvent, Message, PointToPoint,
-    Refuse, RefuseReason, Welcome, PING_DATA_TYPE,
-};
+use super::{GraphNode, Phase};
 use crate::graphing::rules::peer_time::PeerTimeDelta;
 use crate::graphing::rules::timers::AUTOREFRESH_FIRST;
+use crate::graphing::{
+    AuthInfo, Connect, ConnectionType, Disconnect, DisconnectReason, GraphError, GraphEvent, Message,
+    PointToPoint, Refuse, RefuseReason, Welcome, PING_DATA_TYPE,
+};
 use crate::{ConnId, Endpoint, Instant, StreamCommand};
 use rand::Rng;
 
@@ -72,7 +72,9 @@ impl GraphNode {
 
     /// Initiator: TCP is up; send AUTH_INFO (MS-PPGRH §3.1.7.24 step 2).
     pub(super) fn on_connected(&mut self, now: Instant, conn: ConnId) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         if c.state != ConnState::Socket {
             return;
         }
@@ -110,7 +112,9 @@ impl GraphNode {
         if !ok {
             return self.protocol_error(now, conn);
         }
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.state = ConnState::GotAuthInfo;
         c.direct = info.connection_type == ConnectionType::Direct;
         c.peer_id = info.source_peer_id.clone();
@@ -122,7 +126,9 @@ impl GraphNode {
     pub(super) fn auth_step(&mut self, now: Instant, conn: ConnId, step: AuthStep) {
         match step {
             AuthStep::Done => {
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 c.state = ConnState::Authenticated;
                 c.auth_deadline = None;
                 if c.initiated {
@@ -148,7 +154,9 @@ impl GraphNode {
     fn send_connect(&mut self, now: Instant, conn: ConnId) {
         let t_connect = self.peer_time(now);
         let deadline = now + self.cfg.connect_timeout;
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.link = LinkState::ConnectWait;
         c.t_connect = t_connect;
         c.connect_deadline = Some(deadline);
@@ -208,14 +216,11 @@ impl GraphNode {
         } else {
             Vec::new()
         };
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let Some(c) = self.conns.get_mut(&conn) else { return };
-        c.link = LinkState::Connected;
+        let Some(c) = self.link_up(conn, m.node_id) else {
+            return;
+        };
         c.direct = direct;
-        c.node_id = Some(m.node_id);
         c.addresses = m.addresses;
-        c.seq = seq;
         let welcome = Welcome {
             node_id: self.node_id,
             peer_time: self.peer_time(now),
@@ -227,6 +232,18 @@ impl GraphNode {
         if !direct {
             self.neighbor_up(m.node_id, false);
         }
+    }
+
+    /// `conn` becomes a CONNECTED link to `node_id`, the latest in neighbor order.
+    fn link_up(&mut self, conn: ConnId, node_id: u64) -> Option<&mut Conn> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let c = self.conns.get_mut(&conn)?;
+        c.link = LinkState::Connected;
+        c.connect_deadline = None;
+        c.node_id = Some(node_id);
+        c.seq = seq;
+        Some(c)
     }
 
     fn neighbor_up(&mut self, node_id: u64, initiated: bool) {
@@ -257,15 +274,11 @@ impl GraphNode {
     /// Initiator: WELCOME (MS-PPGRH §3.1.5.2.2).
     pub(super) fn on_welcome(&mut self, now: Instant, conn: ConnId, m: Welcome) {
         let first = self.neighbor_conns().is_empty();
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let Some(c) = self.conns.get_mut(&conn) else { return };
-        c.link = LinkState::Connected;
-        c.connect_deadline = None;
-        c.node_id = Some(m.node_id);
+        let Some(c) = self.link_up(conn, m.node_id) else {
+            return;
+        };
         c.peer_id = m.peer_id;
         c.addresses = vec![c.remote];
-        c.seq = seq;
         let t_connect = c.t_connect;
         self.add_referrals(&m.addresses);
         self.neighbor_up(m.node_id, true);
@@ -309,7 +322,10 @@ impl GraphNode {
     /// Sends DISCONNECT with up to 10 referrals and closes (MS-PPGRH §3.1.7.25).
     pub(super) fn disconnect(&mut self, now: Instant, conn: ConnId, reason: DisconnectReason) {
         let addresses = self.neighbor_addresses(conn, DISCONNECT_REFERRALS);
-        self.send(conn, Message::Disconnect(Box::new(Disconnect { reason, addresses })));
+        self.send(
+            conn,
+            Message::Disconnect(Box::new(Disconnect { reason, addresses })),
+        );
         self.end_conn(now, conn, Some(StreamCommand::Close { conn }));
     }
 
@@ -329,7 +345,10 @@ impl GraphNode {
             if self.phase == Phase::In {
                 self.kick_maintenance(now);
             }
-        } else if c.initiated && c.purpose == Purpose::Join && self.phase == Phase::In && self.neighbor_conns().is_empty()
+        } else if c.initiated
+            && c.purpose == Purpose::Join
+            && self.phase == Phase::In
+            && self.neighbor_conns().is_empty()
         {
             self.follow_referral(now, Purpose::Join);
         }
@@ -337,29 +356,15 @@ impl GraphNode {
 
     /// Adds addresses to the referral list, dropping the oldest beyond its capacity (MS-PPGRH §3.1.1).
     pub(super) fn add_referrals(&mut self, addrs: &[Endpoint]) {
-        for a in addrs {
-            if *a == self.listen || self.referrals.iter().any(|r| r.addr == *a) {
-                continue;
-            }
-            self.referrals.push_back(Referral { addr: *a, tried: false });
-            while self.referrals.len() > self.cfg.referral_capacity {
-                self.referrals.pop_front();
-            }
-        }
+        let own = self.listen;
+        self.referrals.extend(addrs.iter().copied().filter(|a| *a != own));
     }
 
     /// Connects to a random referral, stepping forward to the first untried one (MS-PPGRH
     /// §3.1.5.2.3). A Join with no referral left fails.
     pub(super) fn follow_referral(&mut self, now: Instant, purpose: Purpose) {
-        let n = self.referrals.len();
-        let start = if n == 0 { 0 } else { self.rng.gen_range(0..n) };
-        let pick = (0..n).map(|k| (start + k) % n).find(|i| !self.referrals[*i].tried);
-        match pick {
-            Some(i) => {
-                self.referrals[i].tried = true;
-                let to = self.referrals[i].addr;
-                self.connect_to(now, to, purpose);
-            }
+        match self.referrals.pick_untried(&mut self.rng) {
+            Some(to) => self.connect_to(now, to, purpose),
             None if purpose == Purpose::Join => self.join_failed(now),
             None => {}
         }
@@ -417,7 +422,11 @@ impl GraphNode {
         self.phase = Phase::Out;
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
-            if self.conns.get(&conn).is_some_and(|c| c.link == LinkState::Connected) {
+            if self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| c.link == LinkState::Connected)
+            {
                 self.disconnect(now, conn, DisconnectReason::Leaving);
             } else {
                 self.end_conn(now, conn, Some(StreamCommand::Reset { conn }));

@@ -2,11 +2,13 @@
 //! Presence, published by this node with their lifetimes and autorefresh, and the lists the node
 //! keeps from the copies it holds (contacts, presence, the graph's limits).
 
+use super::flood::publish_context;
 use super::GraphNode;
 use crate::graphing::payloads::PRESENCE_ALL;
 use crate::graphing::rules::contacts::contact_record;
+use crate::graphing::rules::presence::presence_record;
+use crate::graphing::rules::publish::{publish_internal, tombstone, InternalRecord};
 use crate::graphing::rules::signature::{signature_record, SignatureView};
-use crate::graphing::rules::validate::{publish_internal, tombstone, InternalRecord, PublishContext};
 use crate::graphing::{
     ContactPayload, GraphConfig, GraphInfo, Guid, PeerRecord, PresencePayload, Scope, SignaturePayload,
     CONTACT_TYPE, GRAPH_INFO_ID, GRAPH_INFO_TYPE, PRESENCE_TYPE, SIGNATURE_ID, SIGNATURE_TYPE,
@@ -66,12 +68,7 @@ impl GraphNode {
 
     /// Publishes (or updates over the copy `existing` names) one internal record of this node.
     fn publish_own(&mut self, now: Instant, existing: Option<Guid>, spec: InternalRecord) -> Option<Guid> {
-        let ctx = PublishContext {
-            peer_id: &self.cfg.peer_id,
-            graph_id: &self.cfg.graph_id,
-            max_record_size: self.internal.max_record_size,
-            now: self.peer_time(now),
-        };
+        let ctx = publish_context(&self.cfg, self.internal.max_record_size, self.peer_time(now));
         let old = existing.and_then(|id| self.db.get(&id));
         let record = publish_internal(old, spec, &ctx, &mut self.rng);
         self.publish(now, record).ok()
@@ -134,20 +131,13 @@ impl GraphNode {
 
     /// Publishes this node's presence record (MS-PPGRH §3.1.7.4); autorefreshed unless the
     /// application forced it.
-    pub(super) fn publish_presence(&mut self, now: Instant) {
+    pub(super) fn publish_presence(&mut self, now: Instant, autorefresh: bool) {
         let payload = PresencePayload {
             node_id: self.node_id,
             attributes: String::new(),
             addresses: self.listen_addresses(),
         };
-        let spec = InternalRecord {
-            record_type: PRESENCE_TYPE,
-            fixed_id: None,
-            payload: payload.encode(),
-            attributes: String::new(),
-            lifetime: self.internal.presence_lifetime,
-            autorefresh: !self.internal.presence_forced,
-        };
+        let spec = presence_record(payload.encode(), self.internal.presence_lifetime, autorefresh);
         self.internal.own_presence = self.publish_own(now, self.internal.own_presence, spec);
     }
 
@@ -191,7 +181,8 @@ impl GraphNode {
             t if t == GRAPH_INFO_TYPE && !r.deleted => {
                 if let Ok(info) = GraphInfo::decode(&r.payload) {
                     self.internal.max_record_size = info.max_record_size_bytes();
-                    self.internal.presence_lifetime = Duration::from_secs(info.presence_lifetime_secs().into());
+                    self.internal.presence_lifetime =
+                        Duration::from_secs(info.presence_lifetime_secs().into());
                     self.internal.max_presence =
                         (info.max_presence_records != PRESENCE_ALL).then_some(info.max_presence_records);
                 }
@@ -243,7 +234,12 @@ impl GraphNode {
         let (Some(own), Some(current)) = (self.internal.own_contact, self.signature()) else {
             return;
         };
-        if self.internal.contacts.get(&own).is_some_and(|c| c.signature != current) {
+        if self
+            .internal
+            .contacts
+            .get(&own)
+            .is_some_and(|c| c.signature != current)
+        {
             self.publish_contact(now);
         }
     }

@@ -5,12 +5,21 @@
 use super::conn::Purpose;
 use super::{GraphNode, Phase};
 use crate::graphing::rules::contacts::{contact_maintenance, contact_timer_fired, ContactAction};
-use crate::graphing::rules::signature::{signature_calculation, signature_timer_fired, SignatureDecision, SIGNATURE_REARM};
+use crate::graphing::rules::partition::{partition_detected, partition_targets, ContactView};
+use crate::graphing::rules::presence::{
+    presence_maintenance, presence_timer_fired, PresenceAction, PresenceState,
+};
+use crate::graphing::rules::signature::{
+    signature_calculation, signature_timer_fired, SignatureDecision, SIGNATURE_REARM,
+};
 use crate::graphing::rules::timers::{contact_delay, maintenance_period, partition_delay, presence_delay};
-use crate::graphing::rules::{partition, presence, topology};
+use crate::graphing::rules::topology::{
+    choose_candidate, connection_maintenance, Candidate, ConnectionAction, Exclusions, MaintenanceTrigger,
+    NeighborUtility,
+};
 use crate::graphing::{DisconnectReason, GraphEvent};
 use crate::{Endpoint, Instant};
-use rand::Rng;
+use std::collections::BTreeSet;
 
 impl GraphNode {
     /// Asks for a maintenance pass at once (any trigger but the maintenance timer).
@@ -41,7 +50,8 @@ impl GraphNode {
         if !self.listening {
             return;
         }
-        let decision = signature_calculation(self.signature_view(), self.node_id, self.cfg.signature_delay_bits);
+        let decision =
+            signature_calculation(self.signature_view(), self.node_id, self.cfg.signature_delay_bits);
         if let SignatureDecision::Arm(delay) = decision {
             let at = now + delay;
             if self.timers.signature.is_none_or(|t| t > at) {
@@ -85,100 +95,103 @@ impl GraphNode {
         }
     }
 
-    /// Contacts whose record carries a signature other than the signature record's.
-    fn mismatched_contacts(&self) -> Vec<(u64, Endpoint)> {
-        let Some(sig) = self.signature() else { return Vec::new() };
-        self.internal
-            .contacts
-            .values()
-            .filter(|c| partition::mismatch(sig, c.signature) && c.node_id != self.node_id)
-            .filter_map(|c| c.addresses.first().map(|a| (c.node_id, *a)))
-            .collect()
-    }
-
-    /// Partition detection (MS-PPGRH §3.1.7.13): a mismatching contact arms the partition timer.
+    /// Partition detection (MS-PPGRH §3.1.7.13): a contact whose record carries another
+    /// signature than the signature record arms the partition timer.
     fn partition_detection(&mut self, now: Instant) {
-        if self.timers.partition.is_none() && !self.mismatched_contacts().is_empty() {
+        let sigs = self.internal.contacts.values().map(|c| c.signature);
+        if self.timers.partition.is_none() && partition_detected(sigs, self.signature()) {
             self.timers.partition = Some(now + partition_delay(&mut self.rng));
         }
     }
 
     /// The partition-detection timer (MS-PPGRH §3.1.6.5): connect to every contact that still
-    /// mismatches.
+    /// mismatches and is not a neighbor already.
     pub(super) fn partition_timer(&mut self, now: Instant) {
-        for (node_id, addr) in self.mismatched_contacts() {
-            if !self.linked(node_id, addr) {
+        let contacts = self.internal.contacts.values().map(|c| ContactView {
+            node_id: c.node_id,
+            signature: c.signature,
+            addresses: c.addresses.first().copied(),
+        });
+        let neighbors: BTreeSet<u64> = self.conns.values().filter_map(|c| c.node_id).collect();
+        let targets = partition_targets(contacts, self.signature(), self.node_id, &neighbors);
+        for addr in targets.into_iter().filter_map(|t| t.addresses) {
+            if !self.conns.values().any(|c| c.remote == addr) {
                 self.connect_to(now, addr, Purpose::Maintenance);
             }
         }
     }
 
-    /// Whether a link (or an attempt) to `node_id` or `addr` exists.
-    fn linked(&self, node_id: u64, addr: Endpoint) -> bool {
-        self.conns
-            .values()
-            .any(|c| c.node_id == Some(node_id) || c.remote == addr || c.addresses.contains(&addr))
-    }
-
     /// Connection maintenance (MS-PPGRH §3.1.7.14): prune the least useful link above the ideal
     /// degree on the timer, open one more below it.
     fn connection_maintenance(&mut self, now: Instant, timer: bool) {
-        let view = topology::View {
-            neighbors: self.neighbor_conns().len(),
-            min: self.cfg.min_neighbors,
-            ideal: self.cfg.ideal_neighbors,
-            never_connected: self.never_connected,
-            timer,
+        let neighbors: Vec<NeighborUtility> = self
+            .conns
+            .values()
+            .filter(|c| c.is_neighbor())
+            .filter_map(|c| c.node_id.map(|node_id| (c.seq, node_id, c.utility)))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|(_, node_id, utility)| NeighborUtility { node_id, utility })
+            .collect();
+        let trigger = if timer {
+            MaintenanceTrigger::Timer
+        } else {
+            MaintenanceTrigger::Event
         };
-        match topology::decide(&view) {
-            topology::Action::Prune => {
-                let least = self
+        let (min, ideal) = (self.cfg.min_neighbors, self.cfg.ideal_neighbors);
+        match connection_maintenance(&neighbors, trigger, self.never_connected, min, ideal) {
+            ConnectionAction::Prune(node_id) => {
+                let conn = self
                     .conns
                     .iter()
-                    .filter(|(_, c)| c.is_neighbor())
-                    .min_by_key(|(id, c)| (c.utility, c.seq, **id))
+                    .find(|(_, c)| c.is_neighbor() && c.node_id == Some(node_id))
                     .map(|(id, _)| *id);
-                if let Some(conn) = least {
+                if let Some(conn) = conn {
                     self.stats.neighbors_pruned += 1;
                     self.disconnect(now, conn, DisconnectReason::LeastUseful);
                 }
             }
-            topology::Action::Connect => {
+            ConnectionAction::Connect => {
                 let pending = self.conns.values().any(|c| c.initiated && !c.is_neighbor());
                 if let Some(to) = self.candidate().filter(|_| !pending) {
                     self.connect_to(now, to, Purpose::Maintenance);
                 }
             }
-            topology::Action::None => {}
+            ConnectionAction::Nothing => {}
         }
     }
 
     /// A new neighbor, uniformly at random from the presence, contact and referral lists, not
     /// this node and not one it is linked to (MS-PPGRH §3.1.7.14).
     fn candidate(&mut self) -> Option<Endpoint> {
-        let me = self.node_id;
-        let mut pool: Vec<(Option<u64>, Endpoint)> = Vec::new();
         let known = self
             .internal
             .presence
             .values()
             .map(|p| (p.node_id, &p.addresses))
-            .chain(self.internal.contacts.values().map(|c| (c.node_id, &c.addresses)));
-        for (id, addrs) in known {
-            if let Some(a) = addrs.first() {
-                pool.push((Some(id), *a));
-            }
-        }
-        pool.extend(self.referrals.iter().map(|r| (None, r.addr)));
-        pool.retain(|(id, a)| {
-            *id != Some(me) && *a != self.listen && !self.linked(id.unwrap_or(me), *a)
+            .chain(self.internal.contacts.values().map(|c| (c.node_id, &c.addresses)))
+            .filter_map(|(id, addrs)| {
+                addrs.first().map(|a| Candidate {
+                    node_id: Some(id),
+                    endpoint: *a,
+                })
+            });
+        let referred = self.referrals.iter().map(|r| Candidate {
+            node_id: None,
+            endpoint: r.endpoint,
         });
-        pool.sort_unstable();
-        pool.dedup_by_key(|(_, a)| *a);
-        if pool.is_empty() {
-            return None;
-        }
-        Some(pool[self.rng.gen_range(0..pool.len())].1)
+        let candidates: Vec<Candidate> = known.chain(referred).collect();
+        let exclude = Exclusions {
+            own_node_id: self.node_id,
+            own_endpoints: [self.listen].into(),
+            node_ids: self.conns.values().filter_map(|c| c.node_id).collect(),
+            endpoints: self
+                .conns
+                .values()
+                .flat_map(|c| c.addresses.iter().copied().chain([c.remote]))
+                .collect(),
+        };
+        choose_candidate(candidates, &exclude, &mut self.rng).map(|c| c.endpoint)
     }
 
     /// Long-term partition repair (MS-PPGRH §3.1.6.3): a contact asks the application for some
@@ -193,22 +206,21 @@ impl GraphNode {
     }
 
     /// The inputs of the presence rules.
-    fn presence_view(&self) -> presence::View {
-        presence::View {
+    fn presence_state(&self) -> PresenceState {
+        PresenceState {
             listening: self.listening,
-            present: self.internal.own_presence.is_some(),
+            own_live: self.internal.own_presence.is_some(),
             forced: self.internal.presence_forced,
-            max: self.internal.max_presence,
-            count: self.internal.presence.len(),
+            live_presences: self.internal.presence.len(),
         }
     }
 
     /// Presence maintenance (MS-PPGRH §3.1.7.17).
     fn presence_maintenance(&mut self, now: Instant) {
-        match presence::decide(&self.presence_view()) {
-            presence::Action::Publish => self.publish_presence(now),
-            presence::Action::Withdraw => self.withdraw_presence(now),
-            presence::Action::ArmTimer if self.timers.presence.is_none() => {
+        match presence_maintenance(&self.presence_state(), self.internal.max_presence) {
+            PresenceAction::Publish { autorefresh } => self.publish_presence(now, autorefresh),
+            PresenceAction::Delete => self.withdraw_presence(now),
+            PresenceAction::ArmTimer if self.timers.presence.is_none() => {
                 self.timers.presence = Some(now + presence_delay(&mut self.rng));
             }
             _ => {}
@@ -217,9 +229,9 @@ impl GraphNode {
 
     /// The presence timer (MS-PPGRH §3.1.6.9): publish or withdraw if still called for.
     pub(super) fn presence_timer(&mut self, now: Instant) {
-        match presence::on_timer(&self.presence_view()) {
-            presence::Action::Publish => self.publish_presence(now),
-            presence::Action::Withdraw => self.withdraw_presence(now),
+        match presence_timer_fired(&self.presence_state(), self.internal.max_presence) {
+            PresenceAction::Publish { autorefresh } => self.publish_presence(now, autorefresh),
+            PresenceAction::Delete => self.withdraw_presence(now),
             _ => {}
         }
     }
@@ -229,5 +241,4 @@ impl GraphNode {
             self.delete_own(now, id);
         }
     }
-
 }

@@ -17,21 +17,22 @@ mod maintenance;
 mod security;
 mod stats;
 mod sync;
-mod timers;
 #[cfg(test)]
 pub(crate) mod testnet;
 #[cfg(test)]
 mod tests;
+mod timers;
 
 pub use security::{AuthStep, NullProvider, SecurityProvider, Validity};
 pub use stats::GraphStats;
 
+use super::rules::peer_time::PeerTimeDelta;
+use super::rules::referrals::ReferralList;
 use super::{
-    Bootstrap, GraphCommand, GraphConfig, GraphError, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime,
-    RefuseReason,
+    Bootstrap, GraphCommand, GraphConfig, GraphError, GraphEvent, Guid, LocalClock, Message, PeerRecord,
+    PeerTime, RefuseReason,
 };
 use crate::{ConnId, Endpoint, Instant, Node, NodeRng, RequestId, StreamCommand, StreamEvent, Transmit};
-use super::rules::peer_time::PeerTimeDelta;
 use conn::{Conn, ConnState, LinkState};
 use db::Db;
 use internal::Internal;
@@ -81,13 +82,6 @@ impl Timers {
     }
 }
 
-/// A referral: an address learned from REFUSE, WELCOME or DISCONNECT (MS-PPGRH §3.1.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Referral {
-    addr: Endpoint,
-    tried: bool,
-}
-
 /// One Peer Graphing node (MS-PPGRH §3.1).
 pub struct GraphNode {
     cfg: GraphConfig,
@@ -116,7 +110,7 @@ pub struct GraphNode {
     /// Records the security provider deferred (MS-PPGRH §3.1.7.2).
     deferred: Vec<(ConnId, PeerRecord)>,
     internal: Internal,
-    referrals: VecDeque<Referral>,
+    referrals: ReferralList,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: u64,
     next_seq: u64,
@@ -132,8 +126,15 @@ pub struct GraphNode {
 impl GraphNode {
     /// A node of the graph `config.graph_id`, with node id `node_id`, local clock `clock`, its
     /// random stream seeded by `rng_seed`, listening (once allowed to) at `listen`.
-    pub fn new(config: GraphConfig, node_id: u64, clock: LocalClock, rng_seed: [u8; 32], listen: Endpoint) -> Self {
+    pub fn new(
+        config: GraphConfig,
+        node_id: u64,
+        clock: LocalClock,
+        rng_seed: [u8; 32],
+        listen: Endpoint,
+    ) -> Self {
         let internal = Internal::new(&config);
+        let referrals = ReferralList::new(config.referral_capacity);
         GraphNode {
             cfg: config,
             node_id,
@@ -153,7 +154,7 @@ impl GraphNode {
             db: Db::default(),
             deferred: Vec::new(),
             internal,
-            referrals: VecDeque::new(),
+            referrals,
             conns: BTreeMap::new(),
             next_conn: 0,
             next_seq: 0,
@@ -254,7 +255,7 @@ impl GraphNode {
 
     /// Entries of the referral list.
     pub fn referrals(&self) -> Vec<Endpoint> {
-        self.referrals.iter().map(|r| r.addr).collect()
+        self.referrals.iter().map(|r| r.endpoint).collect()
     }
 
     /// Utility of the link to neighbor `node_id` (MS-PPGRH §3.1.7.33).
@@ -338,7 +339,9 @@ impl GraphNode {
             Message::SolicitNew(s) if connected && !c.direct => {
                 self.answer_solicit(now, conn, s.types, PeerTime(0))
             }
-            Message::SolicitTime(s) if connected && !c.direct => self.answer_solicit(now, conn, s.types, s.since),
+            Message::SolicitTime(s) if connected && !c.direct => {
+                self.answer_solicit(now, conn, s.types, s.since)
+            }
             Message::SolicitHash(s) if connected && !c.direct => self.on_solicit_hash(now, conn, *s),
             Message::Advertise(a) if connected => self.on_advertise(now, conn, *a),
             Message::Request(r) if connected => self.on_request(now, conn, *r),
@@ -374,7 +377,9 @@ impl GraphNode {
                 payload,
                 attributes,
                 lifetime,
-            } => self.publish_app(now, record_type, payload, attributes, lifetime).map(Some),
+            } => self
+                .publish_app(now, record_type, payload, attributes, lifetime)
+                .map(Some),
             GraphCommand::Update {
                 id,
                 payload,

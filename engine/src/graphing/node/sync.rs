@@ -4,12 +4,12 @@
 
 use super::conn::Sync;
 use super::GraphNode;
-use crate::graphing::rules::hash_sync;
+use crate::graphing::rules::hash_sync::{advertise, diff, solicit_ranges, sync_entries};
+use crate::graphing::Guid;
 use crate::graphing::{
     Advertise, GraphEvent, Message, PeerTime, Request, SolicitHash, SolicitNew, SolicitTime, TypeFilter,
     GRAPH_INFO_TYPE, PRESENCE_TYPE,
 };
-use crate::graphing::Guid;
 use crate::{ConnId, Instant};
 
 /// What a SYNC_END leads to.
@@ -44,7 +44,9 @@ impl GraphNode {
         } else {
             return self.start_hash(now, conn);
         };
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.sync = sync;
         let since = match &c.sync {
             Sync::Staged { since, .. } => *since,
@@ -84,7 +86,9 @@ impl GraphNode {
         if !final_phase {
             return;
         }
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let step = match &mut c.sync {
             Sync::Staged {
                 since,
@@ -96,11 +100,23 @@ impl GraphNode {
                 if *next < types.len() {
                     *next += 1;
                     let include = vec![types[*next - 1]];
-                    Step::Ask(*since, TypeFilter { include, exclude: vec![] })
+                    Step::Ask(
+                        *since,
+                        TypeFilter {
+                            include,
+                            exclude: vec![],
+                        },
+                    )
                 } else if !*all_synced {
                     *all_synced = true;
                     let exclude = types.clone();
-                    Step::Ask(*since, TypeFilter { include: vec![], exclude })
+                    Step::Ask(
+                        *since,
+                        TypeFilter {
+                            include: vec![],
+                            exclude,
+                        },
+                    )
                 } else {
                     Step::Staged(usize::from(since.is_some()), *then_hash)
                 }
@@ -155,8 +171,10 @@ impl GraphNode {
     /// Initiator: SOLICIT_HASH over ranges of the whole database (MS-PPGRH §3.1.7.31).
     fn start_hash(&mut self, now: Instant, conn: ConnId) {
         let pt = self.peer_time(now);
-        let ranges = hash_sync::ranges(&self.db.by_modified(pt));
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let ranges = solicit_ranges(&sync_entries(self.db.iter(), pt));
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.sync = Sync::HashSolicited;
         let solicit = SolicitHash {
             types: TypeFilter::default(),
@@ -171,8 +189,10 @@ impl GraphNode {
             return self.protocol_error(now, conn);
         }
         let pt = self.peer_time(now);
-        let advertise = hash_sync::advertise(&self.db.by_modified(pt), &s.ranges);
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let advertise = advertise(&sync_entries(self.db.iter(), pt), &s.ranges);
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.sync = Sync::HashAdvertised;
         self.send(conn, Message::Advertise(Box::new(advertise)));
     }
@@ -184,12 +204,12 @@ impl GraphNode {
             return self.protocol_error(now, conn);
         }
         let pt = self.peer_time(now);
-        let diff = hash_sync::diff(&self.db.by_modified(pt), &a);
+        let lists = diff(&sync_entries(self.db.iter(), pt), &a);
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.sync = Sync::HashRequested(diff.to_send);
+            c.sync = Sync::HashRequested(lists.send);
         }
         let request = Request {
-            abstracts: diff.to_request,
+            abstracts: lists.request,
         };
         self.send(conn, Message::Request(Box::new(request)));
     }

@@ -4,7 +4,9 @@
 //! datagrams, it is deliberately simple: no loss, no bandwidth, connects take one one-way
 //! latency to be accepted and another to be confirmed.
 
-use crate::{ConnId, ConnectFailure, Duration, Endpoint, Instant, Node, RequestId, StreamCommand, StreamEvent};
+use crate::{
+    ConnId, ConnectFailure, Duration, Endpoint, Instant, Node, RequestId, StreamCommand, StreamEvent,
+};
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
@@ -30,6 +32,8 @@ pub(crate) struct TestNet<N: Node> {
     pub(crate) events: Vec<(Instant, usize, N::Event)>,
     /// The source port datagrams carry.
     pub(crate) datagram_port: u16,
+    /// Applied to every stream message in flight (a round trip through a wire codec).
+    pub(crate) wire: Option<fn(N::Message) -> N::Message>,
     pub(crate) now: Instant,
     queue: BTreeMap<(Instant, u64), Ev<N::Message>>,
     seq: u64,
@@ -58,6 +62,7 @@ impl<N: Node> TestNet<N> {
             online: vec![true; n],
             events: Vec::new(),
             datagram_port: 3540,
+            wire: None,
             now: Instant::ZERO,
             queue: BTreeMap::new(),
             seq: 0,
@@ -88,7 +93,10 @@ impl<N: Node> TestNet<N> {
     }
 
     fn node_at(&self, addr: Ipv6Addr) -> Option<usize> {
-        self.addrs.iter().position(|a| *a == addr).filter(|j| self.online[*j])
+        self.addrs
+            .iter()
+            .position(|a| *a == addr)
+            .filter(|j| self.online[*j])
     }
 
     /// Gives node `i` a command now.
@@ -106,7 +114,14 @@ impl<N: Node> TestNet<N> {
             if let Some(j) = self.node_at(t.to.addr) {
                 let from = Endpoint::new(self.addrs[i], self.datagram_port);
                 let when = self.now + latency(i, j);
-                self.at(when, Ev::Datagram { from, to: j, msg: t.msg });
+                self.at(
+                    when,
+                    Ev::Datagram {
+                        from,
+                        to: j,
+                        msg: t.msg,
+                    },
+                );
             }
         }
         for cmd in out.streams {
@@ -131,6 +146,10 @@ impl<N: Node> TestNet<N> {
             },
             StreamCommand::Send { conn, msg } => {
                 if let Some((j, c)) = self.links.get(&(i, conn)).copied() {
+                    let msg = match self.wire {
+                        Some(f) => f(msg),
+                        None => msg,
+                    };
                     let when = self.now + latency(i, j);
                     self.at(when, Ev::Stream(j, StreamEvent::Received { conn: c, msg }));
                 }
@@ -152,7 +171,12 @@ impl<N: Node> TestNet<N> {
     /// Takes node `i` offline: its links reset at the far ends, it gets no more input.
     pub(crate) fn crash(&mut self, i: usize) {
         self.online[i] = false;
-        let mine: Vec<ConnId> = self.links.keys().filter(|(n, _)| *n == i).map(|(_, c)| *c).collect();
+        let mine: Vec<ConnId> = self
+            .links
+            .keys()
+            .filter(|(n, _)| *n == i)
+            .map(|(_, c)| *c)
+            .collect();
         for conn in mine {
             self.cut(i, conn, |c| StreamEvent::Reset { conn: c });
         }
@@ -174,11 +198,15 @@ impl<N: Node> TestNet<N> {
             }
             Ev::Syn { from, conn, to } => {
                 let host = self.node_at(to.addr);
-                let back = self.now + host.map_or(Duration::from_millis(10), |k| latency(from, k).saturating_mul(2));
+                let back =
+                    self.now + host.map_or(Duration::from_millis(10), |k| latency(from, k).saturating_mul(2));
                 let j = host.filter(|j| self.nodes[*j].listens(to.port));
                 let Some(j) = j else {
                     let reason = ConnectFailure::Refused;
-                    self.at(back, Ev::Stream(from, StreamEvent::ConnectFailed { conn, reason }));
+                    self.at(
+                        back,
+                        Ev::Stream(from, StreamEvent::ConnectFailed { conn, reason }),
+                    );
                     return;
                 };
                 let a = ConnId::accepted(self.accepted[j]);

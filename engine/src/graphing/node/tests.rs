@@ -3,10 +3,10 @@
 //! election settles.
 
 use super::testnet::{test_addr, TestNet};
-use super::GraphNode;
+use super::{AuthStep, GraphNode, SecurityProvider, Validity};
 use crate::graphing::{
-    Bootstrap, GraphCommand, GraphConfig, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime, RefuseReason,
-    DEFAULT_EPOCH,
+    wire, Bootstrap, GraphCommand, GraphConfig, GraphEvent, Guid, LocalClock, Message, PeerRecord, PeerTime,
+    RefuseReason, DEFAULT_EPOCH,
 };
 use crate::{derive_seed, ConnId, Duration, Endpoint, Instant, Node, StreamCommand, StreamEvent};
 
@@ -31,16 +31,32 @@ fn node(i: usize, skew: i64) -> GraphNode {
         DEFAULT_EPOCH.minus(Duration::from_secs(skew.unsigned_abs()))
     };
     let clock = LocalClock { epoch };
-    GraphNode::new(config, node_id(i), clock, derive_seed(11, "graph", i as u64), endpoint(i))
+    GraphNode::new(
+        config,
+        node_id(i),
+        clock,
+        derive_seed(11, "graph", i as u64),
+        endpoint(i),
+    )
 }
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
+/// Every message crosses the test network as bytes: encoded and decoded by the wire codec
+/// (MS-PPGRH §2.2), so what the node sends is what the wire can carry.
+fn through_the_wire(msg: Message) -> Message {
+    let mut bytes = Vec::new();
+    wire::encode(&msg, &mut bytes);
+    assert_eq!(bytes.len(), msg.encoded_len());
+    wire::decode(&bytes).unwrap_or_else(|e| panic!("{msg:?} does not survive the wire: {e}"))
+}
+
 /// Node 0 creates the graph; nodes 1..n join through it one every two seconds.
 fn graph(n: usize, skew: impl Fn(usize) -> i64) -> TestNet<GraphNode> {
     let mut net = TestNet::new((0..n).map(|i| node(i, skew(i))).collect());
+    net.wire = Some(through_the_wire);
     net.command(0, GraphCommand::Create);
     for i in 1..n {
         net.run_for(secs(2));
@@ -88,7 +104,10 @@ fn a_graph_forms_and_a_record_published_anywhere_reaches_every_member() {
     let id = publish(&mut net, 5, b"hello");
     net.run_for(secs(5));
     let all = copies(&net, &id);
-    assert!(all.iter().all(|r| r.is_some_and(|r| r.payload == b"hello")), "{all:?}");
+    assert!(
+        all.iter().all(|r| r.is_some_and(|r| r.payload == b"hello")),
+        "{all:?}"
+    );
     // Flooding was acknowledged and made links useful.
     let stats: Vec<_> = net.nodes.iter().map(|n| *n.stats()).collect();
     assert!(stats.iter().map(|s| s.acks_useful).sum::<u64>() >= 7);
@@ -120,20 +139,29 @@ fn concurrent_updates_and_a_delete_converge_on_the_same_winner_everywhere() {
     net.run_for(secs(5));
     for r in copies(&net, &id) {
         let r = r.expect("everyone holds it");
-        assert_eq!((r.version, r.modified_by.as_str(), r.payload.as_slice()), (2, "peer04", &b"from 4"[..]));
+        assert_eq!(
+            (r.version, r.modified_by.as_str(), r.payload.as_slice()),
+            (2, "peer04", &b"from 4"[..])
+        );
     }
     // A delete racing an update of the same version: the higher modifier wins, here the delete.
-    net.command(3, GraphCommand::Update {
-        id,
-        payload: b"late".to_vec(),
-        attributes: String::new(),
-        lifetime: secs(3600),
-    });
+    net.command(
+        3,
+        GraphCommand::Update {
+            id,
+            payload: b"late".to_vec(),
+            attributes: String::new(),
+            lifetime: secs(3600),
+        },
+    );
     net.command(5, GraphCommand::Delete { id });
     net.run_for(secs(5));
     for r in copies(&net, &id) {
         let r = r.expect("the tombstone stays");
-        assert_eq!((r.version, r.deleted, r.modified_by.as_str()), (3, true, "peer05"));
+        assert_eq!(
+            (r.version, r.deleted, r.modified_by.as_str()),
+            (3, true, "peer05")
+        );
     }
     let old: u64 = net.nodes.iter().map(|n| n.stats().floods_old).sum();
     assert!(old > 0, "losing copies were answered with the winner");
@@ -172,7 +200,9 @@ fn a_member_back_from_offline_syncs_by_time_then_hash() {
     net.command(3, GraphCommand::Leave);
     net.run_for(secs(10));
     assert!(!net.nodes[3].in_graph());
-    let fresh: Vec<Guid> = (0..4).map(|k| publish(&mut net, [0, 1, 2, 4][k], b"while away")).collect();
+    let fresh: Vec<Guid> = (0..4)
+        .map(|k| publish(&mut net, [0, 1, 2, 4][k], b"while away"))
+        .collect();
     net.command(2, GraphCommand::Delete { id: kept });
     net.run_for(secs(10));
     net.command(3, GraphCommand::Join(Bootstrap::Address(endpoint(0))));
@@ -195,7 +225,14 @@ fn an_unexpected_or_malformed_message_closes_the_connection_and_is_counted() {
     let now = Instant::ZERO + secs(1);
     let accept = |n: &mut GraphNode, k: u64| {
         let conn = ConnId::accepted(k);
-        n.handle_stream(now, StreamEvent::Accepted { conn, from: endpoint(9), local_port: PORT });
+        n.handle_stream(
+            now,
+            StreamEvent::Accepted {
+                conn,
+                from: endpoint(9),
+                local_port: PORT,
+            },
+        );
         conn
     };
     // A FLOOD before AUTH_INFO.
@@ -211,7 +248,13 @@ fn an_unexpected_or_malformed_message_closes_the_connection_and_is_counted() {
         source_peer_id: "mallory".into(),
         destination_peer_id: None,
     };
-    n.handle_stream(now, StreamEvent::Received { conn, msg: Message::AuthInfo(Box::new(info)) });
+    n.handle_stream(
+        now,
+        StreamEvent::Received {
+            conn,
+            msg: Message::AuthInfo(Box::new(info)),
+        },
+    );
     assert_eq!(n.poll_stream(), Some(StreamCommand::Reset { conn }));
     assert_eq!(n.stats().protocol_errors, 2);
     assert!(n.poll_stream().is_none());
@@ -242,8 +285,15 @@ fn the_signature_settles_on_the_minimum_node_id_after_the_holder_leaves() {
             .min()
     };
     let first = min(&net);
-    assert!(net.nodes.iter().all(|n| n.signature() == first), "the minimum holds it");
-    let holder = net.nodes.iter().position(|n| Some(n.node_id()) == first).expect("a holder");
+    assert!(
+        net.nodes.iter().all(|n| n.signature() == first),
+        "the minimum holds it"
+    );
+    let holder = net
+        .nodes
+        .iter()
+        .position(|n| Some(n.node_id()) == first)
+        .expect("a holder");
     net.command(holder, GraphCommand::Leave);
     net.run_for(secs(90));
     let second = min(&net);
@@ -262,10 +312,73 @@ fn a_crashed_member_is_routed_around_and_records_still_reach_everyone() {
     net.run_for(secs(120));
     for (i, n) in net.nodes.iter().enumerate().filter(|(i, _)| *i != victim) {
         assert!(!n.neighbors().is_empty(), "node {i} kept a neighbor");
-        assert!(n.neighbors().iter().all(|id| !lost.contains(id)), "node {i} dropped the crashed link");
+        assert!(
+            n.neighbors().iter().all(|id| !lost.contains(id)),
+            "node {i} dropped the crashed link"
+        );
     }
     let id = publish(&mut net, 6, b"after the crash");
     net.run_for(secs(5));
-    let held = (0..7).filter(|i| *i != victim).all(|i| net.nodes[i].record(&id).is_some());
+    let held = (0..7)
+        .filter(|i| *i != victim)
+        .all(|i| net.nodes[i].record(&id).is_some());
     assert!(held);
+}
+
+/// A security provider that rejects records whose payload is `bad`, defers those whose payload
+/// is `later` until released, and signs what its node publishes.
+struct Picky {
+    released: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl SecurityProvider for Picky {
+    fn begin(&mut self, _: ConnId, _: bool, _: &crate::graphing::AuthInfo) -> AuthStep {
+        AuthStep::Done
+    }
+    fn relay(&mut self, _: ConnId, _: &Message) -> AuthStep {
+        AuthStep::Fail
+    }
+    fn validate(&mut self, record: &PeerRecord) -> Validity {
+        match record.payload.as_slice() {
+            b"bad" => Validity::Invalid,
+            b"later" if !self.released.get() => Validity::Defer,
+            _ => Validity::Valid,
+        }
+    }
+    fn sign(&mut self, record: &mut PeerRecord) -> bool {
+        record.security_data = b"signed".to_vec();
+        true
+    }
+}
+
+#[test]
+fn the_security_provider_rejects_defers_and_signs() {
+    let released = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut nodes: Vec<GraphNode> = (0..3).map(|i| node(i, 0)).collect();
+    nodes[2].set_security_provider(Box::new(Picky {
+        released: released.clone(),
+    }));
+    let mut net = TestNet::new(nodes);
+    net.wire = Some(through_the_wire);
+    net.command(0, GraphCommand::Create);
+    for i in 1..3 {
+        net.run_for(secs(2));
+        net.command(i, GraphCommand::Join(Bootstrap::Address(endpoint(0))));
+    }
+    net.run_for(secs(30));
+    let bad = publish(&mut net, 0, b"bad");
+    let later = publish(&mut net, 0, b"later");
+    net.run_for(secs(5));
+    let picky = &net.nodes[2];
+    assert!(picky.record(&bad).is_none() && picky.stats().floods_rejected >= 1);
+    assert!(picky.record(&later).is_none() && picky.deferred() >= 1);
+    assert!(net.nodes[1].record(&bad).is_some(), "other nodes judge for themselves");
+    released.set(true);
+    net.nodes[2].retry_deferred(net.now);
+    net.drain(2);
+    assert!(net.nodes[2].record(&later).is_some() && net.nodes[2].deferred() == 0);
+    // What the provider's node publishes carries its security data, everywhere.
+    let mine = publish(&mut net, 2, b"mine");
+    net.run_for(secs(5));
+    assert_eq!(net.nodes[0].record(&mine).map(|r| r.security_data.as_slice()), Some(&b"signed"[..]));
 }

@@ -5,7 +5,8 @@
 use super::GraphNode;
 use crate::graphing::rules::peer_time::{SampleOutcome, WelcomeSample};
 use crate::graphing::rules::timers::{
-    auth_timeout, autorefresh_reschedule, autorefresh_update, expiry_delay, expiry_reschedule, next_autorefresh_delay,
+    auth_timeout, autorefresh_reschedule, autorefresh_update, expiry_delay, expiry_reschedule,
+    next_autorefresh_delay,
 };
 use crate::graphing::{GraphEvent, PeerTime};
 use crate::{Duration, Instant};

@@ -6,7 +6,7 @@
 //! means `count < Cmin`, "above Cmax" means `count > Cmin + 5`. A contact also republishes its
 //! record whenever the signature differs from the one its record carries (MS-PPGRH §1.3.2.2).
 
-use super::validate::InternalRecord;
+use super::publish::InternalRecord;
 use crate::graphing::{ContactFormula, CONTACT_TYPE};
 use crate::Duration;
 

@@ -5,8 +5,13 @@
 
 pub mod contacts;
 pub mod hash_sync;
+pub mod partition;
 pub mod peer_time;
+pub mod presence;
+pub mod publish;
 pub mod record_id;
+pub mod referrals;
 pub mod signature;
 pub mod timers;
+pub mod topology;
 pub mod validate;

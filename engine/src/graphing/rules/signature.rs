@@ -2,7 +2,7 @@
 //! §3.1.7.11, §3.1.6.4, §3.1.7.6). Nodes whose id undercuts the published signature, or every
 //! node when none is published, arm a timer; lower ids fire first and publish their own id.
 
-use super::validate::InternalRecord;
+use super::publish::InternalRecord;
 use crate::graphing::{PeerRecord, SIGNATURE_ID, SIGNATURE_TYPE};
 use crate::Duration;
 
@@ -101,7 +101,7 @@ pub fn signature_timer_fired(view: SignatureView, node_id: u64) -> bool {
 
 /// The signature record to publish with `payload` (the node id, MS-PPGRH §2.2.3.2): fixed id,
 /// 300 s, autorefresh (MS-PPGRH §3.1.7.6). Publish it with
-/// [`publish_internal`](super::validate::publish_internal) over the database's copy.
+/// [`publish_internal`](super::publish::publish_internal) over the database's copy.
 pub fn signature_record(payload: Vec<u8>) -> InternalRecord {
     InternalRecord {
         record_type: SIGNATURE_TYPE,

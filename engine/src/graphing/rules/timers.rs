@@ -4,7 +4,7 @@
 //! uniformly distributed", MS-PPGRH §3.1.2). Delays are computed against peer time where the
 //! specification compares record times, and returned as engine durations.
 
-use super::validate::{update_record, RecordContent};
+use super::publish::{update_record, RecordContent};
 use crate::graphing::{GraphConfig, PeerRecord, PeerTime};
 use crate::Duration;
 use rand::Rng;
