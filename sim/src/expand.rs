@@ -86,6 +86,17 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
             service_location_prefix: g.service_location_prefix.map(|a| (u128::from(a) >> 64) as u64),
             // Drawn only when given, so scenarios without payloads keep their random streams.
             payload_bytes: g.payload.as_ref().map(|v| v.sample(&mut rng).bytes() as u32),
+            subnet: g
+                .subnet
+                .as_deref()
+                .and_then(|n| s.subnets.iter().position(|x| x.name == n))
+                .map(|i| i as u32),
+            stack: sc::stack_of(g.stack.as_deref()).ok_or_else(|| {
+                err(format!(
+                    "peers `{}`: key `stack`: an unknown protocol",
+                    sc::excerpt(&g.name)
+                ))
+            })?,
         });
     }
     let honest: u64 = groups.iter().map(|g| g.joins.len() as u64).sum();
@@ -169,6 +180,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         )),
         None => None,
     };
+    let queue_limit = net.queue_limit_bytes;
     Ok(Plan {
         name: s.name.clone(),
         seed: s.seed,
@@ -194,6 +206,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         records: s.output.records,
         trace: s.output.trace,
         graphing,
+        subnets: s.subnets.iter().map(|n| n.to_net(queue_limit)).collect(),
     })
 }
 
@@ -420,7 +433,9 @@ fn net_config(
     // A group's own latency or bandwidth makes its members a node class. Drawn after the network's
     // values so that a scenario without them expands exactly as before.
     for (g, plan) in s.peers.iter().zip(groups) {
-        let class = if g.latency.is_none() && g.bandwidth.is_none() {
+        // A group on a subnet without a link of its own gets the subnet's LAN link.
+        let lan = plan.subnet.map(|i| s.subnets[i as usize].lan.bandwidth.bps());
+        let class = if g.latency.is_none() && g.bandwidth.is_none() && lan.is_none() {
             0
         } else {
             let latency = match &g.latency {
@@ -435,9 +450,16 @@ fn net_config(
                     )
                 })?),
             };
+            let lan = lan.map(|bps| {
+                let rates = crate::net::Bandwidth {
+                    up_bps: bps,
+                    down_bps: bps,
+                };
+                (rates, cfg.queue_limit_bytes)
+            });
             cfg.classes.push(NodeClass::new(
                 latency,
-                g.bandwidth.as_ref().map(|b| link(b, rng)),
+                g.bandwidth.as_ref().map(|b| link(b, rng)).or(lan),
             ));
             cfg.classes.len() as u16
         };

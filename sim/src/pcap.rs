@@ -1,23 +1,21 @@
 //! pcap export of simulated traffic: every datagram a peer transmits, encoded with the
-//! real MS-PNRP codec, wrapped in IPv6 + UDP headers with correct checksums, stamped with simulated
+//! protocol's real codec (MS-PNRP's for PNRP), wrapped in IPv6 + UDP headers with correct
+//! checksums, and every stream connection as TCP segments (`tcp.rs`), stamped with simulated
 //! time, in a classic pcap file (LINKTYPE_RAW) that tshark and Wireshark open.
 //!
 //! Wireshark's PNRP dissector binds to UDP port 3540 (MS-PNRP §1.9), which is the port every
 //! simulated peer uses (`addr::PNRP_PORT`). Timestamps are simulated microseconds since the run's
 //! epoch, shown as seconds after 1970-01-01.
 
-use crate::addr;
-use crate::world::Observer;
-use peerlab_engine::pnrp::{self, Message};
 use peerlab_engine::{Endpoint, Instant};
-use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::net::Ipv6Addr;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
 
+mod observer;
+mod streams;
 pub mod tcp;
+
+pub use observer::{attach, attach_with, report, Codec, PcapObserver, PcapStatus};
 
 /// pcap magic for microsecond timestamps, written little-endian.
 pub const PCAP_MAGIC: u32 = 0xa1b2_c3d4;
@@ -171,146 +169,6 @@ pub fn ipv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, next_header: u8, data: &[u8
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
-}
-
-/// What a [`PcapObserver`] did, readable after the run (the observer itself lives in the world).
-#[derive(Debug, Default, Clone)]
-pub struct PcapStatus {
-    /// Records written.
-    pub records: u64,
-    /// Datagrams left out by the node filter.
-    pub filtered_out: u64,
-    /// The first write error, if any (later datagrams are skipped).
-    pub error: Option<String>,
-}
-
-/// A world observer that writes every transmitted datagram to a pcap file.
-pub struct PcapObserver {
-    writer: PcapWriter<BufWriter<File>>,
-    nodes: Option<BTreeSet<u32>>,
-    payload: Vec<u8>,
-    status: Arc<Mutex<PcapStatus>>,
-}
-
-impl PcapObserver {
-    /// Creates `path`; with `nodes`, only datagrams sent or addressed to those peer indices are kept.
-    pub fn create(path: &Path, nodes: Option<&[u32]>) -> io::Result<(Self, Arc<Mutex<PcapStatus>>)> {
-        let writer = PcapWriter::new(BufWriter::with_capacity(
-            1 << 16,
-            peerlab_reports::output::create_file(path)?,
-        ))?;
-        let status = Arc::new(Mutex::new(PcapStatus::default()));
-        let obs = PcapObserver {
-            writer,
-            nodes: nodes.map(|n| n.iter().copied().collect()),
-            payload: Vec::with_capacity(2048),
-            status: status.clone(),
-        };
-        Ok((obs, status))
-    }
-
-    fn keep(&self, from: u32, to: &Endpoint) -> bool {
-        match &self.nodes {
-            None => true,
-            Some(set) => set.contains(&from) || addr::peer_of(to).is_some_and(|(i, _)| set.contains(&i)),
-        }
-    }
-
-    fn note_error(&mut self, e: io::Error) {
-        let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        if s.error.is_none() {
-            s.error = Some(e.to_string());
-        }
-    }
-}
-
-impl Observer<Message> for PcapObserver {
-    fn on_transmit(
-        &mut self,
-        now: Instant,
-        _event: u64,
-        from: u32,
-        src: Endpoint,
-        to: Endpoint,
-        msg: &Message,
-    ) {
-        if !self.keep(from, &to) {
-            self.status.lock().unwrap_or_else(|p| p.into_inner()).filtered_out += 1;
-            return;
-        }
-        if self
-            .status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .error
-            .is_some()
-        {
-            return;
-        }
-        self.payload.clear();
-        pnrp::wire::encode(msg, &mut self.payload);
-        match self.writer.write_udp(now, src, to, &self.payload) {
-            Ok(()) => self.status.lock().unwrap_or_else(|p| p.into_inner()).records = self.writer.records(),
-            Err(e) => self.note_error(e),
-        }
-    }
-}
-
-impl Drop for PcapObserver {
-    fn drop(&mut self) {
-        if let Err(e) = self.writer.flush() {
-            self.note_error(e);
-        }
-    }
-}
-
-/// `peerlab run --pcap FILE [--pcap-nodes ...]`: installs the observer on `world`; exit code 2 when
-/// the file cannot be created.
-pub fn attach(
-    world: &mut crate::pnrp::PnrpWorld,
-    args: &crate::cli::RunArgs,
-) -> Result<Option<Arc<Mutex<PcapStatus>>>, u8> {
-    let Some(path) = &args.pcap else { return Ok(None) };
-    let peers = world.peer_count();
-    if let Some(bad) = args.pcap_nodes.iter().find(|&&i| i as usize >= peers) {
-        // A filter naming no peer would write an empty capture without a word.
-        eprintln!(
-            "error: --pcap-nodes: peer {bad} does not exist; allowed: peer indices 0 to {} (this scenario has {peers} peers)",
-            peers.saturating_sub(1)
-        );
-        return Err(crate::run::EXIT_BAD_INPUT);
-    }
-    let nodes = (!args.pcap_nodes.is_empty()).then_some(args.pcap_nodes.as_slice());
-    match PcapObserver::create(path, nodes) {
-        Ok((obs, status)) => {
-            world.add_observer(Box::new(obs));
-            Ok(Some(status))
-        }
-        Err(e) => {
-            eprintln!("error: cannot create {}: {e}", path.display());
-            Err(crate::run::EXIT_BAD_INPUT)
-        }
-    }
-}
-
-/// After the run (the world, and with it the observer, is gone): says what was written.
-pub fn report(
-    status: Option<Arc<Mutex<PcapStatus>>>,
-    args: &crate::cli::RunArgs,
-    quiet: bool,
-) -> Result<(), u8> {
-    let (Some(status), Some(path)) = (status, &args.pcap) else {
-        return Ok(());
-    };
-    let s = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Some(e) = s.error {
-        eprintln!("error: writing {}: {e}", path.display());
-        return Err(crate::run::EXIT_BAD_INPUT);
-    }
-    if !quiet {
-        println!("pcap: {} datagrams written to {}", s.records, path.display());
-    }
-    Ok(())
 }
 
 /// One record read back from a pcap file.

@@ -51,6 +51,8 @@ pub struct Plan {
     pub trace: bool,
     /// Peer Graphing's part (`[graphing]`), in graphing scenarios.
     pub graphing: Option<Arc<crate::graphing::GraphingPlan>>,
+    /// Subnets (`[[subnet]]`), by index; empty: every peer on the open Internet.
+    pub subnets: Vec<crate::net::Subnet>,
 }
 
 /// One group of peers.
@@ -85,6 +87,10 @@ pub struct GroupPlan {
     pub service_location_prefix: Option<u64>,
     /// Bytes of the extended payload each member's names carry (MS-PNRP §2.2.3.3); `None` = no payload.
     pub payload_bytes: Option<u32>,
+    /// The subnet its members sit on (index into `Plan::subnets`); `None` = the open Internet.
+    pub subnet: Option<u32>,
+    /// The protocols each member runs, bottom up (`[[peers]] stack`).
+    pub stack: Vec<peerlab_engine::stack::ProtocolId>,
 }
 
 impl Plan {

@@ -183,6 +183,36 @@ pub fn tcp6_segment(packet: &[u8]) -> Option<TcpSegment> {
     })
 }
 
+/// The bytes tshark's "Follow TCP stream" reassembles for TCP stream `index` of the capture at
+/// `path`: (first node's, second node's). Panics when tshark cannot run (tests only).
+#[cfg(test)]
+pub(crate) fn tshark_follow(path: &std::path::Path, index: u32) -> (Vec<u8>, Vec<u8>) {
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(path)
+        .args(["-q", "-z", &format!("follow,tcp,raw,{index}")])
+        .output()
+        .expect("tshark runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Raw follow output: one hex line per segment, the second node's indented by a tab.
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for line in text.lines().skip_while(|l| !l.starts_with("Node 1:")).skip(1) {
+        let hex = line.trim_start_matches('\t');
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        let decoded = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"));
+        if line.starts_with('\t') {
+            second.extend(decoded);
+        } else {
+            first.extend(decoded);
+        }
+    }
+    (first, second)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::read_pcap;
@@ -269,33 +299,9 @@ mod tests {
         let (bytes, request, answer) = conversation();
         let path = std::env::temp_dir().join(format!("peerlab-tcp-{}.pcap", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
-        let out = std::process::Command::new("tshark")
-            .arg("-r")
-            .arg(&path)
-            .args(["-q", "-z", "follow,tcp,raw,0"])
-            .output()
-            .expect("tshark runs");
+        let (client, server) = tshark_follow(&path, 0);
         std::fs::remove_file(&path).unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        // Raw follow output: one hex line per segment, the second node's indented by a tab.
-        let (mut client, mut server) = (Vec::new(), Vec::new());
-        for line in text.lines().skip_while(|l| !l.starts_with("Node 1:")).skip(1) {
-            let hex = line.trim_start_matches('\t');
-            if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                continue;
-            }
-            let decoded: Vec<u8> = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                .collect();
-            if line.starts_with('\t') {
-                &mut server
-            } else {
-                &mut client
-            }
-            .extend(decoded);
-        }
-        assert_eq!(client, request, "{text}");
+        assert_eq!(client, request);
         assert_eq!(server, answer);
     }
 }

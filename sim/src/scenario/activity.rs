@@ -60,6 +60,13 @@ pub struct PeerGroup {
     /// Extended payload attached to every name the group's peers register (MS-PNRP §2.2.3.3), bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value<ByteSize>>,
+    /// The `[[subnet]]` the group's peers sit on; absent: the open Internet (`placement.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    /// The protocols each peer runs, bottom up, by registry name (`["pnrp"]`); absent: the
+    /// default stack (`placement::DEFAULT_STACK`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<Vec<String>>,
 }
 
 fn default_cloud() -> String {

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// Top-level keys of a scenario file.
-pub(crate) const TOP_KEYS: [&str; 15] = [
+pub(crate) const TOP_KEYS: [&str; 16] = [
     "name",
     "description",
     "seed",
@@ -35,10 +35,11 @@ pub(crate) const TOP_KEYS: [&str; 15] = [
     "distribution",
     "branch",
     "graphing",
+    "subnet",
 ];
 
 /// Top-level keys only a PNRP scenario may have (design note in `distribution.rs`).
-pub(crate) const PNRP_ONLY_KEYS: [&str; 4] = ["pnrp", "peers", "fault", "network"];
+pub(crate) const PNRP_ONLY_KEYS: [&str; 5] = ["pnrp", "peers", "fault", "network", "subnet"];
 
 /// `[pnrp]` keys the simulator takes for itself; the rest go to `PnrpConfig`.
 pub(crate) const PNRP_SIM_KEYS: [&str; 5] = [
@@ -377,14 +378,15 @@ pub(crate) fn decode(
     } else {
         d.pnrp(root.get("pnrp"))
     };
-    let (peers, workload, fault, attackers) = if is_dist {
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new())
+    let (peers, workload, fault, attackers, subnets) = if is_dist {
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new())
     } else {
         (
             d.list(root, "peers"),
             d.list(root, "workload"),
             d.list(root, "fault"),
             d.list(root, "attackers"),
+            d.list(root, "subnet"),
         )
     };
     let graphing = match root.get("graphing") {
@@ -426,6 +428,7 @@ pub(crate) fn decode(
                 output,
                 distribution,
                 graphing,
+                subnets,
                 base_dir,
                 allowed_dirs: Vec::new(),
             };

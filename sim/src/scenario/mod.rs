@@ -16,6 +16,7 @@ mod graphing;
 mod limits;
 mod names;
 mod overrides;
+mod placement;
 mod printable;
 mod rate;
 mod ratio;
@@ -44,6 +45,7 @@ pub use graphing::{
     RecordOp, Skew,
 };
 pub use limits::{DURATION_MAX, GROUPS_MAX, PEERS_MAX};
+pub use placement::{stack_of, SubnetTable, DEFAULT_STACK};
 pub use printable::{escape, excerpt, EXCERPT_CHARS};
 pub use rate::Rate;
 pub use schema::{

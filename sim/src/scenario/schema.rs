@@ -47,6 +47,9 @@ pub struct Scenario {
     /// Peer Graphing settings; `Some` makes this a graphing scenario (MS-PPGRH).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub graphing: Option<super::graphing::Graphing>,
+    /// `[[subnet]]` tables: LANs behind gateways (`placement.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<super::placement::SubnetTable>,
     /// Directory that relative file paths (latency matrix, session traces) are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -57,6 +57,7 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
     }
     v.network();
     v.peers();
+    v.placement();
     v.workloads();
     v.payloads();
     v.faults();

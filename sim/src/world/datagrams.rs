@@ -174,6 +174,10 @@ impl<P: Protocol> Core<P> {
         if let Some(obs) = self.observer.as_mut() {
             obs.on_transmit(self.now, self.events, from, src, to, &msg);
         }
+        if to.addr.is_multicast() {
+            self.multicast(from, from_generation, to, bytes, msg);
+            return;
+        }
         self.check_destination(from, &to);
         let Some((dst, generation)) = addr::peer_of(&to).filter(|(i, _)| (*i as usize) < self.peers.len())
         else {
@@ -198,6 +202,35 @@ impl<P: Protocol> Core<P> {
                 },
             ),
             Delivery::Dropped(reason) => *self.traffic.dropped.entry(reason.as_str()).or_default() += 1,
+        }
+    }
+
+    /// A datagram to a multicast group: one copy to every other live member of the sender's
+    /// subnet, each through the network model in index order (`net/subnet.rs` for the scopes).
+    fn multicast(&mut self, from: u32, from_generation: u16, group: Endpoint, bytes: usize, msg: P::Message) {
+        let engines = &self.engines;
+        let receivers = match self.net.subnets() {
+            Some(s) => s.multicast_receivers(from, &group.addr, |n| engines[n as usize] != 0),
+            None => Vec::new(),
+        };
+        if receivers.is_empty() {
+            *self.traffic.dropped.entry("multicast_no_receiver").or_default() += 1;
+            return;
+        }
+        for dst in receivers {
+            match self.net.send(self.now, from, dst, bytes as u32) {
+                Delivery::At(at) => self.queue.push(
+                    at,
+                    Ev::Deliver {
+                        to: dst,
+                        generation: self.generations[dst as usize],
+                        from,
+                        from_generation,
+                        msg: msg.clone(),
+                    },
+                ),
+                Delivery::Dropped(reason) => *self.traffic.dropped.entry(reason.as_str()).or_default() += 1,
+            }
         }
     }
 

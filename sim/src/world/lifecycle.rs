@@ -81,6 +81,24 @@ impl<P: Protocol> Core<P> {
         }
     }
 
+    /// Puts each group's peers on its subnet (`Plan::subnets`); without subnets the network is
+    /// left as it is (same draws, same fingerprint).
+    pub(super) fn place_on_subnets(&mut self) -> Result<(), String> {
+        if self.plan.subnets.is_empty() {
+            return Ok(());
+        }
+        let mut subnets = crate::net::Subnets::new(self.plan.subnets.clone());
+        let mut index = 0u32;
+        for g in &self.plan.groups {
+            for _ in &g.joins {
+                subnets.place(index, g.subnet).map_err(|e| e.to_string())?;
+                index += 1;
+            }
+        }
+        self.net.set_subnets(subnets);
+        Ok(())
+    }
+
     /// Schedules the groups' joins, the protocol's start, faults, samples and the end.
     pub(super) fn schedule_initial(&mut self, proto: &mut P) {
         let plan = self.plan.clone();

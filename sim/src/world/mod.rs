@@ -314,6 +314,7 @@ impl<P: Protocol> World<P> {
         }));
         let (proto, specs) = P::new(&core.plan)?;
         core.populate(specs);
+        core.place_on_subnets()?;
         let mut w = World { core, proto };
         w.core.schedule_initial(&mut w.proto);
         Ok(w)

@@ -31,8 +31,8 @@ pub trait Protocol: Sized {
     /// The engine each online peer runs (any `Node`: one protocol's engine or a layered stack).
     type Node: Node<Message = Self::Message>;
     /// The datagram type. It rides inline in every queued delivery: keep it small (box payloads)
-    /// so the world's event stays within 32 bytes.
-    type Message: 'static;
+    /// so the world's event stays within 32 bytes. Cloned once per receiver of a multicast.
+    type Message: Clone + 'static;
     /// What the protocol keeps per peer besides the engine; survives restarts.
     type PeerData;
     /// Events the protocol schedules itself (`Core::schedule_ext`).

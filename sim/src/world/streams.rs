@@ -23,7 +23,7 @@
 use super::{Core, Ev, Protocol};
 use crate::addr;
 use crate::net::stream::{
-    self, ConnectFailure as ModelFailure, End, FlowId, Output, StreamConfig, StreamModel, Target,
+    self, ConnectFailure as ModelFailure, End, FlowId, Output, ResetCause, StreamConfig, StreamModel, Target,
 };
 use peerlab_engine::{ConnId, ConnectFailure, Endpoint, Node, StreamCommand, StreamEvent};
 use std::collections::BTreeMap;
@@ -65,6 +65,8 @@ pub struct StreamInfo {
     pub end: End,
     /// Connector's and acceptor's endpoints.
     pub ends: [Endpoint; 2],
+    /// Why the connection was reset, for a `Reset` event.
+    pub cause: Option<ResetCause>,
 }
 
 pub(super) fn failure(f: ModelFailure) -> ConnectFailure {
@@ -192,6 +194,7 @@ impl<P: Protocol> Core<P> {
                 flow,
                 end,
                 ends: c.conns[&flow].ends,
+                cause: None,
             };
             obs.on_stream_send(now, event, peer, &info, &msg);
         }
@@ -281,6 +284,10 @@ impl<P: Protocol> Core<P> {
             },
         };
         let ends = c.conns[&flow].ends;
+        let cause = match out.event {
+            stream::StreamEvent::Reset(cause) => Some(cause),
+            _ => None,
+        };
         let event = match out.event {
             stream::StreamEvent::Connected => StreamEvent::Connected { conn },
             stream::StreamEvent::Accepted { port, .. } => StreamEvent::Accepted {
@@ -307,7 +314,12 @@ impl<P: Protocol> Core<P> {
             extra,
         ]);
         if let Some(obs) = self.observer.as_mut() {
-            let info = StreamInfo { flow, end, ends };
+            let info = StreamInfo {
+                flow,
+                end,
+                ends,
+                cause,
+            };
             obs.on_stream_event(self.now, self.events, peer, &info, &event);
         }
         let finished = matches!(

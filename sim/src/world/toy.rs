@@ -1,6 +1,7 @@
 //! A toy protocol on the generic world, for its tests: every peer pings the next peer each second
 //! and answers pings with pongs. It proves the world runs any `engine::Node`, counts traffic by
-//! the protocol's own message kinds and keeps incarnations and churn protocol-free.
+//! the protocol's own message kinds and keeps incarnations and churn protocol-free. Peers of a
+//! group named `mc` ping the all-nodes multicast group instead; peers of `quiet*` groups only answer.
 
 use super::{CheckVerdict, Core, Ev, PeerSpec, Protocol, Setup, World};
 use crate::addr::endpoint_of;
@@ -10,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// The toy's datagrams.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Msg {
     Ping,
     Pong,
@@ -21,22 +22,23 @@ struct Echo {
     next_peer: Endpoint,
     wake: Option<Instant>,
     out: VecDeque<Transmit<Msg>>,
-    pongs: VecDeque<()>,
+    /// What arrived, for the plug-in to count.
+    seen: VecDeque<Msg>,
 }
 
 impl Node for Echo {
     type Message = Msg;
     type Command = ();
-    type Event = ();
+    type Event = Msg;
 
     fn handle_message(&mut self, _now: Instant, from: Endpoint, msg: Msg) {
-        match msg {
-            Msg::Ping => self.out.push_back(Transmit {
+        if let Msg::Ping = msg {
+            self.out.push_back(Transmit {
                 to: from,
                 msg: Msg::Pong,
-            }),
-            Msg::Pong => self.pongs.push_back(()),
+            });
         }
+        self.seen.push_back(msg);
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.out.push_back(Transmit {
@@ -51,19 +53,20 @@ impl Node for Echo {
     fn poll_transmit(&mut self) -> Option<Transmit<Msg>> {
         self.out.pop_front()
     }
-    fn poll_event(&mut self) -> Option<()> {
-        self.pongs.pop_front()
+    fn poll_event(&mut self) -> Option<Msg> {
+        self.seen.pop_front()
     }
     fn poll_timeout(&self) -> Option<Instant> {
         self.wake
     }
 }
 
-/// The toy plug-in: counts pongs and sessions.
+/// The toy plug-in: counts pongs and sessions, and who was pinged.
 #[derive(Default)]
 struct Toy {
     pongs: u64,
     sessions_ended: u64,
+    pinged: std::collections::BTreeSet<u32>,
 }
 
 impl Protocol for Toy {
@@ -111,11 +114,16 @@ impl Protocol for Toy {
     fn schedule_initial(&mut self, _core: &mut Core<Self>) {}
     fn build_node(&mut self, core: &Core<Self>, peer: u32, _ep: Endpoint, _seed: [u8; 32]) -> Box<Echo> {
         let next = (peer + 1) % core.peers().len() as u32;
+        let group = &core.plan.groups[core.peer(peer).group().expect("every toy peer has a group")].name;
+        let next_peer = match group.as_str() {
+            "mc" => Endpoint::new(std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), 3540),
+            _ => endpoint_of(next, 1),
+        };
         Box::new(Echo {
-            next_peer: endpoint_of(next, 1),
-            wake: Some(core.now()),
+            next_peer,
+            wake: (!group.starts_with("quiet")).then(|| core.now()),
             out: VecDeque::new(),
-            pongs: VecDeque::new(),
+            seen: VecDeque::new(),
         })
     }
     fn joined(&mut self, _core: &mut Core<Self>, _peer: u32) {}
@@ -124,8 +132,11 @@ impl Protocol for Toy {
         self.sessions_ended += u64::from(node.is_some());
     }
     fn address_changed(&mut self, _core: &mut Core<Self>, _peer: u32, _ep: Endpoint) {}
-    fn on_event(&mut self, _core: &mut Core<Self>, _peer: u32, _event: ()) {
-        self.pongs += 1;
+    fn on_event(&mut self, _core: &mut Core<Self>, peer: u32, event: Msg) {
+        match event {
+            Msg::Ping => _ = self.pinged.insert(peer),
+            Msg::Pong => self.pongs += 1,
+        }
     }
     fn intercept(&mut self, _core: &mut Core<Self>, _to: u32, _from: Endpoint, _msg: &Msg) -> bool {
         false
@@ -196,6 +207,59 @@ fn churn_on_a_toy_protocol_ends_and_restarts_sessions_and_drops_what_meets_no_en
     let dropped = out.metrics.get("net.dropped.host_down").copied().unwrap_or(0.0);
     assert!(dropped > 0.0, "{:?}", out.metrics);
     assert_eq!(out.peers_max, 20);
+}
+
+#[test]
+fn a_multicast_reaches_the_live_members_of_the_senders_subnet_only() {
+    let text = r#"
+name = "toy-subnets"
+seed = 9
+duration = "20s"
+[network]
+latency = { model = "constant", value = "30ms" }
+[[subnet]]
+name = "east"
+lan = { latency = "2ms" }
+wan = { up = "10Mbps", down = "10Mbps", latency = "15ms" }
+[[subnet]]
+name = "west"
+wan = { up = "10Mbps", down = "10Mbps" }
+[[peers]]
+name = "mc"
+count = 1
+subnet = "east"
+[[peers]]
+name = "quiet-east"
+count = 3
+subnet = "east"
+[[peers]]
+name = "quiet-west"
+count = 3
+subnet = "west"
+[[peers]]
+name = "quiet-open"
+count = 2
+[[fault]]
+kind = "crash"
+at = "10s"
+count = 1
+group = "quiet-east"
+"#;
+    let mut world = world_of::<Toy>(text);
+    let out = world.run_in_place(&mut |_, _, _| {});
+    let toy = &world.proto;
+    assert_eq!(
+        toy.pinged,
+        [1, 2, 3].into(),
+        "east's members only: not west, not the open Internet"
+    );
+    // One multicast a second for 20 s: three answers each until one member crashes at 10 s
+    // (the last answers may still be in flight); it counts once as a sent datagram.
+    assert_eq!(out.metrics["net.messages.ping"], 20.0);
+    let pongs = out.metrics["net.messages.pong"];
+    assert!((49.0..=51.0).contains(&pongs), "{pongs} pongs");
+    // A LAN hop of 2 ms each way: every pong is back long before the next ping.
+    assert!(toy.pongs as f64 >= pongs - 3.0, "{} of {pongs}", toy.pongs);
 }
 
 #[test]

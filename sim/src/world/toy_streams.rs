@@ -338,3 +338,101 @@ fn stream_runs_are_deterministic_and_the_seed_matters() {
     );
     assert_eq!(a.metrics, b.metrics);
 }
+
+/// The toy's framing, appended to `buf`: length and number (4 bytes each, big-endian), then
+/// filler up to `len` bytes.
+fn frame(msg: &Msg, buf: &mut Vec<u8>) {
+    let (Msg::Data { seq, len } | Msg::Echo { seq, len }) = msg;
+    let end = buf.len() + *len as usize;
+    buf.extend_from_slice(&len.to_be_bytes());
+    buf.extend_from_slice(&seq.to_be_bytes());
+    buf.resize(end, b'a' + (seq % 26) as u8);
+}
+
+/// The framed bytes of messages `0..MESSAGES` of one kind, back to back.
+fn framed(echo: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for seq in 0..MESSAGES {
+        let len = 200 + (seq % 7) * 1_000;
+        frame(
+            &if echo {
+                Msg::Echo { seq, len }
+            } else {
+                Msg::Data { seq, len }
+            },
+            &mut out,
+        );
+    }
+    out
+}
+
+/// Runs two clients of one server with a pcap observer writing to a fresh file; its path.
+fn captured(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("peerlab-{name}-{}.pcap", std::process::id()));
+    let mut world = world_of::<Chat>(&scenario("servers", 2, 7, ""));
+    let codec = crate::pcap::Codec {
+        datagram: frame,
+        frame,
+    };
+    let (obs, status) = crate::pcap::PcapObserver::with_codec(&path, None, codec).unwrap();
+    world.set_observer(Box::new(obs));
+    world.run_in_place(&mut |_, _, _| {});
+    drop(world.take_observer());
+    assert_eq!(status.lock().unwrap().error, None);
+    path
+}
+
+#[test]
+fn a_pcap_holds_each_connection_as_tcp_segments_that_reassemble_to_the_framed_messages() {
+    use crate::pcap::tcp::{tcp6_segment, FIN, RST, SYN};
+    let path = captured("streams");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let (_, records) = crate::pcap::read_pcap(&bytes).unwrap();
+    let segs: Vec<_> = records
+        .iter()
+        .map(|r| tcp6_segment(&r.data).expect("valid TCP"))
+        .collect();
+    let count = |flag: u8| segs.iter().filter(|s| s.flags & flag != 0).count();
+    // Two connections: a SYN and a SYN-ACK each, both sides' FINs, no RST.
+    assert_eq!((count(SYN), count(FIN), count(RST)), (4, 4, 0));
+    for client in [1u32, 2] {
+        let ep = endpoint_of(client, 1);
+        // Each direction, in capture order, must continue exactly where the last segment ended.
+        let direction = |from_client: bool| -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut next: Option<u32> = None;
+            for s in segs.iter().filter(|s| (s.src.addr == ep.addr) == from_client) {
+                if s.src.addr != ep.addr && s.dst.addr != ep.addr {
+                    continue;
+                }
+                if let Some(n) = next.filter(|_| !s.payload.is_empty()) {
+                    assert_eq!(s.seq, n, "contiguous");
+                }
+                next = Some(
+                    s.seq
+                        .wrapping_add(s.payload.len() as u32 + u32::from(s.flags & (SYN | FIN) != 0)),
+                );
+                out.extend_from_slice(&s.payload);
+            }
+            out
+        };
+        // `assert!`, not `assert_eq!`: a diff of 100 kB helps no one.
+        assert!(direction(true) == framed(false), "client {client}'s data");
+        assert!(
+            direction(false) == framed(true),
+            "the server's echoes to {client}"
+        );
+    }
+}
+
+/// Run with `cargo test --release -p peerlab-sim -- --ignored tshark` where tshark is installed.
+#[test]
+#[ignore = "needs tshark on PATH"]
+fn tshark_follows_a_simulated_stream_connection() {
+    let path = captured("tshark");
+    let (client, server) = crate::pcap::tcp::tshark_follow(&path, 0);
+    std::fs::remove_file(&path).unwrap();
+    assert!(client == framed(false), "{} bytes from the client", client.len());
+    assert!(server == framed(true), "{} bytes from the server", server.len());
+}
