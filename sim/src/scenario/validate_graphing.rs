@@ -35,6 +35,20 @@ impl Validator<'_> {
                 );
             }
         }
+        if self.s.output.trace {
+            self.push(
+                root().key("output").key("trace"),
+                "the per-message trace records PNRP's datagrams; graphing runs over streams",
+                "false (trace = true works in PNRP scenarios)",
+            );
+        }
+        if self.s.pnrp.wire_bytes {
+            self.push(
+                root().key("pnrp").key("wire_bytes"),
+                "graphing messages ride the stream transport typed",
+                "false (wire_bytes = true works in PNRP scenarios)",
+            );
+        }
         if self.s.peers.is_empty() {
             self.push(
                 root().key("peers"),
@@ -167,5 +181,43 @@ impl Validator<'_> {
             );
         }
         self.positive_duration(k.key("lifetime"), &w.lifetime);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn errors(text: &str) -> String {
+        match crate::scenario::parse(text, "g.toml") {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const BASE: &str = "name = \"g\"\nduration = \"10m\"\n[[peers]]\nname = \"m\"\ncount = 5\n";
+
+    #[test]
+    fn knobs_out_of_bounds_are_named_at_their_line_and_column() {
+        let e = errors(&format!("{BASE}[graphing]\nmax_neighbors = 2\nmax_frame_size = 40000\nsettle = \"0s\"\n"));
+        assert!(e.contains("g.toml:7:17: key `graphing.max_neighbors`"), "{e}");
+        assert!(e.contains("g.toml:8:18: key `graphing.max_frame_size`"), "{e}");
+        assert!(e.contains("key `graphing.settle`: zero never fires"), "{e}");
+        assert_eq!(errors(&format!("{BASE}[graphing]\n")), "");
+    }
+
+    #[test]
+    fn workloads_attackers_and_pnrp_tables_are_checked_against_the_graph() {
+        let e = errors(&format!(
+            "{BASE}[graphing]\nmax_record_size = \"2KB\"\n[[graphing.workload]]\nkind = \"publish\"\nfrom = \"x\"\nrate = \"1/s\"\npayload = \"4KB\"\n[[graphing.attackers]]\ngroup = \"m\"\ncount = 5\nbehaviour = \"swallow-floods\"\n[output]\ntrace = true\n"
+        ));
+        for key in [
+            "graphing.workload[0].from",
+            "graphing.workload[0].payload",
+            "graphing.attackers[0].count",
+            "output.trace",
+        ] {
+            assert!(e.contains(&format!("key `{key}`")), "{key}: {e}");
+        }
+        let e = errors(&format!("{BASE}[graphing]\n[[workload]]\nkind = \"resolve\"\nfrom = \"m\"\nrate = \"1/s\"\n"));
+        assert!(e.contains("[[graphing.workload]]"), "{e}");
     }
 }
