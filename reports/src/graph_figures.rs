@@ -27,7 +27,11 @@ impl GraphData {
         if self.reach_us[0].len() >= DELIVERIES_MAX {
             return;
         }
-        for (v, r) in self.reach_us.iter_mut().zip([d.reach_50_us, d.reach_90_us, d.reach_100_us]) {
+        for (v, r) in self
+            .reach_us
+            .iter_mut()
+            .zip([d.reach_50_us, d.reach_90_us, d.reach_100_us])
+        {
             if let Some(r) = r {
                 v.push(r);
             }
@@ -49,7 +53,11 @@ pub fn reach_cdf(runs: &[RunView]) -> Result<Figure, ReportError> {
             let mut s = v.clone();
             s.sort_unstable();
             let n = s.len() as f64;
-            let points = s.iter().enumerate().map(|(i, us)| (*us as f64 / 1e3, (i + 1) as f64 / n)).collect();
+            let points = s
+                .iter()
+                .enumerate()
+                .map(|(i, us)| (*us as f64 / 1e3, (i + 1) as f64 / n))
+                .collect();
             lines.push(Line {
                 name: name(runs, r, &format!("{level} of targets")),
                 points,
@@ -116,14 +124,23 @@ pub fn divergence_over_time(runs: &[RunView]) -> Result<Figure, ReportError> {
     let mut lines = Vec::new();
     for r in runs {
         let s = &r.data.graph.samples;
-        let share = |g: &GraphSample| if g.compared == 0 { f64::NAN } else { g.diverged as f64 / g.compared as f64 };
+        let share = |g: &GraphSample| {
+            if g.compared == 0 {
+                f64::NAN
+            } else {
+                g.diverged as f64 / g.compared as f64
+            }
+        };
         lines.push(Line {
             name: name(runs, r, "diverged members"),
             points: s.iter().map(|g| (g.t_us as f64 / 1e6, share(g))).collect(),
         });
         lines.push(Line {
             name: name(runs, r, "members off their signature"),
-            points: s.iter().map(|g| (g.t_us as f64 / 1e6, 1.0 - g.signature_agreement)).collect(),
+            points: s
+                .iter()
+                .map(|g| (g.t_us as f64 / 1e6, 1.0 - g.signature_agreement))
+                .collect(),
         });
     }
     let chart = LineChart {
@@ -144,7 +161,11 @@ pub fn divergence_over_time(runs: &[RunView]) -> Result<Figure, ReportError> {
 
 /// The graphing figures, in page order.
 pub fn graph_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
-    Ok(vec![reach_cdf(runs)?, degree_histogram(runs)?, divergence_over_time(runs)?])
+    Ok(vec![
+        reach_cdf(runs)?,
+        degree_histogram(runs)?,
+        divergence_over_time(runs)?,
+    ])
 }
 
 #[cfg(test)]
@@ -197,7 +218,11 @@ mod tests {
         assert_eq!(runs[0].data.graph.reach_us[0], vec![10_000, 10_000]);
         let figures = graph_figures(&runs).unwrap();
         assert_eq!(figures.len(), 3);
-        assert!(figures.iter().all(|f| f.svg.is_some()), "{:?}", figures.iter().map(|f| &f.note).collect::<Vec<_>>());
+        assert!(
+            figures.iter().all(|f| f.svg.is_some()),
+            "{:?}",
+            figures.iter().map(|f| &f.note).collect::<Vec<_>>()
+        );
         assert!(figures[0].note.contains("(1)"));
         let all = crate::figures::all_figures(&runs).unwrap();
         assert!(all.iter().any(|f| f.title.contains("Neighbors per member")));

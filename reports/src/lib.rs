@@ -40,7 +40,8 @@ pub use plot::{
 pub use png::render_png;
 pub use read::{read_records, RecordReader};
 pub use record::{
-    End, GraphDelivery, GraphSample, Meta, OpRecord, PeerLoad, Phase, Record, Sample, Violation, RECORD_SCHEMA_VERSION,
+    End, GraphDelivery, GraphSample, Meta, OpRecord, PeerLoad, Phase, Record, Sample, Violation,
+    RECORD_SCHEMA_VERSION,
 };
 pub use render::render_run;
 pub use series::{RunData, Series};

@@ -205,7 +205,9 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
         })?;
         return run.execute(world, &plan, 0.0, |world, _| {
             let pcap = crate::pcap::attach_with(world, args, crate::graphing::pcap_codec())?;
-            Ok(Box::new(move |quiet: bool| crate::pcap::report(pcap, args, quiet)))
+            Ok(Box::new(move |quiet: bool| {
+                crate::pcap::report(pcap, args, quiet)
+            }))
         });
     }
     // Set-up (keys, then the world) is timed apart from the simulation it precedes.

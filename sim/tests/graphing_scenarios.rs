@@ -7,7 +7,9 @@ use peerlab_sim::world::Outcome;
 use std::path::Path;
 
 fn scenario(file: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/graphing").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/graphing")
+        .join(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -17,7 +19,9 @@ fn run(file: &str, sets: &[&str]) -> Outcome {
 }
 
 fn metric(o: &Outcome, key: &str) -> f64 {
-    *o.metrics.get(key).unwrap_or_else(|| panic!("no {key} in {:?}", o.metrics.keys()))
+    *o.metrics
+        .get(key)
+        .unwrap_or_else(|| panic!("no {key} in {:?}", o.metrics.keys()))
 }
 
 fn assert_passed(o: &Outcome) {

@@ -48,7 +48,8 @@ impl PublishedCopies {
         live_peer: impl Fn(u32) -> bool,
     ) -> Option<(u32, &PeerRecord)> {
         self.by_id.get(&held.id)?.iter().find_map(|(p, c)| {
-            (conflict_order(held, c) == Ordering::Less && compared(c, horizon) && live_peer(*p)).then_some((*p, c))
+            (conflict_order(held, c) == Ordering::Less && compared(c, horizon) && live_peer(*p))
+                .then_some((*p, c))
         })
     }
 }

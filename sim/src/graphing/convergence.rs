@@ -23,7 +23,11 @@ pub fn db_digest<'a>(records: impl Iterator<Item = &'a PeerRecord>, horizon: Pee
     let mut fp = Fingerprint::default();
     for r in records.filter(|r| compared(r, horizon)) {
         let id = r.id.as_u128();
-        fp.mix_all(&[(id >> 64) as u64, id as u64, r.version as u64 | (r.deleted as u64) << 32]);
+        fp.mix_all(&[
+            (id >> 64) as u64,
+            id as u64,
+            r.version as u64 | (r.deleted as u64) << 32,
+        ]);
     }
     fp
 }
@@ -67,7 +71,11 @@ pub fn first_difference<'a>(
 ) -> Option<(Guid, String, String)> {
     let show = |r: Option<&PeerRecord>| match r {
         None => "nothing".to_owned(),
-        Some(r) => format!("version {}{}", r.version, if r.deleted { " (deleted)" } else { "" }),
+        Some(r) => format!(
+            "version {}{}",
+            r.version,
+            if r.deleted { " (deleted)" } else { "" }
+        ),
     };
     let mut a = a.filter(|r| compared(r, horizon)).peekable();
     let mut b = b.filter(|r| compared(r, horizon)).peekable();
@@ -124,7 +132,10 @@ pub(crate) mod tests {
         assert_ne!(db_digest(a.iter(), h), db_digest(c.iter(), h));
         assert_eq!(first_difference(a.iter(), b.iter(), h), None);
         let d = first_difference(a.iter(), c.iter(), h).unwrap();
-        assert_eq!((d.0, d.1.as_str(), d.2.as_str()), (Guid([2; 16]), "version 3", "version 3 (deleted)"));
+        assert_eq!(
+            (d.0, d.1.as_str(), d.2.as_str()),
+            (Guid([2; 16]), "version 3", "version 3 (deleted)")
+        );
         let e = first_difference(a[..1].iter(), a.iter(), h).unwrap();
         assert_eq!((e.1.as_str(), e.2.as_str()), ("nothing", "version 3"));
     }

@@ -123,7 +123,11 @@ impl DeliveryTracker {
                     .waiting
                     .iter()
                     .enumerate()
-                    .flat_map(|(w, &word)| (0..64).filter(move |b| word & (1 << b) != 0).map(move |b| (w * 64 + b) as u32))
+                    .flat_map(|(w, &word)| {
+                        (0..64)
+                            .filter(move |b| word & (1 << b) != 0)
+                            .map(move |b| (w * 64 + b) as u32)
+                    })
                     .filter(|&p| !online(p))
                     .count() as u32;
                 let targets = t.targets - gone;
@@ -156,12 +160,15 @@ pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
 
 /// Headline figures over `outcomes` (names and units in docs/graphing.md), into `m`.
 pub fn delivery_metrics(outcomes: &[RecordOutcome], m: &mut BTreeMap<String, f64>) {
-    let (targets, delivered) = outcomes
-        .iter()
-        .fold((0u64, 0u64), |(t, d), o| (t + o.targets as u64, d + o.delivered as u64));
+    let (targets, delivered) = outcomes.iter().fold((0u64, 0u64), |(t, d), o| {
+        (t + o.targets as u64, d + o.delivered as u64)
+    });
     m.insert("graphing.records_tracked".into(), outcomes.len() as f64);
     if targets > 0 {
-        m.insert("graphing.delivery_ratio".into(), delivered as f64 / targets as f64);
+        m.insert(
+            "graphing.delivery_ratio".into(),
+            delivered as f64 / targets as f64,
+        );
     }
     for (i, level) in ["50", "90", "100"].iter().enumerate() {
         let mut reached: Vec<u64> = outcomes.iter().filter_map(|o| o.reach_us[i]).collect();

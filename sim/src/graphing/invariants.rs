@@ -39,7 +39,11 @@ impl GraphingProtocol {
             })
             .collect();
         let node = |p: u32| core.peer(p).node().expect("online").node();
-        let ids: BTreeMap<u64, usize> = members.iter().enumerate().map(|(i, &p)| (node(p).node_id(), i)).collect();
+        let ids: BTreeMap<u64, usize> = members
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (node(p).node_id(), i))
+            .collect();
         let mut graph = super::topology::NeighborGraph::new(members.len());
         for (i, &p) in members.iter().enumerate() {
             for n in node(p).neighbors() {
@@ -49,11 +53,16 @@ impl GraphingProtocol {
             }
         }
         let labels = graph.components();
-        let digests: Vec<Fingerprint> = members.iter().map(|&p| db_digest(node(p).records(), horizon)).collect();
+        let digests: Vec<Fingerprint> = members
+            .iter()
+            .map(|&p| db_digest(node(p).records(), horizon))
+            .collect();
         let mut found = Vec::new();
         for (c, off) in diverged(&labels, &digests) {
             let reference = labels.iter().position(|&l| l == c).filter(|&r| !off.contains(&r));
-            let Some(r) = reference.or_else(|| labels.iter().position(|&l| l == c)) else { continue };
+            let Some(r) = reference.or_else(|| labels.iter().position(|&l| l == c)) else {
+                continue;
+            };
             for &m in off.iter().take(3) {
                 let (a, b) = (members[m], members[r]);
                 if let Some((id, ha, hb)) = first_difference(node(a).records(), node(b).records(), horizon) {
@@ -84,7 +93,11 @@ impl GraphingProtocol {
             }
         }
         for (peer, detail) in found {
-            let invariant = if detail.contains("loses to") { "conflict_winner" } else { "graph_converged" };
+            let invariant = if detail.contains("loses to") {
+                "conflict_winner"
+            } else {
+                "graph_converged"
+            };
             core.violation(peer, invariant, detail);
         }
     }

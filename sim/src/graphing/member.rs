@@ -23,8 +23,10 @@ struct Attack {
     active: bool,
     /// Connections a FLOOD has crossed: CONNECTED neighbor links.
     links: BTreeSet<ConnId>,
-    /// First copy received of each record (stale-versions).
-    kept: BTreeMap<Guid, PeerRecord>,
+    /// First copy received of each record (stale-versions), and the newest version already
+    /// answered with it: each newer version draws the stale copy once, not in a loop with the
+    /// repairs it provokes.
+    kept: BTreeMap<Guid, (PeerRecord, u32)>,
     /// FLOODs to send before the engine's own output.
     inject: VecDeque<StreamCommand<Message>>,
     /// FLOODs dropped (swallow-floods) or stale copies sent (stale-versions).
@@ -97,8 +99,10 @@ impl Member {
                 if a.behaviour != GraphBehaviour::StaleVersions {
                     return;
                 }
-                match a.kept.get(&r.id) {
-                    Some(old) if a.active && old.version < r.version => {
+                let full = a.kept.len() >= KEPT_COPIES_MAX;
+                match a.kept.get_mut(&r.id) {
+                    Some((old, answered)) if a.active && *answered < r.version => {
+                        *answered = r.version;
                         for &link in &a.links {
                             a.inject.push_back(StreamCommand::Send {
                                 conn: link,
@@ -108,13 +112,15 @@ impl Member {
                         }
                     }
                     Some(_) => {}
-                    None if a.kept.len() < KEPT_COPIES_MAX => {
-                        a.kept.insert(r.id, (**r).clone());
+                    None if !full => {
+                        a.kept.insert(r.id, ((**r).clone(), r.version));
                     }
                     None => {}
                 }
             }
-            StreamEvent::Closed { conn } | StreamEvent::Reset { conn } | StreamEvent::ConnectFailed { conn, .. } => {
+            StreamEvent::Closed { conn }
+            | StreamEvent::Reset { conn }
+            | StreamEvent::ConnectFailed { conn, .. } => {
                 a.links.remove(conn);
             }
             _ => {}
@@ -163,11 +169,13 @@ impl Node for Member {
         loop {
             let cmd = self.node.poll_stream()?;
             let swallow = match (&self.attack, &cmd) {
-                (Some(a), StreamCommand::Send { msg: Message::Flood(r), .. })
-                    if a.active && a.behaviour == GraphBehaviour::SwallowFloods =>
-                {
-                    !self.own(r)
-                }
+                (
+                    Some(a),
+                    StreamCommand::Send {
+                        msg: Message::Flood(r),
+                        ..
+                    },
+                ) if a.active && a.behaviour == GraphBehaviour::SwallowFloods => !self.own(r),
                 _ => false,
             };
             if !swallow {

@@ -166,7 +166,12 @@ impl Protocol for GraphingProtocol {
     fn wire_round_trip(msg: Message, buf: &mut Vec<u8>) -> Result<Message, String> {
         buf.clear();
         wire::encode(&msg, buf);
-        wire::decode(buf).map_err(|e| format!("{} failed to decode after encoding: {e}", Message::KINDS[msg.kind()]))
+        wire::decode(buf).map_err(|e| {
+            format!(
+                "{} failed to decode after encoding: {e}",
+                Message::KINDS[msg.kind()]
+            )
+        })
     }
 
     fn schedule_initial(&mut self, core: &mut GCore) {
@@ -246,7 +251,11 @@ impl Protocol for GraphingProtocol {
 /// The bytes of a graphing message as framed on its connection, at the default frame size
 /// (MS-PPGRH §2.2.1.1), for `--pcap`.
 fn framed(msg: &Message, out: &mut Vec<u8>) {
-    wire::frame::encode_framed(msg, peerlab_engine::graphing::GraphConfig::new("", "").max_frame_size, out);
+    wire::frame::encode_framed(
+        msg,
+        peerlab_engine::graphing::GraphConfig::new("", "").max_frame_size,
+        out,
+    );
 }
 
 /// The codec `--pcap` writes a graphing run's connections with.

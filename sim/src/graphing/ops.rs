@@ -68,7 +68,11 @@ impl GraphingProtocol {
         for peer in 0..core.peers().len() as u32 {
             let p = core.peer(peer);
             if let (Role::Attacker(b), Some(g)) = (p.data.role, p.group()) {
-                let start = self.plan.attackers.iter().find(|a| a.group == g && a.behaviour == b);
+                let start = self
+                    .plan
+                    .attackers
+                    .iter()
+                    .find(|a| a.group == g && a.behaviour == b);
                 if let Some(a) = start {
                     core.schedule(a.start, Ev::Ext(GraphEv::AttackStart { peer }));
                 }
@@ -97,7 +101,12 @@ impl GraphingProtocol {
             return;
         }
         let contact = contacts[self.rng_bootstrap.gen_range(0..contacts.len())];
-        let to = core.peer(contact).node().expect("listening").node().listen_endpoint();
+        let to = core
+            .peer(contact)
+            .node()
+            .expect("listening")
+            .node()
+            .listen_endpoint();
         let kind = match self.reopened.remove(&peer) {
             true => OpKind::Rejoin,
             false => OpKind::Join,
@@ -117,7 +126,8 @@ impl GraphingProtocol {
         }
         if let Some(source) = self.pick_source(core, &w.from) {
             let data = &core.peer(source).data;
-            let pick = (!data.own.is_empty()).then(|| data.own[self.rng_workload.gen_range(0..data.own.len())]);
+            let pick =
+                (!data.own.is_empty()).then(|| data.own[self.rng_workload.gen_range(0..data.own.len())]);
             let payload = vec![(source as u8) ^ (index as u8); w.payload_bytes as usize];
             let cmd = match (w.kind, pick) {
                 (RecordOp::Publish, _) => Some(GraphCommand::Publish {
@@ -187,7 +197,9 @@ impl GraphingProtocol {
         let now = core.now();
         match event {
             GraphEvent::Done { request, id } => {
-                let Some(op) = self.complete(core, peer, request) else { return };
+                let Some(op) = self.complete(core, peer, request) else {
+                    return;
+                };
                 if let (OpKind::Record(kind), Some(id)) = (op.kind, id) {
                     self.record_changed_by(core, peer, kind, id);
                 }
@@ -212,11 +224,16 @@ impl GraphingProtocol {
     fn record_changed_by(&mut self, core: &mut GCore, peer: u32, kind: RecordOp, id: Guid) {
         let now = core.now();
         self.disturbed = now;
-        let Some(copy) = core.peer(peer).node().and_then(|m| m.node().record(&id)).cloned() else { return };
+        let Some(copy) = core.peer(peer).node().and_then(|m| m.node().record(&id)).cloned() else {
+            return;
+        };
         let targets: Vec<u32> = (0..core.peers().len() as u32)
             .filter(|&t| {
                 let p = core.peer(t);
-                t != peer && p.online() && p.data.synchronized_at.is_some() && !matches!(p.data.role, Role::Attacker(_))
+                t != peer
+                    && p.online()
+                    && p.data.synchronized_at.is_some()
+                    && !matches!(p.data.role, Role::Attacker(_))
             })
             .collect();
         self.delivery.published(id, copy.version, now, targets);
@@ -268,7 +285,8 @@ impl GraphingProtocol {
     /// Open commands at the end of the run, recorded as unfinished.
     pub(super) fn record_open_ops(&mut self, core: &mut GCore) {
         for peer in 0..core.peers().len() as u32 {
-            let ops: Vec<(RequestId, PendingOp)> = core.peer(peer).data.ops.iter().map(|(r, o)| (*r, *o)).collect();
+            let ops: Vec<(RequestId, PendingOp)> =
+                core.peer(peer).data.ops.iter().map(|(r, o)| (*r, *o)).collect();
             for (_, op) in ops {
                 self.record_op(core, peer, op, "unfinished");
             }

@@ -68,7 +68,11 @@ impl GraphingPlan {
         for w in &g.workload {
             workloads.push(RecordWorkloadPlan {
                 kind: w.kind,
-                from: if w.from == "all" { all.clone() } else { vec![index(&w.from)?] },
+                from: if w.from == "all" {
+                    all.clone()
+                } else {
+                    vec![index(&w.from)?]
+                },
                 start: Instant::ZERO + w.start.sample(rng),
                 stop: w.stop.as_ref().map_or(end, |v| Instant::ZERO + v.sample(rng)),
                 rate_per_s: w.rate.sample(rng).per_sec_f64(),

@@ -37,7 +37,10 @@ impl GraphingProtocol {
             checks.push(CheckVerdict {
                 name: "delivery_ratio".into(),
                 passed: ratio >= floor,
-                detail: format!("{:.4} of target deliveries made; at least {floor:.4} required", ratio),
+                detail: format!(
+                    "{:.4} of target deliveries made; at least {floor:.4} required",
+                    ratio
+                ),
             });
         }
         (checks, m)

@@ -39,7 +39,11 @@ pub(super) struct Metrics {
 /// The contact band [Cmin, Cmax] for signature `s` (MS-PPGRH §3.1.7.12), as `formula` computes
 /// Cmin; peerlab's `at-least-five` keeps it at 5 or more.
 pub fn contact_band(s: u64, at_least_five: bool) -> (f64, f64) {
-    let printed = if s >= 1 << 60 { 5.0 } else { 60.0 - (s.max(1) as f64).log2() };
+    let printed = if s >= 1 << 60 {
+        5.0
+    } else {
+        60.0 - (s.max(1) as f64).log2()
+    };
     let cmin = if at_least_five { printed.max(5.0) } else { printed };
     (cmin, cmin + 5.0)
 }
@@ -73,7 +77,11 @@ impl GraphingProtocol {
                 })
             })
             .collect();
-        let index: BTreeMap<u64, u32> = views.iter().enumerate().map(|(i, v)| (v.node_id, i as u32)).collect();
+        let index: BTreeMap<u64, u32> = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.node_id, i as u32))
+            .collect();
         let mut graph = NeighborGraph::new(views.len());
         for (i, v) in views.iter().enumerate() {
             for n in &v.neighbors {
@@ -85,7 +93,12 @@ impl GraphingProtocol {
         let labels = graph.components();
         let components = labels.iter().max().map_or(0, |m| *m as u64 + 1);
         let paths = graph.paths();
-        let horizon = views.iter().map(|v| v.peer_time).max().unwrap_or_default().plus(settle);
+        let horizon = views
+            .iter()
+            .map(|v| v.peer_time)
+            .max()
+            .unwrap_or_default()
+            .plus(settle);
         let (mut records, mut presence, mut contacts) = (0u64, 0u64, 0u64);
         let mut settled_labels = Vec::new();
         let mut digests: Vec<Fingerprint> = Vec::new();
@@ -103,10 +116,14 @@ impl GraphingProtocol {
         }
         let off: usize = diverged(&settled_labels, &digests).values().map(Vec::len).sum();
         let n = views.len().max(1) as f64;
-        let (pt_min, pt_max) = views
-            .iter()
-            .fold((u64::MAX, 0u64), |(lo, hi), v| (lo.min(v.peer_time.0), hi.max(v.peer_time.0)));
-        let spread_ms = if views.is_empty() { 0.0 } else { (pt_max - pt_min) as f64 / 1e4 };
+        let (pt_min, pt_max) = views.iter().fold((u64::MAX, 0u64), |(lo, hi), v| {
+            (lo.min(v.peer_time.0), hi.max(v.peer_time.0))
+        });
+        let spread_ms = if views.is_empty() {
+            0.0
+        } else {
+            (pt_max - pt_min) as f64 / 1e4
+        };
         let agreement = self.signature_agreement(now, &views, &labels);
         self.contact_band_share(&views, contacts as f64 / n);
         self.repairs(core, components);
@@ -146,8 +163,16 @@ impl GraphingProtocol {
             t_us: now.as_micros(),
             live_peers: core.live().total(),
             events: core.events(),
-            messages: names.iter().zip(&traffic.messages).map(|(k, v)| (k.to_string(), *v)).collect(),
-            bytes: names.iter().zip(&traffic.bytes).map(|(k, v)| (k.to_string(), *v)).collect(),
+            messages: names
+                .iter()
+                .zip(&traffic.messages)
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            bytes: names
+                .iter()
+                .zip(&traffic.bytes)
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
             ..Sample::default()
         };
         core.record(Record::Sample(sample));
@@ -163,8 +188,16 @@ impl GraphingProtocol {
             let e = lowest.entry(c).or_insert(u64::MAX);
             *e = (*e).min(v.node_id);
         }
-        let agree = views.iter().zip(labels).filter(|(v, c)| v.signature == lowest.get(c).copied()).count();
-        let share = if views.is_empty() { 1.0 } else { agree as f64 / views.len() as f64 };
+        let agree = views
+            .iter()
+            .zip(labels)
+            .filter(|(v, c)| v.signature == lowest.get(c).copied())
+            .count();
+        let share = if views.is_empty() {
+            1.0
+        } else {
+            agree as f64 / views.len() as f64
+        };
         let min_id = views.iter().map(|v| v.node_id).min();
         let m = &mut self.metrics;
         if m.min_id.is_some() && min_id.is_some() && min_id > m.min_id {
@@ -174,15 +207,19 @@ impl GraphingProtocol {
             m.min_id = min_id;
         }
         if let (Some(t0), true) = (m.min_changed, share >= 1.0) {
-            m.signature_convergence_s.push(now.saturating_since(t0).as_secs_f64());
+            m.signature_convergence_s
+                .push(now.saturating_since(t0).as_secs_f64());
             m.min_changed = None;
         }
         share
     }
 
     fn contact_band_share(&mut self, views: &[View], contacts_mean: f64) {
-        let at_least_five = self.plan.table.contact_formula == crate::scenario::ContactFormulaKey::AtLeastFive;
-        let Some(s) = views.iter().map(|v| v.node_id).min() else { return };
+        let at_least_five =
+            self.plan.table.contact_formula == crate::scenario::ContactFormulaKey::AtLeastFive;
+        let Some(s) = views.iter().map(|v| v.node_id).min() else {
+            return;
+        };
         let (lo, hi) = contact_band(s, at_least_five);
         let m = &mut self.metrics;
         m.contact_samples += 1;
@@ -210,13 +247,22 @@ impl GraphingProtocol {
                 out.insert(format!("graphing.degree.{d}"), *n as f64 / total.max(1) as f64);
             }
         }
-        let mean = m.degree_sum.iter().enumerate().map(|(d, n)| d as f64 * *n as f64).sum::<f64>() / total.max(1) as f64;
+        let mean = m
+            .degree_sum
+            .iter()
+            .enumerate()
+            .map(|(d, n)| d as f64 * *n as f64)
+            .sum::<f64>()
+            / total.max(1) as f64;
         out.insert("graphing.degree_mean".into(), mean);
         out.insert("graphing.diameter_max".into(), m.diameter_max as f64);
         out.insert("graphing.divergence_max".into(), m.diverged_max);
         out.insert("graphing.peer_time_spread_max_ms".into(), m.spread_max_ms);
         if m.contact_samples > 0 {
-            out.insert("graphing.contacts_in_band".into(), m.contacts_in_band / m.contact_samples as f64);
+            out.insert(
+                "graphing.contacts_in_band".into(),
+                m.contacts_in_band / m.contact_samples as f64,
+            );
         }
         if let Some(worst) = m.repairs_s.iter().copied().reduce(f64::max) {
             out.insert("graphing.partition_repair_s".into(), worst);

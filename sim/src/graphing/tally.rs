@@ -84,14 +84,20 @@ impl Tally {
     pub fn metrics(&self, joins: u64, run_s: f64, out: &mut BTreeMap<String, f64>) {
         let per = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         out.insert("graphing.floods_sent".into(), self.floods_sent as f64);
-        out.insert("graphing.duplicates_per_delivery".into(), per(self.duplicates, self.floods_new));
+        out.insert(
+            "graphing.duplicates_per_delivery".into(),
+            per(self.duplicates, self.floods_new),
+        );
         out.insert("graphing.old_copies_received".into(), self.floods_old as f64);
         out.insert("graphing.invalid_records".into(), self.floods_invalid as f64);
         out.insert(
             "graphing.ack_useful_fraction".into(),
             per(self.acks_useful, self.acks_useful + self.acks_useless),
         );
-        out.insert("graphing.refusals_per_join".into(), per(self.refusals_received, joins));
+        out.insert(
+            "graphing.refusals_per_join".into(),
+            per(self.refusals_received, joins),
+        );
         out.insert("graphing.connects".into(), self.connects as f64);
         out.insert("graphing.neighbors_added".into(), self.neighbors_added as f64);
         out.insert("graphing.neighbors_pruned".into(), self.neighbors_pruned as f64);
@@ -103,7 +109,10 @@ impl Tally {
         for (i, mode) in SYNC_MODES.iter().enumerate() {
             out.insert(format!("graphing.sync.{mode}.count"), self.syncs[i] as f64);
             if self.syncs[i] > 0 {
-                out.insert(format!("graphing.sync.{mode}.bytes_mean"), per(self.sync_bytes[i], self.syncs[i]));
+                out.insert(
+                    format!("graphing.sync.{mode}.bytes_mean"),
+                    per(self.sync_bytes[i], self.syncs[i]),
+                );
             }
         }
     }

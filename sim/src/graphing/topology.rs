@@ -33,7 +33,9 @@ pub struct Paths {
 impl NeighborGraph {
     /// `n` members, no links.
     pub fn new(n: usize) -> Self {
-        NeighborGraph { adj: vec![Vec::new(); n] }
+        NeighborGraph {
+            adj: vec![Vec::new(); n],
+        }
     }
 
     /// Adds the link `a`–`b` (self-links and repeats are ignored).
@@ -133,7 +135,9 @@ impl NeighborGraph {
         let sources: Vec<u32> = if exact {
             (0..n as u32).collect()
         } else {
-            (0..DIAMETER_SOURCES).map(|i| (i * n / DIAMETER_SOURCES) as u32).collect()
+            (0..DIAMETER_SOURCES)
+                .map(|i| (i * n / DIAMETER_SOURCES) as u32)
+                .collect()
         };
         let mut dist = vec![u32::MAX; n];
         let mut queue = VecDeque::new();
@@ -149,7 +153,11 @@ impl NeighborGraph {
         }
         Paths {
             diameter,
-            mean_path: if pairs == 0 { 0.0 } else { sum as f64 / pairs as f64 },
+            mean_path: if pairs == 0 {
+                0.0
+            } else {
+                sum as f64 / pairs as f64
+            },
             exact,
         }
     }

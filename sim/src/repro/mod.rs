@@ -69,9 +69,11 @@ pub fn run_plan(
     if plan.graphing.is_some() {
         // Repro files dump PNRP engines' state; graphing runs reproduce with
         // `peerlab run FILE --seed N --stop-on-violation` (the replay line every run prints).
-        return Err("explore, replay and shrink run PNRP scenarios; reproduce a graphing run with \
+        return Err(
+            "explore, replay and shrink run PNRP scenarios; reproduce a graphing run with \
              `peerlab run FILE --seed N --stop-on-violation`"
-            .into());
+                .into(),
+        );
     }
     let rec = Recorder::new(None).map_err(|e| e.to_string())?;
     let mut world = World::new(plan, rec)?;

@@ -76,14 +76,18 @@ impl<'de> Deserialize<'de> for PresenceTarget {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PresenceTarget, E> {
                 match v {
                     "all" => Ok(PresenceTarget::All),
-                    _ => Err(E::custom(format!("`{v}` is not a presence target; allowed: {PRESENCE_ALLOWED}"))),
+                    _ => Err(E::custom(format!(
+                        "`{v}` is not a presence target; allowed: {PRESENCE_ALLOWED}"
+                    ))),
                 }
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<PresenceTarget, E> {
                 // 0xFFFFFFFF is the wire's "all"; a count stops below it.
                 match u32::try_from(v) {
                     Ok(n) if n < u32::MAX => Ok(PresenceTarget::Count(n)),
-                    _ => Err(E::custom(format!("`{v}` is out of range; allowed: {PRESENCE_ALLOWED}"))),
+                    _ => Err(E::custom(format!(
+                        "`{v}` is out of range; allowed: {PRESENCE_ALLOWED}"
+                    ))),
                 }
             }
         }
@@ -340,19 +344,51 @@ impl Graphing {
         }
         knob!(min_neighbors, "MS-PPGRH §3.1.1", "minimum neighbors");
         knob!(ideal_neighbors, "MS-PPGRH §3.1.1", "ideal neighbors");
-        knob!(max_neighbors, "MS-PPGRH §3.1.1", "maximum neighbors (REFUSE BUSY above)");
-        knob!(referrals_returned, "MS-PPGRH §3.1.5.2.1", "referrals in REFUSE and WELCOME");
+        knob!(
+            max_neighbors,
+            "MS-PPGRH §3.1.1",
+            "maximum neighbors (REFUSE BUSY above)"
+        );
+        knob!(
+            referrals_returned,
+            "MS-PPGRH §3.1.5.2.1",
+            "referrals in REFUSE and WELCOME"
+        );
         knob!(referral_capacity, "MS-PPGRH §3.1.1", "referral list capacity");
         knob!(max_frame_size, "MS-PPGRH §2.2.1.1", "largest frame accepted");
         knob!(connect_timeout, "MS-PPGRH §3.1.2", "CONNECT to WELCOME or REFUSE");
-        knob!(maintenance_connected, "MS-PPGRH §3.1.6.6", "maintenance period with a link");
-        knob!(maintenance_alone, "MS-PPGRH §3.1.6.6", "maintenance period with no link");
-        knob!(request_referrals, "MS-PPGRH §2.2.2.2", "N bit on every first neighbor CONNECT");
+        knob!(
+            maintenance_connected,
+            "MS-PPGRH §3.1.6.6",
+            "maintenance period with a link"
+        );
+        knob!(
+            maintenance_alone,
+            "MS-PPGRH §3.1.6.6",
+            "maintenance period with no link"
+        );
+        knob!(
+            request_referrals,
+            "MS-PPGRH §2.2.2.2",
+            "N bit on every first neighbor CONNECT"
+        );
         knob!(contact_formula, "MS-PPGRH §3.1.7.12", "Cmin below S = 2^60");
         knob!(presence_lifetime, "MS-PPGRH §2.2.3.1", "presence record lifetime");
-        knob!(max_presence_records, "MS-PPGRH §2.2.3.1", "presence records target");
-        knob!(max_record_size, "MS-PPGRH §2.2.3.1", "largest payload plus attributes");
-        knob!(accept_direct, "MS-PPGRH §3.1.5.2.1", "direct connections accepted");
+        knob!(
+            max_presence_records,
+            "MS-PPGRH §2.2.3.1",
+            "presence records target"
+        );
+        knob!(
+            max_record_size,
+            "MS-PPGRH §2.2.3.1",
+            "largest payload plus attributes"
+        );
+        knob!(
+            accept_direct,
+            "MS-PPGRH §3.1.5.2.1",
+            "direct connections accepted"
+        );
         out
     }
 }
@@ -411,15 +447,23 @@ mod tests {
             .collect();
         assert_eq!(
             changed,
-            ["graphing.max_neighbors", "graphing.contact_formula", "graphing.max_presence_records"]
+            [
+                "graphing.max_neighbors",
+                "graphing.contact_formula",
+                "graphing.max_presence_records"
+            ]
         );
     }
 
     #[test]
     fn bad_values_say_what_is_allowed() {
         assert!(parse("clock_skew = \"two minutes\"").unwrap_err().contains("±"));
-        assert!(parse("max_presence_records = \"some\"").unwrap_err().contains("\"all\""));
-        assert!(parse("max_presence_records = -1").unwrap_err().contains("out of range"));
+        assert!(parse("max_presence_records = \"some\"")
+            .unwrap_err()
+            .contains("\"all\""));
+        assert!(parse("max_presence_records = -1")
+            .unwrap_err()
+            .contains("out of range"));
         assert!(parse("max_neighbours = 3").unwrap_err().contains("unknown field"));
     }
 }

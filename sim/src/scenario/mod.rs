@@ -41,8 +41,8 @@ pub use error::{without_test_only_keys, Diagnostic, Location, ScenarioError};
 pub use estimate::{parse_meminfo, Estimate, MemInfo};
 pub use files::{parse_matrix, parse_trace, read_matrix, read_trace};
 pub use graphing::{
-    ContactFormulaKey, GraphAttackers, GraphBehaviour, GraphChoice, GraphBootstrap, GraphWorkload, Graphing, PresenceTarget,
-    RecordOp, Skew,
+    ContactFormulaKey, GraphAttackers, GraphBehaviour, GraphBootstrap, GraphChoice, GraphWorkload, Graphing,
+    PresenceTarget, RecordOp, Skew,
 };
 pub use limits::{DURATION_MAX, GROUPS_MAX, PEERS_MAX};
 pub use placement::{stack_of, SubnetTable, DEFAULT_STACK};

@@ -22,7 +22,10 @@ impl Validator<'_> {
     /// Every issue of the graphing part of the scenario.
     pub(super) fn graphing(&mut self, g: &Graphing) {
         let key = root().key("graphing");
-        for (top, what) in [("workload", "[[graphing.workload]]"), ("attackers", "[[graphing.attackers]]")] {
+        for (top, what) in [
+            ("workload", "[[graphing.workload]]"),
+            ("attackers", "[[graphing.attackers]]"),
+        ] {
             let present = match top {
                 "workload" => !self.s.workload.is_empty(),
                 _ => !self.s.attackers.is_empty(),
@@ -77,13 +80,23 @@ impl Validator<'_> {
             self.group_exists(k.key("group"), &a.group, false);
             self.positive_count(k.key("count"), &a.count);
             self.within_run(k.key("start"), &a.start);
-            if let Some(members) = self.s.peers.iter().find(|p| p.name == a.group).map(|p| p.count.lo()) {
+            if let Some(members) = self
+                .s
+                .peers
+                .iter()
+                .find(|p| p.name == a.group)
+                .map(|p| p.count.lo())
+            {
                 let creator = g.creator.as_deref().unwrap_or(self.s.peers[0].name.as_str()) == a.group;
                 let room = members.saturating_sub(creator as u64);
                 if a.count.hi() > room {
                     self.push(
                         k.key("count"),
-                        format!("`{}` attackers but group \"{}\" has only {room} members that can be", a.count, excerpt(&a.group)),
+                        format!(
+                            "`{}` attackers but group \"{}\" has only {room} members that can be",
+                            a.count,
+                            excerpt(&a.group)
+                        ),
                         format!("at most {room} (the graph's creator is never an attacker)"),
                     );
                 }
@@ -102,14 +115,20 @@ impl Validator<'_> {
         if g.ideal_neighbors < g.min_neighbors {
             self.push(
                 key.key("ideal_neighbors"),
-                format!("{} is below min_neighbors ({})", g.ideal_neighbors, g.min_neighbors),
+                format!(
+                    "{} is below min_neighbors ({})",
+                    g.ideal_neighbors, g.min_neighbors
+                ),
                 "min_neighbors ≤ ideal_neighbors ≤ max_neighbors (MS-PPGRH §3.1.1 defaults 2, 3, 7)",
             );
         }
         if g.max_neighbors < g.ideal_neighbors || g.max_neighbors > REFERRALS_MAX {
             self.push(
                 key.key("max_neighbors"),
-                format!("{} is not between ideal_neighbors ({}) and {REFERRALS_MAX}", g.max_neighbors, g.ideal_neighbors),
+                format!(
+                    "{} is not between ideal_neighbors ({}) and {REFERRALS_MAX}",
+                    g.max_neighbors, g.ideal_neighbors
+                ),
                 "ideal_neighbors ≤ max_neighbors ≤ 255 (MS-PPGRH §3.1.1 default 7)",
             );
         }
@@ -148,7 +167,10 @@ impl Validator<'_> {
         if !(lo..=hi).contains(&g.max_record_size.0) {
             self.push(
                 key.key("max_record_size"),
-                format!("`{}` is outside the range the Graph Info record allows", g.max_record_size),
+                format!(
+                    "`{}` is outside the range the Graph Info record allows",
+                    g.max_record_size
+                ),
                 "1KB to 62914560 bytes (MS-PPGRH §2.2.3.1 default 60MB)",
             );
         }
@@ -159,7 +181,11 @@ impl Validator<'_> {
             ("settle", g.settle),
         ] {
             if d == Duration::ZERO {
-                self.push(key.key(name), "zero never fires", "a duration above zero such as \"30s\"");
+                self.push(
+                    key.key(name),
+                    "zero never fires",
+                    "a duration above zero such as \"30s\"",
+                );
             }
         }
     }
@@ -171,12 +197,19 @@ impl Validator<'_> {
             self.ordered(k.key("stop"), stop, &w.start, "start");
         }
         if w.rate.lo().per_sec_f64() <= 0.0 {
-            self.push(k.key("rate"), format!("`{}` never acts", w.rate), "a rate above zero such as \"1/s\"");
+            self.push(
+                k.key("rate"),
+                format!("`{}` never acts", w.rate),
+                "a rate above zero such as \"1/s\"",
+            );
         }
         if w.kind != RecordOp::Delete && w.payload.hi().0 > g.max_record_size.0 {
             self.push(
                 k.key("payload"),
-                format!("`{}` is larger than max_record_size ({})", w.payload, g.max_record_size),
+                format!(
+                    "`{}` is larger than max_record_size ({})",
+                    w.payload, g.max_record_size
+                ),
                 format!("at most {} (MS-PPGRH §3.1.4.3)", g.max_record_size),
             );
         }
@@ -197,7 +230,9 @@ mod tests {
 
     #[test]
     fn knobs_out_of_bounds_are_named_at_their_line_and_column() {
-        let e = errors(&format!("{BASE}[graphing]\nmax_neighbors = 2\nmax_frame_size = 40000\nsettle = \"0s\"\n"));
+        let e = errors(&format!(
+            "{BASE}[graphing]\nmax_neighbors = 2\nmax_frame_size = 40000\nsettle = \"0s\"\n"
+        ));
         assert!(e.contains("g.toml:7:17: key `graphing.max_neighbors`"), "{e}");
         assert!(e.contains("g.toml:8:18: key `graphing.max_frame_size`"), "{e}");
         assert!(e.contains("key `graphing.settle`: zero never fires"), "{e}");
@@ -217,7 +252,9 @@ mod tests {
         ] {
             assert!(e.contains(&format!("key `{key}`")), "{key}: {e}");
         }
-        let e = errors(&format!("{BASE}[graphing]\n[[workload]]\nkind = \"resolve\"\nfrom = \"m\"\nrate = \"1/s\"\n"));
+        let e = errors(&format!(
+            "{BASE}[graphing]\n[[workload]]\nkind = \"resolve\"\nfrom = \"m\"\nrate = \"1/s\"\n"
+        ));
         assert!(e.contains("[[graphing.workload]]"), "{e}");
     }
 }

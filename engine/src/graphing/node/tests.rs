@@ -372,7 +372,10 @@ fn the_security_provider_rejects_defers_and_signs() {
     let picky = &net.nodes[2];
     assert!(picky.record(&bad).is_none() && picky.stats().floods_rejected >= 1);
     assert!(picky.record(&later).is_none() && picky.deferred() >= 1);
-    assert!(net.nodes[1].record(&bad).is_some(), "other nodes judge for themselves");
+    assert!(
+        net.nodes[1].record(&bad).is_some(),
+        "other nodes judge for themselves"
+    );
     released.set(true);
     net.nodes[2].retry_deferred(net.now);
     net.drain(2);
@@ -380,5 +383,8 @@ fn the_security_provider_rejects_defers_and_signs() {
     // What the provider's node publishes carries its security data, everywhere.
     let mine = publish(&mut net, 2, b"mine");
     net.run_for(secs(5));
-    assert_eq!(net.nodes[0].record(&mine).map(|r| r.security_data.as_slice()), Some(&b"signed"[..]));
+    assert_eq!(
+        net.nodes[0].record(&mine).map(|r| r.security_data.as_slice()),
+        Some(&b"signed"[..])
+    );
 }
