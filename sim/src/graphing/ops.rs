@@ -211,10 +211,10 @@ impl GraphingProtocol {
                 }
             }
             GraphEvent::Synchronized => core.peer_mut(peer).data.synchronized_at = Some(now),
-            GraphEvent::RecordChanged { id, version, .. } => {
-                if !matches!(core.peer(peer).data.role, Role::Attacker(_)) {
-                    self.delivery.delivered(peer, &id, version, now);
-                }
+            GraphEvent::RecordChanged { id, version, .. }
+                if !matches!(core.peer(peer).data.role, Role::Attacker(_)) =>
+            {
+                self.delivery.delivered(peer, &id, version, now);
             }
             _ => {}
         }
