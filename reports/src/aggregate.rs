@@ -350,7 +350,7 @@ impl Aggregator {
             }
             Record::Sample(s) => self.live_peers_max = self.live_peers_max.max(s.live_peers),
             Record::PeerLoad(l) => self.load.push(l),
-            Record::Phase(_) | Record::End(_) => {}
+            Record::Phase(_) | Record::End(_) | Record::GraphSample(_) | Record::GraphDelivery(_) => {}
         }
     }
 

@@ -87,7 +87,7 @@ pub fn with_origin(t: &[f64], c: &[f64]) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Shaded phases of every run (deduplicated, since compared runs usually share a scenario).
-fn bands(runs: &[RunView]) -> Vec<Band> {
+pub(crate) fn bands(runs: &[RunView]) -> Vec<Band> {
     let mut out: Vec<Band> = Vec::new();
     for r in runs {
         for p in &r.data.phases {
@@ -572,6 +572,11 @@ pub fn completion_curve(runs: &[RunView]) -> Result<Figure, ReportError> {
 /// Every figure of the report, in page order (distribution runs: no PNRP cache, leaf-set or
 /// per-peer load plots, a completion curve instead).
 pub fn all_figures(runs: &[RunView]) -> Result<Vec<Figure>, ReportError> {
+    if crate::graph_figures::has_graph(runs) {
+        let mut v = crate::graph_figures::graph_figures(runs)?;
+        v.extend([live_peers(runs)?, traffic(runs, false)?, traffic(runs, true)?]);
+        return Ok(v);
+    }
     let mut v = vec![
         latency_cdf(runs)?,
         hops_histogram(runs)?,

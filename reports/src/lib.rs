@@ -11,6 +11,7 @@ mod compare;
 mod csv;
 mod error;
 mod figures;
+mod graph_figures;
 mod html;
 mod interval;
 mod load;
@@ -38,7 +39,10 @@ pub use plot::{
 };
 pub use png::render_png;
 pub use read::{read_records, RecordReader};
-pub use record::{End, Meta, OpRecord, PeerLoad, Phase, Record, Sample, Violation, RECORD_SCHEMA_VERSION};
+pub use record::{
+    End, GraphDelivery, GraphSample, Meta, OpRecord, PeerLoad, Phase, Record, Sample, Violation,
+    RECORD_SCHEMA_VERSION,
+};
 pub use render::render_run;
 pub use series::{RunData, Series};
 pub use stats::{

@@ -25,6 +25,10 @@ pub enum Record {
     Violation(Violation),
     /// One peer's traffic over the whole run, written at the end of the run (one per peer).
     PeerLoad(PeerLoad),
+    /// A periodic sample of a Peer Graphing graph (its neighbor graph and databases).
+    GraphSample(GraphSample),
+    /// How one record version a graphing workload published spread, written at the end.
+    GraphDelivery(GraphDelivery),
     /// Last line: how the run ended.
     End(End),
 }
@@ -93,6 +97,56 @@ pub struct Sample {
     pub ops_ok: BTreeMap<String, u64>,
     /// Operations that failed since the previous sample, by kind (targets alive when asked).
     pub ops_failed: BTreeMap<String, u64>,
+}
+
+/// A periodic sample of a graph (Peer Graphing runs; definitions in docs/graphing.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphSample {
+    /// Sample time (simulated microseconds).
+    pub t_us: u64,
+    /// Live honest members in the graph.
+    pub members: u64,
+    /// Members per neighbor count (index = degree).
+    pub degree_histogram: Vec<u64>,
+    /// Connected components of the neighbor graph.
+    pub components: u64,
+    /// Longest shortest path in one component, hops.
+    pub diameter: u32,
+    /// Whether `diameter` is exact (else a lower bound).
+    pub diameter_exact: bool,
+    /// Mean shortest path, hops.
+    pub mean_path: f64,
+    /// Settled members whose databases were compared.
+    pub compared: u64,
+    /// Of those, members whose database differs from their component's most common one.
+    pub diverged: u64,
+    /// Mean records per member database (tombstones included).
+    pub records_mean: f64,
+    /// Largest minus smallest peer time across members, milliseconds.
+    pub peer_time_spread_ms: f64,
+    /// Mean live presence records per member database.
+    pub presence_mean: f64,
+    /// Mean live contact records per member database.
+    pub contacts_mean: f64,
+    /// Share of members whose signature is their component's lowest node id.
+    pub signature_agreement: f64,
+}
+
+/// How one published record version spread (Peer Graphing runs).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphDelivery {
+    /// Publication time (simulated microseconds).
+    pub published_us: u64,
+    /// Targets: members live and synchronized at publication, less those gone without it.
+    pub targets: u32,
+    /// Targets that received it.
+    pub delivered: u32,
+    /// Delay until half the targets held it, microseconds; absent when never reached.
+    pub reach_50_us: Option<u64>,
+    /// Delay until 90% of the targets held it.
+    pub reach_90_us: Option<u64>,
+    /// Delay until every target held it.
+    pub reach_100_us: Option<u64>,
 }
 
 /// A shaded period.

@@ -114,6 +114,8 @@ pub struct RunData {
     pub cache_samples: u64,
     /// Cache entries per level in the last sample.
     pub cache_last: Vec<f64>,
+    /// Peer Graphing samples and deliveries (empty for other protocols).
+    pub graph: crate::graph_figures::GraphData,
     stride: u64,
     seen: u64,
     ok_total: BTreeMap<String, f64>,
@@ -141,6 +143,8 @@ impl RunData {
                 self.violations.push(v.clone())
             }
             Record::Sample(s) => self.push_sample(s),
+            Record::GraphSample(g) => self.graph.samples.push(g.clone()),
+            Record::GraphDelivery(d) => self.graph.push_delivery(d),
             _ => {}
         }
     }

@@ -173,6 +173,13 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         .validate()
         .map_err(|e| err(format!("key `pnrp`: {e}")))?;
     let net = net_config(s, &groups, attacker_total, &mut rng, source)?;
+    // Drawn last, so scenarios without [graphing] keep their random streams.
+    let graphing = match &s.graphing {
+        Some(g) => Some(Arc::new(
+            crate::graphing::GraphingPlan::expand(s, g, &mut rng).map_err(err)?,
+        )),
+        None => None,
+    };
     let queue_limit = net.queue_limit_bytes;
     Ok(Plan {
         name: s.name.clone(),
@@ -198,6 +205,7 @@ pub fn plan(s: &Scenario, source: &Path) -> Result<Plan, ExpandError> {
         warmup: s.output.warmup,
         records: s.output.records,
         trace: s.output.trace,
+        graphing,
         subnets: s.subnets.iter().map(|n| n.to_net(queue_limit)).collect(),
     })
 }
@@ -569,7 +577,10 @@ pub fn config_json(s: &Scenario, plan: &Plan, source: &Path, replay: &str) -> St
         "peerlab_version": env!("CARGO_PKG_VERSION"),
         "scenario": s,
         // Every point MS-PNRP leaves open, by section, with the variant this run used.
-        "choices": s.pnrp.choices(),
+        "choices": match &s.graphing {
+            Some(g) => serde_json::json!(g.choices()),
+            None => serde_json::json!(s.pnrp.choices()),
+        },
         "expanded": {
             "groups": groups,
             "attackers": plan.attackers.iter().map(|a| serde_json::json!({"count": a.count, "behaviour": a.behaviour.name()})).collect::<Vec<_>>(),

@@ -8,6 +8,7 @@ pub mod dist_world;
 pub mod dns;
 pub mod expand;
 pub mod fingerprint;
+pub mod graphing;
 mod hint;
 pub mod key_cache;
 pub mod live;

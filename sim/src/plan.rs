@@ -49,6 +49,8 @@ pub struct Plan {
     pub records: bool,
     /// Write every datagram to `trace.jsonl` (`[output] trace`).
     pub trace: bool,
+    /// Peer Graphing's part (`[graphing]`), in graphing scenarios.
+    pub graphing: Option<Arc<crate::graphing::GraphingPlan>>,
     /// Subnets (`[[subnet]]`), by index; empty: every peer on the open Internet.
     pub subnets: Vec<crate::net::Subnet>,
 }

@@ -13,6 +13,9 @@ pub enum Hosted {
     /// Peer Distribution (MS-PCCRD, MS-PCCRR, MS-PCHC): the `[distribution]` section,
     /// run by `crate::dist_world`.
     Distribution,
+    /// Peer Graphing (MS-PPGRH): the `[graphing]` section, the plug-in
+    /// `crate::graphing::GraphingProtocol` in the generic world.
+    Graphing,
 }
 
 impl Hosted {
@@ -20,6 +23,8 @@ impl Hosted {
     pub fn of(s: &Scenario) -> Hosted {
         if s.distribution.is_some() {
             Hosted::Distribution
+        } else if s.graphing.is_some() {
+            Hosted::Graphing
         } else {
             Hosted::Pnrp
         }

@@ -174,24 +174,53 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
     let config = expand::config_json(&scenario, &plan, &args.file, &replay);
     peerlab_reports::output::write_file(&dir.join("config.json"), config)
         .map_err(|e| io_err("config.json", e))?;
+    if Hosted::of(&scenario) == Hosted::Graphing
+        && args.backend == crate::live::turmoil_backend::Backend::Turmoil
+    {
+        warn!(
+            "error: --backend turmoil runs PNRP scenarios; a graphing scenario runs in the \
+             simulator's stream transport (drop the flag)"
+        );
+        return Err(EXIT_BAD_INPUT);
+    }
     if args.backend == crate::live::turmoil_backend::Backend::Turmoil {
         return crate::live::turmoil_backend::run_once(args, plan, dir, verbosity, &replay);
     }
     let rec = records_sink(&dir, plan.records).map_err(|e| io_err("records.jsonl", e))?;
     let watch = wall::Stopwatch::start();
     let plan = Arc::new(plan);
-    let mut progress = Progress::new(plan.duration, quiet);
+    let progress = Progress::new(plan.duration, quiet);
+    let run = Execution {
+        args,
+        dir,
+        replay,
+        verbosity,
+        watch,
+        progress,
+    };
+    if Hosted::of(&scenario) == Hosted::Graphing {
+        let world = crate::graphing::GraphingWorld::new(plan.clone(), rec).map_err(|e| {
+            warn!("{}: {e}", args.file.display());
+            EXIT_BAD_INPUT
+        })?;
+        return run.execute(world, &plan, 0.0, |world, _| {
+            let pcap = crate::pcap::attach_with(world, args, crate::graphing::pcap_codec())?;
+            Ok(Box::new(move |quiet: bool| {
+                crate::pcap::report(pcap, args, quiet)
+            }))
+        });
+    }
     // Set-up (keys, then the world) is timed apart from the simulation it precedes.
     let store = (!args.no_key_cache).then(crate::key_cache::default_dir).flatten();
     let peers = u64::from(crate::world::total_peers(&plan));
     let keys = crate::key_cache::prepare(plan.scheme, plan.seed, peers, store.as_deref(), &|d, n| {
-        progress.keys(d, n)
+        run.progress.keys(d, n)
     });
-    let mut world = World::new(plan.clone(), rec).map_err(|e| {
+    let world = World::new(plan.clone(), rec).map_err(|e| {
         warn!("{}: {e}", args.file.display());
         EXIT_BAD_INPUT
     })?;
-    let setup_s = watch.secs();
+    let setup_s = run.watch.secs();
     if !quiet && keys.loaded + keys.generated > 0 {
         say!(
             "set-up {setup_s:.2} s: {} keys from the key store, {} generated{}",
@@ -204,69 +233,113 @@ pub fn run_once(args: &RunArgs, out: Option<PathBuf>, verbosity: Verbosity) -> R
             }
         );
     }
-    world.set_stop_on_violation(args.stop_on_violation);
-    let pcap = crate::pcap::attach(&mut world, args)?;
-    let trace = attach_trace(&mut world, &dir, plan.trace).map_err(|e| io_err("trace.jsonl", e))?;
-    let (outcome, mut rec) = world.run(&mut |t, events, live| progress.update(t, events, live));
-    crate::pcap::report(pcap, args, quiet)?;
-    if let Some(status) = trace {
-        let status = status.take();
-        if let Some(e) = status.error {
-            return Err(io_err("trace.jsonl", e));
-        }
-        if !quiet {
-            say!(
-                "trace: {} datagrams written to {}",
-                status.lines,
-                dir.join("trace.jsonl").display()
-            );
-        }
-    }
-    progress.finish();
-    let wall_s = watch.secs();
-    rec.finish().map_err(|e| io_err("records.jsonl", e))?;
-    let info = RunInfo {
-        scenario: plan.name.clone(),
-        seed: plan.seed,
-        fingerprint: outcome.fingerprint.clone(),
-        // Not the scenario's duration: `--stop-on-violation` may have ended the run early.
-        sim_duration_s: outcome.simulated.as_secs_f64(),
-        wall_s,
-        setup_s,
-        events: outcome.events,
-        peak_rss_bytes: wall::peak_rss_bytes(),
-        peers_max: outcome.peers_max,
-        metrics: outcome.metrics.clone(),
-    };
-    let mut summary = rec.aggregator().summary(&info);
-    summary.checks = outcome
-        .checks
-        .iter()
-        .map(|c| peerlab_reports::CheckResult {
-            name: c.name.clone(),
-            passed: c.passed,
-            detail: c.detail.clone(),
-        })
-        .collect();
-    let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
-    peerlab_reports::output::write_file(&dir.join("summary.json"), json)
-        .map_err(|e| io_err("summary.json", e))?;
-    let report = render_report(&dir, plan.records);
-    print_outcome(&summary, &dir, report.as_ref(), &replay, verbosity);
-    if outcome.violations > 0 && !args.stop_on_violation && verbosity != Verbosity::Silent {
-        warn!(
-            "{} invariant violations (records.jsonl); stop at the first: {replay} --stop-on-violation",
-            outcome.violations
-        );
-        if summary.checks.iter().all(|c| c.passed) {
-            warn!("replay: {replay}");
-        }
-    }
-    Ok(RunResult {
-        dir,
-        summary,
-        records_digest: rec.digest(),
+    run.execute(world, &plan, setup_s, |world, dir| {
+        let pcap = crate::pcap::attach(world, args)?;
+        let trace = attach_trace(world, dir, plan.trace).map_err(|e| io_failure(dir, "trace.jsonl", e))?;
+        let dir = dir.to_path_buf();
+        Ok(Box::new(move |quiet: bool| {
+            crate::pcap::report(pcap, args, quiet)?;
+            if let Some(status) = trace {
+                let status = status.take();
+                if let Some(e) = status.error {
+                    return Err(io_failure(&dir, "trace.jsonl", e));
+                }
+                if !quiet {
+                    say!(
+                        "trace: {} datagrams written to {}",
+                        status.lines,
+                        dir.join("trace.jsonl").display()
+                    );
+                }
+            }
+            Ok(())
+        }))
     })
+}
+
+/// Prints that `what` could not be written in `dir`; the exit code for it.
+fn io_failure(dir: &Path, what: &str, e: std::io::Error) -> u8 {
+    warn!("error: cannot write {what} in {}: {e}", dir.display());
+    EXIT_BAD_INPUT
+}
+
+/// Says what an observer wrote, once the run is over (`quiet` = print only errors).
+type AfterRun<'a> = Box<dyn FnOnce(bool) -> Result<(), u8> + 'a>;
+
+/// One run being executed: where it writes, how it prints, its clocks.
+struct Execution<'a> {
+    args: &'a RunArgs,
+    dir: PathBuf,
+    replay: String,
+    verbosity: Verbosity,
+    watch: wall::Stopwatch,
+    progress: Progress,
+}
+
+impl<'a> Execution<'a> {
+    /// Runs `world` (of any protocol) to its end with the observers `observe` installs, then writes
+    /// `summary.json` and the report and prints the outcome.
+    fn execute<P: crate::world::Protocol>(
+        mut self,
+        mut world: crate::world::World<P>,
+        plan: &crate::plan::Plan,
+        setup_s: f64,
+        observe: impl FnOnce(&mut crate::world::World<P>, &Path) -> Result<AfterRun<'a>, u8>,
+    ) -> Result<RunResult, u8> {
+        let (args, dir, verbosity) = (self.args, self.dir.clone(), self.verbosity);
+        let quiet = verbosity.quiet();
+        world.set_stop_on_violation(args.stop_on_violation);
+        let after = observe(&mut world, &dir)?;
+        let progress = &mut self.progress;
+        let (outcome, mut rec) = world.run(&mut |t, events, live| progress.update(t, events, live));
+        after(quiet)?;
+        self.progress.finish();
+        let wall_s = self.watch.secs();
+        rec.finish().map_err(|e| io_failure(&dir, "records.jsonl", e))?;
+        let info = RunInfo {
+            scenario: plan.name.clone(),
+            seed: plan.seed,
+            fingerprint: outcome.fingerprint.clone(),
+            // Not the scenario's duration: `--stop-on-violation` may have ended the run early.
+            sim_duration_s: outcome.simulated.as_secs_f64(),
+            wall_s,
+            setup_s,
+            events: outcome.events,
+            peak_rss_bytes: wall::peak_rss_bytes(),
+            peers_max: outcome.peers_max,
+            metrics: outcome.metrics.clone(),
+        };
+        let mut summary = rec.aggregator().summary(&info);
+        summary.checks = outcome
+            .checks
+            .iter()
+            .map(|c| peerlab_reports::CheckResult {
+                name: c.name.clone(),
+                passed: c.passed,
+                detail: c.detail.clone(),
+            })
+            .collect();
+        let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
+        peerlab_reports::output::write_file(&dir.join("summary.json"), json)
+            .map_err(|e| io_failure(&dir, "summary.json", e))?;
+        let report = render_report(&dir, plan.records);
+        let replay = &self.replay;
+        print_outcome(&summary, &dir, report.as_ref(), replay, verbosity);
+        if outcome.violations > 0 && !args.stop_on_violation && verbosity != Verbosity::Silent {
+            warn!(
+                "{} invariant violations (records.jsonl); stop at the first: {replay} --stop-on-violation",
+                outcome.violations
+            );
+            if summary.checks.iter().all(|c| c.passed) {
+                warn!("replay: {replay}");
+            }
+        }
+        Ok(RunResult {
+            dir,
+            summary,
+            records_digest: rec.digest(),
+        })
+    }
 }
 
 /// What a finished run prints: the summary table (always when a check failed, unless silent),
@@ -582,6 +655,9 @@ pub fn simulate(text: &str, sets: &[String]) -> Result<(crate::world::Outcome, S
     }
     let plan = expand::plan(&scenario, Path::new("<memory>")).map_err(|e| e.to_string())?;
     let rec = Recorder::new(None).map_err(|e| e.to_string())?;
-    let (outcome, rec) = World::new(Arc::new(plan), rec)?.run(&mut |_, _, _| {});
+    let (outcome, rec) = match Hosted::of(&scenario) {
+        Hosted::Graphing => crate::graphing::GraphingWorld::new(Arc::new(plan), rec)?.run(&mut |_, _, _| {}),
+        _ => World::new(Arc::new(plan), rec)?.run(&mut |_, _, _| {}),
+    };
     Ok((outcome, rec.digest()))
 }

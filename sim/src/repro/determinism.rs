@@ -46,14 +46,22 @@ pub fn first_divergence<T: PartialEq>(a: &[(Instant, T)], b: &[(Instant, T)]) ->
 
 /// Runs `a` and `b` in memory with per-event fingerprints and names where they part.
 pub fn diverge(a: Arc<Plan>, b: Arc<Plan>) -> Result<Option<Divergence>, String> {
-    let log = |plan: Arc<Plan>| -> Result<Vec<_>, String> {
-        let rec = crate::world::Recorder::new(None).map_err(|e| e.to_string())?;
-        let mut w = crate::pnrp::PnrpWorld::new(plan, rec)?;
-        w.keep_hash_log();
-        w.run_in_place(&mut |_, _, _| {});
-        Ok(w.hash_log().to_vec())
+    let log = |plan: Arc<Plan>| match plan.graphing {
+        Some(_) => hash_log::<crate::graphing::GraphingProtocol>(plan),
+        None => hash_log::<crate::pnrp::PnrpProtocol>(plan),
     };
     Ok(first_divergence(&log(a)?, &log(b)?))
+}
+
+/// The fingerprint after every event of `plan` run in memory by protocol `P`.
+fn hash_log<P: crate::world::Protocol>(
+    plan: Arc<Plan>,
+) -> Result<Vec<(Instant, crate::fingerprint::Fingerprint)>, String> {
+    let rec = crate::world::Recorder::new(None).map_err(|e| e.to_string())?;
+    let mut w = crate::world::World::<P>::new(plan, rec)?;
+    w.keep_hash_log();
+    w.run_in_place(&mut |_, _, _| {});
+    Ok(w.hash_log().to_vec())
 }
 
 /// For `peerlab run --check-determinism` after a mismatch: re-runs `plan` twice and names the

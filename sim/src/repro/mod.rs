@@ -66,6 +66,15 @@ pub fn run_plan(
     stop_on_violation: bool,
     observer: Option<Box<dyn Observer<Message>>>,
 ) -> Result<Verdict, String> {
+    if plan.graphing.is_some() {
+        // Repro files dump PNRP engines' state; graphing runs reproduce with
+        // `peerlab run FILE --seed N --stop-on-violation` (the replay line every run prints).
+        return Err(
+            "explore, replay and shrink run PNRP scenarios; reproduce a graphing run with \
+             `peerlab run FILE --seed N --stop-on-violation`"
+                .into(),
+        );
+    }
     let rec = Recorder::new(None).map_err(|e| e.to_string())?;
     let mut world = World::new(plan, rec)?;
     world.set_stop_on_violation(stop_on_violation);

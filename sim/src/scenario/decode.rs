@@ -19,7 +19,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// Top-level keys of a scenario file.
-pub(crate) const TOP_KEYS: [&str; 15] = [
+pub(crate) const TOP_KEYS: [&str; 16] = [
     "name",
     "description",
     "seed",
@@ -34,6 +34,7 @@ pub(crate) const TOP_KEYS: [&str; 15] = [
     "output",
     "distribution",
     "branch",
+    "graphing",
     "subnet",
 ];
 
@@ -388,6 +389,18 @@ pub(crate) fn decode(
             d.list(root, "subnet"),
         )
     };
+    let graphing = match root.get("graphing") {
+        Some(_) if is_dist => {
+            d.issues.push(super::error::Issue::new(
+                top.key("graphing"),
+                "a scenario runs one protocol, and this one has [distribution]/[[branch]]",
+                "either [graphing] (with [[peers]]) or [distribution] (with [[branch]])",
+            ));
+            None
+        }
+        Some(v) => d.all(v, &top.key("graphing")),
+        None => None,
+    };
     let checks = d.field(root, &top, "checks", Some(Checks::default()));
     let output = d.field(root, &top, "output", Some(Output::default()));
     match (name, description, seed, duration, network, checks, output) {
@@ -414,6 +427,7 @@ pub(crate) fn decode(
                 checks,
                 output,
                 distribution,
+                graphing,
                 subnets,
                 base_dir,
                 allowed_dirs: Vec::new(),

@@ -12,6 +12,7 @@ mod distribution;
 mod error;
 mod estimate;
 mod files;
+mod graphing;
 mod limits;
 mod names;
 mod overrides;
@@ -27,6 +28,7 @@ mod validate;
 mod validate_bounds;
 mod validate_dist;
 mod validate_faults;
+mod validate_graphing;
 mod validate_payload;
 mod value;
 
@@ -38,6 +40,10 @@ pub use distribution::{
 pub use error::{without_test_only_keys, Diagnostic, Location, ScenarioError};
 pub use estimate::{parse_meminfo, Estimate, MemInfo};
 pub use files::{parse_matrix, parse_trace, read_matrix, read_trace};
+pub use graphing::{
+    ContactFormulaKey, GraphAttackers, GraphBehaviour, GraphBootstrap, GraphChoice, GraphWorkload, Graphing,
+    PresenceTarget, RecordOp, Skew,
+};
 pub use limits::{DURATION_MAX, GROUPS_MAX, PEERS_MAX};
 pub use placement::{stack_of, SubnetTable, DEFAULT_STACK};
 pub use printable::{escape, excerpt, EXCERPT_CHARS};

@@ -44,6 +44,9 @@ pub struct Scenario {
     pub output: Output,
     /// Peer Distribution settings; `Some` makes this a distribution scenario (no PNRP world).
     pub distribution: Option<super::distribution::Distribution>,
+    /// Peer Graphing settings; `Some` makes this a graphing scenario (MS-PPGRH).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graphing: Option<super::graphing::Graphing>,
     /// `[[subnet]]` tables: LANs behind gateways (`placement.rs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subnets: Vec<super::placement::SubnetTable>,

@@ -52,6 +52,9 @@ pub(crate) fn validate(s: &Scenario) -> Vec<Issue> {
             "remove it, or add [distribution] and [[branch]] tables",
         );
     }
+    if let Some(g) = &s.graphing {
+        v.graphing(g);
+    }
     v.network();
     v.peers();
     v.placement();
