@@ -104,6 +104,27 @@ pub enum GraphError {
     SecurityRefused,
 }
 
+impl GraphError {
+    /// A stable snake_case name (counters, records).
+    pub fn name(&self) -> &'static str {
+        match self {
+            GraphError::ReservedType => "reserved_type",
+            GraphError::TooLarge => "too_large",
+            GraphError::BadAttributes => "bad_attributes",
+            GraphError::NoSuchRecord => "no_such_record",
+            GraphError::BadLifetime => "bad_lifetime",
+            GraphError::NotInGraph => "not_in_graph",
+            GraphError::AlreadyInGraph => "already_in_graph",
+            GraphError::JoinFailed(_) => "join_failed",
+            GraphError::NameNotFound => "name_not_found",
+            GraphError::SecurityRefused => "security_refused",
+            GraphError::OwnAddress => "own_address",
+            GraphError::NoSuchConnection => "no_such_connection",
+            GraphError::DirectFailed(_) => "direct_failed",
+        }
+    }
+}
+
 /// What a graph node reports.
 #[derive(Clone, Debug, PartialEq)]
 pub enum GraphEvent {

@@ -5,7 +5,7 @@
 use super::{GCore, GraphEv, GraphingProtocol, Member, PendingOp, Role, BOOTSTRAP_RETRY};
 use crate::scenario::RecordOp;
 use crate::world::Ev;
-use peerlab_engine::graphing::{Bootstrap, GraphCommand, GraphError, GraphEvent, Guid};
+use peerlab_engine::graphing::{Bootstrap, GraphCommand, GraphEvent, Guid};
 use peerlab_engine::{Node, RequestId};
 use peerlab_reports::{OpRecord, Phase, Record};
 use rand::Rng;
@@ -35,22 +35,6 @@ impl OpKind {
             OpKind::Record(RecordOp::Update) => "update",
             OpKind::Record(RecordOp::Delete) => "delete",
         }
-    }
-}
-
-/// A failed command's outcome in records.
-fn error_name(e: &GraphError) -> &'static str {
-    match e {
-        GraphError::ReservedType => "reserved_type",
-        GraphError::TooLarge => "too_large",
-        GraphError::BadAttributes => "bad_attributes",
-        GraphError::NoSuchRecord => "no_such_record",
-        GraphError::BadLifetime => "bad_lifetime",
-        GraphError::NotInGraph => "not_in_graph",
-        GraphError::AlreadyInGraph => "already_in_graph",
-        GraphError::JoinFailed(_) => "join_failed",
-        GraphError::NameNotFound => "name_not_found",
-        GraphError::SecurityRefused => "security_refused",
     }
 }
 
@@ -207,7 +191,7 @@ impl GraphingProtocol {
             }
             GraphEvent::Failed { request, error } => {
                 if let Some(op) = self.complete(core, peer, request) {
-                    self.record_op(core, peer, op, error_name(&error));
+                    self.record_op(core, peer, op, error.name());
                 }
             }
             GraphEvent::Synchronized => core.peer_mut(peer).data.synchronized_at = Some(now),
