@@ -154,7 +154,7 @@ async fn tokio_node(
     tokio::task::JoinHandle<DriverStats>,
     tokio::sync::mpsc::UnboundedReceiver<EchoEvent>,
 ) {
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let socket = udp_socket_with_free_tcp_port().await;
     let addr = socket.local_addr().unwrap();
     let node = Echo {
         port: server.then_some(addr.port()),
@@ -166,6 +166,20 @@ async fn tokio_node(
     // The driver listens before it answers its first input.
     handle.status().await.unwrap();
     (handle, addr, task, rx)
+}
+
+/// A loopback UDP socket whose port number is also free for TCP (the server listens over TCP on
+/// its UDP port's number): an OS-chosen UDP port can be held by another test's TCP socket, which
+/// made the server's listen fail and the connect be refused.
+async fn udp_socket_with_free_tcp_port() -> tokio::net::UdpSocket {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if let Ok(udp) = tokio::net::UdpSocket::bind(("127.0.0.1", port)).await {
+            drop(tcp);
+            return udp;
+        }
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]
